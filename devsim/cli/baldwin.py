@@ -1,0 +1,189 @@
+"""``devsim baldwin``: reproduce Hinton & Nowlan (1987) and write ``alleles.csv`` + ``alleles.png``.
+
+Numbers are read as text and converted here, so a bad value is reported as one
+:class:`~devsim.errors.DevsimInputError` line (exit code 2) by :func:`devsim.cli.main`. Nothing
+is written until the whole computation has succeeded, and each file is written to a temporary
+file in the output directory and moved into place with :func:`os.replace`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from devsim.errors import DevsimInputError
+
+CSV_NAME = "alleles.csv"
+PNG_NAME = "alleles.png"
+CSV_COLUMNS = (
+    "generation",
+    "correct",
+    "incorrect",
+    "undecided",
+    "correct_sd",
+    "incorrect_sd",
+    "undecided_sd",
+    "fitness_mean",
+    "found_fraction",
+)
+KEY_GENERATIONS = (0, 10, 50)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``baldwin`` sub-command to ``subparsers`` and return its parser."""
+    parser = subparsers.add_parser(
+        "baldwin",
+        help="reproduce Hinton & Nowlan (1987): how learning can guide evolution",
+        description=(
+            "Evolve populations whose 20 loci are 1, 0 or ? (learnable) toward a single target "
+            "genotype; write mean +- sd allele frequencies per generation to DIR/alleles.csv "
+            "and the classic figure to DIR/alleles.png."
+        ),
+    )
+    parser.add_argument("--generations", default="50", metavar="G", help="generations (default 50)")
+    parser.add_argument("--runs", default="20", metavar="R", help="independent runs (default 20)")
+    parser.add_argument("--seed", default="0", metavar="S", help="root seed (default 0)")
+    parser.add_argument(
+        "--population", default="1000", metavar="N", help="individuals (default 1000)"
+    )
+    parser.add_argument(
+        "--trials", default="1000", metavar="T", help="learning trials per life (default 1000)"
+    )
+    parser.add_argument(
+        "--mutation-rate",
+        default="0",
+        metavar="M",
+        help="per-locus mutation probability per child (default 0)",
+    )
+    parser.add_argument(
+        "--no-learning",
+        action="store_true",
+        help="disable learning: ? alleles count as wrong",
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _integer(option: str, text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise DevsimInputError(f"{option} must be an integer, got {text!r}") from None
+
+
+def _number(option: str, text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise DevsimInputError(f"{option} must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise DevsimInputError(f"{option} must be a finite number, got {text!r}")
+    return value
+
+
+def _write_all(out: Path, writers: dict[str, Callable[[str], None]]) -> None:
+    """Write every file to a temporary name in ``out``, then move them all into place.
+
+    A failure while writing leaves no new file behind (and removes ``out`` again if this call
+    created it and it is still empty).
+    """
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    pending: list[tuple[str, Path]] = []
+    try:
+        for name, write in writers.items():
+            # A fresh unique name (not mkstemp) so the writer creates the file with the usual
+            # umask-based permissions instead of mkstemp's 0600.
+            tmp_name = str(out / f".{name}.{uuid.uuid4().hex}.tmp")
+            pending.append((tmp_name, out / name))
+            write(tmp_name)
+        for tmp_name, target in pending:
+            os.replace(tmp_name, target)
+    except BaseException:
+        for tmp_name, _ in pending:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
+
+
+def _summary(table: pd.DataFrame) -> str:
+    last = int(table["generation"].iloc[-1])
+    wanted = sorted({g for g in KEY_GENERATIONS if g <= last} | {last})
+    rows = table.set_index("generation").loc[wanted]
+    lines = [
+        f"{'generation':>10}  {'correct':>15}  {'incorrect':>15}  {'undecided':>15}  {'fitness':>7}"
+    ]
+    for generation, row in rows.iterrows():
+        cells = [
+            f"{row[name]:.3f} +- {row[name + '_sd']:.3f}"
+            for name in ("correct", "incorrect", "undecided")
+        ]
+        lines.append(
+            f"{generation:>10}  {cells[0]:>15}  {cells[1]:>15}  {cells[2]:>15}  "
+            f"{row['fitness_mean']:>7.2f}"
+        )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the replicated simulation, write the CSV and PNG, print key values."""
+    from devsim.baldwin import run_baldwin
+    from devsim.plots.baldwin import plot_alleles
+
+    generations = _integer("--generations", args.generations)
+    runs = _integer("--runs", args.runs)
+    seed = _integer("--seed", args.seed)
+    population = _integer("--population", args.population)
+    trials = _integer("--trials", args.trials)
+    mutation_rate = _number("--mutation-rate", args.mutation_rate)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise DevsimInputError(f"--out must be a directory, but {str(out)!r} is a file")
+
+    try:
+        table = run_baldwin(
+            generations=generations,
+            runs=runs,
+            seed=seed,
+            population=population,
+            trials=trials,
+            mutation_rate=mutation_rate,
+            learning=not args.no_learning,
+        )
+    except DevsimInputError as exc:
+        # run_baldwin names its parameters; point at the command-line option instead.
+        message = str(exc)
+        for name in ("generations", "runs", "seed", "population", "trials", "mutation_rate"):
+            if message.startswith(f"{name} "):
+                message = "--" + name.replace("_", "-") + message[len(name) :]
+                break
+        raise DevsimInputError(message) from None
+
+    csv_table = table[list(CSV_COLUMNS)]
+    _write_all(
+        out,
+        {
+            CSV_NAME: lambda tmp: csv_table.to_csv(tmp, index=False),
+            PNG_NAME: lambda tmp: plot_alleles(table, tmp),
+        },
+    )
+
+    learning = "off" if args.no_learning else "on"
+    print(
+        f"Hinton & Nowlan (1987): {runs} runs x {generations} generations, population "
+        f"{population}, {trials} trials, learning {learning} (mean +- sd over runs)"
+    )
+    print(_summary(table))
+    print(f"wrote {out / CSV_NAME} and {out / PNG_NAME}")
+    return 0

@@ -1,0 +1,167 @@
+"""Developmental genomes: genes that say *how to learn*, never what to know.
+
+A genome is a set of named genes with bounds and a per-gene heritable mutation scale
+(``sigma``). The genes cover three things (SCIENCE.md §3):
+
+* the plasticity rule family ``dw = eta * g * (A*x*y*(y - theta) + B*x*y + C*x + D*y + E)
+  - eta * gamma * w`` with a sliding BCM threshold (Bienenstock, Cooper & Munro 1982);
+* the critical-window mechanism: maturing inhibition triggers the window, an
+  accumulating brake closes it (Hensch 2005; Toyoizumi et al. 2013);
+* wiring: initial (exuberant) density, pruning, sprouting and the contralateral share of
+  the initial projection.
+
+Presets: ``mouse`` (eyes open ~P14, window ~P19-P32 peaking ~P28), ``cat`` (eyes open
+~P8, peak ~6 weeks, decline over ~10 weeks) and ``gad65_ko`` (mouse with weak inhibition,
+Hensch et al. 1998).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from devsim.errors import DevsimInputError
+
+
+@dataclass(frozen=True)
+class Gene:
+    """One heritable parameter: its default, allowed range, mutation scale and unit."""
+
+    name: str
+    default: float
+    low: float
+    high: float
+    sigma: float  # default heritable mutation scale, in the gene's own unit
+    unit: str
+    doc: str
+
+
+# Mouse defaults. Units are per day of life unless stated otherwise.
+GENES: tuple[Gene, ...] = (
+    # --- the plasticity rule family (BCM is A=1, B=C=D=E=0) ---
+    Gene("eta", 0.10, 0.0, 1000.0, 0.01, "1/day", "learning rate"),
+    Gene("tau_theta", 0.1, 0.01, 5.0, 0.01, "day", "time constant of the sliding threshold"),
+    Gene("y0", 1.0, 0.05, 20.0, 0.1, "a.u.", "BCM target activity: theta -> <y^2>/y0"),
+    Gene("gamma", 0.0, 0.0, 1.0, 0.005, "1/day", "weight decay"),
+    Gene("w_max", 10.0, 0.01, 100.0, 0.02, "a.u.", "saturation strength of one synapse"),
+    Gene("rule_A", 1.0, -2.0, 2.0, 0.05, "-", "BCM term x*y*(y - theta)"),
+    Gene("rule_B", 0.0, -2.0, 2.0, 0.05, "-", "Hebbian term x*y"),
+    Gene("rule_C", 0.0, -1.0, 1.0, 0.02, "-", "presynaptic term x"),
+    Gene("rule_D", 0.0, -1.0, 1.0, 0.02, "-", "postsynaptic term y"),
+    Gene("rule_E", 0.0, -1.0, 1.0, 0.02, "-", "constant drift"),
+    # --- the critical window: maturing inhibition opens it, a brake closes it ---
+    Gene("r_mat", 0.058, 0.0, 1.0, 0.005, "1/day", "maturation rate of inhibition"),
+    Gene("a_vis", 0.8, 0.0, 1.0, 0.05, "-", "share of maturation driven by vision"),
+    Gene("g_inh", 1.0, 0.0, 3.0, 0.05, "-", "inhibitory gain (GAD65)"),
+    Gene("theta_open", 0.5, 0.0, 3.0, 0.05, "-", "inhibition that triggers the window"),
+    Gene("open_width", 0.03, 0.005, 1.0, 0.01, "-", "softness of the opening"),
+    Gene("r_close", 0.1, 0.0, 2.0, 0.01, "1/day", "accumulation rate of the closing brake"),
+    Gene("floor_adult", 0.02, 0.0, 1.0, 0.005, "-", "plasticity left in the adult"),
+    # --- wiring ---
+    Gene("density", 0.35, 0.02, 1.0, 0.02, "-", "initial connection probability"),
+    Gene("prune_threshold", 0.25, 0.0, 1.0, 0.02, "-", "weak synapse: |w| below this x mean"),
+    Gene("sprout_rate", 0.04, 0.0, 1.0, 0.005, "1/day", "sprouting probability of a free slot"),
+    Gene("contra_bias", 0.7, 0.0, 1.0, 0.02, "-", "contralateral share of afferents"),
+)
+GENE_NAMES: tuple[str, ...] = tuple(g.name for g in GENES)
+_BY_NAME: dict[str, Gene] = {g.name: g for g in GENES}
+
+
+@dataclass(frozen=True)
+class Species:
+    """Facts about a species that are not genes: when the eyes open, a typical lifetime."""
+
+    name: str
+    eye_opening_day: int  # post-natal day
+    genes: Mapping[str, float] = field(default_factory=dict)  # departures from GENES defaults
+
+
+SPECIES: dict[str, Species] = {
+    "mouse": Species("mouse", eye_opening_day=14),
+    # Cat: eyes open ~P8; the window peaks ~6 weeks and declines over ~10 weeks (Mower 1991).
+    "cat": Species(
+        "cat",
+        eye_opening_day=8,
+        genes={"r_mat": 0.025, "r_close": 0.05, "open_width": 0.12, "a_vis": 0.85},
+    ),
+    # GAD65 knockout: weak GABA release; the window never opens by itself (Hensch 1998).
+    "gad65_ko": Species("gad65_ko", eye_opening_day=14, genes={"g_inh": 0.35}),
+}
+
+
+def check_gene(name: str, value: object, where: str = "genome") -> float:
+    """Return ``value`` as a float if it is an allowed value of gene ``name``.
+
+    Raises ``DevsimInputError`` naming the gene and its allowed range otherwise.
+    """
+    gene = _BY_NAME.get(name)
+    if gene is None:
+        raise DevsimInputError(
+            f"{where}: unknown gene {name!r}; allowed genes: {', '.join(GENE_NAMES)}"
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise DevsimInputError(
+            f"{where}: gene {name!r} must be a number in [{gene.low}, {gene.high}], "
+            f"got {value!r}"
+        )
+    value = float(value)
+    if not (gene.low <= value <= gene.high) or math.isnan(value):
+        raise DevsimInputError(
+            f"{where}: gene {name!r} = {value} is out of bounds; allowed [{gene.low}, {gene.high}]"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Genome:
+    """An organism's developmental genome: gene values and per-gene mutation scales.
+
+    Examples
+    --------
+    >>> g = Genome.preset("gad65_ko")
+    >>> g["g_inh"] < Genome.preset("mouse")["g_inh"]
+    True
+    """
+
+    values: Mapping[str, float]
+    sigmas: Mapping[str, float]
+    species: str = "mouse"
+
+    @classmethod
+    def preset(cls, species: str = "mouse", overrides: Mapping[str, object] | None = None,
+               where: str = "genome") -> Genome:
+        """The preset genome of ``species`` with optional gene ``overrides``."""
+        if species not in SPECIES:
+            raise DevsimInputError(
+                f"{where}: unknown species {species!r}; allowed: {', '.join(SPECIES)}"
+            )
+        values = {g.name: g.default for g in GENES}
+        values.update(SPECIES[species].genes)
+        for name, value in (overrides or {}).items():
+            values[name] = check_gene(name, value, where)
+        sigmas = {g.name: g.sigma for g in GENES}
+        return cls(values=values, sigmas=sigmas, species=species)
+
+    def __getitem__(self, name: str) -> float:
+        return self.values[name]
+
+    def with_genes(self, **genes: float) -> Genome:
+        """A copy with some genes changed (each checked against its bounds)."""
+        values = dict(self.values)
+        for name, value in genes.items():
+            values[name] = check_gene(name, value)
+        return Genome(values=values, sigmas=dict(self.sigmas), species=self.species)
+
+    @property
+    def eye_opening_day(self) -> int:
+        return SPECIES[self.species].eye_opening_day
+
+
+def gene_table(genomes: list[Genome]) -> dict[str, np.ndarray]:
+    """Stack the genes of several genomes into one float array per gene (for the kernel)."""
+    return {
+        name: np.array([g.values[name] for g in genomes], dtype=np.float64) for name in GENE_NAMES
+    }

@@ -1,0 +1,1 @@
+"""Matplotlib figures (top layer): one module per topic."""

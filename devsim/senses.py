@@ -1,0 +1,183 @@
+"""The visual world: what each eye delivers, day by day, under each rearing condition.
+
+Pure numerics (no Mesa). Natural-like input is made the way the retina sees it:
+1/f ("pink") noise images, an expansive pointwise nonlinearity so that contrast is
+heavy-tailed like natural scenes, then a difference-of-Gaussians filter (centre-surround
+retinal ganglion cells). Patches of ``patch x patch`` channels are cut from them.
+
+Rearing conditions act only through two numbers per eye and one flag (SCIENCE.md §3):
+``pattern_gain`` (does the eye see patterns?), ``noise_sigma`` (unstructured activity:
+sutured lids pass diffuse light) and ``independent`` (strabismus: the eyes see
+different patterns). Nothing downstream knows which experiment is running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LEFT, RIGHT = 0, 1  # the left eye is the contralateral eye by convention
+CONDITIONS = (
+    "normal",
+    "lid_suture",
+    "inactivate",
+    "binocular_suture",
+    "dark",
+    "strabismus",
+)
+EYE_CONDITIONS = ("lid_suture", "inactivate")  # conditions that need an `eye`
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    """Statistics of the visual world (not genes: the environment, not the organism)."""
+
+    patch: int = 8  # retina patch side, channels per eye = patch**2
+    sigma_open: float = 0.15  # independent noise of an open eye (x pattern std)
+    sigma_closed: float = 0.8  # diffuse light through a sutured lid
+    sigma_dark: float = 0.3  # spontaneous activity in darkness / before eye opening
+    image_size: int = 64  # side of each generated 1/f image
+    n_images: int = 24
+    bank_size: int = 16384  # patches in the training bank
+    noise_bank_size: int = 32768
+    n_test: int = 48  # fixed test patterns for responses and ODI
+    n_acuity: int = 8  # patterns to discriminate for acuity
+    acuity_reps: int = 12  # noisy presentations per acuity pattern (half train, half test)
+    acuity_noise: float = 1.0  # noise on acuity presentations (x pattern std)
+    expansion: float = 3.0  # expansive nonlinearity exponent (heavy-tailed contrast)
+
+
+def pink_noise_images(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
+    """``n`` images of ``size x size`` pixels with a 1/f amplitude spectrum, unit variance."""
+    fy = np.fft.fftfreq(size)[:, None]
+    fx = np.fft.fftfreq(size)[None, :]
+    f = np.sqrt(fx**2 + fy**2)
+    f[0, 0] = np.inf  # no DC component
+    spectrum = rng.standard_normal((n, size, size)) + 1j * rng.standard_normal((n, size, size))
+    images = np.fft.ifft2(spectrum / f).real
+    images -= images.mean(axis=(1, 2), keepdims=True)
+    images /= images.std(axis=(1, 2), keepdims=True)
+    return images
+
+
+def dog_filter(images: np.ndarray, sigma_center: float = 0.8, sigma_surround: float = 2.4):
+    """Difference-of-Gaussians (retinal centre-surround) filtering, applied in Fourier space."""
+    size = images.shape[-1]
+    fy = np.fft.fftfreq(size)[:, None]
+    fx = np.fft.fftfreq(size)[None, :]
+    f2 = fx**2 + fy**2
+    gauss = lambda s: np.exp(-2 * (np.pi**2) * (s**2) * f2)  # noqa: E731
+    kernel = gauss(sigma_center) - gauss(sigma_surround)
+    return np.fft.ifft2(np.fft.fft2(images) * kernel).real
+
+
+def natural_patches(rng: np.random.Generator, params: WorldParams, count: int) -> np.ndarray:
+    """``count`` natural-like patches, each flattened to ``patch**2`` channels, float32.
+
+    1/f images, an expansive nonlinearity ``sign(x)|x|^p`` (heavy tails), DoG filtering,
+    then random crops; normalised to unit standard deviation over the bank.
+    """
+    images = pink_noise_images(rng, params.n_images, params.image_size)
+    images = np.sign(images) * np.abs(images) ** params.expansion
+    images = dog_filter(images)
+    p = params.patch
+    which = rng.integers(params.n_images, size=count)
+    rows = rng.integers(params.image_size - p, size=count)
+    cols = rng.integers(params.image_size - p, size=count)
+    offsets = np.arange(p)
+    patches = images[
+        which[:, None, None],
+        rows[:, None, None] + offsets[None, :, None],
+        cols[:, None, None] + offsets[None, None, :],
+    ].reshape(count, p * p)
+    patches -= patches.mean()
+    patches /= patches.std()
+    return patches.astype(np.float32)
+
+
+class VisualWorld:
+    """Banks of natural-like patterns and noise, drawn once from the model's generator.
+
+    Each update draws *indices* into the banks (cheap) rather than fresh images. Draws are
+    made per litter position, so organism ``i`` of every group sees the same stream: groups
+    are compared against same-seed littermates.
+    """
+
+    def __init__(self, rng: np.random.Generator, params: WorldParams | None = None):
+        self.params = params or WorldParams()
+        p = self.params
+        self.channels = p.patch * p.patch
+        self.patterns = natural_patches(rng, p, p.bank_size)
+        self.noise = rng.standard_normal((p.noise_bank_size, self.channels)).astype(np.float32)
+        # Fixed test sets (drawn from fresh images so they are never trained on directly).
+        self.test_patterns = natural_patches(rng, p, p.n_test)
+        self.acuity_patterns = natural_patches(rng, p, p.n_acuity)
+        self.acuity_noise = (
+            p.acuity_noise
+            * rng.standard_normal((p.n_acuity, p.acuity_reps, self.channels)).astype(np.float32)
+        )
+
+    def draw_indices(self, rng: np.random.Generator, litter: int, batch: int) -> np.ndarray:
+        """Indices for one update: (4, litter, batch) = pattern L, pattern R, noise L, noise R."""
+        p = self.params
+        idx = np.empty((4, litter, batch), dtype=np.int64)
+        idx[:2] = rng.integers(p.bank_size, size=(2, litter, batch))
+        idx[2:] = rng.integers(p.noise_bank_size, size=(2, litter, batch))
+        return idx
+
+    def stimuli(
+        self,
+        indices: np.ndarray,
+        litter_index: np.ndarray,
+        pattern_gain: np.ndarray,
+        noise_sigma: np.ndarray,
+        independent: np.ndarray,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Both eyes' input for a mini-batch: array (organisms, batch, 2 * channels).
+
+        Parameters
+        ----------
+        indices : (4, litter, batch) ints from :meth:`draw_indices`.
+        litter_index : (organisms,) which litter position each organism occupies.
+        pattern_gain : (organisms, 2) 1 where the eye sees patterns, 0 where it does not.
+        noise_sigma : (organisms, 2) std of the unstructured activity in each eye.
+        independent : (organisms,) bool, True where the eyes see unrelated patterns.
+        """
+        c = self.channels
+        o = litter_index.shape[0]
+        batch = indices.shape[2]
+        if out is None:
+            out = np.empty((o, batch, 2 * c), dtype=np.float32)
+        left_idx = indices[0][litter_index]
+        right_idx = np.where(independent[:, None], indices[1][litter_index], left_idx)
+        gain = pattern_gain.astype(np.float32)[:, :, None, None]
+        sigma = noise_sigma.astype(np.float32)[:, :, None, None]
+        out[:, :, :c] = gain[:, 0] * self.patterns[left_idx]
+        out[:, :, :c] += sigma[:, 0] * self.noise[indices[2][litter_index]]
+        out[:, :, c:] = gain[:, 1] * self.patterns[right_idx]
+        out[:, :, c:] += sigma[:, 1] * self.noise[indices[3][litter_index]]
+        return out
+
+
+def eye_inputs(condition: str, eye: str | None, params: WorldParams):
+    """What a rearing condition delivers: (pattern_gain[2], noise_sigma[2], independent).
+
+    >>> eye_inputs("lid_suture", "left", WorldParams())[0]
+    (0.0, 1.0)
+    """
+    open_eye = (1.0, params.sigma_open)
+    if condition == "normal":
+        return (1.0, 1.0), (params.sigma_open, params.sigma_open), False
+    if condition == "strabismus":
+        return (1.0, 1.0), (params.sigma_open, params.sigma_open), True
+    if condition == "dark":
+        return (0.0, 0.0), (params.sigma_dark, params.sigma_dark), False
+    if condition == "binocular_suture":
+        return (0.0, 0.0), (params.sigma_closed, params.sigma_closed), False
+    if condition in EYE_CONDITIONS:
+        closed = (0.0, params.sigma_closed if condition == "lid_suture" else 0.0)
+        left, right = (closed, open_eye) if eye == "left" else (open_eye, closed)
+        return (left[0], right[0]), (left[1], right[1]), False
+    raise ValueError(f"unknown condition {condition!r}")
