@@ -1,0 +1,34 @@
+# devsim: the README's commands. `make demo` runs the main job, `make test` the test suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3  # pyenv picks 3.12 from .python-version
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test app lint bench validate clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# The main job: monocular deprivation at the peak of the critical period vs controls.
+demo: $(STAMP)
+	$(VENV)/bin/devsim run scenarios/md_critical.toml --out out/md_critical
+
+# The whole test suite, browser tests included (installs chromium and Solara's assets).
+test: $(STAMP)
+	bash scripts/install_system_deps.sh
+	bash scripts/install_solara_assets.sh $(VENV)
+	$(VENV)/bin/pytest
+
+app: $(STAMP)
+	bash scripts/install_solara_assets.sh $(VENV)
+	$(VENV)/bin/solara run app.py --host 127.0.0.1 --port 8765 --production
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check devsim tests
+	$(VENV)/bin/ruff format --check devsim tests
+
+clean:
+	rm -rf out test-output .pytest_cache

@@ -1,0 +1,37 @@
+"""Shared fixtures: shipped scenarios, shrunk where a test needs speed."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from devsim.experiment import run_scenario
+from devsim.scenario import parse_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+def scenario_dict(name: str) -> dict:
+    return tomllib.loads((SCENARIOS / f"{name}.toml").read_text())
+
+
+def shipped(name: str, organisms: int | None = None, **changes):
+    """A shipped scenario, optionally with fewer organisms per group or other changes."""
+    data = scenario_dict(name)
+    data.update(changes)
+    if organisms is not None:
+        for group in data["groups"]:
+            group["organisms"] = organisms
+    return parse_scenario(data, source=name)
+
+
+@pytest.fixture(scope="session")
+def deprivation_runs():
+    """The MD experiments of the core issue, each run once for the whole session."""
+    runs = {}
+    for name in ("normal", "md_critical", "md_adult", "md_long"):
+        runs[name] = run_scenario(shipped(name, organisms=12))[0]
+    return runs

@@ -1,0 +1,111 @@
+"""`devsim run`: outputs, determinism, and one clear line for every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pandas as pd
+import pytest
+
+from devsim.cli import main
+
+SMALL = """
+name = "small"
+seed = 3
+days = 20
+presentations_per_day = 160
+
+[[groups]]
+name = "control"
+organisms = 3
+
+[[groups]]
+name = "md"
+organisms = 3
+rearing = [{ from = 14, to = 20, condition = "lid_suture", eye = "left" }]
+"""
+
+
+def write(tmp_path, text, name="scenario.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_run_writes_summary_timeline_and_figures(tmp_path, capsys):
+    scenario = write(tmp_path, SMALL)
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for group in ("control", "md"):
+        final = summary["groups"][group]["final"]
+        assert len(final["od_histogram"]) == 7
+        for key in ("mean_odi", "cbi", "binocular_fraction", "responsive_fraction",
+                    "response_left", "response_right", "acuity_left", "acuity_right",
+                    "synapses"):
+            assert key in final
+        assert len(summary["groups"][group]["daily"]["day"]) == 21
+    table = pd.read_parquet(out / "timeline.parquet")
+    assert set(table["group"]) == {"control", "md"}
+    assert len(table) == 2 * 21
+    assert (out / "figures" / "od_histograms.png").stat().st_size > 1000
+    assert (out / "figures" / "timeline.png").stat().st_size > 1000
+    assert "control" in capsys.readouterr().out
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.staging")]
+
+
+def test_same_seed_same_bytes_different_seed_differs(tmp_path):
+    scenario = write(tmp_path, SMALL)
+    outs = [tmp_path / name for name in ("a", "b", "c")]
+    assert main(["run", str(scenario), "--out", str(outs[0])]) == 0
+    assert main(["run", str(scenario), "--out", str(outs[1])]) == 0
+    assert main(["run", str(scenario), "--out", str(outs[2]), "--seed", "4"]) == 0
+    a, b, c = ((o / "summary.json").read_bytes() for o in outs)
+    assert a == b
+    assert a != c
+
+
+BAD = {
+    "unknown top-level key": ("speed = 3\n" + SMALL, "speed: unknown key"),
+    "unknown group key": (SMALL.replace('name = "md"', 'name = "md"\ncolour = "red"'),
+                          "groups[1].colour: unknown key"),
+    "unknown condition": (SMALL.replace("lid_suture", "blindfold"),
+                          "groups[1].rearing[0].condition"),
+    "to before from": (SMALL.replace("from = 14, to = 20", "from = 18, to = 15"),
+                       "'to' (15) must be after 'from' (18)"),
+    "day outside life": (SMALL.replace("from = 14, to = 20", "from = 14, to = 30"),
+                         "outside the simulated life"),
+    "bad eye": (SMALL.replace('eye = "left"', 'eye = "middle"'),
+                "groups[1].rearing[0].eye"),
+    "negative organisms": (SMALL.replace("organisms = 3", "organisms = -2", 1),
+                           "groups[0].organisms"),
+    "gene out of bounds": (SMALL.replace('organisms = 3\n\n[[groups]]',
+                                         'organisms = 3\ngenome = { eta = -1 }\n\n[[groups]]'),
+                           "gene 'eta' = -1.0 is out of bounds"),
+    "unknown gene": (SMALL.replace('organisms = 3\n\n[[groups]]',
+                                   'organisms = 3\ngenome = { wisdom = 1 }\n\n[[groups]]'),
+                     "unknown gene 'wisdom'"),
+    "malformed toml": ("name = [unclosed\n", "malformed TOML"),
+    "missing eye": (SMALL.replace(', eye = "left"', ""), "needs eye"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_scenarios_give_one_line_exit_2_and_no_output(tmp_path, capsys, case):
+    text, expected = BAD[case]
+    scenario = write(tmp_path, text)
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert str(scenario) in err
+    assert expected in err, err
+    assert not out.exists()
+
+
+def test_missing_file(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.toml: no such scenario file" in err
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,59 @@
+"""Hubel & Wiesel's monocular deprivation, computed by the model (not asserted from constants)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def final(summary, group):
+    return summary["groups"][group]["final"]
+
+
+def test_normal_rearing_is_binocular_with_contralateral_bias(deprivation_runs):
+    control = final(deprivation_runs["normal"], "control")
+    assert 0.55 <= control["cbi"] <= 0.85
+    assert 0.6 <= control["binocular_fraction"] <= 0.92
+    assert control["responsive_fraction"] > 0.9
+
+
+def test_md_at_the_peak_shifts_ocular_dominance_to_the_open_eye(deprivation_runs):
+    run = deprivation_runs["md_critical"]
+    shift_peak = final(run, "control")["cbi"] - final(run, "md_p24")["cbi"]
+    assert shift_peak >= 0.15, shift_peak
+    # the deprived (left) eye loses drive relative to the open eye
+    md = final(run, "md_p24")
+    assert md["response_left"] < final(run, "control")["response_left"]
+
+
+def test_md_in_adulthood_shifts_at_most_a_third_as_much(deprivation_runs):
+    peak = deprivation_runs["md_critical"]
+    adult = deprivation_runs["md_adult"]
+    shift_peak = final(peak, "control")["cbi"] - final(peak, "md_p24")["cbi"]
+    shift_adult = final(adult, "control")["cbi"] - final(adult, "md_p60")["cbi"]
+    assert shift_adult <= 0.05
+    assert shift_peak >= 3 * max(shift_adult, 0.0)
+    assert shift_peak >= 3 * abs(shift_adult)
+
+
+def test_long_md_leaves_few_cells_driven_by_the_deprived_eye(deprivation_runs):
+    hist = np.array(final(deprivation_runs["md_long"], "md_long")["od_histogram"])
+    assert hist[:2].sum() / hist.sum() <= 0.10
+
+
+def test_synapses_rise_then_are_pruned_to_a_plateau(deprivation_runs):
+    synapses = np.array(deprivation_runs["normal"]["groups"]["control"]["daily"]["synapses"])
+    peak_day = int(synapses.argmax())
+    assert synapses[peak_day] > synapses[0] * 1.05  # exuberant growth first
+    assert 0 < peak_day < len(synapses) - 10
+    plateau = synapses[-5:]
+    assert synapses[peak_day] > plateau.mean() * 1.2  # then pruned
+    assert np.ptp(plateau) < 0.02 * plateau.mean()  # and stable
+
+
+def test_daily_series_cover_every_age(deprivation_runs):
+    run = deprivation_runs["md_critical"]
+    for group in run["groups"].values():
+        daily = group["daily"]
+        assert daily["day"] == list(range(run["days"] + 1))
+        assert daily["cbi"][-1] == group["final"]["cbi"]
+        assert all(0.0 <= g <= 1.0 for g in daily["plasticity"])

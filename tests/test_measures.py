@@ -1,0 +1,62 @@
+"""Exact properties of the measures (SCIENCE.md §1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from devsim import measures as m
+
+
+def test_odi_bounds_and_values():
+    odi = m.ocular_dominance_index(np.array([1.0, 0.0, 2.0]), np.array([0.0, 1.0, 2.0]))
+    assert odi.tolist() == [1.0, -1.0, 0.0]
+
+
+def test_od_classes_follow_hubel_wiesel_edges():
+    odi = np.array([1.0, 0.76, 0.75, 0.5, 0.2, 0.0, -0.2, -0.5, -0.76, -1.0])
+    assert m.od_classes(odi).tolist() == [1, 1, 2, 2, 3, 4, 5, 6, 7, 7]
+
+
+def test_histogram_sums_to_responsive_cells():
+    rng = np.random.default_rng(0)
+    odi = rng.uniform(-1, 1, 500)
+    hist = m.od_histogram(odi)
+    assert hist.sum() == 500
+    assert hist.shape == (7,)
+
+
+@pytest.mark.parametrize(
+    ("hist", "cbi"),
+    [([10, 0, 0, 0, 0, 0, 0], 1.0), ([0, 0, 0, 0, 0, 0, 10], 0.0),
+     ([0, 0, 0, 10, 0, 0, 0], 0.5), ([0, 6, 0, 0, 0, 0, 0], (2 / 3 * 6 + 6) / 12)],
+)
+def test_cbi_formula(hist, cbi):
+    assert m.contralateral_bias_index(np.array(hist)) == pytest.approx(cbi)
+
+
+def test_binocular_fraction_and_monocularity():
+    hist = np.array([1, 2, 3, 4, 3, 2, 1])
+    assert m.binocular_fraction(hist) == pytest.approx(14 / 16)
+    assert m.monocularity_index(hist) == pytest.approx((2 + 2 / 3 * 4 + 1 / 3 * 6) / 16)
+
+
+def test_responses_follow_the_eye_that_carries_the_weights():
+    patterns = np.random.default_rng(1).standard_normal((20, 4)).astype(np.float32)
+    weights = np.zeros((2, 8), dtype=np.float32)
+    weights[0, :4] = patterns[0]  # neuron 0: left eye only
+    weights[1, 4:] = patterns[0]  # neuron 1: right eye only
+    left, right = m.eye_responses(weights, patterns)
+    assert left[0] > 0 and right[0] == 0
+    assert right[1] > 0 and left[1] == 0
+
+
+def test_acuity_is_chance_without_weights_and_high_with_matched_ones():
+    rng = np.random.default_rng(2)
+    patterns = rng.standard_normal((6, 16)).astype(np.float32)
+    noise = 0.1 * rng.standard_normal((6, 10, 16)).astype(np.float32)
+    weights = np.zeros((2, 12, 32), dtype=np.float32)
+    weights[1, :6, :16] = patterns  # organism 1, left eye: one detector per pattern
+    left, right = m.acuity(weights, patterns, noise)
+    assert left[1] > 0.9
+    assert left[0] <= 1 / 6 + 1e-9 and right[1] <= 1 / 6 + 1e-9

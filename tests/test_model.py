@@ -1,0 +1,94 @@
+"""The Mesa layer: organisms as agents, genomes, graphs, reproducibility."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from devsim.errors import DevsimInputError
+from devsim.genome import GENE_NAMES, Genome
+from devsim.model import DevelopmentModel
+
+GROUPS = [
+    {"name": "control", "organisms": 3},
+    {"name": "ko", "organisms": 2, "species": "gad65_ko"},
+]
+
+
+def small_model(rng=5, **kw):
+    return DevelopmentModel(groups=GROUPS, days=6, presentations_per_day=64, rng=rng, **kw)
+
+
+def test_organisms_are_agents_with_views_into_the_cohort():
+    model = small_model()
+    organisms = model.organisms()
+    assert len(model.agents) == 5
+    assert [o.group for o in organisms] == ["control"] * 3 + ["ko"] * 2
+    organism = organisms[4]
+    organism.weights[0, 0] = 0.123
+    assert model.cohort.weights[4, 0, 0] == np.float32(0.123)
+    assert organism.genome["g_inh"] < organisms[0].genome["g_inh"]
+
+
+def test_one_step_is_one_day_and_the_model_stops_at_its_lifetime():
+    model = small_model()
+    model.step()
+    assert model.age == 1
+    while model.running:
+        model.step()
+    assert model.age == 6
+    assert len(model.daily()["control"]["day"]) == 7
+    assert model.organisms()[0].rearing_history[0] == (0, "eyes closed")
+
+
+def test_synapse_graph_matches_the_arrays():
+    model = small_model()
+    model.step()
+    organism = model.organisms()[1]
+    graph = organism.synapse_graph()
+    assert isinstance(graph, nx.DiGraph)
+    assert graph.number_of_edges() == organism.synapses == int(organism.mask.sum())
+    kinds = nx.get_node_attributes(graph, "kind")
+    assert sum(k == "cortex" for k in kinds.values()) == model.cohort.neurons
+    assert sum(k == "left" for k in kinds.values()) == model.world.channels
+    source, target, weight = next(iter(graph.edges(data="weight")))
+    assert kinds[target] == "cortex" and kinds[source] in ("left", "right")
+    row = target[1]
+    col = source[1] + (model.world.channels if source[0] == "right" else 0)
+    assert weight == pytest.approx(float(organism.weights[row, col]))
+
+
+def test_same_seed_same_state_different_seed_differs():
+    a, b, c = small_model(rng=1), small_model(rng=1), small_model(rng=2)
+    for model in (a, b, c):
+        model.step()
+        model.step()
+    assert np.array_equal(a.cohort.weights, b.cohort.weights)
+    assert not np.array_equal(a.cohort.weights, c.cohort.weights)
+
+
+def test_littermates_start_identical_across_groups():
+    model = small_model()
+    control, ko = model.organisms("control"), model.organisms("ko")
+    assert np.array_equal(control[0].weights, ko[0].weights)
+    assert not np.array_equal(control[0].weights, control[1].weights)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [({"eta": 1e9}, "gene 'eta' = 1000000000.0 is out of bounds; allowed"),
+     ({"nonsense": 1.0}, "unknown gene 'nonsense'"),
+     ({"g_inh": "high"}, "gene 'g_inh' must be a number in")],
+)
+def test_invalid_genes_name_the_gene_and_its_range(overrides, message):
+    with pytest.raises(DevsimInputError, match=message.replace("(", r"\(")):
+        Genome.preset("mouse", overrides)
+
+
+def test_presets_differ_where_the_biology_does():
+    mouse, cat, ko = (Genome.preset(s) for s in ("mouse", "cat", "gad65_ko"))
+    assert set(mouse.values) == set(GENE_NAMES)
+    assert cat.eye_opening_day < mouse.eye_opening_day
+    assert cat["r_mat"] < mouse["r_mat"]  # slower maturation: a later, longer window
+    assert ko["g_inh"] < mouse["g_inh"]
