@@ -9,7 +9,9 @@ Each individual carries ``loci`` alleles, each one of
 During life an individual gets up to ``trials`` learning trials; on each trial every ``?`` is
 set to 1 or 0 with probability 1/2 and the individual succeeds on the first trial where the
 whole genotype matches the target. Fitness is ``1 + 19 n / trials`` with ``n`` the number of
-trials left when the target is found (1 if it is never found). Parents are chosen in proportion
+trials left when the target is found: ``trials - t`` for a first match on trial ``t``, all
+``trials`` (fitness 20) for an individual born with the target, which has nothing to learn, and
+fitness 1 if the target is never found. Parents are chosen in proportion
 to fitness and every child is made by one-point crossover of two parents. The published result:
 incorrect alleles vanish, correct alleles rise to about 75 % by generation 50, and undecided
 alleles linger (learning keeps paying off) and only fall slowly afterwards. Without learning the

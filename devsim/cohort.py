@@ -92,8 +92,15 @@ class Cohort:
             )
             plasticity_step(self.weights, self.mask, self.theta, x, self.genes, gate, dt)
         prune_and_sprout(
-            rng, self.weights, self.mask, self.weak_days, self.slot_prob, gate,
-            self.window.brake, self.genes["prune_threshold"], self.genes["sprout_rate"],
+            rng,
+            self.weights,
+            self.mask,
+            self.weak_days,
+            self.slot_prob,
+            gate,
+            self.window.brake,
+            self.genes["prune_threshold"],
+            self.genes["sprout_rate"],
             self.genes["floor_adult"],
         )
         self.window.advance(self.genes, pattern_gain.mean(axis=1), drug, day)

@@ -12,8 +12,16 @@ from devsim.model import DAILY_METRICS, DevelopmentModel, build_model
 from devsim.scenario import Scenario
 
 FINAL_METRICS = (
-    "od_histogram", "mean_odi", "cbi", "binocular_fraction", "responsive_fraction",
-    "response_left", "response_right", "acuity_left", "acuity_right", "synapses",
+    "od_histogram",
+    "mean_odi",
+    "cbi",
+    "binocular_fraction",
+    "responsive_fraction",
+    "response_left",
+    "response_right",
+    "acuity_left",
+    "acuity_right",
+    "synapses",
 )
 
 

@@ -104,8 +104,7 @@ def check_gene(name: str, value: object, where: str = "genome") -> float:
         )
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         raise DevsimInputError(
-            f"{where}: gene {name!r} must be a number in [{gene.low}, {gene.high}], "
-            f"got {value!r}"
+            f"{where}: gene {name!r} must be a number in [{gene.low}, {gene.high}], got {value!r}"
         )
     value = float(value)
     if not (gene.low <= value <= gene.high) or math.isnan(value):
@@ -131,8 +130,12 @@ class Genome:
     species: str = "mouse"
 
     @classmethod
-    def preset(cls, species: str = "mouse", overrides: Mapping[str, object] | None = None,
-               where: str = "genome") -> Genome:
+    def preset(
+        cls,
+        species: str = "mouse",
+        overrides: Mapping[str, object] | None = None,
+        where: str = "genome",
+    ) -> Genome:
         """The preset genome of ``species`` with optional gene ``overrides``."""
         if species not in SPECIES:
             raise DevsimInputError(

@@ -20,8 +20,14 @@ from devsim.scenario import DRUGS, Group, Scenario
 from devsim.senses import VisualWorld, WorldParams, eye_inputs
 
 DAILY_METRICS = (
-    "mean_odi", "cbi", "binocular_fraction", "responsive_fraction",
-    "response_left", "response_right", "plasticity", "synapses",
+    "mean_odi",
+    "cbi",
+    "binocular_fraction",
+    "responsive_fraction",
+    "response_left",
+    "response_right",
+    "plasticity",
+    "synapses",
 )
 
 
@@ -51,12 +57,19 @@ class DevelopmentModel(mesa.Model):
         rng=None,
     ):
         super().__init__(rng=rng)
-        scenario = Scenario.model_validate({
-            "name": "model", "species": species, "days": days, "neurons": neurons,
-            "presentations_per_day": presentations_per_day, "batch_size": batch_size,
-            "groups": [g.model_dump(by_alias=True) if isinstance(g, Group) else g
-                       for g in groups],
-        })
+        scenario = Scenario.model_validate(
+            {
+                "name": "model",
+                "species": species,
+                "days": days,
+                "neurons": neurons,
+                "presentations_per_day": presentations_per_day,
+                "batch_size": batch_size,
+                "groups": [
+                    g.model_dump(by_alias=True) if isinstance(g, Group) else g for g in groups
+                ],
+            }
+        )
         self.groups = scenario.groups
         self.reference = scenario.reference
         self.days = days
@@ -74,8 +87,13 @@ class DevelopmentModel(mesa.Model):
         self.group_of = np.array(group_of)
         self.genes = gene_table(genomes)
         self.cohort = Cohort(
-            self.rng, self.genes, np.array(litter), self.world, neurons=neurons,
-            presentations_per_day=presentations_per_day, batch_size=batch_size,
+            self.rng,
+            self.genes,
+            np.array(litter),
+            self.world,
+            neurons=neurons,
+            presentations_per_day=presentations_per_day,
+            batch_size=batch_size,
         )
         for row, genome in enumerate(genomes):
             Organism(self, genome, self.groups[group_of[row]].name, litter[row], row)
@@ -122,8 +140,12 @@ class DevelopmentModel(mesa.Model):
             return
         day, g = self.age, self.group_of
         self.cohort.develop_day(
-            self.rng, day, self.pattern_gain[g, day], self.noise_sigma[g, day],
-            self.independent[g, day], self.drug[g, day],
+            self.rng,
+            day,
+            self.pattern_gain[g, day],
+            self.noise_sigma[g, day],
+            self.independent[g, day],
+            self.drug[g, day],
         )
         self.age += 1
         self.group_metrics = self.measure_groups()
@@ -151,8 +173,10 @@ class DevelopmentModel(mesa.Model):
                 synapses=float(synapses[sel].mean()),
             )
             if with_acuity:
-                metrics.update(acuity_left=float(acu_left[sel].mean()),
-                               acuity_right=float(acu_right[sel].mean()))
+                metrics.update(
+                    acuity_left=float(acu_left[sel].mean()),
+                    acuity_right=float(acu_right[sel].mean()),
+                )
             out[group.name] = metrics
         return out
 
@@ -176,7 +200,11 @@ class DevelopmentModel(mesa.Model):
 def build_model(scenario: Scenario) -> DevelopmentModel:
     """A DevelopmentModel for a validated scenario, seeded by the scenario's seed."""
     return DevelopmentModel(
-        groups=scenario.groups, species=scenario.species, days=scenario.days,
-        neurons=scenario.neurons, presentations_per_day=scenario.presentations_per_day,
-        batch_size=scenario.batch_size, rng=np.random.default_rng(scenario.seed),
+        groups=scenario.groups,
+        species=scenario.species,
+        days=scenario.days,
+        neurons=scenario.neurons,
+        presentations_per_day=scenario.presentations_per_day,
+        batch_size=scenario.batch_size,
+        rng=np.random.default_rng(scenario.seed),
     )

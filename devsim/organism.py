@@ -23,8 +23,7 @@ class Organism(mesa.Agent):
     (``weights``, ``mask``) and builds its synaptic graph on demand.
     """
 
-    def __init__(self, model: DevelopmentModel, genome: Genome, group: str, litter: int,
-                 row: int):
+    def __init__(self, model: DevelopmentModel, genome: Genome, group: str, litter: int, row: int):
         super().__init__(model)
         self.genome = genome
         self.group = group

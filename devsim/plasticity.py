@@ -112,7 +112,11 @@ class CriticalWindow:
         return np.minimum(opening * np.exp(-self.brake) + genes["floor_adult"], 1.0)
 
     def advance(
-        self, genes: dict[str, np.ndarray], drive: np.ndarray, drug: np.ndarray, day: int,
+        self,
+        genes: dict[str, np.ndarray],
+        drive: np.ndarray,
+        drug: np.ndarray,
+        day: int,
         days: float = 1.0,
     ) -> None:
         """Advance maturation and the brake by ``days`` given today's visual drive and drug."""

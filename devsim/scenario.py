@@ -152,14 +152,13 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-"))))
+        internal = ("function-", "tagged-")  # pydantic's own validator labels
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(internal)))
         allowed = ""
         if err["type"] == "extra_forbidden":
             model = _model_at(loc[:-1])
             allowed = f"; allowed keys: {', '.join(_keys(model))}" if model else ""
-        raise DevsimInputError(
-            f"{source}: {_location(loc)}: {_message(err)}{allowed}"
-        ) from None
+        raise DevsimInputError(f"{source}: {_location(loc)}: {_message(err)}{allowed}") from None
     except DevsimInputError as exc:
         raise DevsimInputError(f"{source}: {exc}") from None
 
@@ -189,7 +188,8 @@ def load_scenario(path: str | Path) -> Scenario:
     except FileNotFoundError:
         raise DevsimInputError(f"{path}: no such scenario file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise DevsimInputError(f"{path}: cannot read scenario file ({exc.__class__.__name__})") from None
+        kind = exc.__class__.__name__
+        raise DevsimInputError(f"{path}: cannot read scenario file ({kind})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -113,10 +113,9 @@ class VisualWorld:
         # Fixed test sets (drawn from fresh images so they are never trained on directly).
         self.test_patterns = natural_patches(rng, p, p.n_test)
         self.acuity_patterns = natural_patches(rng, p, p.n_acuity)
-        self.acuity_noise = (
-            p.acuity_noise
-            * rng.standard_normal((p.n_acuity, p.acuity_reps, self.channels)).astype(np.float32)
-        )
+        self.acuity_noise = p.acuity_noise * rng.standard_normal(
+            (p.n_acuity, p.acuity_reps, self.channels)
+        ).astype(np.float32)
 
     def draw_indices(self, rng: np.random.Generator, litter: int, batch: int) -> np.ndarray:
         """Indices for one update: (4, litter, batch) = pattern L, pattern R, noise L, noise R."""

@@ -27,8 +27,11 @@ def slot_probability(share: np.ndarray, density: np.ndarray, channels: int) -> n
     left = np.clip(2.0 * d * share[:, :, None], 0.0, 1.0)
     right = np.clip(2.0 * d * (1.0 - share[:, :, None]), 0.0, 1.0)
     return np.concatenate(
-        [np.broadcast_to(left, (*share.shape, channels)),
-         np.broadcast_to(right, (*share.shape, channels))], axis=2
+        [
+            np.broadcast_to(left, (*share.shape, channels)),
+            np.broadcast_to(right, (*share.shape, channels)),
+        ],
+        axis=2,
     )
 
 

@@ -41,9 +41,17 @@ def test_run_writes_summary_timeline_and_figures(tmp_path, capsys):
     for group in ("control", "md"):
         final = summary["groups"][group]["final"]
         assert len(final["od_histogram"]) == 7
-        for key in ("mean_odi", "cbi", "binocular_fraction", "responsive_fraction",
-                    "response_left", "response_right", "acuity_left", "acuity_right",
-                    "synapses"):
+        for key in (
+            "mean_odi",
+            "cbi",
+            "binocular_fraction",
+            "responsive_fraction",
+            "response_left",
+            "response_right",
+            "acuity_left",
+            "acuity_right",
+            "synapses",
+        ):
             assert key in final
         assert len(summary["groups"][group]["daily"]["day"]) == 21
     table = pd.read_parquet(out / "timeline.parquet")
@@ -68,24 +76,39 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
 
 BAD = {
     "unknown top-level key": ("speed = 3\n" + SMALL, "speed: unknown key"),
-    "unknown group key": (SMALL.replace('name = "md"', 'name = "md"\ncolour = "red"'),
-                          "groups[1].colour: unknown key"),
-    "unknown condition": (SMALL.replace("lid_suture", "blindfold"),
-                          "groups[1].rearing[0].condition"),
-    "to before from": (SMALL.replace("from = 14, to = 20", "from = 18, to = 15"),
-                       "'to' (15) must be after 'from' (18)"),
-    "day outside life": (SMALL.replace("from = 14, to = 20", "from = 14, to = 30"),
-                         "outside the simulated life"),
-    "bad eye": (SMALL.replace('eye = "left"', 'eye = "middle"'),
-                "groups[1].rearing[0].eye"),
-    "negative organisms": (SMALL.replace("organisms = 3", "organisms = -2", 1),
-                           "groups[0].organisms"),
-    "gene out of bounds": (SMALL.replace('organisms = 3\n\n[[groups]]',
-                                         'organisms = 3\ngenome = { eta = -1 }\n\n[[groups]]'),
-                           "gene 'eta' = -1.0 is out of bounds"),
-    "unknown gene": (SMALL.replace('organisms = 3\n\n[[groups]]',
-                                   'organisms = 3\ngenome = { wisdom = 1 }\n\n[[groups]]'),
-                     "unknown gene 'wisdom'"),
+    "unknown group key": (
+        SMALL.replace('name = "md"', 'name = "md"\ncolour = "red"'),
+        "groups[1].colour: unknown key",
+    ),
+    "unknown condition": (
+        SMALL.replace("lid_suture", "blindfold"),
+        "groups[1].rearing[0].condition",
+    ),
+    "to before from": (
+        SMALL.replace("from = 14, to = 20", "from = 18, to = 15"),
+        "'to' (15) must be after 'from' (18)",
+    ),
+    "day outside life": (
+        SMALL.replace("from = 14, to = 20", "from = 14, to = 30"),
+        "outside the simulated life",
+    ),
+    "bad eye": (SMALL.replace('eye = "left"', 'eye = "middle"'), "groups[1].rearing[0].eye"),
+    "negative organisms": (
+        SMALL.replace("organisms = 3", "organisms = -2", 1),
+        "groups[0].organisms",
+    ),
+    "gene out of bounds": (
+        SMALL.replace(
+            "organisms = 3\n\n[[groups]]", "organisms = 3\ngenome = { eta = -1 }\n\n[[groups]]"
+        ),
+        "gene 'eta' = -1.0 is out of bounds",
+    ),
+    "unknown gene": (
+        SMALL.replace(
+            "organisms = 3\n\n[[groups]]", "organisms = 3\ngenome = { wisdom = 1 }\n\n[[groups]]"
+        ),
+        "unknown gene 'wisdom'",
+    ),
     "malformed toml": ("name = [unclosed\n", "malformed TOML"),
     "missing eye": (SMALL.replace(', eye = "left"', ""), "needs eye"),
 }

@@ -28,8 +28,12 @@ def test_histogram_sums_to_responsive_cells():
 
 @pytest.mark.parametrize(
     ("hist", "cbi"),
-    [([10, 0, 0, 0, 0, 0, 0], 1.0), ([0, 0, 0, 0, 0, 0, 10], 0.0),
-     ([0, 0, 0, 10, 0, 0, 0], 0.5), ([0, 6, 0, 0, 0, 0, 0], (2 / 3 * 6 + 6) / 12)],
+    [
+        ([10, 0, 0, 0, 0, 0, 0], 1.0),
+        ([0, 0, 0, 0, 0, 0, 10], 0.0),
+        ([0, 0, 0, 10, 0, 0, 0], 0.5),
+        ([0, 6, 0, 0, 0, 0, 0], (2 / 3 * 6 + 6) / 12),
+    ],
 )
 def test_cbi_formula(hist, cbi):
     assert m.contralateral_bias_index(np.array(hist)) == pytest.approx(cbi)
@@ -47,8 +51,10 @@ def test_responses_follow_the_eye_that_carries_the_weights():
     weights[0, :4] = patterns[0]  # neuron 0: left eye only
     weights[1, 4:] = patterns[0]  # neuron 1: right eye only
     left, right = m.eye_responses(weights, patterns)
-    assert left[0] > 0 and right[0] == 0
-    assert right[1] > 0 and left[1] == 0
+    assert left[0] > 0
+    assert right[0] == 0
+    assert right[1] > 0
+    assert left[1] == 0
 
 
 def test_acuity_is_chance_without_weights_and_high_with_matched_ones():
@@ -59,4 +65,5 @@ def test_acuity_is_chance_without_weights_and_high_with_matched_ones():
     weights[1, :6, :16] = patterns  # organism 1, left eye: one detector per pattern
     left, right = m.acuity(weights, patterns, noise)
     assert left[1] > 0.9
-    assert left[0] <= 1 / 6 + 1e-9 and right[1] <= 1 / 6 + 1e-9
+    assert left[0] <= 1 / 6 + 1e-9
+    assert right[1] <= 1 / 6 + 1e-9

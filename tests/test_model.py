@@ -53,7 +53,8 @@ def test_synapse_graph_matches_the_arrays():
     assert sum(k == "cortex" for k in kinds.values()) == model.cohort.neurons
     assert sum(k == "left" for k in kinds.values()) == model.world.channels
     source, target, weight = next(iter(graph.edges(data="weight")))
-    assert kinds[target] == "cortex" and kinds[source] in ("left", "right")
+    assert kinds[target] == "cortex"
+    assert kinds[source] in ("left", "right")
     row = target[1]
     col = source[1] + (model.world.channels if source[0] == "right" else 0)
     assert weight == pytest.approx(float(organism.weights[row, col]))
@@ -77,9 +78,11 @@ def test_littermates_start_identical_across_groups():
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
-    [({"eta": 1e9}, "gene 'eta' = 1000000000.0 is out of bounds; allowed"),
-     ({"nonsense": 1.0}, "unknown gene 'nonsense'"),
-     ({"g_inh": "high"}, "gene 'g_inh' must be a number in")],
+    [
+        ({"eta": 1e9}, "gene 'eta' = 1000000000.0 is out of bounds; allowed"),
+        ({"nonsense": 1.0}, "unknown gene 'nonsense'"),
+        ({"g_inh": "high"}, "gene 'g_inh' must be a number in"),
+    ],
 )
 def test_invalid_genes_name_the_gene_and_its_range(overrides, message):
     with pytest.raises(DevsimInputError, match=message.replace("(", r"\(")):

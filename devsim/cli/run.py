@@ -11,17 +11,26 @@ from devsim.outputs import publish_directory, staging_dir
 from devsim.scenario import load_scenario
 
 TABLE_COLUMNS = [
-    "group", "cbi", "mean_odi", "binocular_fraction", "responsive_fraction",
-    "response_left", "response_right", "acuity_left", "acuity_right", "synapses",
+    "group",
+    "cbi",
+    "mean_odi",
+    "binocular_fraction",
+    "responsive_fraction",
+    "response_left",
+    "response_right",
+    "acuity_left",
+    "acuity_right",
+    "synapses",
     "od_histogram",
 ]
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "run", help="simulate one scenario",
+        "run",
+        help="simulate one scenario",
         description="Simulate a scenario file and write summary.json, timeline.parquet "
-                    "and figures/ into --out.",
+        "and figures/ into --out.",
     )
     parser.add_argument("scenario", type=Path, help="scenario TOML file")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
@@ -64,8 +73,10 @@ def main(args: argparse.Namespace) -> int:
     summary, _ = run_scenario(scenario)
     write_run(args.out, summary, scenario)
     table = final_table(summary)[TABLE_COLUMNS]
-    print(f"{scenario.name}  (species {scenario.species}, seed {scenario.seed}, "
-          f"age {scenario.days} days)")
+    print(
+        f"{scenario.name}  (species {scenario.species}, seed {scenario.seed}, "
+        f"age {scenario.days} days)"
+    )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"results in {args.out}/ (summary.json, timeline.parquet, figures/)")
     return 0

@@ -11,8 +11,12 @@ from devsim.scenario import Scenario
 
 CLASS_LABELS = [str(k) for k in range(1, 8)]
 CONDITION_COLOURS = {
-    "lid_suture": "#d62728", "inactivate": "#9467bd", "binocular_suture": "#8c564b",
-    "dark": "#444444", "strabismus": "#ff7f0e", "normal": "#2ca02c",
+    "lid_suture": "#d62728",
+    "inactivate": "#9467bd",
+    "binocular_suture": "#8c564b",
+    "dark": "#444444",
+    "strabismus": "#ff7f0e",
+    "normal": "#2ca02c",
 }
 
 
