@@ -94,7 +94,10 @@ def monocularity_index(hist: np.ndarray) -> float:
 
 
 def acuity(
-    weights: np.ndarray, patterns: np.ndarray, noise: np.ndarray
+    weights: np.ndarray,
+    patterns: np.ndarray,
+    noise: np.ndarray,
+    cortical_noise: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-eye discriminability of ``patterns`` from cortical responses, in [0, 1].
 
@@ -105,7 +108,10 @@ def acuity(
     Parameters
     ----------
     weights : (o, n, 2c).
-    patterns : (k, c); noise : (k, r, c).
+    patterns : (k, c); noise : (k, r, c) input noise per presentation.
+    cortical_noise : optional (k, r, >= n) intrinsic response noise added to each neuron's
+        rectified response, so that an eye that drives the cortex weakly is also decoded
+        less reliably (amblyopia is a weak *and* noisy representation).
 
     Returns
     -------
@@ -119,6 +125,8 @@ def acuity(
     for eye in (slice(0, c), slice(c, 2 * c)):
         y = response(np.matmul(weights[:, :, eye], shown.T))  # (o, n, k*r)
         y = np.maximum(y, 0.0).reshape(weights.shape[0], -1, k, reps)
+        if cortical_noise is not None:
+            y = y + cortical_noise[:, :, : y.shape[1]].transpose(2, 0, 1)[None]
         centroids = y[..., :half].mean(axis=-1)  # (o, n, k)
         test = y[..., half:]  # (o, n, k, r - half)
         dist = ((test[:, :, :, None, :] - centroids[:, :, None, :, None]) ** 2).sum(axis=1)

@@ -160,7 +160,10 @@ class DevelopmentModel(mesa.Model):
         synapses = self.cohort.synapse_counts()
         if with_acuity:
             acu_left, acu_right = acuity(
-                self.cohort.weights, self.world.acuity_patterns, self.world.acuity_noise
+                self.cohort.weights,
+                self.world.acuity_patterns,
+                self.world.acuity_noise,
+                self.world.cortical_noise,
             )
         out = {}
         for gi, group in enumerate(self.groups):

@@ -45,6 +45,8 @@ class WorldParams:
     n_acuity: int = 8  # patterns to discriminate for acuity
     acuity_reps: int = 12  # noisy presentations per acuity pattern (half train, half test)
     acuity_noise: float = 1.0  # noise on acuity presentations (x pattern std)
+    cortical_noise: float = 0.3  # intrinsic noise of cortical responses (a.u.)
+    max_neurons: int = 1024  # size of the cortical-noise bank (neurons per organism)
     expansion: float = 3.0  # expansive nonlinearity exponent (heavy-tailed contrast)
 
 
@@ -115,6 +117,9 @@ class VisualWorld:
         self.acuity_patterns = natural_patches(rng, p, p.n_acuity)
         self.acuity_noise = p.acuity_noise * rng.standard_normal(
             (p.n_acuity, p.acuity_reps, self.channels)
+        ).astype(np.float32)
+        self.cortical_noise = p.cortical_noise * rng.standard_normal(
+            (p.n_acuity, p.acuity_reps, p.max_neurons)
         ).astype(np.float32)
 
     def draw_indices(self, rng: np.random.Generator, litter: int, batch: int) -> np.ndarray:

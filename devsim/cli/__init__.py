@@ -11,7 +11,7 @@ import sys
 
 from devsim.errors import DevsimInputError
 
-COMMANDS = ("run", "baldwin")
+COMMANDS = ("run", "validate", "baldwin")
 
 
 def build_parser() -> argparse.ArgumentParser:

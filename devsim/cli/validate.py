@@ -1,0 +1,123 @@
+"""``devsim validate [--quick]``: the validation table against the published results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from devsim.errors import DevsimInputError
+from devsim.outputs import publish_directory, staging_dir
+
+README_START = "<!-- validation:start -->"
+README_END = "<!-- validation:end -->"
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="reproduce the validation table of published results",
+        description="Run every row of the validation table (SCIENCE.md §2), print measured "
+        "vs target, write validation.json and figures; exit 1 if a row fails.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one seed, fewer organisms, mouse only (what the tests run)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("out/validation"))
+    parser.add_argument(
+        "--rows", type=str, default=None, help="comma-separated row numbers to run (default: all)"
+    )
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        help="rewrite the validation table between the markers in this file",
+    )
+    parser.set_defaults(func=main)
+
+
+def parse_rows(text: str | None) -> tuple[int, ...] | None:
+    from devsim.validation import ROWS
+
+    if text is None:
+        return None
+    allowed = {r[0] for r in ROWS}
+    try:
+        rows = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise DevsimInputError(f"--rows: expected numbers like 1,2,5; got {text!r}") from None
+    bad = [r for r in rows if r not in allowed]
+    if bad:
+        raise DevsimInputError(f"--rows: unknown row(s) {bad}; allowed 1..{max(allowed)}")
+    return rows
+
+
+def write_figures(runs, rows, folder: Path) -> None:
+    from devsim.plots.development import od_histograms
+    from devsim.plots.validation import profile_figure, recovery_figure, two_phase_figure
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for (name, _seed), summary in sorted(runs._summaries.items()):
+        if _seed == runs.settings.seeds[0]:
+            od_histograms(summary, folder / f"{name}_od_histograms.png")
+    for species, profile in runs._profiles.items():
+        profile_figure(profile, folder / f"cp_profile_{species}.png")
+    if ("md_timecourse", runs.settings.seeds[0]) in runs._summaries:
+        two_phase_figure(
+            runs._summaries[("md_timecourse", runs.settings.seeds[0])], folder / "two_phase.png"
+        )
+    recovery = [s for (n, _), s in runs._summaries.items() if n == "recovery"]
+    if recovery:
+        recovery_figure(recovery, folder / "recovery.png")
+
+
+def update_readme(path: Path, table: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise DevsimInputError(f"{path}: no {README_START} ... {README_END} markers")
+    new = re.sub(
+        re.escape(README_START) + ".*?" + re.escape(README_END),
+        lambda _: f"{README_START}\n{table}{README_END}",
+        text,
+        flags=re.S,
+    )
+    path.write_text(new, encoding="utf-8")
+
+
+def main(args: argparse.Namespace) -> int:
+    from devsim.validation import Settings, as_json, as_markdown, validate
+
+    rows_wanted = parse_rows(args.rows)
+    if args.out.exists() and not args.out.is_dir():
+        raise DevsimInputError(f"{args.out}: --out must be a folder")
+    settings = Settings.quick() if args.quick else Settings()
+    rows, runs = validate(
+        settings, rows_wanted, progress=lambda msg: print(msg, file=sys.stderr, flush=True)
+    )
+    width = max(len(m.name) for r in rows for m in r.measures)
+    print(f"{'#':>2}  {'quantity':<{width}}  {'target':<14} {'measured':<18} pass  source")
+    for r in rows:
+        print(f"-- row {r.number}: {r.experiment}")
+        for m in r.measures:
+            measured = f"{m.mean:.3f} ± {m.sd:.3f}"
+            print(
+                f"{r.number:>2}  {m.name:<{width}}  {m.target():<14} {measured:<18} "
+                f"{'yes ' if m.passed else 'NO  '}  {r.source}"
+            )
+    staging = staging_dir(args.out)
+    (staging / "validation.json").write_text(
+        json.dumps(as_json(rows, settings), indent=1) + "\n", encoding="utf-8"
+    )
+    (staging / "validation.md").write_text(as_markdown(rows, settings), encoding="utf-8")
+    write_figures(runs, rows, staging / "figures")
+    args.out.mkdir(parents=True, exist_ok=True)
+    publish_directory(staging, args.out)
+    if args.readme:
+        update_readme(args.readme, as_markdown(rows, settings))
+    passed = sum(r.passed for r in rows)
+    print(f"{passed} of {len(rows)} rows pass; results in {args.out}/")
+    return 0 if passed == len(rows) else 1

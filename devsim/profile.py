@@ -1,0 +1,141 @@
+"""The critical-period profile: the OD shift from 4 days of MD started at different ages.
+
+Gordon & Stryker (1996) in mouse, Mower (1991) in light- and dark-reared cats. A profile
+is one scenario with a control group and one MD group per start day; for dark-reared
+animals, each start day has its own dark-reared control (dark until the start, then
+light), since the reference must have had the same rearing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from devsim.experiment import run_scenario
+from devsim.scenario import Scenario, parse_scenario
+
+MD_DAYS = 4
+STARTS = {
+    "mouse": (15, 18, 21, 24, 27, 30, 33, 36, 40, 46, 52),
+    "cat": (14, 21, 28, 35, 42, 49, 56, 63, 77, 91, 112),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Shift (control CBI - MD CBI at the end of MD) per start day, per rearing."""
+
+    species: str
+    starts: tuple[int, ...]
+    shifts: dict[str, np.ndarray]  # rearing ("light", "dark", ...) -> (seeds, starts)
+
+    def mean(self, rearing: str = "light") -> np.ndarray:
+        return self.shifts[rearing].mean(axis=0)
+
+    def peak_start(self, rearing: str = "light") -> int:
+        return int(self.starts[int(np.argmax(self.mean(rearing)))])
+
+
+def profile_scenario(
+    species: str = "mouse",
+    starts: tuple[int, ...] | None = None,
+    organisms: int = 8,
+    seed: int = 0,
+    dark: bool = False,
+    treatments: tuple[dict, ...] = (),
+    dark_until_start: bool = True,
+) -> Scenario:
+    """A scenario holding the whole profile: control + one MD group per start day."""
+    starts = tuple(starts or STARTS[species])
+    days = max(starts) + MD_DAYS
+    md = {"condition": "lid_suture", "eye": "left"}
+    groups = []
+    if dark:
+        for s in starts:
+            darkness = [{"from": 0, "to": s, "condition": "dark"}] if dark_until_start else []
+            groups.append(
+                {
+                    "name": f"dark_control_p{s}",
+                    "organisms": organisms,
+                    "rearing": darkness,
+                    "treatments": list(treatments),
+                }
+            )
+            groups.append(
+                {
+                    "name": f"dark_md_p{s}",
+                    "organisms": organisms,
+                    "rearing": darkness + [{"from": s, "to": s + MD_DAYS, **md}],
+                    "treatments": list(treatments),
+                }
+            )
+    else:
+        groups.append({"name": "control", "organisms": organisms, "treatments": list(treatments)})
+        for s in starts:
+            groups.append(
+                {
+                    "name": f"md_p{s}",
+                    "organisms": organisms,
+                    "rearing": [{"from": s, "to": s + MD_DAYS, **md}],
+                    "treatments": list(treatments),
+                }
+            )
+    return parse_scenario(
+        {
+            "name": f"Critical-period profile ({species}{', dark-reared' if dark else ''})",
+            "species": species,
+            "seed": seed,
+            "days": days,
+            "groups": groups,
+        },
+        source="<profile>",
+    )
+
+
+def profile_shifts(summary: dict, starts: tuple[int, ...], dark: bool = False) -> np.ndarray:
+    """Shift per start day, read at the end of each MD from the daily CBI series."""
+    out = []
+    for s in starts:
+        end = s + MD_DAYS
+        if dark:
+            ref, md = f"dark_control_p{s}", f"dark_md_p{s}"
+        else:
+            ref, md = "control", f"md_p{s}"
+        cbi_ref = summary["groups"][ref]["daily"]["cbi"][end]
+        cbi_md = summary["groups"][md]["daily"]["cbi"][end]
+        out.append(cbi_ref - cbi_md)
+    return np.array(out)
+
+
+def critical_period_profile(
+    species: str = "mouse",
+    seeds: tuple[int, ...] = (0,),
+    organisms: int = 8,
+    starts: tuple[int, ...] | None = None,
+    rearings: tuple[str, ...] = ("light", "dark"),
+) -> Profile:
+    """Run the profile for light- (and dark-) reared animals over several seeds.
+
+    ``rearings`` may also contain ``"diazepam"``: light-reared animals given diazepam
+    before the natural window (eye opening + 1 day, for 2 days), as in Iwai et al. 2003.
+    """
+    starts = tuple(starts or STARTS[species])
+    from devsim.genome import SPECIES
+
+    opening = SPECIES[species].eye_opening_day
+    shifts = {}
+    for rearing in rearings:
+        rows = []
+        for seed in seeds:
+            if rearing == "diazepam":
+                pulse = ({"from": opening + 1, "to": opening + 3, "drug": "diazepam"},)
+                scenario = profile_scenario(species, starts, organisms, seed, treatments=pulse)
+            else:
+                scenario = profile_scenario(
+                    species, starts, organisms, seed, dark=rearing == "dark"
+                )
+            summary, _ = run_scenario(scenario)
+            rows.append(profile_shifts(summary, starts, dark=rearing == "dark"))
+        shifts[rearing] = np.array(rows)
+    return Profile(species=species, starts=starts, shifts=shifts)

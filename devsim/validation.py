@@ -1,0 +1,569 @@
+"""The validation table (SCIENCE.md §2): every published result, measured by the model.
+
+Each row runs shipped scenarios (``scenarios/*.toml``) or the critical-period profile over
+several seeds, computes the quantity the source reports and compares its mean over seeds
+with the target range. Rows only *read* results: every condition acts through the senses
+and the genome's window mechanism, the same code for every experiment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from devsim.experiment import run_scenario
+from devsim.profile import Profile, critical_period_profile
+from devsim.scenario import load_scenario
+
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much to run: the full table or the quick one the test suite uses."""
+
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    organisms: int = 16
+    profile_organisms: int = 8
+    cat: bool = True
+
+    @classmethod
+    def quick(cls) -> Settings:
+        return cls(seeds=(0,), organisms=8, profile_organisms=6, cat=False)
+
+
+class Runs:
+    """Runs each (scenario, seed) once and keeps the summaries (rows share scenarios)."""
+
+    def __init__(self, settings: Settings, scenario_dir: Path = SCENARIO_DIR):
+        self.settings = settings
+        self.scenario_dir = scenario_dir
+        self._summaries: dict[tuple[str, int], dict] = {}
+        self._profiles: dict[str, Profile] = {}
+
+    def summaries(self, name: str) -> list[dict]:
+        out = []
+        for seed in self.settings.seeds:
+            key = (name, seed)
+            if key not in self._summaries:
+                scenario = load_scenario(self.scenario_dir / f"{name}.toml")
+                data = scenario.model_dump(by_alias=True)
+                data["seed"] = seed
+                for group in data["groups"]:
+                    group["organisms"] = self.settings.organisms
+                scenario = type(scenario).model_validate(data)
+                self._summaries[key] = run_scenario(scenario)[0]
+            out.append(self._summaries[key])
+        return out
+
+    def profile(self, species: str) -> Profile:
+        if species not in self._profiles:
+            rearings = ("light", "dark", "diazepam") if species == "mouse" else ("light", "dark")
+            self._profiles[species] = critical_period_profile(
+                species,
+                seeds=self.settings.seeds,
+                organisms=self.settings.profile_organisms,
+                rearings=rearings,
+            )
+        return self._profiles[species]
+
+
+# --- reading summaries -------------------------------------------------------------------
+def final(summary: dict, group: str) -> dict:
+    return summary["groups"][group]["final"]
+
+
+def daily(summary: dict, group: str, metric: str, age: int) -> float:
+    value = summary["groups"][group]["daily"][metric][age]
+    return float("nan") if value is None else value
+
+
+def cbi_shift(summary: dict, group: str, reference: str = "control", age: int | None = None):
+    """Control CBI minus the group's CBI (at ``age``, default the end of the run)."""
+    if age is None:
+        return final(summary, reference)["cbi"] - final(summary, group)["cbi"]
+    return daily(summary, reference, "cbi", age) - daily(summary, group, "cbi", age)
+
+
+def summed_response(summary: dict, group: str) -> float:
+    f = final(summary, group)
+    return f["response_left"] + f["response_right"]
+
+
+# --- rows ----------------------------------------------------------------------------------
+@dataclass
+class Measure:
+    """One measured quantity of a row: its per-seed values and whether the mean is in range."""
+
+    name: str
+    values: list[float]
+    low: float = -np.inf
+    high: float = np.inf
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def sd(self) -> float:
+        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.low <= self.mean <= self.high)
+
+    def target(self) -> str:
+        if np.isinf(self.low):
+            return f"<= {self.high:g}"
+        if np.isinf(self.high):
+            return f">= {self.low:g}"
+        return f"{self.low:g} .. {self.high:g}"
+
+
+@dataclass
+class Row:
+    number: int
+    experiment: str
+    source: str
+    measure: Callable[[Runs], list[Measure]]
+    scenarios: tuple[str, ...] = ()
+    measures: list[Measure] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(m.passed for m in self.measures)
+
+
+def per_seed(runs: Runs, name: str, fn: Callable[[dict], float]) -> list[float]:
+    return [float(fn(s)) for s in runs.summaries(name)]
+
+
+def row_normal(runs: Runs) -> list[Measure]:
+    return [
+        Measure("CBI", per_seed(runs, "normal", lambda s: final(s, "control")["cbi"]), 0.55, 0.85),
+        Measure(
+            "binocular fraction",
+            per_seed(runs, "normal", lambda s: final(s, "control")["binocular_fraction"]),
+            0.6,
+            0.92,
+        ),
+    ]
+
+
+def deprived_share(summary: dict, group: str) -> float:
+    hist = np.array(final(summary, group)["od_histogram"])
+    return float(hist[:2].sum() / hist.sum())
+
+
+def row_md_window(runs: Runs) -> list[Measure]:
+    return [
+        Measure(
+            "CBI shift, 4-day MD at P24",
+            per_seed(runs, "md_critical", lambda s: cbi_shift(s, "md_p24")),
+            0.15,
+            0.40,
+        ),
+        Measure(
+            "share in deprived-eye classes 1-2 after MD P14-P45",
+            per_seed(runs, "md_long", lambda s: deprived_share(s, "md_long")),
+            0.0,
+            0.10,
+        ),
+    ]
+
+
+def row_md_adult(runs: Runs) -> list[Measure]:
+    return [
+        Measure(
+            "CBI shift, 4-day MD at P60",
+            per_seed(runs, "md_adult", lambda s: cbi_shift(s, "md_p60")),
+            -0.05,
+            0.05,
+        )
+    ]
+
+
+def _ratio_to(profile: Profile, rearing: str, pick) -> list[float]:
+    shifts = profile.shifts[rearing]
+    starts = np.array(profile.starts)
+    out = []
+    for row in shifts:
+        peak = row.max()
+        other = max(row[pick(starts)].max(), 0.0)
+        out.append(peak / other if other > 1e-9 else 99.0)
+    return out
+
+
+def row_cp_profile(runs: Runs) -> list[Measure]:
+    mouse = runs.profile("mouse")
+    starts = np.array(mouse.starts)
+    measures = [
+        Measure(
+            "peak start day (mouse)",
+            [float(starts[np.argmax(r)]) for r in mouse.shifts["light"]],
+            24,
+            32,
+        ),
+        Measure("peak / shift before P19", _ratio_to(mouse, "light", lambda s: s < 19), 4.0),
+        Measure("peak / shift from P45 on", _ratio_to(mouse, "light", lambda s: s >= 45), 4.0),
+    ]
+    if runs.settings.cat:
+        cat = runs.profile("cat")
+        cat_starts = np.array(cat.starts)
+        measures.append(
+            Measure(
+                "peak start week (cat)",
+                [float(cat_starts[np.argmax(r)]) / 7 for r in cat.shifts["light"]],
+                5,
+                7,
+            )
+        )
+    return measures
+
+
+def row_bd(runs: Runs) -> list[Measure]:
+    name = "binocular_deprivation"
+    return [
+        Measure(
+            "mean ODI, BD - control",
+            per_seed(
+                runs,
+                name,
+                lambda s: final(s, "bd_p24")["mean_odi"] - final(s, "control")["mean_odi"],
+            ),
+            -0.1,
+            0.1,
+        ),
+        Measure(
+            "summed responses / control's",
+            per_seed(
+                runs, name, lambda s: summed_response(s, "bd_p24") / summed_response(s, "control")
+            ),
+            0.2,
+            0.9,
+        ),
+        Measure(
+            "binocular fraction",
+            per_seed(runs, name, lambda s: final(s, "bd_p24")["binocular_fraction"]),
+            0.5,
+        ),
+    ]
+
+
+def row_strabismus(runs: Runs) -> list[Measure]:
+    def u_shape(s):
+        h = np.array(final(s, "strabismus")["od_histogram"], dtype=float)
+        return (h[0] + h[6] - h[2:5].sum()) / h.sum()
+
+    return [
+        Measure(
+            "binocular fraction / control's",
+            per_seed(
+                runs,
+                "strabismus",
+                lambda s: (
+                    final(s, "strabismus")["binocular_fraction"]
+                    / final(s, "control")["binocular_fraction"]
+                ),
+            ),
+            0.05,
+            0.5,
+        ),
+        Measure("(classes 1+7 - classes 3-5) / N", per_seed(runs, "strabismus", u_shape), 1e-9),
+    ]
+
+
+def row_reverse(runs: Runs) -> list[Measure]:
+    def back(group, start, end):
+        return lambda s: daily(s, group, "mean_odi", end) - daily(s, group, "mean_odi", start)
+
+    return [
+        Measure(
+            "ODI back toward the reopened eye, in the window",
+            per_seed(runs, "reverse_suture", back("reverse_in_window", 26, 32)),
+            0.15,
+        ),
+        Measure(
+            "ODI back toward the reopened eye, after the window",
+            per_seed(runs, "reverse_suture", back("reverse_after_window", 54, 60)),
+            -np.inf,
+            0.05,
+        ),
+    ]
+
+
+def row_dark(runs: Runs) -> list[Measure]:
+    measures = [
+        Measure(
+            "CBI shift, MD at P50, light-reared",
+            per_seed(runs, "dark_rearing", lambda s: cbi_shift(s, "light_md_p50")),
+            -0.05,
+            0.05,
+        ),
+        Measure(
+            "CBI shift, MD at P50, dark-reared to P46",
+            per_seed(
+                runs,
+                "dark_rearing",
+                lambda s: cbi_shift(s, "dark_md_p50", reference="dark_control"),
+            ),
+            0.15,
+        ),
+    ]
+    mouse = runs.profile("mouse")
+    light, dark = mouse.mean("light"), mouse.mean("dark")
+    # Mower 1991: the profiles cross (normal more plastic early, dark-reared later).
+    crossing = [
+        float(
+            (light - dark)[: np.argmax(light) + 1].max() > 0
+            and (dark - light)[np.argmax(light) :].max() > 0
+        )
+    ]
+    measures.append(Measure("profiles cross (1 = yes, mouse)", crossing, 1.0))
+    if runs.settings.cat:
+        cat = runs.profile("cat")
+        light, dark = cat.mean("light"), cat.mean("dark")
+        measures.append(
+            Measure(
+                "profiles cross (1 = yes, cat)",
+                [
+                    float(
+                        (light - dark)[: np.argmax(light) + 1].max() > 0
+                        and (dark - light)[np.argmax(light) :].max() > 0
+                    )
+                ],
+                1.0,
+            )
+        )
+    return measures
+
+
+def row_lid_vs_ttx(runs: Runs) -> list[Measure]:
+    return [
+        Measure(
+            "deprived-eye response, lid suture / TTX",
+            per_seed(
+                runs,
+                "lid_vs_ttx",
+                lambda s: (
+                    final(s, "lid_suture")["response_left"] / final(s, "ttx")["response_left"]
+                ),
+            ),
+            0.0,
+            0.9,
+        )
+    ]
+
+
+def row_two_phase(runs: Runs) -> list[Measure]:
+    def change(eye, age):
+        metric = f"response_{eye}"
+        return lambda s: daily(s, "md_7d", metric, age) / daily(s, "control", metric, age) - 1
+
+    def late_open(s):
+        return max(change("right", age)(s) for age in (29, 30, 31))
+
+    name = "md_timecourse"
+    return [
+        Measure(
+            "deprived-eye response change by MD day 3",
+            per_seed(runs, name, change("left", 27)),
+            -np.inf,
+            -0.2,
+        ),
+        Measure(
+            "open-eye response change by MD day 3",
+            per_seed(runs, name, change("right", 27)),
+            -np.inf,
+            0.1,
+        ),
+        Measure(
+            "open-eye response change, MD days 5-7 (max)", per_seed(runs, name, late_open), 0.1
+        ),
+    ]
+
+
+def row_inhibition(runs: Runs) -> list[Measure]:
+    def ko_ratio(s):
+        wt = cbi_shift(s, "wt_md", age=28)
+        ko = cbi_shift(s, "ko_md", reference="ko_control", age=28)
+        return ko / wt if wt > 1e-9 else 99.0
+
+    mouse = runs.profile("mouse")
+    starts = np.array(mouse.starts)
+    return [
+        Measure(
+            "KO shift / WT shift, MD at P24", per_seed(runs, "gad65", ko_ratio), -np.inf, 1 / 3
+        ),
+        Measure(
+            "KO + diazepam P28-30, MD P34: CBI shift",
+            per_seed(
+                runs,
+                "gad65",
+                lambda s: cbi_shift(s, "ko_diazepam_md", reference="ko_diazepam_control", age=38),
+            ),
+            0.15,
+        ),
+        Measure(
+            "early diazepam: peak start earlier by (days)",
+            [
+                float(starts[np.argmax(wt)] - starts[np.argmax(dz)])
+                for wt, dz in zip(mouse.shifts["light"], mouse.shifts["diazepam"], strict=True)
+            ],
+            1.0,
+        ),
+    ]
+
+
+def row_recovery(runs: Runs) -> list[Measure]:
+    lengths = ("md2", "md4", "md8", "md12")
+
+    def monotonic(s):
+        acu = [final(s, f"{m}_binocular")["acuity_left"] for m in lengths]
+        return float(all(a > b for a, b in zip(acu, acu[1:], strict=False)))
+
+    def steps(s):
+        acu = [final(s, f"{m}_binocular")["acuity_left"] for m in lengths]
+        return acu[0] - acu[-1]
+
+    return [
+        Measure(
+            "deprived-eye acuity falls with MD length (1 = strictly)",
+            per_seed(runs, "recovery", monotonic),
+            0.5,
+        ),
+        Measure("acuity after 2-day MD - after 12-day MD", per_seed(runs, "recovery", steps), 1e-9),
+        Measure(
+            "reverse occlusion - binocular recovery (acuity, 8-day MD)",
+            per_seed(
+                runs,
+                "recovery",
+                lambda s: (
+                    final(s, "md8_reverse")["acuity_left"]
+                    - final(s, "md8_binocular")["acuity_left"]
+                ),
+            ),
+            1e-9,
+        ),
+    ]
+
+
+def row_pruning(runs: Runs) -> list[Measure]:
+    def net_loss(s):
+        synapses = np.array(s["groups"]["control"]["daily"]["synapses"])
+        return 1 - synapses[-5:].mean() / synapses.max()
+
+    return [
+        Measure("net synapse loss, peak to plateau", per_seed(runs, "normal", net_loss), 0.3, 0.6)
+    ]
+
+
+ROWS: tuple[tuple[int, str, str, Callable, tuple[str, ...]], ...] = (
+    (1, "Normal rearing", "Wiesel & Hubel 1963; Gordon & Stryker 1996", row_normal, ("normal",)),
+    (
+        2,
+        "MD in the critical period",
+        "Wiesel & Hubel 1963; Gordon & Stryker 1996",
+        row_md_window,
+        ("md_critical", "md_long"),
+    ),
+    (3, "MD in adulthood", "Wiesel & Hubel 1963; Sato & Stryker 2008", row_md_adult, ("md_adult",)),
+    (4, "Critical-period profile", "Gordon & Stryker 1996; Mower 1991", row_cp_profile, ()),
+    (
+        5,
+        "Binocular deprivation",
+        "Wiesel & Hubel 1965; Gordon & Stryker 1996",
+        row_bd,
+        ("binocular_deprivation",),
+    ),
+    (6, "Strabismus", "Hubel & Wiesel 1965", row_strabismus, ("strabismus",)),
+    (7, "Reverse suture", "Wiesel & Hubel 1965; Mitchell 1988", row_reverse, ("reverse_suture",)),
+    (8, "Dark rearing", "Mower 1991; Cynader 1983", row_dark, ("dark_rearing",)),
+    (
+        9,
+        "Lid suture vs TTX",
+        "Rittenhouse et al. 1999; Frenkel & Bear 2004",
+        row_lid_vs_ttx,
+        ("lid_vs_ttx",),
+    ),
+    (10, "Two-phase response to MD", "Frenkel & Bear 2004", row_two_phase, ("md_timecourse",)),
+    (
+        11,
+        "Inhibition gates the window",
+        "Hensch et al. 1998; Fagiolini & Hensch 2000; Iwai et al. 2003",
+        row_inhibition,
+        ("gad65",),
+    ),
+    (12, "Recovery and amblyopia", "Mitchell 1988", row_recovery, ("recovery",)),
+    (13, "Synaptic exuberance and pruning", "Huttenlocher 1979, 1987", row_pruning, ("normal",)),
+)
+
+
+def validate(
+    settings: Settings,
+    rows: tuple[int, ...] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[Row], Runs]:
+    """Run the validation table; return the rows with their measures, and the runs."""
+    runs = Runs(settings)
+    out = []
+    for number, experiment, source, fn, scenarios in ROWS:
+        if rows and number not in rows:
+            continue
+        if progress:
+            progress(f"row {number}: {experiment}")
+        row = Row(number, experiment, source, fn, scenarios)
+        row.measures = fn(runs)
+        out.append(row)
+    return out, runs
+
+
+def as_json(rows: list[Row], settings: Settings) -> dict:
+    return {
+        "seeds": list(settings.seeds),
+        "organisms": settings.organisms,
+        "passed": all(r.passed for r in rows),
+        "rows": [
+            {
+                "row": r.number,
+                "experiment": r.experiment,
+                "source": r.source,
+                "scenarios": list(r.scenarios),
+                "passed": r.passed,
+                "measures": [
+                    {
+                        "quantity": m.name,
+                        "target": m.target(),
+                        "mean": round(m.mean, 4),
+                        "sd": round(m.sd, 4),
+                        "values": [round(v, 4) for v in m.values],
+                        "passed": m.passed,
+                    }
+                    for m in r.measures
+                ],
+            }
+            for r in rows
+        ],
+    }
+
+
+def as_markdown(rows: list[Row], settings: Settings) -> str:
+    lines = [
+        f"Measured over seeds {', '.join(map(str, settings.seeds))} "
+        f"({settings.organisms} organisms per group; mean ± sd over seeds).",
+        "",
+        "| # | experiment | quantity | target | measured | pass | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        for k, m in enumerate(r.measures):
+            first = k == 0
+            lines.append(
+                f"| {r.number if first else ''} | {r.experiment if first else ''} | {m.name} | "
+                f"{m.target()} | {m.mean:.3f} ± {m.sd:.3f} | {'yes' if m.passed else '**no**'} "
+                f"| {r.source if first else ''} |"
+            )
+    return "\n".join(lines) + "\n"
