@@ -17,7 +17,7 @@ from devsim.scenario import Scenario, parse_scenario
 
 MD_DAYS = 4
 STARTS = {
-    "mouse": (15, 18, 21, 24, 27, 30, 33, 36, 40, 46, 52),
+    "mouse": (15, 18, 21, 24, 27, 30, 33, 36, 40, 46, 52, 60, 70),
     "cat": (14, 21, 28, 35, 42, 49, 56, 63, 77, 91, 112),
 }
 

@@ -288,7 +288,7 @@ def row_reverse(runs: Runs) -> list[Measure]:
         ),
         Measure(
             "ODI back toward the reopened eye, after the window",
-            per_seed(runs, "reverse_suture", back("reverse_after_window", 54, 60)),
+            per_seed(runs, "reverse_suture", back("reverse_after_window", 60, 66)),
             -np.inf,
             0.05,
         ),
