@@ -42,11 +42,11 @@ class Gene:
 # Mouse defaults. Units are per day of life unless stated otherwise.
 GENES: tuple[Gene, ...] = (
     # --- the plasticity rule family (BCM is A=1, B=C=D=E=0) ---
-    Gene("eta", 0.10, 0.0, 1000.0, 0.01, "1/day", "learning rate"),
+    Gene("eta", 0.15, 0.0, 1000.0, 0.01, "1/day", "learning rate"),
     Gene("tau_theta", 0.1, 0.01, 5.0, 0.01, "day", "time constant of the sliding threshold"),
     Gene("y0", 1.0, 0.05, 20.0, 0.1, "a.u.", "BCM target activity: theta -> <y^2>/y0"),
     Gene("gamma", 0.0, 0.0, 1.0, 0.005, "1/day", "weight decay"),
-    Gene("w_max", 10.0, 0.01, 100.0, 0.02, "a.u.", "saturation strength of one synapse"),
+    Gene("w_max", 2.0, 0.01, 100.0, 0.02, "a.u.", "saturation strength of one synapse"),
     Gene("rule_A", 1.0, -2.0, 2.0, 0.05, "-", "BCM term x*y*(y - theta)"),
     Gene("rule_B", 0.0, -2.0, 2.0, 0.05, "-", "Hebbian term x*y"),
     Gene("rule_C", 0.0, -1.0, 1.0, 0.02, "-", "presynaptic term x"),
@@ -57,13 +57,13 @@ GENES: tuple[Gene, ...] = (
     Gene("a_vis", 0.8, 0.0, 1.0, 0.05, "-", "share of maturation driven by vision"),
     Gene("g_inh", 1.0, 0.0, 3.0, 0.05, "-", "inhibitory gain (GAD65)"),
     Gene("theta_open", 0.5, 0.0, 3.0, 0.05, "-", "inhibition that triggers the window"),
-    Gene("open_width", 0.03, 0.005, 1.0, 0.01, "-", "softness of the opening"),
-    Gene("r_close", 0.1, 0.0, 2.0, 0.01, "1/day", "accumulation rate of the closing brake"),
-    Gene("floor_adult", 0.02, 0.0, 1.0, 0.005, "-", "plasticity left in the adult"),
+    Gene("open_width", 0.015, 0.005, 1.0, 0.01, "-", "softness of the opening"),
+    Gene("r_close", 0.18, 0.0, 2.0, 0.01, "1/day", "accumulation rate of the closing brake"),
+    Gene("floor_adult", 0.01, 0.0, 1.0, 0.005, "-", "plasticity left in the adult"),
     # --- wiring ---
-    Gene("density", 0.35, 0.02, 1.0, 0.02, "-", "initial connection probability"),
-    Gene("prune_threshold", 0.25, 0.0, 1.0, 0.02, "-", "weak synapse: |w| below this x mean"),
-    Gene("sprout_rate", 0.04, 0.0, 1.0, 0.005, "1/day", "sprouting probability of a free slot"),
+    Gene("density", 0.25, 0.02, 1.0, 0.02, "-", "initial connection probability"),
+    Gene("prune_threshold", 0.6, 0.0, 1.0, 0.02, "-", "weak synapse: |w| below this x mean"),
+    Gene("sprout_rate", 0.12, 0.0, 1.0, 0.005, "1/day", "sprouting probability of a free slot"),
     Gene("contra_bias", 0.7, 0.0, 1.0, 0.02, "-", "contralateral share of afferents"),
 )
 GENE_NAMES: tuple[str, ...] = tuple(g.name for g in GENES)

@@ -34,18 +34,19 @@ class WorldParams:
     """Statistics of the visual world (not genes: the environment, not the organism)."""
 
     patch: int = 8  # retina patch side, channels per eye = patch**2
-    sigma_open: float = 0.15  # independent noise of an open eye (x pattern std)
-    sigma_closed: float = 0.8  # diffuse light through a sutured lid
+    sigma_open: float = 0.3  # independent noise of an open eye (x pattern std)
+    sigma_closed: float = 1.5  # diffuse light through a sutured lid
     sigma_dark: float = 0.3  # spontaneous activity in darkness / before eye opening
     image_size: int = 64  # side of each generated 1/f image
     n_images: int = 24
     bank_size: int = 16384  # patches in the training bank
     noise_bank_size: int = 32768
     n_test: int = 48  # fixed test patterns for responses and ODI
-    n_acuity: int = 8  # patterns to discriminate for acuity
-    acuity_reps: int = 12  # noisy presentations per acuity pattern (half train, half test)
-    acuity_noise: float = 1.0  # noise on acuity presentations (x pattern std)
-    cortical_noise: float = 0.3  # intrinsic noise of cortical responses (a.u.)
+    n_acuity: int = 16  # patterns to discriminate for acuity
+    acuity_contrast: float = 0.5  # contrast of the acuity patterns (x training contrast)
+    acuity_reps: int = 20  # noisy presentations per acuity pattern (half train, half test)
+    acuity_noise: float = 0.0  # noise on acuity presentations (x pattern std)
+    cortical_noise: float = 1.5  # intrinsic noise of cortical responses (a.u.)
     max_neurons: int = 1024  # size of the cortical-noise bank (neurons per organism)
     expansion: float = 3.0  # expansive nonlinearity exponent (heavy-tailed contrast)
 
@@ -114,7 +115,7 @@ class VisualWorld:
         self.noise = rng.standard_normal((p.noise_bank_size, self.channels)).astype(np.float32)
         # Fixed test sets (drawn from fresh images so they are never trained on directly).
         self.test_patterns = natural_patches(rng, p, p.n_test)
-        self.acuity_patterns = natural_patches(rng, p, p.n_acuity)
+        self.acuity_patterns = p.acuity_contrast * natural_patches(rng, p, p.n_acuity)
         self.acuity_noise = p.acuity_noise * rng.standard_normal(
             (p.n_acuity, p.acuity_reps, self.channels)
         ).astype(np.float32)

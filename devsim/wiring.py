@@ -16,7 +16,7 @@ PRUNE_DAYS = 3  # a synapse must stay weak this many days in a row before it can
 
 def eye_share(rng: np.random.Generator, contra_bias: np.ndarray, neurons: int) -> np.ndarray:
     """Per-neuron contralateral share of afferents, (o, n), scattered around ``contra_bias``."""
-    a = 3.0  # Beta concentration: a neuron's share varies, its mean is the gene
+    a = 3.75  # Beta concentration: a neuron's share varies, its mean is the gene
     mean = np.clip(contra_bias, 0.02, 0.98)[:, None]
     return rng.beta(a * mean, a * (1.0 - mean), size=(contra_bias.shape[0], neurons))
 

@@ -1,0 +1,1028 @@
+"""Scenario batches: sweeps of parameters x seeds that resume, serially or on Dask.
+
+A **sweep file** (TOML) holds one ``[sweep]`` table. Every run is one scenario: the base
+scenario with one *parameter point* applied and one seed. Example::
+
+    [sweep]
+    name = "Inhibition x learning rate"      # optional (default: the base scenario's name)
+    base = "md_critical.toml"               # scenario file, relative to this sweep file
+    seeds = 4                               # 4 seeds derived from `seed` (SeedSequence) ...
+    seed = 2024                             # ... (default: the base scenario's seed)
+    # seeds = [1, 2, 3]                     # ... or the scenario seeds themselves
+
+    [sweep.set]                             # fixed changes applied to every run
+    organisms = 8
+
+    [sweep.grid]                            # cartesian product: one axis per parameter
+    "genome.g_inh" = [0.35, 0.7, 1.0, 1.5]
+    "genome.eta" = [0.05, 0.1, 0.2]
+
+    [sweep.zip]                             # lists of equal length varied together (one axis)
+    "groups.md_p24.rearing.0.from" = [20, 24]
+    "groups.md_p24.rearing.0.to" = [24, 28]
+
+    [[sweep.points]]                        # explicit points (one axis; same keys in each)
+    "groups.md_p24.rearing.0.condition" = "lid_suture"
+    "groups.md_p24.rearing.0.eye" = "left"
+
+    [sweep.link]                            # parameters computed from a swept one
+    "groups.md_p24.rearing.0.to" = "groups.md_p24.rearing.0.from + 4"
+
+The parameter points are the cartesian product of the axes: each ``grid`` entry, the
+``zip`` table (its rows) and the ``points`` list; any of them may be left out (with none,
+the sweep is the base scenario over the seeds). ``link`` values are ``"PARAMETER"``,
+``"PARAMETER + N"`` or ``"PARAMETER - N"`` where PARAMETER is a swept one (the operator
+needs a space before it), e.g. a 4-day deprivation whose start day varies.
+
+**Parameter names** address the scenario:
+
+* ``days``, ``neurons``, ``presentations_per_day``, ``batch_size``, ``species``;
+* ``organisms`` and ``genome.GENE``: every group;
+* ``groups.NAME.organisms``, ``groups.NAME.species``, ``groups.NAME.genome.GENE``;
+* ``groups.NAME.rearing.K.from|to|condition|eye`` and
+  ``groups.NAME.treatments.K.from|to|drug`` (K indexes the base scenario's list).
+
+Everything is validated before any run (unknown parameter, empty list, gene out of bounds,
+missing base file, and every generated scenario through :func:`parse_scenario`); each
+problem is one :class:`DevsimInputError` line naming the sweep file and the field.
+
+**Seeds.** With ``seeds = N`` the scenario seed of seed index ``i`` is drawn from
+``numpy.random.SeedSequence(seed, spawn_key=(i,))``: it depends on the sweep seed and the
+index only, never on the backend or the order of completion, and every parameter point
+uses the same seeds (common random numbers make differences between points sharper).
+
+**Runs and outputs** (folder ``DIR``):
+
+* ``runs/<run_id>/summary.json`` — the run's summary, byte-identical to ``devsim run`` of
+  the same scenario; written atomically when the run finishes, it marks the run as done.
+  ``run_id`` is a hash of the resolved scenario (description left out): rerunning the
+  same command skips finished runs; extending a grid reuses the points already run.
+  ``runs/<run_id>/run.json`` holds the parameters, scenario and timing; a run that raised
+  leaves ``runs/<run_id>/error.txt`` (the traceback) and is retried on the next rerun.
+* ``results.parquet`` — one tidy row per (run, group), ordered by parameter point, seed
+  index and group: a column per parameter, ``seed_index``, ``seed``, ``run_id``, ``group``,
+  ``status`` (``ok``/``failed``), ``error``, ``organisms``, the final metrics of
+  ``summary.json`` (the OD histogram as ``od_class_1`` .. ``od_class_7``), ``shift_cbi``
+  (reference group CBI minus this group's CBI, NaN for the reference group itself),
+  ``md_end_day`` (end of the group's last one-eye rearing interval) and
+  ``shift_cbi_md_end`` (the same shift read from the daily series at ``md_end_day``: the
+  shift at the end of deprivation even when the scenario lives longer), then bookkeeping
+  in ``timing_*`` columns (``timing_run_s``, ``timing_worker``).
+* ``manifest.json`` — the sweep (base scenario, parameters, seeds, run ids, version).
+* ``figures/<metric>_vs_<param>.png`` — mean +/- sd over seeds, one line per group.
+
+Backends: ``workers=1`` runs in this process; otherwise a ``distributed.LocalCluster`` of
+``workers`` single-threaded processes, or an existing cluster given by ``scheduler``. Runs
+are executed by the pure function :func:`run_one`; the client writes each result as it
+completes (workers need no shared file system). One batch per output folder at a time.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import logging
+import math
+import os
+import re
+import sys
+import time
+import tomllib
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from devsim import __version__
+from devsim.errors import DevsimInputError
+from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
+from devsim.genome import GENE_NAMES, check_gene
+from devsim.outputs import atomic_text, atomic_write
+from devsim.scenario import load_scenario, parse_scenario
+from devsim.senses import EYE_CONDITIONS
+
+SWEEP_KEYS = (
+    "name",
+    "description",
+    "base",
+    "seed",
+    "seeds",
+    "set",
+    "grid",
+    "zip",
+    "points",
+    "link",
+)
+TOP_PARAMETERS = ("days", "neurons", "presentations_per_day", "batch_size", "species")
+GROUP_FIELDS = ("organisms", "species")
+ITEM_FIELDS = {"rearing": ("from", "to", "condition", "eye"), "treatments": ("from", "to", "drug")}
+METRIC_COLUMNS = tuple(m for m in FINAL_METRICS if m != "od_histogram")
+OD_COLUMNS = tuple(f"od_class_{k}" for k in range(1, 8))
+FIGURE_METRICS = {
+    "cbi": "CBI (contralateral bias index)",
+    "mean_odi": "mean ODI (+1 = contra)",
+    "shift_cbi": "OD shift: reference CBI - group CBI (final day)",
+    "shift_cbi_md_end": "OD shift at the end of MD: reference CBI - group CBI",
+}
+MAX_SEEDS = 100_000
+_LINK = re.compile(r"^(?P<source>\S+)(?:\s+(?P<op>[+-])\s*(?P<num>\d+(?:\.\d*)?))?$")
+
+
+# --- the sweep ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One scenario of the batch: a parameter point and a seed."""
+
+    run_id: str
+    point: int
+    seed_index: int
+    seed: int
+    params: dict[str, Any]
+    scenario: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep: the base scenario, the parameters and every run."""
+
+    source: str
+    name: str
+    base_file: str
+    base: dict[str, Any]
+    fixed: dict[str, Any]
+    axes: dict[str, Any]  # the grid / zip / points / link tables as given
+    swept: tuple[str, ...]  # parameters varied by grid / zip / points, in column order
+    linked: dict[str, str]
+    seed_spec: dict[str, Any]
+    seeds: tuple[int, ...]
+    runs: tuple[Run, ...] = field(repr=False)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The parameter columns of the results: swept ones, then linked ones."""
+        return (*self.swept, *self.linked)
+
+    @property
+    def n_points(self) -> int:
+        return len(self.runs) // len(self.seeds)
+
+
+class _Errors:
+    """Builds the one-line messages: ``FILE: FIELD: problem; allowed ...``."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def __call__(self, where: str, problem: str) -> DevsimInputError:
+        return DevsimInputError(f"{self.source}: {where}: {problem}")
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and validate a sweep TOML file (the base path is relative to it)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DevsimInputError(f"{path}: no such sweep file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise DevsimInputError(
+            f"{path}: cannot read sweep file ({exc.__class__.__name__})"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DevsimInputError(f"{path}: malformed TOML: {exc}") from None
+    return parse_sweep(data, source=str(path), base_dir=path.parent)
+
+
+def parse_sweep(data: dict, source: str = "<sweep>", base_dir: str | Path = ".") -> Sweep:
+    """Validate a sweep given as a dict (the parsed TOML); build every run."""
+    err = _Errors(source)
+    extra = sorted(set(data) - {"sweep"})
+    if extra:
+        raise err(extra[0], "unknown key; allowed: a single [sweep] table")
+    table = data.get("sweep")
+    if not isinstance(table, dict):
+        raise err(
+            "sweep",
+            "required table is missing; allowed: [sweep] with base, seeds, grid / zip / points",
+        )
+    for key in table:
+        if key not in SWEEP_KEYS:
+            raise err(f"sweep.{key}", f"unknown key; allowed keys: {', '.join(SWEEP_KEYS)}")
+
+    base_file, base = _load_base(table, Path(base_dir), err)
+    seed_spec, seeds = _seeds(table, base, err)
+
+    fixed = _table(table, "set", err, allow_empty=False) or {}
+    for key, value in fixed.items():
+        _locations(key, base, err, f"sweep.set.{key}")
+        _check_value(key, value, err, f"sweep.set.{key}")
+
+    axes_spec: dict[str, Any] = {}
+    axes: list[list[dict[str, Any]]] = []  # each axis: a list of {parameter: value}
+    swept: list[str] = []
+
+    def claim(key: str, where: str) -> None:
+        if key in fixed:
+            raise err(where, f"{key!r} is also in sweep.set; allowed: each parameter once")
+        if key in swept:
+            raise err(where, f"{key!r} is varied twice; allowed: each parameter once")
+        _locations(key, base, err, where)
+        swept.append(key)
+
+    grid = _table(table, "grid", err)
+    if grid is not None:
+        axes_spec["grid"] = grid
+        for key, values in grid.items():
+            where = f"sweep.grid.{_quote(key)}"
+            claim(key, where)
+            _check_list(values, err, where)
+            for k, value in enumerate(values):
+                _check_value(key, value, err, f"{where}[{k}]")
+            axes.append([{key: v} for v in values])
+
+    zipped = _table(table, "zip", err)
+    if zipped is not None:
+        axes_spec["zip"] = zipped
+        lengths = {}
+        for key, values in zipped.items():
+            where = f"sweep.zip.{_quote(key)}"
+            claim(key, where)
+            _check_list(values, err, where)
+            for k, value in enumerate(values):
+                _check_value(key, value, err, f"{where}[{k}]")
+            lengths[key] = len(values)
+        if len(set(lengths.values())) > 1:
+            raise err(
+                "sweep.zip",
+                f"lists have different lengths {lengths}; allowed: lists of "
+                "one length (their rows are varied together)",
+            )
+        n = next(iter(lengths.values()))
+        axes.append([{key: zipped[key][k] for key in zipped} for k in range(n)])
+
+    if "points" in table:
+        points = table["points"]
+        if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
+            raise err(
+                "sweep.points",
+                "must be a list of tables; allowed: [[sweep.points]] blocks of PARAMETER = value",
+            )
+        if not points:
+            raise err("sweep.points", "empty list; allowed: one or more points")
+        axes_spec["points"] = points
+        keys = list(points[0])
+        if not keys:
+            raise err("sweep.points[0]", "empty point; allowed: PARAMETER = value entries")
+        for key in keys:
+            claim(key, f"sweep.points[0].{_quote(key)}")
+        for k, point in enumerate(points):
+            if sorted(point) != sorted(keys):
+                raise err(
+                    f"sweep.points[{k}]",
+                    f"keys {sorted(point)} differ from "
+                    f"sweep.points[0]; allowed: the same "
+                    f"parameters {sorted(keys)} in every point",
+                )
+            for key, value in point.items():
+                _check_value(key, value, err, f"sweep.points[{k}].{_quote(key)}")
+        axes.append([dict(p) for p in points])
+
+    links = _table(table, "link", err)
+    linked: dict[str, tuple[str, str | None, float | int]] = {}
+    if links is not None:
+        axes_spec["link"] = links
+        for key, expr in links.items():
+            where = f"sweep.link.{_quote(key)}"
+            if key in fixed or key in swept:
+                raise err(where, f"{key!r} is also set or varied; allowed: each parameter once")
+            _locations(key, base, err, where)
+            linked[key] = _parse_link(expr, swept, err, where)
+
+    # --- generate and validate every scenario ---------------------------------------------
+    seen: dict[str, int] = {}
+    runs: list[Run] = []
+    for point, combo in enumerate(itertools.product(*axes) if axes else [()]):
+        params: dict[str, Any] = {}
+        for part in combo:
+            params.update(part)
+        params = {key: params[key] for key in swept}
+        for key, (src, op, num) in linked.items():
+            value = params[src]
+            if op is not None:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise err(
+                        f"sweep.link.{_quote(key)}",
+                        f"{src} = {value!r} is not a number; allowed: arithmetic on "
+                        f"numeric parameters only",
+                    )
+                value = value + num if op == "+" else value - num
+            _check_value(key, value, err, f"sweep.link.{_quote(key)} (point {point})")
+            params[key] = value
+        data_point = copy.deepcopy(base)
+        for key, value in {**fixed, **params}.items():
+            for loc in _locations(key, base, err, key):
+                _assign(data_point, loc, value)
+        label = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "base"
+        parse_scenario(data_point, source=f"{source}: sweep point {point} ({label})")
+        for seed_index, seed in enumerate(seeds):
+            scenario = {**data_point, "seed": seed}
+            run_id = _run_id(scenario)
+            if run_id in seen:
+                raise err(
+                    "sweep",
+                    f"points {seen[run_id]} and {point} give the same scenario "
+                    f"({label}); allowed: distinct parameter points",
+                )
+            seen[run_id] = point
+            runs.append(Run(run_id, point, seed_index, seed, dict(params), scenario))
+
+    return Sweep(
+        source=source,
+        name=str(table.get("name") or base["name"]),
+        base_file=base_file,
+        base=base,
+        fixed=fixed,
+        axes=axes_spec,
+        swept=tuple(swept),
+        linked={k: links[k] for k in linked} if links else {},
+        seed_spec=seed_spec,
+        seeds=tuple(seeds),
+        runs=tuple(runs),
+    )
+
+
+def _quote(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_]+", key) else json.dumps(key)
+
+
+def _load_base(table: dict, base_dir: Path, err: _Errors) -> tuple[str, dict]:
+    base = table.get("base")
+    if base is None:
+        raise err(
+            "sweep.base",
+            "required field is missing; allowed: a scenario file path "
+            'relative to the sweep file, e.g. base = "md_critical.toml"',
+        )
+    if not isinstance(base, str) or not base:
+        raise err("sweep.base", f"must be a file path (a string), got {base!r}")
+    path = base_dir / base
+    if not path.is_file():
+        raise err(
+            "sweep.base",
+            f"no such scenario file {base!r} (looked for {path}); "
+            f"allowed: a scenario TOML path relative to the sweep file",
+        )
+    try:
+        scenario = load_scenario(path)
+    except DevsimInputError as exc:
+        raise err("sweep.base", str(exc)) from None
+    return str(path), scenario.model_dump(mode="json", by_alias=True)
+
+
+def _seeds(table: dict, base: dict, err: _Errors) -> tuple[dict, list[int]]:
+    spec = table.get("seeds")
+    allowed = "allowed: a list of seeds >= 0 (seeds = [1, 2, 3]) or a count (seeds = 5)"
+    if spec is None:
+        raise err("sweep.seeds", f"required field is missing; {allowed}")
+    if isinstance(spec, bool) or not isinstance(spec, int | list):
+        raise err("sweep.seeds", f"got {spec!r}; {allowed}")
+    if isinstance(spec, list):
+        if "seed" in table:
+            raise err(
+                "sweep.seed",
+                "only used with a seed count; allowed: seeds = N with "
+                "seed = S, or seeds = [list] without seed",
+            )
+        if not spec:
+            raise err("sweep.seeds", f"empty list; {allowed}")
+        for k, s in enumerate(spec):
+            if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+                raise err(f"sweep.seeds[{k}]", f"got {s!r}; {allowed}")
+        if len(set(spec)) != len(spec):
+            raise err("sweep.seeds", f"duplicate seeds in {spec}; allowed: distinct seeds")
+        return {"seeds": list(spec)}, list(spec)
+    if not 1 <= spec <= MAX_SEEDS:
+        raise err("sweep.seeds", f"got {spec}; allowed: a count in 1..{MAX_SEEDS}")
+    seed = table.get("seed", base["seed"])
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise err("sweep.seed", f"got {seed!r}; allowed: an integer >= 0")
+    return {"seed": seed, "count": spec}, derive_seeds(seed, spec)
+
+
+def derive_seeds(seed: int, count: int) -> list[int]:
+    """Scenario seeds for seed indices ``0..count-1`` (SeedSequence of the sweep seed)."""
+    return [
+        int(np.random.SeedSequence(seed, spawn_key=(i,)).generate_state(1, np.uint32)[0])
+        for i in range(count)
+    ]
+
+
+def _table(table: dict, key: str, err: _Errors, allow_empty: bool = False) -> dict | None:
+    if key not in table:
+        return None
+    value = table[key]
+    if not isinstance(value, dict):
+        raise err(
+            f"sweep.{key}", f"must be a table [sweep.{key}] of PARAMETER = ..., got {value!r}"
+        )
+    if not value and not allow_empty:
+        raise err(
+            f"sweep.{key}",
+            "empty table; allowed: one or more PARAMETER entries (or leave the table out)",
+        )
+    return value
+
+
+def _check_list(values: Any, err: _Errors, where: str) -> None:
+    if not isinstance(values, list):
+        raise err(where, f"must be a list of values, got {values!r}")
+    if not values:
+        raise err(where, "empty list; allowed: a non-empty list of values")
+    if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+        raise err(where, f"duplicate values in {values}; allowed: distinct values")
+
+
+def _check_value(key: str, value: Any, err: _Errors, where: str) -> None:
+    """Values checkable without the scenario: genes (bounds) and plain scalars."""
+    if isinstance(value, dict | list):
+        raise err(where, f"got {value!r}; allowed: a number or a string")
+    gene = key.rsplit(".", 1)[-1] if ".genome." in f".{key}" else None
+    if gene is not None:
+        try:
+            check_gene(gene, value, where="gene")
+        except DevsimInputError as exc:
+            raise err(where, str(exc).removeprefix("gene: ")) from None
+
+
+def _parse_link(expr: Any, swept: list[str], err: _Errors, where: str):
+    allowed = 'allowed: "PARAMETER", "PARAMETER + N" or "PARAMETER - N"'
+    if not isinstance(expr, str):
+        raise err(where, f"got {expr!r}; {allowed}")
+    match = _LINK.match(expr.strip())
+    if not match:
+        raise err(where, f"cannot read {expr!r}; {allowed}")
+    source = match["source"]
+    if source not in swept:
+        raise err(
+            where,
+            f"{source!r} is not a swept parameter; allowed sources: "
+            f"{', '.join(swept) or 'none (sweep nothing yet)'}",
+        )
+    num = match["num"]
+    value = None if num is None else (float(num) if "." in num else int(num))
+    return source, match["op"], value
+
+
+def _allowed_parameters(groups: list[str]) -> str:
+    return (
+        f"allowed: {', '.join(TOP_PARAMETERS)}, organisms, genome.GENE, "
+        "groups.NAME.organisms, groups.NAME.species, groups.NAME.genome.GENE, "
+        "groups.NAME.rearing.K.{from,to,condition,eye}, "
+        f"groups.NAME.treatments.K.{{from,to,drug}} (NAME: {', '.join(groups)})"
+    )
+
+
+def _locations(key: str, base: dict, err: _Errors, where: str) -> list[tuple]:
+    """Where parameter ``key`` lands in the scenario dict (several places for all-groups)."""
+    groups = [g["name"] for g in base["groups"]]
+    unknown = f"unknown parameter {key!r}; {_allowed_parameters(groups)}"
+    if not isinstance(key, str) or not key:
+        raise err(where, unknown)
+    if key in TOP_PARAMETERS:
+        return [(key,)]
+    every = range(len(groups))
+    if key == "organisms":
+        return [("groups", i, "organisms") for i in every]
+    if key.startswith("genome."):
+        gene = _gene(key.removeprefix("genome."), err, where)
+        return [("groups", i, "genome", gene) for i in every]
+    if not key.startswith("groups."):
+        raise err(where, unknown)
+    rest = key.removeprefix("groups.")
+    matches = [n for n in groups if rest.startswith(n + ".")]
+    if not matches:
+        raise err(where, f"no group named in {key!r}; allowed groups: {', '.join(groups)}")
+    name = max(matches, key=len)
+    gi = groups.index(name)
+    parts = rest.removeprefix(name + ".").split(".")
+    if len(parts) == 1 and parts[0] in GROUP_FIELDS:
+        return [("groups", gi, parts[0])]
+    if len(parts) == 2 and parts[0] == "genome":
+        return [("groups", gi, "genome", _gene(parts[1], err, where))]
+    if len(parts) == 3 and parts[0] in ITEM_FIELDS:
+        kind, index, item_field = parts
+        items = base["groups"][gi][kind]
+        if not index.isdigit() or int(index) >= len(items):
+            span = f"0..{len(items) - 1}" if items else "none (the base group has no " + kind + ")"
+            raise err(where, f"{key!r}: no {kind} interval {index}; allowed index: {span}")
+        if item_field not in ITEM_FIELDS[kind]:
+            raise err(
+                where,
+                f"{key!r}: unknown field {item_field!r}; allowed: {', '.join(ITEM_FIELDS[kind])}",
+            )
+        return [("groups", gi, kind, int(index), item_field)]
+    raise err(where, unknown)
+
+
+def _gene(name: str, err: _Errors, where: str) -> str:
+    if name not in GENE_NAMES:
+        raise err(where, f"unknown gene {name!r}; allowed genes: {', '.join(GENE_NAMES)}")
+    return name
+
+
+def _assign(data: dict, loc: tuple, value: Any) -> None:
+    node: Any = data
+    for part in loc[:-1]:
+        node = node[part]
+    node[loc[-1]] = value
+
+
+def _run_id(scenario: dict) -> str:
+    """A stable name for a run: a hash of its resolved scenario (description left out)."""
+    content = {k: v for k, v in scenario.items() if k != "description"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+def run_one(scenario_dict: dict) -> dict:
+    """Run one scenario (a plain dict) and return its summary as summary.json holds it.
+
+    Pure: the result depends on ``scenario_dict`` only, so any backend can call it.
+    """
+    scenario = parse_scenario(scenario_dict, source="<batch run>")
+    summary, _ = run_scenario(scenario)
+    return json.loads(summary_json(summary))
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"local:{os.getpid()}"
+
+
+def _execute(scenario_dict: dict) -> dict:
+    """The task of every backend: run, time, and catch the error of one run."""
+    start = time.perf_counter()
+    try:
+        summary, error = run_one(scenario_dict), None
+    except Exception:  # a failed run is recorded, never fatal to the batch
+        summary, error = None, traceback.format_exc()
+    return {
+        "summary": summary,
+        "error": error,
+        "seconds": time.perf_counter() - start,
+        "worker": _worker_name(),
+    }
+
+
+def _done(out: Path, run: Run) -> bool:
+    path = out / "runs" / run.run_id / "summary.json"
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _record(out: Path, run: Run, result: dict) -> None:
+    """Write one finished run; summary.json (the 'done' mark) goes last, atomically."""
+    folder = out / "runs" / run.run_id
+    if result["error"] is None:
+        info = {
+            "run_id": run.run_id,
+            "point": run.point,
+            "params": run.params,
+            "seed_index": run.seed_index,
+            "seed": run.seed,
+            "scenario": run.scenario,
+            "timing": {"run_s": round(result["seconds"], 4), "worker": result["worker"]},
+        }
+        atomic_text(folder / "run.json", json.dumps(info, indent=1) + "\n")
+        atomic_text(folder / "summary.json", summary_json(result["summary"]))
+        (folder / "error.txt").unlink(missing_ok=True)
+    else:
+        atomic_text(folder / "error.txt", result["error"])
+
+
+def _clean_temporaries(out: Path) -> None:
+    """Drop temp files an interrupted batch left behind (never visible under real names)."""
+    for pattern in (".*.tmp", "runs/*/.*.tmp", "figures/.*.tmp"):
+        for path in out.glob(pattern):
+            path.unlink(missing_ok=True)
+
+
+def _serial(todo: list[Run], on_result: Callable[[Run, dict], None]) -> None:
+    for run in todo:
+        on_result(run, _execute(run.scenario))
+
+
+def _dask(
+    todo: list[Run], workers: int, scheduler: Any, on_result: Callable[[Run, dict], None]
+) -> None:
+    from contextlib import ExitStack
+    from uuid import uuid4
+
+    from distributed import Client, LocalCluster, as_completed
+
+    with ExitStack() as stack:
+        if isinstance(scheduler, Client):
+            client = scheduler
+        elif scheduler:
+            try:
+                client = stack.enter_context(Client(scheduler, timeout="15s"))
+            except (OSError, TimeoutError) as exc:
+                raise DevsimInputError(
+                    f"--scheduler: cannot connect to {scheduler!r} ({exc}); allowed: the "
+                    "address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786"
+                ) from None
+        else:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=min(workers, len(todo)),
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+        token = uuid4().hex[:8]
+        futures = client.map(
+            _execute,
+            [r.scenario for r in todo],
+            key=[f"devsim-run-{r.run_id}-{token}" for r in todo],
+        )
+        runs = {f.key: r for f, r in zip(futures, todo, strict=True)}
+        try:
+            for future in as_completed(futures):
+                run = runs[future.key]
+                if future.status == "finished":
+                    result = future.result()
+                else:  # the worker died or the task could not run at all
+                    exc = future.exception()
+                    result = {
+                        "summary": None,
+                        "seconds": math.nan,
+                        "worker": "",
+                        "error": f"{exc.__class__.__name__}: {exc}\n",
+                    }
+                on_result(run, result)
+                future.release()
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+
+
+class _Progress:
+    """A tqdm bar on a terminal; plain log lines (at most one a second) otherwise."""
+
+    def __init__(self, total: int, done: int, enabled: bool, stream=None):
+        self.stream = stream or sys.stderr
+        self.total, self.done, self.failed, self.new = total, done, 0, 0
+        self.enabled = enabled
+        self.start = self.last = time.monotonic()
+        self.bar = None
+        if enabled and self.stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total,
+                initial=done,
+                unit="run",
+                desc="devsim batch",
+                file=self.stream,
+                dynamic_ncols=True,
+            )
+
+    def log(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(f"devsim batch: {text}", file=self.stream, flush=True)
+
+    def update(self, failed: bool) -> None:
+        self.done += 1
+        self.new += 1
+        self.failed += failed
+        if self.bar is not None:
+            self.bar.update(1)
+            if self.failed:
+                self.bar.set_postfix(failed=self.failed)
+            return
+        now = time.monotonic()
+        if self.enabled and (now - self.last >= 1.0 or self.done == self.total):
+            self.last = now
+            elapsed = now - self.start
+            left = elapsed / self.new * (self.total - self.done)
+            print(
+                f"devsim batch: {self.done}/{self.total} runs done ({self.failed} failed), "
+                f"{_clock(elapsed)} elapsed, ~{_clock(left)} left",
+                file=self.stream,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def run_sweep(
+    sweep_path_or_obj: str | Path | Sweep | dict,
+    out_dir: str | Path,
+    workers: int = 2,
+    scheduler: Any = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every (parameter point, seed) of a sweep not already finished in ``out_dir``.
+
+    ``workers=1`` runs serially in this process; more starts a local Dask cluster;
+    ``scheduler`` (an address or a ``distributed.Client``) uses an existing cluster.
+    Returns the results table (also written to ``out_dir/results.parquet``);
+    ``table.attrs["batch"]`` counts runs: total, reused, ran, failed.
+    """
+    if isinstance(sweep_path_or_obj, Sweep):
+        sweep = sweep_path_or_obj
+    elif isinstance(sweep_path_or_obj, dict):
+        sweep = parse_sweep(sweep_path_or_obj)
+    else:
+        sweep = load_sweep(sweep_path_or_obj)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise DevsimInputError(f"--workers: must be an integer >= 1, got {workers!r}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise DevsimInputError(f"{out}: --out must be a folder, not a file")
+
+    out.mkdir(parents=True, exist_ok=True)
+    _clean_temporaries(out)
+    atomic_text(out / "manifest.json", json.dumps(manifest(sweep), indent=1) + "\n")
+    todo = [run for run in sweep.runs if not _done(out, run)]
+    total = len(sweep.runs)
+    reused = total - len(todo)
+    backend = (
+        "serial"
+        if workers == 1 and scheduler is None
+        else "Dask cluster"
+        if scheduler is not None
+        else f"local Dask cluster ({workers} workers)"
+    )
+    bar = _Progress(total, reused, progress)
+    bar.log(
+        f"{sweep.name}: {total} runs ({sweep.n_points} points x {len(sweep.seeds)} "
+        f"seeds); {reused} already finished, {len(todo)} to run" + (f" ({backend})" if todo else "")
+    )
+    errors: dict[str, str] = {}
+
+    def on_result(run: Run, result: dict) -> None:
+        _record(out, run, result)
+        if result["error"] is not None:
+            errors[run.run_id] = result["error"]
+        bar.update(failed=result["error"] is not None)
+
+    try:
+        if todo and workers == 1 and scheduler is None:
+            _serial(todo, on_result)
+        elif todo:
+            _dask(todo, workers, scheduler, on_result)
+    finally:
+        bar.close()
+
+    table = results_table(sweep, out, errors)
+    atomic_write(out / "results.parquet", lambda tmp: table.to_parquet(tmp, index=False))
+    write_figures(table, sweep, out / "figures")
+    table.attrs["batch"] = {
+        "total": total,
+        "reused": reused,
+        "ran": len(todo),
+        "failed": len(errors),
+    }
+    return table
+
+
+def manifest(sweep: Sweep) -> dict:
+    """The sweep as run: base scenario, parameters, seeds, every run id."""
+    return {
+        "devsim_version": __version__,
+        "sweep_file": sweep.source,
+        "name": sweep.name,
+        "base_file": sweep.base_file,
+        "base_scenario": sweep.base,
+        "set": sweep.fixed,
+        "parameters": sweep.axes,
+        "columns": list(sweep.parameters),
+        "seeds": sweep.seed_spec,
+        "scenario_seeds": list(sweep.seeds),
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "point": r.point,
+                "seed_index": r.seed_index,
+                "seed": r.seed,
+                "params": r.params,
+            }
+            for r in sweep.runs
+        ],
+    }
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+def _error_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "failed"
+
+
+def _md_end(group: dict) -> int | None:
+    ends = [r["to"] for r in group.get("rearing", ()) if r["condition"] in EYE_CONDITIONS]
+    return max(ends) if ends else None
+
+
+def _at_day(daily: dict, metric: str, day: int) -> float:
+    try:
+        value = daily[metric][daily["day"].index(day)]
+    except (KeyError, ValueError, IndexError):
+        return math.nan
+    return math.nan if value is None else float(value)
+
+
+def _nan(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None) -> pd.DataFrame:
+    """The tidy table, read back from the run folders (same bytes whichever backend ran)."""
+    errors = errors or {}
+    rows = []
+    for run in sweep.runs:
+        folder = out / "runs" / run.run_id
+        summary = timing = None
+        if run.run_id not in errors:
+            try:
+                summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                summary = None
+            try:
+                timing = json.loads((folder / "run.json").read_text(encoding="utf-8"))["timing"]
+            except (OSError, ValueError, KeyError):
+                timing = None
+        error = None if summary is not None else _error_line(errors.get(run.run_id, "missing"))
+        groups = run.scenario["groups"]
+        ref_name = "control" if any(g["name"] == "control" for g in groups) else groups[0]["name"]
+        ref = summary["groups"][ref_name] if summary else None
+        for group in groups:
+            row: dict[str, Any] = {
+                **run.params,
+                "seed_index": run.seed_index,
+                "seed": run.seed,
+                "run_id": run.run_id,
+                "group": group["name"],
+                "status": "ok" if summary else "failed",
+                "error": error,
+                "organisms": group["organisms"],
+            }
+            md_end = _md_end(group)
+            if summary is not None:
+                data = summary["groups"][group["name"]]
+                final = data["final"]
+                row.update({m: _nan(final[m]) for m in METRIC_COLUMNS})
+                row.update(dict(zip(OD_COLUMNS, final["od_histogram"], strict=True)))
+                own = group["name"] == ref_name
+                row["shift_cbi"] = math.nan if own else _nan(ref["final"]["cbi"]) - row["cbi"]
+                row["md_end_day"] = md_end
+                row["shift_cbi_md_end"] = (
+                    math.nan
+                    if own or md_end is None
+                    else _at_day(ref["daily"], "cbi", md_end)
+                    - _at_day(data["daily"], "cbi", md_end)
+                )
+            else:
+                row.update(
+                    {m: math.nan for m in (*METRIC_COLUMNS, "shift_cbi", "shift_cbi_md_end")}
+                )
+                row.update(dict.fromkeys(OD_COLUMNS))
+                row["md_end_day"] = md_end
+            row["timing_run_s"] = _nan(timing["run_s"]) if timing else math.nan
+            row["timing_worker"] = timing["worker"] if timing else None
+            rows.append(row)
+    columns = [
+        *sweep.parameters,
+        "seed_index",
+        "seed",
+        "run_id",
+        "group",
+        "status",
+        "error",
+        "organisms",
+        *METRIC_COLUMNS,
+        *OD_COLUMNS,
+        "shift_cbi",
+        "md_end_day",
+        "shift_cbi_md_end",
+        "timing_run_s",
+        "timing_worker",
+    ]
+    table = pd.DataFrame(rows, columns=columns)
+    for col in (*OD_COLUMNS, "md_end_day"):
+        table[col] = table[col].astype("Int64")
+    for col in (*METRIC_COLUMNS, "shift_cbi", "shift_cbi_md_end", "timing_run_s"):
+        table[col] = table[col].astype("float64")
+    for col in ("error", "timing_worker"):
+        table[col] = table[col].astype("string")
+    return table
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def write_figures(table: pd.DataFrame, sweep: Sweep, folder: Path) -> list[Path]:
+    """``<metric>_vs_<param>.png``: mean +/- sd over seeds, one line per group (and per
+    value of the other swept parameters while that stays readable)."""
+    from matplotlib.figure import Figure
+
+    ok = table[table["status"] == "ok"]
+    written = []
+    if ok.empty:
+        return written
+    for param in sweep.swept:
+        others = [p for p in sweep.swept if p != param]
+        keys = ["group", *others]
+        if ok.groupby(keys, sort=False).ngroups > 12:
+            keys = ["group"]
+        for metric in FIGURE_METRICS:
+            if ok[metric].notna().sum() == 0:
+                continue
+            fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+            ax = fig.subplots()
+            numeric = pd.api.types.is_numeric_dtype(ok[param])
+            for key, sub in ok.groupby(keys, sort=False):
+                stats = sub.groupby(param, sort=True)[metric].agg(["mean", "std"])
+                if stats["mean"].notna().sum() == 0:
+                    continue
+                key = key if isinstance(key, tuple) else (key,)
+                label = ", ".join(
+                    [str(key[0]), *(f"{k}={v}" for k, v in zip(keys[1:], key[1:], strict=True))]
+                )
+                x = stats.index.to_numpy() if numeric else stats.index.astype(str).to_numpy()
+                ax.errorbar(
+                    x,
+                    stats["mean"],
+                    yerr=stats["std"].fillna(0),
+                    marker="o",
+                    capsize=3,
+                    lw=1.4,
+                    label=label,
+                )
+            if metric.startswith("shift"):
+                ax.axhline(0, color="grey", lw=0.6)
+            ax.set_xlabel(param)
+            ax.set_ylabel(FIGURE_METRICS[metric], fontsize=9)
+            ax.set_title(
+                f"{sweep.name}\n{metric} vs {param} (mean ± sd over {len(sweep.seeds)} seeds)",
+                fontsize=9,
+            )
+            ax.legend(frameon=False, fontsize=7)
+            path = folder / f"{_safe(metric)}_vs_{_safe(param)}.png"
+            atomic_write(path, lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=100))
+            written.append(path)
+    return written
+
+
+def summary_table(table: pd.DataFrame, parameters: Iterable[str]) -> pd.DataFrame:
+    """Per parameter point and group: runs ok / failed, CBI and shift mean and sd."""
+    keys = [*parameters, "group"]
+    metrics = ["cbi", "shift_cbi"]
+    if table["shift_cbi_md_end"].notna().any():
+        metrics.append("shift_cbi_md_end")
+    grouped = table.groupby(keys, sort=False)
+    out = grouped.agg(
+        runs=("status", lambda s: int((s == "ok").sum())),
+        failed=("status", lambda s: int((s == "failed").sum())),
+    )
+    for metric in metrics:
+        out[f"{metric}_mean"] = grouped[metric].mean()
+        out[f"{metric}_sd"] = grouped[metric].std()
+    return out.reset_index()

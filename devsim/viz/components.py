@@ -1,0 +1,173 @@
+"""Solara components of the development page (each takes the model, as SolaraViz passes it).
+
+Every figure component reads ``update_counter`` (Mesa's per-session re-render signal after
+Step/Play) and memoises its figure on ``(model, model.age)``, so unrelated re-renders (a
+moved slider) do not redraw it.
+"""
+
+from __future__ import annotations
+
+import solara
+from mesa.visualization.utils import update_counter
+
+from devsim.model import DevelopmentModel
+from devsim.viz import figures
+
+TITLE = "devsim: the critical period of ocular dominance"
+
+# The organism shown in the synapse and receptive-field panels, by label. Module-level
+# solara.reactive values are kept per virtual kernel, i.e. per browser session.
+selected_organism = solara.reactive("")
+
+INTRO = """
+**A litter grows up, one day per Step.** Each animal's visual cortex gets synapses from
+both eyes. Experience strengthens some and prunes others, but mostly while the
+**critical window** is open.
+
+* **The litter**: one square per animal, coloured by its eye preference, the mean
+  ocular-dominance index (ODI): blue means the left eye, red the right eye.
+* **Ocular dominance**: Hubel & Wiesel's 7 classes over all neurons of a group. The black
+  outline shows the control group.
+* **Over age**: mean ODI and the plasticity gate. The gold band is the open window,
+  coloured bars are rearing events and the dashed line is today.
+* **Synapses and receptive fields** of one animal (choose it above the graph).
+
+**Try this.** Press ▶. The default protocol closes the *left* eye from P24 to P28, at the
+peak of the window: watch the histogram shift to the right eye. Then set the suture to
+P50–P54 (sidebar), press **Reset** and play again: after the window has closed, almost
+nothing happens. Also try the `gad65` preset (weak inhibition: no window until diazepam)
+or the species `cat`. Sidebar changes take effect on **Reset**. Gene sliders left at
+their mouse defaults keep each species' own values.
+"""
+
+
+def window_status(model: DevelopmentModel) -> str:
+    """'not yet open', 'open' or 'closed', from the control group's plasticity gate."""
+    gate = model.daily()[model.reference]["plasticity"]
+    if gate and gate[-1] >= figures.WINDOW_GATE:
+        return "open"
+    if any(g >= figures.WINDOW_GATE for g in gate):
+        return "closed"
+    return "not yet open"
+
+
+def today_conditions(model: DevelopmentModel) -> str:
+    """What each group lives through today (the day that the next Step simulates)."""
+    if model.age >= model.days:
+        return f"The simulated life is over (P{model.days}). Press Reset to start again."
+    parts = [
+        f"{name}: {labels[model.age].replace('_', ' ')}"
+        for name, labels in model.condition_labels.items()
+    ]
+    return f"Next day (P{model.age} → P{model.age + 1}): " + "; ".join(parts)
+
+
+@solara.component
+def Header(model: DevelopmentModel):
+    """The day counter, the protocol, any input error and what to try."""
+    update_counter.get()
+    status = window_status(model)
+    colour = {"open": "#b58900", "closed": "#586e75", "not yet open": "#268bd2"}[status]
+    protocol = getattr(model, "protocol", None)
+    with solara.Card(style={"width": "100%"}, margin=0):
+        error = getattr(model, "input_error", None)
+        if error:
+            solara.Error(
+                f"Invalid parameters: {error}. Showing the default protocol instead: "
+                "fix the inputs in the sidebar and press Reset.",
+                classes=["devsim-error"],
+            )
+        with solara.Columns([2, 3]):
+            with solara.Column(gap="6px"):
+                with solara.Row(style={"align-items": "baseline"}):
+                    solara.Text(
+                        f"Age: P{model.age}",
+                        classes=["devsim-age"],
+                        style={"font-size": "2.4em", "font-weight": "700", "line-height": "1.1"},
+                    )
+                    solara.Text(f"of P{model.days}", style={"font-size": "1.1em", "color": "#666"})
+                solara.Text(
+                    f"Critical window: {status}",
+                    classes=["devsim-window"],
+                    style={"font-size": "1.1em", "font-weight": "600", "color": colour},
+                )
+                solara.Text(today_conditions(model), style={"font-size": "0.9em"})
+                if protocol is not None:
+                    solara.Text(protocol.title, style={"font-weight": "600", "margin-top": "8px"})
+                    solara.Text(protocol.description, style={"font-size": "0.9em"})
+            solara.Markdown(INTRO, style={"font-size": "0.9em"})
+
+
+@solara.component
+def _Figure(make, dependencies: list):
+    """A memoised matplotlib figure, redrawn only when ``dependencies`` change.
+
+    The dependencies must be props (not read inside): reacton skips re-rendering a child
+    whose props compare equal, and ``make`` closes over the same mutable model every day.
+    """
+    fig = solara.use_memo(make, dependencies=dependencies)
+    solara.FigureMatplotlib(fig, format="png", dependencies=dependencies)
+
+
+def _selected(model: DevelopmentModel):
+    """The organism chosen in this session (default: first of the first manipulated group)."""
+    by_label = {figures.organism_label(o): o for o in model.organisms()}
+    organism = by_label.get(selected_organism.value) or figures.default_organism(model)
+    return organism, list(by_label)
+
+
+@solara.component
+def LitterPanel(model: DevelopmentModel):
+    update_counter.get()
+    organism, _ = _selected(model)
+    _Figure(lambda: figures.litter_figure(model, organism.row), [model, model.age, organism.row])
+
+
+@solara.component
+def HistogramPanel(model: DevelopmentModel):
+    update_counter.get()
+    _Figure(lambda: figures.histogram_figure(model), [model, model.age])
+    counts = figures.histogram_counts(model)
+    solara.Text(
+        "Cells per OD class 1–7: " + "; ".join(f"{k}: {v}" for k, v in counts.items()),
+        classes=["devsim-hist"],
+        style={"font-size": "0.75em", "color": "#555"},
+    )
+
+
+@solara.component
+def TimelinePanel(model: DevelopmentModel):
+    update_counter.get()
+    _Figure(lambda: figures.timeline_figure(model), [model, model.age])
+
+
+@solara.component
+def SynapsePanel(model: DevelopmentModel):
+    update_counter.get()
+    organism, labels = _selected(model)
+    solara.Select(
+        label="Organism to inspect",
+        values=labels,
+        value=figures.organism_label(organism),
+        on_value=selected_organism.set,
+        dense=True,
+        classes=["devsim-organism"],
+    )
+    _Figure(lambda: figures.synapse_figure(organism), [model, model.age, organism.row])
+
+
+@solara.component
+def ReceptiveFieldPanel(model: DevelopmentModel):
+    update_counter.get()
+    organism, _ = _selected(model)
+    _Figure(lambda: figures.receptive_field_figure(organism), [model, model.age, organism.row])
+
+
+# (component, SolaraViz page index): everything on the first page, two per row.
+PANELS = [
+    (LitterPanel, 0),
+    (HistogramPanel, 0),
+    (TimelinePanel, 0),
+    (SynapsePanel, 0),
+    (ReceptiveFieldPanel, 0),
+]

@@ -1,0 +1,319 @@
+"""The browser page's model: flat keyword parameters (one per sidebar input) -> groups.
+
+:class:`PageModel` is a :class:`~devsim.model.DevelopmentModel` whose constructor takes
+the page's inputs as flat keyword arguments, so Mesa's ``SolaraViz`` can rebuild it on
+Reset straight from ``model_params``. An invalid combination (a suture that ends before
+it starts, a day outside the simulated life, a seed that is not a whole number) never
+raises: the page falls back to the default protocol and keeps the one-line
+:class:`~devsim.errors.DevsimInputError` message in ``input_error`` for the page to show.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devsim.errors import DevsimInputError
+from devsim.genome import GENES, SPECIES
+from devsim.model import DevelopmentModel
+from devsim.scenario import Scenario, load_scenario, parse_scenario
+from devsim.senses import CONDITIONS, EYE_CONDITIONS
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+CUSTOM = "custom"
+GENE_BY_NAME = {g.name: g for g in GENES}
+
+# The genes on the page: (name, label, teaching range). The range is clipped to the gene's
+# bounds; a slider left at the mouse default keeps every species' own value.
+PAGE_GENES: tuple[tuple[str, str, float, float, float], ...] = (
+    ("r_mat", "Window timing r_mat (1/day)", 0.0, 0.2, 0.002),
+    ("g_inh", "Inhibitory gain g_inh", 0.0, 3.0, 0.05),
+    ("eta", "Learning rate eta (1/day)", 0.0, 0.5, 0.01),
+    ("tau_theta", "Threshold time constant tau_theta (day)", 0.01, 1.0, 0.01),
+)
+
+
+def load_presets(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
+    """Every scenario in ``scenarios/`` by file stem.
+
+    Files that are not single scenarios (e.g. ``[sweep]`` definitions) or do not validate
+    are left out; no folder (an installed package) gives no presets.
+    """
+    presets = {}
+    for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
+        try:
+            if "sweep" in tomllib.loads(path.read_text(encoding="utf-8")):
+                continue
+            presets[path.stem] = load_scenario(path)
+        except (DevsimInputError, tomllib.TOMLDecodeError, OSError):
+            continue
+    return presets
+
+
+PRESETS: dict[str, Scenario] = load_presets()
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """What the page simulates: a validated scenario and how to describe it."""
+
+    scenario: Scenario
+    title: str
+    description: str
+
+
+def _seed(value: Any) -> int:
+    text = str(value).strip()
+    try:
+        seed = int(text)
+    except ValueError:
+        raise DevsimInputError(f"seed: must be a whole number >= 0, got {text!r}") from None
+    if seed < 0:
+        raise DevsimInputError(f"seed: must be a whole number >= 0, got {seed}")
+    return seed
+
+
+def _gene_overrides(genes: dict[str, float]) -> dict[str, float]:
+    """Genes moved away from the mouse default (the others keep each species' value)."""
+    return {
+        name: float(value)
+        for name, value in genes.items()
+        if not math.isclose(float(value), GENE_BY_NAME[name].default, rel_tol=1e-6, abs_tol=1e-9)
+    }
+
+
+def custom_group_name(condition: str, eye: str, start: int, end: int, drug: tuple | None) -> str:
+    """A readable name for the manipulated group of the custom protocol."""
+    name = condition + (f" {eye}" if condition in EYE_CONDITIONS else "") + f" P{start}-{end}"
+    if drug is not None:
+        name += f" + diazepam P{drug[0]}-{drug[1]}"
+    return name
+
+
+def build_protocol(
+    *,
+    species: str,
+    protocol: str,
+    days: int,
+    organisms: int,
+    seed: Any,
+    condition: str,
+    eye: str,
+    rearing_from: int,
+    rearing_to: int,
+    diazepam: bool,
+    diazepam_from: int,
+    diazepam_to: int,
+    genes: dict[str, float],
+    neurons: int,
+    presentations_per_day: int,
+    batch_size: int,
+) -> Protocol:
+    """Validate the page's inputs as a scenario; raise DevsimInputError (one line) if invalid."""
+    seed = _seed(seed)
+    overrides = _gene_overrides(genes)
+    common = {
+        "species": species,
+        "seed": seed,
+        "neurons": neurons,
+        "presentations_per_day": presentations_per_day,
+        "batch_size": batch_size,
+    }
+    if protocol == CUSTOM:
+        drug = (int(diazepam_from), int(diazepam_to)) if diazepam else None
+        manipulated = {
+            "name": custom_group_name(condition, eye, rearing_from, rearing_to, drug),
+            "rearing": [
+                {
+                    "from": int(rearing_from),
+                    "to": int(rearing_to),
+                    "condition": condition,
+                    **({"eye": eye} if condition in EYE_CONDITIONS else {}),
+                }
+            ],
+            "treatments": [{"from": drug[0], "to": drug[1], "drug": "diazepam"}] if drug else [],
+        }
+        groups = [{"name": "control"}, manipulated]
+        life = int(days)
+        title = f"Custom: control vs {manipulated['name']}"
+        description = (
+            "Littermates share their initial wiring and what they see; the manipulated group "
+            "differs only in the rearing event you set."
+        )
+    elif protocol in PRESETS:
+        preset = PRESETS[protocol]
+        groups = [g.model_dump(by_alias=True, exclude_none=True) for g in preset.groups]
+        life = max(int(days), preset.days)  # never cut a preset's own events short
+        title = f"Preset {protocol}: {preset.name}"
+        description = " ".join(preset.description.split())
+    else:
+        allowed = ", ".join([CUSTOM, *PRESETS])
+        raise DevsimInputError(f"protocol: unknown protocol {protocol!r}; allowed: {allowed}")
+    for group in groups:
+        group["organisms"] = int(organisms)
+        group["genome"] = {**group.get("genome", {}), **overrides}
+    data = {"name": title, "description": description, "days": life, **common, "groups": groups}
+    scenario = parse_scenario(data, source="protocol")
+    return Protocol(scenario=scenario, title=title, description=description)
+
+
+class PageModel(DevelopmentModel):
+    """A DevelopmentModel built from the page's flat inputs (SolaraViz ``model_params``).
+
+    Never raises :class:`DevsimInputError`: on invalid input it builds the default
+    protocol instead and keeps the message in ``input_error``.
+    """
+
+    def __init__(
+        self,
+        species: str = "mouse",
+        protocol: str = CUSTOM,
+        days: int = 60,
+        organisms: int = 8,
+        seed: int | str = 7,
+        condition: str = "lid_suture",
+        eye: str = "left",
+        rearing_from: int = 24,
+        rearing_to: int = 28,
+        diazepam: bool = False,
+        diazepam_from: int = 28,
+        diazepam_to: int = 30,
+        r_mat: float = GENE_BY_NAME["r_mat"].default,
+        g_inh: float = GENE_BY_NAME["g_inh"].default,
+        eta: float = GENE_BY_NAME["eta"].default,
+        tau_theta: float = GENE_BY_NAME["tau_theta"].default,
+        neurons: int = 16,
+        presentations_per_day: int = 640,
+        batch_size: int = 16,
+        rng=None,
+    ):
+        inputs = {k: v for k, v in locals().items() if k not in ("self", "rng", "__class__")}
+        genes = {name: inputs.pop(name) for name in ("r_mat", "g_inh", "eta", "tau_theta")}
+        self.input_error: str | None = None
+        self.inputs = {**inputs, **genes}
+        try:
+            protocol_ = build_protocol(**inputs, genes=genes)
+        except DevsimInputError as exc:
+            self.input_error = str(exc)
+            protocol_ = build_protocol(**page_defaults(), genes=default_genes())
+        scenario = protocol_.scenario
+        self.protocol = protocol_
+        self.scenario_spec = scenario
+        super().__init__(
+            groups=scenario.groups,
+            species=scenario.species,
+            days=scenario.days,
+            neurons=scenario.neurons,
+            presentations_per_day=scenario.presentations_per_day,
+            batch_size=scenario.batch_size,
+            rng=scenario.seed if rng is None else rng,
+        )
+
+
+def _defaults() -> dict[str, Any]:
+    params = inspect.signature(PageModel.__init__).parameters
+    return {name: p.default for name, p in params.items() if name not in ("self", "rng")}
+
+
+def default_genes() -> dict[str, float]:
+    return {name: GENE_BY_NAME[name].default for name, *_ in PAGE_GENES}
+
+
+def page_defaults() -> dict[str, Any]:
+    """PageModel's default inputs without the genes (those go in ``genes=``)."""
+    return {k: v for k, v in _defaults().items() if k not in default_genes()}
+
+
+def model_params() -> dict[str, Any]:
+    """SolaraViz ``model_params``: one sidebar input per PageModel argument."""
+    d = _defaults()
+    days_max = 120
+    out: dict[str, Any] = {
+        "species": {"type": "Select", "value": d["species"], "values": list(SPECIES)},
+        "protocol": {
+            "type": "Select",
+            "value": d["protocol"],
+            "values": [CUSTOM, *PRESETS],
+            "label": "Rearing protocol (custom or a preset)",
+        },
+        "days": {
+            "type": "SliderInt",
+            "value": d["days"],
+            "min": 10,
+            "max": days_max,
+            "step": 1,
+            "label": "Simulated life (days)",
+        },
+        "organisms": {
+            "type": "SliderInt",
+            "value": d["organisms"],
+            "min": 1,
+            "max": 32,
+            "step": 1,
+            "label": "Organisms per group",
+        },
+        "seed": {"type": "InputText", "value": str(d["seed"]), "label": "Seed (whole number)"},
+        "condition": {
+            "type": "Select",
+            "value": d["condition"],
+            "values": list(CONDITIONS),
+            "label": "Custom: rearing condition",
+        },
+        "eye": {
+            "type": "Select",
+            "value": d["eye"],
+            "values": ["left", "right"],
+            "label": "Custom: which eye (lid suture / inactivation)",
+        },
+        "rearing_from": {
+            "type": "SliderInt",
+            "value": d["rearing_from"],
+            "min": 0,
+            "max": days_max,
+            "step": 1,
+            "label": "Custom: from day",
+        },
+        "rearing_to": {
+            "type": "SliderInt",
+            "value": d["rearing_to"],
+            "min": 0,
+            "max": days_max,
+            "step": 1,
+            "label": "Custom: to day",
+        },
+        "diazepam": {"type": "Checkbox", "value": d["diazepam"], "label": "Custom: give diazepam"},
+        "diazepam_from": {
+            "type": "SliderInt",
+            "value": d["diazepam_from"],
+            "min": 0,
+            "max": days_max,
+            "step": 1,
+            "label": "Diazepam from day",
+        },
+        "diazepam_to": {
+            "type": "SliderInt",
+            "value": d["diazepam_to"],
+            "min": 0,
+            "max": days_max,
+            "step": 1,
+            "label": "Diazepam to day",
+        },
+    }
+    for name, label, low, high, step in PAGE_GENES:
+        gene = GENE_BY_NAME[name]
+        out[name] = {
+            "type": "SliderFloat",
+            "value": gene.default,
+            "min": max(low, gene.low),
+            "max": min(high, gene.high),
+            "step": step,
+            "label": label,
+        }
+    return out
+
+
+MODEL_PARAMS: dict[str, Any] = model_params()
