@@ -1,7 +1,7 @@
 """Scenario batches: sweeps of parameters x seeds that resume, serially or on Dask.
 
 A **sweep file** (TOML) holds one ``[sweep]`` table. Every run is one scenario: the base
-scenario with one *parameter point* applied and one seed. Example::
+scenario with one *parameter point* applied and one seed. Example (a 4 x 3 grid)::
 
     [sweep]
     name = "Inhibition x learning rate"      # optional (default: the base scenario's name)
@@ -17,13 +17,16 @@ scenario with one *parameter point* applied and one seed. Example::
     "genome.g_inh" = [0.35, 0.7, 1.0, 1.5]
     "genome.eta" = [0.05, 0.1, 0.2]
 
+Other axes::
+
     [sweep.zip]                             # lists of equal length varied together (one axis)
-    "groups.md_p24.rearing.0.from" = [20, 24]
-    "groups.md_p24.rearing.0.to" = [24, 28]
+    "groups.md_p24.rearing.0.from" = [20, 22, 24]
+    "groups.md_p24.genome.eta" = [0.1, 0.2, 0.3]
 
     [[sweep.points]]                        # explicit points (one axis; same keys in each)
     "groups.md_p24.rearing.0.condition" = "lid_suture"
-    "groups.md_p24.rearing.0.eye" = "left"
+    [[sweep.points]]
+    "groups.md_p24.rearing.0.condition" = "inactivate"
 
     [sweep.link]                            # parameters computed from a swept one
     "groups.md_p24.rearing.0.to" = "groups.md_p24.rearing.0.from + 4"
@@ -32,7 +35,9 @@ The parameter points are the cartesian product of the axes: each ``grid`` entry,
 ``zip`` table (its rows) and the ``points`` list; any of them may be left out (with none,
 the sweep is the base scenario over the seeds). ``link`` values are ``"PARAMETER"``,
 ``"PARAMETER + N"`` or ``"PARAMETER - N"`` where PARAMETER is a swept one (the operator
-needs a space before it), e.g. a 4-day deprivation whose start day varies.
+needs a space before it), e.g. a 4-day deprivation whose start day varies
+(``scenarios/cp_profile_sweep.toml``). Each parameter may appear once (set, an axis or
+link); values in a list must be distinct.
 
 **Parameter names** address the scenario:
 
@@ -92,6 +97,7 @@ import time
 import tomllib
 import traceback
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -632,26 +638,30 @@ def _serial(todo: list[Run], on_result: Callable[[Run, dict], None]) -> None:
         on_result(run, _execute(run.scenario))
 
 
+def _connect(address: str):
+    """A client of an existing Dask cluster (one clear line if it cannot be reached)."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="15s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise DevsimInputError(
+            f"--scheduler: cannot connect to {address!r} ({exc}); allowed: the address of a "
+            "running Dask scheduler, e.g. tcp://127.0.0.1:8786"
+        ) from None
+
+
 def _dask(
-    todo: list[Run], workers: int, scheduler: Any, on_result: Callable[[Run, dict], None]
+    todo: list[Run], workers: int, client: Any, on_result: Callable[[Run, dict], None]
 ) -> None:
-    from contextlib import ExitStack
+    """Run on ``client`` (or a fresh LocalCluster of ``workers`` processes if None) and
+    hand each run to ``on_result`` as soon as it completes."""
     from uuid import uuid4
 
     from distributed import Client, LocalCluster, as_completed
 
     with ExitStack() as stack:
-        if isinstance(scheduler, Client):
-            client = scheduler
-        elif scheduler:
-            try:
-                client = stack.enter_context(Client(scheduler, timeout="15s"))
-            except (OSError, TimeoutError) as exc:
-                raise DevsimInputError(
-                    f"--scheduler: cannot connect to {scheduler!r} ({exc}); allowed: the "
-                    "address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786"
-                ) from None
-        else:
+        if client is None:
             cluster = stack.enter_context(
                 LocalCluster(
                     n_workers=min(workers, len(todo)),
@@ -775,39 +785,44 @@ def run_sweep(
     if out.exists() and not out.is_dir():
         raise DevsimInputError(f"{out}: --out must be a folder, not a file")
 
-    out.mkdir(parents=True, exist_ok=True)
-    _clean_temporaries(out)
-    atomic_text(out / "manifest.json", json.dumps(manifest(sweep), indent=1) + "\n")
-    todo = [run for run in sweep.runs if not _done(out, run)]
-    total = len(sweep.runs)
-    reused = total - len(todo)
-    backend = (
-        "serial"
-        if workers == 1 and scheduler is None
-        else "Dask cluster"
-        if scheduler is not None
-        else f"local Dask cluster ({workers} workers)"
-    )
-    bar = _Progress(total, reused, progress)
-    bar.log(
-        f"{sweep.name}: {total} runs ({sweep.n_points} points x {len(sweep.seeds)} "
-        f"seeds); {reused} already finished, {len(todo)} to run" + (f" ({backend})" if todo else "")
-    )
-    errors: dict[str, str] = {}
+    with ExitStack() as stack:
+        client = scheduler  # a distributed.Client, an address, or None
+        if isinstance(scheduler, str):
+            client = stack.enter_context(_connect(scheduler))  # before anything is written
+        out.mkdir(parents=True, exist_ok=True)
+        _clean_temporaries(out)
+        atomic_text(out / "manifest.json", json.dumps(manifest(sweep), indent=1) + "\n")
+        todo = [run for run in sweep.runs if not _done(out, run)]
+        total = len(sweep.runs)
+        reused = total - len(todo)
+        serial = workers == 1 and client is None
+        backend = (
+            "serial"
+            if serial
+            else f"local Dask cluster, {workers} workers"
+            if client is None
+            else f"Dask cluster at {client.scheduler.address}"
+        )
+        bar = _Progress(total, reused, progress)
+        bar.log(
+            f"{sweep.name}: {total} runs ({sweep.n_points} points x {len(sweep.seeds)} seeds); "
+            f"{reused} already finished, {len(todo)} to run" + (f" ({backend})" if todo else "")
+        )
+        errors: dict[str, str] = {}
 
-    def on_result(run: Run, result: dict) -> None:
-        _record(out, run, result)
-        if result["error"] is not None:
-            errors[run.run_id] = result["error"]
-        bar.update(failed=result["error"] is not None)
+        def on_result(run: Run, result: dict) -> None:
+            _record(out, run, result)
+            if result["error"] is not None:
+                errors[run.run_id] = result["error"]
+            bar.update(failed=result["error"] is not None)
 
-    try:
-        if todo and workers == 1 and scheduler is None:
-            _serial(todo, on_result)
-        elif todo:
-            _dask(todo, workers, scheduler, on_result)
-    finally:
-        bar.close()
+        try:
+            if todo and serial:
+                _serial(todo, on_result)
+            elif todo:
+                _dask(todo, workers, client, on_result)
+        finally:
+            bar.close()
 
     table = results_table(sweep, out, errors)
     atomic_write(out / "results.parquet", lambda tmp: table.to_parquet(tmp, index=False))

@@ -161,9 +161,9 @@ class DevelopmentModel(mesa.Model):
         if with_acuity:
             acu_left, acu_right = acuity(
                 self.cohort.weights,
-                self.world.acuity_patterns,
-                self.world.acuity_noise,
+                self.world.gratings,
                 self.world.cortical_noise,
+                self.world_params.acuity_sfs,
             )
         out = {}
         for gi, group in enumerate(self.groups):

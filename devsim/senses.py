@@ -42,11 +42,14 @@ class WorldParams:
     bank_size: int = 16384  # patches in the training bank
     noise_bank_size: int = 32768
     n_test: int = 48  # fixed test patterns for responses and ODI
-    n_acuity: int = 16  # patterns to discriminate for acuity
-    acuity_contrast: float = 0.5  # contrast of the acuity patterns (x training contrast)
-    acuity_reps: int = 20  # noisy presentations per acuity pattern (half train, half test)
-    acuity_noise: float = 0.0  # noise on acuity presentations (x pattern std)
-    cortical_noise: float = 1.5  # intrinsic noise of cortical responses (a.u.)
+    # Grating acuity (Mitchell 1988 measured grating acuity): spatial frequencies in
+    # cycles per retinal channel, orientations x phases to tell apart, presentations each.
+    acuity_sfs: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
+    acuity_orientations: int = 4
+    acuity_phases: int = 2
+    acuity_contrast: float = 1.0  # std of the best-transmitted grating (x training std)
+    acuity_reps: int = 10  # presentations per grating (half to fit, half to test)
+    cortical_noise: float = 1.1  # intrinsic noise of cortical responses (a.u.)
     max_neurons: int = 1024  # size of the cortical-noise bank (neurons per organism)
     expansion: float = 3.0  # expansive nonlinearity exponent (heavy-tailed contrast)
 
@@ -115,12 +118,9 @@ class VisualWorld:
         self.noise = rng.standard_normal((p.noise_bank_size, self.channels)).astype(np.float32)
         # Fixed test sets (drawn from fresh images so they are never trained on directly).
         self.test_patterns = natural_patches(rng, p, p.n_test)
-        self.acuity_patterns = p.acuity_contrast * natural_patches(rng, p, p.n_acuity)
-        self.acuity_noise = p.acuity_noise * rng.standard_normal(
-            (p.n_acuity, p.acuity_reps, self.channels)
-        ).astype(np.float32)
+        self.gratings = test_gratings(p)  # (sf, class, c)
         self.cortical_noise = p.cortical_noise * rng.standard_normal(
-            (p.n_acuity, p.acuity_reps, p.max_neurons)
+            (len(p.acuity_sfs), self.gratings.shape[1], p.acuity_reps, p.max_neurons)
         ).astype(np.float32)
 
     def draw_indices(self, rng: np.random.Generator, litter: int, batch: int) -> np.ndarray:
@@ -164,6 +164,30 @@ class VisualWorld:
         out[:, :, c:] = gain[:, 1] * self.patterns[right_idx]
         out[:, :, c:] += sigma[:, 1] * self.noise[indices[3][litter_index]]
         return out
+
+
+def test_gratings(params: WorldParams) -> np.ndarray:
+    """Sinusoidal gratings seen through the retina: (n_sf, orientations * phases, c).
+
+    Each grating is drawn on a full image, DoG-filtered like the training images (so the
+    retina's band-pass shapes what reaches the cortex) and cropped to the central patch.
+    All are scaled by one factor: the best-transmitted frequency has std ``acuity_contrast``.
+    """
+    size, p = params.image_size, params.patch
+    yy, xx = np.mgrid[0:size, 0:size].astype(float)
+    images = []
+    for f in params.acuity_sfs:
+        for k in range(params.acuity_orientations):
+            angle = np.pi * k / params.acuity_orientations
+            for j in range(params.acuity_phases):
+                phase = 2 * np.pi * j / params.acuity_phases
+                ramp = xx * np.cos(angle) + yy * np.sin(angle)
+                images.append(np.cos(2 * np.pi * f * ramp + phase))
+    filtered = dog_filter(np.array(images))
+    lo = (size - p) // 2
+    patches = filtered[:, lo : lo + p, lo : lo + p].reshape(len(params.acuity_sfs), -1, p * p)
+    patches *= params.acuity_contrast / patches.std(axis=(1, 2)).max()
+    return patches.astype(np.float32)
 
 
 def eye_inputs(condition: str, eye: str | None, params: WorldParams):

@@ -59,7 +59,7 @@ def today_conditions(model: DevelopmentModel) -> str:
         f"{name}: {labels[model.age].replace('_', ' ')}"
         for name, labels in model.condition_labels.items()
     ]
-    return f"Next day (P{model.age} → P{model.age + 1}): " + "; ".join(parts)
+    return f"Next Step lives P{model.age} → P{model.age + 1}. " + " · ".join(parts)
 
 
 @solara.component
@@ -163,6 +163,44 @@ def ReceptiveFieldPanel(model: DevelopmentModel):
     _Figure(lambda: figures.receptive_field_figure(organism), [model, model.age, organism.row])
 
 
+def _number(value, fmt: str) -> str:
+    return "–" if value is None or value != value else format(value, fmt)
+
+
+def metrics_table(model: DevelopmentModel) -> str:
+    """Today's group metrics as a Markdown table."""
+    rows = [
+        "| group | mean ODI | CBI | binocular | response left | response right | synapses | gate |",
+        "|:--|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for name, m in model.group_metrics.items():
+        rows.append(
+            f"| {name} | {_number(m['mean_odi'], '+.2f')} | {_number(m['cbi'], '.2f')} "
+            f"| {_number(100 * m['binocular_fraction'], '.0f')} % "
+            f"| {_number(m['response_left'], '.2f')} | {_number(m['response_right'], '.2f')} "
+            f"| {_number(m['synapses'], '.0f')} | {_number(m['plasticity'], '.2f')} |"
+        )
+    return "\n".join(rows)
+
+
+METRICS_NOTE = """
+**Reading the numbers.** *Mean ODI* runs from +1 (left eye only) to −1 (right eye only).
+*CBI* (contralateral bias index) is 1 when every cell prefers the left eye and 0.5 for
+balance; a normal mouse has about 0.7. *Binocular* is the share of cells in classes 2–6.
+*Response* is the mean response to test images shown to one eye alone. *Synapses* counts
+synapses per animal and *gate* is today's plasticity (0 to 1).
+"""
+
+
+@solara.component
+def MetricsPanel(model: DevelopmentModel):
+    update_counter.get()
+    with solara.Column(style={"padding": "8px 12px", "font-size": "0.85em"}):
+        solara.Text(f"The groups at P{model.age}", style={"font-weight": "700"})
+        solara.Markdown(metrics_table(model))
+        solara.Markdown(METRICS_NOTE)
+
+
 # (component, SolaraViz page index): everything on the first page, two per row.
 PANELS = [
     (LitterPanel, 0),
@@ -170,4 +208,5 @@ PANELS = [
     (TimelinePanel, 0),
     (SynapsePanel, 0),
     (ReceptiveFieldPanel, 0),
+    (MetricsPanel, 0),
 ]

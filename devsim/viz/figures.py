@@ -32,7 +32,7 @@ WEIGHT_CMAP = colormaps["PiYG"].with_extremes(bad="#e6e6e6")
 GROUP_COLOURS = ["#222222", "#e08214", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d"]
 CLASS_COLOURS = [ODI_CMAP(ODI_NORM(v)) for v in (0.9, 0.6, 0.3, 0.0, -0.3, -0.6, -0.9)]
 WINDOW_GATE = 0.5  # the window counts as open while the gate is at least this
-DPI = 80
+DPI = 100
 FONT = 8
 
 
@@ -88,7 +88,7 @@ def _block_shape(n: int) -> tuple[int, int]:
 def litter_figure(model: DevelopmentModel, selected_row: int | None = None) -> Figure:
     """One cell per organism coloured by its mean ODI; the groups' blocks side by side.
 
-    Drawn as a single image on one axes (cheap enough to redraw every day).
+    The selected organism (the one in the synapse panels) is outlined.
     """
     odi = organism_odi(model)
     members = [np.nonzero(model.group_of == gi)[0] for gi in range(len(model.groups))]
@@ -96,44 +96,50 @@ def litter_figure(model: DevelopmentModel, selected_row: int | None = None) -> F
     per_row = 3 if len(members) > 2 else 2
     block_h = max(r for r, _ in shapes)
     block_w = max(c for _, c in shapes)
-    label_h = 1.2  # rows of cells reserved for the group titles
+    titles = [
+        _wrap(f"{g.name} (n={len(m)})", 32) for g, m in zip(model.groups, members, strict=True)
+    ]
+    label_h = 0.45 + 0.35 * max(t.count("\n") + 1 for t in titles)  # cell rows for titles
     n_rows = math.ceil(len(members) / per_row)
-    width = min(len(members), per_row) * (block_w + 1) - 1
-    height = n_rows * (block_h + label_h + 0.6)
-    fig = Figure(figsize=(5.0, 1.1 + 1.55 * n_rows), dpi=DPI)
-    ax = fig.add_axes((0.02, 0.17, 0.96, 0.72))
-    for gi, (rows, (nr, nc)) in enumerate(zip(members, shapes, strict=True)):
+    width = min(len(members), per_row) * (block_w + 1) - 1  # in cells
+    height = n_rows * (block_h + label_h + 0.4) - 0.4
+    fig_w, top, bottom = 5.0, 0.35, 0.6  # inches: title above, colour scale below
+    cell = min(0.5, (fig_w - 0.2) / (width + 0.2))
+    ax_h = cell * (height - 0.15)
+    fig = Figure(figsize=(fig_w, top + ax_h + bottom), dpi=DPI)
+    fig_h = top + ax_h + bottom
+    ax_w = cell * (width + 0.2)
+    ax = fig.add_axes(((fig_w - ax_w) / 2 / fig_w, bottom / fig_h, ax_w / fig_w, ax_h / fig_h))
+    for gi, (rows, (_, nc)) in enumerate(zip(members, shapes, strict=True)):
         x0 = (gi % per_row) * (block_w + 1) + (block_w - nc) / 2
-        y0 = (gi // per_row) * (block_h + label_h + 0.6) + label_h
-        name = model.groups[gi].name
-        ax.text(x0 + nc / 2 - 0.5, y0 - 0.75, _wrap(f"{name} (n={len(rows)})", 26),
-                ha="center", va="bottom", fontsize=7.5, fontweight="bold")  # fmt: skip
+        y0 = (gi // per_row) * (block_h + label_h + 0.4) + label_h
+        ax.text(x0 + nc / 2 - 0.5, y0 - 0.65, titles[gi], ha="center", va="bottom",
+                fontsize=7.5, fontweight="bold")  # fmt: skip
         for k, row in enumerate(rows):
             r, c = divmod(k, nc)
             x, y = x0 + c, y0 + r
             value = odi[row]
             colour = (0.8, 0.8, 0.8, 1.0) if np.isnan(value) else ODI_CMAP(ODI_NORM(value))
             ax.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, fc=colour, ec="white", lw=1.0))
-            if len(rows) <= 16:
+            if len(rows) <= 16 and cell >= 0.3:
                 text = "–" if np.isnan(value) else f"{value:+.2f}"
                 dark = not np.isnan(value) and abs(value) > 0.55
                 ax.text(x, y, text, ha="center", va="center", fontsize=6.5,
                         color="white" if dark else "black")  # fmt: skip
             if row == selected_row:
-                ax.add_patch(Rectangle((x - 0.46, y - 0.46), 0.92, 0.92, fill=False, lw=2.2))
+                ax.add_patch(Rectangle((x - 0.45, y - 0.45), 0.9, 0.9, fill=False, lw=2.0))
     ax.set_xlim(-0.6, width - 0.4)
-    ax.set_ylim(height - 0.2, -0.6)
-    ax.set_aspect("equal")
+    ax.set_ylim(height - 0.4, -0.25)
     ax.axis("off")
-    _odi_scale(fig)
+    _odi_scale(fig, 0.3 / fig_h, 0.1 / fig_h)
     fig.suptitle(f"The litter at P{model.age}: mean ODI of each organism", fontsize=FONT + 1,
-                 fontweight="bold", y=0.98)  # fmt: skip
+                 fontweight="bold", y=1 - 0.06 / fig_h, va="top")  # fmt: skip
     return fig
 
 
-def _odi_scale(fig: Figure) -> None:
+def _odi_scale(fig: Figure, y: float, h: float) -> None:
     """A horizontal ODI colour scale at the bottom of the figure."""
-    bar = fig.add_axes((0.2, 0.07, 0.6, 0.035))
+    bar = fig.add_axes((0.2, y, 0.6, h))
     bar.imshow(np.linspace(-1, 1, 128)[None, :], cmap=ODI_CMAP, norm=ODI_NORM, aspect="auto")
     bar.set_xticks([0, 63.5, 127], ["−1 right eye", "0 both", "+1 left eye"], fontsize=7)
     bar.set_yticks([])

@@ -88,7 +88,8 @@ def _gene_overrides(genes: dict[str, float]) -> dict[str, float]:
 
 def custom_group_name(condition: str, eye: str, start: int, end: int, drug: tuple | None) -> str:
     """A readable name for the manipulated group of the custom protocol."""
-    name = condition + (f" {eye}" if condition in EYE_CONDITIONS else "") + f" P{start}-{end}"
+    name = condition.replace("_", " ") + (f" {eye}" if condition in EYE_CONDITIONS else "")
+    name += f" P{start}-{end}"
     if drug is not None:
         name += f" + diazepam P{drug[0]}-{drug[1]}"
     return name
@@ -157,8 +158,19 @@ def build_protocol(
         group["organisms"] = int(organisms)
         group["genome"] = {**group.get("genome", {}), **overrides}
     data = {"name": title, "description": description, "days": life, **common, "groups": groups}
-    scenario = parse_scenario(data, source="protocol")
+    try:
+        scenario = parse_scenario(data, source="protocol")
+    except DevsimInputError as exc:
+        raise DevsimInputError(_readable(str(exc), groups)) from None
     return Protocol(scenario=scenario, title=title, description=description)
+
+
+def _readable(message: str, groups: list[dict]) -> str:
+    """Name groups instead of indexing them ('groups[1]' -> "group 'md_p24'")."""
+    message = message.replace("<top level>: ", "")
+    for i, group in enumerate(groups):
+        message = message.replace(f"groups[{i}]", f"group {group['name']!r}")
+    return message
 
 
 class PageModel(DevelopmentModel):
@@ -233,7 +245,12 @@ def model_params() -> dict[str, Any]:
     d = _defaults()
     days_max = 120
     out: dict[str, Any] = {
-        "species": {"type": "Select", "value": d["species"], "values": list(SPECIES)},
+        "species": {
+            "type": "Select",
+            "value": d["species"],
+            "values": list(SPECIES),
+            "label": "Species",
+        },
         "protocol": {
             "type": "Select",
             "value": d["protocol"],
