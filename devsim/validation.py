@@ -502,9 +502,13 @@ def validate(
     settings: Settings,
     rows: tuple[int, ...] | None = None,
     progress: Callable[[str], None] | None = None,
+    runs: Runs | None = None,
 ) -> tuple[list[Row], Runs]:
-    """Run the validation table; return the rows with their measures, and the runs."""
-    runs = Runs(settings)
+    """Run the validation table; return the rows with their measures, and the runs.
+
+    ``runs`` may be passed to reuse simulations already made with the same settings.
+    """
+    runs = runs or Runs(settings)
     out = []
     for number, experiment, source, fn, scenarios in ROWS:
         if rows and number not in rows:

@@ -35,3 +35,11 @@ def deprivation_runs():
     for name in ("normal", "md_critical", "md_adult", "md_long"):
         runs[name] = run_scenario(shipped(name, organisms=12))[0]
     return runs
+
+
+@pytest.fixture(scope="session")
+def quick_runs():
+    """Simulations at the quick validation settings, shared by validation and lesson tests."""
+    from devsim.validation import Runs, Settings
+
+    return Runs(Settings.quick())

@@ -21,8 +21,8 @@ KNOWN_FAILURES = {
 
 
 @pytest.fixture(scope="module")
-def quick_table():
-    rows, _ = validate(Settings.quick())
+def quick_table(quick_runs):
+    rows, _ = validate(Settings.quick(), runs=quick_runs)
     return {row.number: row for row in rows}
 
 
@@ -31,8 +31,9 @@ def test_row_passes(quick_table, number):
     row = quick_table[number]
     if number in KNOWN_FAILURES and not row.passed:
         pytest.xfail(KNOWN_FAILURES[number])
-    failing = [f"{m.name}: {m.mean:.3f} (target {m.target()})" for m in row.measures
-               if not m.passed]
+    failing = [
+        f"{m.name}: {m.mean:.3f} (target {m.target()})" for m in row.measures if not m.passed
+    ]
     assert row.passed, f"row {number} ({row.experiment}) fails: {failing}"
 
 

@@ -11,7 +11,7 @@ import sys
 
 from devsim.errors import DevsimInputError
 
-COMMANDS = ("run", "validate", "profile", "batch", "baldwin")
+COMMANDS = ("run", "validate", "profile", "batch", "baldwin", "lesson")
 
 
 def build_parser() -> argparse.ArgumentParser:

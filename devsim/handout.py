@@ -1,0 +1,210 @@
+"""Self-contained HTML handouts for lessons: text, embedded figures, measured vs published."""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Callable
+from pathlib import Path
+
+import markdown
+from matplotlib.figure import Figure
+
+from devsim.experiment import run_scenario
+from devsim.lessons import SCENARIO_DIR, Lesson
+from devsim.scenario import load_scenario
+from devsim.validation import ROWS, Row, Runs, Settings
+
+STYLE = """
+body { font-family: Georgia, 'DejaVu Serif', serif; max-width: 52rem; margin: 2rem auto;
+       padding: 0 1rem; color: #222; line-height: 1.5; }
+h1 { font-size: 1.8rem; margin-bottom: 0.2rem; } .summary { color: #555; font-style: italic; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: 0.9rem; color: #555; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 0.92rem; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left; }
+th { background: #f3f3f3; } .pass { color: #1a7f37; } .fail { color: #b42318; }
+.meta { font-size: 0.8rem; color: #777; margin-top: 3rem; }
+"""
+
+
+def lesson_settings(quick: bool) -> Settings:
+    """Fewer animals than the validation table: a handout is for a class, not a paper."""
+    if quick:
+        return Settings.quick()
+    return Settings(seeds=(0, 1, 2), organisms=12, profile_organisms=8, cat=False)
+
+
+def _png(draw: Callable[[Path], None]) -> str:
+    """Render a figure-writing function to an embedded base64 PNG."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "figure.png"
+        draw(path)
+        return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _figure_html(png: str, caption: str) -> str:
+    return (
+        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{png}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def _rows_table(rows: list[Row]) -> str:
+    lines = [
+        "<table><tr><th>experiment</th><th>quantity</th><th>published target</th>"
+        "<th>measured here</th><th></th><th>source</th></tr>"
+    ]
+    for row in rows:
+        for m in row.measures:
+            mark = (
+                '<span class="pass">agrees</span>'
+                if m.passed
+                else ('<span class="fail">differs</span>')
+            )
+            lines.append(
+                f"<tr><td>{html.escape(row.experiment)}</td><td>{html.escape(m.name)}</td>"
+                f"<td>{html.escape(m.target())}</td><td>{m.mean:.3f} ± {m.sd:.3f}</td>"
+                f"<td>{mark}</td><td>{html.escape(row.source)}</td></tr>"
+            )
+    lines.append("</table>")
+    return "\n".join(lines)
+
+
+def build_handout(lesson: Lesson, out: Path, quick: bool = False, runs: Runs | None = None) -> dict:
+    """Run the lesson's material and write ``out/index.html``; return the measured numbers."""
+    from devsim.outputs import atomic_text
+    from devsim.plots.development import od_histograms, timeline
+
+    settings = runs.settings if runs else lesson_settings(quick)
+    runs = runs or Runs(settings)
+    parts: list[str] = []
+    numbers: dict = {}
+
+    for name in lesson.header.scenarios:
+        scenario = load_scenario(SCENARIO_DIR / f"{name}.toml")
+        data = scenario.model_dump(by_alias=True)
+        data["seed"] = settings.seeds[0]
+        for group in data["groups"]:
+            group["organisms"] = settings.organisms
+        scenario = type(scenario).model_validate(data)
+        summary, _ = run_scenario(scenario)
+        numbers[name] = {g: d["final"] for g, d in summary["groups"].items()}
+        parts.append(f"<h2>Run: {html.escape(scenario.name)}</h2>")
+        if scenario.description:
+            parts.append(f"<p>{html.escape(scenario.description.strip())}</p>")
+        parts.append(
+            _figure_html(
+                _png(lambda p, s=summary: od_histograms(s, p)),
+                "Ocular-dominance histograms (class 1 = contralateral eye "
+                "only, 7 = ipsilateral only); outline = control.",
+            )
+        )
+        parts.append(
+            _figure_html(
+                _png(lambda p, s=summary, sc=scenario: timeline(s, sc, p)),
+                "Mean ODI and the plasticity gate over age; the window is "
+                "shaded, rearing events are bars.",
+            )
+        )
+
+    if lesson.header.profile:
+        from devsim.plots.validation import profile_figure
+
+        profile = runs.profile(lesson.header.profile)
+        numbers["profile_peak_start"] = profile.peak_start("light")
+        parts.append("<h2>Run: the critical-period profile</h2>")
+        parts.append(
+            _figure_html(
+                _png(lambda p: profile_figure(profile, p)),
+                "OD shift after 4 days of MD, against the age MD started.",
+            )
+        )
+
+    if lesson.header.baldwin:
+        from devsim.baldwin import run_baldwin
+        from devsim.plots.baldwin import plot_alleles
+
+        generations, n_runs = (30, 3) if quick else (200, 10)
+        table = run_baldwin(generations=generations, runs=n_runs, seed=0)
+        last = table.iloc[-1]
+        numbers["baldwin"] = {k: float(last[k]) for k in ("correct", "incorrect", "undecided")}
+        parts.append("<h2>Run: Hinton &amp; Nowlan (1987)</h2>")
+        parts.append(
+            _figure_html(
+                _png(lambda p: plot_alleles(table, p)),
+                f"Allele frequencies over {generations} generations ({n_runs} runs).",
+            )
+        )
+
+    for name in lesson.header.evolution:
+        parts.append(_evolution_part(name, quick, numbers))
+
+    rows = _measure_rows(runs, lesson.header.rows)
+    if rows:
+        numbers["rows"] = {r.number: {m.name: m.mean for m in r.measures} for r in rows}
+        parts.append("<h2>Measured here, next to the published result</h2>")
+        parts.append(_rows_table(rows))
+
+    page = _page(lesson, parts, settings)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_text(out / "index.html", page)
+    return numbers
+
+
+def _measure_rows(runs: Runs, numbers: tuple[int, ...]) -> list[Row]:
+    out = []
+    for number, experiment, source, fn, scenarios in ROWS:
+        if number in numbers:
+            row = Row(number, experiment, source, fn, scenarios)
+            row.measures = fn(runs)
+            out.append(row)
+    return out
+
+
+def _evolution_part(name: str, quick: bool, numbers: dict) -> str:
+    """Run an evolution scenario and show its traits over generations."""
+    from devsim.evolution import run_evolution_file  # the evolution layer
+
+    table = run_evolution_file(SCENARIO_DIR / "evolution" / f"{name}.toml", quick=quick)
+    last = table.iloc[-1]
+    numbers[f"evolution:{name}"] = {
+        k: float(last[k]) for k in ("fitness_mean", "plasticity_mean", "innate_mean")
+    }
+
+    def draw(path: Path) -> None:
+        fig = Figure(figsize=(7, 3.2), layout="constrained")
+        axes = fig.subplots(1, 3)
+        for ax, col in zip(axes, ("fitness_mean", "plasticity_mean", "innate_mean"), strict=True):
+            ax.plot(table["generation"], table[col])
+            ax.set_title(col.replace("_mean", ""))
+            ax.set_xlabel("generation")
+        fig.savefig(path, dpi=100)
+
+    return f"<h2>Run: evolution scenario {html.escape(name)}</h2>" + _figure_html(
+        _png(draw), "Population means over generations."
+    )
+
+
+def _page(lesson: Lesson, parts: list[str], settings: Settings) -> str:
+    body = markdown.markdown(lesson.body, extensions=["tables"])
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(lesson.title)} · devsim lesson</title>
+<style>{STYLE}</style></head>
+<body>
+<h1>{html.escape(lesson.title)}</h1>
+<p class="summary">{html.escape(lesson.header.summary)}</p>
+{body}
+{"".join(parts)}
+<p class="meta">Generated by devsim from lessons/{html.escape(lesson.path.name)}; seeds
+{", ".join(map(str, settings.seeds))}, {settings.organisms} organisms per group.</p>
+</body></html>
+"""
+
+
+def render_text(text: str) -> str:
+    """Markdown to HTML (for the browser Lessons page)."""
+    return markdown.markdown(text, extensions=["tables"])

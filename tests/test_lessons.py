@@ -1,0 +1,82 @@
+"""Lessons: every shipped lesson builds its handout; malformed lessons get one clear line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from devsim.cli import main
+from devsim.errors import DevsimInputError
+from devsim.handout import build_handout
+from devsim.lessons import LESSON_DIR, lessons, parse_lesson
+
+SHIPPED = [lesson.name for lesson in lessons()]
+
+
+def test_at_least_the_nine_topics_are_shipped():
+    assert len(SHIPPED) >= 8
+    assert {
+        "hubel_wiesel",
+        "timing",
+        "competition",
+        "strabismus",
+        "darkness",
+        "inhibition",
+        "recovery",
+        "baldwin",
+    } <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_lesson_builds_a_self_contained_handout(name, tmp_path, quick_runs):
+    lesson = parse_lesson(LESSON_DIR / f"{name}.md")
+    numbers = build_handout(lesson, tmp_path, quick=True, runs=quick_runs)
+    page = (tmp_path / "index.html").read_text()
+    assert lesson.title.replace("&", "&amp;") in page
+    figures = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]{1000,})"', page)
+    assert figures, "the handout embeds its figures"
+    assert "http://" not in page
+    assert "https://" not in page
+    if lesson.header.rows:
+        assert "published target" in page
+        for row in lesson.header.rows:
+            assert row in numbers["rows"]
+        assert re.search(r"\d\.\d{3} ± \d\.\d{3}", page)  # measured numbers are printed
+    if lesson.header.baldwin:
+        assert 0.0 <= numbers["baldwin"]["undecided"] <= 1.0
+
+
+def test_list_names_every_lesson(capsys):
+    assert main(["lesson", "--list"]) == 0
+    printed = capsys.readouterr().out
+    for name in SHIPPED:
+        assert name in printed
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("no header here", "starts with a TOML header"),
+        ("+++\ntitle = 'x'\n+++\nbody", "summary: Field required"),
+        ("+++\ntitle = 'x'\nsummary = 'y'\ncolour = 1\n+++\nbody", "colour: unknown key"),
+        ("+++\ntitle = 'x'\nsummary = 'y'\nscenarios = ['nope']\n+++\nbody", "no scenario 'nope'"),
+        ("+++\ntitle = 'x'\nsummary = 'y'\nrows = [42]\n+++\nbody", "no validation row 42"),
+        ("+++\ntitle = [\n+++\nbody", "malformed TOML header"),
+        ("+++\ntitle = 'x'\nsummary = 'y'\n+++\n", "no text after its header"),
+    ],
+)
+def test_malformed_lessons_name_the_file_and_the_problem(tmp_path, text, message):
+    path = tmp_path / "broken.md"
+    path.write_text(text)
+    with pytest.raises(DevsimInputError) as info:
+        parse_lesson(path)
+    assert str(path) in str(info.value)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_lesson_is_exit_2(tmp_path, capsys):
+    assert main(["lesson", "nope", "--out", str(tmp_path / "h")]) == 2
+    assert "lesson 'nope' not found; available:" in capsys.readouterr().err
+    assert not (tmp_path / "h").exists()
