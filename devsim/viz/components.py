@@ -14,6 +14,7 @@ from devsim.model import DevelopmentModel
 from devsim.viz import figures
 
 TITLE = "devsim: the critical period of ocular dominance"
+CLOSED_GATE = 0.1  # after the window, a gate below this counts as closed
 
 # The organism shown in the synapse and receptive-field panels, by label. Module-level
 # solara.reactive values are kept per virtual kernel, i.e. per browser session.
@@ -42,13 +43,16 @@ their mouse defaults keep each species' own values.
 
 
 def window_status(model: DevelopmentModel) -> str:
-    """'not yet open', 'open' or 'closed', from the control group's plasticity gate."""
+    """The control group's critical window today: not yet open, open, closing or closed."""
     gate = model.daily()[model.reference]["plasticity"]
-    if gate and gate[-1] >= figures.WINDOW_GATE:
-        return "open"
-    if any(g >= figures.WINDOW_GATE for g in gate):
-        return "closed"
-    return "not yet open"
+    today = gate[-1]
+    if today >= figures.WINDOW_GATE:
+        state = "open"
+    elif any(g >= figures.WINDOW_GATE for g in gate):
+        state = "closing" if today >= CLOSED_GATE else "closed"
+    else:
+        state = "not yet open"
+    return f"{state} (gate {today:.2f})"
 
 
 def today_conditions(model: DevelopmentModel) -> str:
@@ -62,12 +66,30 @@ def today_conditions(model: DevelopmentModel) -> str:
     return f"Next Step lives P{model.age} → P{model.age + 1}. " + " · ".join(parts)
 
 
+# Figures shrink to fit SolaraViz's fixed-height grid cells (about 390 px) and their width.
+CSS = """
+.devsim-figure img { max-width: 100%; max-height: 330px; width: auto; height: auto; }
+.devsim-figure { text-align: center; }
+.devsim-metrics table { border-collapse: collapse; font-size: 0.95em; }
+.devsim-metrics th, .devsim-metrics td { padding: 2px 6px; }
+.devsim-metrics td:first-child { white-space: nowrap; }
+/* SolaraViz's sliders show their value only while dragged: print it under the thumb */
+.v-slider__thumb-container::after {
+  content: attr(aria-valuenow);
+  position: absolute; top: 9px; left: 50%; transform: translateX(-50%);
+  font-size: 10px; line-height: 1; color: #555; white-space: nowrap;
+}
+"""
+
+
 @solara.component
 def Header(model: DevelopmentModel):
     """The day counter, the protocol, any input error and what to try."""
     update_counter.get()
+    solara.Style(CSS)
     status = window_status(model)
-    colour = {"open": "#b58900", "closed": "#586e75", "not yet open": "#268bd2"}[status]
+    colours = {"open": "#b58900", "closing": "#cb4b16", "closed": "#586e75", "not": "#268bd2"}
+    colour = colours[status.split()[0]]
     protocol = getattr(model, "protocol", None)
     with solara.Card(style={"width": "100%"}, margin=0):
         error = getattr(model, "input_error", None)
@@ -99,14 +121,15 @@ def Header(model: DevelopmentModel):
 
 
 @solara.component
-def _Figure(make, dependencies: list):
+def _Figure(name: str, make, dependencies: list):
     """A memoised matplotlib figure, redrawn only when ``dependencies`` change.
 
     The dependencies must be props (not read inside): reacton skips re-rendering a child
     whose props compare equal, and ``make`` closes over the same mutable model every day.
     """
     fig = solara.use_memo(make, dependencies=dependencies)
-    solara.FigureMatplotlib(fig, format="png", dependencies=dependencies)
+    with solara.Div(classes=["devsim-figure", f"devsim-figure-{name}"]):
+        solara.FigureMatplotlib(fig, format="png", dependencies=dependencies)
 
 
 def _selected(model: DevelopmentModel):
@@ -120,13 +143,17 @@ def _selected(model: DevelopmentModel):
 def LitterPanel(model: DevelopmentModel):
     update_counter.get()
     organism, _ = _selected(model)
-    _Figure(lambda: figures.litter_figure(model, organism.row), [model, model.age, organism.row])
+    _Figure(
+        "litter",
+        lambda: figures.litter_figure(model, organism.row),
+        [model, model.age, organism.row],
+    )
 
 
 @solara.component
 def HistogramPanel(model: DevelopmentModel):
     update_counter.get()
-    _Figure(lambda: figures.histogram_figure(model), [model, model.age])
+    _Figure("histogram", lambda: figures.histogram_figure(model), [model, model.age])
     counts = figures.histogram_counts(model)
     solara.Text(
         "Cells per OD class 1–7: " + "; ".join(f"{k}: {v}" for k, v in counts.items()),
@@ -138,7 +165,7 @@ def HistogramPanel(model: DevelopmentModel):
 @solara.component
 def TimelinePanel(model: DevelopmentModel):
     update_counter.get()
-    _Figure(lambda: figures.timeline_figure(model), [model, model.age])
+    _Figure("timeline", lambda: figures.timeline_figure(model), [model, model.age])
 
 
 @solara.component
@@ -153,14 +180,18 @@ def SynapsePanel(model: DevelopmentModel):
         dense=True,
         classes=["devsim-organism"],
     )
-    _Figure(lambda: figures.synapse_figure(organism), [model, model.age, organism.row])
+    _Figure("synapses", lambda: figures.synapse_figure(organism), [model, model.age, organism.row])
 
 
 @solara.component
 def ReceptiveFieldPanel(model: DevelopmentModel):
     update_counter.get()
     organism, _ = _selected(model)
-    _Figure(lambda: figures.receptive_field_figure(organism), [model, model.age, organism.row])
+    _Figure(
+        "receptive-fields",
+        lambda: figures.receptive_field_figure(organism),
+        [model, model.age, organism.row],
+    )
 
 
 def _number(value, fmt: str) -> str:
@@ -170,13 +201,12 @@ def _number(value, fmt: str) -> str:
 def metrics_table(model: DevelopmentModel) -> str:
     """Today's group metrics as a Markdown table."""
     rows = [
-        "| group | mean ODI | CBI | binocular | response left | response right | synapses | gate |",
-        "|:--|--:|--:|--:|--:|--:|--:|--:|",
+        "| group | ODI | CBI | resp. L | resp. R | synapses | gate |",
+        "|:--|--:|--:|--:|--:|--:|--:|",
     ]
     for name, m in model.group_metrics.items():
         rows.append(
             f"| {name} | {_number(m['mean_odi'], '+.2f')} | {_number(m['cbi'], '.2f')} "
-            f"| {_number(100 * m['binocular_fraction'], '.0f')} % "
             f"| {_number(m['response_left'], '.2f')} | {_number(m['response_right'], '.2f')} "
             f"| {_number(m['synapses'], '.0f')} | {_number(m['plasticity'], '.2f')} |"
         )
@@ -184,18 +214,20 @@ def metrics_table(model: DevelopmentModel) -> str:
 
 
 METRICS_NOTE = """
-**Reading the numbers.** *Mean ODI* runs from +1 (left eye only) to −1 (right eye only).
-*CBI* (contralateral bias index) is 1 when every cell prefers the left eye and 0.5 for
-balance; a normal mouse has about 0.7. *Binocular* is the share of cells in classes 2–6.
-*Response* is the mean response to test images shown to one eye alone. *Synapses* counts
-synapses per animal and *gate* is today's plasticity (0 to 1).
+**Reading the numbers.** *ODI*: mean ocular-dominance index, +1 = left eye only,
+−1 = right eye only. *CBI*: contralateral bias index, 1 when all cells prefer the left eye,
+0.5 when balanced (a normal mouse has about 0.7). *Resp. L / R*: mean response to test
+images shown to the left or right eye alone: a closed eye's response falls first.
+*Synapses* per animal. *Gate*: today's plasticity, from 0 to 1.
 """
 
 
 @solara.component
 def MetricsPanel(model: DevelopmentModel):
     update_counter.get()
-    with solara.Column(style={"padding": "8px 12px", "font-size": "0.85em"}):
+    with solara.Column(
+        style={"padding": "8px 12px", "font-size": "0.85em"}, classes=["devsim-metrics"]
+    ):
         solara.Text(f"The groups at P{model.age}", style={"font-weight": "700"})
         solara.Markdown(metrics_table(model))
         solara.Markdown(METRICS_NOTE)

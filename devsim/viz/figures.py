@@ -33,6 +33,7 @@ GROUP_COLOURS = ["#222222", "#e08214", "#1b9e77", "#7570b3", "#e7298a", "#66a61e
 CLASS_COLOURS = [ODI_CMAP(ODI_NORM(v)) for v in (0.9, 0.6, 0.3, 0.0, -0.3, -0.6, -0.9)]
 WINDOW_GATE = 0.5  # the window counts as open while the gate is at least this
 DPI = 100
+WIDTH = 4.4  # inches: about the width of a SolaraViz grid cell at 100 dpi
 FONT = 8
 
 
@@ -96,14 +97,15 @@ def litter_figure(model: DevelopmentModel, selected_row: int | None = None) -> F
     per_row = 3 if len(members) > 2 else 2
     block_h = max(r for r, _ in shapes)
     block_w = max(c for _, c in shapes)
+    wrap = 32 if per_row == 2 else 20
     titles = [
-        _wrap(f"{g.name} (n={len(m)})", 32) for g, m in zip(model.groups, members, strict=True)
+        _wrap(f"{g.name} (n={len(m)})", wrap) for g, m in zip(model.groups, members, strict=True)
     ]
     label_h = 0.45 + 0.35 * max(t.count("\n") + 1 for t in titles)  # cell rows for titles
     n_rows = math.ceil(len(members) / per_row)
     width = min(len(members), per_row) * (block_w + 1) - 1  # in cells
     height = n_rows * (block_h + label_h + 0.4) - 0.4
-    fig_w, top, bottom = 5.0, 0.35, 0.6  # inches: title above, colour scale below
+    fig_w, top, bottom = WIDTH, 0.35, 0.6  # inches: title above, colour scale below
     cell = min(0.5, (fig_w - 0.2) / (width + 0.2))
     ax_h = cell * (height - 0.15)
     fig = Figure(figsize=(fig_w, top + ax_h + bottom), dpi=DPI)
@@ -163,29 +165,47 @@ def histogram_figure(model: DevelopmentModel) -> Figure:
     reference = model.reference
     per_row = 3 if len(counts) > 2 else 2
     rows = math.ceil(len(counts) / per_row)
-    fig = Figure(figsize=(5.0, 0.9 + 2.1 * rows), dpi=DPI)
+    titles = [_wrap(name, 24 if per_row == 3 else 36) for name in counts]
+    title_lines = max(t.count("\n") + 2 for t in titles)
+    # inches: suptitle + panel titles above each row, x labels below the last
+    head, gap, foot = 0.3 + 0.14 * title_lines, 0.3 + 0.14 * title_lines, 0.42
+    panel = 1.75 if rows == 1 else 1.3
+    height = head + rows * panel + (rows - 1) * gap + foot
+    fig = Figure(figsize=(WIDTH, height), dpi=DPI)
     axes = _panel_grid(fig, len(counts), per_row)
-    fig.subplots_adjust(left=0.11, right=0.98, bottom=0.13 / rows, top=1 - 0.2 / rows,
-                        wspace=0.15, hspace=0.75)  # fmt: skip
+    fig.subplots_adjust(left=0.11, right=0.98, bottom=foot / height, top=1 - head / height,
+                        wspace=0.12, hspace=gap / panel)  # fmt: skip
     ref = _percent(counts[reference])
     top = max([50.0] + [float(_percent(h).max()) + 5 for h in counts.values()])
     x = np.arange(1, 8)
-    for ax, (name, hist) in zip(axes, counts.items(), strict=True):
+    legend = True
+    for k, (ax, (name, hist)) in enumerate(zip(axes, counts.items(), strict=True)):
         ax.bar(x, _percent(hist), color=CLASS_COLOURS, edgecolor="#333333", lw=0.4, width=0.8)
         if name != reference:
-            ax.step(x, ref, where="mid", color="black", lw=1.2, label=reference)
-            ax.legend(frameon=False, fontsize=6.5, loc="upper right")
+            ax.step(x, ref, where="mid", color="black", lw=1.2, label=f"{reference} (outline)")
+            if legend:
+                ax.legend(frameon=False, fontsize=6.5, loc="upper right", handlelength=1.2)
+                legend = False
         cbi = model.group_metrics[name]["cbi"]
         cbi_text = "CBI –" if cbi is None or math.isnan(cbi) else f"CBI {cbi:.2f}"
-        ax.set_title(_wrap(f"{name}") + f"\n{cbi_text}, {sum(hist)} cells", fontsize=FONT)
+        ax.set_title(f"{titles[k]}\n{cbi_text}, {sum(hist)} cells", fontsize=7.5)
         ax.set_xticks(x)
         ax.set_ylim(0, top)
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("OD class (1 left … 7 right)", fontsize=7)
+        ax.tick_params(labelsize=7, length=2, pad=1.5)
+        if k % per_row:
+            ax.tick_params(labelleft=False)
+        else:
+            ax.set_ylabel("% of responsive cells", fontsize=7)
+        if k >= len(counts) - per_row:
+            xlabel = (
+                "OD class (1 left … 7 right)"
+                if per_row == 3
+                else "OD class (1 left eye … 7 right eye)"
+            )
+            ax.set_xlabel(xlabel, fontsize=6.5)
         ax.spines[["top", "right"]].set_visible(False)
-    for ax in axes[::per_row]:
-        ax.set_ylabel("% of responsive cells", fontsize=7)
-    fig.suptitle(f"Ocular dominance at P{model.age}", fontsize=FONT + 1, fontweight="bold")
+    fig.suptitle(f"Ocular dominance at P{model.age}", fontsize=FONT + 1, fontweight="bold",
+                 y=1 - 0.05 / height, va="top")  # fmt: skip
     return fig
 
 
@@ -207,9 +227,11 @@ def open_spans(gate, threshold: float = WINDOW_GATE) -> list[tuple[int, int]]:
 def timeline_figure(model: DevelopmentModel) -> Figure:
     """Mean ODI and the plasticity gate over age: window shaded, rearing marked, today."""
     daily = model.daily()
-    fig = Figure(figsize=(5.0, 3.9), dpi=DPI)
+    fig = Figure(figsize=(WIDTH, 3.5), dpi=DPI)
     ax_odi, ax_gate = fig.subplots(2, 1, sharex=True, height_ratios=[1.25, 1])
-    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.11, top=0.88, hspace=0.12)
+    legend_rows = math.ceil(len(daily) / (2 if len(daily) <= 4 else 3))
+    top = 0.87 - 0.035 * (legend_rows - 1)
+    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.12, top=top, hspace=0.12)
     reference = model.reference
     for k, (name, series) in enumerate(daily.items()):
         colour = GROUP_COLOURS[k % len(GROUP_COLOURS)]
@@ -236,11 +258,13 @@ def timeline_figure(model: DevelopmentModel) -> Figure:
         ax.axvline(model.age, color="#555555", lw=1.0, ls="--")
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(labelsize=7)
-    ax_odi.text(model.age, 1.02, f"today P{model.age}", fontsize=7, ha="center", va="bottom")
+    ax_odi.text(model.age + 0.6, 0.93, f"today P{model.age}", fontsize=7, va="top")
     ax_odi.axhline(0, color="grey", lw=0.5)
     ax_odi.set_ylim(-1.05, 1.0)
     ax_odi.set_ylabel("mean ODI\n(+1 left eye)", fontsize=7)
-    ax_odi.legend(frameon=False, fontsize=6.5, loc="upper left", ncol=2)
+    ncol = 2 if len(daily) <= 4 else 3
+    fig.legend(frameon=False, fontsize=6.5, loc="upper center", ncol=ncol,
+               bbox_to_anchor=(0.5, 0.945), handlelength=1.5, columnspacing=1.2)  # fmt: skip
     ax_gate.set_ylim(0, 1.2)
     ax_gate.set_xlim(0, model.days)
     ax_gate.set_ylabel("plasticity gate", fontsize=7)
@@ -282,8 +306,8 @@ def synapse_figure(organism: Organism) -> Figure:
         segments.append((pos[source], pos[target]))
         colours.append((*_rgb(base), 0.08 + 0.7 * rel))
         widths.append(0.2 + 2.4 * rel)
-    fig = Figure(figsize=(5.0, 3.5), dpi=DPI)
-    ax = fig.add_axes((0.01, 0.01, 0.98, 0.88))
+    fig = Figure(figsize=(WIDTH, 3.2), dpi=DPI)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.83))
     ax.add_collection(LineCollection(segments, colors=colours, linewidths=widths))
     side = math.isqrt(channels)
     for eye, colour in (("left", LEFT_COLOUR), ("right", RIGHT_COLOUR)):
@@ -303,12 +327,10 @@ def synapse_figure(organism: Organism) -> Figure:
     ax.set_aspect("equal")
     ax.axis("off")
     possible = organism.mask.size
-    ax.set_title(
-        f"Synapses of {organism_label(organism)} at P{organism.age}: "
-        f"{graph.number_of_edges()} of {possible} possible",
-        fontsize=FONT + 1,
-        fontweight="bold",
-    )
+    fig.suptitle(f"Synapses of {organism_label(organism)} at P{organism.age}",
+                 fontsize=FONT + 1, fontweight="bold", y=0.985, va="top")  # fmt: skip
+    fig.text(0.5, 0.905, f"{graph.number_of_edges()} of {possible} possible synapses; "
+             "line width = strength", ha="center", va="top", fontsize=7)  # fmt: skip
     return fig
 
 
@@ -340,7 +362,7 @@ def receptive_field_figure(organism: Organism, count: int = 6) -> Figure:
             y = r * (side + gap)
             mosaic[y : y + side, x : x + side] = weights[j, cols].reshape(side, side)
             absent[y : y + side, x : x + side] = ~mask[j, cols].reshape(side, side)
-    fig = Figure(figsize=(5.0, 2.7), dpi=DPI)
+    fig = Figure(figsize=(WIDTH, 2.5), dpi=DPI)
     ax = fig.add_axes((0.1, 0.1, 0.88, 0.66))
     ax.imshow(np.where(absent, 0.5, np.nan), cmap="Greys", vmin=0, vmax=1,
               interpolation="nearest")  # fmt: skip

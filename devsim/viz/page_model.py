@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +31,10 @@ GENE_BY_NAME = {g.name: g for g in GENES}
 # The genes on the page: (name, label, teaching range). The range is clipped to the gene's
 # bounds; a slider left at the mouse default keeps every species' own value.
 PAGE_GENES: tuple[tuple[str, str, float, float, float], ...] = (
-    ("r_mat", "Window timing r_mat (1/day)", 0.0, 0.2, 0.002),
-    ("g_inh", "Inhibitory gain g_inh", 0.0, 3.0, 0.05),
-    ("eta", "Learning rate eta (1/day)", 0.0, 0.5, 0.01),
-    ("tau_theta", "Threshold time constant tau_theta (day)", 0.01, 1.0, 0.01),
+    ("r_mat", "Gene r_mat: window timing", 0.0, 0.2, 0.002),
+    ("g_inh", "Gene g_inh: inhibition", 0.0, 3.0, 0.05),
+    ("eta", "Gene eta: learning rate", 0.0, 0.5, 0.01),
+    ("tau_theta", "Gene tau_theta: threshold", 0.01, 1.0, 0.01),
 )
 
 
@@ -166,11 +167,20 @@ def build_protocol(
 
 
 def _readable(message: str, groups: list[dict]) -> str:
-    """Name groups instead of indexing them ('groups[1]' -> "group 'md_p24'")."""
+    """Name what is wrong instead of indexing it.
+
+    ``groups[1].rearing[0]`` becomes ``group 'md_p24', rearing event 1``.
+    """
+    kinds = {"rearing": "rearing event", "treatments": "treatment"}
+
+    def name(match: re.Match) -> str:
+        text = f"group {groups[int(match[1])]['name']!r}"
+        if match[2]:
+            text += f", {kinds[match[2]]} {int(match[3]) + 1}"
+        return text
+
     message = message.replace("<top level>: ", "")
-    for i, group in enumerate(groups):
-        message = message.replace(f"groups[{i}]", f"group {group['name']!r}")
-    return message
+    return re.sub(r"groups\[(\d+)\](?:\.(rearing|treatments)\[(\d+)\])?", name, message)
 
 
 class PageModel(DevelopmentModel):
@@ -204,17 +214,14 @@ class PageModel(DevelopmentModel):
         rng=None,
     ):
         inputs = {k: v for k, v in locals().items() if k not in ("self", "rng", "__class__")}
-        genes = {name: inputs.pop(name) for name in ("r_mat", "g_inh", "eta", "tau_theta")}
-        self.input_error: str | None = None
-        self.inputs = {**inputs, **genes}
+        genes = {name: inputs.pop(name) for name, *_ in PAGE_GENES}
+        error = None
         try:
             protocol_ = build_protocol(**inputs, genes=genes)
         except DevsimInputError as exc:
-            self.input_error = str(exc)
+            error = str(exc)
             protocol_ = build_protocol(**page_defaults(), genes=default_genes())
         scenario = protocol_.scenario
-        self.protocol = protocol_
-        self.scenario_spec = scenario
         super().__init__(
             groups=scenario.groups,
             species=scenario.species,
@@ -224,6 +231,9 @@ class PageModel(DevelopmentModel):
             batch_size=scenario.batch_size,
             rng=scenario.seed if rng is None else rng,
         )
+        self.inputs = {**inputs, **genes}  # as given, also when invalid
+        self.input_error: str | None = error  # one line, for the page to show
+        self.protocol = protocol_  # what actually runs (the default protocol on error)
 
 
 def _defaults() -> dict[str, Any]:
