@@ -86,7 +86,7 @@ def recovery_figure(summaries: list[dict], path: Path | str) -> None:
         label="reverse occlusion (8-day MD)",
     )
     ax.axhline(control.mean(), color="grey", ls="--", label="control")
-    ax.set_xlabel("length of MD from P20 (days)")
+    ax.set_xlabel("length of MD from P22 (days)")
     ax.set_ylabel("deprived-eye acuity at P60")
     ax.set_title("Recovery and amblyopia")
     ax.legend(frameon=False)
