@@ -17,4 +17,8 @@ def Page():
     model = solara.use_reactive(initial)  # SolaraViz's Reset swaps model.value
     with solara.Column(style={"width": "100%"}):
         Header(model.value)
-        SolaraViz(model, components=PANELS, model_params=MODEL_PARAMS, name=TITLE)
+        # Two simulated days per second: a pace a teacher can narrate, and comfortably longer
+        # than one day's step plus the redraw of every panel (benchmarks/bench_app.py).
+        SolaraViz(
+            model, components=PANELS, model_params=MODEL_PARAMS, name=TITLE, play_interval=500
+        )

@@ -35,12 +35,14 @@ WINDOW_GATE = 0.5  # the window counts as open while the gate is at least this
 DPI = 100
 WIDTH = 4.4  # inches: about the width of a SolaraViz grid cell at 100 dpi
 FONT = 8
+# Fast PNG encoding: the page redraws every figure every day, compression is not worth it.
+SAVE_KWARGS = {"pil_kwargs": {"compress_level": 1}}
 
 
 def png(fig: Figure) -> bytes:
     """The figure as PNG bytes, as ``solara.FigureMatplotlib(fig, format="png")`` makes it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    fig.savefig(buffer, format="png", **SAVE_KWARGS)
     return buffer.getvalue()
 
 
