@@ -11,7 +11,7 @@ import sys
 
 from devsim.errors import DevsimInputError
 
-COMMANDS = ("run", "validate", "profile", "batch", "baldwin", "lesson")
+COMMANDS = ("run", "validate", "profile", "batch", "baldwin", "lesson", "evolve", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

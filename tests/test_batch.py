@@ -1,0 +1,354 @@
+"""`devsim batch`: sweep validation, identical tables on every backend, resume after a kill,
+failed runs recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import devsim.batch as batch
+from devsim.batch import derive_seeds, load_sweep, run_sweep
+from devsim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+BASE = """
+name = "tiny"
+seed = 3
+days = 20
+presentations_per_day = 64
+
+[[groups]]
+name = "control"
+organisms = 2
+
+[[groups]]
+name = "md"
+organisms = 2
+rearing = [{ from = 14, to = 18, condition = "lid_suture", eye = "left" }]
+"""
+
+SWEEP = """
+[sweep]
+base = "base.toml"
+seeds = 2
+seed = 5
+
+[sweep.set]
+"genome.eta" = 0.12
+
+[sweep.grid]
+"groups.md.rearing.0.from" = [12, 15]
+
+[sweep.link]
+"groups.md.rearing.0.to" = "groups.md.rearing.0.from + 4"
+"""
+
+# The kill test needs runs long enough to stop the batch between two of them.
+KILL_SWEEP = SWEEP.replace("[12, 15]", "[10, 11, 12, 13, 14, 15]")
+KILL_BASE = BASE.replace("presentations_per_day = 64", "presentations_per_day = 160").replace(
+    "organisms = 2", "organisms = 3"
+)
+
+
+def write_sweep(folder: Path, sweep: str = SWEEP, base: str = BASE) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "base.toml").write_text(textwrap.dedent(base))
+    path = folder / "sweep.toml"
+    path.write_text(textwrap.dedent(sweep))
+    return path
+
+
+def without_timing(table: pd.DataFrame) -> pd.DataFrame:
+    return table.drop(columns=[c for c in table if c.startswith("timing_")])
+
+
+def summaries(out: Path) -> dict[str, bytes]:
+    return {p.parent.name: p.read_bytes() for p in sorted(out.glob("runs/*/summary.json"))}
+
+
+# --- the sweep format --------------------------------------------------------------------
+
+
+def test_sweep_points_seeds_and_links(tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path))
+    assert sweep.parameters == ("groups.md.rearing.0.from", "groups.md.rearing.0.to")
+    assert len(sweep.runs) == 4
+    seeds = [
+        int(np.random.SeedSequence(5).spawn(2)[i].generate_state(1, np.uint32)[0]) for i in range(2)
+    ]
+    assert list(sweep.seeds) == seeds == derive_seeds(5, 2)
+    first = sweep.runs[0]
+    assert first.params == {"groups.md.rearing.0.from": 12, "groups.md.rearing.0.to": 16}
+    md = first.scenario["groups"][1]
+    assert md["rearing"][0]["from"] == 12
+    assert md["rearing"][0]["to"] == 16
+    assert all(g["genome"] == {"eta": 0.12} for g in first.scenario["groups"])
+    assert len({r.run_id for r in sweep.runs}) == 4
+    assert [r.run_id for r in load_sweep(tmp_path / "sweep.toml").runs] == [
+        r.run_id for r in sweep.runs
+    ]
+    explicit = load_sweep(
+        write_sweep(tmp_path / "b", SWEEP.replace("seeds = 2\nseed = 5", "seeds = [4, 9]"))
+    )
+    assert explicit.seeds == (4, 9)
+    assert {r.scenario["seed"] for r in explicit.runs} == {4, 9}
+
+
+@pytest.mark.parametrize("name", ["cp_profile_sweep", "genome_sweep"])
+def test_shipped_sweeps_validate(name):
+    sweep = load_sweep(ROOT / "scenarios" / f"{name}.toml")
+    assert 1 < len(sweep.runs) <= 48
+    assert all(g["organisms"] <= 8 for r in sweep.runs for g in r.scenario["groups"])
+
+
+# --- backends ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serial_local_cluster_and_existing_cluster_give_identical_tables(tmp_path):
+    from distributed import Client
+
+    path = write_sweep(tmp_path)
+    serial = run_sweep(path, tmp_path / "serial", workers=1, progress=False)
+    assert list(serial["status"].unique()) == ["ok"]
+    assert len(serial) == 4 * 2
+    local = run_sweep(path, tmp_path / "local", workers=2, progress=False)
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = open(tmp_path / "cluster.log", "wb")  # closed in finally
+    procs = [
+        subprocess.Popen(
+            [
+                str(VENV_BIN / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+                "--dashboard-address",
+                "127.0.0.1:0",
+            ],
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+        )
+    ]
+    try:
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(VENV_BIN / "dask"),
+                    "worker",
+                    address,
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                    "--dashboard-address",
+                    "127.0.0.1:0",
+                ],
+                stdout=log,
+                stderr=log,
+                cwd=ROOT,
+            )
+        )
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(1, timeout=60)
+        remote = run_sweep(path, tmp_path / "remote", scheduler=address, progress=False)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in reversed(procs):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+
+    tables = {
+        name: pd.read_parquet(tmp_path / name / "results.parquet")
+        for name in ("serial", "local", "remote")
+    }
+    for name in ("local", "remote"):
+        pd.testing.assert_frame_equal(
+            without_timing(tables["serial"]), without_timing(tables[name])
+        )
+        assert summaries(tmp_path / "serial") == summaries(tmp_path / name)
+    pd.testing.assert_frame_equal(without_timing(serial), without_timing(local))
+    assert remote["timing_worker"].str.startswith("tcp://127.0.0.1:").all()
+    assert (serial["timing_run_s"] > 0).all()
+
+    table = tables["serial"]
+    assert list(table["group"]) == ["control", "md"] * 4
+    assert table["shift_cbi"].isna().tolist() == [True, False] * 4
+    md = table[table["group"] == "md"]
+    assert md["md_end_day"].tolist() == [16, 16, 19, 19]
+    assert md["shift_cbi_md_end"].notna().all()
+    for k in range(1, 8):
+        assert f"od_class_{k}" in table
+    manifest = json.loads((tmp_path / "serial" / "manifest.json").read_text())
+    assert [r["run_id"] for r in manifest["runs"]] == list(dict.fromkeys(table["run_id"]))
+    assert manifest["base_scenario"]["name"] == "tiny"
+    figures = tmp_path / "serial" / "figures"
+    assert (figures / "shift_cbi_md_end_vs_groups.md.rearing.0.from.png").stat().st_size > 1000
+    assert (figures / "cbi_vs_groups.md.rearing.0.from.png").exists()
+
+
+# --- resume after a kill ---------------------------------------------------------------------
+
+
+def test_killed_batch_resumes_without_redoing_finished_runs(tmp_path):
+    path = write_sweep(tmp_path, KILL_SWEEP, KILL_BASE)
+    out = tmp_path / "out"
+    total = len(load_sweep(path).runs)
+    command = [str(VENV_BIN / "devsim"), "batch", str(path), "--out", str(out), "--workers", "1"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob("runs/*/summary.json")):
+            assert proc.poll() is None, "the batch ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    finished = sorted(out.glob("runs/*/summary.json"))
+    assert 1 <= len(finished) < total
+    for summary in finished:
+        json.loads(summary.read_text())  # whole, never half-written
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in finished}
+    assert not (out / "results.parquet").exists()
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(finished)} already finished" in rerun.stderr
+    for p, stamp in before.items():
+        assert (p.stat().st_ino, p.stat().st_mtime_ns) == stamp
+    run_ids = [r["run_id"] for r in json.loads((out / "manifest.json").read_text())["runs"]]
+    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(run_ids)
+    for run_id in run_ids:
+        assert sorted(p.name for p in (out / "runs" / run_id).iterdir()) == [
+            "run.json",
+            "summary.json",
+        ]
+        json.loads((out / "runs" / run_id / "summary.json").read_text())
+    assert not [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 2 * total
+    assert not table.duplicated(["run_id", "group"]).any()
+
+
+# --- bad sweeps and failed runs --------------------------------------------------------------
+
+BAD = {
+    "unknown parameter": (
+        SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', '"genome.wisdom" = [1, 2]'),
+        "sweep.grid.\"genome.wisdom\": unknown gene 'wisdom'",
+    ),
+    "unknown path": (
+        SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', "speed = [1, 2]"),
+        "unknown parameter 'speed'; allowed: days",
+    ),
+    "unknown group": (
+        SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', '"groups.mdx.organisms" = [1, 2]'),
+        "allowed groups: control, md",
+    ),
+    "empty list": (SWEEP.replace("[12, 15]", "[]"), "empty list"),
+    "empty grid": (
+        SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', "").replace(
+            '"groups.md.rearing.0.to" = "groups.md.rearing.0.from + 4"', ""
+        ),
+        "sweep.grid: empty table",
+    ),
+    "gene out of bounds": (
+        SWEEP.replace("[12, 15]", '[12, 15]\n"genome.g_inh" = [1.0, 7.5]'),
+        "sweep.grid.\"genome.g_inh\"[1]: gene 'g_inh' = 7.5 is out of bounds; allowed [0.0, 3.0]",
+    ),
+    "missing base": (
+        SWEEP.replace('"base.toml"', '"nope.toml"'),
+        "sweep.base: no such scenario file 'nope.toml'",
+    ),
+    "scenario outside life": (SWEEP.replace("[12, 15]", "[12, 18]"), "outside the simulated life"),
+    "rearing index": (
+        SWEEP.replace("rearing.0.from", "rearing.3.from"),
+        "no rearing interval 3; allowed index: 0..0",
+    ),
+    "unknown sweep key": (
+        SWEEP.replace("seeds = 2", "seeds = 2\nrepeats = 3"),
+        "sweep.repeats: unknown key; allowed keys",
+    ),
+    "bad seeds": (SWEEP.replace("seeds = 2", "seeds = 0"), "sweep.seeds"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_sweeps_give_one_line_exit_2_and_no_output(tmp_path, capsys, case):
+    text, expected = BAD[case]
+    path = write_sweep(tmp_path, text)
+    out = tmp_path / "out"
+    assert main(["batch", str(path), "--out", str(out), "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert str(path) in err
+    assert expected in err, err
+    assert not out.exists()
+
+
+def test_failed_run_is_recorded_exit_1_and_retried(tmp_path, capsys, monkeypatch):
+    path = write_sweep(tmp_path)
+    out = tmp_path / "out"
+    real = batch.run_one
+
+    def flaky(scenario: dict) -> dict:
+        if scenario["groups"][1]["rearing"][0]["from"] == 15:
+            raise RuntimeError("boom at from=15")
+        return real(scenario)
+
+    monkeypatch.setattr(batch, "run_one", flaky)
+    assert main(["batch", str(path), "--out", str(out), "--workers", "1"]) == 1
+    printed = capsys.readouterr().out
+    assert "2 failed" in printed
+    assert "RuntimeError: boom at from=15" in printed
+    table = pd.read_parquet(out / "results.parquet")
+    failed = table[table["status"] == "failed"]
+    assert len(failed) == 4  # 2 runs x 2 groups
+    assert set(failed["groups.md.rearing.0.from"]) == {15}
+    assert failed["error"].eq("RuntimeError: boom at from=15").all()
+    assert failed["cbi"].isna().all()
+    assert table.loc[table["status"] == "ok", "cbi"].notna().all()
+    errors = sorted(out.glob("runs/*/error.txt"))
+    assert len(errors) == 2
+    assert "Traceback" in errors[0].read_text()
+    done = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/summary.json")}
+    assert len(done) == 2
+
+    monkeypatch.setattr(batch, "run_one", real)
+    assert main(["batch", str(path), "--out", str(out), "--workers", "1"]) == 0
+    assert "2 run now, 2 reused, 0 failed" in capsys.readouterr().out
+    assert not list(out.glob("runs/*/error.txt"))
+    assert all(p.stat().st_mtime_ns == t for p, t in done.items())
+    assert (pd.read_parquet(out / "results.parquet")["status"] == "ok").all()
