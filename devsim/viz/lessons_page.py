@@ -1,0 +1,812 @@
+"""The Lessons page: a lesson's text one step at a time, beside a live simulation.
+
+The page lists the lessons of ``lessons/`` (title and summary, in teaching order). A chosen
+lesson is shown one ``## `` section at a time (Back / Next) next to a live run of the
+lesson's first scenario: the preset of that name (:data:`~devsim.viz.page_model.PRESETS`)
+with fewer animals per group, so that it runs in seconds. Two steps are interactive:
+
+* **Predict, then run** (the lesson's ``## Predict`` section): the class picks an answer to
+  one question about the run (which way ocular dominance shifts, or for strabismus whether
+  binocular cells are lost); only then is Run enabled. Run lives the rest of the simulated
+  life in a worker thread, redrawing the figures every few days, and then puts the result
+  next to the prediction.
+* **Compare with the published result** (added at the end): the validation rows of the
+  lesson (:data:`devsim.validation.ROWS`) with their published targets and sources, and the
+  value this live run gives wherever the row's quantity comes from the scenario just run.
+
+A lesson without a scenario (the Baldwin effect) points to its own page instead.
+
+State is per browser session: the module-level ``solara.reactive`` values below are kept per
+virtual kernel, so a lesson, its step and its live model survive a visit to another tab.
+The worker thread is the only code that steps a live model; everything drawn comes from an
+immutable :class:`Snapshot`, so a render never reads a model while it changes.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import threading
+from dataclasses import dataclass, replace
+from functools import cache
+
+import numpy as np
+import solara
+import solara.lab
+
+from devsim.errors import DevsimInputError
+from devsim.experiment import FINAL_METRICS
+from devsim.handout import render_text
+from devsim.lessons import SCENARIO_DIR, Lesson, lessons
+from devsim.model import DAILY_METRICS, DevelopmentModel
+from devsim.profile import STARTS, Profile
+from devsim.scenario import load_scenario
+from devsim.senses import EYE_CONDITIONS
+from devsim.validation import ROWS, Settings
+from devsim.viz import figures
+from devsim.viz.page_model import PRESETS, PageModel
+
+LESSON_ORGANISMS = 8  # animals per group in a live lesson run (the shipped scenarios have 16)
+REDRAWS = 10  # how many times the figures are redrawn while Run lives the simulated life
+FIGURE_DPI = 150  # the figures are drawn sharper than the development page's and scaled down
+NO_CHANGE = 0.05  # a change smaller than this counts as "no clear change"
+BALDWIN_PATH = "/baldwin"
+PREDICT = "Predict, then run"
+COMPARE = "Compare with the published result"
+
+# Which comparison the prediction is about, where it is not "the first manipulated group
+# against the reference group at the end of the run" (scenario name -> Question fields).
+FOCUS: dict[str, dict] = {
+    "dark_rearing": {"group": "dark_md_p50", "reference": "dark_control"},
+    "gad65": {"group": "ko_md", "reference": "ko_control", "age": 28},
+    "strabismus": {"metric": "binocular_fraction"},
+}
+
+
+# --- the question of the "Predict, then run" step --------------------------------------------
+@dataclass(frozen=True)
+class Question:
+    """One question about a live run: which way ``metric`` of ``group`` moves vs ``reference``."""
+
+    scenario: str
+    metric: str  # "cbi" or "binocular_fraction"
+    group: str
+    reference: str
+    age: int  # the day the answer is read
+    deprived_eye: str | None = None  # the one eye closed or silenced in ``group``, if any
+    deprivation: str = "closed"
+
+    def _eye(self, eye: str) -> str:
+        if self.deprived_eye is None:
+            return f"the {eye} eye"
+        role = self.deprivation if eye == self.deprived_eye else "open"
+        return f"the {eye} eye (the {role} eye)"
+
+    @property
+    def prompt(self) -> str:
+        if self.metric == "binocular_fraction":
+            return (
+                f"Compared with **{self.reference}**, how will the share of binocular cells "
+                f"(OD classes 2–6) of **{self.group}** have changed by P{self.age}?"
+            )
+        return (
+            f"Compared with **{self.reference}**, which way will the ocular dominance of "
+            f"**{self.group}** have moved by P{self.age}? (Read it in the contralateral bias "
+            "index, CBI: 1 = every cell prefers the left eye, 0.5 = balanced.)"
+        )
+
+    def options(self) -> list[tuple[str, str]]:
+        """(value, label) of each answer, in the order shown."""
+        if self.metric == "binocular_fraction":
+            return [
+                ("down", "Fewer binocular cells"),
+                ("none", f"No clear change (within ±{NO_CHANGE:g} of {self.reference})"),
+                ("up", "More binocular cells"),
+            ]
+        left = ("up", f"Toward {self._eye('left')}: the CBI rises")
+        right = ("down", f"Toward {self._eye('right')}: the CBI falls")
+        none = ("none", f"No clear change (CBI within ±{NO_CHANGE:g} of {self.reference})")
+        if self.deprived_eye == "right":
+            return [left, none, right]  # the open eye first
+        return [right, none, left]
+
+    def label(self, value: str) -> str:
+        return dict(self.options()).get(value, value)
+
+    def values(self, summary: dict) -> tuple[float, float]:
+        """(group, reference) value of the metric on the day the answer is read."""
+
+        def read(group: str) -> float:
+            series = summary["groups"][group]["daily"][self.metric]
+            value = series[min(self.age, len(series) - 1)]
+            return float("nan") if value is None else float(value)
+
+        return read(self.group), read(self.reference)
+
+    def answer(self, summary: dict) -> str:
+        group, reference = self.values(summary)
+        delta = group - reference
+        if math.isnan(delta) or abs(delta) < NO_CHANGE:
+            return "none"
+        return "up" if delta > 0 else "down"
+
+    def result_text(self, summary: dict) -> str:
+        """What happened, in one or two sentences of Markdown."""
+        group, reference = self.values(summary)
+        delta = group - reference
+        if self.metric == "binocular_fraction":
+            what = "share of binocular cells"
+            values = f"{group:.0%} against {reference:.0%} in {self.reference}"
+            amount = f"{abs(100 * delta):.0f} percentage points"
+        else:
+            what = "CBI"
+            values = f"{group:.2f} against {reference:.2f} in {self.reference}"
+            amount = f"{abs(delta):.2f}"
+        if math.isnan(delta):
+            return f"At P{self.age} the {what} of {self.group} could not be measured."
+        text = f"At P{self.age} the {what} of **{self.group}** is {values}"
+        answer = self.answer(summary)
+        if answer == "none":
+            return f"{text}: a difference of only {amount}, **no clear change**."
+        verb = "rose" if delta > 0 else "fell"
+        return f"{text}: it {verb} by {amount}. **{self.label(answer)}**."
+
+
+def question_for(scenario: str) -> Question:
+    """The prediction question of a preset (see :data:`FOCUS` for the exceptions)."""
+    preset = PRESETS[scenario]
+    reference = preset.reference
+    others = [g.name for g in preset.groups if g.name != reference]
+    fields = {"metric": "cbi", "group": others[0] if others else reference, "age": preset.days}
+    fields["reference"] = reference
+    fields.update(FOCUS.get(scenario, {}))
+    group = next(g for g in preset.groups if g.name == fields["group"])
+    deprived = [item for item in group.rearing if item.condition in EYE_CONDITIONS]
+    eyes = {item.eye for item in deprived}
+    if len(eyes) == 1:
+        fields["deprived_eye"] = eyes.pop()
+        fields["deprivation"] = "closed" if deprived[0].condition == "lid_suture" else "silenced"
+    return Question(scenario=scenario, **fields)
+
+
+# --- steps ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Step:
+    heading: str
+    markdown: str
+    kind: str = "text"  # "text", "predict" or "compare"
+
+
+COMPARE_TEXT = """
+The published experiments of this lesson, with the target the validation table checks
+(`devsim validate` runs each with 16 animals per group and 5 seeds). The last column is what
+**this live run** gives, wherever the quantity comes from the scenario you just ran. One small
+run scatters more than the mean over five seeds: a value a little outside the target is no
+surprise, one on the other side of zero would be.
+"""
+
+
+def live_scenario(lesson: Lesson) -> str | None:
+    """The scenario the lesson runs live: its first one, if it is a preset."""
+    scenarios = lesson.header.scenarios
+    return scenarios[0] if scenarios and scenarios[0] in PRESETS else None
+
+
+def lesson_steps(lesson: Lesson) -> list[Step]:
+    """The lesson's ``## `` sections; with a live scenario, plus Predict-then-run and Compare."""
+    live = live_scenario(lesson) is not None
+    steps, predict = [], False
+    for heading, text in lesson.steps():
+        if live and not predict and heading.lower().startswith("predict"):
+            steps.append(Step(PREDICT, text, "predict"))
+            predict = True
+        else:
+            steps.append(Step(heading or lesson.title, text))
+    if live:
+        if not predict:
+            steps.append(Step(PREDICT, "", "predict"))
+        steps.append(Step(COMPARE, COMPARE_TEXT, "compare"))
+    return steps
+
+
+# --- the live run -----------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """What the page shows of a live model on one day (immutable; drawn off the model)."""
+
+    age: int
+    days: int
+    histogram: bytes
+    timeline: bytes
+    metrics: dict[str, dict]
+    summary: dict | None = None  # the run's summary, once it has reached its last day
+
+    @property
+    def finished(self) -> bool:
+        return self.summary is not None
+
+
+@dataclass(frozen=True, eq=False)
+class LiveRun:
+    lesson: str
+    scenario: str
+    model: DevelopmentModel
+    snapshot: Snapshot
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=FIGURE_DPI, **figures.SAVE_KWARGS)
+    return buffer.getvalue()
+
+
+def live_summary(model: DevelopmentModel) -> dict:
+    """The run's summary in the form of :func:`devsim.experiment.run_scenario`."""
+    final = model.measure_groups(with_acuity=True)
+    daily = model.daily()
+    return {
+        "days": model.days,
+        "reference_group": model.reference,
+        "groups": {
+            name: {
+                "final": {m: final[name][m] for m in FINAL_METRICS},
+                "daily": {k: daily[name][k] for k in ("day", *DAILY_METRICS)},
+            }
+            for name in final
+        },
+    }
+
+
+def take_snapshot(model: DevelopmentModel) -> Snapshot:
+    metrics = {
+        name: {k: m[k] for k in ("cbi", "mean_odi", "binocular_fraction", "plasticity")}
+        for name, m in model.group_metrics.items()
+    }
+    return Snapshot(
+        age=model.age,
+        days=model.days,
+        histogram=_png(figures.histogram_figure(model)),
+        timeline=_png(figures.timeline_figure(model)),
+        metrics=metrics,
+        summary=None if model.running else live_summary(model),
+    )
+
+
+def new_live_run(lesson: Lesson) -> LiveRun | None:
+    """A fresh model of the lesson's live scenario (None if the lesson has none)."""
+    name = live_scenario(lesson)
+    if name is None:
+        return None
+    preset = PRESETS[name]
+    model = PageModel(
+        species=preset.species,
+        protocol=name,
+        days=preset.days,
+        organisms=LESSON_ORGANISMS,
+        seed=preset.seed,
+        neurons=preset.neurons,
+        presentations_per_day=preset.presentations_per_day,
+        batch_size=preset.batch_size,
+    )
+    return LiveRun(lesson.name, name, model, take_snapshot(model))
+
+
+# --- measured vs published ------------------------------------------------------------------
+@cache
+def _blank_summary(name: str) -> dict:
+    """A summary of scenario ``name`` with every number NaN (a run that is not available)."""
+    scenario = load_scenario(SCENARIO_DIR / f"{name}.toml")
+    nan, days = float("nan"), scenario.days + 1
+    final = {m: nan for m in FINAL_METRICS} | {"od_histogram": [nan] * 7}
+    daily = {"day": list(range(days))} | {m: [nan] * days for m in DAILY_METRICS}
+    return {"groups": {g.name: {"final": final, "daily": daily} for g in scenario.groups}}
+
+
+class LiveRuns:
+    """Stands in for :class:`devsim.validation.Runs`: the live summary for its scenario.
+
+    Every other scenario, and the critical-period profiles, come back as NaN: a row's
+    measures then give their published targets, and a value only where they read the live
+    scenario.
+    """
+
+    settings = Settings(seeds=(0,), cat=True)
+
+    def __init__(self, scenario: str, summary: dict | None):
+        self.scenario = scenario
+        self.summary = summary
+
+    def summaries(self, name: str) -> list[dict]:
+        if name == self.scenario and self.summary is not None:
+            return [self.summary]
+        return [_blank_summary(name)]
+
+    def profile(self, species: str) -> Profile:
+        starts = STARTS[species]
+        blank = np.full((1, len(starts)), np.nan)
+        return Profile(species, starts, {r: blank for r in ("light", "dark", "diazepam")})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    row: int
+    experiment: str
+    source: str
+    quantity: str
+    target: str
+    live: float | None  # None: the quantity does not come from the live scenario
+    agrees: bool | None
+
+
+def comparisons(lesson: Lesson, scenario: str, summary: dict | None) -> list[Comparison]:
+    """The lesson's validation rows: each measure's target, and its value in the live run.
+
+    A measure counts as measured live when it is a number with the live summary and changes
+    when the live summary is blanked (a profile measure, say, gives the same placeholder
+    with or without the live run).
+    """
+    by_number = {row[0]: row for row in ROWS}
+    out = []
+    for number in lesson.header.rows:
+        _, experiment, source, measure, _ = by_number[number]
+        with np.errstate(all="ignore"):
+            blank = measure(LiveRuns(scenario, None))
+            live = measure(LiveRuns(scenario, summary)) if summary is not None else blank
+        for b, m in zip(blank, live, strict=True):
+            value, placeholder = m.values[0], b.values[0]
+            measured = summary is not None and math.isfinite(value) and value != placeholder
+            out.append(
+                Comparison(
+                    number,
+                    experiment,
+                    source,
+                    m.name,
+                    m.target(),
+                    value if measured else None,
+                    m.passed if measured else None,
+                )
+            )
+    return out
+
+
+def comparison_html(rows: list[Comparison]) -> str:
+    """The comparison as an HTML table: one block of lines per validation row."""
+    lines = [
+        '<table class="devsim-compare-table"><thead><tr><th>experiment (source)</th>'
+        "<th>quantity</th><th>published target</th><th>this live run</th></tr></thead><tbody>"
+    ]
+    for k, r in enumerate(rows):
+        cells = ""
+        if k == 0 or rows[k - 1].row != r.row:
+            span = sum(1 for other in rows if other.row == r.row)
+            cells = (
+                f'<td rowspan="{span}"><b>{html.escape(r.experiment)}</b><br>'
+                f'<span class="devsim-source">{html.escape(r.source)}</span></td>'
+            )
+        if r.live is None:
+            live = '<span class="devsim-muted">not measured in this run</span>'
+        else:
+            mark = "agrees" if r.agrees else "differs"
+            live = f'<b>{r.live:.3f}</b> <span class="devsim-{mark}">{mark}</span>'
+        lines.append(
+            f"<tr>{cells}<td>{html.escape(r.quantity)}</td><td>{html.escape(r.target)}</td>"
+            f"<td>{live}</td></tr>"
+        )
+    lines.append("</tbody></table>")
+    return "\n".join(lines)
+
+
+def _num(value, fmt: str) -> str:
+    return "–" if value is None or value != value else format(value, fmt)
+
+
+def numbers_html(snapshot: Snapshot, reference: str) -> str:
+    """The groups' key numbers on the snapshot's day, as an HTML table."""
+    ref_cbi = snapshot.metrics[reference]["cbi"]
+    lines = [
+        "<table><thead><tr><th>group</th><th>CBI</th><th>CBI shift vs "
+        f"{html.escape(reference)}</th><th>mean ODI</th><th>binocular</th><th>gate</th>"
+        "</tr></thead><tbody>"
+    ]
+    for name, m in snapshot.metrics.items():
+        shift = "" if name == reference else _num(ref_cbi - m["cbi"], "+.2f")
+        binocular = m["binocular_fraction"]
+        lines.append(
+            f"<tr><td>{html.escape(name)}</td><td>{_num(m['cbi'], '.2f')}</td><td>{shift}</td>"
+            f"<td>{_num(m['mean_odi'], '+.2f')}</td>"
+            f"<td>{_num(None if binocular != binocular else 100 * binocular, '.0f')} %</td>"
+            f"<td>{_num(m['plasticity'], '.2f')}</td></tr>"
+        )
+    lines.append("</tbody></table>")
+    return "\n".join(lines)
+
+
+# --- session state ----------------------------------------------------------------------------
+chosen = solara.reactive("")  # the lesson shown ("" = the list of lessons)
+step_index = solara.reactive(0)
+prediction = solara.reactive("")
+live = solara.reactive(None)  # LiveRun of the chosen lesson, or None
+_lock = threading.Lock()  # the check-and-set of a worker's snapshot
+
+
+def open_lesson(lesson: Lesson) -> None:
+    chosen.set(lesson.name)
+    step_index.set(0)
+    prediction.set("")
+    live.set(new_live_run(lesson))
+
+
+def close_lesson() -> None:
+    chosen.set("")
+    live.set(None)
+    prediction.set("")
+
+
+def start_over(lesson: Lesson) -> None:
+    prediction.set("")
+    live.set(new_live_run(lesson))
+
+
+CSS = """
+.devsim-lessons { max-width: 1600px; margin: 0 auto; color: rgba(0, 0, 0, 0.87); }
+.devsim-lessons .v-card__text { color: rgba(0, 0, 0, 0.87) !important; }
+.devsim-lessons-intro { font-size: 1.1em; }
+.devsim-lessons strong { font-weight: 700; }
+.devsim-lesson-grid { display: grid; gap: 12px;
+  grid-template-columns: repeat(auto-fill, minmax(580px, 1fr)); }
+.devsim-lesson-card { padding: 2px 8px; height: 100%; margin: 0; border-left: 6px solid #1976d2; }
+.devsim-lesson-card .devsim-lesson-number { font-size: 1.7em; font-weight: 700; color: #1976d2;
+  min-width: 1.4em; text-align: center; }
+.devsim-lesson-card .devsim-lesson-title { font-size: 1.25em; font-weight: 700; }
+.devsim-lesson-card .devsim-lesson-summary { font-size: 1.05em; color: #333; }
+.devsim-lesson-card .devsim-lesson-kind { font-size: 0.85em; color: #777; }
+.devsim-lesson-heading { font-size: 1.7em; font-weight: 700; line-height: 1.2; }
+.devsim-step-title { font-size: 1.5em; font-weight: 700; color: #1976d2; margin: 4px 0 10px 0; }
+.devsim-lesson-step { font-size: 1.15em; line-height: 1.6; color: #1a1a1a; }
+.devsim-lesson-step p { margin-bottom: 0.7em; }
+.devsim-lesson-step li { margin-bottom: 0.3em; }
+.devsim-lesson-step code { font-size: 0.9em; }
+.devsim-stepper .v-btn { text-transform: none; letter-spacing: 0; font-size: 0.85em; }
+.devsim-live-title { font-weight: 600; font-size: 1.1em; }
+.devsim-live-description { font-size: 0.92em; color: #444; }
+.devsim-lesson-age { font-size: 2.2em; font-weight: 700; line-height: 1.1; }
+/* side by side on a wide screen, one above the other (larger) on a projector's 1280 px */
+.devsim-live-figures { display: flex; flex-wrap: wrap; gap: 4px 10px; justify-content: center; }
+.devsim-live-figures > div { flex: 1 1 430px; max-width: 600px; }
+.devsim-live-figures img { width: 100%; height: auto; }
+.devsim-numbers { font-size: 1.02em; }
+.devsim-numbers table, .devsim-compare table { border-collapse: collapse; width: 100%; }
+.devsim-numbers th, .devsim-numbers td { padding: 3px 8px; text-align: right;
+  border-bottom: 1px solid #e0e0e0; }
+.devsim-numbers th:first-child, .devsim-numbers td:first-child { text-align: left; }
+.devsim-compare th, .devsim-compare td { padding: 5px 8px; border: 1px solid #ccc;
+  text-align: left; vertical-align: top; }
+.devsim-compare th, .devsim-numbers th { background: #f3f3f3; }
+.devsim-compare { font-size: 0.95em; line-height: 1.4; }
+.devsim-compare .devsim-source { font-size: 0.85em; color: #555; }
+.devsim-agrees { color: #1a7f37; font-weight: 600; }
+.devsim-differs { color: #b42318; font-weight: 600; }
+.devsim-muted { color: #888; font-style: italic; }
+.devsim-prediction .v-label { font-size: 1.05em; color: #1a1a1a !important; }
+.devsim-prediction { margin-top: 4px; }
+.devsim-lesson-result { font-size: 1.08em; }
+.devsim-lesson-result p { margin-bottom: 0.4em; }
+.devsim-question { font-weight: 600; margin-top: 6px; }
+"""
+
+
+# --- components -------------------------------------------------------------------------------
+@solara.component
+def Text(markdown: str, classes: list[str] = [], style: dict | None = None):  # noqa: B006
+    """Markdown as HTML (no KaTeX or Mermaid needed, unlike ``solara.Markdown``)."""
+    css = "; ".join(f"{k}: {v}" for k, v in (style or {}).items()) or None
+    solara.HTML(tag="div", unsafe_innerHTML=render_text(markdown), classes=classes, style=css)
+
+
+@solara.component
+def LessonList(items: list[Lesson]):
+    Text(
+        "Each lesson walks through one classic experiment: the question, what was done, a "
+        "prediction, then a live simulation and the published numbers. Pick one to start.",
+        classes=["devsim-lessons-intro"],
+    )
+    with solara.Div(classes=["devsim-lesson-grid"]):
+        for number, lesson in enumerate(items, start=1):
+            LessonCard(number, lesson)
+
+
+@solara.component
+def LessonCard(number: int, lesson: Lesson):
+    scenario = live_scenario(lesson)
+    if scenario is not None:
+        kind = f"Live simulation: {PRESETS[scenario].name}"
+    elif lesson.header.baldwin:
+        kind = "Runs on the Baldwin effect page"
+    else:
+        kind = "Text only"
+    with solara.Card(margin=0, classes=["devsim-lesson-card"]):
+        with solara.Row(style={"align-items": "center"}, gap="16px"):
+            solara.Text(str(number), classes=["devsim-lesson-number"])
+            with solara.Column(gap="2px", style={"flex": "1 1 auto"}):
+                solara.Text(lesson.title, classes=["devsim-lesson-title"])
+                solara.Text(lesson.header.summary, classes=["devsim-lesson-summary"])
+                solara.Text(kind, classes=["devsim-lesson-kind"])
+            solara.Button(
+                "Start lesson",
+                icon_name="mdi-play",
+                color="primary",
+                on_click=lambda lesson=lesson: open_lesson(lesson),
+                classes=[f"devsim-open-{lesson.name}"],
+            )
+
+
+@solara.component
+def Stepper(steps: list[Step], index: int):
+    with solara.Row(gap="4px", classes=["devsim-stepper"], style={"flex-wrap": "wrap"}):
+        for k, step in enumerate(steps):
+            solara.Button(
+                f"{k + 1}. {step.heading}",
+                small=True,
+                depressed=k == index,
+                text=k != index,
+                color="primary" if k == index else None,
+                on_click=lambda k=k: step_index.set(k),
+            )
+
+
+@solara.component
+def LiveFigures(run: LiveRun, question: Question | None, pending: bool):
+    snap = run.snapshot
+    preset = PRESETS[run.scenario]
+    with solara.Card(margin=0, style={"height": "100%"}):
+        solara.Text(
+            f"Live simulation: {preset.name} (preset {run.scenario})",
+            classes=["devsim-live-title"],
+        )
+        with solara.Row(style={"align-items": "center"}, gap="14px"):
+            solara.Text(f"P{snap.age}", classes=["devsim-lesson-age"])
+            with solara.Column(gap="0px", style={"flex": "1 1 auto"}):
+                solara.Text(f"simulated day {snap.age} of {snap.days}", style={"color": "#555"})
+                solara.ProgressLinear(
+                    value=100 * snap.age / max(snap.days, 1),
+                    color="primary" if pending or snap.finished else "grey",
+                )
+        description = " ".join(preset.description.split())
+        solara.Text(
+            f"{description} ({LESSON_ORGANISMS} animals per group.)",
+            classes=["devsim-live-description"],
+        )
+        with solara.Div(classes=["devsim-live-figures"]):
+            with solara.Div(classes=["devsim-lesson-histogram"]):
+                solara.Image(snap.histogram)
+            with solara.Div(classes=["devsim-lesson-timeline"]):
+                solara.Image(snap.timeline)
+        reference = question.reference if question is not None else run.model.reference
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=numbers_html(snap, reference),
+            classes=["devsim-numbers"],
+        )
+
+
+@solara.component
+def PredictStep(lesson: Lesson, run: LiveRun, question: Question, task):
+    snap = run.snapshot
+    Text(question.prompt, classes=["devsim-question"])
+    solara.v.RadioGroup(
+        v_model=prediction.value or None,
+        on_v_model=lambda value: prediction.set(value or ""),
+        disabled=snap.finished or task.pending,
+        class_="devsim-prediction",
+        children=[solara.v.Radio(label=label, value=value) for value, label in question.options()],
+    )
+    with solara.Row(style={"align-items": "center"}):
+        solara.Button(
+            "Run",
+            icon_name="mdi-play",
+            color="primary",
+            disabled=not prediction.value or snap.finished or task.pending,
+            on_click=task,
+            classes=["devsim-run"],
+        )
+        if snap.finished:
+            solara.Button(
+                "Start over",
+                icon_name="mdi-restart",
+                text=True,
+                on_click=lambda: start_over(lesson),
+            )
+        if not prediction.value:
+            solara.Text("Pick a prediction first.", style={"color": "#777"})
+        elif task.pending:
+            solara.Text(
+                f"Running… P{snap.age} of P{snap.days}",
+                style={"color": "#777"},
+                classes=["devsim-running"],
+            )
+        elif not snap.finished and snap.age > 0:
+            solara.Text("Paused: Run goes on from here.", style={"color": "#777"})
+    if task.error:
+        solara.Error(f"The run failed: {task.exception}")
+    if snap.finished:
+        outcome = question.answer(snap.summary)
+        right = outcome == prediction.value
+        mark = (
+            "✔ The simulation agrees with your prediction."
+            if right
+            else ("✘ The simulation disagrees with your prediction: why might that be?")
+        )
+        with solara.Div(classes=["devsim-lesson-result"]):
+            text = (
+                f"{question.result_text(snap.summary)}\n\n"
+                f"You predicted: *{question.label(prediction.value)}*. **{mark}**"
+            )
+            alert = solara.Success if right else solara.Warning
+            with alert(icon="mdi-check-circle" if right else "mdi-alert-circle"):
+                Text(text)
+
+
+@solara.component
+def CompareStep(lesson: Lesson, run: LiveRun, question: Question):
+    snap = run.snapshot
+    summary = snap.summary
+    rows = solara.use_memo(
+        lambda: comparisons(lesson, run.scenario, summary), dependencies=[lesson, summary]
+    )
+    if summary is None:
+        solara.Info(
+            f"Run the simulation first (step “{PREDICT}”): the last column fills in then.",
+            classes=["devsim-compare-pending"],
+        )
+    if rows:
+        solara.HTML(tag="div", unsafe_innerHTML=comparison_html(rows), classes=["devsim-compare"])
+    else:
+        solara.Text("This lesson names no validation rows.")
+    if summary is not None:
+        solara.Text(
+            f"This run's groups at P{snap.age}",
+            style={"font-weight": "700", "margin-top": "12px", "display": "block"},
+        )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=numbers_html(snap, question.reference),
+            classes=["devsim-numbers"],
+        )
+
+
+@solara.component
+def NoLiveRun(lesson: Lesson):
+    with solara.Card(margin=0):
+        if lesson.header.baldwin:
+            Text(
+                "### Run it yourself\nThis lesson's simulation is Hinton & Nowlan's evolving "
+                "population. It has its own page: set the population, switch learning on or "
+                "off, and watch the allele frequencies evolve.",
+                style={"font-size": "1.1em"},
+            )
+            with solara.Link(BALDWIN_PATH):
+                solara.Button(
+                    "Open the Baldwin effect page",
+                    icon_name="mdi-dna",
+                    color="primary",
+                    classes=["devsim-to-baldwin"],
+                )
+        elif live_scenario(lesson) is not None:  # not prepared yet (should not happen)
+            solara.Button(
+                "Prepare the live simulation",
+                icon_name="mdi-restart",
+                color="primary",
+                on_click=lambda: start_over(lesson),
+            )
+        else:
+            Text(
+                "This lesson has no live simulation here; `devsim lesson "
+                f"{lesson.name}` writes its handout with figures.",
+            )
+
+
+@solara.component
+def LessonView(lesson: Lesson):
+    steps = solara.use_memo(lambda: lesson_steps(lesson), dependencies=[lesson])
+    index = min(step_index.value, len(steps) - 1)
+    step = steps[index]
+    run = live.value if live.value is not None and live.value.lesson == lesson.name else None
+    question = solara.use_memo(
+        lambda: question_for(run.scenario) if run is not None else None,
+        dependencies=[run.scenario if run is not None else None],
+    )
+
+    def run_to_end():
+        """Live the rest of the simulated life in chunks; publish a snapshot after each."""
+        current = live.value
+        if current is None:
+            return
+        model = current.model
+        chunk = max(1, math.ceil(model.days / REDRAWS))
+        while model.running:
+            for _ in range(chunk):
+                model.step()
+                if not model.running:
+                    break
+            snap = take_snapshot(model)
+            if not task.is_current():
+                return  # cancelled: the lesson was closed or restarted
+            with _lock:
+                latest = live.value
+                if latest is None or latest.model is not model:
+                    return
+                live.set(replace(latest, snapshot=snap))
+
+    task = solara.lab.use_task(run_to_end, dependencies=None, raise_error=False)
+
+    with solara.Row(style={"align-items": "center"}, gap="12px"):
+        solara.Button(
+            "All lessons",
+            icon_name="mdi-arrow-left",
+            text=True,
+            on_click=close_lesson,
+            classes=["devsim-all-lessons"],
+        )
+        solara.Text(lesson.title, classes=["devsim-lesson-heading"])
+    Stepper(steps, index)
+    columns = [6, 6] if step.kind == "compare" else [5, 7]
+    with solara.Columns(columns, gutters_dense=True):
+        with solara.Card(margin=0, style={"height": "100%"}):
+            solara.Text(step.heading, classes=["devsim-step-title"])
+            with solara.Div(classes=["devsim-lesson-step"]):
+                if step.markdown:
+                    solara.HTML(tag="div", unsafe_innerHTML=render_text(step.markdown))
+                if step.kind == "predict" and run is not None:
+                    PredictStep(lesson, run, question, task)
+                elif step.kind == "compare" and run is not None:
+                    CompareStep(lesson, run, question)
+            with solara.Row(style={"margin-top": "16px"}):
+                solara.Button(
+                    "Back",
+                    icon_name="mdi-chevron-left",
+                    disabled=index == 0,
+                    on_click=lambda: step_index.set(index - 1),
+                    outlined=True,
+                    classes=["devsim-back"],
+                )
+                solara.Text(
+                    f"Step {index + 1} of {len(steps)}",
+                    style={"align-self": "center", "color": "#666"},
+                )
+                solara.Button(
+                    "Next",
+                    icon_name="mdi-chevron-right",
+                    disabled=index == len(steps) - 1,
+                    on_click=lambda: step_index.set(index + 1),
+                    color="primary",
+                    classes=["devsim-next"],
+                )
+        if run is not None:
+            LiveFigures(run, question, task.pending)
+        else:
+            NoLiveRun(lesson)
+
+
+@solara.component
+def LessonsPage():
+    """The Lessons route: the list of lessons, or one lesson step by step."""
+    items, error = solara.use_memo(_load, dependencies=[])
+    solara.Style(CSS)
+    solara.AppBarTitle("devsim: lessons")
+    with solara.Column(classes=["devsim-lessons"], gap="10px"):
+        if error:
+            solara.Error(error)
+        lesson = next((item for item in items if item.name == chosen.value), None)
+        if lesson is None:
+            solara.Text("Lessons", classes=["devsim-lesson-heading"])
+            LessonList(items)
+        else:
+            LessonView(lesson)
+
+
+def _load() -> tuple[list[Lesson], str | None]:
+    try:
+        return lessons(), None
+    except DevsimInputError as exc:  # a teacher's malformed lesson file: say which
+        return [], str(exc)

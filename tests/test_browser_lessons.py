@@ -1,0 +1,124 @@
+"""The Lessons and Baldwin pages in a real Chromium: `solara run app.py` on 127.0.0.1, offline.
+
+Walks through the Hubel & Wiesel lesson end to end (open it from the Lessons tab, read the
+text step by step, predict, run, read the result and the published comparison) and runs the
+Baldwin page. Needs Debian's chromium and Solara's assets in the venv (see test_browser.py).
+Screenshots: test-output/browser/lessons.png, lesson.png, lesson-compare.png, baldwin.png.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_support import Tab, chromium, solara_server
+
+from devsim.lessons import lessons
+from devsim.viz.lessons_page import COMPARE, PREDICT
+
+pytestmark = pytest.mark.browser
+
+TABS = ["Simulation", "Lessons", "Baldwin effect"]
+LESSONS = len(lessons())
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with solara_server(tmp_path_factory.mktemp("solara")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+def _assert_tabs(page) -> None:
+    from playwright.sync_api import expect
+
+    tabs = page.locator(".devsim-tab")
+    expect(tabs).to_have_count(len(TABS))
+    assert [t.strip() for t in tabs.all_text_contents()] == TABS
+
+
+def test_a_lesson_end_to_end(browser, app_url):
+    from playwright.sync_api import expect
+
+    tab = Tab(browser, app_url, height=1000)
+    page = tab.page
+    try:
+        # the development page is still the home page, with the tabs above it
+        expect(page.get_by_role("button", name="Step")).to_be_enabled(timeout=60_000)
+        _assert_tabs(page)
+
+        page.get_by_role("tab", name="Lessons").click()
+        expect(page).to_have_url(re.compile(r"/lessons$"))
+        card = page.locator(".devsim-lesson-card", has_text="Hubel & Wiesel")
+        expect(page.locator(".devsim-lesson-card")).to_have_count(LESSONS, timeout=30_000)
+        _assert_tabs(page)
+        tab.screenshot("lessons.png")
+        card.get_by_role("button", name="Start lesson").click()
+
+        title = page.locator(".devsim-step-title")
+        expect(title).to_have_text("The question")
+        expect(page.locator(".devsim-lesson-step")).to_contain_text("Most neurons")
+        expect(page.locator(".devsim-lesson-age")).to_have_text("P0")
+        next_ = page.locator(".devsim-next")
+        for heading in ("The historical experiment", PREDICT):
+            next_.click()
+            expect(title).to_have_text(heading)
+        page.locator(".devsim-back").click()
+        expect(title).to_have_text("The historical experiment")
+        next_.click()
+        expect(title).to_have_text(PREDICT)
+
+        run = page.locator(".devsim-run")
+        expect(run).to_be_disabled()  # no prediction yet
+        page.get_by_text("Toward the right eye (the open eye): the CBI falls").click()
+        expect(run).to_be_enabled()
+        run.click()
+        result = page.locator(".devsim-lesson-result")
+        expect(result).to_contain_text("You predicted", timeout=60_000)
+        expect(result).to_contain_text("At P28 the CBI of md_p24")
+        expect(page.locator(".devsim-lesson-age")).to_have_text("P28")
+        expect(run).to_be_disabled()
+        tab.screenshot("lesson.png")
+
+        for _ in range(6):
+            if title.inner_text() == COMPARE:
+                break
+            next_.click()
+            page.wait_for_timeout(200)
+        expect(title).to_have_text(COMPARE)
+        table = page.locator(".devsim-compare-table")
+        expect(table).to_contain_text("CBI shift, 4-day MD at P24")
+        expect(table).to_contain_text("Gordon & Stryker 1996")
+        expect(table.locator(".devsim-agrees, .devsim-differs")).to_have_count(1)
+        tab.screenshot("lesson-compare.png")
+        assert tab.failed == []
+    finally:
+        tab.close()
+
+
+def test_the_baldwin_page(browser, app_url):
+    from playwright.sync_api import expect
+
+    tab = Tab(browser, app_url + "lessons", height=1000)
+    page = tab.page
+    try:
+        expect(page.locator(".devsim-lesson-card")).to_have_count(LESSONS, timeout=60_000)
+        page.get_by_role("tab", name="Baldwin effect").click()
+        expect(page).to_have_url(re.compile(r"/baldwin$"))
+        _assert_tabs(page)
+        page.locator(".devsim-baldwin-run").click()
+        summary = page.locator(".devsim-baldwin-summary")
+        expect(summary).to_contain_text("5 runs × 1000 organisms × 50 generations", timeout=30_000)
+        numbers = page.locator(".devsim-baldwin-numbers")
+        expect(numbers).to_contain_text("Correct alleles at generation 50")
+        expect(numbers).to_contain_text("Hinton & Nowlan 1987")
+        expect(page.locator(".devsim-baldwin-figure img")).to_be_visible()
+        tab.screenshot("baldwin.png")
+        assert tab.failed == []
+    finally:
+        tab.close()

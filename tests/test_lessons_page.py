@@ -1,0 +1,310 @@
+"""The Lessons and Baldwin pages without a browser: solara.render in a virtual kernel."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import math
+from pathlib import Path
+
+import ipyvuetify as v
+import ipywidgets as widgets
+import pytest
+import solara
+import solara.server.app  # noqa: F401  (solara's ipywidgets/comm patches, as the server has)
+import solara.server.kernel
+import solara.server.kernel_context
+
+from devsim.lessons import find_lesson, lessons
+from devsim.viz import baldwin_page, lessons_page
+from devsim.viz.lessons_page import COMPARE, PREDICT, comparisons, lesson_steps, question_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def kernel_context(monkeypatch):
+    """A fresh virtual kernel per test: one browser session.
+
+    Module-level ``solara.reactive`` values are kept per kernel only when solara believes it
+    runs under its server (as ``solara run`` does); without that they would be shared by
+    every test.
+    """
+    monkeypatch.setattr(solara.toestand, "_using_solara_server", lambda: True)
+    loop = asyncio.new_event_loop()
+    context = solara.server.kernel_context.VirtualKernelContext(
+        id="test", kernel=solara.server.kernel.Kernel(), session_id="s", event_loop=loop
+    )
+    try:
+        with context:
+            yield context
+    finally:
+        with context:
+            context.close()
+        loop.close()
+
+
+@pytest.fixture
+def fast(monkeypatch):
+    """Tiny live runs: two animals per group, three redraws."""
+    monkeypatch.setattr(lessons_page, "LESSON_ORGANISMS", 2)
+    monkeypatch.setattr(lessons_page, "REDRAWS", 3)
+
+
+@solara.component
+def InAppLayout(page):
+    with solara.AppLayout():
+        solara.Column(children=[page])
+
+
+@pytest.fixture
+def page(kernel_context):
+    _, rc = solara.render(InAppLayout(lessons_page.LessonsPage()), handle_error=False)
+    yield rc
+    rc.close()
+
+
+def _texts(rc, cls: str) -> list[str]:
+    return [w.children[0] for w in rc.find(v.Html, class_=cls).widgets]
+
+
+def _step_title(rc) -> str:
+    return _texts(rc, "devsim-step-title")[0]
+
+
+def _step_html(rc) -> str:
+    step = rc.find(v.Html, class_="devsim-lesson-step")
+    return " ".join(w.unsafe_innerHTML for w in step.find(solara.widgets.HTML).widgets)
+
+
+def _button(rc, name: str):
+    return rc.find(v.Btn, class_=f"devsim-{name}").widget
+
+
+def _open(rc, name: str) -> None:
+    rc.find(v.Btn, class_=f"devsim-open-{name}").widget.click()
+
+
+def _go_to(rc, heading: str) -> None:
+    for _ in range(20):
+        if _step_title(rc) == heading:
+            return
+        _button(rc, "next").click()
+    raise AssertionError(f"no step {heading!r}")
+
+
+def test_the_list_shows_every_lesson_in_order(page):
+    shipped = lessons()
+    assert _texts(page, "devsim-lesson-title") == [lesson.title for lesson in shipped]
+    assert _texts(page, "devsim-lesson-summary") == [lesson.header.summary for lesson in shipped]
+    buttons = [w.class_ for w in page.find(v.Btn).widgets if w.class_.startswith("devsim-open-")]
+    assert buttons == [f"devsim-open-{lesson.name}" for lesson in shipped]
+
+
+def test_choosing_a_lesson_shows_its_first_step_and_next_back_navigate(page):
+    _open(page, "hubel_wiesel")
+    assert _texts(page, "devsim-lesson-heading") == ["Hubel & Wiesel: closing one eye"]
+    assert _step_title(page) == "The question"
+    assert "Most neurons in the primary visual cortex" in _step_html(page)
+    assert _button(page, "back").disabled
+    _button(page, "next").click()
+    assert _step_title(page) == "The historical experiment"
+    assert "Wiesel &amp; Hubel 1963" in _step_html(page)
+    _button(page, "back").click()
+    assert _step_title(page) == "The question"
+    # the live simulation sits beside the text from the first step on
+    assert _texts(page, "devsim-lesson-age") == ["P0"]
+    assert len(page.find(widgets.Image).widgets) == 2  # OD histogram, ODI/gate over age
+    _button(page, "all-lessons").click()
+    assert len(_texts(page, "devsim-lesson-title")) == len(lessons())
+
+
+def test_predict_then_run_then_compare(page, fast):
+    _open(page, "hubel_wiesel")
+    _go_to(page, PREDICT)
+    run = page.find(v.Btn, class_="devsim-run").widget
+    assert run.disabled  # no prediction yet
+    radio = page.find(v.RadioGroup, class_="devsim-prediction").widget
+    labels = [r.label for r in radio.children]
+    assert labels[0] == "Toward the right eye (the open eye): the CBI falls"
+    assert labels[2] == "Toward the left eye (the closed eye): the CBI rises"
+    radio.v_model = "down"
+    assert not run.disabled
+    run.click()
+    result = page.find(v.Html, class_="devsim-lesson-result").wait_for(timeout=60)
+    # the worker thread renders the task's end; a click meanwhile would leave its render to it
+    page.find(v.Html, class_="devsim-running").wait_for("detached", timeout=10)
+    text = result.find(solara.widgets.HTML).widget.unsafe_innerHTML
+    assert "At P28 the CBI of <strong>md_p24</strong>" in text
+    assert "You predicted: <em>Toward the right eye (the open eye): the CBI falls</em>" in text
+    assert _texts(page, "devsim-lesson-age") == ["P28"]
+    assert page.find(v.Btn, class_="devsim-run").widget.disabled  # the life is over
+    assert page.find(v.RadioGroup, class_="devsim-prediction").widget.disabled
+
+    _go_to(page, COMPARE)
+    table = page.find(solara.widgets.HTML).widgets
+    html = next(w.unsafe_innerHTML for w in table if "devsim-compare-table" in w.unsafe_innerHTML)
+    assert "CBI shift, 4-day MD at P24" in html  # row 2, measured live
+    assert "0.15 .. 0.4" in html
+    assert "Wiesel &amp; Hubel 1963; Gordon &amp; Stryker 1996" in html
+    assert "not measured in this run" in html  # rows 1 (normal) and 2b (md_long)
+    assert html.count(">agrees<") + html.count(">differs<") == 1
+
+
+def test_each_session_has_its_own_lesson_and_model(page):
+    _open(page, "hubel_wiesel")
+    _button(page, "next").click()
+    model_a = lessons_page.live.value.model
+    loop = asyncio.new_event_loop()
+    other = solara.server.kernel_context.VirtualKernelContext(
+        id="other", kernel=solara.server.kernel.Kernel(), session_id="s2", event_loop=loop
+    )
+    try:
+        with other:
+            _, rc = solara.render(InAppLayout(lessons_page.LessonsPage()), handle_error=False)
+            assert len(_texts(rc, "devsim-lesson-title")) == len(lessons())  # the list
+            _open(rc, "hubel_wiesel")
+            assert _step_title(rc) == "The question"
+            assert lessons_page.live.value.model is not model_a
+            rc.close()
+    finally:
+        with other:
+            other.close()
+        loop.close()
+    assert lessons_page.live.value.model is model_a
+    assert _step_title(page) == "The historical experiment"
+
+
+def test_a_lesson_without_scenario_links_to_the_baldwin_page(page):
+    _open(page, "baldwin")
+    assert _step_title(page) == "The question"
+    page.find(v.Btn, class_="devsim-to-baldwin").assert_single()
+    page.find(v.Btn, class_="devsim-run").assert_empty()
+    steps = [s.heading for s in lesson_steps(find_lesson("baldwin"))]
+    assert PREDICT not in steps
+    assert COMPARE not in steps
+
+
+def test_every_lesson_with_a_scenario_has_predict_and_compare_steps():
+    for lesson in lessons():
+        steps = lesson_steps(lesson)
+        headings = [s.heading for s in steps]
+        scenario = lessons_page.live_scenario(lesson)
+        if scenario is None:
+            assert all(s.kind == "text" for s in steps)
+            continue
+        texts = [h for h, _ in lesson.steps() if not h.lower().startswith("predict")]
+        assert [s.heading for s in steps if s.kind == "text"] == texts
+        assert headings.count(PREDICT) == 1
+        assert headings[-1] == COMPARE
+        assert len(question_for(scenario).options()) == 3
+
+
+def _summary(metric: str, values: dict[str, float], days: int = 40) -> dict:
+    return {
+        "groups": {
+            name: {"daily": {metric: [value] * (days + 1)}, "final": {}}
+            for name, value in values.items()
+        }
+    }
+
+
+def test_questions_follow_the_scenario():
+    md = question_for("md_critical")
+    assert (md.group, md.reference, md.age, md.deprived_eye) == ("md_p24", "control", 28, "left")
+    assert md.answer(_summary("cbi", {"md_p24": 0.4, "control": 0.7})) == "down"
+    assert md.answer(_summary("cbi", {"md_p24": 0.68, "control": 0.7})) == "none"
+    assert md.answer(_summary("cbi", {"md_p24": 0.9, "control": 0.7})) == "up"
+    text = md.result_text(_summary("cbi", {"md_p24": 0.4, "control": 0.7}))
+    assert text == (
+        "At P28 the CBI of **md_p24** is 0.40 against 0.70 in control: it fell by 0.30. "
+        "**Toward the right eye (the open eye): the CBI falls**."
+    )
+    gad = question_for("gad65")
+    assert (gad.group, gad.reference, gad.age) == ("ko_md", "ko_control", 28)
+    strabismus = question_for("strabismus")
+    assert strabismus.metric == "binocular_fraction"
+    assert strabismus.options()[0] == ("down", "Fewer binocular cells")
+    text = strabismus.result_text(
+        _summary("binocular_fraction", {"strabismus": 0.2, "control": 0.8})
+    )
+    assert "20% against 80% in control: it fell by 60 percentage points" in text
+    reverse = question_for("reverse_suture")
+    assert reverse.deprived_eye is None  # both eyes are closed in turn: no "open eye"
+    assert "the left eye:" in reverse.label("up")
+
+
+def test_comparisons_take_only_the_live_scenario_from_the_run():
+    lesson = find_lesson("hubel_wiesel")
+    blank = comparisons(lesson, "md_critical", None)
+    assert [c.row for c in blank] == [1, 1, 2, 2]
+    assert all(c.live is None for c in blank)
+    summary = lessons_page._blank_summary("md_critical")
+    summary = {
+        "groups": {
+            name: {**group, "final": {**group["final"], "cbi": cbi}}
+            for (name, group), cbi in zip(summary["groups"].items(), (0.7, 0.45), strict=True)
+        }
+    }
+    live = comparisons(lesson, "md_critical", summary)
+    measured = [c for c in live if c.live is not None]
+    assert [c.quantity for c in measured] == ["CBI shift, 4-day MD at P24"]
+    assert math.isclose(measured[0].live, 0.25)
+    assert measured[0].agrees
+    # a profile row is never "measured" by a live run, though its placeholder is a number
+    timing = comparisons(find_lesson("timing"), "md_adult", lessons_page._blank_summary("md_adult"))
+    assert {c.row for c in timing} == {3, 4}
+    assert all(c.live is None for c in timing if c.row == 4)
+
+
+def test_the_baldwin_page_runs_a_tiny_configuration(kernel_context):
+    _, rc = solara.render(InAppLayout(baldwin_page.BaldwinPage()), handle_error=False)
+    try:
+        rc.find(v.Slider, label="Generations: 50").widget.v_model = 10
+        rc.find(v.Slider, label="Independent runs: 5").widget.v_model = 2
+        rc.find(v.Slider, label="Population: 1000").widget.v_model = 100
+        rc.find(v.Btn, class_="devsim-baldwin-run").widget.click()
+        summary = rc.find(v.Html, class_="devsim-baldwin-summary").wait_for(timeout=30)
+        assert summary.widget.children[0].startswith("2 runs × 100 organisms × 10 generations")
+        html = next(
+            w.unsafe_innerHTML
+            for w in rc.find(solara.widgets.HTML).widgets
+            if "devsim-baldwin-table" in w.unsafe_innerHTML
+        )
+        assert "run 50 generations to see it" in html
+        assert "≈ 0.75" in html
+        assert "Stojić 2017" in html
+        assert "Share of generation 10 that finds the target" in html
+        assert len(rc.find(widgets.Image).widgets) == 1
+    finally:
+        rc.close()
+
+
+def test_the_baldwin_numbers_at_generation_50():
+    result = baldwin_page.simulate(50, 2, 200, True, 0)
+    html = baldwin_page.numbers_html(result)
+    assert "Correct alleles at generation 50</td><td><b>0." in html
+    assert "run 1000 generations to see it" in html
+
+
+def _load_app():
+    spec = importlib.util.spec_from_file_location("devsim_app_routes", ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_app_has_three_pages_with_tabs(kernel_context):
+    app = _load_app()
+    assert [(r.path, r.label) for r in app.routes] == [
+        ("/", "Simulation"),
+        ("lessons", "Lessons"),
+        ("baldwin", "Baldwin effect"),
+    ]
+    assert app.routes[0].component is app.Page
+    _, rc = solara.render(app.Layout(children=[solara.Text("page")]), handle_error=False)
+    try:
+        tabs = rc.find(v.Tab, class_="devsim-tab").widgets
+        assert [t.children[0] for t in tabs] == ["Simulation", "Lessons", "Baldwin effect"]
+    finally:
+        rc.close()
