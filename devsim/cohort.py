@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from devsim.plasticity import CriticalWindow, plasticity_step
+from devsim.plasticity import CriticalWindow, PlasticityKernel
 from devsim.senses import VisualWorld
 from devsim.wiring import initial_wiring, prune_and_sprout
 
@@ -16,6 +16,7 @@ NEURONS = 32  # cortical neurons per organism
 PRESENTATIONS_PER_DAY = 640  # stimulus presentations per organism-day
 BATCH_SIZE = 16  # presentations per weight update (mini-batch)
 THETA_INIT = 1.0  # initial sliding threshold (a.u.)
+BLOCK = 128  # organisms per kernel block (cache-sized pieces; results do not depend on it)
 
 
 class Cohort:
@@ -28,6 +29,9 @@ class Cohort:
     litter_index : (o,) litter position of each organism; organisms that share a position
         (same index in different groups) receive the same stimulus stream.
     world : the visual world.
+    block : organisms advanced together per kernel call. A cache-sized block keeps each
+        organism's weights in cache through its day; every operation is per organism, so
+        results do not depend on it (bit for bit).
     """
 
     def __init__(
@@ -39,6 +43,7 @@ class Cohort:
         neurons: int = NEURONS,
         presentations_per_day: int = PRESENTATIONS_PER_DAY,
         batch_size: int = BATCH_SIZE,
+        block: int = BLOCK,
     ):
         if presentations_per_day % batch_size:
             raise ValueError("presentations_per_day must be a multiple of batch_size")
@@ -56,7 +61,57 @@ class Cohort:
         self.theta = np.full((self.organisms, neurons), THETA_INIT, dtype=np.float32)
         self.window = CriticalWindow(self.organisms)
         self.gate = self.window.gate(genes)
-        self._x = np.empty((self.organisms, batch_size, 2 * self.channels), dtype=np.float32)
+        self.block = max(1, min(block, self.organisms))
+        self._set_buffers()
+
+    def _set_buffers(self) -> None:
+        """Scratch space for one block of organisms (reused by every mini-batch)."""
+        shape = (self.block, self.batch_size, 2 * self.channels)
+        self._x = np.empty(shape, dtype=self.weights.dtype)
+        self._noise = np.empty(shape, dtype=np.float32)
+        self._kernel = PlasticityKernel(
+            self.block, self.neurons, 2 * self.channels, self.batch_size, self.weights.dtype
+        )
+        self._prune_scratch: dict[str, np.ndarray] = {}
+        self._draws = np.empty((0, 4, 0, 0), dtype=np.uint16)
+
+    def _day_draws(self, rng: np.random.Generator) -> np.ndarray:
+        """The stimulus indices of every mini-batch of a day, (updates, 4, litter, batch),
+        stored in the narrowest integer type that holds the bank sizes."""
+        p = getattr(self.world, "params", None)
+        sizes = (getattr(p, "bank_size", None), getattr(p, "noise_bank_size", None))
+        dtype = np.intp if None in sizes else np.min_scalar_type(max(sizes) - 1)
+        shape = (self.updates_per_day, 4, self.litter, self.batch_size)
+        same = self._draws.shape == shape and self._draws.dtype == dtype
+        draws = self._draws if same else np.empty(shape, dtype=dtype)
+        for u in range(self.updates_per_day):
+            draws[u] = self.world.draw_indices(rng, self.litter, self.batch_size)
+        self._draws = draws
+        return draws
+
+    def set_dtype(self, dtype) -> None:
+        """Switch the working precision of weights and thresholds (default float32).
+
+        For checks that results do not hinge on float32 rounding; inputs stay the same
+        float32 patterns, converted.
+        """
+        self.weights = self.weights.astype(dtype)
+        self.theta = self.theta.astype(dtype)
+        self._set_buffers()
+
+    def nbytes_per_synapse(self) -> dict[str, int]:
+        """Bytes held per synapse slot by each per-synapse array (state and scratch)."""
+        slots = self.weights.size
+        arrays = {
+            "weights": self.weights,
+            "mask": self.mask,
+            "slot_prob": self.slot_prob,
+            "weak_days": self.weak_days,
+            "kernel_mask": None if self._kernel.fmask is self.mask else self._kernel.fmask,
+            "kernel_scale": self._kernel.scale,
+            **{f"prune_{k}": v for k, v in self._prune_scratch.items()},
+        }
+        return {k: v.nbytes // slots for k, v in arrays.items() if v is not None and v.size}
 
     def _initial_wiring(self, rng):
         # Drawn per litter position, so littermates in different groups start identical.
@@ -85,12 +140,40 @@ class Cohort:
         gate = self.window.gate(self.genes)
         self.gate = gate
         dt = 1.0 / self.updates_per_day
-        for _ in range(self.updates_per_day):
-            idx = self.world.draw_indices(rng, self.litter, self.batch_size)
-            x = self.world.stimuli(
-                idx, self.litter_index, pattern_gain, noise_sigma, independent, out=self._x
+        kernel = self._kernel
+        kernel.prepare_day(self.genes, gate, dt, self.mask)
+        plan = None
+        if hasattr(self.world, "stimulus_plan") and hasattr(self.world, "gather"):
+            plan = self.world.stimulus_plan(
+                self.litter_index, pattern_gain, noise_sigma, independent
             )
-            plasticity_step(self.weights, self.mask, self.theta, x, self.genes, gate, dt)
+        blocks = [
+            (a, min(a + self.block, self.organisms)) for a in range(0, self.organisms, self.block)
+        ]
+        if plan is None:  # a world with only ``stimuli``: all organisms' inputs at once
+            x_all = np.empty((self.organisms, *self._x.shape[1:]), dtype=self._x.dtype)
+            for _ in range(self.updates_per_day):
+                idx = self.world.draw_indices(rng, self.litter, self.batch_size)
+                self.world.stimuli(
+                    idx, self.litter_index, pattern_gain, noise_sigma, independent, out=x_all
+                )
+                for a, b in blocks:
+                    kernel.step(a, b, self.weights, self.theta, x_all[a:b])
+        elif len(blocks) == 1:
+            for _ in range(self.updates_per_day):
+                idx = self.world.draw_indices(rng, self.litter, self.batch_size)
+                x = self.world.gather(idx, plan, 0, self.organisms, self._x, self._noise)
+                kernel.step(0, self.organisms, self.weights, self.theta, x)
+        else:
+            # All of the day's draws first (the same stream as drawing them one update at a
+            # time: nothing else draws in between), then each block of organisms lives its
+            # whole day while its weights are in cache. Organisms do not interact within a
+            # day, so the order of blocks changes no result.
+            draws = self._day_draws(rng)
+            for a, b in blocks:
+                for idx in draws:
+                    x = self.world.gather(idx, plan, a, b, self._x[: b - a], self._noise)
+                    kernel.step(a, b, self.weights, self.theta, x)
         prune_and_sprout(
             rng,
             self.weights,
@@ -102,6 +185,7 @@ class Cohort:
             self.genes["prune_threshold"],
             self.genes["sprout_rate"],
             self.genes["floor_adult"],
+            scratch=self._prune_scratch,
         )
         self.window.advance(self.genes, pattern_gain.mean(axis=1), drug, day)
         self.gate = self.window.gate(self.genes)

@@ -102,6 +102,81 @@ def natural_patches(rng: np.random.Generator, params: WorldParams, count: int) -
     return patches.astype(np.float32)
 
 
+class StimulusPlan:
+    """A day's stimulus set-up for :meth:`VisualWorld.gather` (see :meth:`stimulus_plan`).
+
+    Banks are stacked copies of the pattern (noise) bank, one per distinct gain (sigma);
+    ``*_offset`` (organisms, 2) is the first row of each eye's copy.
+    """
+
+    def __init__(
+        self,
+        litter_index: np.ndarray,
+        independent: np.ndarray,
+        pattern_bank: np.ndarray,
+        pattern_offset: np.ndarray,
+        noise_bank: np.ndarray,
+        noise_offset: np.ndarray,
+    ):
+        self.litter_index = litter_index
+        self.independent = independent
+        self.pattern_bank = pattern_bank
+        self.pattern_offset = pattern_offset
+        self.noise_bank = noise_bank
+        self.noise_offset = noise_offset
+        self._blocks: dict[tuple[int, int], tuple] = {}
+
+    def _block(self, a: int, b: int) -> tuple:
+        """Per block of organisms: litter positions (a slice start when contiguous), the
+        non-zero row offsets of the four sources and the strabismic organisms."""
+        info = self._blocks.get((a, b))
+        if info is None:
+            litter = self.litter_index[a:b]
+            first = int(litter[0]) if litter.size else 0
+            contiguous = np.array_equal(litter, np.arange(first, first + litter.size))
+            offsets = []
+            for table, eye in (
+                (self.pattern_offset, 0),
+                (self.pattern_offset, 1),
+                (self.noise_offset, 0),
+                (self.noise_offset, 1),
+            ):
+                column = table[a:b, eye]
+                offsets.append(column[:, None].copy() if column.any() else None)
+            squint = self.independent[a:b, None]
+            info = (
+                litter,
+                first if contiguous else None,
+                offsets,
+                squint if squint.any() else None,
+            )
+            self._blocks[(a, b)] = info
+        return info
+
+    def rows(self, indices: np.ndarray, a: int, b: int) -> np.ndarray:
+        """Bank rows of organisms ``a:b`` from the litter-wide ``indices`` (4, litter,
+        batch): array (2, b - a, batch, 2) = (patterns | noise, organism, batch, eye)."""
+        litter, first, offsets, squint = self._block(a, b)
+        o = b - a
+        rows = np.empty((2, o, indices.shape[2], 2), dtype=np.intp)
+
+        def pick(k: int) -> np.ndarray:
+            if first is not None:
+                return indices[k, first : first + o]
+            return np.take(indices[k], litter, axis=0)
+
+        left = pick(0)
+        right = left if squint is None else np.where(squint, pick(1), left)
+        sources = (left, right, pick(2), pick(3))
+        for k, (source, offset) in enumerate(zip(sources, offsets, strict=True)):
+            target = rows[k // 2, :, :, k % 2]
+            if offset is None:
+                np.copyto(target, source)
+            else:
+                np.add(source, offset, out=target)
+        return rows
+
+
 class VisualWorld:
     """Banks of natural-like patterns and noise, drawn once from the model's generator.
 
@@ -142,6 +217,9 @@ class VisualWorld:
     ) -> np.ndarray:
         """Both eyes' input for a mini-batch: array (organisms, batch, 2 * channels).
 
+        Each eye's input is ``gain * pattern + sigma * noise`` (float32), with ``pattern``
+        and ``noise`` rows of the banks chosen by ``indices``.
+
         Parameters
         ----------
         indices : (4, litter, batch) ints from :meth:`draw_indices`.
@@ -150,19 +228,79 @@ class VisualWorld:
         noise_sigma : (organisms, 2) std of the unstructured activity in each eye.
         independent : (organisms,) bool, True where the eyes see unrelated patterns.
         """
-        c = self.channels
+        plan = self.stimulus_plan(litter_index, pattern_gain, noise_sigma, independent)
         o = litter_index.shape[0]
-        batch = indices.shape[2]
         if out is None:
-            out = np.empty((o, batch, 2 * c), dtype=np.float32)
-        left_idx = indices[0][litter_index]
-        right_idx = np.where(independent[:, None], indices[1][litter_index], left_idx)
-        gain = pattern_gain.astype(np.float32)[:, :, None, None]
-        sigma = noise_sigma.astype(np.float32)[:, :, None, None]
-        out[:, :, :c] = gain[:, 0] * self.patterns[left_idx]
-        out[:, :, :c] += sigma[:, 0] * self.noise[indices[2][litter_index]]
-        out[:, :, c:] = gain[:, 1] * self.patterns[right_idx]
-        out[:, :, c:] += sigma[:, 1] * self.noise[indices[3][litter_index]]
+            out = np.empty((o, indices.shape[2], 2 * self.channels), dtype=np.float32)
+        return self.gather(indices, plan, 0, o, out)
+
+    # --- the fast path: scaled banks made once, then two gathers and one add per batch ---
+    def stimulus_plan(
+        self,
+        litter_index: np.ndarray,
+        pattern_gain: np.ndarray,
+        noise_sigma: np.ndarray,
+        independent: np.ndarray,
+    ) -> StimulusPlan:
+        """What :meth:`gather` needs for a day: the banks pre-multiplied by each distinct
+        gain (and noise sigma) in use, and each organism's offset into them.
+
+        ``gain * pattern`` is the same float32 product whether it is computed when the
+        pattern is drawn or once for the whole bank, so :meth:`gather` returns exactly what
+        the per-batch arithmetic would.
+        """
+        gains = np.asarray(pattern_gain).astype(np.float32)
+        sigmas = np.asarray(noise_sigma).astype(np.float32)
+        pattern_bank, pattern_offset = self._scaled_bank("patterns", gains)
+        noise_bank, noise_offset = self._scaled_bank("noise", sigmas)
+        return StimulusPlan(
+            litter_index=np.asarray(litter_index, dtype=np.intp),
+            independent=np.asarray(independent, dtype=bool),
+            pattern_bank=pattern_bank,
+            pattern_offset=pattern_offset,
+            noise_bank=noise_bank,
+            noise_offset=noise_offset,
+        )
+
+    def _scaled_bank(self, which: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(stacked scaled banks, (organisms, 2) row offsets) for the float32 ``values``."""
+        bank = getattr(self, which)
+        distinct = np.unique(values)
+        key = (which, distinct.tobytes())
+        cache = self.__dict__.setdefault("_bank_cache", {})
+        stacked = cache.get(key)
+        if stacked is None:
+            stacked = np.concatenate([v * bank for v in distinct])  # float32 products
+            if len(cache) >= 8:  # a handful of rearing conditions; keep memory bounded
+                cache.clear()
+            cache[key] = stacked
+        offset = np.searchsorted(distinct, values).astype(np.intp) * bank.shape[0]
+        return stacked, offset
+
+    def gather(
+        self,
+        indices: np.ndarray,
+        plan: StimulusPlan,
+        a: int,
+        b: int,
+        out: np.ndarray,
+        scratch: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Inputs of organisms ``a:b`` for a mini-batch into ``out`` (b - a, batch, 2c);
+        ``scratch`` is an optional buffer of at least ``out.size`` elements of its dtype."""
+        o, batch, c = b - a, indices.shape[2], self.channels
+        rows = plan.rows(indices, a, b)
+        x = out.reshape(o, batch, 2, c)
+        if out.dtype == plan.pattern_bank.dtype == plan.noise_bank.dtype:
+            if scratch is None or scratch.size < out.size:
+                scratch = np.empty(out.size, dtype=out.dtype)
+            noise = scratch.reshape(-1)[: out.size].reshape(x.shape)
+            np.take(plan.pattern_bank, rows[0], axis=0, out=x, mode="clip")
+            np.take(plan.noise_bank, rows[1], axis=0, out=noise, mode="clip")
+            np.add(x, noise, out=x)
+        else:  # another working precision: the same float32 values, added in it
+            x[...] = plan.pattern_bank[rows[0]]
+            x += plan.noise_bank[rows[1]]
         return out
 
 

@@ -55,6 +55,7 @@ def prune_and_sprout(
     prune_threshold: np.ndarray,
     sprout_rate: np.ndarray,
     floor_adult: np.ndarray,
+    scratch: dict[str, np.ndarray] | None = None,
 ) -> None:
     """One day of structural plasticity, in place.
 
@@ -64,23 +65,93 @@ def prune_and_sprout(
     Sprouting: a free slot gains a synapse with probability ``sprout_rate * exp(-brake)``
     scaled by the slot's anatomical likelihood, so synaptogenesis is exuberant early and
     stops as the window's brake accumulates (Huttenlocher 1979: rise, then pruning).
+
+    ``scratch`` (optional) keeps work buffers between calls. Float32 draws and strengths
+    are compared with float64 thresholds through :func:`_float32_bound`, which gives the
+    same answers as comparing in float64.
     """
-    strength = np.abs(weights)
-    count = np.maximum(mask.sum(axis=2, keepdims=True), 1)
+    scratch = {} if scratch is None else scratch
+    shape = weights.shape
+    work = _buffer(scratch, "work", shape, np.float32)
+    weak = _buffer(scratch, "weak", shape, np.bool_)
+    hit = _buffer(scratch, "hit", shape, np.bool_)
+    strength = np.abs(weights, out=work) if weights.dtype == np.float32 else np.abs(weights)
+    count = np.maximum(_count(mask), 1)
     mean = strength.sum(axis=2, keepdims=True) / count
-    weak = mask & (strength < prune_threshold[:, None, None] * mean)
-    np.add(weak_days, 1, out=weak_days, where=weak)
-    weak_days[~weak] = 0
+    np.less(strength, _float32_bound(prune_threshold[:, None, None] * mean, strength), out=weak)
+    weak &= mask
+    # weak_days += 1 where weak, 0 elsewhere (int8, wrapping exactly as the original did)
+    np.add(weak_days, 1, out=weak_days)
+    np.multiply(weak_days, weak, out=weak_days)
     plastic = np.clip(gate - floor_adult, 0.0, 1.0)[:, None, None]
-    draw = rng.random(weights.shape, dtype=np.float32)
-    pruned = (weak_days >= PRUNE_DAYS) & (draw < plastic)
-    mask[pruned] = False
-    weights[pruned] = 0.0
-    weak_days[pruned] = 0
-    sprout_p = (sprout_rate * np.exp(-brake))[:, None, None] * prob
-    sprouted = ~mask & ~pruned & (rng.random(weights.shape, dtype=np.float32) < sprout_p)
-    mask[sprouted] = True
-    weights[sprouted] = INITIAL_WEIGHT
+    draw = rng.random(shape, dtype=np.float32, out=work)
+    pruned = np.less(draw, _float32_bound(plastic, draw), out=weak)
+    pruned &= np.greater_equal(weak_days, PRUNE_DAYS, out=hit)
+    _set_where(weights, pruned, 0.0)
+    np.greater(mask, pruned, out=mask)  # mask & ~pruned
+    np.multiply(weak_days, np.logical_not(pruned, out=hit), out=weak_days)
+    rate = (sprout_rate * np.exp(-brake))[:, None, None]
+    draw = rng.random(shape, dtype=np.float32, out=work)
+    halves = _eye_halves(prob)
+    if halves is None:
+        sprouted = np.less(draw, rate * prob, out=hit)
+    else:  # one probability per (neuron, eye): compare against (o, n, 2) bounds
+        c = shape[2] // 2
+        bound = _float32_bound(rate * halves, draw)[..., None]
+        np.less(draw.reshape(*shape[:2], 2, c), bound, out=hit.reshape(*shape[:2], 2, c))
+        sprouted = hit
+    sprouted &= ~(mask | pruned)
+    mask |= sprouted
+    _set_where(weights, sprouted, INITIAL_WEIGHT)
+
+
+def _count(mask: np.ndarray) -> np.ndarray:
+    """``mask.sum(axis=2, keepdims=True)`` (int64), summed in a narrow integer type."""
+    n = mask.shape[2]
+    narrow = np.uint8 if n < 2**8 else np.uint16 if n < 2**16 else None
+    if narrow is None or mask.dtype != np.bool_:
+        return mask.sum(axis=2, keepdims=True)
+    return np.add.reduce(mask.view(np.uint8), axis=2, dtype=narrow, keepdims=True).astype(np.int64)
+
+
+def _eye_halves(prob: np.ndarray) -> np.ndarray | None:
+    """(o, n, 2) slot probabilities when every neuron has one per eye (as
+    :func:`slot_probability` makes them), else None."""
+    if prob.shape[2] % 2:
+        return None
+    c = prob.shape[2] // 2
+    halves = prob.reshape(*prob.shape[:2], 2, c)
+    first = halves[..., :1]
+    if not (halves == first).all():
+        return None
+    return first[..., 0]
+
+
+def _buffer(scratch: dict, name: str, shape: tuple, dtype) -> np.ndarray:
+    buf = scratch.get(name)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = scratch[name] = np.empty(shape, dtype=dtype)
+    return buf
+
+
+def _float32_bound(bound: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For float32 ``values`` and a float64 ``bound``: the smallest float32 >= bound, so that
+    ``values < bound`` (in float64) equals ``values < result`` (in float32)."""
+    if values.dtype != np.float32:
+        return bound
+    up = bound.astype(np.float32)
+    np.nextafter(up, np.float32(np.inf), out=up, where=up < bound)
+    return up
+
+
+def _set_where(array: np.ndarray, where: np.ndarray, value: float) -> None:
+    """``array[where] = value``, through the flat positions (few positions are set)."""
+    if not where.any():
+        return
+    if array.flags.c_contiguous:
+        array.reshape(-1)[np.flatnonzero(where)] = value
+    else:
+        array[where] = value
 
 
 def synapse_graph(weights: np.ndarray, mask: np.ndarray, channels: int) -> nx.DiGraph:

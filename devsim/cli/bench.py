@@ -1,0 +1,47 @@
+"""``devsim bench [--quick] [--json] [--checks]``: time the development kernel."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from devsim.errors import DevsimInputError
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="time the development kernel against a bare-numpy floor and naive stepping",
+        description="Time a standard workload (100 organisms x 90 days in one model) and a "
+        "large one (10,000 organisms, a few days): wall time, organism-days/s, synapse "
+        "updates/s, the bare-numpy floor and naive one-organism-at-a-time stepping, peak "
+        "memory, bytes per synapse and the growth of a day's time with organisms.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small workloads (20 organisms x 10 days; large 2,000 organisms x 2 days)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--checks",
+        action="store_true",
+        help="also check the MD shift for batch 16 vs 32 and float32 vs float64",
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=5, help="seeds per variant for --checks (default 5)"
+    )
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from devsim.bench import format_report, run_bench
+
+    if args.seeds < 2:
+        raise DevsimInputError(f"--seeds: need at least 2 for a spread, got {args.seeds}")
+    result = run_bench(quick=args.quick, checks=args.checks, seeds=args.seeds)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(format_report(result))
+    return 0

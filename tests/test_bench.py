@@ -1,0 +1,96 @@
+"""`devsim bench`: the quick run's JSON has every figure, and each is a positive number.
+
+No timing is asserted: the machine may be busy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from devsim.bench import format_report, linear_fit
+from devsim.cli import main
+
+TOP = (
+    "organisms",
+    "days",
+    "synapses_per_organism",
+    "wall_s",
+    "organism_days_per_s",
+    "synapse_updates_per_s",
+    "floor_s",
+    "ratio_to_floor",
+    "naive_s",
+    "speedup_over_naive",
+    "peak_rss_mb",
+    "bytes_per_synapse",
+)
+LARGE = ("organisms", "days", "wall_s", "organism_days_per_s", "floor_s", "peak_rss_mb")
+GROWTH = ("s_per_organism_day", "r2")
+CLI = "import sys; from devsim.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@pytest.fixture(scope="module")
+def quick():
+    """One ``devsim bench --quick --json`` in a fresh process (its own peak memory)."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, "bench", "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return json.loads(done.stdout)  # stdout is exactly one JSON object
+
+
+def positive(value) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def test_quick_json_has_every_figure_and_they_are_positive(quick):
+    for key in TOP:
+        assert positive(quick[key]), key
+    for key in LARGE:
+        assert positive(quick["large"][key]), f"large.{key}"
+    for key in GROWTH:
+        assert positive(quick["large"]["growth"][key]), f"large.growth.{key}"
+    assert quick["quick"] is True
+    assert quick["synapses_per_organism"] == 32 * 128
+    assert quick["large"]["organisms"] > quick["organisms"]
+    growth = quick["large"]["growth"]
+    assert len(growth["organisms"]) == len(growth["day_s"]) >= 3
+
+
+def test_figures_are_consistent_with_their_definitions(quick):
+    q = quick
+    assert q["organism_days_per_s"] == pytest.approx(q["organisms"] * q["days"] / q["wall_s"])
+    updates = q["days"] * q["presentations_per_day"] / q["batch_size"]
+    expected = q["organisms"] * q["synapses_per_organism"] * updates / q["wall_s"]
+    assert q["synapse_updates_per_s"] == pytest.approx(expected)
+    assert q["ratio_to_floor"] == pytest.approx(q["wall_s"] / q["floor_s"])
+    assert q["speedup_over_naive"] == pytest.approx(q["naive_s"] / q["wall_s"])
+    assert q["bytes_per_synapse"] >= 10  # weights 4 + mask 1 + slot_prob 4 + weak_days 1
+
+
+def test_text_report_names_the_blas_and_the_load(quick):
+    text = format_report(quick)
+    assert "floor" in text
+    assert "naive" in text
+    assert "BLAS" in text
+    assert "load average" in text
+
+
+def test_seeds_below_two_is_one_clear_error(capsys):
+    assert main(["bench", "--checks", "--seeds", "1"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+
+
+def test_linear_fit_recovers_a_line():
+    fit = linear_fit([1, 2, 4], [3.0, 5.0, 9.0])
+    assert fit["slope"] == pytest.approx(2.0)
+    assert fit["intercept"] == pytest.approx(1.0)
+    assert fit["r2"] == pytest.approx(1.0)
