@@ -44,6 +44,7 @@ GENES: tuple[Gene, ...] = (
     # --- the plasticity rule family (BCM is A=1, B=C=D=E=0) ---
     Gene("eta", 0.15, 0.0, 1000.0, 0.01, "1/day", "learning rate"),
     Gene("tau_theta", 0.1, 0.01, 5.0, 0.01, "day", "time constant of the sliding threshold"),
+    Gene("tau_theta_down", 0.1, 0.01, 20.0, 0.05, "day", "...when the threshold slides down"),
     Gene("y0", 1.0, 0.05, 20.0, 0.1, "a.u.", "BCM target activity: theta -> <y^2>/y0"),
     Gene("gamma", 0.0, 0.0, 1.0, 0.005, "1/day", "weight decay"),
     Gene("w_max", 2.0, 0.01, 100.0, 0.02, "a.u.", "saturation strength of one synapse"),
@@ -65,6 +66,11 @@ GENES: tuple[Gene, ...] = (
     Gene("prune_threshold", 0.6, 0.0, 1.0, 0.02, "-", "weak synapse: |w| below this x mean"),
     Gene("sprout_rate", 0.12, 0.0, 1.0, 0.005, "1/day", "sprouting probability of a free slot"),
     Gene("contra_bias", 0.7, 0.0, 1.0, 0.02, "-", "contralateral share of afferents"),
+    # --- innate weight template ("pretrained weights"; used by devsim.evolution only) ---
+    Gene("innate_strength", 0.0, 0.0, 1.0, 0.05, "-", "share of initial weight set by template"),
+    Gene("innate_orientation", 0.0, 0.0, 180.0, 10.0, "deg", "template orientation (periodic)"),
+    Gene("innate_offset", 0.0, -2.0, 2.0, 0.2, "channels", "eye offset the template expects"),
+    Gene("marker", 0.0, -100.0, 100.0, 1.0, "-", "neutral marker locus: no phenotypic effect"),
 )
 GENE_NAMES: tuple[str, ...] = tuple(g.name for g in GENES)
 _BY_NAME: dict[str, Gene] = {g.name: g for g in GENES}

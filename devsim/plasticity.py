@@ -83,8 +83,12 @@ def plasticity_step(
     w_max = genes["w_max"].astype(np.float32)[:, None, None]
     np.clip(weights, -w_max, w_max, out=weights)
     weights *= mask
+    target = (y * y).mean(axis=1) / genes["y0"].astype(np.float32)[:, None]
     rate = (dt / genes["tau_theta"]).astype(np.float32)[:, None]
-    theta += rate * ((y * y).mean(axis=1) / genes["y0"].astype(np.float32)[:, None] - theta)
+    if np.any(genes["tau_theta_down"] != genes["tau_theta"]):
+        down = (dt / genes["tau_theta_down"]).astype(np.float32)[:, None]
+        rate = np.where(target < theta, down, rate)
+    theta += rate * (target - theta)
     return y
 
 
@@ -201,6 +205,10 @@ class PlasticityKernel:
         w_max = cast(genes["w_max"])
         self.w_max = f(w_max[0]) if w_max.size and np.all(w_max == w_max[0]) else w_max
         self.rate = cast(dt / genes["tau_theta"])
+        # Metaplasticity may be asymmetric: the threshold rises fast (stability) but may
+        # slide down slowly (delayed open-eye potentiation after MD, Frenkel & Bear 2004).
+        asymmetric = np.any(genes["tau_theta_down"] != genes["tau_theta"])
+        self.rate_down = cast(dt / genes["tau_theta_down"]) if asymmetric else None
         self.y0 = None if np.all(genes["y0"] == 1.0) else cast(genes["y0"])  # x / 1 == x
 
     def step(
@@ -252,7 +260,11 @@ class PlasticityKernel:
         np.true_divide(mean, np.intp(self.batch), out=mean, casting="unsafe")
         if self.y0 is not None:
             mean /= self.y0[a:b, None]
-        th += self.rate[a:b, None] * (mean - th)
+        if self.rate_down is None:
+            th += self.rate[a:b, None] * (mean - th)
+        else:
+            rate = np.where(mean < th, self.rate_down[a:b, None], self.rate[a:b, None])
+            th += rate * (mean - th)
         return y
 
     def _scale_of_block(self, a: int, b: int):

@@ -32,7 +32,7 @@ class Settings:
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(seeds=(0,), organisms=8, profile_organisms=6, cat=False)
+        return cls(seeds=(0, 1), organisms=12, profile_organisms=6, cat=False)
 
 
 class Runs:

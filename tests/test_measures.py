@@ -57,13 +57,20 @@ def test_responses_follow_the_eye_that_carries_the_weights():
     assert left[1] == 0
 
 
-def test_acuity_is_chance_without_weights_and_high_with_matched_ones():
+def test_grating_acuity_is_zero_without_weights_and_high_with_detectors():
+    from devsim.senses import WorldParams, test_gratings
+
+    params = WorldParams()
+    gratings = test_gratings(params)  # (sf, k, c)
+    n_sf, k, c = gratings.shape
     rng = np.random.default_rng(2)
-    patterns = rng.standard_normal((6, 16)).astype(np.float32)
-    noise = 0.1 * rng.standard_normal((6, 10, 16)).astype(np.float32)
-    weights = np.zeros((2, 12, 32), dtype=np.float32)
-    weights[1, :6, :16] = patterns  # organism 1, left eye: one detector per pattern
-    left, right = m.acuity(weights, patterns, noise)
-    assert left[1] > 0.9
-    assert left[0] <= 1 / 6 + 1e-9
-    assert right[1] <= 1 / 6 + 1e-9
+    noise = 0.1 * rng.standard_normal((n_sf, k, 10, 64)).astype(np.float32)
+    weights = np.zeros((2, 64, 2 * c), dtype=np.float32)
+    # organism 1, left eye: one detector per grating of the three lowest frequencies
+    detectors = gratings[:3].reshape(-1, c)
+    weights[1, : len(detectors), :c] = 5 * detectors
+    left, right = m.acuity(weights, gratings, noise, params.acuity_sfs)
+    assert left[0] == 0.0
+    assert right[0] == 0.0
+    assert right[1] == 0.0
+    assert left[1] >= params.acuity_sfs[2]

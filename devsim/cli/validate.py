@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="one seed, fewer organisms, mouse only (what the tests run)",
+        help="two seeds, 12 organisms per group, mouse only (what the tests run)",
     )
     parser.add_argument("--out", type=Path, default=Path("out/validation"))
     parser.add_argument(
