@@ -1,0 +1,961 @@
+"""Evolution of developmental genomes: do rules beat weights, and when do windows close?
+
+A population of :class:`EvolvingOrganism` agents lives on a Mesa grid of habitats. Each
+organism carries a :class:`devsim.genome.Genome` with *both* routes to a working visual
+system (SCIENCE.md §4):
+
+* **rules** -- the plasticity rule and the critical-window genes (``eta``, ``r_close``,
+  ``floor_adult``, ...): the weights are set by lifetime learning from what the eyes see;
+* **weights** -- an innate template (``innate_strength``, ``innate_orientation``,
+  ``innate_offset``): heritable oriented, binocular receptive fields added to the initial
+  synaptic weights (:func:`devsim.environment.innate_template`), the "pretrained" route.
+
+Every generation develops from birth to maturity in the one vectorised kernel
+(:meth:`devsim.cohort.Cohort.develop_day`), each organism in *its own* world
+(:class:`devsim.environment.HabitatWorld`: a dominant orientation, an eye alignment,
+perhaps a cataract-like deprivation or a change of world during its life). Its vision is
+assessed throughout its sighted life (ages ``assess_from``, ``assess_from + assess_every``,
+..., ``days``: an animal needs vision from the day its eyes open, not only as an adult),
+and fitness is what development produced, minus explicit costs:
+
+``fitness = quality - c_plasticity * eta * sum_days(gate) - c_activity * activity``
+
+* ``quality``: mean over the assessments of the discriminability of the organism's own
+  world's scenes through the left eye, the right eye and both eyes
+  (:func:`devsim.environment.visual_quality`): responses pass a saturating Naka-Rushton
+  function (limited dynamic range) and a fixed read-out noise, so scenes are told apart
+  when they drive the cortex differently and neither too weakly nor into saturation;
+* ``eta * sum_days(gate)`` (the trait ``plasticity``): the plasticity the organism paid
+  for -- keeping synapses plastic has a metabolic cost (Mery & Kawecki 2003; Dunlap &
+  Stephens 2009);
+* ``activity``: the mean response to its world's scenes -- signalling costs energy
+  (Attwell & Laughlin 2001), so a cortex that is merely louder is not better for free.
+
+Deprivation is *not* a separate cost term: a lid suture while the window is open leaves a
+weaker deprived eye (amblyopia) through the kernel itself, and that lowers ``quality``.
+
+Parents are chosen by tournaments among the organisms of a Moore neighbourhood; each
+offspring is placed in the cell it was bred for (within ``neighbourhood`` cells of its
+parents), so populations can adapt locally along habitat gradients (PropertyLayers of the
+grid). Offspring inherit their parents' genes (uniform recombination if enabled) and each
+gene's heritable mutation scale, which self-adapts log-normally as in evolution
+strategies (Schwefel 1977; Bäck 1996):
+``sigma_i <- sigma_i * exp(tau0 * N0 + tau * N_i)``, ``x_i <- x_i + sigma_i * N_i'``,
+then reflected into the gene's bounds (wrapped for periodic genes).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import mesa
+import numpy as np
+import pandas as pd
+from mesa.discrete_space import CellAgent, OrthogonalMooreGrid, PropertyLayer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from devsim.cohort import Cohort
+from devsim.environment import (
+    HabitatWorld,
+    HabitatWorldParams,
+    innate_template,
+    view_activity,
+    visual_quality,
+)
+from devsim.errors import DevsimInputError
+from devsim.genome import GENE_NAMES, GENES, SPECIES, Genome, check_gene, gene_table
+from devsim.senses import WorldParams
+
+PERIODIC_GENES = frozenset({"innate_orientation"})  # wrapped, not reflected, into bounds
+INNATE_SCALE = 0.6  # RMS weight added by a full-strength (innate_strength = 1) template
+GATE_OPEN = 0.5  # the window counts as open while the gate is at least this
+FEATURE_MODES = ("constant", "generations", "individual", "habitat")
+DEFAULT_EVOLVE = (
+    "eta",
+    "r_close",
+    "floor_adult",
+    "theta_open",
+    "innate_strength",
+    "innate_orientation",
+    "innate_offset",
+    "marker",
+)
+TRAITS = (
+    "fitness",
+    "quality",
+    "d_left",
+    "d_right",
+    "d_both",
+    "activity",
+    "plasticity",
+    "innate",
+    "template_match",
+    "innate_effective",
+    "window_open",
+    "window_close",
+    "adult_gate",
+)
+MAP_TRAITS = ("plasticity", "innate", "innate_effective", "window_close", "adult_gate", "fitness")
+
+
+# ------------------------------------------------------------------------------------------
+# Scenario schema (TOML), validated with one-line messages
+# ------------------------------------------------------------------------------------------
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Gradient(_Strict):
+    """A habitat statistic that changes linearly across the grid's columns."""
+
+    left: float
+    right: float
+
+
+Habitat = float | Gradient
+
+
+def _check_probability(value: Habitat) -> Habitat:
+    values = (value.left, value.right) if isinstance(value, Gradient) else (value,)
+    for v in values:
+        if not (0.0 <= v <= 1.0):
+            raise ValueError(f"must be a probability in [0, 1], got {v}")
+    return value
+
+
+class Environment(_Strict):
+    """What varies, and on which timescale.
+
+    ``orientation`` / ``eye_offset``: ``constant`` (the same for everybody, every
+    generation), ``generations`` (redrawn every ``*_every`` generations, shared by all),
+    ``individual`` (drawn for each organism at birth) or ``habitat`` (orientation only: a
+    gradient across columns from ``orientation_value`` over ``orientation_span`` degrees).
+    ``world_change`` is the chance that an organism's world orientation is redrawn at a
+    random day in ``world_change_days`` (a change within a life), its contrast multiplied by
+    a log-uniform factor from ``world_change_contrast``; ``deprivation`` the chance
+    of a cataract-like lid suture of a random eye for ``deprivation_length`` days, starting
+    at a random day in ``deprivation_days``. Both may be gradients ``{left, right}``.
+    """
+
+    anisotropy: Annotated[float, Field(ge=0.0, le=100.0)] = 30.0
+    orientation: Literal[FEATURE_MODES] = "constant"  # type: ignore[valid-type]
+    orientation_value: Annotated[float, Field(ge=0.0, lt=180.0)] = 90.0
+    orientation_span: Annotated[float, Field(ge=0.0, le=180.0)] = 90.0
+    orientation_every: Annotated[int, Field(ge=1)] = 20
+    eye_offset: Literal["constant", "generations", "individual"] = "constant"
+    eye_offset_value: Annotated[int, Field(ge=-2, le=2)] = 0
+    eye_offset_every: Annotated[int, Field(ge=1)] = 20
+    world_change: Habitat = 0.0
+    world_change_days: tuple[int, int] = (25, 35)
+    world_change_contrast: tuple[float, float] = (1.0, 1.0)
+    deprivation: Habitat = 0.0
+    deprivation_length: Annotated[int, Field(ge=1)] = 5
+    deprivation_days: tuple[int, int] = (14, 35)
+    deprivation_condition: Literal["lid_suture", "inactivate"] = "lid_suture"
+
+    _probability = field_validator("world_change", "deprivation")(_check_probability)
+
+    @model_validator(mode="after")
+    def _check(self) -> Environment:
+        for name in ("world_change_days", "deprivation_days"):
+            a, b = getattr(self, name)
+            if not 0 <= a <= b:
+                raise ValueError(f"{name}: need 0 <= first <= last, got [{a}, {b}]")
+        lo, hi = self.world_change_contrast
+        if not 0 < lo <= hi:
+            raise ValueError(f"world_change_contrast: need 0 < low <= high, got [{lo}, {hi}]")
+        return self
+
+
+class Costs(_Strict):
+    """Explicit fitness costs (documented in the module docstring)."""
+
+    plasticity: Annotated[float, Field(ge=0.0, le=100.0)] = 0.03  # per unit eta * sum(gate)
+    activity: Annotated[float, Field(ge=0.0, le=100.0)] = 0.02  # per unit mean response
+
+
+class Quick(_Strict):
+    """Reduced settings for ``--quick`` (smoke tests); lifetimes and windows are kept."""
+
+    generations: Annotated[int, Field(ge=1)] = 3
+    grid: tuple[int, int] = (3, 2)
+    per_cell: Annotated[int, Field(ge=1)] = 2
+    neurons: Annotated[int, Field(ge=1)] = 8
+    presentations_per_day: Annotated[int, Field(ge=1)] = 16
+    batch_size: Annotated[int, Field(ge=1)] = 8
+
+
+class EvolutionScenario(_Strict):
+    """One evolution experiment (see ``scenarios/evolution/*.toml``)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    species: Literal[tuple(SPECIES)] = "mouse"  # type: ignore[valid-type]
+    seed: Annotated[int, Field(ge=0)] = 0
+    generations: Annotated[int, Field(ge=1, le=100_000)] = 100
+    days: Annotated[int, Field(ge=1, le=365)] = 60
+    assess_from: Annotated[int, Field(ge=1, le=365)] = 15
+    assess_every: Annotated[int, Field(ge=1, le=365)] = 5
+    grid: tuple[Annotated[int, Field(ge=1, le=100)], Annotated[int, Field(ge=1, le=100)]] = (8, 6)
+    per_cell: Annotated[int, Field(ge=1, le=100)] = 2
+    neighbourhood: Annotated[int, Field(ge=0, le=100)] = 1
+    neurons: Annotated[int, Field(ge=1, le=1024)] = 32
+    presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = 640
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 16
+    tournament: Annotated[int, Field(ge=1, le=100)] = 3
+    recombination: bool = True
+    mutation: bool = True
+    self_adaptive: bool = True
+    mutation_scale: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0
+    evolve: tuple[str, ...] = DEFAULT_EVOLVE
+    genome: dict[str, float] = Field(default_factory=dict)
+    noise: Annotated[float, Field(gt=0.0)] = 0.5  # read-out noise of discriminability
+    c50: Annotated[float, Field(gt=0.0)] = 4.0  # half-saturation response of the read-out
+    environment: Environment = Environment()
+    costs: Costs = Costs()
+    quick: Quick = Quick()
+
+    @field_validator("evolve")
+    @classmethod
+    def _evolve(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if name not in GENE_NAMES:
+                raise ValueError(f"unknown gene {name!r}; allowed genes: {', '.join(GENE_NAMES)}")
+        if len(set(value)) != len(value):
+            raise ValueError("genes must be listed once each")
+        return value
+
+    @field_validator("genome", mode="before")
+    @classmethod
+    def _genes(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: check_gene(name, v, where="gene") for name, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> EvolutionScenario:
+        if self.presentations_per_day % self.batch_size:
+            raise ValueError("presentations_per_day must be a multiple of batch_size")
+        if self.quick.presentations_per_day % self.quick.batch_size:
+            raise ValueError("quick: presentations_per_day must be a multiple of batch_size")
+        if self.assess_from > self.days:
+            raise ValueError(
+                f"assess_from: {self.assess_from} is after the end of life; allowed 1..days "
+                f"({self.days})"
+            )
+        env = self.environment
+        for name, chance in (
+            ("world_change_days", env.world_change),
+            ("deprivation_days", env.deprivation),
+        ):
+            used = (chance.left, chance.right) if isinstance(chance, Gradient) else (chance,)
+            if max(used) > 0 and getattr(env, name)[1] >= self.days:
+                raise ValueError(
+                    f"environment.{name}: {list(getattr(env, name))} must lie inside the "
+                    f"life; allowed days 0..{self.days - 1}"
+                )
+        return self
+
+    def quick_version(self) -> EvolutionScenario:
+        """The same experiment at the reduced ``quick`` settings."""
+        q = self.quick
+        return self.model_copy(
+            update={
+                "generations": min(self.generations, q.generations),
+                "grid": q.grid,
+                "per_cell": q.per_cell,
+                "neurons": q.neurons,
+                "presentations_per_day": q.presentations_per_day,
+                "batch_size": q.batch_size,
+            }
+        )
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`EvolutionModel` (everything but name, seed, etc.)."""
+        keep = (
+            "species days assess_from assess_every grid per_cell neighbourhood neurons "
+            "presentations_per_day "
+            "batch_size tournament recombination mutation self_adaptive mutation_scale "
+            "evolve genome noise c50"
+        ).split()
+        kwargs = {k: getattr(self, k) for k in keep}
+        kwargs["environment"] = self.environment
+        kwargs["plasticity_cost"] = self.costs.plasticity
+        kwargs["activity_cost"] = self.costs.activity
+        return kwargs
+
+
+_NESTED = {"environment": Environment, "costs": Costs, "quick": Quick}
+
+
+def _location(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "<top level>"
+
+
+def parse_evolution_scenario(data: Mapping, source: str = "<scenario>") -> EvolutionScenario:
+    """Validate an evolution scenario given as a dict; one-line errors naming the field."""
+    try:
+        return EvolutionScenario.model_validate(dict(data))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(
+            p
+            for p in err["loc"]
+            if not (
+                isinstance(p, str)
+                and (p.startswith(("function-", "tagged-")) or p in ("float", "Gradient", "int"))
+            )
+        )
+        kind, msg = err["type"], err["msg"]
+        if kind == "extra_forbidden":
+            parent = loc[0] if len(loc) > 1 else None
+            model = _NESTED.get(parent, EvolutionScenario) if parent else EvolutionScenario
+            allowed = ", ".join(f.alias or n for n, f in model.model_fields.items())
+            message = f"unknown key; allowed keys: {allowed}"
+        elif kind == "missing":
+            message = "required field is missing"
+        else:
+            message = msg.removeprefix("Value error, ")
+        where = f"{_location(loc)}: " if loc else ""
+        raise DevsimInputError(f"{source}: {where}{message}") from None
+    except DevsimInputError as exc:
+        raise DevsimInputError(f"{source}: {exc}") from None
+
+
+def load_evolution_scenario(path: str | Path) -> EvolutionScenario:
+    """Read and validate an evolution scenario TOML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DevsimInputError(f"{path}: no such scenario file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise DevsimInputError(
+            f"{path}: cannot read scenario file ({type(exc).__name__})"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DevsimInputError(f"{path}: malformed TOML: {exc}") from None
+    return parse_evolution_scenario(data, source=str(path))
+
+
+# ------------------------------------------------------------------------------------------
+# Pure operators: mutation, bounds, tournaments
+# ------------------------------------------------------------------------------------------
+def learning_rates(n: int) -> tuple[float, float]:
+    """Global and per-gene learning rates ``(tau0, tau)`` of log-normal self-adaptation for
+    ``n`` mutating genes: ``1/sqrt(2n)`` and ``1/sqrt(2 sqrt(n))`` (Bäck 1996)."""
+    n = max(int(n), 1)
+    return 1.0 / math.sqrt(2.0 * n), 1.0 / math.sqrt(2.0 * math.sqrt(n))
+
+
+def into_bounds(
+    values: np.ndarray, low: np.ndarray, high: np.ndarray, periodic: np.ndarray
+) -> np.ndarray:
+    """Reflect ``values`` (o, g) into ``[low, high]`` per gene; wrap periodic genes."""
+    span = np.where(high > low, high - low, 1.0)
+    shifted = values - low
+    reflected = np.abs(((shifted + span) % (2.0 * span)) - span)  # triangle wave: 0..span
+    wrapped = shifted % span
+    out = low + np.where(periodic, wrapped, reflected)
+    return np.where(high > low, out, low)
+
+
+def mutate(
+    values: np.ndarray,
+    sigmas: np.ndarray,
+    rng: np.random.Generator,
+    low: np.ndarray,
+    high: np.ndarray,
+    periodic: np.ndarray,
+    self_adaptive: bool = True,
+    sigma_floor: np.ndarray | None = None,
+    sigma_ceiling: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mutate genomes (rows of ``values``) with their own heritable mutation scales.
+
+    Genes whose scale is 0 do not mutate. With ``self_adaptive``, first
+    ``sigma_i <- sigma_i * exp(tau0 * N0 + tau * N_i)`` (``N0`` shared by all genes of one
+    genome, ``N_i`` per gene; :func:`learning_rates` of the number of mutating genes), then
+    ``x_i <- x_i + sigma_i * N_i'`` and the value is reflected (wrapped, if periodic) into
+    bounds. Returns new ``(values, sigmas)``; the random draws are the same whatever
+    ``self_adaptive`` is, so the two modes can be compared on equal terms.
+    """
+    o, g = values.shape
+    active = sigmas > 0
+    n = int(active[0].sum()) if o else 0
+    tau0, tau = learning_rates(n)
+    n0 = rng.standard_normal((o, 1))
+    ni = rng.standard_normal((o, g))
+    steps = rng.standard_normal((o, g))
+    if self_adaptive:
+        sigmas = sigmas * np.exp(tau0 * n0 + tau * ni)
+        if sigma_floor is not None:
+            sigmas = np.maximum(sigmas, np.where(active, sigma_floor, 0.0))
+        if sigma_ceiling is not None:
+            sigmas = np.minimum(sigmas, sigma_ceiling)
+    values = values + np.where(active, sigmas * steps, 0.0)
+    return into_bounds(values, low, high, periodic), sigmas
+
+
+def tournament(
+    rng: np.random.Generator, fitness: np.ndarray, candidates: np.ndarray, k: int, size: int
+) -> np.ndarray:
+    """``size`` winners of ``k``-way tournaments (drawn with replacement) among
+    ``candidates`` (indices into ``fitness``); ties go to the first drawn."""
+    draws = candidates[rng.integers(candidates.size, size=(size, k))]
+    best = np.argmax(fitness[draws], axis=1)
+    return draws[np.arange(size), best]
+
+
+def circular_mean_sd(degrees: np.ndarray, period: float = 180.0) -> tuple[float, float]:
+    """Mean and circular standard deviation of angles with the given period."""
+    if degrees.size == 0:
+        return float("nan"), float("nan")
+    angle = 2.0 * np.pi * np.asarray(degrees) / period
+    c, s = np.cos(angle).mean(), np.sin(angle).mean()
+    r = min(math.hypot(c, s), 1.0)
+    mean = (math.atan2(s, c) % (2.0 * np.pi)) * period / (2.0 * np.pi)
+    sd = math.sqrt(max(-2.0 * math.log(r), 0.0)) * period / (2.0 * np.pi) if r > 0 else 1e9
+    return float(mean), float(sd)
+
+
+def window_traits(gates: np.ndarray, eta: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-organism window traits from the daily gate (days, o).
+
+    ``plasticity`` = ``eta * sum_days(gate)`` (how much the weights are set by lifetime
+    learning); ``window_open`` / ``window_close`` = first day with gate >= :data:`GATE_OPEN`
+    and the first day after it with gate below (NaN if never open; the lifetime if it never
+    closes); ``adult_gate`` = the gate on the last day.
+    """
+    days, o = gates.shape
+    is_open = gates >= GATE_OPEN
+    ever = is_open.any(axis=0)
+    first = np.where(ever, is_open.argmax(axis=0), -1)
+    close = np.full(o, float(days))
+    for i in np.flatnonzero(ever):
+        after = np.flatnonzero(~is_open[first[i] :, i])
+        if after.size:
+            close[i] = first[i] + after[0]
+    return {
+        "plasticity": eta * gates.sum(axis=0),
+        "window_open": np.where(ever, first, np.nan).astype(float),
+        "window_close": np.where(ever, close, np.nan),
+        "adult_gate": gates[-1].copy(),
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# Agents and model
+# ------------------------------------------------------------------------------------------
+class EvolvingOrganism(CellAgent):
+    """One organism: its genome (gene values and heritable mutation scales), its habitat
+    cell and, after its life, what development made of it (``traits``)."""
+
+    def __init__(self, model: EvolutionModel, genome: Genome, cell) -> None:
+        super().__init__(model)
+        self.genome = genome
+        self.cell = cell
+        self.traits: dict[str, float] = {}
+        self.world: dict[str, float] = {}
+
+    @property
+    def fitness(self) -> float:
+        return float(self.traits.get("fitness", float("nan")))
+
+
+class EvolutionModel(mesa.Model):
+    """Populations of developing organisms on a grid of habitats; one step = one generation.
+
+    A step is a whole generation rather than a day because selection acts on lives as
+    wholes: every organism of a generation is born, develops for ``days`` days and is scored
+    at maturity before anybody reproduces (non-overlapping generations). The lives are
+    simulated *inside* the step, all organisms together in one vectorised
+    :class:`devsim.cohort.Cohort`, which is what makes hundreds of generations affordable;
+    a day-level Mesa step would add nothing but Python overhead.
+
+    Parameters
+    ----------
+    species : genome preset of the founders.
+    days : lifetime in days.
+    assess_from, assess_every : vision is assessed at ages ``assess_from``, ``assess_from +
+        assess_every``, ... up to ``days``; fitness uses the mean over them: vision counts
+        over the sighted life (slow learning has a price, as in Hinton & Nowlan 1987), and a
+        brief burst of plasticity cannot be timed to one assessment day.
+    grid : (columns, rows) of habitat cells; column gradients are habitat gradients.
+    per_cell : organisms per cell (population = columns x rows x per_cell).
+    neighbourhood : Moore radius within which parents are chosen for a cell's offspring.
+    neurons, presentations_per_day, batch_size : cortex size and daily experience.
+    tournament : tournament size of parent selection (1 = no selection).
+    recombination : uniform recombination of two parents (else one parent, asexual).
+    mutation : if False, offspring are exact copies (for checking inheritance).
+    self_adaptive : evolvable per-gene mutation scales (else fixed at their start values).
+    mutation_scale : founders' mutation scales, in units of each gene's ``Gene.sigma``.
+    evolve : genes that mutate; the others stay at the founders' values.
+    genome : gene overrides of the founders' preset.
+    noise, c50 : read-out noise and half-saturation of the discriminability measure.
+    plasticity_cost : fitness cost per unit of ``eta * sum_days(gate)``.
+    activity_cost : fitness cost per unit of mean response (energy of signalling).
+    environment : :class:`Environment` (or a dict of its fields).
+    world : statistics of the pattern banks (:class:`HabitatWorldParams`).
+    rng : seed or generator; every random draw comes from ``self.rng``.
+    """
+
+    def __init__(
+        self,
+        *,
+        species: str = "mouse",
+        days: int = 60,
+        assess_from: int = 15,
+        assess_every: int = 5,
+        grid: Sequence[int] = (8, 6),
+        per_cell: int = 2,
+        neighbourhood: int = 1,
+        neurons: int = 32,
+        presentations_per_day: int = 640,
+        batch_size: int = 16,
+        tournament: int = 3,
+        recombination: bool = True,
+        mutation: bool = True,
+        self_adaptive: bool = True,
+        mutation_scale: float = 1.0,
+        evolve: Sequence[str] = DEFAULT_EVOLVE,
+        genome: Mapping[str, float] | None = None,
+        noise: float = 0.5,
+        c50: float = 4.0,
+        plasticity_cost: float = 0.03,
+        activity_cost: float = 0.02,
+        environment: Environment | Mapping | None = None,
+        world: HabitatWorldParams | None = None,
+        rng=None,
+    ) -> None:
+        env = environment if isinstance(environment, Environment) else None
+        scenario = parse_evolution_scenario(
+            {
+                "name": "model",
+                "species": species,
+                "days": days,
+                "assess_from": assess_from,
+                "assess_every": assess_every,
+                "grid": tuple(grid),
+                "per_cell": per_cell,
+                "neighbourhood": neighbourhood,
+                "neurons": neurons,
+                "presentations_per_day": presentations_per_day,
+                "batch_size": batch_size,
+                "tournament": tournament,
+                "recombination": recombination,
+                "mutation": mutation,
+                "self_adaptive": self_adaptive,
+                "mutation_scale": mutation_scale,
+                "evolve": tuple(evolve),
+                "genome": dict(genome or {}),
+                "noise": noise,
+                "c50": c50,
+                "costs": {"plasticity": plasticity_cost, "activity": activity_cost},
+                "environment": env.model_dump() if env else dict(environment or {}),
+            },
+            source="EvolutionModel",
+        )
+        super().__init__(rng=rng)
+        self.config = scenario
+        self.env = scenario.environment
+        self.species = species
+        self.days = days
+        self.width, self.height = scenario.grid
+        self.per_cell = per_cell
+        self.generation = 0
+        self.eye_opening = SPECIES[species].eye_opening_day
+        self.world_params = world or HabitatWorldParams(anisotropy=self.env.anisotropy)
+        if world is not None and world.anisotropy != self.env.anisotropy:
+            self.world_params = HabitatWorldParams(
+                **{**world.__dict__, "anisotropy": self.env.anisotropy}
+            )
+        self.rearing = WorldParams()  # sigma_open / sigma_closed / sigma_dark, as in senses
+        self.world = HabitatWorld(self.rng, self.world_params)
+
+        # --- habitats: a grid with PropertyLayers of habitat statistics ---
+        self.grid = OrthogonalMooreGrid(
+            (self.width, self.height), torus=False, capacity=per_cell, random=self.random
+        )
+        for name, value in (
+            ("deprivation", self.env.deprivation),
+            ("world_change", self.env.world_change),
+            ("orientation", None),
+        ):
+            layer = PropertyLayer(name, (self.width, self.height), 0.0, dtype=float)
+            layer.data = self._column_values(name, value)[:, None] * np.ones(self.height)
+            self.grid.add_property_layer(layer)
+        self.cells = sorted(self.grid.all_cells.cells, key=lambda c: c.coordinate)
+        self._neighbours = {
+            c.coordinate: [
+                n.coordinate
+                for n in c.get_neighborhood(radius=scenario.neighbourhood, include_center=True)
+            ]
+            if scenario.neighbourhood > 0
+            else [c.coordinate]
+            for c in self.cells
+        }
+
+        # --- genes: which mutate, bounds, founders ---
+        self.gene_names = GENE_NAMES
+        self.evolving = np.array([n in scenario.evolve for n in GENE_NAMES])
+        self.low = np.array([g.low for g in GENES])
+        self.high = np.array([g.high for g in GENES])
+        self.periodic = np.array([n in PERIODIC_GENES for n in GENE_NAMES])
+        sigma0 = np.array([g.sigma for g in GENES]) * mutation_scale
+        self.sigma0 = np.where(self.evolving, sigma0, 0.0)
+        self.sigma_floor = 1e-3 * self.sigma0
+        self.sigma_ceiling = np.where(self.evolving, (self.high - self.low) / 2.0, 0.0)
+        founder = Genome.preset(species, scenario.genome, where="genome")
+        x0 = np.array([founder.values[n] for n in GENE_NAMES])
+        n = self.width * self.height * per_cell
+        values = np.tile(x0, (n, 1))
+        sigmas = np.tile(self.sigma0, (n, 1))
+        if mutation:  # founders carry standing variation: one round of mutation
+            values, sigmas = self._mutate(values, sigmas)
+        self.world_orientation = float(self.env.orientation_value)
+        self.world_offset = int(self.env.eye_offset_value)
+        self._place(values, sigmas, [c for c in self.cells for _ in range(per_cell)])
+
+        self._history: list[dict[str, float]] = []
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "fitness_mean": lambda m: m.last_row.get("fitness_mean"),
+                "plasticity_mean": lambda m: m.last_row.get("plasticity_mean"),
+                "innate_mean": lambda m: m.last_row.get("innate_mean"),
+            }
+        )
+        self.last_row: dict[str, float] = {}
+        self.parents_of_last_generation = np.zeros(0, dtype=int)
+        self.live()
+        self._record()
+
+    # --- habitat statistics ----------------------------------------------------------------
+    def _column_values(self, name: str, value) -> np.ndarray:
+        cols = np.arange(self.width)
+        frac = cols / (self.width - 1) if self.width > 1 else np.zeros(1)
+        if name == "orientation":
+            env = self.env
+            if env.orientation == "habitat":
+                return (env.orientation_value + env.orientation_span * frac) % 180.0
+            return np.full(self.width, float(env.orientation_value))
+        if isinstance(value, Gradient):
+            return value.left + (value.right - value.left) * frac
+        return np.full(self.width, float(value))
+
+    # --- population bookkeeping ----------------------------------------------------------------
+    def organisms(self) -> list[EvolvingOrganism]:
+        """The living generation in row order (by cell, then age of lineage)."""
+        return sorted(self.agents, key=lambda a: (a.cell.coordinate, a.unique_id))
+
+    def _place(self, values: np.ndarray, sigmas: np.ndarray, cells: list) -> None:
+        for row, cell in enumerate(cells):
+            genome = Genome(
+                values=dict(zip(GENE_NAMES, values[row].tolist(), strict=True)),
+                sigmas=dict(zip(GENE_NAMES, sigmas[row].tolist(), strict=True)),
+                species=self.species,
+            )
+            EvolvingOrganism(self, genome, cell)
+
+    def _mutate(self, values, sigmas):
+        return mutate(
+            values,
+            sigmas,
+            self.rng,
+            self.low,
+            self.high,
+            self.periodic,
+            self_adaptive=self.config.self_adaptive,
+            sigma_floor=self.sigma_floor,
+            sigma_ceiling=self.sigma_ceiling,
+        )
+
+    def genome_arrays(self, organisms=None) -> tuple[np.ndarray, np.ndarray]:
+        """(values, sigmas), each (o, genes), of the organisms (default: the living)."""
+        organisms = self.organisms() if organisms is None else organisms
+        values = np.array([[a.genome.values[n] for n in GENE_NAMES] for a in organisms])
+        sigmas = np.array([[a.genome.sigmas[n] for n in GENE_NAMES] for a in organisms])
+        return values, sigmas
+
+    # --- one generation ----------------------------------------------------------------------
+    def step(self) -> None:
+        """Breed the next generation from the current one, let it live, record it."""
+        self.reproduce()
+        self.generation += 1
+        self._update_global_world()
+        self.live()
+        self._record()
+
+    def _update_global_world(self) -> None:
+        env, k = self.env, self.world_params.orientations
+        if env.orientation == "generations" and self.generation % env.orientation_every == 0:
+            current = int(round(self.world_orientation / self.world_params.bin_degrees)) % k
+            new = (current + self.rng.integers(1, k)) % k  # always a different world
+            self.world_orientation = float(new * self.world_params.bin_degrees)
+        if env.eye_offset == "generations" and self.generation % env.eye_offset_every == 0:
+            offsets = [d for d in self.world_params.offsets if d != self.world_offset]
+            self.world_offset = int(offsets[self.rng.integers(len(offsets))])
+
+    def reproduce(self) -> None:
+        """Local reproduction: every cell's offspring have parents from its neighbourhood."""
+        parents = self.organisms()
+        fitness = np.array([a.fitness for a in parents])
+        values, sigmas = self.genome_arrays(parents)
+        row_of_cell: dict[tuple, list[int]] = {}
+        for row, a in enumerate(parents):
+            row_of_cell.setdefault(a.cell.coordinate, []).append(row)
+        k = self.config.tournament
+        first, second, cells = [], [], []
+        for cell in self.cells:
+            candidates = np.array(
+                [r for c in self._neighbours[cell.coordinate] for r in row_of_cell.get(c, [])]
+            )
+            first.append(tournament(self.rng, fitness, candidates, k, self.per_cell))
+            second.append(tournament(self.rng, fitness, candidates, k, self.per_cell))
+            cells.extend([cell] * self.per_cell)
+        first, second = np.concatenate(first), np.concatenate(second)
+        child_values, child_sigmas = values[first].copy(), sigmas[first].copy()
+        if self.config.recombination:
+            take = self.rng.random(child_values.shape) < 0.5
+            child_values = np.where(take, values[second], child_values)
+            child_sigmas = np.where(take, sigmas[second], child_sigmas)
+        if self.config.mutation:
+            child_values, child_sigmas = self._mutate(child_values, child_sigmas)
+        self.parents_of_last_generation = first
+        for agent in parents:
+            agent.remove()
+        self._place(child_values, child_sigmas, cells)
+
+    def _draw_worlds(self, organisms) -> dict[str, np.ndarray]:
+        """Each newborn's world: orientation bin, eye offset, deprivation, change of world."""
+        env, wp, rng = self.env, self.world_params, self.rng
+        o, k = len(organisms), wp.orientations
+        coords = np.array([a.cell.coordinate for a in organisms])
+        col, row = coords[:, 0], coords[:, 1]
+        if env.orientation == "individual":
+            bins = rng.integers(k, size=o)
+        elif env.orientation == "habitat":
+            degrees = self.grid.orientation.data[col, row]
+            bins = np.rint(degrees / wp.bin_degrees).astype(int) % k
+        else:
+            bins = np.full(o, int(round(self.world_orientation / wp.bin_degrees)) % k)
+        if env.eye_offset == "individual":
+            offsets = rng.integers(-wp.max_offset, wp.max_offset + 1, size=o)
+        else:
+            offsets = np.full(o, self.world_offset)
+        change_p = self.grid.world_change.data[col, row]
+        changes = rng.random(o) < change_p
+        change_day = rng.integers(env.world_change_days[0], env.world_change_days[1] + 1, size=o)
+        new_bins = (bins + rng.integers(1, k, size=o)) % k
+        lo, hi = np.log(env.world_change_contrast)
+        new_contrast = np.exp(rng.uniform(lo, hi, size=o))
+        dep_p = self.grid.deprivation.data[col, row]
+        deprived = rng.random(o) < dep_p
+        dep_start = rng.integers(env.deprivation_days[0], env.deprivation_days[1] + 1, size=o)
+        dep_eye = rng.integers(2, size=o)
+        return {
+            "bins": bins,
+            "offsets": offsets,
+            "changes": changes,
+            "change_day": np.where(changes, change_day, -1),
+            "new_bins": new_bins,
+            "new_contrast": new_contrast,
+            "deprived": deprived,
+            "dep_start": dep_start,
+            "dep_eye": dep_eye,
+        }
+
+    def live(self) -> None:
+        """Develop the whole generation from birth to maturity, then score every organism."""
+        organisms = self.organisms()
+        o = len(organisms)
+        genes = gene_table([a.genome for a in organisms])
+        worlds = self._draw_worlds(organisms)
+        self.world.assign(worlds["bins"], self.world.offset_index_of(worlds["offsets"]))
+        cfg = self.config
+        cohort = Cohort(
+            self.rng,
+            genes,
+            np.arange(o),
+            self.world,
+            neurons=cfg.neurons,
+            presentations_per_day=cfg.presentations_per_day,
+            batch_size=cfg.batch_size,
+        )
+        self._apply_template(cohort, genes)
+        gates = np.empty((self.days, o))
+        rp = self.rearing
+        closed_sigma = rp.sigma_closed if self.env.deprivation_condition == "lid_suture" else 0.0
+        dep_end = worlds["dep_start"] + self.env.deprivation_length
+        independent = np.zeros(o, dtype=bool)
+        drug = np.zeros(o)
+        rows = np.arange(o)
+        scores: list[dict[str, np.ndarray]] = []
+        for day in range(self.days):
+            switch = worlds["change_day"] == day
+            if switch.any():
+                bins = self.world.orientation_bin.copy()
+                bins[switch] = worlds["new_bins"][switch]
+                contrast = self.world.contrast.copy()
+                contrast[switch] = worlds["new_contrast"][switch]
+                self.world.assign(bins, self.world.offset_index, contrast)
+            if day < self.eye_opening:
+                gain = np.zeros((o, 2))
+                sigma = np.full((o, 2), rp.sigma_dark)
+            else:
+                gain = np.ones((o, 2))
+                sigma = np.full((o, 2), rp.sigma_open)
+                sutured = worlds["deprived"] & (worlds["dep_start"] <= day) & (day < dep_end)
+                eye = worlds["dep_eye"][sutured]
+                gain[rows[sutured], eye] = 0.0
+                sigma[rows[sutured], eye] = closed_sigma
+            gates[day] = cohort.gate
+            cohort.develop_day(self.rng, day, gain, sigma, independent, drug)
+            age = day + 1
+            if age >= cfg.assess_from and (age - cfg.assess_from) % cfg.assess_every == 0:
+                scores.append(self._assess(cohort.weights))
+        assessed = {k: np.mean([sc[k] for sc in scores], axis=0) for k in scores[0]}
+        traits = window_traits(gates, genes["eta"])
+        traits.update(assessed)
+        traits["innate"] = genes["innate_strength"].copy()
+        phi = self.world.orientation_degrees(worlds["bins"])
+        traits["template_match"] = np.cos(np.radians(2.0 * (genes["innate_orientation"] - phi)))
+        # the world-specific part of the template: strength x alignment with the organism's
+        # world at birth (0 for a template of arbitrary orientation)
+        traits["innate_effective"] = traits["innate"] * traits["template_match"]
+        traits["fitness"] = (
+            traits["quality"]
+            - cfg.costs.plasticity * traits["plasticity"]
+            - cfg.costs.activity * traits["activity"]
+        )
+        self.cohort = cohort
+        self.gates = gates
+        for i, agent in enumerate(organisms):
+            agent.traits = {name: float(traits[name][i]) for name in TRAITS}
+            agent.world = {
+                "orientation": float(phi[i]),
+                "offset": int(worlds["offsets"][i]),
+                "deprived": bool(worlds["deprived"][i]),
+                "world_changed": bool(worlds["changes"][i]),
+            }
+
+    def _assess(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        """Today's vision of every organism in its own (current) world: discriminability
+        through each eye and both (:func:`visual_quality`) and mean response (activity)."""
+        left, right = self.world.test_views()
+        out = visual_quality(weights, left, right, self.config.noise, self.config.c50)
+        out["activity"] = view_activity(weights, left, right)
+        return out
+
+    def _apply_template(self, cohort: Cohort, genes: dict[str, np.ndarray]) -> None:
+        """Lay down the innate template: ``innate_strength * INNATE_SCALE`` times the unit-RMS
+        template is added to the initial weight of every existing synapse (then the usual
+        bounds ``[-w_max, w_max]``)."""
+        s = genes["innate_strength"]
+        if not np.any(s > 0):
+            return
+        template = innate_template(
+            genes["innate_orientation"],
+            genes["innate_offset"],
+            cohort.neurons,
+            self.world_params.patch,
+        )
+        s = (s * INNATE_SCALE).astype(np.float32)[:, None, None]
+        w_max = genes["w_max"].astype(np.float32)[:, None, None]
+        cohort.weights[...] = np.clip(cohort.weights + s * template, -w_max, w_max) * cohort.mask
+
+    # --- records ------------------------------------------------------------------------------
+    def _record(self) -> None:
+        organisms = self.organisms()
+        values, sigmas = self.genome_arrays(organisms)
+        row: dict[str, float] = {"generation": self.generation}
+        traits = {t: np.array([a.traits[t] for a in organisms]) for t in TRAITS}
+        row["fitness_mean"] = float(traits["fitness"].mean())
+        row["fitness_sd"] = float(traits["fitness"].std())
+        for j, name in enumerate(GENE_NAMES):
+            if name in PERIODIC_GENES:
+                mean, sd = circular_mean_sd(values[:, j], self.high[j] - self.low[j])
+            else:
+                mean, sd = float(values[:, j].mean()), float(values[:, j].std())
+            row[f"{name}_mean"] = mean
+            row[f"{name}_sd"] = sd
+            row[f"{name}_sigma"] = float(sigmas[:, j].mean())
+        for t in TRAITS:
+            if t == "fitness":
+                continue
+            v = traits[t]
+            row[f"{t}_mean"] = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+        row["window_opened_fraction"] = float(np.isfinite(traits["window_open"]).mean())
+        row["deprived_fraction"] = float(np.mean([a.world["deprived"] for a in organisms]))
+        row["world_changed_fraction"] = float(
+            np.mean([a.world["world_changed"] for a in organisms])
+        )
+        row["world_orientation"] = (
+            self.world_orientation
+            if self.env.orientation in ("constant", "generations")
+            else float("nan")
+        )
+        row["world_offset"] = (
+            float(self.world_offset)
+            if self.env.eye_offset in ("constant", "generations")
+            else float("nan")
+        )
+        self.last_row = row
+        self._history.append(row)
+        self.datacollector.collect(self)
+
+    def history(self) -> pd.DataFrame:
+        """One row per generation so far (see the CLI's ``generations.parquet``)."""
+        return pd.DataFrame(self._history)
+
+    def habitat_map(self, trait: str) -> np.ndarray:
+        """Mean of a trait (or gene, ``gene:<name>``) per habitat cell, (columns, rows)."""
+        out = np.full((self.width, self.height), np.nan)
+        groups: dict[tuple, list[float]] = {}
+        for a in self.agents:
+            if trait.startswith("gene:"):
+                value = a.genome.values[trait[5:]]
+            else:
+                value = a.traits.get(trait, float("nan"))
+            groups.setdefault(a.cell.coordinate, []).append(value)
+        periodic = trait.startswith("gene:") and trait[5:] in PERIODIC_GENES
+        for (x, y), vals in groups.items():
+            vals = np.asarray(vals, dtype=float)
+            if periodic:
+                j = GENE_NAMES.index(trait[5:])
+                out[x, y] = circular_mean_sd(vals, self.high[j] - self.low[j])[0]
+            else:
+                out[x, y] = np.nanmean(vals) if np.isfinite(vals).any() else np.nan
+        return out
+
+
+def build_evolution_model(scenario: EvolutionScenario, seed: int | None = None) -> EvolutionModel:
+    """An :class:`EvolutionModel` for a validated scenario, seeded by its seed (or ``seed``)."""
+    return EvolutionModel(
+        **scenario.model_kwargs(),
+        rng=np.random.default_rng(scenario.seed if seed is None else seed),
+    )
+
+
+def sigma_change(table: pd.DataFrame, gene: str) -> float:
+    """A gene's mean mutation scale at the last generation relative to generation 0."""
+    first = table[f"{gene}_sigma"].iloc[0]
+    return float(table[f"{gene}_sigma"].iloc[-1] / first) if first > 0 else float("nan")
+
+
+def gene_sigma_ratio(table: pd.DataFrame, gene: str, reference: str = "marker") -> float:
+    """How much more a gene's mutation scale shrank (< 1) or grew than a reference gene's:
+    ``sigma_change(gene) / sigma_change(reference)``."""
+    return sigma_change(table, gene) / sigma_change(table, reference)

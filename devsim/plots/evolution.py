@@ -1,0 +1,140 @@
+"""Figures of evolution runs: traits and genes over generations, mutation scales, habitat maps,
+and comparisons of scenarios over seeds."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+TRAIT_PANELS = (
+    ("fitness_mean", "fitness"),
+    ("quality_mean", "visual quality (discriminability)"),
+    ("plasticity_mean", "plasticity  (eta x integrated gate)"),
+    ("innate_mean", "innate template strength"),
+    ("template_match_mean", "template match  cos 2(psi - phi)"),
+    ("innate_effective_mean", "world-specific template (strength x match)"),
+    ("window_close_mean", "window closes (day, gate < 0.5)"),
+    ("adult_gate_mean", "gate at maturity"),
+    ("eta_mean", "eta (learning rate)"),
+)
+
+
+def _band(ax, x, mean, sd, colour, label=None):
+    ax.plot(x, mean, color=colour, lw=1.6, label=label)
+    if sd is not None:
+        ax.fill_between(x, mean - sd, mean + sd, color=colour, alpha=0.2, lw=0)
+
+
+def plot_traits(table: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
+    """Population means of the derived traits over generations."""
+    panels = [(c, label) for c, label in TRAIT_PANELS if c in table]
+    cols = 4
+    rows = -(-len(panels) // cols)
+    fig = Figure(figsize=(3.2 * cols, 2.6 * rows), layout="constrained")
+    x = table["generation"].to_numpy()
+    for i, (column, label) in enumerate(panels):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        sd = table["fitness_sd"].to_numpy() if column == "fitness_mean" else None
+        gene = column.removesuffix("_mean")
+        if f"{gene}_sd" in table and column != "fitness_mean":
+            sd = table[f"{gene}_sd"].to_numpy()
+        _band(ax, x, table[column].to_numpy(dtype=float), sd, "tab:blue")
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("generation", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title or "Evolved traits (population mean)", fontsize=10)
+    fig.savefig(path, format="png", dpi=110)
+
+
+def plot_genes(
+    table: pd.DataFrame, genes: Sequence[str], path: str | os.PathLike, title: str = ""
+) -> None:
+    """Mean +- sd of the evolving genes over generations."""
+    cols = 4
+    rows = max(1, -(-len(genes) // cols))
+    fig = Figure(figsize=(3.2 * cols, 2.4 * rows), layout="constrained")
+    x = table["generation"].to_numpy()
+    for i, gene in enumerate(genes):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        _band(ax, x, table[f"{gene}_mean"].to_numpy(), table[f"{gene}_sd"].to_numpy(), "tab:green")
+        ax.set_title(gene, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title or "Evolving genes (mean +- sd)", fontsize=10)
+    fig.savefig(path, format="png", dpi=110)
+
+
+def plot_sigmas(
+    table: pd.DataFrame, genes: Sequence[str], path: str | os.PathLike, title: str = ""
+) -> None:
+    """Each evolving gene's mean heritable mutation scale relative to generation 0 (log)."""
+    fig = Figure(figsize=(7.0, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    x = table["generation"].to_numpy()
+    for gene in genes:
+        s = table[f"{gene}_sigma"].to_numpy(dtype=float)
+        if s[0] > 0:
+            ax.plot(x, s / s[0], lw=1.5, label=gene)
+    ax.set_yscale("log")
+    ax.axhline(1.0, color="k", lw=0.6)
+    ax.set_xlabel("generation")
+    ax.set_ylabel("mutation scale / generation 0")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncols=2, frameon=False)
+    ax.set_title(title or "Heritable mutation scales", fontsize=10)
+    fig.savefig(path, format="png", dpi=110)
+
+
+def plot_habitat_maps(
+    maps: Mapping[str, np.ndarray], path: str | os.PathLike, title: str = ""
+) -> None:
+    """Per-cell means of evolved traits in the last generation (columns left to right)."""
+    names = list(maps)
+    fig = Figure(figsize=(3.4 * len(names), 2.9), layout="constrained")
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(1, len(names), i + 1)
+        data = np.asarray(maps[name], dtype=float).T  # rows = grid rows, x = columns
+        im = ax.imshow(data, origin="lower", cmap="viridis", aspect="auto")
+        fig.colorbar(im, ax=ax, shrink=0.85)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("habitat column", fontsize=8)
+        ax.set_ylabel("row", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title or "Habitat map of evolved traits (last generation)", fontsize=10)
+    fig.savefig(path, format="png", dpi=110)
+
+
+def plot_comparison(
+    runs: Mapping[str, Sequence[pd.DataFrame]],
+    columns: Sequence[str],
+    path: str | os.PathLike,
+    title: str = "",
+) -> None:
+    """Scenarios side by side: mean over seeds (line) and the range over seeds (band)."""
+    cols = min(3, len(columns))
+    rows = -(-len(columns) // cols)
+    fig = Figure(figsize=(3.8 * cols, 3.0 * rows), layout="constrained")
+    colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
+    for i, column in enumerate(columns):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        for j, (label, tables) in enumerate(runs.items()):
+            stacked = np.array([t[column].to_numpy(dtype=float) for t in tables])
+            x = tables[0]["generation"].to_numpy()
+            colour = colours[j % len(colours)]
+            ax.plot(x, np.nanmean(stacked, axis=0), color=colour, lw=1.6, label=label)
+            ax.fill_between(
+                x, np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0), color=colour, alpha=0.2
+            )
+        ax.set_title(column, fontsize=9)
+        ax.set_xlabel("generation", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.legend(fontsize=7, frameon=False)
+    fig.suptitle(title or "Scenarios compared (mean and range over seeds)", fontsize=10)
+    fig.savefig(path, format="png", dpi=110)

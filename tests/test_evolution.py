@@ -1,0 +1,262 @@
+"""EvolutionModel: determinism, the mutation operator, selection, inheritance and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from devsim import cli
+from devsim.environment import discriminability, innate_template
+from devsim.errors import DevsimInputError
+from devsim.evolution import (
+    EvolutionModel,
+    circular_mean_sd,
+    into_bounds,
+    learning_rates,
+    mutate,
+    parse_evolution_scenario,
+    tournament,
+    window_traits,
+)
+from devsim.genome import GENE_NAMES
+
+# A very small world and life so that a generation takes a fraction of a second.
+TINY = dict(
+    days=20,
+    assess_from=16,
+    assess_every=4,
+    grid=(3, 2),
+    per_cell=2,
+    neurons=4,
+    presentations_per_day=40,
+    batch_size=4,
+)
+
+
+def tiny_model(rng=0, **changes) -> EvolutionModel:
+    return EvolutionModel(**{**TINY, **changes}, rng=rng)
+
+
+# --- determinism ----------------------------------------------------------------------------
+
+
+def test_same_seed_same_history_different_seed_differs():
+    a, b, c = tiny_model(5), tiny_model(5), tiny_model(6)
+    for m in (a, b, c):
+        m.step()
+    pd.testing.assert_frame_equal(a.history(), b.history())
+    assert not np.allclose(a.history()["fitness_mean"], c.history()["fitness_mean"])
+
+
+# --- the mutation operator ------------------------------------------------------------------
+
+
+def test_learning_rates_follow_evolution_strategies():
+    tau0, tau = learning_rates(16)
+    assert tau0 == pytest.approx(1 / math.sqrt(32))
+    assert tau == pytest.approx(1 / math.sqrt(2 * 4))
+
+
+def test_self_adapted_sigma_is_lognormal_with_the_right_taus():
+    rng = np.random.default_rng(0)
+    n, g = 40_000, 8
+    values = np.zeros((n, g))
+    sigmas = np.full((n, g), 0.1)
+    low, high = np.full(g, -1e9), np.full(g, 1e9)
+    _, new = mutate(values, sigmas, rng, low, high, np.zeros(g, bool))
+    log_ratio = np.log(new / sigmas)
+    tau0, tau = learning_rates(g)
+    assert abs(log_ratio.mean()) < 0.01
+    assert log_ratio.var() == pytest.approx(tau0**2 + tau**2, rel=0.03)
+    # the shared N0 term: genes of one genome co-vary by tau0^2
+    cov = np.cov(log_ratio[:, 0], log_ratio[:, 1])[0, 1]
+    assert cov == pytest.approx(tau0**2, abs=0.01)
+    # normal, not skewed: symmetric quantiles
+    q = np.quantile(log_ratio, [0.05, 0.5, 0.95])
+    assert abs(q[0] + q[2]) < 0.02
+    assert abs(q[1]) < 0.01
+
+
+def test_steps_have_the_new_sigma_and_fixed_mode_keeps_sigma():
+    rng = np.random.default_rng(1)
+    n, g = 20_000, 3
+    sigmas = np.tile([0.5, 2.0, 0.0], (n, 1))
+    big = np.full(g, 1e9)
+    values, new = mutate(np.zeros((n, g)), sigmas, rng, -big, big, np.zeros(g, bool), False)
+    assert np.array_equal(new, sigmas)
+    assert values[:, 0].std() == pytest.approx(0.5, rel=0.03)
+    assert values[:, 1].std() == pytest.approx(2.0, rel=0.03)
+    assert np.all(values[:, 2] == 0.0)  # scale 0: the gene does not mutate
+
+
+def test_values_are_reflected_or_wrapped_into_bounds():
+    low, high = np.array([0.0, 0.0]), np.array([1.0, 180.0])
+    periodic = np.array([False, True])
+    x = np.array([[1.3, 190.0], [-0.2, -10.0], [2.6, 370.0]])
+    out = into_bounds(x, low, high, periodic)
+    np.testing.assert_allclose(out[:, 0], [0.7, 0.2, 0.6])
+    np.testing.assert_allclose(out[:, 1], [10.0, 170.0, 10.0])
+
+
+# --- selection and inheritance ---------------------------------------------------------------
+
+
+def test_tournament_favours_the_fitter():
+    rng = np.random.default_rng(2)
+    fitness = np.arange(10.0)
+    wins = tournament(rng, fitness, np.arange(10), 3, 20_000)
+    counts = np.bincount(wins, minlength=10)
+    assert np.all(np.diff(counts) > 0)  # strictly more offspring for fitter genomes
+    assert np.array_equal(
+        np.unique(tournament(rng, fitness, np.arange(10), 1, 5000)), np.arange(10)
+    )
+
+
+def test_fitter_organisms_leave_more_offspring_in_the_model():
+    model = tiny_model(3, neighbourhood=5, per_cell=6)  # one neighbourhood: all compete
+    organisms = model.organisms()
+    rank = np.arange(len(organisms), dtype=float) / (len(organisms) - 1)
+    for agent, f in zip(organisms, rank, strict=True):
+        agent.traits["fitness"] = f
+    model.reproduce()
+    chosen = rank[model.parents_of_last_generation]
+    # 3-way tournaments: the winner's expected rank is the 0.75 quantile (0.5 without selection)
+    assert chosen.mean() > 0.65
+    top, bottom = chosen >= 0.5, chosen < 0.5
+    assert top.sum() > 2 * bottom.sum()
+
+
+def test_offspring_inherit_parent_genes_exactly_without_mutation():
+    model = tiny_model(4, mutation=False, recombination=False, genome={"eta": 0.2})
+    values, sigmas = model.genome_arrays()
+    model.reproduce()
+    child_values, child_sigmas = model.genome_arrays()
+    parents = model.parents_of_last_generation
+    np.testing.assert_array_equal(child_values, values[parents])
+    np.testing.assert_array_equal(child_sigmas, sigmas[parents])
+    assert np.all(child_values[:, GENE_NAMES.index("eta")] == 0.2)
+
+
+def test_selection_acts_on_developed_phenotypes():
+    model = tiny_model(7)
+    fitness = np.array([a.fitness for a in model.organisms()])
+    traits = model.organisms()[0].traits
+    assert np.all(np.isfinite(fitness))
+    assert fitness.std() > 0
+    costs = model.config.costs
+    expected = (
+        traits["quality"]
+        - costs.plasticity * traits["plasticity"]
+        - costs.activity * traits["activity"]
+    )
+    assert traits["fitness"] == pytest.approx(expected)
+
+
+# --- environment and read-out helpers --------------------------------------------------------
+
+
+def test_discriminability_grows_with_separation():
+    r = np.zeros((2, 3, 4))
+    r[1] = np.eye(3, 4) * 5.0
+    d = discriminability(r, 1.0)
+    assert d[0] == 0.0
+    assert 0.5 < d[1] <= 1.0
+
+
+def test_template_is_unit_rms_and_shifts_between_eyes():
+    t = innate_template(np.array([0.0, 90.0]), np.array([0.0, 1.0]), 5, 8)
+    assert t.shape == (2, 5, 128)
+    np.testing.assert_allclose((t[..., :64] ** 2).mean(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(t[0, :, :64], t[0, :, 64:], atol=1e-6)  # offset 0: same RF
+    assert not np.allclose(t[1, :, :64], t[1, :, 64:])
+
+
+def test_window_traits_and_circular_mean():
+    gates = np.array([[0.0, 0.0], [0.9, 0.1], [0.6, 0.1], [0.2, 0.1]])
+    traits = window_traits(gates, np.array([1.0, 2.0]))
+    np.testing.assert_allclose(traits["plasticity"], [1.7, 0.6])
+    assert traits["window_open"][0] == 1
+    assert traits["window_close"][0] == 3
+    assert math.isnan(traits["window_open"][1])
+    mean, _ = circular_mean_sd(np.array([170.0, 10.0]))
+    assert min(mean, 180 - mean) < 1e-6
+
+
+def test_bad_model_arguments_raise_one_line_errors():
+    with pytest.raises(DevsimInputError, match="evolve"):
+        tiny_model(evolve=("not_a_gene",))
+    with pytest.raises(DevsimInputError, match="deprivation"):
+        EvolutionModel(**TINY, environment={"deprivation": 1.5})
+    with pytest.raises(DevsimInputError, match="allowed keys"):
+        parse_evolution_scenario({"name": "x", "environment": {"colour": 1}})
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+SCENARIO = """
+name = "assimilation test"
+seed = 3
+generations = 50
+days = 20
+assess_from = 16
+assess_every = 4
+[environment]
+orientation = "individual"
+world_change = { left = 0.0, right = 1.0 }
+world_change_days = [12, 15]
+deprivation = 0.5
+deprivation_days = [14, 15]
+[quick]
+generations = 2
+grid = [2, 2]
+neurons = 4
+presentations_per_day = 40
+batch_size = 4
+"""
+
+
+def test_cli_quick_run_writes_generations_table(tmp_path, capsys):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SCENARIO)
+    out = tmp_path / "out"
+    assert cli.main(["evolve", str(scenario), "--out", str(out), "--quick"]) == 0
+    table = pd.read_parquet(out / "generations.parquet")
+    assert table["generation"].tolist() == [0, 1, 2]
+    required = ["generation", "fitness_mean", "fitness_sd", "plasticity_mean", "innate_mean"]
+    for gene in GENE_NAMES:
+        required += [f"{gene}_mean", f"{gene}_sd", f"{gene}_sigma"]
+    assert set(required) <= set(table.columns)
+    assert table[required].notna().all().all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["final"]["generation"] == 2
+    assert summary["final"]["plasticity_mean"] == pytest.approx(
+        table["plasticity_mean"].iloc[-1], abs=1e-6
+    )
+    assert len(summary["habitat_map"]["plasticity"]) == 2  # columns
+    for name in ("traits", "genes", "mutation_scales", "habitat_map"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 0
+    assert "generation" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('name = "x"\ngenerations = 0\n', "generations"),
+        ('name = "x"\n[environment]\norientation = "sometimes"\n', "environment.orientation"),
+        ('name = "x"\nevolve = ["eta", "wings"]\n', "evolve"),
+        ('name = "x"\nbogus = 1\n', "allowed keys"),
+    ],
+)
+def test_cli_bad_scenario_exits_2_with_one_line(tmp_path, capsys, text, field):
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text(text)
+    assert cli.main(["evolve", str(scenario), "--out", str(tmp_path / "o"), "--quick"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert str(scenario) in err
+    assert field in err
+    assert not (tmp_path / "o").exists()
