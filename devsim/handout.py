@@ -164,27 +164,43 @@ def _measure_rows(runs: Runs, numbers: tuple[int, ...]) -> list[Row]:
     return out
 
 
+def run_evolution_file(path: Path, quick: bool = False):
+    """Evolve an evolution scenario for its generations; the per-generation table."""
+    from devsim.evolution import build_evolution_model, load_evolution_scenario
+
+    scenario = load_evolution_scenario(path)
+    if quick:
+        scenario = scenario.quick_version()
+    model = build_evolution_model(scenario)
+    for _ in range(scenario.generations):
+        model.step()
+    return scenario, model.history()
+
+
 def _evolution_part(name: str, quick: bool, numbers: dict) -> str:
     """Run an evolution scenario and show its traits over generations."""
-    from devsim.evolution import run_evolution_file  # the evolution layer
-
-    table = run_evolution_file(SCENARIO_DIR / "evolution" / f"{name}.toml", quick=quick)
+    scenario, table = run_evolution_file(SCENARIO_DIR / "evolution" / f"{name}.toml", quick)
+    columns = ("fitness_mean", "plasticity_mean", "innate_mean")
     last = table.iloc[-1]
-    numbers[f"evolution:{name}"] = {
-        k: float(last[k]) for k in ("fitness_mean", "plasticity_mean", "innate_mean")
-    }
+    numbers[f"evolution:{name}"] = {k: float(last[k]) for k in columns}
 
     def draw(path: Path) -> None:
-        fig = Figure(figsize=(7, 3.2), layout="constrained")
+        fig = Figure(figsize=(7.5, 2.6), layout="constrained")
         axes = fig.subplots(1, 3)
-        for ax, col in zip(axes, ("fitness_mean", "plasticity_mean", "innate_mean"), strict=True):
+        for ax, col in zip(axes, columns, strict=True):
             ax.plot(table["generation"], table[col])
-            ax.set_title(col.replace("_mean", ""))
+            ax.set_title(col.removesuffix("_mean"))
             ax.set_xlabel("generation")
         fig.savefig(path, dpi=100)
 
-    return f"<h2>Run: evolution scenario {html.escape(name)}</h2>" + _figure_html(
-        _png(draw), "Population means over generations."
+    caption = (
+        f"Population means over {scenario.generations} generations: fitness, "
+        "plasticity (learning rate integrated over the open window) and the strength "
+        "of the innate template."
+    )
+    return (
+        f"<h2>Run: {html.escape(scenario.name)}</h2>"
+        f"<p>{html.escape(scenario.description.strip())}</p>" + _figure_html(_png(draw), caption)
     )
 
 
