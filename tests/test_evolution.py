@@ -242,6 +242,18 @@ def test_cli_quick_run_writes_generations_table(tmp_path, capsys):
     assert "generation" in capsys.readouterr().out
 
 
+def test_cli_seeds_write_one_folder_per_run_and_a_comparison(tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SCENARIO.replace("generations = 2\n", "generations = 1\n"))
+    out = tmp_path / "out"
+    assert cli.main(["evolve", str(scenario), "--out", str(out), "--quick", "--seeds", "2"]) == 0
+    for seed in (3, 4):
+        assert (out / "s" / f"seed{seed}" / "generations.parquet").exists()
+    comparison = pd.read_csv(out / "comparison.csv")
+    assert comparison["seed"].tolist() == [3, 4]
+    assert (out / "comparison.png").stat().st_size > 0
+
+
 @pytest.mark.parametrize(
     ("text", "field"),
     [

@@ -31,6 +31,7 @@ SUMMARY_TRAITS = (
     "template_match_mean",
     "innate_effective_mean",
     "eta_mean",
+    "floor_adult_mean",
     "window_open_mean",
     "window_close_mean",
     "adult_gate_mean",
@@ -137,6 +138,7 @@ def run_one(scenario, seed: int, out: Path, progress: bool = True) -> pd.DataFra
         shown = {k: maps[k] for k in ("plasticity", "innate", "window_close", "adult_gate")}
         if "innate_orientation" in evolving:
             shown["innate_orientation (deg)"] = maps["gene:innate_orientation"]
+            shown["innate_effective"] = maps["innate_effective"]
         env = scenario.environment
         if env.orientation == "habitat":
             shown["world orientation (deg)"] = model.grid.orientation.data
@@ -156,6 +158,24 @@ def run_one(scenario, seed: int, out: Path, progress: bool = True) -> pd.DataFra
 def _job(item):
     scenario, seed, out = item
     return run_one(scenario, seed, out)
+
+
+def comparison_columns(innate: bool) -> list[str]:
+    """Columns of the comparison figure: the template's traits if it evolves, else the
+    window's timing and adult floor."""
+    middle = (
+        ["innate_mean", "innate_effective_mean"]
+        if innate
+        else ["window_open_mean", "floor_adult_mean"]
+    )
+    return ["fitness_mean", "plasticity_mean", *middle, "window_close_mean", "adult_gate_mean"]
+
+
+def write_comparison_figure(path: Path, runs: dict[str, list[pd.DataFrame]], innate: bool):
+    from devsim.plots.evolution import plot_comparison
+
+    columns = comparison_columns(innate)
+    atomic_write(path, lambda tmp: plot_comparison(runs, columns, tmp))
 
 
 def end_state(table: pd.DataFrame, tail: int = TAIL) -> dict[str, float]:
@@ -205,20 +225,8 @@ def main(args: argparse.Namespace) -> int:
         records.append({"scenario": label, "seed": seed, **end_state(table)})
     comparison = pd.DataFrame(records)
     atomic_write(args.out / "comparison.csv", lambda tmp: comparison.to_csv(tmp, index=False))
-    from devsim.plots.evolution import plot_comparison
-
-    columns = [
-        "fitness_mean",
-        "plasticity_mean",
-        "innate_mean",
-        "innate_effective_mean",
-        "window_close_mean",
-        "adult_gate_mean",
-    ]
-    atomic_write(
-        args.out / "comparison.png",
-        lambda tmp: plot_comparison(runs, columns, tmp),
-    )
+    innate = any("innate_strength" in scenario.evolve for _, scenario in scenarios)
+    write_comparison_figure(args.out / "comparison.png", runs, innate)
     print(f"end state: mean (sd) over seeds of the last {TAIL} generations")
     keys = [k for k in SUMMARY_TRAITS if k in comparison]
     grouped = comparison.groupby("scenario", sort=False)[keys]

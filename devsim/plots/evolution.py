@@ -4,6 +4,7 @@ and comparisons of scenarios over seeds."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -95,11 +96,16 @@ def plot_habitat_maps(
 ) -> None:
     """Per-cell means of evolved traits in the last generation (columns left to right)."""
     names = list(maps)
-    fig = Figure(figsize=(3.4 * len(names), 2.9), layout="constrained")
+    cols = min(4, len(names))
+    rows = -(-len(names) // cols)
+    fig = Figure(figsize=(3.6 * cols, 2.9 * rows), layout="constrained")
     for i, name in enumerate(names):
-        ax = fig.add_subplot(1, len(names), i + 1)
+        ax = fig.add_subplot(rows, cols, i + 1)
         data = np.asarray(maps[name], dtype=float).T  # rows = grid rows, x = columns
-        im = ax.imshow(data, origin="lower", cmap="viridis", aspect="auto")
+        if "orientation" in name:  # periodic (0 = 180 degrees): a cyclic colour map
+            im = ax.imshow(data, origin="lower", cmap="twilight", vmin=0, vmax=180, aspect="auto")
+        else:
+            im = ax.imshow(data, origin="lower", cmap="viridis", aspect="auto")
         fig.colorbar(im, ax=ax, shrink=0.85)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("habitat column", fontsize=8)
@@ -126,10 +132,12 @@ def plot_comparison(
             stacked = np.array([t[column].to_numpy(dtype=float) for t in tables])
             x = tables[0]["generation"].to_numpy()
             colour = colours[j % len(colours)]
-            ax.plot(x, np.nanmean(stacked, axis=0), color=colour, lw=1.6, label=label)
-            ax.fill_between(
-                x, np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0), color=colour, alpha=0.2
-            )
+            with warnings.catch_warnings():  # a trait can be undefined (NaN) in every run
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(stacked, axis=0)
+                low, high = np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0)
+            ax.plot(x, mean, color=colour, lw=1.6, label=label)
+            ax.fill_between(x, low, high, color=colour, alpha=0.2)
         ax.set_title(column, fontsize=9)
         ax.set_xlabel("generation", fontsize=8)
         ax.tick_params(labelsize=7)
