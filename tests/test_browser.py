@@ -7,16 +7,11 @@ test-output/browser/app.png.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import chromium, solara_server
 
 pytestmark = pytest.mark.browser
 
@@ -25,74 +20,17 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = ROOT / "test-output" / "browser" / "app.png"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     """`python -m solara run app.py` on a free port of 127.0.0.1, stopped afterwards."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed (scripts/install_system_deps.sh)")
-    log_path = tmp_path_factory.mktemp("solara") / "server.log"
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SOLARA_ASSETS_PROXY": "true",  # serve the assets from <venv>/share/solara/cdn
-        "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/",  # a cache miss fails fast
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
-        "PYTHONUNBUFFERED": "1",
-    }
-    command = [
-        sys.executable, "-m", "solara", "run", "app.py",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--production", "--no-open", "--no-check-version", "--log-level", "warning",
-    ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"solara exited {proc.returncode}:\n{log_path.read_text()}")
-                try:
-                    with urllib.request.urlopen(url + "readyz", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"solara not ready after 60 s:\n{log_path.read_text()}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    text = log_path.read_text()
-    assert "Could not load URL" not in text, text  # an asset missing from the offline cache
-    assert "Traceback" not in text, text
+    with solara_server(tmp_path_factory.mktemp("solara")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 class Session:
