@@ -68,6 +68,7 @@ from devsim.environment import (
 )
 from devsim.errors import DevsimInputError
 from devsim.genome import GENE_NAMES, GENES, SPECIES, Genome, check_gene, gene_table
+from devsim.scenario import error_message, field_location
 from devsim.senses import WorldParams
 
 PERIODIC_GENES = frozenset({"innate_orientation"})  # wrapped, not reflected, into bounds
@@ -292,16 +293,6 @@ class EvolutionScenario(_Strict):
 _NESTED = {"environment": Environment, "costs": Costs, "quick": Quick}
 
 
-def _location(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "<top level>"
-
-
 def parse_evolution_scenario(data: Mapping, source: str = "<scenario>") -> EvolutionScenario:
     """Validate an evolution scenario given as a dict; one-line errors naming the field."""
     try:
@@ -316,17 +307,13 @@ def parse_evolution_scenario(data: Mapping, source: str = "<scenario>") -> Evolu
                 and (p.startswith(("function-", "tagged-")) or p in ("float", "Gradient", "int"))
             )
         )
-        kind, msg = err["type"], err["msg"]
-        if kind == "extra_forbidden":
+        message = error_message(err)
+        if err["type"] == "extra_forbidden":
             parent = loc[0] if len(loc) > 1 else None
             model = _NESTED.get(parent, EvolutionScenario) if parent else EvolutionScenario
             allowed = ", ".join(f.alias or n for n, f in model.model_fields.items())
-            message = f"unknown key; allowed keys: {allowed}"
-        elif kind == "missing":
-            message = "required field is missing"
-        else:
-            message = msg.removeprefix("Value error, ")
-        where = f"{_location(loc)}: " if loc else ""
+            message += f"; allowed keys: {allowed}"
+        where = f"{field_location(loc)}: " if loc else ""
         raise DevsimInputError(f"{source}: {where}{message}") from None
     except DevsimInputError as exc:
         raise DevsimInputError(f"{source}: {exc}") from None

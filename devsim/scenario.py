@@ -127,7 +127,8 @@ class Scenario(_Strict):
         return parse_scenario(data, source="<scenario>")
 
 
-def _location(loc: tuple) -> str:
+def field_location(loc: tuple) -> str:
+    """A pydantic error location as a field path, e.g. ``groups[1].rearing[0].eye``."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -137,7 +138,8 @@ def _location(loc: tuple) -> str:
     return out or "<top level>"
 
 
-def _message(err: dict) -> str:
+def error_message(err: dict) -> str:
+    """The user-facing text of one pydantic error (no pydantic jargon)."""
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
         return "unknown key"
@@ -158,7 +160,8 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
         if err["type"] == "extra_forbidden":
             model = _model_at(loc[:-1])
             allowed = f"; allowed keys: {', '.join(_keys(model))}" if model else ""
-        raise DevsimInputError(f"{source}: {_location(loc)}: {_message(err)}{allowed}") from None
+        where = field_location(loc)
+        raise DevsimInputError(f"{source}: {where}: {error_message(err)}{allowed}") from None
     except DevsimInputError as exc:
         raise DevsimInputError(f"{source}: {exc}") from None
 
