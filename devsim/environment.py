@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from devsim.plasticity import response
-from devsim.senses import dog_filter
+from devsim.senses import dog_filter, draw_bank_indices
 
 TEMPLATE_SF = 0.25  # spatial frequency of the innate template (cycles per channel)
 TEMPLATE_WIDTH = 3.0  # Gaussian envelope of the innate template (channels)
@@ -180,11 +180,7 @@ class HabitatWorld:
     def draw_indices(self, rng: np.random.Generator, litter: int, batch: int) -> np.ndarray:
         """Indices for one update: (4, organisms, batch) = pattern L, pattern R (used only
         when the eyes see unrelated scenes), noise L, noise R."""
-        p = self.params
-        idx = np.empty((4, litter, batch), dtype=np.int64)
-        idx[:2] = rng.integers(p.bank_size, size=(2, litter, batch))
-        idx[2:] = rng.integers(p.noise_bank_size, size=(2, litter, batch))
-        return idx
+        return draw_bank_indices(rng, self.params, litter, batch)
 
     def stimulus_plan(
         self,

@@ -177,6 +177,18 @@ class StimulusPlan:
         return rows
 
 
+def draw_bank_indices(rng: np.random.Generator, params, litter: int, batch: int) -> np.ndarray:
+    """Bank indices for one update: (4, litter, batch) = pattern L, pattern R, noise L, noise R.
+
+    ``params`` needs ``bank_size`` and ``noise_bank_size``; every world draws the same way,
+    so a seed gives the same stream whichever world a model uses.
+    """
+    idx = np.empty((4, litter, batch), dtype=np.int64)
+    idx[:2] = rng.integers(params.bank_size, size=(2, litter, batch))
+    idx[2:] = rng.integers(params.noise_bank_size, size=(2, litter, batch))
+    return idx
+
+
 class VisualWorld:
     """Banks of natural-like patterns and noise, drawn once from the model's generator.
 
@@ -200,11 +212,7 @@ class VisualWorld:
 
     def draw_indices(self, rng: np.random.Generator, litter: int, batch: int) -> np.ndarray:
         """Indices for one update: (4, litter, batch) = pattern L, pattern R, noise L, noise R."""
-        p = self.params
-        idx = np.empty((4, litter, batch), dtype=np.int64)
-        idx[:2] = rng.integers(p.bank_size, size=(2, litter, batch))
-        idx[2:] = rng.integers(p.noise_bank_size, size=(2, litter, batch))
-        return idx
+        return draw_bank_indices(rng, self.params, litter, batch)
 
     def stimuli(
         self,
