@@ -20,6 +20,26 @@ _CURVES = (
 _REQUIRED = ("generation", *(f"{name}{suffix}" for name, *_ in _CURVES for suffix in ("", "_sd")))
 
 
+def draw_allele_curves(axes, table: pd.DataFrame, curves=_CURVES) -> None:
+    """Mean allele frequencies with shaded +-1 sd bands (over runs) on ``axes``.
+
+    ``curves`` holds (column, label, colour) triples.
+    """
+    generation = table["generation"].to_numpy()
+    for name, label, colour in curves:
+        mean = table[name].to_numpy(dtype=float)
+        sd = table[f"{name}_sd"].to_numpy(dtype=float)
+        axes.plot(generation, mean, color=colour, label=label, linewidth=1.8)
+        axes.fill_between(
+            generation,
+            np.clip(mean - sd, 0.0, 1.0),
+            np.clip(mean + sd, 0.0, 1.0),
+            color=colour,
+            alpha=0.2,
+            linewidth=0,
+        )
+
+
 def plot_alleles(
     table: pd.DataFrame, path: str | os.PathLike[str], *, title: str | None = None
 ) -> None:
@@ -48,19 +68,8 @@ def plot_alleles(
 
     figure = Figure(figsize=(7.5, 4.5), layout="constrained")
     axes = figure.add_subplot()
+    draw_allele_curves(axes, table)
     generation = table["generation"].to_numpy()
-    for name, label, colour in _CURVES:
-        mean = table[name].to_numpy(dtype=float)
-        sd = table[f"{name}_sd"].to_numpy(dtype=float)
-        axes.plot(generation, mean, color=colour, label=label, linewidth=1.8)
-        axes.fill_between(
-            generation,
-            np.clip(mean - sd, 0.0, 1.0),
-            np.clip(mean + sd, 0.0, 1.0),
-            color=colour,
-            alpha=0.2,
-            linewidth=0,
-        )
     axes.set_xlim(generation.min(), max(generation.max(), generation.min() + 1))
     axes.set_ylim(0.0, 1.0)
     axes.set_xlabel("Generation")

@@ -14,7 +14,6 @@ import io
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import solara
 import solara.lab
@@ -22,6 +21,7 @@ from matplotlib.figure import Figure
 
 from devsim.baldwin import run_baldwin
 from devsim.handout import render_text
+from devsim.plots.baldwin import draw_allele_curves
 
 CURVES = (
     ("correct", "Correct alleles (1)", "tab:green"),
@@ -62,19 +62,8 @@ def allele_figure(table: pd.DataFrame, learning: bool = True) -> Figure:
     """Mean allele frequencies (+-1 sd over runs) with the published values marked."""
     fig = Figure(figsize=(7.5, 4.2), dpi=110, layout="constrained")
     ax = fig.add_subplot()
+    draw_allele_curves(ax, table, CURVES)
     generation = table["generation"].to_numpy()
-    for name, label, colour in CURVES:
-        mean = table[name].to_numpy(dtype=float)
-        sd = table[f"{name}_sd"].to_numpy(dtype=float)
-        ax.plot(generation, mean, color=colour, label=label, linewidth=2.0)
-        ax.fill_between(
-            generation,
-            np.clip(mean - sd, 0, 1),
-            np.clip(mean + sd, 0, 1),
-            color=colour,
-            alpha=0.18,
-            linewidth=0,
-        )
     last = int(generation.max())
     colours = {name: colour for name, _, colour in CURVES}
     for gen, allele, value, _label, source in PUBLISHED:
