@@ -107,8 +107,7 @@ class Cohort:
             "mask": self.mask,
             "slot_prob": self.slot_prob,
             "weak_days": self.weak_days,
-            "kernel_mask": None if self._kernel.fmask is self.mask else self._kernel.fmask,
-            "kernel_scale": self._kernel.scale,
+            "kernel_gain": self._kernel.gain,
             **{f"prune_{k}": v for k, v in self._prune_scratch.items()},
         }
         return {k: v.nbytes // slots for k, v in arrays.items() if v is not None and v.size}

@@ -10,9 +10,6 @@ import numpy as np
 
 Y_MIN = -1.0  # small negative floor of the output nonlinearity (Blais et al. 1998)
 Y_MAX = 50.0  # saturation ceiling
-# The kernel multiplies weights by the synapse mask after every mini-batch: by a float copy
-# of it (twice as fast in cache) unless that copy would exceed this many bytes.
-FLOAT_MASK_BYTES = 16 * 2**20
 
 
 def response(u: np.ndarray) -> np.ndarray:
@@ -75,6 +72,8 @@ def plasticity_step(
         dw += col(genes["rule_E"])
     step = genes["eta"] * dt
     dw *= col(step * gate)
+    # Only existing synapses change (absent ones hold 0 and stay 0).
+    dw *= mask
     if np.any(genes["gamma"]):
         dw -= col(step * genes["gamma"]) * weights
     weights += dw
@@ -82,7 +81,6 @@ def plasticity_step(
     # a negative weight stands for feed-forward inhibition relayed by the same channel).
     w_max = genes["w_max"].astype(np.float32)[:, None, None]
     np.clip(weights, -w_max, w_max, out=weights)
-    weights *= mask
     target = (y * y).mean(axis=1) / genes["y0"].astype(np.float32)[:, None]
     rate = (dt / genes["tau_theta"]).astype(np.float32)[:, None]
     if np.any(genes["tau_theta_down"] != genes["tau_theta"]):
@@ -144,11 +142,11 @@ class PlasticityKernel:
     operands in the same order, so weights and thresholds come out bit for bit the same
     (``tests/test_performance_invariance.py`` checks it). What changes is bookkeeping:
 
-    * per-day constants (gene columns, the gate x learning-rate scale) are cast once a day,
-      not once per mini-batch; the per-organism scale is a scalar where a block of
-      organisms shares it, else a full array (numpy multiplies by a full array faster than
-      by a broadcast column); the mask is applied as a float copy made once a day (twice as
-      fast as a bool mask while it fits in cache, see ``FLOAT_MASK_BYTES``);
+    * per-day constants are cast once a day, not once per mini-batch; above all the
+      learning-rate x gate scale and the synapse mask are folded into one per-synapse
+      *gain* (``mask * scale``, made once a day), so a mini-batch multiplies the update by
+      it once instead of scaling, then masking the weights (``dw * scale * 1`` is
+      ``dw * (scale * 1)`` exactly; absent synapses hold 0 and gain nothing);
     * ``dw / batch * scale`` becomes one multiply by ``scale / batch`` when ``batch`` is a
       power of two (dividing by a power of two is exact);
     * buffers are allocated once and filled with ``out=``; responses are stored
@@ -167,13 +165,13 @@ class PlasticityKernel:
         self._y = np.empty((batch, block, neurons), dtype=self.dtype)  # batch-major
         self._phi = np.empty((batch, block, neurons), dtype=self.dtype)
         self._dw = np.empty((block, neurons, inputs), dtype=self.dtype)
-        self.fmask = np.empty((0, neurons, inputs), dtype=self.dtype)
-        self.scale = np.empty((0, neurons, inputs), dtype=self.dtype)  # made when needed
+        self.gain = np.empty((0, neurons, inputs), dtype=self.dtype)  # mask x scale
 
     def prepare_day(
         self, genes: dict[str, np.ndarray], gate: np.ndarray, dt: float, mask: np.ndarray
     ) -> None:
-        """Cast today's per-organism constants (the gate is fixed within a day)."""
+        """Cast today's per-organism constants (the gate and the synapses are fixed within
+        a day)."""
         f = self.dtype.type
         cast = lambda v: np.asarray(v).astype(self.dtype)  # noqa: E731
         self.rule_a = None if np.all(genes["rule_A"] == 1.0) else cast(genes["rule_A"])
@@ -192,15 +190,9 @@ class PlasticityKernel:
         self.fold = plain and self.batch & (self.batch - 1) == 0
         if self.fold:
             scale = scale / f(self.batch)
-        self._scale = scale
-        self._block_scale: dict[tuple[int, int], object] = {}
-        self._scale_filled = False
-        if mask.size * self.dtype.itemsize > FLOAT_MASK_BYTES:
-            self.fmask = mask  # large cohorts: memory-bound, a bool mask reads 4x less
-        else:
-            if self.fmask.shape != mask.shape or self.fmask.dtype != self.dtype:
-                self.fmask = np.empty(mask.shape, dtype=self.dtype)
-            np.copyto(self.fmask, mask)
+        if self.gain.shape != mask.shape:
+            self.gain = np.empty(mask.shape, dtype=self.dtype)
+        np.multiply(mask, scale[:, None, None], out=self.gain)
         self.decay = cast(step * genes["gamma"]) if np.any(genes["gamma"]) else None
         w_max = cast(genes["w_max"])
         self.w_max = f(w_max[0]) if w_max.size and np.all(w_max == w_max[0]) else w_max
@@ -241,10 +233,7 @@ class PlasticityKernel:
             dw += self.rule_d[a:b, None, None] * y.mean(axis=1)[:, :, None]
         if self.rule_e is not None:
             dw += self.rule_e[a:b, None, None]
-        scale = self._block_scale.get((a, b))
-        if scale is None:
-            scale = self._block_scale[(a, b)] = self._scale_of_block(a, b)
-        dw *= scale
+        dw *= self.gain[a:b]
         if self.decay is not None:
             dw -= self.decay[a:b, None, None] * w
         w += dw
@@ -253,7 +242,6 @@ class PlasticityKernel:
             np.clip(w, -w_max, w_max, out=w)
         else:
             np.clip(w, -self.w_max, self.w_max, out=w)
-        w *= self.fmask[a:b]
         # theta += rate * (<y^2> / y0 - theta), <.> summed in batch order like ndarray.mean
         yy = np.multiply(yb, yb, out=phib)
         mean = np.add.reduce(yy, axis=0)
@@ -266,18 +254,3 @@ class PlasticityKernel:
             rate = np.where(mean < th, self.rate_down[a:b, None], self.rate[a:b, None])
             th += rate * (mean - th)
         return y
-
-    def _scale_of_block(self, a: int, b: int):
-        """Today's learning-rate x gate factor for organisms ``a:b``: one scalar when they
-        share it (the common case: one genome, one gate), else a full-size slice (numpy
-        multiplies by a full array faster than by a broadcast column)."""
-        values = self._scale[a:b]
-        bits = values.view(f"u{values.itemsize}")
-        if values.size and np.all(bits == bits[0]):
-            return values[0]
-        if not self._scale_filled:
-            if self.scale.shape != self.fmask.shape:
-                self.scale = np.empty(self.fmask.shape, dtype=self.dtype)
-            np.copyto(self.scale, self._scale[:, None, None])
-            self._scale_filled = True
-        return self.scale[a:b]
