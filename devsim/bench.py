@@ -29,8 +29,8 @@ that have one entry per slot (state and per-day scratch) / number of slots.
 
 ``--checks`` adds three comparisons on monocular deprivation at the peak of the critical
 period (several seeds): mini-batches of 16 vs one presentation at a time and vs 32
-presentations, at the same presentations per day, and float32 vs float64 arithmetic. The MD shift must agree within the
-seed-to-seed spread.
+presentations, at the same presentations per day, and float32 vs float64 arithmetic. The
+MD shift must agree within the seed-to-seed spread.
 
 Timings are wall-clock and only as good as the machine is quiet: the load average is
 reported at the start and the end, and ratios to the floor are also given by CPU time
