@@ -110,7 +110,11 @@ class Cohort:
             "kernel_gain": self._kernel.gain,
             **{f"prune_{k}": v for k, v in self._prune_scratch.items()},
         }
-        return {k: v.nbytes // slots for k, v in arrays.items() if v is not None and v.size}
+        return {
+            k: v.nbytes // slots
+            for k, v in arrays.items()
+            if isinstance(v, np.ndarray) and v.size == slots
+        }
 
     def _initial_wiring(self, rng):
         # Drawn per litter position, so littermates in different groups start identical.

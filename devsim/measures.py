@@ -29,7 +29,10 @@ def eye_responses(weights: np.ndarray, patterns: np.ndarray) -> tuple[np.ndarray
     c = patterns.shape[1]
     out = []
     for eye in (slice(0, c), slice(c, 2 * c)):
-        u = np.matmul(weights[..., eye], patterns.T)  # (..., n, t)
+        # A contiguous copy of the eye's half lets BLAS do the products (a strided view
+        # takes numpy's slow generic loop); one small product per organism stays on one
+        # thread, so a busy machine does not stall it.
+        u = np.matmul(np.ascontiguousarray(weights[..., eye]), patterns.T)  # (..., n, t)
         out.append(np.maximum(response(u), 0.0).mean(axis=-1))
     return out[0], out[1]
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from devsim import fused
+
 Y_MIN = -1.0  # small negative floor of the output nonlinearity (Blais et al. 1998)
 Y_MAX = 50.0  # saturation ceiling
 
@@ -142,11 +144,14 @@ class PlasticityKernel:
     operands in the same order, so weights and thresholds come out bit for bit the same
     (``tests/test_performance_invariance.py`` checks it). What changes is bookkeeping:
 
-    * per-day constants are cast once a day, not once per mini-batch; above all the
-      learning-rate x gate scale and the synapse mask are folded into one per-synapse
-      *gain* (``mask * scale``, made once a day), so a mini-batch multiplies the update by
-      it once instead of scaling, then masking the weights (``dw * scale * 1`` is
-      ``dw * (scale * 1)`` exactly; absent synapses hold 0 and gain nothing);
+    * the default rule (plain BCM) runs the two matrix products with numba loops between
+      them (:mod:`devsim.fused`), each one pass over memory: the rectified responses and
+      BCM factor; the update ``w + dw * scale`` clipped, at existing synapses only (absent
+      ones hold 0, which is what the reference's ``* mask`` leaves there); the threshold;
+    * per-day constants are cast once a day, not once per mini-batch; for other rules
+      the learning-rate x gate scale and the synapse mask are folded into one per-synapse
+      *gain* (``mask * scale``, made once a day: ``dw * scale * 1`` is ``dw * (scale * 1)``
+      exactly);
     * ``dw / batch * scale`` becomes one multiply by ``scale / batch`` when ``batch`` is a
       power of two (dividing by a power of two is exact);
     * buffers are allocated once and filled with ``out=``; responses are stored
@@ -165,7 +170,10 @@ class PlasticityKernel:
         self._y = np.empty((batch, block, neurons), dtype=self.dtype)  # batch-major
         self._phi = np.empty((batch, block, neurons), dtype=self.dtype)
         self._dw = np.empty((block, neurons, inputs), dtype=self.dtype)
+        self._mean = np.empty((block, neurons), dtype=self.dtype)
+        self.y_min, self.y_max = self.dtype.type(Y_MIN), self.dtype.type(Y_MAX)
         self.gain = np.empty((0, neurons, inputs), dtype=self.dtype)  # mask x scale
+        self.mask = self.scale = None  # today's synapses and learning-rate x gate
 
     def prepare_day(
         self, genes: dict[str, np.ndarray], gate: np.ndarray, dt: float, mask: np.ndarray
@@ -190,9 +198,7 @@ class PlasticityKernel:
         self.fold = plain and self.batch & (self.batch - 1) == 0
         if self.fold:
             scale = scale / f(self.batch)
-        if self.gain.shape != mask.shape:
-            self.gain = np.empty(mask.shape, dtype=self.dtype)
-        np.multiply(mask, scale[:, None, None], out=self.gain)
+        self.mask, self.scale = mask, scale
         self.decay = cast(step * genes["gamma"]) if np.any(genes["gamma"]) else None
         w_max = cast(genes["w_max"])
         self.w_max = f(w_max[0]) if w_max.size and np.all(w_max == w_max[0]) else w_max
@@ -202,6 +208,19 @@ class PlasticityKernel:
         asymmetric = np.any(genes["tau_theta_down"] != genes["tau_theta"])
         self.rate_down = cast(dt / genes["tau_theta_down"]) if asymmetric else None
         self.y0 = None if np.all(genes["y0"] == 1.0) else cast(genes["y0"])  # x / 1 == x
+        self.plain_bcm = (
+            self.fold
+            and self.rule_a is None
+            and self.rule_b is None
+            and self.decay is None
+            and self.rate_down is None
+            and self.y0 is None
+            and np.ndim(self.w_max) == 0
+        )
+        if not self.plain_bcm:  # the general path multiplies by mask x scale, made today
+            if self.gain.shape != mask.shape:
+                self.gain = np.empty(mask.shape, dtype=self.dtype)
+            np.multiply(mask, scale[:, None, None], out=self.gain)
 
     def step(
         self, a: int, b: int, weights: np.ndarray, theta: np.ndarray, x: np.ndarray
@@ -215,6 +234,14 @@ class PlasticityKernel:
         phib = self._phi[:, :o]
         y = yb.transpose(1, 0, 2)  # (o, batch, n) view
         np.matmul(x, w.transpose(0, 2, 1), out=y)
+        if self.plain_bcm:
+            # The default rule, the two matrix products around loops that each make one
+            # pass over memory (devsim.fused; the same arithmetic as below).
+            fused.bcm_factor(yb, th, phib, self.y_min, self.y_max)
+            dw = np.matmul(phib.transpose(1, 2, 0), x, out=self._dw[:o])
+            fused.apply_update(w, dw, self.mask[a:b], self.scale[a:b], self.w_max)
+            fused.slide_threshold(yb, th, self.rate[a:b], self._mean[:o])
+            return y
         response(yb)
         np.subtract(yb, th, out=phib)
         np.multiply(yb, phib, out=phib)  # y * (y - theta)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from devsim import fused
+
 LEFT, RIGHT = 0, 1  # the left eye is the contralateral eye by convention
 CONDITIONS = (
     "normal",
@@ -125,6 +127,7 @@ class StimulusPlan:
         self.noise_bank = noise_bank
         self.noise_offset = noise_offset
         self._blocks: dict[tuple[int, int], tuple] = {}
+        self._fused: dict[tuple[int, int], tuple] = {}
 
     def _block(self, a: int, b: int) -> tuple:
         """Per block of organisms: litter positions (a slice start when contiguous), the
@@ -151,6 +154,20 @@ class StimulusPlan:
                 squint if squint.any() else None,
             )
             self._blocks[(a, b)] = info
+        return info
+
+    def fused_block(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For :func:`devsim.fused.gather_inputs`: organisms ``a:b``'s litter positions, row
+        offsets (o, 4) (pattern L, pattern R, noise L, noise R) and strabismus flags."""
+        info = self._fused.get((a, b))
+        if info is None:
+            offsets = np.concatenate([self.pattern_offset[a:b], self.noise_offset[a:b]], axis=1)
+            info = (
+                np.ascontiguousarray(self.litter_index[a:b]),
+                np.ascontiguousarray(offsets, dtype=np.intp),
+                np.ascontiguousarray(self.independent[a:b]),
+            )
+            self._fused[(a, b)] = info
         return info
 
     def rows(self, indices: np.ndarray, a: int, b: int) -> np.ndarray:
@@ -297,8 +314,15 @@ class VisualWorld:
         """Inputs of organisms ``a:b`` for a mini-batch into ``out`` (b - a, batch, 2c);
         ``scratch`` is an optional buffer of at least ``out.size`` elements of its dtype."""
         o, batch, c = b - a, indices.shape[2], self.channels
-        rows = plan.rows(indices, a, b)
         x = out.reshape(o, batch, 2, c)
+        if out.dtype == plan.pattern_bank.dtype == plan.noise_bank.dtype:
+            # one pass: each row read once from each bank and added (the same float32 sums)
+            litter, offsets, squint = plan.fused_block(a, b)
+            fused.gather_inputs(
+                plan.pattern_bank, plan.noise_bank, indices, litter, offsets, squint, x
+            )
+            return out
+        rows = plan.rows(indices, a, b)
         if out.dtype == plan.pattern_bank.dtype == plan.noise_bank.dtype:
             if scratch is None or scratch.size < out.size:
                 scratch = np.empty(out.size, dtype=out.dtype)

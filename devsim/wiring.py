@@ -10,6 +10,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from devsim import fused
+
 INITIAL_WEIGHT = 0.3  # mean strength of a new synapse (a.u.)
 PRUNE_DAYS = 3  # a synapse must stay weak this many days in a row before it can go
 
@@ -73,26 +75,46 @@ def prune_and_sprout(
     scratch = {} if scratch is None else scratch
     shape = weights.shape
     work = _buffer(scratch, "work", shape, np.float32)
-    weak = _buffer(scratch, "weak", shape, np.bool_)
-    hit = _buffer(scratch, "hit", shape, np.bool_)
     strength = np.abs(weights, out=work) if weights.dtype == np.float32 else np.abs(weights)
     count = np.maximum(_count(mask), 1)
     mean = strength.sum(axis=2, keepdims=True) / count
-    np.less(strength, _float32_bound(prune_threshold[:, None, None] * mean, strength), out=weak)
+    weak_below = _float32_bound(prune_threshold[:, None, None] * mean, strength)
+    plastic = np.clip(gate - floor_adult, 0.0, 1.0)[:, None, None]
+    rate = (sprout_rate * np.exp(-brake))[:, None, None]
+    halves = _eye_halves(prob, scratch)
+    if halves is not None and weights.flags.c_contiguous and mask.flags.c_contiguous:
+        # Both draws first (the same stream: nothing draws in between), then one pass
+        # over the slots decides weakness, pruning and sprouting (devsim.fused).
+        prune_draw = rng.random(shape, dtype=np.float32, out=work)
+        sprout_draw = _buffer(scratch, "sprout_draw", shape, np.float32)
+        rng.random(shape, dtype=np.float32, out=sprout_draw)
+        fused.prune_and_sprout_slots(
+            weights,
+            mask,
+            weak_days,
+            weak_below[..., 0],
+            prune_draw,
+            _float32_bound(plastic, prune_draw)[:, 0, 0],
+            sprout_draw,
+            _float32_bound(rate * halves, sprout_draw),
+            PRUNE_DAYS,
+            weights.dtype.type(INITIAL_WEIGHT),
+        )
+        return
+    weak = _buffer(scratch, "weak", shape, np.bool_)
+    hit = _buffer(scratch, "hit", shape, np.bool_)
+    np.less(strength, weak_below, out=weak)
     weak &= mask
     # weak_days += 1 where weak, 0 elsewhere (int8, wrapping exactly as the original did)
     np.add(weak_days, 1, out=weak_days)
     np.multiply(weak_days, weak, out=weak_days)
-    plastic = np.clip(gate - floor_adult, 0.0, 1.0)[:, None, None]
     draw = rng.random(shape, dtype=np.float32, out=work)
     pruned = np.less(draw, _float32_bound(plastic, draw), out=weak)
     pruned &= np.greater_equal(weak_days, PRUNE_DAYS, out=hit)
     _set_where(weights, pruned, 0.0)
     np.greater(mask, pruned, out=mask)  # mask & ~pruned
     np.multiply(weak_days, np.logical_not(pruned, out=hit), out=weak_days)
-    rate = (sprout_rate * np.exp(-brake))[:, None, None]
     draw = rng.random(shape, dtype=np.float32, out=work)
-    halves = _eye_halves(prob)
     if halves is None:
         sprouted = np.less(draw, rate * prob, out=hit)
     else:  # one probability per (neuron, eye): compare against (o, n, 2) bounds
@@ -114,17 +136,23 @@ def _count(mask: np.ndarray) -> np.ndarray:
     return np.add.reduce(mask.view(np.uint8), axis=2, dtype=narrow, keepdims=True).astype(np.int64)
 
 
-def _eye_halves(prob: np.ndarray) -> np.ndarray | None:
+def _eye_halves(prob: np.ndarray, scratch: dict | None = None) -> np.ndarray | None:
     """(o, n, 2) slot probabilities when every neuron has one per eye (as
-    :func:`slot_probability` makes them), else None."""
-    if prob.shape[2] % 2:
-        return None
-    c = prob.shape[2] // 2
-    halves = prob.reshape(*prob.shape[:2], 2, c)
-    first = halves[..., :1]
-    if not (halves == first).all():
-        return None
-    return first[..., 0]
+    :func:`slot_probability` makes them), else None. Slot probabilities are fixed for
+    life, so the answer is kept in ``scratch`` (for this very array)."""
+    key = (id(prob), prob.shape)
+    if scratch is not None and scratch.get("halves_of") == key:
+        return scratch["halves"]
+    halves = None
+    if prob.shape[2] % 2 == 0:
+        c = prob.shape[2] // 2
+        split = prob.reshape(*prob.shape[:2], 2, c)
+        first = split[..., :1]
+        if (split == first).all():
+            halves = first[..., 0].copy()
+    if scratch is not None:
+        scratch["halves_of"], scratch["halves"] = key, halves
+    return halves
 
 
 def _buffer(scratch: dict, name: str, shape: tuple, dtype) -> np.ndarray:
