@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import io
 from pathlib import Path
 
 import ipyvuetify as v
 import ipywidgets as widgets
+import numpy as np
 import pytest
 import solara
 import solara.server.app  # noqa: F401  (solara's ipywidgets/comm patches, as the server has)
 import solara.server.kernel
 import solara.server.kernel_context
+from PIL import Image
 
 from devsim.viz import MODEL_PARAMS, PageModel, figures
 from devsim.viz.page_model import PRESETS
@@ -177,3 +180,44 @@ def test_figures_draw_for_many_groups(protocol, organisms):
     pngs = [figures.png(fig) for fig in figures.all_figures(model)]
     assert all(p.startswith(b"\x89PNG") for p in pngs)
     assert figures.open_spans([0.0, 0.6, 0.7, 0.2, 0.9]) == [(1, 2), (4, 4)]
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+@pytest.mark.parametrize("protocol", ["custom", "gad65"])
+def test_page_figures_redraw_as_a_full_draw(protocol):
+    """The page's day-by-day PNGs (only the changes redrawn) show what a full draw shows."""
+    model = PageModel(protocol=protocol, organisms=3, days=30)
+    organism = figures.default_organism(model)
+    other = model.organisms()[1]
+    kept = [
+        (figures.LitterFigure(model), lambda f, o: f.update(model, o.row)),
+        (figures.HistogramFigure(model), lambda f, o: f.update(model)),
+        (figures.TimelineFigure(model), lambda f, o: f.update(model)),
+        (figures.SynapseFigure(model), lambda f, o: f.update(o)),
+        (figures.ReceptiveFieldFigure(model), lambda f, o: f.update(o)),
+    ]
+    for day in range(12):
+        shown = other if day == 11 else organism  # a new organism chosen on the last day
+        for page_figure, update in kept:
+            page = update(page_figure, shown).png()
+            if day in (0, 9, 10, 11):  # the first picture, then P9 -> P10 (a wider age)
+                full = figures.png(page_figure.fig)
+                differ = np.abs(_pixels(page) - _pixels(full)).max(axis=2) > 40
+                assert differ.mean() < 1e-3, (type(page_figure).__name__, day)
+        model.step()
+
+
+def test_timeline_labels_are_not_cut_at_the_last_day():
+    model = PageModel(rearing_from=50, rearing_to=54)
+    while model.running:
+        model.step()
+    fig = figures.timeline_figure(model)
+    renderer = fig.canvas.get_renderer()
+    texts = [t for ax in fig.axes for t in ax.texts]
+    assert any(t.get_text() == "lid suture (left)" for t in texts)
+    assert any(t.get_text() == f"today P{model.days}" for t in texts)
+    for text in texts:
+        assert text.get_window_extent(renderer).x1 <= fig.bbox.x1, text.get_text()

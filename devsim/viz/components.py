@@ -1,12 +1,14 @@
 """Solara components of the development page (each takes the model, as SolaraViz passes it).
 
 Every figure component reads ``update_counter`` (Mesa's per-session re-render signal after
-Step/Play) and memoises its figure on ``(model, model.age)``, so unrelated re-renders (a
-moved slider) do not redraw it.
+Step/Play) and memoises its picture on ``model.age`` (and the organism shown), so unrelated
+re-renders (a moved slider) do not redraw it. Each keeps one :class:`figures.PageFigure`
+per model, which redraws only what changed since the day before.
 """
 
 from __future__ import annotations
 
+import reacton.ipywidgets as rw
 import solara
 from mesa.visualization.utils import update_counter
 
@@ -121,15 +123,17 @@ def Header(model: DevelopmentModel):
 
 
 @solara.component
-def _Figure(name: str, make, dependencies: list):
-    """A memoised matplotlib figure, redrawn only when ``dependencies`` change.
+def _Figure(name: str, model: DevelopmentModel, kind: type, draw, dependencies: list):
+    """A page figure of ``kind``, built once per model and redrawn when ``dependencies`` change.
 
-    The dependencies must be props (not read inside): reacton skips re-rendering a child
-    whose props compare equal, and ``make`` closes over the same mutable model every day.
+    ``draw(figure)`` updates the figure to today and returns its PNG. The dependencies must
+    be props (not read inside): reacton skips re-rendering a child whose props compare
+    equal, and ``draw`` closes over the same mutable model every day.
     """
-    fig = solara.use_memo(make, dependencies=dependencies)
+    figure = solara.use_memo(lambda: kind(model), dependencies=[model])  # Reset: new model
+    image = solara.use_memo(lambda: draw(figure), dependencies=[figure, *dependencies])
     with solara.Div(classes=["devsim-figure", f"devsim-figure-{name}"]):
-        solara.FigureMatplotlib(fig, format="png", dependencies=dependencies)
+        rw.Image(value=image, format="png")
 
 
 def _selected(model: DevelopmentModel):
@@ -145,15 +149,23 @@ def LitterPanel(model: DevelopmentModel):
     organism, _ = _selected(model)
     _Figure(
         "litter",
-        lambda: figures.litter_figure(model, organism.row),
-        [model, model.age, organism.row],
+        model,
+        figures.LitterFigure,
+        lambda fig: fig.update(model, organism.row).png(),
+        [model.age, organism.row],
     )
 
 
 @solara.component
 def HistogramPanel(model: DevelopmentModel):
     update_counter.get()
-    _Figure("histogram", lambda: figures.histogram_figure(model), [model, model.age])
+    _Figure(
+        "histogram",
+        model,
+        figures.HistogramFigure,
+        lambda fig: fig.update(model).png(),
+        [model.age],
+    )
     counts = figures.histogram_counts(model)
     solara.Text(
         "Cells per OD class 1–7: " + "; ".join(f"{k}: {v}" for k, v in counts.items()),
@@ -165,7 +177,9 @@ def HistogramPanel(model: DevelopmentModel):
 @solara.component
 def TimelinePanel(model: DevelopmentModel):
     update_counter.get()
-    _Figure("timeline", lambda: figures.timeline_figure(model), [model, model.age])
+    _Figure(
+        "timeline", model, figures.TimelineFigure, lambda fig: fig.update(model).png(), [model.age]
+    )
 
 
 @solara.component
@@ -180,7 +194,13 @@ def SynapsePanel(model: DevelopmentModel):
         dense=True,
         classes=["devsim-organism"],
     )
-    _Figure("synapses", lambda: figures.synapse_figure(organism), [model, model.age, organism.row])
+    _Figure(
+        "synapses",
+        model,
+        figures.SynapseFigure,
+        lambda fig: fig.update(organism).png(),
+        [model.age, organism.row],
+    )
 
 
 @solara.component
@@ -189,8 +209,10 @@ def ReceptiveFieldPanel(model: DevelopmentModel):
     organism, _ = _selected(model)
     _Figure(
         "receptive-fields",
-        lambda: figures.receptive_field_figure(organism),
-        [model, model.age, organism.row],
+        model,
+        figures.ReceptiveFieldFigure,
+        lambda fig: fig.update(organism).png(),
+        [model.age, organism.row],
     )
 
 
