@@ -272,3 +272,31 @@ def test_cli_bad_scenario_exits_2_with_one_line(tmp_path, capsys, text, field):
     assert str(scenario) in err
     assert field in err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_seeds_on_dask_match_serial_runs_and_resume(tmp_path, capsys):
+    """Several runs on a local Dask cluster give the same files as in-process runs; a
+    rerun keeps finished runs and only redoes what is missing."""
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SCENARIO.replace("generations = 2\n", "generations = 1\n"))
+    serial, dask = tmp_path / "serial", tmp_path / "dask"
+    common = [str(scenario), "--quick", "--seeds", "2"]
+    assert cli.main(["evolve", *common, "--out", str(serial)]) == 0
+    assert cli.main(["evolve", *common, "--out", str(dask), "--workers", "2"]) == 0
+    for seed in (3, 4):
+        a, b = serial / "s" / f"seed{seed}", dask / "s" / f"seed{seed}"
+        assert (a / "summary.json").read_bytes() == (b / "summary.json").read_bytes()
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(a / "generations.parquet"), pd.read_parquet(b / "generations.parquet")
+        )
+    kept = dask / "s" / "seed3" / "summary.json"
+    before = kept.stat().st_mtime_ns
+    (dask / "s" / "seed4" / "summary.json").unlink()  # as if stopped before it finished
+    capsys.readouterr()
+    assert cli.main(["evolve", *common, "--out", str(dask)]) == 0
+    assert "1 of 2 runs already done" in capsys.readouterr().out
+    assert kept.stat().st_mtime_ns == before
+    assert (dask / "s" / "seed4" / "summary.json").exists()
+    # another setting is another run: nothing is reused
+    assert cli.main(["evolve", *common, "--out", str(dask), "--generations", "2"]) == 0
+    assert json.loads(kept.read_text())["generations"] == 2

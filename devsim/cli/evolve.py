@@ -4,7 +4,9 @@ One scenario and one seed write ``DIR/generations.parquet`` (one row per generat
 ``DIR/summary.json`` (the last generation, habitat maps, mutation-scale ratios) and
 ``DIR/figures/*.png``. Several scenarios and/or ``--seeds N`` write one such folder per run
 (``DIR/<scenario>/seed<S>/``) plus ``DIR/comparison.csv`` and ``DIR/comparison.png``:
-every scenario's end state, mean and spread over seeds.
+every scenario's end state, mean and spread over seeds. Those runs go to Dask with
+``--workers N`` (a local cluster) or ``--scheduler ADDRESS`` (an existing one); folders
+already written are kept, so rerunning an interrupted batch finishes it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import math
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +54,17 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--generations", type=int, default=None, help="override generations")
     parser.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     parser.add_argument("--seeds", type=int, default=1, help="runs with seeds S, S+1, ...")
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="several runs on a local Dask cluster of N processes (default 1: in this process)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="several runs on an existing Dask cluster, e.g. tcp://127.0.0.1:8786",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="the scenario's reduced [quick] settings (tests)"
     )
@@ -85,10 +97,10 @@ def _clean(value):
     return value
 
 
-def run_one(scenario, seed: int, out: Path, progress: bool = True) -> pd.DataFrame:
-    """Evolve one scenario with one seed; write its folder; return the generation table."""
+def evolve(scenario, seed: int, progress: bool = True) -> dict:
+    """Evolve one scenario with one seed; return what :func:`write_run` writes (pure: the
+    result depends on the scenario and the seed only, so a Dask worker can compute it)."""
     from devsim.evolution import MAP_TRAITS, build_evolution_model, gene_sigma_ratio, sigma_change
-    from devsim.plots.evolution import plot_genes, plot_habitat_maps, plot_sigmas, plot_traits
 
     start = time.perf_counter()
     model = build_evolution_model(scenario, seed)
@@ -124,40 +136,131 @@ def run_one(scenario, seed: int, out: Path, progress: bool = True) -> pd.DataFra
         ),
         "habitat_map": {k: v.tolist() for k, v in maps.items()},
     }
+    shown = {k: maps[k] for k in ("plasticity", "innate", "window_close", "adult_gate")}
+    if "innate_orientation" in evolving:
+        shown["innate_orientation (deg)"] = maps["gene:innate_orientation"]
+        shown["innate_effective"] = maps["innate_effective"]
+    if scenario.environment.orientation == "habitat":
+        shown["world orientation (deg)"] = model.grid.orientation.data
+    for layer in ("deprivation", "world_change"):
+        data = getattr(model.grid, layer).data
+        if np.ptp(data) > 0:
+            shown[f"habitat: {layer} risk"] = data
+    return {
+        "table": table,
+        "summary": _clean(summary),
+        "evolving": evolving,
+        "maps_shown": shown,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def write_run(out: Path, scenario, result: dict) -> None:
+    """Write one run's folder (generations.parquet, summary.json, figures/) atomically: it
+    appears complete or not at all."""
+    from devsim.plots.evolution import plot_genes, plot_habitat_maps, plot_sigmas, plot_traits
+
+    table, evolving = result["table"], result["evolving"]
     staging = staging_dir(out)
     try:
         table.to_parquet(staging / "generations.parquet", index=False)
+        (staging / "scenario.json").write_text(_fingerprint(scenario, result), encoding="utf-8")
         (staging / "summary.json").write_text(
-            json.dumps(_clean(summary), indent=1, sort_keys=False) + "\n", encoding="utf-8"
+            json.dumps(result["summary"], indent=1, sort_keys=False) + "\n", encoding="utf-8"
         )
         fig = staging / "figures"
         fig.mkdir()
         plot_traits(table, fig / "traits.png", title=scenario.name)
         plot_genes(table, evolving, fig / "genes.png", title=scenario.name)
         plot_sigmas(table, evolving, fig / "mutation_scales.png", title=scenario.name)
-        shown = {k: maps[k] for k in ("plasticity", "innate", "window_close", "adult_gate")}
-        if "innate_orientation" in evolving:
-            shown["innate_orientation (deg)"] = maps["gene:innate_orientation"]
-            shown["innate_effective"] = maps["innate_effective"]
-        env = scenario.environment
-        if env.orientation == "habitat":
-            shown["world orientation (deg)"] = model.grid.orientation.data
-        for layer in ("deprivation", "world_change"):
-            data = getattr(model.grid, layer).data
-            if np.ptp(data) > 0:
-                shown[f"habitat: {layer} risk"] = data
-        plot_habitat_maps(shown, fig / "habitat_map.png", title=scenario.name)
+        plot_habitat_maps(result["maps_shown"], fig / "habitat_map.png", title=scenario.name)
         out.mkdir(parents=True, exist_ok=True)
         publish_directory(staging, out)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return table
 
 
-def _job(item):
-    scenario, seed, out = item
-    return run_one(scenario, seed, out)
+def run_one(scenario, seed: int, out: Path, progress: bool = True) -> pd.DataFrame:
+    """Evolve one scenario with one seed in this process; write its folder; return the
+    generation table."""
+    result = evolve(scenario, seed, progress)
+    write_run(out, scenario, result)
+    return result["table"]
+
+
+def _evolve_quietly(scenario, seed: int) -> dict:
+    return evolve(scenario, seed, progress=False)
+
+
+def _fingerprint(scenario, result_or_seed) -> str:
+    """The resolved scenario and seed of a run, as written to its ``scenario.json``."""
+    seed = result_or_seed["summary"]["seed"] if isinstance(result_or_seed, dict) else result_or_seed
+    content = {"seed": seed, "scenario": scenario.model_dump(mode="json")}
+    return json.dumps(content, indent=1, sort_keys=True) + "\n"
+
+
+def _finished(scenario, seed: int, out: Path) -> pd.DataFrame | None:
+    """The generation table of this very run (same scenario and seed) written earlier, or
+    None."""
+    try:
+        if (out / "scenario.json").read_text(encoding="utf-8") != _fingerprint(scenario, seed):
+            return None
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        if (summary["seed"], summary["generations"]) != (seed, scenario.generations):
+            return None  # summary.json is published last: a rerun stopped half-way
+        return pd.read_parquet(out / "generations.parquet")
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def run_many(jobs: list, workers: int, scheduler: str | None) -> list[pd.DataFrame]:
+    """Run ``jobs`` ((scenario, seed, out) each) and return their tables in job order.
+
+    A folder holding this very run (same scenario and seed, see ``scenario.json``) is read,
+    not rerun, so an interrupted batch resumes. The rest run in this process (``workers`` 1, no
+    ``scheduler``) or on Dask: a LocalCluster of ``workers`` single-threaded processes on
+    127.0.0.1, or the cluster at ``scheduler``. Workers compute; this process writes each
+    run's folder as it completes (workers need no shared file system)."""
+    tables: list[pd.DataFrame | None] = [_finished(*job) for job in jobs]
+    todo = [k for k, table in enumerate(tables) if table is None]
+    if len(todo) < len(jobs):
+        print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; skipping them")
+    if not todo:
+        return tables
+    if workers == 1 and scheduler is None:
+        for k in todo:
+            scenario, seed, out = jobs[k]
+            tables[k] = run_one(scenario, seed, out)
+        return tables
+    from distributed import Client, as_completed
+
+    from devsim.batch import _connect, local_cluster
+
+    with ExitStack() as stack:
+        if scheduler is None:
+            cluster = stack.enter_context(local_cluster(min(workers, len(todo))))
+            client = stack.enter_context(Client(cluster))
+        else:
+            client = stack.enter_context(_connect(scheduler))
+        futures = {
+            client.submit(_evolve_quietly, jobs[k][0], jobs[k][1], pure=False): k for k in todo
+        }
+        try:
+            for future in as_completed(futures):
+                k = futures[future]
+                scenario, seed, out = jobs[k]
+                result = future.result()  # a failed run raises here: nothing half-written
+                write_run(out, scenario, result)
+                tables[k] = result["table"]
+                print(
+                    f"  [{scenario.name[:40]} seed {seed}] done in {result['seconds']:.0f} s "
+                    f"-> {out}",
+                    flush=True,
+                )
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+    return tables
 
 
 def comparison_columns(innate: bool) -> list[str]:
@@ -188,8 +291,8 @@ def main(args: argparse.Namespace) -> int:
         raise DevsimInputError(f"{args.out}: --out must be a folder, not a file")
     if args.seeds < 1:
         raise DevsimInputError(f"--seeds: must be >= 1, got {args.seeds}")
-    if args.jobs < 1:
-        raise DevsimInputError(f"--jobs: must be >= 1, got {args.jobs}")
+    if args.workers < 1:
+        raise DevsimInputError(f"--workers: must be >= 1, got {args.workers}")
     if args.seed is not None and args.seed < 0:
         raise DevsimInputError(f"--seed: must be >= 0, got {args.seed}")
     scenarios = [(path, _scenario(path, args)) for path in args.scenario]
@@ -212,11 +315,7 @@ def main(args: argparse.Namespace) -> int:
         base = scenario.seed if args.seed is None else args.seed
         for k in range(args.seeds):
             jobs.append((scenario, base + k, args.out / path.stem / f"seed{base + k}"))
-    if args.jobs > 1:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            tables = list(pool.map(_job, jobs))
-    else:
-        tables = [_job(job) for job in jobs]
+    tables = run_many(jobs, args.workers, args.scheduler)
     records = []
     runs: dict[str, list[pd.DataFrame]] = {}
     for (_, seed, out), table in zip(jobs, tables, strict=True):
