@@ -284,8 +284,9 @@ def innate_template(
     ``orientation_deg[i]`` (wave-vector angle), spatial frequency :data:`TEMPLATE_SF` and
     envelope :data:`TEMPLATE_WIDTH`, at a fixed centre and phase; its right-eye half is the
     same Gabor shifted by ``-offset[i]`` channels, so it matches a right eye that sees the
-    scene ``offset`` channels along (see :class:`HabitatWorld`). The template is scaled by
-    the gene ``innate_strength`` and added to the initial weights by the model.
+    scene ``offset`` channels along (see :class:`HabitatWorld`). The model blends it into
+    the initial wiring in proportion to the gene ``innate_strength``
+    (:meth:`devsim.evolution.EvolutionModel._apply_template`).
     """
     orientation = np.radians(np.asarray(orientation_deg, dtype=float))[:, None, None, None]
     offset = np.asarray(offset, dtype=float)[:, None, None, None]

@@ -7,8 +7,13 @@ system (SCIENCE.md §4):
 * **rules** -- the plasticity rule and the critical-window genes (``eta``, ``r_close``,
   ``floor_adult``, ...): the weights are set by lifetime learning from what the eyes see;
 * **weights** -- an innate template (``innate_strength``, ``innate_orientation``,
-  ``innate_offset``): heritable oriented, binocular receptive fields added to the initial
-  synaptic weights (:func:`devsim.environment.innate_template`), the "pretrained" route.
+  ``innate_offset``): heritable oriented, binocular receptive fields
+  (:func:`devsim.environment.innate_template`), the "pretrained" route. The template is
+  genetically specified *wiring*: ``innate_strength`` is the share of the initial
+  connectivity and weights that it sets (the rest is the random exuberant projection), so
+  at full strength every neuron is born with exactly the template's receptive field and a
+  constant feature of the world can be carried entirely by the genome
+  (:meth:`EvolutionModel._apply_template`).
 
 Every generation develops from birth to maturity in the one vectorised kernel
 (:meth:`devsim.cohort.Cohort.develop_day`), each organism in *its own* world
@@ -26,13 +31,20 @@ and fitness is what development produced, minus explicit costs:
   function (limited dynamic range) and a fixed read-out noise, so scenes are told apart
   when they drive the cortex differently and neither too weakly nor into saturation;
 * ``eta * sum_days(gate)`` (the trait ``plasticity``): the plasticity the organism paid
-  for -- keeping synapses plastic has a metabolic cost (Mery & Kawecki 2003; Dunlap &
-  Stephens 2009);
+  for -- keeping synapses plastic has a metabolic cost whether or not it is used (a
+  maintenance cost of learning ability: Mery & Kawecki 2003; Burger et al. 2008; Dunlap &
+  Stephens 2009). The assimilation scenarios use ``c_plasticity = 0.1`` (a founder's
+  mouse-like window, plasticity ~ 1.1, costs about a tenth of its fitness), the others
+  0.03 (README: what each experiment gives at the other cost);
 * ``activity``: the mean response to its world's scenes -- signalling costs energy
   (Attwell & Laughlin 2001), so a cortex that is merely louder is not better for free.
 
-Deprivation is *not* a separate cost term: a lid suture while the window is open leaves a
-weaker deprived eye (amblyopia) through the kernel itself, and that lowers ``quality``.
+Deprivation is *not* a separate cost term: a lid suture while synapses are plastic leaves
+a weaker deprived eye (amblyopia) through the kernel itself, and that lowers ``quality``.
+The same plasticity that exposes the cortex to the damage can undo part of it after the
+eye reopens, so whether a deprivation risk favours short or long windows depends on how
+long the deprivation lasts compared with the sighted life left after it (see
+``scenarios/evolution/window_deprivation_risk.toml``).
 
 Parents are chosen by tournaments among the organisms of a Moore neighbourhood; each
 offspring is placed in the cell it was bred for (within ``neighbourhood`` cells of its
@@ -72,7 +84,7 @@ from devsim.scenario import error_message, field_location
 from devsim.senses import WorldParams
 
 PERIODIC_GENES = frozenset({"innate_orientation"})  # wrapped, not reflected, into bounds
-INNATE_SCALE = 0.6  # RMS weight added by a full-strength (innate_strength = 1) template
+INNATE_SCALE = 0.6  # RMS weight of a full (innate_strength = 1) template, ~ learned RFs (0.5)
 GATE_OPEN = 0.5  # the window counts as open while the gate is at least this
 FEATURE_MODES = ("constant", "generations", "individual", "habitat")
 DEFAULT_EVOLVE = (
@@ -847,9 +859,16 @@ class EvolutionModel(mesa.Model):
         return out
 
     def _apply_template(self, cohort: Cohort, genes: dict[str, np.ndarray]) -> None:
-        """Lay down the innate template: ``innate_strength * INNATE_SCALE`` times the unit-RMS
-        template is added to the initial weight of every existing synapse (then the usual
-        bounds ``[-w_max, w_max]``)."""
+        """Lay down the innate template: genetically specified wiring.
+
+        ``s = innate_strength`` is the share of the initial connectivity that the genome
+        specifies (the rest is the random, exuberant projection of
+        :func:`devsim.wiring.initial_wiring`): every free synapse slot is wired by the
+        template with probability ``s``, and the initial weights become
+        ``(1 - s) * random + s * INNATE_SCALE * template`` (then the usual bounds
+        ``[-w_max, w_max]``). At ``s = 1`` every neuron starts with exactly the template's
+        receptive field; at ``s = 0`` nothing changes (and no random number is drawn).
+        """
         s = genes["innate_strength"]
         if not np.any(s > 0):
             return
@@ -859,9 +878,11 @@ class EvolutionModel(mesa.Model):
             cohort.neurons,
             self.world_params.patch,
         )
-        s = (s * INNATE_SCALE).astype(np.float32)[:, None, None]
+        s = s.astype(np.float32)[:, None, None]
+        cohort.mask |= self.rng.random(cohort.mask.shape, dtype=np.float32) < s
         w_max = genes["w_max"].astype(np.float32)[:, None, None]
-        cohort.weights[...] = np.clip(cohort.weights + s * template, -w_max, w_max) * cohort.mask
+        blended = (1.0 - s) * cohort.weights + s * np.float32(INNATE_SCALE) * template
+        cohort.weights[...] = np.clip(blended, -w_max, w_max) * cohort.mask
 
     # --- records ------------------------------------------------------------------------------
     def _record(self) -> None:

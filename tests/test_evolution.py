@@ -274,6 +274,35 @@ def test_cli_bad_scenario_exits_2_with_one_line(tmp_path, capsys, text, field):
     assert not (tmp_path / "o").exists()
 
 
+def test_innate_template_sets_the_initial_wiring():
+    """innate_strength s blends the random initial projection with the template: s = 1
+    wires every slot with exactly INNATE_SCALE x the template; s = 0 leaves it untouched."""
+    from devsim.cohort import Cohort
+    from devsim.evolution import INNATE_SCALE
+    from devsim.genome import gene_table
+
+    model = tiny_model(8)
+    genomes = [a.genome for a in model.organisms()[:3]]
+    genes = gene_table(genomes)
+    genes["innate_strength"] = np.array([0.0, 1.0, 0.5])
+    genes["innate_orientation"] = np.array([0.0, 45.0, 90.0])
+    genes["innate_offset"] = np.zeros(3)
+    model.world.assign(np.zeros(3, int), np.full(3, model.world_params.max_offset))
+    cohort = Cohort(np.random.default_rng(1), genes, np.arange(3), model.world, neurons=4)
+    before_w, before_m = cohort.weights.copy(), cohort.mask.copy()
+    model._apply_template(cohort, genes)
+    np.testing.assert_array_equal(cohort.weights[0], before_w[0])
+    np.testing.assert_array_equal(cohort.mask[0], before_m[0])
+    template = innate_template(genes["innate_orientation"], genes["innate_offset"], 4, 8)
+    assert cohort.mask[1].all()
+    expected = np.clip(INNATE_SCALE * template[1], -genes["w_max"][1], genes["w_max"][1])
+    np.testing.assert_allclose(cohort.weights[1], expected, rtol=1e-6)
+    # half strength: the old synapses stay, about half of the free slots are added
+    assert (cohort.mask[2] >= before_m[2]).all()
+    added = (cohort.mask[2] & ~before_m[2]).sum() / (~before_m[2]).sum()
+    assert 0.3 < added < 0.7
+
+
 def test_cli_seeds_on_dask_match_serial_runs_and_resume(tmp_path, capsys):
     """Several runs on a local Dask cluster give the same files as in-process runs; a
     rerun keeps finished runs and only redoes what is missing."""
