@@ -94,7 +94,6 @@ import os
 import re
 import sys
 import time
-import tomllib
 import traceback
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -110,7 +109,7 @@ from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
 from devsim.genome import GENE_NAMES, check_gene
 from devsim.outputs import atomic_text, atomic_write
-from devsim.scenario import load_scenario, parse_scenario
+from devsim.scenario import load_scenario, parse_scenario, read_toml
 from devsim.senses import EYE_CONDITIONS
 
 SWEEP_KEYS = (
@@ -194,19 +193,7 @@ class _Errors:
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep TOML file (the base path is relative to it)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DevsimInputError(f"{path}: no such sweep file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise DevsimInputError(
-            f"{path}: cannot read sweep file ({exc.__class__.__name__})"
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DevsimInputError(f"{path}: malformed TOML: {exc}") from None
-    return parse_sweep(data, source=str(path), base_dir=path.parent)
+    return parse_sweep(read_toml(path, "sweep"), source=str(path), base_dir=path.parent)
 
 
 def parse_sweep(data: dict, source: str = "<sweep>", base_dir: str | Path = ".") -> Sweep:

@@ -319,18 +319,24 @@ def warm_up() -> float:
     return time.perf_counter() - t
 
 
-def run_standard(plan: Plan) -> dict:
-    warm_up_s = warm_up()
+def timed_workload(organisms: int, days: int) -> tuple:
+    """Build a model of ``organisms`` and step it ``days`` days: (model, build seconds,
+    seconds of each day, CPU seconds of the days, peak RSS MiB since the build began)."""
     reset_peak_rss()
     t = time.perf_counter()
-    model = build_model(plan.organisms, plan.days)
+    model = build_model(organisms, days)
     build_s = time.perf_counter() - t
-    cohort = model.cohort
     cpu = time.process_time()
-    day_s = time_days(model, plan.days)
+    day_s = time_days(model, days)
     cpu = time.process_time() - cpu
+    return model, build_s, day_s, cpu, peak_rss_mb()
+
+
+def run_standard(plan: Plan) -> dict:
+    warm_up_s = warm_up()
+    model, build_s, day_s, cpu, peak = timed_workload(plan.organisms, plan.days)
+    cohort = model.cohort
     wall = float(sum(day_s))
-    peak = peak_rss_mb()
     bytes_per_synapse, detail = _synapse_bytes(model)
     slots = cohort.neurons * 2 * cohort.channels
     updates = plan.days * cohort.updates_per_day
@@ -395,15 +401,8 @@ def run_large(plan: Plan) -> dict:
         growth_n.append(n)
         growth_s.append(time_days(model, 1)[0])
         del model
-    reset_peak_rss()
-    t = time.perf_counter()
-    model = build_model(plan.large_organisms, plan.large_days)
-    build_s = time.perf_counter() - t
+    model, build_s, day_s, cpu, peak = timed_workload(plan.large_organisms, plan.large_days)
     cohort = model.cohort
-    cpu = time.process_time()
-    day_s = time_days(model, plan.large_days)
-    cpu = time.process_time() - cpu
-    peak = peak_rss_mb()
     bytes_per_synapse, _ = _synapse_bytes(model)
     wall = float(sum(day_s))
     growth_n.append(plan.large_organisms)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from devsim.plasticity import response
-from devsim.senses import dog_filter, draw_bank_indices
+from devsim.senses import dog_filter, draw_bank_indices, stimuli_via_plan
 
 TEMPLATE_SF = 0.25  # spatial frequency of the innate template (cycles per channel)
 TEMPLATE_WIDTH = 3.0  # Gaussian envelope of the innate template (channels)
@@ -241,11 +241,9 @@ class HabitatWorld:
     ) -> np.ndarray:
         """Both eyes' input for a mini-batch, (organisms, batch, 2 * channels); the same
         arguments as :meth:`devsim.senses.VisualWorld.stimuli`."""
-        plan = self.stimulus_plan(litter_index, pattern_gain, noise_sigma, independent)
-        o = litter_index.shape[0]
-        if out is None:
-            out = np.empty((o, indices.shape[2], 2 * self.channels), dtype=np.float32)
-        return self.gather(indices, plan, 0, o, out)
+        return stimuli_via_plan(
+            self, indices, litter_index, pattern_gain, noise_sigma, independent, out
+        )
 
     # --- test views of each organism's own world -----------------------------------------------
     def test_views(self) -> tuple[np.ndarray, np.ndarray]:

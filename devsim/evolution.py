@@ -59,7 +59,6 @@ then reflected into the gene's bounds (wrapped for periodic genes).
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -80,7 +79,7 @@ from devsim.environment import (
 )
 from devsim.errors import DevsimInputError
 from devsim.genome import GENE_NAMES, GENES, SPECIES, Genome, check_gene, gene_table
-from devsim.scenario import error_message, field_location
+from devsim.scenario import error_message, field_location, read_toml
 from devsim.senses import WorldParams
 
 PERIODIC_GENES = frozenset({"innate_orientation"})  # wrapped, not reflected, into bounds
@@ -333,20 +332,7 @@ def parse_evolution_scenario(data: Mapping, source: str = "<scenario>") -> Evolu
 
 def load_evolution_scenario(path: str | Path) -> EvolutionScenario:
     """Read and validate an evolution scenario TOML file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DevsimInputError(f"{path}: no such scenario file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise DevsimInputError(
-            f"{path}: cannot read scenario file ({type(exc).__name__})"
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DevsimInputError(f"{path}: malformed TOML: {exc}") from None
-    return parse_evolution_scenario(data, source=str(path))
+    return parse_evolution_scenario(read_toml(path), source=str(path))
 
 
 # ------------------------------------------------------------------------------------------

@@ -183,18 +183,23 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     return model
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file."""
+def read_toml(path: str | Path, kind: str = "scenario") -> dict:
+    """The parsed TOML file at ``path``; a missing, unreadable or malformed file is one
+    :class:`DevsimInputError` line naming it (``kind``: what the file should be)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DevsimInputError(f"{path}: no such scenario file") from None
+        raise DevsimInputError(f"{path}: no such {kind} file") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        kind = exc.__class__.__name__
-        raise DevsimInputError(f"{path}: cannot read scenario file ({kind})") from None
+        problem = exc.__class__.__name__
+        raise DevsimInputError(f"{path}: cannot read {kind} file ({problem})") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DevsimInputError(f"{path}: malformed TOML: {exc}") from None
-    return parse_scenario(data, source=str(path))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file."""
+    return parse_scenario(read_toml(path), source=str(path))

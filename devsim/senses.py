@@ -194,6 +194,16 @@ class StimulusPlan:
         return rows
 
 
+def stimuli_via_plan(world, indices, litter_index, pattern_gain, noise_sigma, independent, out):
+    """A world's ``stimuli`` for every organism at once, through its ``stimulus_plan`` and
+    ``gather`` (``out`` is allocated when None)."""
+    plan = world.stimulus_plan(litter_index, pattern_gain, noise_sigma, independent)
+    o = litter_index.shape[0]
+    if out is None:
+        out = np.empty((o, indices.shape[2], 2 * world.channels), dtype=np.float32)
+    return world.gather(indices, plan, 0, o, out)
+
+
 def draw_bank_indices(rng: np.random.Generator, params, litter: int, batch: int) -> np.ndarray:
     """Bank indices for one update: (4, litter, batch) = pattern L, pattern R, noise L, noise R.
 
@@ -253,11 +263,9 @@ class VisualWorld:
         noise_sigma : (organisms, 2) std of the unstructured activity in each eye.
         independent : (organisms,) bool, True where the eyes see unrelated patterns.
         """
-        plan = self.stimulus_plan(litter_index, pattern_gain, noise_sigma, independent)
-        o = litter_index.shape[0]
-        if out is None:
-            out = np.empty((o, indices.shape[2], 2 * self.channels), dtype=np.float32)
-        return self.gather(indices, plan, 0, o, out)
+        return stimuli_via_plan(
+            self, indices, litter_index, pattern_gain, noise_sigma, independent, out
+        )
 
     # --- the fast path: scaled banks made once, then two gathers and one add per batch ---
     def stimulus_plan(
