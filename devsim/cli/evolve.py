@@ -164,7 +164,9 @@ def write_run(out: Path, scenario, result: dict) -> None:
     staging = staging_dir(out)
     try:
         table.to_parquet(staging / "generations.parquet", index=False)
-        (staging / "scenario.json").write_text(_fingerprint(scenario, result), encoding="utf-8")
+        (staging / "scenario.json").write_text(
+            _fingerprint(scenario, result["summary"]["seed"]), encoding="utf-8"
+        )
         (staging / "summary.json").write_text(
             json.dumps(result["summary"], indent=1, sort_keys=False) + "\n", encoding="utf-8"
         )
@@ -193,9 +195,8 @@ def _evolve_quietly(scenario, seed: int) -> dict:
     return evolve(scenario, seed, progress=False)
 
 
-def _fingerprint(scenario, result_or_seed) -> str:
+def _fingerprint(scenario, seed: int) -> str:
     """The resolved scenario and seed of a run, as written to its ``scenario.json``."""
-    seed = result_or_seed["summary"]["seed"] if isinstance(result_or_seed, dict) else result_or_seed
     content = {"seed": seed, "scenario": scenario.model_dump(mode="json")}
     return json.dumps(content, indent=1, sort_keys=True) + "\n"
 
