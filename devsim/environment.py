@@ -273,20 +273,46 @@ def _basis_positions(neurons: int, patch: int) -> tuple[np.ndarray, np.ndarray, 
     return cx, cy, phase
 
 
+def innate_orientations(
+    strength: np.ndarray, orientation_deg: np.ndarray, neurons: int
+) -> np.ndarray:
+    """Each neuron's innate preferred orientation, (o, neurons), in degrees.
+
+    Without genetic bias (``strength`` 0) the innate map covers all orientations evenly
+    (a golden-ratio sequence over the neurons, the same for every organism), as kitten and
+    ferret cortex does at eye opening (Hubel & Wiesel 1963; Chapman & Stryker 1993; Crair
+    et al. 1998). The gene ``innate_strength`` is the share of neurons whose orientation
+    the genome sets to ``innate_orientation`` instead (a fixed low-discrepancy choice of
+    neurons, so the share is exact up to rounding and the same neurons are chosen first).
+    """
+    strength = np.asarray(strength, dtype=float)[:, None]
+    orientation = np.asarray(orientation_deg, dtype=float)[:, None]
+    j = np.arange(neurons)
+    # Weyl sequences with their own irrationals (sqrt 3, sqrt 2), so neither orientation
+    # nor choice is tied to the neurons' centres or phases (_basis_positions).
+    spread = 180.0 * ((0.5 + j * 0.7320508075688772) % 1.0)
+    rank = (0.5 + j * 0.41421356237309515) % 1.0  # which neurons the genome sets first
+    return np.where(rank[None, :] < strength, orientation, spread[None, :])
+
+
 def innate_template(
     orientation_deg: np.ndarray, offset: np.ndarray, neurons: int, patch: int
 ) -> np.ndarray:
     """Innate receptive fields, (o, neurons, 2 * patch**2), unit RMS per neuron and eye.
 
     Neuron ``j`` of organism ``i`` gets a Gabor patch of orientation
-    ``orientation_deg[i]`` (wave-vector angle), spatial frequency :data:`TEMPLATE_SF` and
-    envelope :data:`TEMPLATE_WIDTH`, at a fixed centre and phase; its right-eye half is the
-    same Gabor shifted by ``-offset[i]`` channels, so it matches a right eye that sees the
-    scene ``offset`` channels along (see :class:`HabitatWorld`). The model blends it into
-    the initial wiring in proportion to the gene ``innate_strength``
+    ``orientation_deg[i]`` (or ``orientation_deg[i, j]``: one per neuron, see
+    :func:`innate_orientations`; wave-vector angle), spatial frequency
+    :data:`TEMPLATE_SF` and envelope :data:`TEMPLATE_WIDTH`, at a fixed centre and phase;
+    its right-eye half is the same Gabor shifted by ``-offset[i]`` channels, so it matches a
+    right eye that sees the scene ``offset`` channels along (see :class:`HabitatWorld`). The
+    model lays it into the initial wiring
     (:meth:`devsim.evolution.EvolutionModel._apply_template`).
     """
-    orientation = np.radians(np.asarray(orientation_deg, dtype=float))[:, None, None, None]
+    orientation = np.radians(np.asarray(orientation_deg, dtype=float))
+    if orientation.ndim == 1:
+        orientation = orientation[:, None]
+    orientation = orientation[:, :, None, None]
     offset = np.asarray(offset, dtype=float)[:, None, None, None]
     cx, cy, phase = _basis_positions(neurons, patch)
     cx, cy, phase = (a[None, :, None, None] for a in (cx, cy, phase))

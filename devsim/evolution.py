@@ -8,11 +8,13 @@ system (SCIENCE.md §4):
   ``floor_adult``, ...): the weights are set by lifetime learning from what the eyes see;
 * **weights** -- an innate template (``innate_strength``, ``innate_orientation``,
   ``innate_offset``): heritable oriented, binocular receptive fields
-  (:func:`devsim.environment.innate_template`), the "pretrained" route. The template is
-  genetically specified *wiring*: ``innate_strength`` is the share of the initial
-  connectivity and weights that it sets (the rest is the random exuberant projection), so
-  at full strength every neuron is born with exactly the template's receptive field and a
-  constant feature of the world can be carried entirely by the genome
+  (:func:`devsim.environment.innate_template`), the "pretrained" route. Every organism
+  is born with an innate orientation map (a share :data:`INNATE_MAP_SHARE` of its initial
+  wiring is genetically specified, the rest is the random exuberant projection);
+  ``innate_strength`` is the share of its neurons whose orientation the genome sets to
+  ``innate_orientation``, the others covering all orientations as at eye opening. So the
+  generic scaffolding is the same for every genome, and a constant feature of the world
+  (its dominant orientation) can be carried by the genome without any learning
   (:meth:`EvolutionModel._apply_template`).
 
 Every generation develops from birth to maturity in the one vectorised kernel
@@ -73,6 +75,7 @@ from devsim.cohort import Cohort
 from devsim.environment import (
     HabitatWorld,
     HabitatWorldParams,
+    innate_orientations,
     innate_template,
     view_activity,
     visual_quality,
@@ -83,7 +86,12 @@ from devsim.scenario import error_message, field_location, read_toml
 from devsim.senses import WorldParams
 
 PERIODIC_GENES = frozenset({"innate_orientation"})  # wrapped, not reflected, into bounds
-INNATE_SCALE = 0.6  # RMS weight of a full (innate_strength = 1) template, ~ learned RFs (0.5)
+INNATE_SCALE = 0.6  # RMS weight of the innate template, ~ learned receptive fields (0.5)
+# Share of the initial wiring laid down by the innate map. Big enough that an innate map
+# tuned to the world sees well without learning; small enough that learning still pays
+# where the genome cannot know the world (0.3: the template's orientation hardly mattered;
+# 0.6: learning hardly improved on a map of all orientations).
+INNATE_MAP_SHARE = 0.45
 GATE_OPEN = 0.5  # the window counts as open while the gate is at least this
 FEATURE_MODES = ("constant", "generations", "individual", "habitat")
 DEFAULT_EVOLVE = (
@@ -845,29 +853,34 @@ class EvolutionModel(mesa.Model):
         return out
 
     def _apply_template(self, cohort: Cohort, genes: dict[str, np.ndarray]) -> None:
-        """Lay down the innate template: genetically specified wiring.
+        """Lay down the innate orientation map: genetically specified wiring.
 
-        ``s = innate_strength`` is the share of the initial connectivity that the genome
-        specifies (the rest is the random, exuberant projection of
-        :func:`devsim.wiring.initial_wiring`): every free synapse slot is wired by the
-        template with probability ``s``, and the initial weights become
-        ``(1 - s) * random + s * INNATE_SCALE * template`` (then the usual bounds
-        ``[-w_max, w_max]``). At ``s = 1`` every neuron starts with exactly the template's
-        receptive field; at ``s = 0`` nothing changes (and no random number is drawn).
+        A share :data:`INNATE_MAP_SHARE` of the initial connectivity is set by the genome
+        (the rest is the random, exuberant projection of
+        :func:`devsim.wiring.initial_wiring`): every free synapse slot is wired with that
+        probability and the initial weights become ``(1 - share) * random + share *
+        INNATE_SCALE * template`` (then the usual bounds ``[-w_max, w_max]``). The template
+        gives every neuron an oriented binocular receptive field
+        (:func:`devsim.environment.innate_template`, aligned for ``innate_offset``); which
+        orientation is the genes' business: a share ``innate_strength`` of the neurons get
+        ``innate_orientation``, the others cover all orientations evenly
+        (:func:`devsim.environment.innate_orientations`). So the genome's generic
+        scaffolding (local, oriented, binocular receptive fields, present before any
+        experience) is the same at every ``innate_strength``; the gene measures only how
+        much of the world's *specific* feature is built in.
         """
-        s = genes["innate_strength"]
-        if not np.any(s > 0):
-            return
         template = innate_template(
-            genes["innate_orientation"],
+            innate_orientations(
+                genes["innate_strength"], genes["innate_orientation"], cohort.neurons
+            ),
             genes["innate_offset"],
             cohort.neurons,
             self.world_params.patch,
         )
-        s = s.astype(np.float32)[:, None, None]
-        cohort.mask |= self.rng.random(cohort.mask.shape, dtype=np.float32) < s
+        share = np.float32(INNATE_MAP_SHARE)
+        cohort.mask |= self.rng.random(cohort.mask.shape, dtype=np.float32) < share
         w_max = genes["w_max"].astype(np.float32)[:, None, None]
-        blended = (1.0 - s) * cohort.weights + s * np.float32(INNATE_SCALE) * template
+        blended = (1.0 - share) * cohort.weights + share * np.float32(INNATE_SCALE) * template
         cohort.weights[...] = np.clip(blended, -w_max, w_max) * cohort.mask
 
     # --- records ------------------------------------------------------------------------------

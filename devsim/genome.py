@@ -67,7 +67,7 @@ GENES: tuple[Gene, ...] = (
     Gene("sprout_rate", 0.12, 0.0, 1.0, 0.005, "1/day", "sprouting probability of a free slot"),
     Gene("contra_bias", 0.7, 0.0, 1.0, 0.02, "-", "contralateral share of afferents"),
     # --- innate weight template ("pretrained weights"; used by devsim.evolution only) ---
-    Gene("innate_strength", 0.0, 0.0, 1.0, 0.05, "-", "share of initial wiring from the template"),
+    Gene("innate_strength", 0.0, 0.0, 1.0, 0.05, "-", "share of neurons set to innate_orientation"),
     Gene("innate_orientation", 0.0, 0.0, 180.0, 10.0, "deg", "template orientation (periodic)"),
     Gene("innate_offset", 0.0, -2.0, 2.0, 0.2, "channels", "eye offset the template expects"),
     Gene("marker", 0.0, -100.0, 100.0, 1.0, "-", "neutral marker locus: no phenotypic effect"),

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from devsim import cli
-from devsim.environment import discriminability, innate_template
+from devsim.environment import discriminability, innate_orientations, innate_template
 from devsim.errors import DevsimInputError
 from devsim.evolution import (
     EvolutionModel,
@@ -274,33 +274,60 @@ def test_cli_bad_scenario_exits_2_with_one_line(tmp_path, capsys, text, field):
     assert not (tmp_path / "o").exists()
 
 
-def test_innate_template_sets_the_initial_wiring():
-    """innate_strength s blends the random initial projection with the template: s = 1
-    wires every slot with exactly INNATE_SCALE x the template; s = 0 leaves it untouched."""
+def test_innate_orientations_share_set_by_the_genome():
+    """innate_strength is the share of neurons the genome tunes to innate_orientation; the
+    others cover all orientations evenly."""
+    ori = innate_orientations(np.array([0.0, 0.5, 1.0]), np.array([30.0, 30.0, 30.0]), 32)
+    assert ori.shape == (3, 32)
+    assert np.sum(ori[0] == 30.0) == 0
+    assert np.sum(ori[2] == 30.0) == 32
+    assert abs(np.sum(ori[1] == 30.0) - 16) <= 1
+    # untuned neurons: one in each 20-degree bin, give or take one
+    counts = np.histogram(ori[0], bins=9, range=(0, 180))[0]
+    assert counts.min() >= 2 and counts.max() <= 5
+    # per-neuron orientations give the same fields as one orientation per organism
+    same = innate_template(np.full((2, 4), 45.0), np.zeros(2), 4, 8)
+    np.testing.assert_array_equal(same, innate_template(np.full(2, 45.0), np.zeros(2), 4, 8))
+
+
+def test_innate_map_sets_part_of_the_initial_wiring():
+    """Every organism is born with the innate map at INNATE_MAP_SHARE of its wiring; the
+    genes change which orientations it holds, not how much wiring it sets."""
     from devsim.cohort import Cohort
-    from devsim.evolution import INNATE_SCALE
+    from devsim.evolution import INNATE_MAP_SHARE, INNATE_SCALE
     from devsim.genome import gene_table
 
     model = tiny_model(8)
     genomes = [a.genome for a in model.organisms()[:3]]
     genes = gene_table(genomes)
-    genes["innate_strength"] = np.array([0.0, 1.0, 0.5])
+    genes["innate_strength"] = np.array([0.0, 1.0, 1.0])
     genes["innate_orientation"] = np.array([0.0, 45.0, 90.0])
     genes["innate_offset"] = np.zeros(3)
     model.world.assign(np.zeros(3, int), np.full(3, model.world_params.max_offset))
-    cohort = Cohort(np.random.default_rng(1), genes, np.arange(3), model.world, neurons=4)
+    cohort = Cohort(np.random.default_rng(1), genes, np.arange(3), model.world, neurons=32)
     before_w, before_m = cohort.weights.copy(), cohort.mask.copy()
     model._apply_template(cohort, genes)
-    np.testing.assert_array_equal(cohort.weights[0], before_w[0])
-    np.testing.assert_array_equal(cohort.mask[0], before_m[0])
-    template = innate_template(genes["innate_orientation"], genes["innate_offset"], 4, 8)
-    assert cohort.mask[1].all()
-    expected = np.clip(INNATE_SCALE * template[1], -genes["w_max"][1], genes["w_max"][1])
-    np.testing.assert_allclose(cohort.weights[1], expected, rtol=1e-6)
-    # half strength: the old synapses stay, about half of the free slots are added
-    assert (cohort.mask[2] >= before_m[2]).all()
-    added = (cohort.mask[2] & ~before_m[2]).sum() / (~before_m[2]).sum()
-    assert 0.3 < added < 0.7
+    ori = innate_orientations(genes["innate_strength"], genes["innate_orientation"], 32)
+    template = innate_template(ori, genes["innate_offset"], 32, 8)
+    w_max = genes["w_max"][:, None, None]
+    expected = np.clip(
+        (1 - INNATE_MAP_SHARE) * before_w + INNATE_MAP_SHARE * INNATE_SCALE * template,
+        -w_max,
+        w_max,
+    )
+    np.testing.assert_allclose(cohort.weights, expected * cohort.mask, rtol=1e-5, atol=1e-6)
+    # old synapses stay; about INNATE_MAP_SHARE of the free slots are added, at any strength
+    assert (cohort.mask >= before_m).all()
+    for i in range(3):
+        added = (cohort.mask[i] & ~before_m[i]).sum() / (~before_m[i]).sum()
+        assert abs(added - INNATE_MAP_SHARE) < 0.05
+    # an all-orientation map and a tuned one carry the same amount of wiring
+    rms = np.sqrt((cohort.weights**2).mean(axis=(1, 2)))
+    assert rms.max() / rms.min() < 1.1
+    # a tuned map's neurons share one orientation: their fields are alike
+    corr = np.corrcoef(cohort.weights[1][:, :64])
+    untuned = np.corrcoef(cohort.weights[0][:, :64])
+    assert np.abs(corr).mean() > np.abs(untuned).mean()
 
 
 def test_cli_seeds_on_dask_match_serial_runs_and_resume(tmp_path, capsys):
