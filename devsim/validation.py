@@ -418,28 +418,39 @@ def row_inhibition(runs: Runs) -> list[Measure]:
     ]
 
 
+# scenarios/recovery.toml (cat): MD lengths from P30, and the one with reverse occlusion
+RECOVERY_LENGTHS = (8, 16, 24, 32)
+REVERSE_OCCLUSION_LENGTH = 16
+
+
 def row_recovery(runs: Runs) -> list[Measure]:
-    lengths = ("md2", "md4", "md8", "md12")
+    lengths = [f"md{n}" for n in RECOVERY_LENGTHS]
+    ro = f"md{REVERSE_OCCLUSION_LENGTH}"
     summaries = runs.summaries("recovery")
     curves = np.array(
         [[final(s, f"{m}_binocular")["acuity_left"] for m in lengths] for s in summaries]
     )
     # The group-mean curve (acuity against MD length) must fall at every step.
     steepest_rise = float(np.diff(curves.mean(axis=0)).max())
+    shortest, longest = RECOVERY_LENGTHS[0], RECOVERY_LENGTHS[-1]
+    steps = "-".join(map(str, RECOVERY_LENGTHS))
     return [
         Measure(
-            "largest rise of mean acuity between MD lengths 2-4-8-12 d",
+            f"largest rise of mean acuity between MD lengths {steps} d",
             [steepest_rise],
             -np.inf,
             -1e-9,
         ),
         Measure(
-            "acuity after 2-day MD - after 12-day MD", [float(c[0] - c[-1]) for c in curves], 1e-9
+            f"acuity after {shortest}-day MD - after {longest}-day MD",
+            [float(c[0] - c[-1]) for c in curves],
+            1e-9,
         ),
         Measure(
-            "reverse occlusion - binocular recovery (acuity, 8-day MD)",
+            f"reverse occlusion - binocular recovery (acuity, {REVERSE_OCCLUSION_LENGTH}-day MD)",
             [
-                final(s, "md8_reverse")["acuity_left"] - final(s, "md8_binocular")["acuity_left"]
+                final(s, f"{ro}_reverse")["acuity_left"]
+                - final(s, f"{ro}_binocular")["acuity_left"]
                 for s in summaries
             ],
             1e-9,

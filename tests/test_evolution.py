@@ -284,7 +284,8 @@ def test_innate_orientations_share_set_by_the_genome():
     assert abs(np.sum(ori[1] == 30.0) - 16) <= 1
     # untuned neurons: one in each 20-degree bin, give or take one
     counts = np.histogram(ori[0], bins=9, range=(0, 180))[0]
-    assert counts.min() >= 2 and counts.max() <= 5
+    assert counts.min() >= 2
+    assert counts.max() <= 5
     # per-neuron orientations give the same fields as one orientation per organism
     same = innate_template(np.full((2, 4), 45.0), np.zeros(2), 4, 8)
     np.testing.assert_array_equal(same, innate_template(np.full(2, 45.0), np.zeros(2), 4, 8))

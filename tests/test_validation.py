@@ -13,12 +13,6 @@ import pytest
 from devsim.cli import main
 from devsim.validation import ROWS, Settings, validate
 
-KNOWN_FAILURES = {
-    # Reverse occlusion restores the deprived eye's drive and OD but, in this BCM model,
-    # leaves its receptive fields blurrier than binocular recovery does (see README).
-    12: "reverse occlusion does not beat binocular recovery on grating acuity in this model",
-}
-
 
 @pytest.fixture(scope="module")
 def quick_table(quick_runs):
@@ -29,8 +23,6 @@ def quick_table(quick_runs):
 @pytest.mark.parametrize("number", [r[0] for r in ROWS])
 def test_row_passes(quick_table, number):
     row = quick_table[number]
-    if number in KNOWN_FAILURES and not row.passed:
-        pytest.xfail(KNOWN_FAILURES[number])
     failing = [
         f"{m.name}: {m.mean:.3f} (target {m.target()})" for m in row.measures if not m.passed
     ]

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from devsim.profile import Profile
+from devsim.validation import RECOVERY_LENGTHS, REVERSE_OCCLUSION_LENGTH
 
 REARING_STYLE = {
     "light": ("normal (light-reared)", "#1f77b4"),
@@ -63,7 +64,7 @@ def two_phase_figure(
 
 def recovery_figure(summaries: list[dict], path: Path | str) -> None:
     """Deprived-eye acuity after recovery against MD length; reverse occlusion marked."""
-    lengths = (2, 4, 8, 12)
+    lengths, ro = RECOVERY_LENGTHS, REVERSE_OCCLUSION_LENGTH
     fig = Figure(figsize=(6, 3.8), layout="constrained")
     ax = fig.subplots()
     binocular = np.array(
@@ -72,22 +73,22 @@ def recovery_figure(summaries: list[dict], path: Path | str) -> None:
             for s in summaries
         ]
     )
-    reverse = np.array([s["groups"]["md8_reverse"]["final"]["acuity_left"] for s in summaries])
+    reverse = np.array([s["groups"][f"md{ro}_reverse"]["final"]["acuity_left"] for s in summaries])
     control = np.array([s["groups"]["control"]["final"]["acuity_left"] for s in summaries])
     ax.errorbar(
         lengths, binocular.mean(0), yerr=binocular.std(0), fmt="o-", label="binocular recovery"
     )
     ax.errorbar(
-        [8],
+        [ro],
         [reverse.mean()],
         yerr=[reverse.std()],
         fmt="s",
         color="#d62728",
-        label="reverse occlusion (8-day MD)",
+        label=f"reverse occlusion ({ro}-day MD)",
     )
     ax.axhline(control.mean(), color="grey", ls="--", label="control")
-    ax.set_xlabel("length of MD from P22 (days)")
-    ax.set_ylabel("deprived-eye acuity at P60")
+    ax.set_xlabel("length of MD from P30 (days; cat)")
+    ax.set_ylabel("deprived-eye acuity at P120")
     ax.set_title("Recovery and amblyopia")
     ax.legend(frameon=False)
     fig.savefig(path, dpi=110)
