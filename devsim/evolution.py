@@ -235,6 +235,8 @@ class EvolutionScenario(_Strict):
     genome: dict[str, float] = Field(default_factory=dict)
     noise: Annotated[float, Field(gt=0.0)] = 0.5  # read-out noise of discriminability
     c50: Annotated[float, Field(gt=0.0)] = 4.0  # half-saturation response of the read-out
+    # share of the initial wiring laid down as an innate orientation map (0: none)
+    innate_map: Annotated[float, Field(ge=0.0, le=1.0)] = INNATE_MAP_SHARE
     environment: Environment = Environment()
     costs: Costs = Costs()
     quick: Quick = Quick()
@@ -300,7 +302,7 @@ class EvolutionScenario(_Strict):
             "species days assess_from assess_every grid per_cell neighbourhood neurons "
             "presentations_per_day "
             "batch_size tournament recombination mutation self_adaptive mutation_scale "
-            "evolve genome noise c50"
+            "evolve genome noise c50 innate_map"
         ).split()
         kwargs = {k: getattr(self, k) for k in keep}
         kwargs["environment"] = self.environment
@@ -527,6 +529,7 @@ class EvolutionModel(mesa.Model):
         genome: Mapping[str, float] | None = None,
         noise: float = 0.5,
         c50: float = 4.0,
+        innate_map: float = INNATE_MAP_SHARE,
         plasticity_cost: float = 0.03,
         activity_cost: float = 0.02,
         environment: Environment | Mapping | None = None,
@@ -556,6 +559,7 @@ class EvolutionModel(mesa.Model):
                 "genome": dict(genome or {}),
                 "noise": noise,
                 "c50": c50,
+                "innate_map": innate_map,
                 "costs": {"plasticity": plasticity_cost, "activity": activity_cost},
                 "environment": env.model_dump() if env else dict(environment or {}),
             },
@@ -855,8 +859,8 @@ class EvolutionModel(mesa.Model):
     def _apply_template(self, cohort: Cohort, genes: dict[str, np.ndarray]) -> None:
         """Lay down the innate orientation map: genetically specified wiring.
 
-        A share :data:`INNATE_MAP_SHARE` of the initial connectivity is set by the genome
-        (the rest is the random, exuberant projection of
+        A share ``innate_map`` (scenario; default :data:`INNATE_MAP_SHARE`) of the initial
+        connectivity is set by the genome (the rest is the random, exuberant projection of
         :func:`devsim.wiring.initial_wiring`): every free synapse slot is wired with that
         probability and the initial weights become ``(1 - share) * random + share *
         INNATE_SCALE * template`` (then the usual bounds ``[-w_max, w_max]``). The template
@@ -867,8 +871,11 @@ class EvolutionModel(mesa.Model):
         (:func:`devsim.environment.innate_orientations`). So the genome's generic
         scaffolding (local, oriented, binocular receptive fields, present before any
         experience) is the same at every ``innate_strength``; the gene measures only how
-        much of the world's *specific* feature is built in.
+        much of the world's *specific* feature is built in. With ``innate_map = 0`` there is
+        no innate map (nothing is drawn, and the template genes have no effect).
         """
+        if self.config.innate_map == 0:
+            return
         template = innate_template(
             innate_orientations(
                 genes["innate_strength"], genes["innate_orientation"], cohort.neurons
@@ -877,7 +884,7 @@ class EvolutionModel(mesa.Model):
             cohort.neurons,
             self.world_params.patch,
         )
-        share = np.float32(INNATE_MAP_SHARE)
+        share = np.float32(self.config.innate_map)
         cohort.mask |= self.rng.random(cohort.mask.shape, dtype=np.float32) < share
         w_max = genes["w_max"].astype(np.float32)[:, None, None]
         blended = (1.0 - share) * cohort.weights + share * np.float32(INNATE_SCALE) * template

@@ -331,6 +331,24 @@ def test_innate_map_sets_part_of_the_initial_wiring():
     assert np.abs(corr).mean() > np.abs(untuned).mean()
 
 
+def test_without_an_innate_map_the_template_genes_do_nothing():
+    """innate_map = 0: the random projection alone; no draw, whatever the template genes."""
+    from devsim.cohort import Cohort
+    from devsim.genome import gene_table
+
+    model = tiny_model(8, innate_map=0.0)
+    genes = gene_table([a.genome for a in model.organisms()[:2]])
+    genes["innate_strength"] = np.array([0.0, 1.0])
+    model.world.assign(np.zeros(2, int), np.full(2, model.world_params.max_offset))
+    cohort = Cohort(np.random.default_rng(1), genes, np.arange(2), model.world, neurons=4)
+    before_w, before_m = cohort.weights.copy(), cohort.mask.copy()
+    state = model.rng.bit_generator.state
+    model._apply_template(cohort, genes)
+    np.testing.assert_array_equal(cohort.weights, before_w)
+    np.testing.assert_array_equal(cohort.mask, before_m)
+    assert model.rng.bit_generator.state == state
+
+
 def test_cli_seeds_on_dask_match_serial_runs_and_resume(tmp_path, capsys):
     """Several runs on a local Dask cluster give the same files as in-process runs; a
     rerun keeps finished runs and only redoes what is missing."""
