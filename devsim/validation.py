@@ -423,17 +423,32 @@ RECOVERY_LENGTHS = (8, 16, 24, 32)
 REVERSE_OCCLUSION_LENGTH = 16
 
 
+def recovery_acuity(summaries: list[dict]) -> dict[str, np.ndarray]:
+    """The deprived eye's final acuity in the recovery runs, one row per seed:
+    ``binocular`` (seeds, RECOVERY_LENGTHS), ``reverse`` and ``control`` (seeds,)."""
+
+    def acuity(s: dict, group: str) -> float:
+        return final(s, group)["acuity_left"]
+
+    return {
+        "binocular": np.array(
+            [[acuity(s, f"md{n}_binocular") for n in RECOVERY_LENGTHS] for s in summaries]
+        ),
+        "reverse": np.array(
+            [acuity(s, f"md{REVERSE_OCCLUSION_LENGTH}_reverse") for s in summaries]
+        ),
+        "control": np.array([acuity(s, "control") for s in summaries]),
+    }
+
+
 def row_recovery(runs: Runs) -> list[Measure]:
-    lengths = [f"md{n}" for n in RECOVERY_LENGTHS]
-    ro = f"md{REVERSE_OCCLUSION_LENGTH}"
-    summaries = runs.summaries("recovery")
-    curves = np.array(
-        [[final(s, f"{m}_binocular")["acuity_left"] for m in lengths] for s in summaries]
-    )
+    acuity = recovery_acuity(runs.summaries("recovery"))
+    curves = acuity["binocular"]
     # The group-mean curve (acuity against MD length) must fall at every step.
     steepest_rise = float(np.diff(curves.mean(axis=0)).max())
     shortest, longest = RECOVERY_LENGTHS[0], RECOVERY_LENGTHS[-1]
     steps = "-".join(map(str, RECOVERY_LENGTHS))
+    same_md = curves[:, RECOVERY_LENGTHS.index(REVERSE_OCCLUSION_LENGTH)]
     return [
         Measure(
             f"largest rise of mean acuity between MD lengths {steps} d",
@@ -448,11 +463,7 @@ def row_recovery(runs: Runs) -> list[Measure]:
         ),
         Measure(
             f"reverse occlusion - binocular recovery (acuity, {REVERSE_OCCLUSION_LENGTH}-day MD)",
-            [
-                final(s, f"{ro}_reverse")["acuity_left"]
-                - final(s, f"{ro}_binocular")["acuity_left"]
-                for s in summaries
-            ],
+            [float(d) for d in acuity["reverse"] - same_md],
             1e-9,
         ),
     ]

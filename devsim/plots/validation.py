@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from devsim.profile import Profile
-from devsim.validation import RECOVERY_LENGTHS, REVERSE_OCCLUSION_LENGTH
+from devsim.validation import RECOVERY_LENGTHS, REVERSE_OCCLUSION_LENGTH, recovery_acuity
 
 REARING_STYLE = {
     "light": ("normal (light-reared)", "#1f77b4"),
@@ -65,16 +65,10 @@ def two_phase_figure(
 def recovery_figure(summaries: list[dict], path: Path | str) -> None:
     """Deprived-eye acuity after recovery against MD length; reverse occlusion marked."""
     lengths, ro = RECOVERY_LENGTHS, REVERSE_OCCLUSION_LENGTH
+    acuity = recovery_acuity(summaries)
+    binocular, reverse, control = acuity["binocular"], acuity["reverse"], acuity["control"]
     fig = Figure(figsize=(6, 3.8), layout="constrained")
     ax = fig.subplots()
-    binocular = np.array(
-        [
-            [s["groups"][f"md{n}_binocular"]["final"]["acuity_left"] for n in lengths]
-            for s in summaries
-        ]
-    )
-    reverse = np.array([s["groups"][f"md{ro}_reverse"]["final"]["acuity_left"] for s in summaries])
-    control = np.array([s["groups"]["control"]["final"]["acuity_left"] for s in summaries])
     ax.errorbar(
         lengths, binocular.mean(0), yerr=binocular.std(0), fmt="o-", label="binocular recovery"
     )
