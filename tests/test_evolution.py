@@ -291,21 +291,33 @@ def test_innate_orientations_share_set_by_the_genome():
     np.testing.assert_array_equal(same, innate_template(np.full(2, 45.0), np.zeros(2), 4, 8))
 
 
+def template_cohort(model: EvolutionModel, neurons: int, **changes: np.ndarray):
+    """Genes of the model's first organisms (one per value in ``changes``) with ``changes``
+    applied, and a fresh Cohort of them in the model's world: (genes, cohort)."""
+    from devsim.cohort import Cohort
+    from devsim.genome import gene_table
+
+    n = len(next(iter(changes.values())))
+    genes = gene_table([a.genome for a in model.organisms()[:n]])
+    genes.update(changes)
+    model.world.assign(np.zeros(n, int), np.full(n, model.world_params.max_offset))
+    cohort = Cohort(np.random.default_rng(1), genes, np.arange(n), model.world, neurons=neurons)
+    return genes, cohort
+
+
 def test_innate_map_sets_part_of_the_initial_wiring():
     """Every organism is born with the innate map at INNATE_MAP_SHARE of its wiring; the
     genes change which orientations it holds, not how much wiring it sets."""
-    from devsim.cohort import Cohort
     from devsim.evolution import INNATE_MAP_SHARE, INNATE_SCALE
-    from devsim.genome import gene_table
 
     model = tiny_model(8)
-    genomes = [a.genome for a in model.organisms()[:3]]
-    genes = gene_table(genomes)
-    genes["innate_strength"] = np.array([0.0, 1.0, 1.0])
-    genes["innate_orientation"] = np.array([0.0, 45.0, 90.0])
-    genes["innate_offset"] = np.zeros(3)
-    model.world.assign(np.zeros(3, int), np.full(3, model.world_params.max_offset))
-    cohort = Cohort(np.random.default_rng(1), genes, np.arange(3), model.world, neurons=32)
+    genes, cohort = template_cohort(
+        model,
+        32,
+        innate_strength=np.array([0.0, 1.0, 1.0]),
+        innate_orientation=np.array([0.0, 45.0, 90.0]),
+        innate_offset=np.zeros(3),
+    )
     before_w, before_m = cohort.weights.copy(), cohort.mask.copy()
     model._apply_template(cohort, genes)
     ori = innate_orientations(genes["innate_strength"], genes["innate_orientation"], 32)
@@ -333,14 +345,8 @@ def test_innate_map_sets_part_of_the_initial_wiring():
 
 def test_without_an_innate_map_the_template_genes_do_nothing():
     """innate_map = 0: the random projection alone; no draw, whatever the template genes."""
-    from devsim.cohort import Cohort
-    from devsim.genome import gene_table
-
     model = tiny_model(8, innate_map=0.0)
-    genes = gene_table([a.genome for a in model.organisms()[:2]])
-    genes["innate_strength"] = np.array([0.0, 1.0])
-    model.world.assign(np.zeros(2, int), np.full(2, model.world_params.max_offset))
-    cohort = Cohort(np.random.default_rng(1), genes, np.arange(2), model.world, neurons=4)
+    genes, cohort = template_cohort(model, 4, innate_strength=np.array([0.0, 1.0]))
     before_w, before_m = cohort.weights.copy(), cohort.mask.copy()
     state = model.rng.bit_generator.state
     model._apply_template(cohort, genes)
