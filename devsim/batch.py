@@ -47,9 +47,22 @@ link); values in a list must be distinct.
 * ``groups.NAME.rearing.K.from|to|condition|eye`` and
   ``groups.NAME.treatments.K.from|to|drug`` (K indexes the base scenario's list).
 
+A group NAME may contain dots: unquoted, the group whose name leaves a valid field is
+taken (groups ``md`` and ``md.genome``: ``groups.md.genome.eta`` is ``md``'s gene); in
+double quotes it is always exact: ``'groups."md.genome".genome.eta'`` (a TOML literal key).
+Parameters of every group (``organisms``, ``genome.GENE``) are applied first, so a group's
+own parameter wins over them; one field may not be named twice (e.g. quoted and unquoted).
+
+Values keep their TOML type, never coerced: integers for ``days``, ``neurons``,
+``presentations_per_day``, ``batch_size``, ``organisms``, ``from`` and ``to``; strings for
+``species``, ``condition``, ``eye`` and ``drug``; numbers within bounds for genes.
+
 Everything is validated before any run (unknown parameter, empty list, gene out of bounds,
 missing base file, and every generated scenario through :func:`parse_scenario`); each
-problem is one :class:`DevsimInputError` line naming the sweep file and the field.
+problem is one :class:`DevsimInputError` line naming the sweep file and the field. The runs
+are counted (grid sizes x zip length x points x seeds) before any is built: more than
+:data:`MAX_RUNS` (100,000; ``--max-runs``) is refused, and so is a sweep over the memory
+or organism-days budget of :mod:`devsim.budget` (:func:`check_cost`).
 
 **Seeds.** With ``seeds = N`` the scenario seed of seed index ``i`` is drawn from
 ``numpy.random.SeedSequence(seed, spawn_key=(i,))``: it depends on the sweep seed and the
@@ -65,25 +78,38 @@ uses the same seeds (common random numbers make differences between points sharp
   ``runs/<run_id>/run.json`` holds the parameters, scenario and timing; a run that raised
   leaves ``runs/<run_id>/error.txt`` (the traceback) and is retried on the next rerun.
 * ``results.parquet`` — one tidy row per (run, group), ordered by parameter point, seed
-  index and group: a column per parameter, ``seed_index``, ``seed``, ``run_id``, ``group``,
-  ``status`` (``ok``/``failed``), ``error``, ``organisms``, the final metrics of
-  ``summary.json`` (the OD histogram as ``od_class_1`` .. ``od_class_7``), ``shift_cbi``
+  index and group: a column per parameter (named as the parameter, except ``organisms``:
+  ``sweep.organisms``, beside each group's own ``organisms``), ``seed_index``, ``seed``,
+  ``run_id``, ``group``, ``status`` (``ok``/``failed``), ``error``, ``organisms``, the final
+  metrics of ``summary.json`` (the OD histogram as ``od_class_1`` .. ``od_class_7``), ``shift_cbi``
   (reference group CBI minus this group's CBI, NaN for the reference group itself),
   ``md_end_day`` (end of the group's last one-eye rearing interval) and
   ``shift_cbi_md_end`` (the same shift read from the daily series at ``md_end_day``: the
   shift at the end of deprivation even when the scenario lives longer), then bookkeeping
   in ``timing_*`` columns (``timing_run_s``, ``timing_worker``).
 * ``manifest.json`` — the sweep (base scenario, parameters, seeds, run ids, version).
-* ``figures/<metric>_vs_<param>.png`` — mean +/- sd over seeds, one line per group.
+* ``figures/<metric>_vs_<param>.png`` — mean +/- sd over seeds, one line per group
+  (names drawn as plain text: ``$`` is no maths; long or clashing file names get a hash).
+
+Every file is written atomically (temporaries ``.NAME.XXXXXXXX.devsim-tmp``; those an
+interrupted batch left are removed, nothing else). Before any run, ``DIR`` is locked
+(``DIR/.devsim-batch.lock``, ``fcntl.flock``, held for the batch's life: a second batch
+into ``DIR`` stops with one line naming the first one's pid; the lock of a dead process
+blocks nothing); ``DIR`` must be new or hold this sweep (same base scenario, ``set``,
+parameter names and links; grid values and seeds may change), never another sweep's or
+anyone else's files; and nothing may be in the way of a file the batch writes (e.g. a
+folder named ``results.parquet``).
 
 Backends: ``workers=1`` runs in this process; otherwise a ``distributed.LocalCluster`` of
 ``workers`` single-threaded processes, or an existing cluster given by ``scheduler``. Runs
 are executed by the pure function :func:`run_one`; the client writes each result as it
-completes (workers need no shared file system). One batch per output folder at a time.
+completes (workers need no shared file system). A run that raises (e.g.
+:class:`~devsim.errors.DevsimRunError` on non-finite values) is recorded as failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import itertools
@@ -92,10 +118,11 @@ import logging
 import math
 import os
 import re
+import reprlib
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,10 +132,12 @@ import numpy as np
 import pandas as pd
 
 from devsim import __version__
+from devsim.budget import Cost, development_cost
+from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
 from devsim.genome import GENE_NAMES, check_gene
-from devsim.outputs import atomic_text, atomic_write
+from devsim.outputs import atomic_text, atomic_write, printable
 from devsim.scenario import load_scenario, parse_scenario, read_toml
 from devsim.senses import EYE_CONDITIONS
 
@@ -135,7 +164,30 @@ FIGURE_METRICS = {
     "shift_cbi": "OD shift: reference CBI - group CBI (final day)",
     "shift_cbi_md_end": "OD shift at the end of MD: reference CBI - group CBI",
 }
+RESULT_COLUMNS = (  # after one column per parameter
+    "seed_index",
+    "seed",
+    "run_id",
+    "group",
+    "status",
+    "error",
+    "organisms",
+    *METRIC_COLUMNS,
+    *OD_COLUMNS,
+    "shift_cbi",
+    "md_end_day",
+    "shift_cbi_md_end",
+    "timing_run_s",
+    "timing_worker",
+)
+FIGURE_STEM_MAX = 150  # characters of a figure's file name (before .png)
 MAX_SEEDS = 100_000
+MAX_RUNS = 100_000  # runs of one sweep, counted before any is built (--max-runs)
+INTEGER_FIELDS = ("days", "neurons", "presentations_per_day", "batch_size", "organisms")
+STRING_FIELDS = ("species", "condition", "eye", "drug")
+LOCK_NAME = ".devsim-batch.lock"
+_TEMPORARY = re.compile(r"^\..+\.devsim-tmp$")  # devsim.outputs.atomic_write's temporaries
+_REPR = reprlib.Repr(maxlevel=3, maxstring=60, maxother=60, maxlist=6, maxdict=6, maxlong=40)
 _LINK = re.compile(r"^(?P<source>\S+)(?:\s+(?P<op>[+-])\s*(?P<num>\d+(?:\.\d*)?))?$")
 
 
@@ -179,6 +231,17 @@ class Sweep:
     def n_points(self) -> int:
         return len(self.runs) // len(self.seeds)
 
+    @property
+    def columns(self) -> dict[str, str]:
+        """The results column of each parameter: its name, unless that is a column of its
+        own (``organisms``, the group's count): then ``sweep.NAME``."""
+        return {p: column_name(p) for p in self.parameters}
+
+
+def column_name(parameter: str) -> str:
+    """The results column of a swept parameter (never the name of another column)."""
+    return f"sweep.{parameter}" if parameter in RESULT_COLUMNS else parameter
+
 
 class _Errors:
     """Builds the one-line messages: ``FILE: FIELD: problem; allowed ...``."""
@@ -190,15 +253,26 @@ class _Errors:
         return DevsimInputError(f"{self.source}: {where}: {problem}")
 
 
-def load_sweep(path: str | Path) -> Sweep:
+def load_sweep(path: str | Path, max_runs: int = MAX_RUNS) -> Sweep:
     """Read and validate a sweep TOML file (the base path is relative to it)."""
     path = Path(path)
-    return parse_sweep(read_toml(path, "sweep"), source=str(path), base_dir=path.parent)
+    return parse_sweep(
+        read_toml(path, "sweep"), source=str(path), base_dir=path.parent, max_runs=max_runs
+    )
 
 
-def parse_sweep(data: dict, source: str = "<sweep>", base_dir: str | Path = ".") -> Sweep:
-    """Validate a sweep given as a dict (the parsed TOML); build every run."""
+def parse_sweep(
+    data: dict, source: str = "<sweep>", base_dir: str | Path = ".", max_runs: int = MAX_RUNS
+) -> Sweep:
+    """Validate a sweep given as a dict (the parsed TOML); build every run.
+
+    The number of runs is counted before any is built: more than ``max_runs`` is refused.
+    """
     err = _Errors(source)
+    if isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 1:
+        raise DevsimInputError(f"--max-runs: must be an integer >= 1, got {_show(max_runs)}")
+    if not isinstance(data, dict):
+        raise err("<top level>", "must be a TOML table; allowed: a single [sweep] table")
     extra = sorted(set(data) - {"sweep"})
     if extra:
         raise err(extra[0], "unknown key; allowed: a single [sweep] table")
@@ -211,36 +285,61 @@ def parse_sweep(data: dict, source: str = "<sweep>", base_dir: str | Path = ".")
     for key in table:
         if key not in SWEEP_KEYS:
             raise err(f"sweep.{key}", f"unknown key; allowed keys: {', '.join(SWEEP_KEYS)}")
+    for key in ("name", "description"):
+        if key in table and not isinstance(table[key], str):
+            raise err(f"sweep.{key}", f"got {_show(table[key])}; allowed: a string")
 
     base_file, base = _load_base(table, Path(base_dir), err)
-    seed_spec, seeds = _seeds(table, base, err)
+    seed_spec, n_seeds = _seed_spec(table, base, err)
+
+    # where each parameter lands in the scenario, and whether it addresses every group
+    places: dict[str, list[tuple]] = {}
+    claimed: dict[tuple, str] = {}
+
+    def place(key: Any, where: str) -> list[tuple]:
+        locs = _locations(key, base, err, where)
+        same = (_broad(key), tuple(locs))
+        if same in claimed:
+            raise err(
+                where,
+                f"{key!r} and {claimed[same]!r} are the same parameter; allowed: each "
+                "parameter once",
+            )
+        claimed[same] = key
+        places[key] = locs
+        return locs
 
     fixed = _table(table, "set", err, allow_empty=False) or {}
     for key, value in fixed.items():
-        _locations(key, base, err, f"sweep.set.{key}")
-        _check_value(key, value, err, f"sweep.set.{key}")
+        where = f"sweep.set.{_quote(key)}"
+        _check_value(key, value, place(key, where), err, where)
 
     axes_spec: dict[str, Any] = {}
     axes: list[list[dict[str, Any]]] = []  # each axis: a list of {parameter: value}
     swept: list[str] = []
 
-    def claim(key: str, where: str) -> None:
+    def claim(key: str, where: str) -> list[tuple]:
         if key in fixed:
             raise err(where, f"{key!r} is also in sweep.set; allowed: each parameter once")
         if key in swept:
             raise err(where, f"{key!r} is varied twice; allowed: each parameter once")
-        _locations(key, base, err, where)
+        locs = place(key, where)
         swept.append(key)
+        return locs
+
+    def check_values(key: str, values: Any, where: str) -> None:
+        locs = claim(key, where)
+        if not isinstance(values, list):
+            raise err(where, f"must be a list of values, got {_show(values)}")
+        for k, value in enumerate(values):  # types first: duplicates are compared as JSON
+            _check_value(key, value, locs, err, f"{where}[{k}]")
+        _check_list(values, err, where)
 
     grid = _table(table, "grid", err)
     if grid is not None:
         axes_spec["grid"] = grid
         for key, values in grid.items():
-            where = f"sweep.grid.{_quote(key)}"
-            claim(key, where)
-            _check_list(values, err, where)
-            for k, value in enumerate(values):
-                _check_value(key, value, err, f"{where}[{k}]")
+            check_values(key, values, f"sweep.grid.{_quote(key)}")
             axes.append([{key: v} for v in values])
 
     zipped = _table(table, "zip", err)
@@ -248,11 +347,7 @@ def parse_sweep(data: dict, source: str = "<sweep>", base_dir: str | Path = ".")
         axes_spec["zip"] = zipped
         lengths = {}
         for key, values in zipped.items():
-            where = f"sweep.zip.{_quote(key)}"
-            claim(key, where)
-            _check_list(values, err, where)
-            for k, value in enumerate(values):
-                _check_value(key, value, err, f"{where}[{k}]")
+            check_values(key, values, f"sweep.zip.{_quote(key)}")
             lengths[key] = len(values)
         if len(set(lengths.values())) > 1:
             raise err(
@@ -287,7 +382,9 @@ def parse_sweep(data: dict, source: str = "<sweep>", base_dir: str | Path = ".")
                     f"parameters {sorted(keys)} in every point",
                 )
             for key, value in point.items():
-                _check_value(key, value, err, f"sweep.points[{k}].{_quote(key)}")
+                _check_value(key, value, places[key], err, f"sweep.points[{k}].{_quote(key)}")
+        if len({json.dumps(p, sort_keys=True) for p in points}) != len(points):
+            raise err("sweep.points", "two points are the same; allowed: distinct points")
         axes.append([dict(p) for p in points])
 
     links = _table(table, "link", err)
@@ -298,8 +395,24 @@ def parse_sweep(data: dict, source: str = "<sweep>", base_dir: str | Path = ".")
             where = f"sweep.link.{_quote(key)}"
             if key in fixed or key in swept:
                 raise err(where, f"{key!r} is also set or varied; allowed: each parameter once")
-            _locations(key, base, err, where)
+            place(key, where)
             linked[key] = _parse_link(expr, swept, err, where)
+
+    # --- count the runs before building any --------------------------------------------------
+    sizes = [len(axis) for axis in axes]
+    n_runs = math.prod(sizes) * n_seeds
+    if n_runs > max_runs:
+        shape = " x ".join(str(s) for s in sizes) or "1"
+        raise err(
+            "sweep",
+            f"{n_runs:,} runs ({shape} points x {n_seeds} seeds) is more than the limit; "
+            f"allowed: at most {max_runs:,} runs (fewer values or seeds, or --max-runs N)",
+        )
+    seeds = (
+        list(seed_spec["seeds"])
+        if "seeds" in seed_spec
+        else derive_seeds(seed_spec["seed"], n_seeds)
+    )
 
     # --- generate and validate every scenario ---------------------------------------------
     seen: dict[str, int] = {}
@@ -319,11 +432,14 @@ def parse_sweep(data: dict, source: str = "<sweep>", base_dir: str | Path = ".")
                         f"numeric parameters only",
                     )
                 value = value + num if op == "+" else value - num
-            _check_value(key, value, err, f"sweep.link.{_quote(key)} (point {point})")
+            where = f"sweep.link.{_quote(key)} (point {point})"
+            _check_value(key, value, places[key], err, where)
             params[key] = value
         data_point = copy.deepcopy(base)
-        for key, value in {**fixed, **params}.items():
-            for loc in _locations(key, base, err, key):
+        # parameters of every group first, so that a group's own parameter wins over them
+        changes = sorted([*fixed.items(), *params.items()], key=lambda kv: not _broad(kv[0]))
+        for key, value in changes:
+            for loc in places[key]:
                 _assign(data_point, loc, value)
         label = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "base"
         parse_scenario(data_point, source=f"{source}: sweep point {point} ({label})")
@@ -354,8 +470,25 @@ def parse_sweep(data: dict, source: str = "<sweep>", base_dir: str | Path = ".")
     )
 
 
-def _quote(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_]+", key) else json.dumps(key)
+def _quote(key: Any) -> str:
+    if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_]+", key):
+        return key
+    return json.dumps(str(key), ensure_ascii=False)
+
+
+def _show(value: Any) -> str:
+    """A short repr of a value from the user's file (bounded depth: never a RecursionError)."""
+    return _REPR.repr(value)
+
+
+def _name(name: str) -> str:
+    """A group name in a message: bare when plain, else quoted."""
+    return name if re.fullmatch(r"[\w.+-]+", name) else repr(name)
+
+
+def _broad(key: str) -> bool:
+    """Whether a parameter addresses every group (``organisms``, ``genome.GENE``)."""
+    return key == "organisms" or key.startswith("genome.")
 
 
 def _load_base(table: dict, base_dir: Path, err: _Errors) -> tuple[str, dict]:
@@ -382,13 +515,15 @@ def _load_base(table: dict, base_dir: Path, err: _Errors) -> tuple[str, dict]:
     return str(path), scenario.model_dump(mode="json", by_alias=True)
 
 
-def _seeds(table: dict, base: dict, err: _Errors) -> tuple[dict, list[int]]:
+def _seed_spec(table: dict, base: dict, err: _Errors) -> tuple[dict, int]:
+    """The seeds as given (``{"seeds": [...]}`` or ``{"seed": S, "count": N}``) and their
+    number; the scenario seeds are derived only once the runs are counted."""
     spec = table.get("seeds")
     allowed = "allowed: a list of seeds >= 0 (seeds = [1, 2, 3]) or a count (seeds = 5)"
     if spec is None:
         raise err("sweep.seeds", f"required field is missing; {allowed}")
     if isinstance(spec, bool) or not isinstance(spec, int | list):
-        raise err("sweep.seeds", f"got {spec!r}; {allowed}")
+        raise err("sweep.seeds", f"got {_show(spec)}; {allowed}")
     if isinstance(spec, list):
         if "seed" in table:
             raise err(
@@ -398,18 +533,20 @@ def _seeds(table: dict, base: dict, err: _Errors) -> tuple[dict, list[int]]:
             )
         if not spec:
             raise err("sweep.seeds", f"empty list; {allowed}")
+        if len(spec) > MAX_SEEDS:
+            raise err("sweep.seeds", f"{len(spec):,} seeds; allowed: at most {MAX_SEEDS:,}")
         for k, s in enumerate(spec):
-            if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-                raise err(f"sweep.seeds[{k}]", f"got {s!r}; {allowed}")
+            if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**63:
+                raise err(f"sweep.seeds[{k}]", f"got {_show(s)}; {allowed} (below 2**63)")
         if len(set(spec)) != len(spec):
-            raise err("sweep.seeds", f"duplicate seeds in {spec}; allowed: distinct seeds")
-        return {"seeds": list(spec)}, list(spec)
+            raise err("sweep.seeds", f"duplicate seeds in {_show(spec)}; allowed: distinct seeds")
+        return {"seeds": list(spec)}, len(spec)
     if not 1 <= spec <= MAX_SEEDS:
         raise err("sweep.seeds", f"got {spec}; allowed: a count in 1..{MAX_SEEDS}")
     seed = table.get("seed", base["seed"])
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise err("sweep.seed", f"got {seed!r}; allowed: an integer >= 0")
-    return {"seed": seed, "count": spec}, derive_seeds(seed, spec)
+        raise err("sweep.seed", f"got {_show(seed)}; allowed: an integer >= 0")
+    return {"seed": seed, "count": spec}, spec
 
 
 def derive_seeds(seed: int, count: int) -> list[int]:
@@ -426,7 +563,7 @@ def _table(table: dict, key: str, err: _Errors, allow_empty: bool = False) -> di
     value = table[key]
     if not isinstance(value, dict):
         raise err(
-            f"sweep.{key}", f"must be a table [sweep.{key}] of PARAMETER = ..., got {value!r}"
+            f"sweep.{key}", f"must be a table [sweep.{key}] of PARAMETER = ..., got {_show(value)}"
         )
     if not value and not allow_empty:
         raise err(
@@ -437,33 +574,40 @@ def _table(table: dict, key: str, err: _Errors, allow_empty: bool = False) -> di
 
 
 def _check_list(values: Any, err: _Errors, where: str) -> None:
+    """A non-empty list of distinct values (the values are already known to be scalars)."""
     if not isinstance(values, list):
-        raise err(where, f"must be a list of values, got {values!r}")
+        raise err(where, f"must be a list of values, got {_show(values)}")
     if not values:
         raise err(where, "empty list; allowed: a non-empty list of values")
     if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
-        raise err(where, f"duplicate values in {values}; allowed: distinct values")
+        raise err(where, f"duplicate values in {_show(values)}; allowed: distinct values")
 
 
-def _check_value(key: str, value: Any, err: _Errors, where: str) -> None:
-    """Values checkable without the scenario: genes (bounds) and plain scalars."""
-    if isinstance(value, dict | list):
-        raise err(where, f"got {value!r}; allowed: a number or a string")
-    gene = key.rsplit(".", 1)[-1] if ".genome." in f".{key}" else None
-    if gene is not None:
+def _check_value(key: str, value: Any, locs: list[tuple], err: _Errors, where: str) -> None:
+    """A value of the parameter's own type (never coerced): an integer for days, counts and
+    interval ends, a string for species, conditions, eyes and drugs, a gene in bounds."""
+    loc = locs[0]
+    if len(loc) >= 2 and loc[-2] == "genome":
+        if isinstance(value, dict | list):
+            raise err(where, f"got {_show(value)}; allowed: a number")
         try:
-            check_gene(gene, value, where="gene")
+            check_gene(loc[-1], value, where="gene")
         except DevsimInputError as exc:
             raise err(where, str(exc).removeprefix("gene: ")) from None
+    elif loc[-1] in STRING_FIELDS:
+        if not isinstance(value, str):
+            raise err(where, f"got {_show(value)}; allowed: a string ({loc[-1]})")
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise err(where, f"got {_show(value)}; allowed: an integer ({loc[-1]})")
 
 
 def _parse_link(expr: Any, swept: list[str], err: _Errors, where: str):
     allowed = 'allowed: "PARAMETER", "PARAMETER + N" or "PARAMETER - N"'
     if not isinstance(expr, str):
-        raise err(where, f"got {expr!r}; {allowed}")
+        raise err(where, f"got {_show(expr)}; {allowed}")
     match = _LINK.match(expr.strip())
     if not match:
-        raise err(where, f"cannot read {expr!r}; {allowed}")
+        raise err(where, f"cannot read {_show(expr)}; {allowed}")
     source = match["source"]
     if source not in swept:
         raise err(
@@ -481,16 +625,23 @@ def _allowed_parameters(groups: list[str]) -> str:
         f"allowed: {', '.join(TOP_PARAMETERS)}, organisms, genome.GENE, "
         "groups.NAME.organisms, groups.NAME.species, groups.NAME.genome.GENE, "
         "groups.NAME.rearing.K.{from,to,condition,eye}, "
-        f"groups.NAME.treatments.K.{{from,to,drug}} (NAME: {', '.join(groups)})"
+        "groups.NAME.treatments.K.{from,to,drug} (NAME: "
+        f"{', '.join(map(_name, groups))}; "
+        'a NAME with dots may be quoted: groups."NAME".FIELD)'
     )
 
 
-def _locations(key: str, base: dict, err: _Errors, where: str) -> list[tuple]:
-    """Where parameter ``key`` lands in the scenario dict (several places for all-groups)."""
+def _locations(key: Any, base: dict, err: _Errors, where: str) -> list[tuple]:
+    """Where parameter ``key`` lands in the scenario dict (several places for all-groups).
+
+    A group is named as written (``groups.md.genome.eta``) or in double quotes
+    (``groups."md.genome".genome.eta``); unquoted, the group whose name gives a valid
+    field is taken, and a name that could be read two ways must be quoted.
+    """
     groups = [g["name"] for g in base["groups"]]
-    unknown = f"unknown parameter {key!r}; {_allowed_parameters(groups)}"
     if not isinstance(key, str) or not key:
-        raise err(where, unknown)
+        raise err(where, f"unknown parameter {_show(key)}; {_allowed_parameters(groups)}")
+    unknown = f"unknown parameter {key!r}; {_allowed_parameters(groups)}"
     if key in TOP_PARAMETERS:
         return [(key,)]
     every = range(len(groups))
@@ -502,12 +653,48 @@ def _locations(key: str, base: dict, err: _Errors, where: str) -> list[tuple]:
     if not key.startswith("groups."):
         raise err(where, unknown)
     rest = key.removeprefix("groups.")
-    matches = [n for n in groups if rest.startswith(n + ".")]
+    allowed_groups = f"allowed groups: {', '.join(map(_name, groups))}"
+    if rest.startswith('"'):
+        try:
+            name, end = json.JSONDecoder().raw_decode(rest)
+        except ValueError:
+            name, end = None, 0
+        if not isinstance(name, str) or rest[end : end + 1] != ".":
+            raise err(
+                where,
+                f"{key!r}: cannot read the quoted group name; allowed: "
+                'groups."NAME".FIELD with NAME in double quotes',
+            )
+        if name not in groups:
+            raise err(where, f"no group named {name!r}; {allowed_groups}")
+        return _group_field(key, groups.index(name), rest[end + 1 :], base, err, where)
+    matches = sorted((n for n in groups if rest.startswith(n + ".")), key=len, reverse=True)
     if not matches:
-        raise err(where, f"no group named in {key!r}; allowed groups: {', '.join(groups)}")
-    name = max(matches, key=len)
-    gi = groups.index(name)
-    parts = rest.removeprefix(name + ".").split(".")
+        raise err(where, f"no group named in {key!r}; {allowed_groups}")
+    found: list[tuple[str, list[tuple]]] = []
+    problems: list[DevsimInputError] = []
+    for name in matches:
+        tail = rest.removeprefix(name + ".")
+        try:
+            found.append((name, _group_field(key, groups.index(name), tail, base, err, where)))
+        except DevsimInputError as exc:
+            problems.append(exc)
+    if len(found) > 1:
+        (a, _), (b, _) = found[:2]
+        raise err(
+            where,
+            f"{key!r} could address group {a!r} or group {b!r}; allowed: the group name in "
+            f"double quotes, e.g. groups.{json.dumps(a, ensure_ascii=False)}."
+            f"{rest.removeprefix(a + '.')}",
+        )
+    if found:
+        return found[0][1]
+    raise problems[0]
+
+
+def _group_field(key: str, gi: int, tail: str, base: dict, err: _Errors, where: str) -> list[tuple]:
+    """The location of ``tail`` (e.g. ``genome.eta``, ``rearing.0.from``) in group ``gi``."""
+    parts = tail.split(".")
     if len(parts) == 1 and parts[0] in GROUP_FIELDS:
         return [("groups", gi, parts[0])]
     if len(parts) == 2 and parts[0] == "genome":
@@ -524,7 +711,8 @@ def _locations(key: str, base: dict, err: _Errors, where: str) -> list[tuple]:
                 f"{key!r}: unknown field {item_field!r}; allowed: {', '.join(ITEM_FIELDS[kind])}",
             )
         return [("groups", gi, kind, int(index), item_field)]
-    raise err(where, unknown)
+    groups = [g["name"] for g in base["groups"]]
+    raise err(where, f"unknown parameter {key!r}; {_allowed_parameters(groups)}")
 
 
 def _gene(name: str, err: _Errors, where: str) -> str:
@@ -614,10 +802,224 @@ def _record(out: Path, run: Run, result: dict) -> None:
 
 
 def _clean_temporaries(out: Path) -> None:
-    """Drop temp files an interrupted batch left behind (never visible under real names)."""
-    for pattern in (".*.tmp", "runs/*/.*.tmp", "figures/.*.tmp"):
-        for path in out.glob(pattern):
+    """Drop devsim's own temporaries (``.NAME.XXXXXXXX.devsim-tmp``) that an interrupted
+    batch left in ``out``, ``out/figures`` and ``out/runs/*``; nothing else is touched.
+
+    Called with the folder's lock held, so no other devsim batch is writing them."""
+    folders = [out, out / "figures"]
+    runs = out / "runs"
+    if runs.is_dir() and not runs.is_symlink():
+        folders += [Path(e.path) for e in os.scandir(runs) if e.is_dir(follow_symlinks=False)]
+    for folder in folders:
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for entry in os.scandir(folder):
+            if _TEMPORARY.match(entry.name) and entry.is_file(follow_symlinks=False):
+                Path(entry.path).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def batch_lock(out: Path) -> Iterator[None]:
+    """Hold ``out/.devsim-batch.lock`` (``fcntl.flock``) for the batch's life.
+
+    A second batch into the same folder stops with one line naming the holder's pid. The
+    lock dies with its process, so a lock file left by a killed batch does not block; the
+    file is removed (while still locked) when the batch ends.
+    """
+    import fcntl
+
+    path = out / LOCK_NAME
+    shown = printable(str(out), 200)
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise DevsimInputError(
+                f"{printable(str(path), 200)}: cannot open the batch lock "
+                f"({exc.strerror or exc.__class__.__name__}); allowed: a folder devsim can "
+                "write, with no folder or link of that name"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise DevsimInputError(
+                f"{shown} is in use by another devsim batch (pid {printable(holder, 20)}); "
+                "allowed: wait for it to finish, or --out another folder"
+            ) from None
+        try:  # the file may have been removed by the batch that held it: lock the new one
+            same = os.fstat(fd).st_ino == os.stat(path, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        try:
             path.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+
+def _blocked(path: Path, what: str) -> DevsimInputError:
+    return DevsimInputError(
+        f"{printable(str(path), 300)}: is in the way of the batch's {what}; allowed: move it "
+        "away and rerun (no run was started, nothing was written)"
+    )
+
+
+def _check_places(out: Path, sweep: Sweep, todo: Iterable[Run]) -> None:
+    """Every file the batch will write can be written: no folder where a file goes, no
+    file where a folder goes. Checked before any run starts."""
+    for name in ("figures", "runs"):
+        path = out / name
+        if path.exists() and not path.is_dir():
+            raise _blocked(path, f"{name}/ folder")
+    files = [out / "manifest.json", out / "results.parquet"]
+    files += [out / "figures" / name for name in figure_names(sweep).values()]
+    for path in files:
+        if path.is_dir():
+            raise _blocked(path, path.name)
+    for run in todo:
+        folder = out / "runs" / run.run_id
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            raise _blocked(folder, "run folder")
+        for name in ("run.json", "summary.json", "error.txt"):
+            if (folder / name).is_dir():
+                raise _blocked(folder / name, f"run file {name}")
+
+
+def _identity(data: dict) -> dict[str, Any]:
+    """What makes a batch folder's runs one sweep: base scenario, fixed changes, parameter
+    names and links (grid values and seeds may change: runs are reused by their id)."""
+    base = data.get("base_scenario")
+    if isinstance(base, dict):
+        base = {k: v for k, v in base.items() if k != "description"}
+    columns = data.get("columns")
+    parameters = data.get("parameters")
+    return {
+        "base scenario": base,
+        "set": data.get("set") or {},
+        "parameters": sorted(map(str, columns)) if isinstance(columns, list) else columns,
+        "links": (parameters.get("link") if isinstance(parameters, dict) else None) or {},
+    }
+
+
+def _check_folder(out: Path, sweep: Sweep, new: dict) -> None:
+    """``out`` is new, or a batch folder of this sweep (never another sweep's results)."""
+    path = out / "manifest.json"
+    shown = printable(str(out), 200)
+    if path.is_dir():
+        raise _blocked(path, "manifest.json")
+    if not path.exists():
+        ours = [n for n in ("results.parquet", "runs", "figures") if (out / n).exists()]
+        if ours:
+            raise DevsimInputError(
+                f"{shown}: holds {ours[0]} but no manifest.json of a devsim batch; allowed: "
+                "--out a new folder, or the folder of this sweep (nothing was written)"
+            )
+        return
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        old = None
+    if not isinstance(old, dict) or not {"devsim_version", "runs", "base_scenario"} <= set(old):
+        raise DevsimInputError(
+            f"{shown}: manifest.json is not a devsim batch manifest; allowed: --out a new "
+            "folder, or the folder of this sweep (nothing was written)"
+        )
+    now = _identity(new)
+    try:
+        before = _identity(old)
+        differs = [
+            k
+            for k in now
+            if json.dumps(before[k], sort_keys=True, default=str)
+            != json.dumps(now[k], sort_keys=True, default=str)
+        ]
+    except RecursionError:  # a hand-made manifest nested beyond reason
+        differs = list(now)
+    if differs:
+        source = old.get("sweep_file")
+        source = printable(source, 120) if isinstance(source, str) else _show(source)
+        raise DevsimInputError(
+            f"{shown}: holds another sweep ({_show(old.get('name'))} from {source}): its "
+            f"{' and '.join(differs)} differ from {printable(sweep.source, 120)}; allowed: "
+            "--out a new folder (in one folder only the grid values and the seeds of a sweep "
+            "may change)"
+        )
+
+
+# --- cost (one place for the budget) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepCost:
+    """What a sweep asks of the machine, before anything runs.
+
+    ``largest_run``: the run with most ``groups x organisms x neurons x days`` (its
+    ``organisms`` is the sum over its groups); ``organism_days``: summed over every run.
+    """
+
+    runs: int
+    largest_run: dict[str, int]
+    organism_days: int
+
+
+def sweep_cost(sweep: Sweep) -> SweepCost:
+    """The size of the largest single run and the total organism-days of a sweep."""
+    largest: dict[str, int] = {}
+    size = -1
+    total = 0
+    for run in sweep.runs:
+        scenario = run.scenario
+        groups = scenario["groups"]
+        organisms = sum(g["organisms"] for g in groups)
+        days, neurons = scenario["days"], scenario["neurons"]
+        total += organisms * days
+        if organisms * neurons * days > size:
+            size = organisms * neurons * days
+            largest = {
+                "groups": len(groups),
+                "organisms": organisms,
+                "neurons": neurons,
+                "days": days,
+                "presentations_per_day": scenario["presentations_per_day"],
+            }
+    return SweepCost(runs=len(sweep.runs), largest_run=largest, organism_days=total)
+
+
+def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> Cost:
+    """The sweep's cost (:mod:`devsim.budget`), checked before anything is written
+    (``run_sweep`` calls it first): the largest run's memory times the runs held at once,
+    and the organism-days of every run; ``limits`` = (max memory, max organism-days),
+    None for the defaults (``--max-memory``, ``--max-organism-days``)."""
+    largest = sweep_cost(sweep).largest_run
+    total = Cost(0.0, 0.0)
+    for run in sweep.runs:
+        scenario = run.scenario
+        total = total + development_cost(
+            sum(g["organisms"] for g in scenario["groups"]),
+            scenario["neurons"],
+            scenario["days"],
+            scenario["presentations_per_day"],
+        )
+    if largest:
+        one = development_cost(
+            largest["organisms"],
+            largest["neurons"],
+            largest["days"],
+            largest["presentations_per_day"],
+        )
+        total = Cost(one.memory * min(workers, len(sweep.runs)), total.organism_days)
+    return budget_check(total, *limits, what=f"{sweep.source}: sweep")
 
 
 def _serial(todo: list[Run], on_result: Callable[[Run, dict], None]) -> None:
@@ -766,6 +1168,7 @@ def run_sweep(
     workers: int = 2,
     scheduler: Any = None,
     progress: bool = True,
+    limits: tuple = (None, None),
 ) -> pd.DataFrame:
     """Run every (parameter point, seed) of a sweep not already finished in ``out_dir``.
 
@@ -773,6 +1176,10 @@ def run_sweep(
     ``scheduler`` (an address or a ``distributed.Client``) uses an existing cluster.
     Returns the results table (also written to ``out_dir/results.parquet``);
     ``table.attrs["batch"]`` counts runs: total, reused, ran, failed.
+
+    Before any run: the cost is checked (:func:`check_cost`), ``out_dir`` is locked against
+    other batches, must be new or hold this sweep, and nothing may be in the way of the
+    files the batch writes.
     """
     if isinstance(sweep_path_or_obj, Sweep):
         sweep = sweep_path_or_obj
@@ -784,50 +1191,93 @@ def run_sweep(
         raise DevsimInputError(f"--workers: must be an integer >= 1, got {workers!r}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise DevsimInputError(f"{out}: --out must be a folder, not a file")
+        raise DevsimInputError(f"{printable(str(out))}: --out must be a folder, not a file")
+    check_cost(sweep, workers if scheduler is None else 1, limits)
+    made = [p for p in (out, *out.parents) if not p.exists()]  # removed again if left empty
+    try:
+        with ExitStack() as stack:
+            client = scheduler  # a distributed.Client, an address, or None
+            if isinstance(scheduler, str):
+                client = stack.enter_context(_connect(scheduler))  # before anything is written
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _unwritable(out, exc) from None
+            stack.enter_context(batch_lock(out))
+            plan = manifest(sweep)
+            _check_folder(out, sweep, plan)
+            todo = [run for run in sweep.runs if not _done(out, run)]
+            _check_places(out, sweep, todo)
+            try:
+                _clean_temporaries(out)
+                atomic_text(out / "manifest.json", json.dumps(plan, indent=1) + "\n")
+            except OSError as exc:
+                raise _unwritable(out, exc) from None
+            return _run_all(sweep, out, todo, workers, client, progress)
+    except BaseException:
+        for path in made:  # folders this call created and left empty (deepest first)
+            try:
+                path.rmdir()
+            except OSError:
+                break
+        raise
 
-    with ExitStack() as stack:
-        client = scheduler  # a distributed.Client, an address, or None
-        if isinstance(scheduler, str):
-            client = stack.enter_context(_connect(scheduler))  # before anything is written
-        out.mkdir(parents=True, exist_ok=True)
-        _clean_temporaries(out)
-        atomic_text(out / "manifest.json", json.dumps(manifest(sweep), indent=1) + "\n")
-        todo = [run for run in sweep.runs if not _done(out, run)]
-        total = len(sweep.runs)
-        reused = total - len(todo)
-        serial = workers == 1 and client is None
-        backend = (
-            "serial"
-            if serial
-            else f"local Dask cluster, {workers} workers"
-            if client is None
-            else f"Dask cluster at {client.scheduler.address}"
-        )
-        bar = _Progress(total, reused, progress)
-        bar.log(
-            f"{sweep.name}: {total} runs ({sweep.n_points} points x {len(sweep.seeds)} seeds); "
-            f"{reused} already finished, {len(todo)} to run" + (f" ({backend})" if todo else "")
-        )
-        errors: dict[str, str] = {}
 
-        def on_result(run: Run, result: dict) -> None:
-            _record(out, run, result)
-            if result["error"] is not None:
-                errors[run.run_id] = result["error"]
-            bar.update(failed=result["error"] is not None)
+def _unwritable(out: Path, exc: OSError) -> DevsimInputError:
+    where = printable(str(exc.filename or out), 300)
+    return DevsimInputError(
+        f"{where}: cannot write ({exc.strerror or exc.__class__.__name__}); allowed: --out a "
+        "folder devsim can write"
+    )
 
+
+def _run_all(
+    sweep: Sweep, out: Path, todo: list[Run], workers: int, client: Any, progress: bool
+) -> pd.DataFrame:
+    """Run ``todo`` (with ``out`` locked), then write results.parquet and the figures."""
+    total = len(sweep.runs)
+    reused = total - len(todo)
+    serial = workers == 1 and client is None
+    backend = (
+        "serial"
+        if serial
+        else f"local Dask cluster, {workers} workers"
+        if client is None
+        else f"Dask cluster at {client.scheduler.address}"
+    )
+    bar = _Progress(total, reused, progress)
+    bar.log(
+        f"{printable(sweep.name, 200)}: {total} runs ({sweep.n_points} points x "
+        f"{len(sweep.seeds)} seeds); {reused} already finished, {len(todo)} to run"
+        + (f" ({backend})" if todo else "")
+    )
+    errors: dict[str, str] = {}
+
+    def on_result(run: Run, result: dict) -> None:
         try:
-            if todo and serial:
-                _serial(todo, on_result)
-            elif todo:
-                _dask(todo, workers, client, on_result)
-        finally:
-            bar.close()
+            _record(out, run, result)
+        except OSError as exc:
+            raise _unwritable(out, exc) from None
+        if result["error"] is not None:
+            errors[run.run_id] = result["error"]
+        bar.update(failed=result["error"] is not None)
+
+    try:
+        if todo and serial:
+            _serial(todo, on_result)
+        elif todo:
+            _dask(todo, workers, client, on_result)
+    finally:
+        bar.close()
 
     table = results_table(sweep, out, errors)
-    atomic_write(out / "results.parquet", lambda tmp: table.to_parquet(tmp, index=False))
-    write_figures(table, sweep, out / "figures")
+    figures = render_figures(table, sweep)  # every figure drawn before anything is published
+    try:
+        atomic_write(out / "results.parquet", lambda tmp: table.to_parquet(tmp, index=False))
+        for name, png in figures.items():
+            atomic_write(out / "figures" / name, lambda tmp, png=png: tmp.write_bytes(png))
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
     table.attrs["batch"] = {
         "total": total,
         "reused": reused,
@@ -848,6 +1298,7 @@ def manifest(sweep: Sweep) -> dict:
         "set": sweep.fixed,
         "parameters": sweep.axes,
         "columns": list(sweep.parameters),
+        "result_columns": sweep.columns,
         "seeds": sweep.seed_spec,
         "scenario_seeds": list(sweep.seeds),
         "runs": [
@@ -891,6 +1342,7 @@ def _nan(value: Any) -> float:
 def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None) -> pd.DataFrame:
     """The tidy table, read back from the run folders (same bytes whichever backend ran)."""
     errors = errors or {}
+    columns = sweep.columns
     rows = []
     for run in sweep.runs:
         folder = out / "runs" / run.run_id
@@ -910,7 +1362,7 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
         ref = summary["groups"][ref_name] if summary else None
         for group in groups:
             row: dict[str, Any] = {
-                **run.params,
+                **{columns[k]: v for k, v in run.params.items()},
                 "seed_index": run.seed_index,
                 "seed": run.seed,
                 "run_id": run.run_id,
@@ -943,24 +1395,7 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
             row["timing_run_s"] = _nan(timing["run_s"]) if timing else math.nan
             row["timing_worker"] = timing["worker"] if timing else None
             rows.append(row)
-    columns = [
-        *sweep.parameters,
-        "seed_index",
-        "seed",
-        "run_id",
-        "group",
-        "status",
-        "error",
-        "organisms",
-        *METRIC_COLUMNS,
-        *OD_COLUMNS,
-        "shift_cbi",
-        "md_end_day",
-        "shift_cbi_md_end",
-        "timing_run_s",
-        "timing_worker",
-    ]
-    table = pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=[*columns.values(), *RESULT_COLUMNS])
     for col in (*OD_COLUMNS, "md_end_day"):
         table[col] = table[col].astype("Int64")
     for col in (*METRIC_COLUMNS, "shift_cbi", "shift_cbi_md_end", "timing_run_s"):
@@ -974,56 +1409,111 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
-def write_figures(table: pd.DataFrame, sweep: Sweep, folder: Path) -> list[Path]:
-    """``<metric>_vs_<param>.png``: mean +/- sd over seeds, one line per group (and per
-    value of the other swept parameters while that stays readable)."""
+def _text(value: Any, limit: int = 120) -> str:
+    """Text for a figure: control characters escaped (``$`` stays literal: maths is off)."""
+    return printable(str(value), limit)
+
+
+def figure_names(sweep: Sweep) -> dict[tuple[str, str], str]:
+    """The file name of each (metric, swept parameter) figure: ``<metric>_vs_<param>.png``,
+    shortened and made unique by a hash where the name is too long or already taken
+    (also ignoring case, for case-insensitive file systems)."""
+    names: dict[tuple[str, str], str] = {}
+    used: set[str] = set()
+    for param in sweep.swept:
+        for metric in FIGURE_METRICS:
+            stem = f"{_safe(metric)}_vs_{_safe(param)}"
+            if len(stem) > FIGURE_STEM_MAX or stem.lower() in used:
+                digest = hashlib.sha256(param.encode()).hexdigest()[:10]
+                stem = f"{stem[: FIGURE_STEM_MAX - 11]}-{digest}"
+            used.add(stem.lower())
+            names[(metric, param)] = f"{stem}.png"
+    return names
+
+
+def render_figures(table: pd.DataFrame, sweep: Sweep) -> dict[str, bytes]:
+    """The PNG bytes of every figure, by file name: mean +/- sd over seeds, one line per
+    group (and per value of the other swept parameters while that stays readable).
+
+    Names are drawn as plain text (no mathtext, no LaTeX), so ``$`` or ``_`` in a scenario,
+    group or parameter name is shown as written."""
+    import io
+    import warnings
+
+    import matplotlib
     from matplotlib.figure import Figure
 
     ok = table[table["status"] == "ok"]
-    written = []
+    pngs: dict[str, bytes] = {}
     if ok.empty:
-        return written
-    for param in sweep.swept:
-        others = [p for p in sweep.swept if p != param]
-        keys = ["group", *others]
-        if ok.groupby(keys, sort=False).ngroups > 12:
-            keys = ["group"]
-        for metric in FIGURE_METRICS:
-            if ok[metric].notna().sum() == 0:
-                continue
-            fig = Figure(figsize=(6.4, 4.2), layout="constrained")
-            ax = fig.subplots()
-            numeric = pd.api.types.is_numeric_dtype(ok[param])
-            for key, sub in ok.groupby(keys, sort=False):
-                stats = sub.groupby(param, sort=True)[metric].agg(["mean", "std"])
-                if stats["mean"].notna().sum() == 0:
+        return pngs
+    columns = sweep.columns
+    param_of = {c: p for p, c in columns.items()}
+    names = figure_names(sweep)
+    plain = {"text.parse_math": False, "text.usetex": False}
+    with matplotlib.rc_context(plain), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # e.g. a glyph missing from the font
+        for param in sweep.swept:
+            col = columns[param]
+            others = [columns[p] for p in sweep.swept if p != param]
+            keys = ["group", *others]
+            if ok.groupby(keys, sort=False).ngroups > 12:
+                keys = ["group"]
+            for metric in FIGURE_METRICS:
+                if ok[metric].notna().sum() == 0:
                     continue
-                key = key if isinstance(key, tuple) else (key,)
-                label = ", ".join(
-                    [str(key[0]), *(f"{k}={v}" for k, v in zip(keys[1:], key[1:], strict=True))]
+                fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+                ax = fig.subplots()
+                numeric = pd.api.types.is_numeric_dtype(ok[col])
+                for key, sub in ok.groupby(keys, sort=False):
+                    stats = sub.groupby(col, sort=True)[metric].agg(["mean", "std"])
+                    if stats["mean"].notna().sum() == 0:
+                        continue
+                    key = key if isinstance(key, tuple) else (key,)
+                    label = ", ".join(
+                        [
+                            _text(key[0], 40),
+                            *(
+                                f"{_text(param_of[k], 60)}={_text(v, 30)}"
+                                for k, v in zip(keys[1:], key[1:], strict=True)
+                            ),
+                        ]
+                    )
+                    x = stats.index.to_numpy() if numeric else stats.index.astype(str).to_numpy()
+                    if not numeric:
+                        x = [_text(v, 30) for v in x]
+                    ax.errorbar(
+                        x,
+                        stats["mean"],
+                        yerr=stats["std"].fillna(0),
+                        marker="o",
+                        capsize=3,
+                        lw=1.4,
+                        label=label,
+                    )
+                if metric.startswith("shift"):
+                    ax.axhline(0, color="grey", lw=0.6)
+                ax.set_xlabel(_text(param))
+                ax.set_ylabel(FIGURE_METRICS[metric], fontsize=9)
+                ax.set_title(
+                    f"{_text(sweep.name, 100)}\n{metric} vs {_text(param)} "
+                    f"(mean ± sd over {len(sweep.seeds)} seeds)",
+                    fontsize=9,
                 )
-                x = stats.index.to_numpy() if numeric else stats.index.astype(str).to_numpy()
-                ax.errorbar(
-                    x,
-                    stats["mean"],
-                    yerr=stats["std"].fillna(0),
-                    marker="o",
-                    capsize=3,
-                    lw=1.4,
-                    label=label,
-                )
-            if metric.startswith("shift"):
-                ax.axhline(0, color="grey", lw=0.6)
-            ax.set_xlabel(param)
-            ax.set_ylabel(FIGURE_METRICS[metric], fontsize=9)
-            ax.set_title(
-                f"{sweep.name}\n{metric} vs {param} (mean ± sd over {len(sweep.seeds)} seeds)",
-                fontsize=9,
-            )
-            ax.legend(frameon=False, fontsize=7)
-            path = folder / f"{_safe(metric)}_vs_{_safe(param)}.png"
-            atomic_write(path, lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=100))
-            written.append(path)
+                ax.legend(frameon=False, fontsize=7)
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format="png", dpi=100)
+                pngs[names[(metric, param)]] = buffer.getvalue()
+    return pngs
+
+
+def write_figures(table: pd.DataFrame, sweep: Sweep, folder: Path) -> list[Path]:
+    """Draw every figure (:func:`render_figures`), then write each atomically."""
+    written = []
+    for name, png in render_figures(table, sweep).items():
+        path = Path(folder) / name
+        atomic_write(path, lambda tmp, png=png: tmp.write_bytes(png))
+        written.append(path)
     return written
 
 

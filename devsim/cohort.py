@@ -6,17 +6,34 @@ organism's synapses are advanced together, with per-organism genes broadcast as 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from devsim.plasticity import CriticalWindow, PlasticityKernel
+from devsim.errors import DevsimRunError
+from devsim.plasticity import Y_MAX, CriticalWindow, PlasticityKernel
 from devsim.senses import VisualWorld
-from devsim.wiring import initial_wiring, prune_and_sprout
+from devsim.wiring import INITIAL_WEIGHT, initial_wiring, prune_and_sprout
 
 NEURONS = 32  # cortical neurons per organism
 PRESENTATIONS_PER_DAY = 640  # stimulus presentations per organism-day
 BATCH_SIZE = 16  # presentations per weight update (mini-batch)
 THETA_INIT = 1.0  # initial sliding threshold (a.u.)
 BLOCK = 128  # organisms per kernel block (cache-sized pieces; results do not depend on it)
+# The genes named when a run stops on non-finite state (those of the weight/threshold update).
+RULE_GENES = (
+    "eta",
+    "tau_theta",
+    "tau_theta_down",
+    "y0",
+    "gamma",
+    "w_max",
+    "rule_A",
+    "rule_B",
+    "rule_C",
+    "rule_D",
+    "rule_E",
+)
 
 
 class Cohort:
@@ -32,6 +49,8 @@ class Cohort:
     block : organisms advanced together per kernel call. A cache-sized block keeps each
         organism's weights in cache through its day; every operation is per organism, so
         results do not depend on it (bit for bit).
+    labels : optional name of each organism for error messages (e.g. ``"organism 3 of
+        group 'control'"``); default ``"organism k of the cohort"``.
     """
 
     def __init__(
@@ -44,6 +63,7 @@ class Cohort:
         presentations_per_day: int = PRESENTATIONS_PER_DAY,
         batch_size: int = BATCH_SIZE,
         block: int = BLOCK,
+        labels: Sequence[str] | None = None,
     ):
         if presentations_per_day % batch_size:
             raise ValueError("presentations_per_day must be a multiple of batch_size")
@@ -52,6 +72,7 @@ class Cohort:
         self.litter = int(self.litter_index.max()) + 1 if self.litter_index.size else 0
         self.world = world
         self.organisms = self.litter_index.shape[0]
+        self.labels = labels
         self.neurons = neurons
         self.channels = world.channels
         self.batch_size = batch_size
@@ -153,45 +174,91 @@ class Cohort:
         blocks = [
             (a, min(a + self.block, self.organisms)) for a in range(0, self.organisms, self.block)
         ]
-        if plan is None:  # a world with only ``stimuli``: all organisms' inputs at once
-            x_all = np.empty((self.organisms, *self._x.shape[1:]), dtype=self._x.dtype)
-            for _ in range(self.updates_per_day):
-                idx = self.world.draw_indices(rng, self.litter, self.batch_size)
-                self.world.stimuli(
-                    idx, self.litter_index, pattern_gain, noise_sigma, independent, out=x_all
-                )
+        # Overflow and invalid operations in a diverging organism are reported once, by
+        # check_finite at the end of the day (one line), not as numpy warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if plan is None:  # a world with only ``stimuli``: all organisms' inputs at once
+                x_all = np.empty((self.organisms, *self._x.shape[1:]), dtype=self._x.dtype)
+                for _ in range(self.updates_per_day):
+                    idx = self.world.draw_indices(rng, self.litter, self.batch_size)
+                    self.world.stimuli(
+                        idx, self.litter_index, pattern_gain, noise_sigma, independent, out=x_all
+                    )
+                    for a, b in blocks:
+                        kernel.step(a, b, self.weights, self.theta, x_all[a:b])
+            elif len(blocks) == 1:
+                for _ in range(self.updates_per_day):
+                    idx = self.world.draw_indices(rng, self.litter, self.batch_size)
+                    x = self.world.gather(idx, plan, 0, self.organisms, self._x, self._noise)
+                    kernel.step(0, self.organisms, self.weights, self.theta, x)
+            else:
+                # All of the day's draws first (the same stream as drawing them one update at a
+                # time: nothing else draws in between), then each block of organisms lives its
+                # whole day while its weights are in cache. Organisms do not interact within a
+                # day, so the order of blocks changes no result.
+                draws = self._day_draws(rng)
                 for a, b in blocks:
-                    kernel.step(a, b, self.weights, self.theta, x_all[a:b])
-        elif len(blocks) == 1:
-            for _ in range(self.updates_per_day):
-                idx = self.world.draw_indices(rng, self.litter, self.batch_size)
-                x = self.world.gather(idx, plan, 0, self.organisms, self._x, self._noise)
-                kernel.step(0, self.organisms, self.weights, self.theta, x)
-        else:
-            # All of the day's draws first (the same stream as drawing them one update at a
-            # time: nothing else draws in between), then each block of organisms lives its
-            # whole day while its weights are in cache. Organisms do not interact within a
-            # day, so the order of blocks changes no result.
-            draws = self._day_draws(rng)
-            for a, b in blocks:
-                for idx in draws:
-                    x = self.world.gather(idx, plan, a, b, self._x[: b - a], self._noise)
-                    kernel.step(a, b, self.weights, self.theta, x)
-        prune_and_sprout(
-            rng,
-            self.weights,
-            self.mask,
-            self.weak_days,
-            self.slot_prob,
-            gate,
-            self.window.brake,
-            self.genes["prune_threshold"],
-            self.genes["sprout_rate"],
-            self.genes["floor_adult"],
-            scratch=self._prune_scratch,
-        )
+                    for idx in draws:
+                        x = self.world.gather(idx, plan, a, b, self._x[: b - a], self._noise)
+                        kernel.step(a, b, self.weights, self.theta, x)
+            prune_and_sprout(
+                rng,
+                self.weights,
+                self.mask,
+                self.weak_days,
+                self.slot_prob,
+                gate,
+                self.window.brake,
+                self.genes["prune_threshold"],
+                self.genes["sprout_rate"],
+                self.genes["floor_adult"],
+                scratch=self._prune_scratch,
+            )
         self.window.advance(self.genes, pattern_gain.mean(axis=1), drug, day)
         self.gate = self.window.gate(self.genes)
+        self.check_finite(day)
+
+    def check_finite(self, day: int) -> None:
+        """Stop the run (:class:`DevsimRunError`) if any weight or threshold is not finite
+        (or far out of its bounds) after ``day``.
+
+        Cheap: one float32 sum over the weights and one over the thresholds. Finite state is
+        bounded (weights within ``+-max(w_max, 2 * INITIAL_WEIGHT)`` by the clip and the
+        initial and sprouted strengths, thresholds within
+        ``[0, max(THETA_INIT, Y_MAX**2 / y0)]`` by :func:`devsim.plasticity.threshold_rate`),
+        so a sum is non-finite exactly when an element is (inf, or NaN, which propagates),
+        or when values lie so far out of their bounds that the sum overflows. A non-finite
+        response or input reaches the threshold in the same update (every threshold moves
+        by a positive fraction of ``<y^2>/y0``), so it is caught too. Only when a sum is
+        non-finite are the organisms located; the first one is named, with its genes.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.add.reduce(self.weights, axis=None)) and np.isfinite(
+                np.add.reduce(self.theta, axis=None)
+            ):
+                return
+        o = self.organisms
+        w = self.weights.reshape(o, -1)
+        t = self.theta.reshape(o, -1)
+        bad_w = ~np.isfinite(w).all(axis=1)
+        bad_t = ~np.isfinite(t).all(axis=1)
+        problem = "non-finite"
+        if not (bad_w.any() or bad_t.any()):  # finite, but a sum overflowed
+            problem = "out-of-bounds"
+            bad_w = np.abs(w).max(axis=1) > np.maximum(self.genes["w_max"], 2 * INITIAL_WEIGHT)
+            bad_t = np.abs(t).max(axis=1) > np.maximum(THETA_INIT, Y_MAX**2 / self.genes["y0"])
+        bad = np.flatnonzero(bad_w | bad_t)
+        k = int(bad[0]) if bad.size else int(np.argmax(np.abs(t).max(axis=1)))
+        what = " and ".join(
+            name for name, b in (("weights", bad_w[k]), ("thresholds", bad_t[k])) if b
+        )
+        label = self.labels[k] if self.labels is not None else f"organism {k} of the cohort"
+        genes = ", ".join(f"{name}={float(self.genes[name][k]):g}" for name in RULE_GENES)
+        others = f" (and {bad.size - 1} other organisms)" if bad.size > 1 else ""
+        raise DevsimRunError(
+            f"{label} (genes {genes}): {problem} {what or 'state'} on day {day}{others}; "
+            "the run cannot give a trustworthy result"
+        )
 
     def synapse_counts(self) -> np.ndarray:
         """Synapses per organism, (o,)."""

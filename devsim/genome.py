@@ -73,6 +73,11 @@ GENES: tuple[Gene, ...] = (
     Gene("marker", 0.0, -100.0, 100.0, 1.0, "-", "neutral marker locus: no phenotypic effect"),
 )
 GENE_NAMES: tuple[str, ...] = tuple(g.name for g in GENES)
+# Genes that only devsim.evolution expresses (the innate template and the neutral marker):
+# a development scenario that sets them would change nothing.
+EVOLUTION_ONLY_GENES = frozenset(
+    {"innate_strength", "innate_orientation", "innate_offset", "marker"}
+)
 _BY_NAME: dict[str, Gene] = {g.name: g for g in GENES}
 
 

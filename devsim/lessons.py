@@ -20,6 +20,8 @@ predict, what to look at. A teacher can add a lesson without touching code.
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +29,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from devsim.errors import DevsimInputError
+from devsim.outputs import printable
 
 LESSON_DIR = Path(__file__).resolve().parents[1] / "lessons"
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+MAX_LESSON_BYTES = 1_000_000  # shipped lessons are a few kB; a bigger file is not a lesson
 
 
 class LessonHeader(BaseModel):
@@ -70,12 +74,51 @@ class Lesson:
         return steps
 
 
+def read_lesson_text(path: Path) -> str:
+    """The text of a lesson file: a readable regular file of at most ``MAX_LESSON_BYTES``.
+
+    FIFOs, devices (``/dev/zero``) and folders are refused without reading from them, so
+    reading never blocks and never loads more than the limit.
+    """
+    shown = printable(str(path), 120)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise DevsimInputError(f"{shown}: no such lesson file") from None
+    except (OSError, ValueError) as exc:  # too long, permission, NUL byte, ...
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise DevsimInputError(f"{shown}: cannot read the lesson file ({reason})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DevsimInputError(f"{shown}: a lesson must be a regular Markdown file")
+        if info.st_size > MAX_LESSON_BYTES:
+            raise DevsimInputError(
+                f"{shown}: the lesson file is {info.st_size} bytes; "
+                f"allowed at most {MAX_LESSON_BYTES}"
+            )
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(MAX_LESSON_BYTES + 1)
+    except OSError as exc:
+        raise DevsimInputError(
+            f"{shown}: cannot read the lesson file ({exc.strerror or exc})"
+        ) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_LESSON_BYTES:  # grew while being read
+        raise DevsimInputError(f"{shown}: the lesson file is over {MAX_LESSON_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DevsimInputError(
+            f"{shown}: the lesson file is not UTF-8 text (byte {exc.start})"
+        ) from None
+
+
 def parse_lesson(path: Path) -> Lesson:
     """Read and check one lesson file; one clear line naming the file on any problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DevsimInputError(f"{path}: no such lesson file") from None
+    path = Path(path)
+    text = read_lesson_text(path)
     parts = text.split("+++")
     if not text.lstrip().startswith("+++") or len(parts) < 3:
         raise DevsimInputError(f"{path}: a lesson starts with a TOML header between +++ lines")
@@ -102,17 +145,23 @@ def parse_lesson(path: Path) -> Lesson:
     return Lesson(name=path.stem, path=path, header=header, body=body)
 
 
+def _names(folder: Path, suffix: str) -> list[str]:
+    """The names of the files ``folder/*suffix``: the only names a lesson may refer to."""
+    return sorted(p.stem for p in folder.glob(f"*{suffix}") if p.is_file())
+
+
 def _check_references(path: Path, header: LessonHeader) -> None:
+    """Scenario names are looked up among the shipped ones, never used as paths."""
     from devsim.validation import ROWS
 
-    for name in header.scenarios:
-        if not (SCENARIO_DIR / f"{name}.toml").exists():
-            raise DevsimInputError(f"{path}: scenarios: no scenario {name!r} in {SCENARIO_DIR}")
-    for name in header.evolution:
-        if not (SCENARIO_DIR / "evolution" / f"{name}.toml").exists():
-            raise DevsimInputError(
-                f"{path}: evolution: no scenario {name!r} in scenarios/evolution"
-            )
+    for field, folder in (("scenarios", SCENARIO_DIR), ("evolution", SCENARIO_DIR / "evolution")):
+        known = _names(folder, ".toml")
+        for name in getattr(header, field):
+            if name not in known:
+                raise DevsimInputError(
+                    f"{path}: {field}: no scenario {printable(name, 60)!r} in "
+                    f"{folder.relative_to(SCENARIO_DIR.parent)}; allowed: {', '.join(known)}"
+                )
     numbers = {r[0] for r in ROWS}
     for row in header.rows:
         if row not in numbers:
@@ -129,9 +178,16 @@ def lessons(folder: Path = LESSON_DIR) -> list[Lesson]:
     return sorted(found, key=lambda lesson: (lesson.header.order, lesson.name))
 
 
+def lesson_names(folder: Path = LESSON_DIR) -> list[str]:
+    """The names ``devsim lesson`` accepts: the lessons shipped in ``folder``."""
+    return _names(folder, ".md")
+
+
 def find_lesson(name: str, folder: Path = LESSON_DIR) -> Lesson:
-    path = folder / f"{name}.md"
-    if not path.exists():
-        names = ", ".join(lesson.name for lesson in lessons(folder))
-        raise DevsimInputError(f"lesson {name!r} not found; available: {names}")
-    return parse_lesson(path)
+    """A shipped lesson by its name (as ``--list`` prints it); never a path."""
+    names = lesson_names(folder)
+    if name not in names:  # compared as a string: no file-system call with user text
+        raise DevsimInputError(
+            f"lesson '{printable(name, 60)}' not found; available: {', '.join(names)}"
+        )
+    return parse_lesson(folder / f"{name}.md")

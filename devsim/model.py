@@ -94,6 +94,10 @@ class DevelopmentModel(mesa.Model):
             neurons=neurons,
             presentations_per_day=presentations_per_day,
             batch_size=batch_size,
+            labels=[
+                f"organism {i} of group {self.groups[gi].name!r}"
+                for gi, i in zip(group_of, litter, strict=True)
+            ],
         )
         for row, genome in enumerate(genomes):
             Organism(self, genome, self.groups[group_of[row]].name, litter[row], row)

@@ -1,26 +1,87 @@
-"""Writing results: every file appears whole or not at all."""
+"""Writing results: every file appears whole or not at all, and nothing is left behind.
+
+A run writes into a hidden staging folder beside ``--out`` and publishes it file by file
+(one rename each) when everything is written. Staging folders carry the writer's process
+id, so a folder left by a killed process is removed by the next run that writes beside it;
+on SIGTERM or Ctrl-C the CLI removes the current process's own (:func:`remove_staging`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from devsim.errors import DevsimInputError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+NAME_MAX = 255  # bytes in one path component (Linux, macOS)
+PATH_MAX = 4096
+_ACTIVE: set[Path] = set()  # staging folders of this process, removed on SIGTERM / Ctrl-C
+
+
+def check_out(out: str | Path, flag: str = "--out") -> Path:
+    """``out`` as a folder devsim may write into, checked before any work starts.
+
+    Refuses the empty string, the file-system root, an existing file (or a file on the
+    way to it), names too long for the file system and places this process cannot write.
+    """
+    text = str(out)
+    if not text.strip():
+        raise DevsimInputError(f"{flag}: must name a folder, got an empty string")
+    if "\x00" in text:
+        raise DevsimInputError(f"{flag}: must not contain a NUL character")
+    path = Path(text)
+    shown = printable(text, 80)
+    if len(os.fsencode(text)) > PATH_MAX or any(
+        len(os.fsencode(part)) > NAME_MAX for part in path.parts
+    ):
+        raise DevsimInputError(
+            f"{flag}: {shown}: name too long (at most {NAME_MAX} bytes a component)"
+        )
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as exc:  # symlink loop
+        raise DevsimInputError(f"{flag}: {shown}: cannot resolve ({exc.strerror or exc})") from None
+    if resolved.parent == resolved:
+        raise DevsimInputError(f"{flag}: {shown}: refusing to write into the file-system root")
+    existing = resolved
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "a file" if existing == resolved else f"{printable(str(existing), 80)} is a file"
+        raise DevsimInputError(f"{flag}: {shown}: must be a folder, but {what}")
+    try:  # the very operation staging needs: a folder created beside (or inside) --out
+        probe = tempfile.mkdtemp(prefix=".devsim-probe-", dir=existing)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise DevsimInputError(
+            f"{flag}: {shown}: cannot write in {printable(str(existing), 80)} "
+            f"({exc.strerror or exc.__class__.__name__})"
+        ) from None
+    return path
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """``text`` safe for a terminal: control characters escaped, at most ``limit`` chars."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def atomic_write(path: Path | str, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp_path)`` then move the file into place with one rename."""
+    """Call ``write(tmp_path)`` then move the file into place with one rename (fsynced)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".devsim-tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
+        _fsync(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -31,17 +92,96 @@ def atomic_text(path: Path | str, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def publish_directory(staging: Path, out: Path) -> None:
-    """Move every file of ``staging`` into ``out`` (each by one rename), then drop staging."""
-    for src in sorted(staging.rglob("*")):
-        if src.is_file():
-            dst = out / src.relative_to(staging)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dst)
+    """Move every file of ``staging`` into ``out`` (each by one rename), then drop staging.
+
+    Every destination is checked first, so a folder or file in the way stops the run before
+    anything is published (never half a run).
+    """
+    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    for src in files:
+        dst = out / src.relative_to(staging)
+        for place in (dst, *dst.parents):
+            if place == out.parent:
+                break
+            blocked = place.is_dir() if place == dst else place.exists() and not place.is_dir()
+            if blocked:
+                raise DevsimInputError(
+                    f"{printable(str(place))}: is in the way of {dst.name}; move it and rerun "
+                    "(nothing was published)"
+                )
+    for src in files:
+        _fsync(src)
+        dst = out / src.relative_to(staging)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
     shutil.rmtree(staging, ignore_errors=True)
+    _ACTIVE.discard(staging)
 
 
 def staging_dir(out: Path) -> Path:
-    """A fresh staging folder beside ``out`` (same file system, so renames are atomic)."""
+    """A fresh staging folder beside ``out`` (same file system, so renames are atomic).
+
+    Staging folders left beside ``out`` by processes that no longer run are removed first.
+    """
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    prefix = f".{out.name}.staging-"
+    for stale in out.parent.glob(f"{glob_escape(prefix)}*"):
+        if stale.is_dir() and not _alive(stale.name.removeprefix(prefix).split("-")[0]):
+            shutil.rmtree(stale, ignore_errors=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=out.parent))
+    _ACTIVE.add(path)
+    return path
+
+
+@contextlib.contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A staging folder for ``out``: write into it; it is published when the block ends
+    without error, and removed in every case."""
+    staging = staging_dir(out)
+    try:
+        yield staging
+        out.mkdir(parents=True, exist_ok=True)
+        publish_directory(staging, out)
+    finally:
+        remove(staging)
+
+
+def remove(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+    _ACTIVE.discard(staging)
+
+
+def remove_staging() -> None:
+    """Remove every staging folder this process has open (SIGTERM, Ctrl-C)."""
+    for path in list(_ACTIVE):
+        remove(path)
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def _alive(pid_text: str) -> bool:
+    """Whether the process that made a staging folder still runs (unknown owner: yes)."""
+    if not pid_text.isdigit():
+        return False  # an older devsim's folder, or not a process id at all
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

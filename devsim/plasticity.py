@@ -14,6 +14,24 @@ Y_MIN = -1.0  # small negative floor of the output nonlinearity (Blais et al. 19
 Y_MAX = 50.0  # saturation ceiling
 
 
+def threshold_rate(dt: float, tau: np.ndarray) -> np.ndarray:
+    """The fraction of the way the sliding threshold moves to its target in one update,
+    ``min(dt / tau, 1)`` (float64, per organism).
+
+    The threshold relaxes to its target, ``d theta / dt = (<y^2>/y0 - theta) / tau``; the
+    exact solution over a step never passes the target. The forward-Euler step
+    ``dt / tau`` does once ``dt > tau`` (few presentations a day, or a fast threshold) and
+    diverges once ``dt > 2 tau`` (``theta - target`` is multiplied by ``1 - dt/tau`` each
+    update, so theta overflows to inf and the weights turn to NaN). Capping the step at 1
+    is the limit of the exact solution when ``tau`` is much shorter than a step: the
+    threshold reaches today's target (the quasi-static BCM threshold ``theta = <y^2>/y0``).
+    With ``dt <= tau`` (every shipped setting: dt = 1/40 day, tau = 0.1 day) the step is
+    ``dt / tau`` exactly, as before. The new threshold is then a convex combination of the
+    old one and the target, so it stays within ``[0, max(THETA_INIT, Y_MAX**2 / y0)]``.
+    """
+    return np.minimum(dt / np.asarray(tau, dtype=np.float64), 1.0)
+
+
 def response(u: np.ndarray) -> np.ndarray:
     """Output nonlinearity: a saturating rectifier with a small negative floor.
 
@@ -41,10 +59,11 @@ def plasticity_step(
         \\Delta w = \\eta\\,g\\,dt\\,\\langle A x y (y-\\theta) + B x y + C x + D y + E\\rangle
                     - \\eta\\,\\gamma\\,dt\\,w,
         \\qquad
-        \\Delta\\theta = \\frac{dt}{\\tau_\\theta}\\left(\\frac{\\langle y^2\\rangle}{y_0}
-                    - \\theta\\right)
+        \\Delta\\theta = \\min\\left(\\frac{dt}{\\tau_\\theta}, 1\\right)
+                    \\left(\\frac{\\langle y^2\\rangle}{y_0} - \\theta\\right)
 
-    with ``<.>`` the mean over the mini-batch.
+    with ``<.>`` the mean over the mini-batch (the step of the threshold is capped at its
+    target, :func:`threshold_rate`).
 
     Parameters
     ----------
@@ -84,9 +103,9 @@ def plasticity_step(
     w_max = genes["w_max"].astype(np.float32)[:, None, None]
     np.clip(weights, -w_max, w_max, out=weights)
     target = (y * y).mean(axis=1) / genes["y0"].astype(np.float32)[:, None]
-    rate = (dt / genes["tau_theta"]).astype(np.float32)[:, None]
+    rate = threshold_rate(dt, genes["tau_theta"]).astype(np.float32)[:, None]
     if np.any(genes["tau_theta_down"] != genes["tau_theta"]):
-        down = (dt / genes["tau_theta_down"]).astype(np.float32)[:, None]
+        down = threshold_rate(dt, genes["tau_theta_down"]).astype(np.float32)[:, None]
         rate = np.where(target < theta, down, rate)
     theta += rate * (target - theta)
     return y
@@ -202,11 +221,11 @@ class PlasticityKernel:
         self.decay = cast(step * genes["gamma"]) if np.any(genes["gamma"]) else None
         w_max = cast(genes["w_max"])
         self.w_max = f(w_max[0]) if w_max.size and np.all(w_max == w_max[0]) else w_max
-        self.rate = cast(dt / genes["tau_theta"])
+        self.rate = cast(threshold_rate(dt, genes["tau_theta"]))
         # Metaplasticity may be asymmetric: the threshold rises fast (stability) but may
         # slide down slowly (delayed open-eye potentiation after MD, Frenkel & Bear 2004).
         asymmetric = np.any(genes["tau_theta_down"] != genes["tau_theta"])
-        self.rate_down = cast(dt / genes["tau_theta_down"]) if asymmetric else None
+        self.rate_down = cast(threshold_rate(dt, genes["tau_theta_down"])) if asymmetric else None
         self.y0 = None if np.all(genes["y0"] == 1.0) else cast(genes["y0"])  # x / 1 == x
         self.plain_bcm = (
             self.fold

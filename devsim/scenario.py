@@ -6,16 +6,27 @@ what is allowed (:class:`devsim.errors.DevsimInputError`).
 
 from __future__ import annotations
 
+import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from devsim.errors import DevsimInputError
-from devsim.genome import SPECIES, check_gene
+from devsim.genome import EVOLUTION_ONLY_GENES, SPECIES, check_gene
+from devsim.outputs import printable
 from devsim.senses import CONDITIONS, EYE_CONDITIONS
 
+MAX_GROUPS = 50
 DRUGS = {"diazepam": 0.6}  # added to effective inhibition I while given (a.u.)
 Eye = Literal["left", "right"]
 Condition = Literal[CONDITIONS]  # type: ignore[valid-type]
@@ -23,7 +34,26 @@ Species = Literal[tuple(SPECIES)]  # type: ignore[valid-type]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # strict: a TOML string, boolean or float is never coerced into an integer (or a
+    # string into a number); lists are accepted for tuple fields (Field(strict=False)).
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
+
+NAME_MAX = 200  # characters in a scenario or group name (they title figures and folders)
+
+
+def check_name(value: str) -> str:
+    """A name that can title a figure, a terminal line and a folder: printable, short."""
+    if len(value) > NAME_MAX:
+        raise ValueError(f"at most {NAME_MAX} characters, got {len(value)}")
+    if not value.isprintable():
+        raise ValueError("must contain only printable characters (no control characters)")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1), AfterValidator(check_name)]
 
 
 class Rearing(_Strict):
@@ -62,33 +92,59 @@ class Treatment(_Strict):
 class Group(_Strict):
     """Organisms that share a genome preset, a rearing timeline and treatments."""
 
-    name: Annotated[str, Field(min_length=1)]
+    name: Name
     organisms: Annotated[int, Field(ge=1, le=100_000)] = 16
     species: Species | None = None  # defaults to the scenario's species
     genome: dict[str, float] = Field(default_factory=dict)
-    rearing: tuple[Rearing, ...] = ()
-    treatments: tuple[Treatment, ...] = ()
+    rearing: tuple[Rearing, ...] = Field(default=(), strict=False)
+    treatments: tuple[Treatment, ...] = Field(default=(), strict=False)
 
     @field_validator("genome", mode="before")
     @classmethod
     def _genes(cls, value: Any) -> Any:
         if isinstance(value, dict):
+            for name in value:
+                if name in EVOLUTION_ONLY_GENES:
+                    raise DevsimInputError(
+                        f"gene {name!r} acts only in evolution scenarios (devsim evolve); "
+                        "a development scenario takes the genes of the rule, the window "
+                        "and the wiring"
+                    )
             return {name: check_gene(name, v, where="gene") for name, v in value.items()}
         return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Group:
+        spans = sorted(self.rearing, key=lambda r: r.start)
+        for a, b in zip(spans, spans[1:], strict=False):
+            if b.start < a.end:
+                raise ValueError(
+                    f"rearing: intervals [{a.start}, {a.end}) and [{b.start}, {b.end}) overlap; "
+                    "allowed: one condition per day"
+                )
+        doses = sorted(self.treatments, key=lambda t: (t.drug, t.start))
+        for a, b in zip(doses, doses[1:], strict=False):
+            if a.drug == b.drug and b.start < a.end:
+                raise ValueError(
+                    f"treatments: {a.drug} on [{a.start}, {a.end}) and [{b.start}, {b.end}) "
+                    "overlap; allowed: one course of a drug at a time (one dose a day)"
+                )
+        return self
 
 
 class Scenario(_Strict):
     """One experiment: species, seed, lifetime in days and the groups to compare."""
 
-    name: Annotated[str, Field(min_length=1)]
-    description: str = ""
+    name: Name
+    description: Annotated[str, Field(max_length=10_000)] = ""
     species: Species = "mouse"
     seed: Annotated[int, Field(ge=0)] = 0
     days: Annotated[int, Field(ge=1, le=3650)]
     neurons: Annotated[int, Field(ge=1, le=1024)] = 32
     presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = 640
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 16
-    groups: Annotated[tuple[Group, ...], Field(min_length=1)]
+    # Groups are compared side by side in one figure row; beyond ~50, use a sweep (batch).
+    groups: Annotated[tuple[Group, ...], Field(min_length=1, max_length=MAX_GROUPS, strict=False)]
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -105,13 +161,6 @@ class Scenario(_Strict):
                             f"groups[{gi}].{kind}[{k}]: 'to' = {item.end} is outside the "
                             f"simulated life; allowed 0..days ({self.days})"
                         )
-            spans = sorted(group.rearing, key=lambda r: r.start)
-            for a, b in zip(spans, spans[1:], strict=False):
-                if b.start < a.end:
-                    raise ValueError(
-                        f"groups[{gi}].rearing: intervals [{a.start}, {a.end}) and "
-                        f"[{b.start}, {b.end}) overlap; allowed: one condition per day"
-                    )
         return self
 
     @property
@@ -145,7 +194,20 @@ def error_message(err: dict) -> str:
         return "unknown key"
     if kind == "missing":
         return "required field is missing"
+    if kind.endswith("_type") and "input" in err:
+        shown = printable(repr(err["input"]), 60)
+        return f"{msg}, got {_TYPE_NAMES.get(type(err['input']), 'a value')} {shown}"
     return msg.removeprefix("Value error, ")
+
+
+_TYPE_NAMES = {
+    str: "text",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    list: "a list",
+    dict: "a table",
+}
 
 
 def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
@@ -161,7 +223,8 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
             model = _model_at(loc[:-1])
             allowed = f"; allowed keys: {', '.join(_keys(model))}" if model else ""
         where = field_location(loc)
-        raise DevsimInputError(f"{source}: {where}: {error_message(err)}{allowed}") from None
+        message = printable(error_message(err), 300)
+        raise DevsimInputError(f"{source}: {where}: {message}{allowed}") from None
     except DevsimInputError as exc:
         raise DevsimInputError(f"{source}: {exc}") from None
 
@@ -183,23 +246,74 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     return model
 
 
+MAX_FILE_BYTES = 1_000_000  # a scenario, sweep or evolution file is a few kB of TOML
+
+
 def read_toml(path: str | Path, kind: str = "scenario") -> dict:
-    """The parsed TOML file at ``path``; a missing, unreadable or malformed file is one
-    :class:`DevsimInputError` line naming it (``kind``: what the file should be)."""
-    path = Path(path)
+    """The parsed TOML file at ``path``; a missing, unreadable, oversized or malformed file
+    is one :class:`DevsimInputError` line naming it (``kind``: what the file should be).
+
+    Only regular files are read, at most :data:`MAX_FILE_BYTES` (a FIFO, a device such as
+    ``/dev/zero`` or a folder is refused before it is opened for reading).
+    """
+    text = read_text_file(path, f"{kind} file")
+    shown = printable(str(path), 200)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DevsimInputError(f"{path}: no such {kind} file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        problem = exc.__class__.__name__
-        raise DevsimInputError(f"{path}: cannot read {kind} file ({problem})") from None
-    try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise DevsimInputError(f"{path}: malformed TOML: {exc}") from None
+        raise DevsimInputError(f"{shown}: malformed TOML: {printable(str(exc))}") from None
+    except RecursionError:
+        raise DevsimInputError(f"{shown}: malformed TOML: nested too deeply") from None
+    if _depth(data) > MAX_DEPTH:
+        raise DevsimInputError(
+            f"{shown}: values nested more than {MAX_DEPTH} levels deep; {kind} files are flat"
+        )
+    return data
+
+
+def read_text_file(path: str | Path, kind: str = "file") -> str:
+    """The UTF-8 text of the regular file at ``path``, at most :data:`MAX_FILE_BYTES`.
+
+    A FIFO, a device such as ``/dev/zero`` or a folder is refused before it is opened for
+    reading; every problem is one :class:`DevsimInputError` line naming the file.
+    """
+    path = Path(path)
+    shown = printable(str(path), 200)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise DevsimInputError(f"{shown}: cannot read {kind} ({what})")
+        if info.st_size > MAX_FILE_BYTES:
+            raise DevsimInputError(
+                f"{shown}: {kind} is {info.st_size:,} bytes; allowed at most {MAX_FILE_BYTES:,}"
+            )
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise DevsimInputError(f"{shown}: no such {kind}") from None
+    except OSError as exc:  # permission, symlink loop, name too long, ...
+        problem = exc.strerror or exc.__class__.__name__
+        raise DevsimInputError(f"{shown}: cannot read {kind} ({problem})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise DevsimInputError(f"{shown}: {kind} larger than {MAX_FILE_BYTES:,} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DevsimInputError(f"{shown}: {kind} is not UTF-8 text") from None
+
+
+MAX_DEPTH = 8  # tables and arrays inside each other: the deepest real file has 4
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deeply tables and arrays nest in ``value`` (stops counting past the limit)."""
+    if level > MAX_DEPTH or not isinstance(value, dict | list):
+        return level
+    items = value.values() if isinstance(value, dict) else value
+    return max((_depth(v, level + 1) for v in items), default=level + 1)
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file."""
-    return parse_scenario(read_toml(path), source=str(path))
+    return parse_scenario(read_toml(path), source=printable(str(path), 200))

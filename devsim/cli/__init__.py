@@ -2,24 +2,49 @@
 
 Each sub-command module exposes ``add_parser(subparsers)`` which adds its parser and sets
 ``func`` (a callable taking the parsed namespace and returning an exit code).
+
+Every way a command can end is one line on stderr and a documented exit code: bad input 2,
+a run that cannot give a trustworthy result 1, Ctrl-C 130, SIGTERM 143. Staging folders of
+an interrupted command are removed before it exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
-from devsim.errors import DevsimInputError
+from devsim.errors import DevsimInputError, DevsimRunError
 
 COMMANDS = ("run", "validate", "profile", "batch", "baldwin", "lesson", "evolve", "bench")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block), exit code 2."""
+
+    def error(self, message: str):
+        from devsim.outputs import printable
+
+        print(f"{self.prog}: error: {printable(message, 300)}", file=sys.stderr)
+        sys.exit(2)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so cleanup runs as for Ctrl-C."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="devsim",
         description="Critical-period development: organisms that wire themselves.",
     )
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     import importlib
 
     for name in COMMANDS:
@@ -28,13 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from devsim.outputs import printable, remove_staging
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (e.g. called from a test's worker thread)
+        previous = None
     try:
         return int(args.func(args) or 0)
     except DevsimInputError as exc:
-        print(f"devsim: error: {exc}", file=sys.stderr)
+        print(f"devsim: error: {printable(str(exc), 2000)}", file=sys.stderr)
         return 2
+    except DevsimRunError as exc:
+        print(f"devsim: run failed: {printable(str(exc), 2000)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"devsim {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Terminated:
+        print(f"devsim {args.command}: terminated", file=sys.stderr)
+        return 143
+    finally:
+        remove_staging()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from devsim.budget import add_arguments as add_budget_arguments
 from devsim.errors import DevsimInputError
+
+MAX_RUNS = 100_000  # the default of --max-runs (devsim.batch.MAX_RUNS)
 
 
 def add_parser(subparsers) -> None:
@@ -16,15 +19,18 @@ def add_parser(subparsers) -> None:
         description="Run every (parameter point, seed) of a sweep file and write "
         "runs/<run_id>/summary.json as each finishes, then results.parquet, "
         "manifest.json and figures/ into --out. Rerun the same command to "
-        "resume: finished runs are skipped. Exit code 1 if a run failed.",
+        "resume: finished runs are skipped. One batch at a time per folder; a folder "
+        "holds one sweep (its grid values and seeds may change). Exit code 1 if a run "
+        "failed.",
     )
     parser.add_argument("sweep", type=Path, help="sweep TOML file (see devsim.batch)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--out", type=str, required=True, help="output folder")
     parser.add_argument(
         "--workers",
         type=int,
-        default=2,
-        help="worker processes of a local Dask cluster; 1 = serial, in process (default 2)",
+        default=None,
+        help="worker processes of a local Dask cluster; 1 = serial, in process "
+        "(default: 2, or 1 on a one-core machine; at most the machine's cores)",
     )
     parser.add_argument(
         "--scheduler",
@@ -32,28 +38,50 @@ def add_parser(subparsers) -> None:
         metavar="ADDRESS",
         help="use an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (--workers is then ignored)",
     )
+    parser.add_argument(
+        "--max-runs",
+        type=int,
+        default=MAX_RUNS,
+        metavar="N",
+        help=f"refuse a sweep of more than N runs, counted before any is built "
+        f"(default {MAX_RUNS:,})",
+    )
+    add_budget_arguments(parser)
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from devsim.budget import check_workers, cores
+    from devsim.outputs import check_out, printable
 
-    from devsim.batch import load_sweep, run_sweep, summary_table
-    from devsim.cli.run import check_out
-
-    if args.workers < 1:
-        raise DevsimInputError(f"--workers: must be >= 1, got {args.workers}")
-    sweep = load_sweep(args.sweep)
-    check_out(args.out)
+    out = check_out(args.out)
+    workers = min(2, cores()) if args.workers is None else args.workers
+    workers = check_workers(workers, args.scheduler)
+    if args.max_runs < 1:
+        raise DevsimInputError(f"--max-runs: must be >= 1, got {args.max_runs}")
     try:
-        table = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler)
+        return _batch(args, out, workers, printable)
     except KeyboardInterrupt:
         print("devsim batch: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+
+
+def _batch(args: argparse.Namespace, out: Path, workers: int, printable) -> int:
+    import pandas as pd
+
+    from devsim.batch import load_sweep, run_sweep, summary_table
+    from devsim.budget import limits
+
+    sweep = load_sweep(args.sweep, max_runs=args.max_runs)
+    table = run_sweep(sweep, out, workers=workers, scheduler=args.scheduler, limits=limits(args))
     counts = table.attrs["batch"]
-    summary = summary_table(table, sweep.parameters)
+    columns = list(sweep.columns.values())
+    summary = summary_table(table, columns)
+    for col in (*columns, "group"):  # names and values as the terminal can show them
+        if not pd.api.types.is_numeric_dtype(summary[col]):
+            summary[col] = summary[col].map(lambda v: printable(str(v), 60))
     print(
-        f"{sweep.name}: {counts['total']} runs ({sweep.n_points} points x "
+        f"{printable(sweep.name, 200)}: {counts['total']} runs ({sweep.n_points} points x "
         f"{len(sweep.seeds)} seeds): {counts['ran']} run now, {counts['reused']} reused, "
         f"{counts['failed']} failed"
     )
@@ -62,6 +90,8 @@ def main(args: argparse.Namespace) -> int:
     if counts["failed"]:
         failed = table[table["status"] == "failed"].drop_duplicates("run_id")
         for run_id, error in zip(failed["run_id"], failed["error"], strict=True):
-            print(f"failed: {run_id}: {error} (see {args.out / 'runs' / run_id / 'error.txt'})")
-    print(f"results in {args.out}/ (results.parquet, manifest.json, runs/, figures/)")
+            where = printable(str(out / "runs" / run_id / "error.txt"), 300)
+            print(f"failed: {run_id}: {printable(str(error), 300)} (see {where})")
+    shown = printable(str(out), 300)
+    print(f"results in {shown}/ (results.parquet, manifest.json, runs/, figures/)")
     return 1 if counts["failed"] else 0

@@ -1,4 +1,8 @@
-"""``devsim lesson NAME --out DIR`` and ``devsim lesson --list``: teaching handouts."""
+"""``devsim lesson NAME --out DIR`` and ``devsim lesson --list``: teaching handouts.
+
+NAME is looked up among the shipped lessons only (the names ``--list`` prints), never used
+as a path; a teacher's own lesson file is given explicitly with ``--file PATH``.
+"""
 
 from __future__ import annotations
 
@@ -17,27 +21,47 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("name", nargs="?", help="lesson name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the lessons")
-    parser.add_argument("--out", type=Path, default=None, help="output folder")
+    parser.add_argument(
+        "--file",
+        type=str,
+        default=None,
+        metavar="PATH",
+        help="your own lesson file (Markdown with a TOML header) instead of a NAME",
+    )
+    parser.add_argument("--out", type=str, default=None, help="output folder")
     parser.add_argument("--quick", action="store_true", help="fewer animals and one seed")
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from devsim.lessons import find_lesson, lessons
+    from devsim.lessons import find_lesson, lessons, parse_lesson
+    from devsim.outputs import check_out, printable
 
     if args.list:
         for lesson in lessons():
-            print(f"{lesson.name:<22} {lesson.title} — {lesson.header.summary}")
+            print(
+                f"{printable(lesson.name, 40):<22} {printable(lesson.title, 100)} — "
+                f"{printable(lesson.header.summary, 200)}"
+            )
         return 0
-    if not args.name:
-        raise DevsimInputError("lesson: give a lesson NAME or --list")
+    if args.name is not None and args.file is not None:
+        raise DevsimInputError("lesson: give a lesson NAME or --file PATH, not both")
+    if args.name is None and args.file is None:
+        raise DevsimInputError("lesson: give a lesson NAME (see --list) or --file PATH")
     if args.out is None:
         raise DevsimInputError("lesson: --out DIR is required to write the handout")
-    if args.out.exists() and not args.out.is_dir():
-        raise DevsimInputError(f"{args.out}: --out must be a folder")
-    lesson = find_lesson(args.name)
+    out = check_out(args.out)
+    if args.file is not None:
+        if not args.file.strip():
+            raise DevsimInputError("--file: must name a lesson file, got an empty string")
+        lesson = parse_lesson(Path(args.file))
+    else:
+        lesson = find_lesson(args.name)
     from devsim.handout import build_handout
 
-    build_handout(lesson, args.out, quick=args.quick)
-    print(f"{lesson.title}: handout written to {args.out / 'index.html'}")
+    build_handout(lesson, out, quick=args.quick)
+    print(
+        f"{printable(lesson.title, 100)}: handout written to "
+        f"{printable(str(out / 'index.html'), 300)}"
+    )
     return 0

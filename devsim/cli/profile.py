@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
+from devsim.budget import Cost, check_cost, limits, scenario_cost
+from devsim.budget import add_arguments as add_budget_arguments
 from devsim.errors import DevsimInputError
-from devsim.outputs import publish_directory, staging_dir
+from devsim.outputs import check_out, printable, staged
 
 
 def add_parser(subparsers) -> None:
@@ -28,8 +29,21 @@ def add_parser(subparsers) -> None:
         help="comma-separated MD start days (default: species preset)",
     )
     parser.add_argument("--no-dark", action="store_true", help="light-reared animals only")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=str, required=True, help="output folder")
+    add_budget_arguments(parser)
     parser.set_defaults(func=main)
+
+
+def profile_cost(species, seeds, organisms, starts, rearings) -> Cost:
+    """The profile's scenarios, validated and costed before any of them runs."""
+    from devsim.profile import profile_scenario
+
+    cost = Cost(0.0, 0.0)
+    for rearing in rearings:
+        scenario = profile_scenario(species, starts, organisms, dark=rearing == "dark")
+        one = scenario_cost(scenario)
+        cost = cost + Cost(one.memory, one.organism_days * seeds)
+    return cost
 
 
 def main(args: argparse.Namespace) -> int:
@@ -38,8 +52,9 @@ def main(args: argparse.Namespace) -> int:
     from devsim.plots.validation import profile_figure
     from devsim.profile import critical_period_profile
 
-    if args.seeds < 1:
-        raise DevsimInputError(f"--seeds: must be >= 1, got {args.seeds}")
+    out = check_out(args.out)
+    if not 1 <= args.seeds <= 1000:
+        raise DevsimInputError(f"--seeds: must be 1..1000, got {args.seeds}")
     if args.organisms < 1:
         raise DevsimInputError(f"--organisms: must be >= 1, got {args.organisms}")
     starts = None
@@ -52,9 +67,12 @@ def main(args: argparse.Namespace) -> int:
             ) from None
         if min(starts) < 0 or max(starts) > 3000:
             raise DevsimInputError("--starts: days must lie in 0..3000")
-    if args.out.exists() and not args.out.is_dir():
-        raise DevsimInputError(f"{args.out}: --out must be a folder")
     rearings = ("light",) if args.no_dark else ("light", "dark")
+    check_cost(
+        profile_cost(args.species, args.seeds, args.organisms, starts, rearings),
+        *limits(args),
+        what="profile",
+    )
     profile = critical_period_profile(
         args.species,
         seeds=tuple(range(args.seeds)),
@@ -75,23 +93,21 @@ def main(args: argparse.Namespace) -> int:
                 }
             )
     table = pd.DataFrame(rows)
-    staging = staging_dir(args.out)
-    table.to_csv(staging / "profile.csv", index=False)
-    (staging / "profile.json").write_text(
-        json.dumps(
-            {
-                "species": profile.species,
-                "starts": list(profile.starts),
-                "peak_start": {r: profile.peak_start(r) for r in profile.shifts},
-                "shifts": {r: s.round(6).tolist() for r, s in profile.shifts.items()},
-            },
-            indent=1,
+    with staged(out) as staging:
+        table.to_csv(staging / "profile.csv", index=False)
+        (staging / "profile.json").write_text(
+            json.dumps(
+                {
+                    "species": profile.species,
+                    "starts": list(profile.starts),
+                    "peak_start": {r: profile.peak_start(r) for r in profile.shifts},
+                    "shifts": {r: s.round(6).tolist() for r, s in profile.shifts.items()},
+                },
+                indent=1,
+            )
+            + "\n"
         )
-        + "\n"
-    )
-    profile_figure(profile, staging / "profile.png")
-    args.out.mkdir(parents=True, exist_ok=True)
-    publish_directory(staging, args.out)
+        profile_figure(profile, staging / "profile.png")
     print(
         table[["rearing", "start_day", "shift_mean", "shift_sd"]].to_string(
             index=False, float_format=lambda v: f"{v:.3f}"
@@ -99,5 +115,5 @@ def main(args: argparse.Namespace) -> int:
     )
     for rearing in profile.shifts:
         print(f"peak ({rearing}): MD starting at day {profile.peak_start(rearing)}")
-    print(f"results in {args.out}/ (profile.csv, profile.json, profile.png)")
+    print(f"results in {printable(str(out))}/ (profile.csv, profile.json, profile.png)")
     return 0

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from devsim.budget import add_arguments as add_budget_arguments
+from devsim.budget import check_cost, limits, scenario_cost
 from devsim.errors import DevsimInputError
 from devsim.experiment import final_table, run_scenario, summary_json, timeline_table
-from devsim.outputs import publish_directory, staging_dir
+from devsim.outputs import check_out, printable, staged
 from devsim.scenario import load_scenario
 
 TABLE_COLUMNS = [
@@ -33,50 +35,40 @@ def add_parser(subparsers) -> None:
         "and figures/ into --out.",
     )
     parser.add_argument("scenario", type=Path, help="scenario TOML file")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--out", type=str, required=True, help="output folder")
     parser.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    add_budget_arguments(parser)
     parser.set_defaults(func=main)
 
 
-def check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise DevsimInputError(f"{out}: --out must be a folder, not a file")
-
-
 def write_run(out: Path, summary: dict, scenario) -> None:
-    """Write summary.json, timeline.parquet and figures/*.png; all-or-nothing per file."""
+    """Write summary.json, timeline.parquet and figures/*.png; all or nothing."""
     from devsim.plots.development import od_histograms, timeline
 
-    staging = staging_dir(out)
-    try:
+    with staged(out) as staging:
         (staging / "summary.json").write_text(summary_json(summary), encoding="utf-8")
         timeline_table(summary).to_parquet(staging / "timeline.parquet", index=False)
         (staging / "figures").mkdir()
         od_histograms(summary, staging / "figures" / "od_histograms.png")
         timeline(summary, scenario, staging / "figures" / "timeline.png")
-        out.mkdir(parents=True, exist_ok=True)
-        publish_directory(staging, out)
-    finally:
-        if staging.exists():
-            import shutil
-
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def main(args: argparse.Namespace) -> int:
+    out = check_out(args.out)
     scenario = load_scenario(args.scenario)
     if args.seed is not None:
         if args.seed < 0:
             raise DevsimInputError(f"--seed: must be >= 0, got {args.seed}")
         scenario = scenario.with_changes(seed=args.seed)
-    check_out(args.out)
+    check_cost(scenario_cost(scenario), *limits(args), what=printable(scenario.name, 80))
     summary, _ = run_scenario(scenario)
-    write_run(args.out, summary, scenario)
+    write_run(out, summary, scenario)
     table = final_table(summary)[TABLE_COLUMNS]
     print(
-        f"{scenario.name}  (species {scenario.species}, seed {scenario.seed}, "
+        f"{printable(scenario.name)}  (species {scenario.species}, seed {scenario.seed}, "
         f"age {scenario.days} days)"
     )
+    table["group"] = [printable(name, 60) for name in table["group"]]
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"results in {args.out}/ (summary.json, timeline.parquet, figures/)")
+    print(f"results in {printable(str(out))}/ (summary.json, timeline.parquet, figures/)")
     return 0

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from devsim.errors import DevsimInputError
-from devsim.outputs import publish_directory, staging_dir
+from devsim.outputs import atomic_text, check_out, printable, staged
+from devsim.scenario import read_text_file
 
 README_START = "<!-- validation:start -->"
 README_END = "<!-- validation:end -->"
@@ -27,7 +28,7 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="two seeds, 12 organisms per group, mouse only (what the tests run)",
     )
-    parser.add_argument("--out", type=Path, default=Path("out/validation"))
+    parser.add_argument("--out", type=str, default="out/validation", help="output folder")
     parser.add_argument(
         "--rows", type=str, default=None, help="comma-separated row numbers to run (default: all)"
     )
@@ -75,25 +76,37 @@ def write_figures(runs, rows, folder: Path) -> None:
         recovery_figure(recovery, folder / "recovery.png")
 
 
-def update_readme(path: Path, table: str) -> None:
-    text = path.read_text(encoding="utf-8")
+def read_readme(path: Path) -> str:
+    """The text of the file ``--readme`` names, checked before anything runs."""
+    try:
+        text = read_text_file(path, "--readme file")
+    except DevsimInputError as exc:
+        raise DevsimInputError(f"--readme: {exc}") from None
     if README_START not in text or README_END not in text:
-        raise DevsimInputError(f"{path}: no {README_START} ... {README_END} markers")
+        raise DevsimInputError(
+            f"--readme: {printable(str(path))}: no {README_START} ... {README_END} markers"
+        )
+    return text
+
+
+def update_readme(path: Path, table: str) -> None:
+    """Replace the table between the markers; the file is replaced whole (atomic)."""
     new = re.sub(
         re.escape(README_START) + ".*?" + re.escape(README_END),
         lambda _: f"{README_START}\n{table}{README_END}",
-        text,
+        read_readme(path),
         flags=re.S,
     )
-    path.write_text(new, encoding="utf-8")
+    atomic_text(path, new)
 
 
 def main(args: argparse.Namespace) -> int:
     from devsim.validation import Settings, as_json, as_markdown, validate
 
     rows_wanted = parse_rows(args.rows)
-    if args.out.exists() and not args.out.is_dir():
-        raise DevsimInputError(f"{args.out}: --out must be a folder")
+    out = check_out(args.out)
+    if args.readme:
+        read_readme(args.readme)
     settings = Settings.quick() if args.quick else Settings()
     rows, runs = validate(
         settings, rows_wanted, progress=lambda msg: print(msg, file=sys.stderr, flush=True)
@@ -108,16 +121,14 @@ def main(args: argparse.Namespace) -> int:
                 f"{r.number:>2}  {m.name:<{width}}  {m.target():<14} {measured:<18} "
                 f"{'yes ' if m.passed else 'NO  '}  {r.source}"
             )
-    staging = staging_dir(args.out)
-    (staging / "validation.json").write_text(
-        json.dumps(as_json(rows, settings), indent=1) + "\n", encoding="utf-8"
-    )
-    (staging / "validation.md").write_text(as_markdown(rows, settings), encoding="utf-8")
-    write_figures(runs, rows, staging / "figures")
-    args.out.mkdir(parents=True, exist_ok=True)
-    publish_directory(staging, args.out)
+    with staged(out) as staging:
+        (staging / "validation.json").write_text(
+            json.dumps(as_json(rows, settings), indent=1) + "\n", encoding="utf-8"
+        )
+        (staging / "validation.md").write_text(as_markdown(rows, settings), encoding="utf-8")
+        write_figures(runs, rows, staging / "figures")
     if args.readme:
         update_readme(args.readme, as_markdown(rows, settings))
     passed = sum(r.passed for r in rows)
-    print(f"{passed} of {len(rows)} rows pass; results in {args.out}/")
+    print(f"{passed} of {len(rows)} rows pass; results in {printable(str(out))}/")
     return 0 if passed == len(rows) else 1

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from devsim.scenario import Scenario
 
+PANELS_PER_ROW = 6
 CLASS_LABELS = [str(k) for k in range(1, 8)]
 CONDITION_COLOURS = {
     "lid_suture": "#d62728",
@@ -29,10 +30,14 @@ def od_histograms(summary: dict, path: Path | str, reference: str | None = None)
     """
     groups = summary["groups"]
     reference = reference or summary.get("reference_group")
-    fig = Figure(figsize=(3.2 * len(groups), 3.0), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(groups), sharey=True))
+    columns = min(len(groups), PANELS_PER_ROW)  # wrap, so the figure stays readable
+    rows = -(-len(groups) // columns)
+    fig = Figure(figsize=(3.2 * columns, 3.0 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns, sharey=True, squeeze=False)).ravel()
+    for ax in axes[len(groups) :]:
+        ax.set_visible(False)
     ref = _percent(groups[reference]["final"]["od_histogram"]) if reference in groups else None
-    for ax, (name, group) in zip(axes, groups.items(), strict=True):
+    for ax, (name, group) in zip(axes, groups.items(), strict=False):
         final = group["final"]
         ax.bar(CLASS_LABELS, _percent(final["od_histogram"]), color="#4c72b0")
         if ref is not None and name != reference:
@@ -41,7 +46,8 @@ def od_histograms(summary: dict, path: Path | str, reference: str | None = None)
         cbi = final["cbi"]
         ax.set_title(f"{name}\nCBI {cbi:.2f}" if cbi is not None else name, fontsize=10)
         ax.set_xlabel("OD class (1 = contra, 7 = ipsi)")
-    axes[0].set_ylabel("% of responsive cells")
+    for ax in axes[::columns]:
+        ax.set_ylabel("% of responsive cells")
     fig.savefig(path, dpi=110)
 
 

@@ -1,0 +1,166 @@
+"""What a job will cost, checked before anything is allocated or run.
+
+A job over budget stops with one line saying what it would need and how to allow it
+(``--max-memory``); the limits are the machine's, not the model's.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from devsim.errors import DevsimInputError
+
+
+def cores() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def check_workers(workers: int, scheduler: str | None = None) -> int:
+    """``--workers`` as given, refused above this machine's cores when the work is local."""
+    if workers < 1:
+        raise DevsimInputError(f"--workers: must be >= 1, got {workers}")
+    if scheduler is None and workers > cores():
+        raise DevsimInputError(
+            f"--workers: {workers} is more than this machine's {cores()} cores; use at most "
+            f"{cores()}, or --scheduler ADDRESS for a cluster"
+        )
+    return workers
+
+
+# Measured (tracemalloc, 16 days of 64-256 organisms x 32-256 neurons): ~26 bytes per
+# synapse slot (weights, mask, sprouting odds, weak-day counters, kernel buffers) over a
+# fixed ~40 MiB (the visual world's banks); 28 and 64 MiB leave a margin.
+BYTES_PER_SLOT = 28
+BASE_BYTES = 64 * 2**20
+# One "standard organism-day" = 32 neurons x 640 presentations: ~3,500 per second on one
+# core of this 2-core machine (README, Performance).
+STANDARD_WORK = 32 * 640
+STANDARD_RATE = 3500.0
+DEFAULT_MAX_WORK = 20_000_000  # standard organism-days (~1.5 h on one core)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a job needs: peak memory of its largest single model, and its total work."""
+
+    memory: float  # bytes
+    organism_days: float  # in standard organism-days (32 neurons, 640 presentations)
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(max(self.memory, other.memory), self.organism_days + other.organism_days)
+
+    def hours(self) -> float:
+        return self.organism_days / STANDARD_RATE / 3600
+
+
+def development_cost(
+    organisms: int, neurons: int, days: int, presentations_per_day: int, channels: int = 128
+) -> Cost:
+    """The cost of one model of ``organisms`` (all groups together) living ``days``."""
+    slots = float(organisms) * neurons * channels
+    work = float(organisms) * days * neurons * presentations_per_day / STANDARD_WORK
+    return Cost(BASE_BYTES + BYTES_PER_SLOT * slots, work)
+
+
+def scenario_cost(scenario) -> Cost:
+    """The cost of a development scenario (:class:`devsim.scenario.Scenario`)."""
+    from devsim.senses import WorldParams
+
+    organisms = sum(g.organisms for g in scenario.groups)
+    channels = 2 * WorldParams().patch ** 2
+    return development_cost(
+        organisms, scenario.neurons, scenario.days, scenario.presentations_per_day, channels
+    )
+
+
+def physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 * 2**30
+
+
+def default_max_memory() -> int:
+    """Half of this machine's memory: room for the rest of the machine and a second job."""
+    return physical_memory() // 2
+
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """``--max-memory`` values: bytes, or a number with K, M, G or T (powers of 1024)."""
+    raw = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = raw[-1:] if raw[-1:] in _UNITS and raw[-1:] else ""
+    try:
+        value = float(raw[: len(raw) - len(unit)])
+    except ValueError:
+        raise DevsimInputError(
+            f"--max-memory: expected a size like 4G or 512M, got {text[:40]!r}"
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise DevsimInputError(f"--max-memory: must be a positive size, got {text[:40]!r}")
+    return int(value * _UNITS[unit])
+
+
+def size_text(nbytes: float) -> str:
+    for unit in ("TiB", "GiB", "MiB"):
+        scale = _UNITS[unit[0]]
+        if nbytes >= scale:
+            return f"{nbytes / scale:,.1f} {unit}"
+    return f"{nbytes / 2**10:,.0f} KiB"
+
+
+def check_cost(
+    cost: Cost, max_memory: int | None = None, max_work: float | None = None, what: str = "job"
+) -> Cost:
+    """``cost`` if it fits the limits; one line saying what it needs and how to allow it."""
+    max_memory = default_max_memory() if max_memory is None else max_memory
+    max_work = DEFAULT_MAX_WORK if max_work is None else max_work
+    if cost.memory > max_memory:
+        raise DevsimInputError(
+            f"{what}: would need about {size_text(cost.memory)} of memory; the limit is "
+            f"{size_text(max_memory)} (fewer organisms or neurons, or raise --max-memory)"
+        )
+    if cost.organism_days > max_work:
+        raise DevsimInputError(
+            f"{what}: {cost.organism_days:,.0f} organism-days (~{cost.hours():,.1f} h on one "
+            f"core) is above the limit of {max_work:,.0f} (make it smaller, or raise "
+            "--max-organism-days)"
+        )
+    return cost
+
+
+def add_arguments(parser) -> None:
+    """``--max-memory`` and ``--max-organism-days`` for commands that run simulations."""
+    parser.add_argument(
+        "--max-memory",
+        type=str,
+        default=None,
+        metavar="SIZE",
+        help="refuse a job whose largest model needs more memory (e.g. 16G; default: half "
+        "of this machine's memory)",
+    )
+    parser.add_argument(
+        "--max-organism-days",
+        type=float,
+        default=None,
+        metavar="N",
+        help=f"refuse a job of more organism-days (in days of 32 neurons x 640 presentations; "
+        f"default {DEFAULT_MAX_WORK:,})",
+    )
+
+
+def limits(args) -> tuple[int | None, float | None]:
+    """The limits given on the command line (None: the defaults)."""
+    memory = None if args.max_memory is None else parse_size(args.max_memory)
+    work = args.max_organism_days
+    if work is not None and not (math.isfinite(work) and work > 0):
+        raise DevsimInputError(f"--max-organism-days: must be a positive number, got {work}")
+    return memory, work

@@ -1,0 +1,373 @@
+"""Issue 17 (lessons): names resolve only among shipped lessons, lesson HTML is sanitised,
+bad names and outputs are one-line errors, and handouts appear whole or not at all.
+
+Every lesson used here is text only (no scenarios, rows or figures), so nothing is simulated.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+import pytest
+
+from devsim import handout
+from devsim.cli import main
+from devsim.handout import render_text
+from devsim.lessons import LESSON_DIR, MAX_LESSON_BYTES, lesson_names
+
+SHIPPED = lesson_names()
+TEXT_LESSON = """+++
+title = "A teacher's own lesson"
+summary = "Only text, so nothing is simulated."
++++
+## The question
+
+What does *one* closed eye do?
+
+- first
+- second
+
+| age | shift |
+|:----|------:|
+| P28 | 0.4   |
+
+A [link](https://example.org/paper) and `code`.
+"""
+
+
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("devsim: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def _leftovers(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+# 1. lessons resolve only by name among the shipped ones ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        str(LESSON_DIR.parent / "README"),  # an absolute path to Markdown elsewhere
+        "../README",
+        str(LESSON_DIR / "timing"),  # even a shipped lesson, given as a path
+        "lessons/timing",
+        "timing.md",
+        "./timing",
+        "/etc/passwd",
+        "",
+    ],
+)
+def test_lesson_names_are_never_paths(name, tmp_path, capsys):
+    assert main(["lesson", name, "--out", str(tmp_path / "h")]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "not found; available: " + ", ".join(SHIPPED) in line
+    assert not (tmp_path / "h").exists()
+
+
+def test_every_listed_name_is_accepted(capsys):
+    assert main(["lesson", "--list"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert sorted(listed) == SHIPPED
+
+
+def test_own_lesson_file_is_explicit_and_builds(tmp_path, capsys):
+    path = tmp_path / "mine.md"
+    path.write_text(TEXT_LESSON)
+    out = tmp_path / "h"
+    assert main(["lesson", "--file", str(path), "--out", str(out)]) == 0
+    assert "A teacher's own lesson: handout written to" in capsys.readouterr().out
+    page = (out / "index.html").read_text()
+    assert "<h2>The question</h2>" in page
+    assert "the lesson file mine.md" in page
+    assert _leftovers(tmp_path) == []
+
+
+def test_name_and_file_together_are_refused(tmp_path, capsys):
+    path = tmp_path / "mine.md"
+    path.write_text(TEXT_LESSON)
+    assert main(["lesson", "timing", "--file", str(path), "--out", str(tmp_path / "h")]) == 2
+    assert "not both" in _one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero", "folder", "missing", "too_big", "binary"])
+def test_own_lesson_file_must_be_a_small_regular_text_file(kind, tmp_path, capsys):
+    path = tmp_path / "lesson.md"
+    expected = {
+        "fifo": "must be a regular Markdown file",
+        "dev_zero": "must be a regular Markdown file",
+        "folder": "must be a regular Markdown file",
+        "missing": "no such lesson file",
+        "too_big": f"allowed at most {MAX_LESSON_BYTES}",
+        "binary": "not UTF-8 text",
+    }[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev_zero":
+        path = "/dev/zero"
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "too_big":
+        with open(path, "wb") as handle:
+            handle.truncate(MAX_LESSON_BYTES + 1)  # sparse: costs no disk
+    elif kind == "binary":
+        path.write_bytes(b"+++\ntitle = '\xff'\n+++\n")
+    result: list[int] = []
+    worker = threading.Thread(  # a FIFO with no writer must not hang the command
+        target=lambda: result.append(
+            main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")])
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=10)
+    assert result == [2], "reading the lesson file blocked or did not fail cleanly"
+    line = _one_error_line(capsys.readouterr().err)
+    assert expected in line
+    assert not (tmp_path / "h").exists()
+
+
+# 2. raw HTML in lesson Markdown is sanitised ---------------------------------------------
+
+ATTACKS = """
+<script>alert('script')</script>
+
+<img src="x.png" onerror="alert('onerror')">
+
+<iframe src="https://evil.example/frame"></iframe>
+
+<p onclick="alert('onclick')" onmouseover="alert('hover')" style="position:fixed">p</p>
+
+<svg onload="alert('svg')"><circle r="1"/></svg>
+
+<object data="evil.swf"></object><embed src="evil.swf">
+
+<form action="https://evil.example"><input name="q"></form>
+
+<style>body { display: none }</style>
+
+<meta http-equiv="refresh" content="0;url=https://evil.example">
+
+<base href="https://evil.example/">
+
+<a href="javascript:alert('raw')">raw</a>
+<a href="jav&#x09;ascript:alert('tab')">tab</a>
+<a href="  JaVaScRiPt:alert('case')">case</a>
+<a href="data:text/html;base64,PHNjcmlwdD4=">data link</a>
+
+[md link](javascript:alert('md'))
+[vb](vbscript:msgbox)
+![svg](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)
+![tracker](https://evil.example/pixel.png)
+![tracker2](//evil.example/pixel.png)
+"""
+
+NORMAL = """# Heading one
+
+## Heading two
+
+Some *emphasis*, **strong**, `inline code` and <sup>2</sup> <sub>x</sub>.
+
+- one
+- two
+
+Then in order:
+
+1. first
+2. second
+
+| age | shift |
+|:----|------:|
+| P28 | 0.4   |
+
+[a paper](https://example.org/paper) and [another lesson](timing.html)
+
+![figure](data:image/png;base64,iVBORw0KGgo=) ![local](figure.png)
+
+> a quotation
+
+    indented code
+
+---
+"""
+
+
+def test_sanitiser_removes_every_attack():
+    page = render_text(ATTACKS).lower()
+    for needle in (
+        "<script",
+        "alert(",
+        "onerror",
+        "onclick",
+        "onmouseover",
+        "onload",
+        "<iframe",
+        "<svg",
+        "<object",
+        "<embed",
+        "<form",
+        "<input",
+        "<style",
+        "<meta",
+        "<base",
+        "javascript:",
+        "vbscript:",
+        "data:text",
+        "data:image/svg",
+        "evil.example",
+        "position:fixed",
+    ):
+        assert needle not in page, needle
+    assert re.search(r"\son\w+\s*=", page) is None  # no event handler of any name
+
+
+def test_sanitiser_keeps_normal_markdown():
+    page = render_text(NORMAL)
+    assert "<h1>Heading one</h1>" in page
+    assert "<h2>Heading two</h2>" in page
+    assert "<em>emphasis</em>" in page
+    assert "<strong>strong</strong>" in page
+    assert "<code>inline code</code>" in page
+    assert "<sup>2</sup>" in page
+    assert "<sub>x</sub>" in page
+    assert "<ul>" in page
+    assert "<ol>" in page
+    assert page.count("<li>") == 4
+    assert "<table>" in page
+    assert "<th" in page
+    assert "<td" in page
+    assert 'style="text-align:right"' in page  # column alignment survives
+    assert '<a href="https://example.org/paper"' in page
+    assert '<a href="timing.html"' in page
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in page
+    assert 'src="figure.png"' in page
+    assert "<blockquote>" in page
+    assert "<pre><code>indented code" in page
+    assert "<hr>" in page
+
+
+def test_handout_page_is_sanitised(tmp_path):
+    path = tmp_path / "evil.md"
+    path.write_text(TEXT_LESSON + ATTACKS)
+    out = tmp_path / "h"
+    assert main(["lesson", "--file", str(path), "--out", str(out)]) == 0
+    page = (out / "index.html").read_text().lower()
+    for needle in ("<script", "alert(", "onerror", "<iframe", "javascript:", "evil.example"):
+        assert needle not in page, needle
+    assert "<h2>the question</h2>" in page
+    assert "<table>" in page
+
+
+# 3. a too-long name is the one-line error -------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "a/" * 3000, "y" * 100_000])
+def test_too_long_lesson_name_is_one_line(name, tmp_path, capsys):
+    assert main(["lesson", name, "--out", str(tmp_path / "h")]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "not found; available:" in line
+    assert len(line) < 1000
+
+
+def test_too_long_lesson_file_name_is_one_line(tmp_path, capsys):
+    path = str(tmp_path / ("z" * 300 + ".md"))
+    assert main(["lesson", "--file", path, "--out", str(tmp_path / "h")]) == 2
+    assert "cannot read the lesson file" in _one_error_line(capsys.readouterr().err)
+
+
+def test_own_lesson_cannot_reach_scenarios_by_path(tmp_path, capsys):
+    path = tmp_path / "mine.md"
+    path.write_text(
+        TEXT_LESSON.replace("+++\n## The", 'scenarios = ["../scenarios/normal"]\n+++\n## The', 1)
+    )
+    assert main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "scenarios: no scenario '../scenarios/normal'" in line
+    assert "allowed: " in line
+    assert "normal" in line
+
+
+# 4. --out is checked first; the handout appears whole or not at all -----------------------
+
+
+@pytest.mark.parametrize("case", ["empty", "root", "file", "file_on_the_way", "too_long"])
+def test_bad_out_is_refused_before_any_work(case, tmp_path, capsys, monkeypatch):
+    (tmp_path / "a_file").write_text("x")
+    out = {
+        "empty": "",
+        "root": "/",
+        "file": str(tmp_path / "a_file"),
+        "file_on_the_way": str(tmp_path / "a_file" / "h"),
+        "too_long": str(tmp_path / ("o" * 300)),
+    }[case]
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the lesson was looked up before --out was checked")
+
+    monkeypatch.setattr("devsim.lessons.find_lesson", no_work)
+    assert main(["lesson", "timing", "--out", out]) == 2
+    assert _one_error_line(capsys.readouterr().err).startswith("devsim: error: --out: ")
+    assert (tmp_path / "a_file").read_text() == "x"
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_failed_build_leaves_no_handout_and_no_staging(exc, tmp_path, monkeypatch, capsys):
+    path = tmp_path / "mine.md"
+    path.write_text(TEXT_LESSON)
+    seen = []
+
+    def fail(*args, **kwargs):
+        seen.extend(p.name for p in tmp_path.iterdir() if ".staging-" in p.name)
+        raise exc
+
+    monkeypatch.setattr(handout, "_page", fail)
+    if isinstance(exc, KeyboardInterrupt):
+        assert main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")]) == 130
+    else:
+        with pytest.raises(RuntimeError):
+            main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")])
+    assert seen, "the handout was not built in a staging folder"
+    assert not (tmp_path / "h").exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_rebuild_over_an_old_handout_replaces_it_whole(tmp_path, monkeypatch):
+    path = tmp_path / "mine.md"
+    path.write_text(TEXT_LESSON)
+    out = tmp_path / "h"
+    assert main(["lesson", "--file", str(path), "--out", str(out)]) == 0
+    before = (out / "index.html").read_text()
+    monkeypatch.setattr(
+        handout, "_page", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full"))
+    )
+    with pytest.raises(OSError, match="disk full"):
+        main(["lesson", "--file", str(path), "--out", str(out)])
+    assert (out / "index.html").read_text() == before  # the old handout is untouched
+    assert _leftovers(tmp_path) == []
+
+
+# 5. names and titles echoed to the terminal are printable ---------------------------------
+
+
+def test_control_characters_in_a_name_are_escaped(tmp_path, capsys):
+    assert main(["lesson", "evil\x1b[2J\nname", "--out", str(tmp_path / "h")]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "evil\\x1b[2J\\nname" in _one_error_line(err)
+
+
+def test_control_characters_in_a_title_are_escaped(tmp_path, capsys):
+    path = tmp_path / "mine.md"
+    path.write_text(TEXT_LESSON.replace("A teacher's own lesson", "Bell\\u0007\\u001b[31mred"))
+    assert main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")]) == 0
+    printed = capsys.readouterr().out
+    assert "\x07" not in printed
+    assert "\x1b" not in printed
+    assert "Bell\\x07\\x1b[31mred: handout written to" in printed
