@@ -1,0 +1,388 @@
+"""Issue 17 on the development commands (run, validate, profile): every attack reproduced.
+
+Bad input is one line and exit 2 before any work; interrupted or failed commands leave
+nothing behind; nothing the user wrote is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devsim.budget import BYTES_PER_SLOT, development_cost, parse_size
+from devsim.cli import main
+from devsim.outputs import check_out, publish_directory, staging_dir
+
+TINY = """
+name = "tiny"
+days = 3
+neurons = 2
+presentations_per_day = 16
+[[groups]]
+name = "control"
+organisms = 1
+"""
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str]:
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    return int(code), err
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def no_staging(folder: Path) -> bool:
+    return not [p for p in folder.iterdir() if ".staging-" in p.name]
+
+
+# --- 3. the size of a job is checked before anything is allocated ---------------------------
+def test_a_job_too_big_for_memory_is_refused_before_it_starts(tmp_path, capsys):
+    big = TINY.replace("neurons = 2", "neurons = 1024").replace(
+        "organisms = 1", "organisms = 100000"
+    )
+    big += '[[groups]]\nname = "b"\norganisms = 100000\n'
+    source = write(tmp_path / "big.toml", big)
+    start = time.perf_counter()
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "out")
+    assert code == 2
+    assert "memory" in one_line(err)
+    assert "--max-memory" in err
+    assert time.perf_counter() - start < 5  # refused, not attempted
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_limits_can_be_raised_or_lowered_explicitly(tmp_path, capsys):
+    source = write(tmp_path / "tiny.toml", TINY)
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "o", "--max-memory", "1M")
+    assert code == 2
+    assert "memory" in one_line(err)
+    code, err = run_cli(
+        capsys, "run", source, "--out", tmp_path / "o", "--max-organism-days", "0.001"
+    )
+    assert code == 2
+    assert "organism-days" in one_line(err)
+    code, _ = run_cli(capsys, "run", source, "--out", tmp_path / "o", "--max-memory", "2G")
+    assert code == 0
+
+
+def test_the_memory_estimate_grows_with_synapses_and_sizes_parse():
+    small, large = development_cost(10, 32, 10, 640), development_cost(1000, 32, 10, 640)
+    assert large.memory - small.memory == BYTES_PER_SLOT * 990 * 32 * 128
+    assert large.organism_days == 100 * small.organism_days == 10_000
+    assert parse_size("4G") == 4 * 2**30
+    assert parse_size("512MiB") == 512 * 2**20
+    assert parse_size("1000") == 1000
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "folder", "loop", "long"])
+def test_unreadable_scenarios_are_refused_without_reading_them(tmp_path, capsys, special):
+    if special == "fifo":
+        source = tmp_path / "fifo.toml"
+        os.mkfifo(source)
+    elif special == "folder":
+        source = tmp_path
+    elif special == "loop":
+        source = tmp_path / "loop.toml"
+        os.symlink(source, source)
+    elif special == "long":
+        source = tmp_path / ("x" * 300 + ".toml")
+    else:
+        source = Path(special)
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "out")
+    assert code == 2
+    assert "scenario file" in one_line(err)
+
+
+def test_a_huge_file_is_not_read(tmp_path, capsys):
+    source = write(tmp_path / "big.toml", TINY + "#" + "x" * 2_000_000 + "\n")
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "out")
+    assert code == 2
+    assert "bytes" in one_line(err)
+
+
+def test_names_are_bounded_and_groups_are_few(tmp_path, capsys):
+    long_name = TINY.replace('name = "tiny"', f'name = "{"n" * 500_000}"')
+    code, err = run_cli(
+        capsys, "run", write(tmp_path / "n.toml", long_name), "--out", tmp_path / "o"
+    )
+    assert code == 2
+    assert "at most 200 characters" in one_line(err)
+    groups = "".join(f'[[groups]]\nname = "g{k}"\norganisms = 1\n' for k in range(500))
+    many = TINY.split("[[groups]]")[0] + groups
+    code, err = run_cli(capsys, "run", write(tmp_path / "g.toml", many), "--out", tmp_path / "o")
+    assert code == 2
+    assert "groups" in one_line(err)
+
+
+def test_many_groups_draw_a_figure_of_bounded_width(tmp_path, capsys):
+    from PIL import Image
+
+    groups = "".join(f'[[groups]]\nname = "g{k}"\norganisms = 1\n' for k in range(50))
+    source = write(tmp_path / "g.toml", TINY.split("[[groups]]")[0] + groups)
+    code, _ = run_cli(capsys, "run", source, "--out", tmp_path / "o")
+    assert code == 0
+    with Image.open(tmp_path / "o" / "figures" / "od_histograms.png") as image:
+        width, height = image.size
+    assert width <= 6 * 3.2 * 110 + 1
+    assert height > width  # wrapped into rows
+
+
+# --- 4. --out is checked before the simulation -------------------------------------------
+@pytest.mark.parametrize(
+    ("out", "words"),
+    [
+        ("", "empty"),
+        ("/", "root"),
+        ("{file}", "folder"),
+        ("{file}/sub", "folder"),
+        ("{tmp}/" + "d" * 300, "too long"),
+        ("/proc/devsim-test/out", "cannot write"),
+    ],
+)
+def test_bad_out_is_refused_before_anything_runs(tmp_path, capsys, out, words):
+    source = write(tmp_path / "tiny.toml", TINY)
+    out = out.format(file=source, tmp=tmp_path)
+    start = time.perf_counter()
+    code, err = run_cli(capsys, "run", source, "--out", out)
+    assert code == 2
+    assert words in one_line(err)
+    assert time.perf_counter() - start < 2
+    assert source.read_text() == TINY
+    assert no_staging(tmp_path)
+
+
+def test_validate_checks_readme_and_out_before_running(tmp_path, capsys):
+    code, err = run_cli(
+        capsys,
+        "validate",
+        "--quick",
+        "--rows",
+        "1",
+        "--readme",
+        tmp_path / "missing.md",
+        "--out",
+        tmp_path / "v",
+    )
+    assert code == 2
+    assert "--readme" in one_line(err)
+    readme = write(tmp_path / "README.md", "no markers here\n")
+    code, err = run_cli(
+        capsys, "validate", "--quick", "--rows", "1", "--readme", readme, "--out", tmp_path / "v"
+    )
+    assert code == 2
+    assert "markers" in one_line(err)
+    assert not (tmp_path / "v").exists()
+
+
+def test_update_readme_replaces_the_file_whole(tmp_path):
+    from devsim.cli.validate import README_END, README_START, update_readme
+
+    readme = write(tmp_path / "README.md", f"a\n{README_START}\nold\n{README_END}\nb\n")
+    inode = readme.stat().st_ino
+    update_readme(readme, "new\n")
+    assert readme.read_text() == f"a\n{README_START}\nnew\n{README_END}\nb\n"
+    assert readme.stat().st_ino != inode  # a new file renamed into place, not rewritten
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]
+
+
+def test_profile_refuses_bad_sizes_before_running(tmp_path, capsys):
+    code, err = run_cli(capsys, "profile", "--organisms", "100000", "--out", tmp_path / "p")
+    assert code == 2
+    assert "memory" in one_line(err)
+    code, err = run_cli(capsys, "profile", "--seeds", "0", "--out", tmp_path / "p")
+    assert code == 2
+    assert "--seeds" in one_line(err)
+    assert not (tmp_path / "p").exists()
+
+
+# --- 6. tracebacks where one line is promised ---------------------------------------------
+def test_a_dollar_in_names_is_text_not_maths(tmp_path, capsys):
+    source = write(
+        tmp_path / "d.toml",
+        TINY.replace('name = "tiny"', 'name = "cost $5 ^{x}$"').replace(
+            'name = "control"', 'name = "$\\\\alpha$"'
+        ),
+    )
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "o")
+    assert code == 0, err
+    assert (tmp_path / "o" / "figures" / "timeline.png").is_file()
+
+
+def test_deeply_nested_toml_is_one_line(tmp_path, capsys):
+    source = write(tmp_path / "deep.toml", TINY + "x = " + "[" * 10_000 + "]" * 10_000 + "\n")
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "o")
+    assert code == 2
+    assert "nested" in one_line(err)
+    source = write(tmp_path / "deep2.toml", TINY + "x = " + "[" * 20 + "]" * 20 + "\n")
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "o")
+    assert code == 2
+    assert "nested" in one_line(err)
+
+
+# --- 7. nonsense is refused, not coerced -----------------------------------------------
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (("seed = 0", 'seed = "7"'), "seed: Input should be a valid integer, got text"),
+        (("seed = 0", "seed = true"), "seed: Input should be a valid integer, got a boolean"),
+        (("days = 3", "days = 3.0"), "days: Input should be a valid integer, got a number"),
+        (("days = 3", "days = true"), "days: Input should be a valid integer, got a boolean"),
+        (("organisms = 1", "organisms = true"), "organisms: Input should be a valid integer"),
+        (
+            ("organisms = 1", 'organisms = 1\ngenome = { eta = "0.1" }'),
+            "gene 'eta' must be a number",
+        ),
+        (
+            ("organisms = 1", "organisms = 1\ngenome = { eta = true }"),
+            "gene 'eta' must be a number",
+        ),
+        (("organisms = 1", "organisms = 1\ngenome = { marker = 1.0 }"), "only in evolution"),
+        (
+            ("organisms = 1", "organisms = 1\ngenome = { innate_strength = 0.5 }"),
+            "only in evolution",
+        ),
+        (
+            (
+                "organisms = 1",
+                'organisms = 1\nrearing = [{ from = "1", to = 2, condition = "dark" }]',
+            ),
+            "rearing[0].from",
+        ),
+        (
+            (
+                "organisms = 1",
+                'organisms = 1\ntreatments = [{ from = 0, to = 2, drug = "diazepam" }, '
+                '{ from = 1, to = 3, drug = "diazepam" }]',
+            ),
+            "overlap",
+        ),
+        (('name = "control"', 'name = "a\\u0000b"'), "control characters"),
+        (('name = "control"', 'name = "a\\u001b[31mred"'), "control characters"),
+        (('name = "tiny"', 'name = "bell\\u0007"'), "control characters"),
+    ],
+)
+def test_nonsense_is_one_line_naming_file_and_field(tmp_path, capsys, change, words):
+    text = TINY.replace("seed = 0", "") if change[0] == "seed = 0" else TINY
+    if change[0] == "seed = 0":
+        text = text.replace('name = "tiny"', f'name = "tiny"\n{change[1]}')
+    else:
+        text = text.replace(*change)
+    source = write(tmp_path / "bad.toml", text)
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "o")
+    assert code == 2, err
+    line = one_line(err)
+    assert str(source) in line
+    assert words in line
+    assert "\x1b" not in err
+    assert "\x07" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_control_characters_in_arguments_are_not_echoed_raw(tmp_path, capsys):
+    code, err = run_cli(capsys, "run", tmp_path / "x\x1b[2J\x07.toml", "--out", tmp_path / "o")
+    assert code == 2
+    assert "\x1b" not in err
+    assert "\\x1b" in one_line(err)
+
+
+# --- 8. leftovers, collisions and interruptions ---------------------------------------------
+def test_staging_left_by_a_dead_process_is_removed_by_the_next_run(tmp_path):
+    out = tmp_path / "out"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".out.staging-{dead.pid}-abcd"
+    stale.mkdir()
+    (stale / "summary.json").write_text("{}")
+    mine = tmp_path / ".out.staging-notes"  # not a devsim name: an older devsim's, removed
+    users = tmp_path / ".out.staging.txt"  # not a staging folder at all: kept
+    users.write_text("mine")
+    fresh = staging_dir(out)
+    assert not stale.exists()
+    assert fresh.exists()
+    assert users.read_text() == "mine"
+    assert not mine.exists()
+
+
+def test_a_name_collision_publishes_nothing(tmp_path):
+    out = tmp_path / "out"
+    (out / "timeline.parquet").mkdir(parents=True)
+    staging = staging_dir(out)
+    (staging / "summary.json").write_text("{}")
+    (staging / "timeline.parquet").write_text("x")
+    with pytest.raises(Exception, match="in the way"):
+        publish_directory(staging, out)
+    assert not (out / "summary.json").exists()
+
+
+def test_a_run_whose_output_collides_exits_2_with_nothing_published(tmp_path, capsys):
+    source = write(tmp_path / "tiny.toml", TINY)
+    (tmp_path / "o" / "timeline.parquet").mkdir(parents=True)
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "o")
+    assert code == 2
+    assert "in the way" in one_line(err)
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["timeline.parquet"]
+    assert no_staging(tmp_path)
+
+
+def test_check_out_accepts_new_and_existing_folders(tmp_path):
+    assert check_out(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert check_out(str(tmp_path)) == tmp_path
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+SLOW = """
+name = "slow"
+days = 60
+neurons = 64
+[[groups]]
+name = "control"
+organisms = 300
+"""
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_and_terminate_give_one_line_and_leave_nothing(tmp_path, sig, code):
+    source = write(tmp_path / "slow.toml", SLOW)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from devsim.cli import main; sys.exit(main())",
+            "run",
+            str(source),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)  # into the simulation
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+    assert no_staging(tmp_path)
