@@ -79,6 +79,22 @@ def scenario_cost(scenario) -> Cost:
     )
 
 
+def evolution_cost(scenario) -> Cost:
+    """The cost of one evolution run (:class:`devsim.evolution.EvolutionScenario`): a
+    generation's organisms develop together, once per generation."""
+    from devsim.senses import WorldParams
+
+    organisms = scenario.grid[0] * scenario.grid[1] * scenario.per_cell
+    one = development_cost(
+        organisms,
+        scenario.neurons,
+        scenario.days,
+        scenario.presentations_per_day,
+        2 * WorldParams().patch ** 2,
+    )
+    return Cost(one.memory, one.organism_days * scenario.generations)
+
+
 def physical_memory() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

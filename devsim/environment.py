@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from devsim.errors import DevsimInputError
 from devsim.plasticity import response
 from devsim.senses import dog_filter, draw_bank_indices, stimuli_via_plan
 
@@ -66,7 +67,7 @@ def oriented_images(
     """1/f images whose spectrum is concentrated around one orientation.
 
     ``orientation_deg`` is the angle of the dominant wave vector (the convention of
-    :func:`devsim.senses.test_gratings`); the expansive nonlinearity keeps the orientation
+    :func:`devsim.senses.grating_stimuli`); the expansive nonlinearity keeps the orientation
     (a pointwise function of a one-dimensional image is one-dimensional) and makes contrast
     heavy-tailed; then the retina's DoG filter.
     """
@@ -405,6 +406,11 @@ def visual_quality(
     given) before the noise of the read-out: weak responses drown in it, saturated ones
     cannot tell scenes apart, so more drive is not always better.
     """
+    for name, value in (("noise", noise), ("c50", c50)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise DevsimInputError(
+                f"visual_quality: {name} must be a finite number > 0, got {value}"
+            )
     views = view_responses(weights, left, right)
     if c50 is not None:
         views = tuple(naka_rushton(r, c50) for r in views)

@@ -2,7 +2,7 @@
 
 A population of :class:`EvolvingOrganism` agents lives on a Mesa grid of habitats. Each
 organism carries a :class:`devsim.genome.Genome` with *both* routes to a working visual
-system (SCIENCE.md §4):
+system (docs/science.md, Evolution):
 
 * **rules** -- the plasticity rule and the critical-window genes (``eta``, ``r_close``,
   ``floor_adult``, ...): the weights are set by lifetime learning from what the eyes see;
@@ -69,7 +69,15 @@ import mesa
 import numpy as np
 import pandas as pd
 from mesa.discrete_space import CellAgent, OrthogonalMooreGrid, PropertyLayer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from devsim.cohort import Cohort
 from devsim.environment import (
@@ -82,6 +90,7 @@ from devsim.environment import (
 )
 from devsim.errors import DevsimInputError
 from devsim.genome import GENE_NAMES, GENES, SPECIES, Genome, check_gene, gene_table
+from devsim.outputs import printable
 from devsim.scenario import error_message, field_location, read_toml
 from devsim.senses import WorldParams
 
@@ -125,26 +134,78 @@ MAP_TRAITS = ("plasticity", "innate", "innate_effective", "window_close", "adult
 # ------------------------------------------------------------------------------------------
 # Scenario schema (TOML), validated with one-line messages
 # ------------------------------------------------------------------------------------------
+SEED_MAX = 2**32 - 1  # largest seed; a batch's seeds (seed, seed + 1, ...) stay below it
+NAME_MAX = 200  # characters of a scenario name (figure titles, terminal lines)
+Day = Annotated[int, Field(ge=0, le=365)]
+GridSide = Annotated[int, Field(ge=1, le=100)]
+Contrast = Annotated[float, Field(ge=0.01, le=10.0)]
+GENE_BY_NAME = {g.name: g for g in GENES}
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    """Strict fields: strings and booleans are not numbers, floats are not integers, and
+    floats are finite. Tuple fields relax only the container (TOML gives lists), with
+    ``Field(strict=False)``; their items stay strict."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, strict=True, allow_inf_nan=False
+    )
 
 
 class Gradient(_Strict):
     """A habitat statistic that changes linearly across the grid's columns."""
 
-    left: float
-    right: float
+    left: Annotated[float, Field(ge=0.0, le=1.0)]
+    right: Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 Habitat = float | Gradient
+_HABITAT = "a probability in [0, 1] or a gradient {left = p, right = p}"
 
 
-def _check_probability(value: Habitat) -> Habitat:
-    values = (value.left, value.right) if isinstance(value, Gradient) else (value,)
-    for v in values:
-        if not (0.0 <= v <= 1.0):
-            raise ValueError(f"must be a probability in [0, 1], got {v}")
-    return value
+def _check_habitat(value: Any) -> Habitat:
+    """A probability in [0, 1], or a gradient ``{left = p, right = p}`` of them."""
+    if isinstance(value, Gradient):
+        return value
+    if isinstance(value, Mapping):
+        if set(value) != {"left", "right"}:
+            keys = ", ".join(sorted(map(str, value))) or "none"
+            raise ValueError(f"a gradient needs exactly the keys left and right, got {keys}")
+        return Gradient(**{side: _probability(value[side], f"{side}: ") for side in value})
+    return _probability(value, "")
+
+
+def _probability(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{where}must be {_HABITAT}, got {shown(value)}")
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise ValueError(f"{where}must be a probability in [0, 1], got {shown(value)}")
+    return float(value)
+
+
+def shown(value: Any) -> str:
+    """A user's value as it would appear in TOML, short (for one-line errors)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, str):
+        text = '"' + printable(value, 40) + '"'  # control characters escaped: one line
+    elif isinstance(value, int | float):
+        text = repr(value)
+    else:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _unprintable(text: str, allowed: str = "") -> str | None:
+    """The first character of ``text`` that would garble a terminal or a title, if any."""
+    for c in text:
+        if c not in allowed and not c.isprintable():
+            return repr(c)[1:-1]
+    return None
 
 
 class Environment(_Strict):
@@ -165,19 +226,19 @@ class Environment(_Strict):
     orientation: Literal[FEATURE_MODES] = "constant"  # type: ignore[valid-type]
     orientation_value: Annotated[float, Field(ge=0.0, lt=180.0)] = 90.0
     orientation_span: Annotated[float, Field(ge=0.0, le=180.0)] = 90.0
-    orientation_every: Annotated[int, Field(ge=1)] = 20
+    orientation_every: Annotated[int, Field(ge=1, le=100_000)] = 20
     eye_offset: Literal["constant", "generations", "individual"] = "constant"
     eye_offset_value: Annotated[int, Field(ge=-2, le=2)] = 0
-    eye_offset_every: Annotated[int, Field(ge=1)] = 20
+    eye_offset_every: Annotated[int, Field(ge=1, le=100_000)] = 20
     world_change: Habitat = 0.0
-    world_change_days: tuple[int, int] = (25, 35)
-    world_change_contrast: tuple[float, float] = (1.0, 1.0)
+    world_change_days: tuple[Day, Day] = Field(default=(25, 35), strict=False)
+    world_change_contrast: tuple[Contrast, Contrast] = Field(default=(1.0, 1.0), strict=False)
     deprivation: Habitat = 0.0
-    deprivation_length: Annotated[int, Field(ge=1)] = 5
-    deprivation_days: tuple[int, int] = (14, 35)
+    deprivation_length: Annotated[int, Field(ge=1, le=365)] = 5
+    deprivation_days: tuple[Day, Day] = Field(default=(14, 35), strict=False)
     deprivation_condition: Literal["lid_suture", "inactivate"] = "lid_suture"
 
-    _probability = field_validator("world_change", "deprivation")(_check_probability)
+    _habitat = field_validator("world_change", "deprivation", mode="before")(_check_habitat)
 
     @model_validator(mode="after")
     def _check(self) -> Environment:
@@ -199,28 +260,29 @@ class Costs(_Strict):
 
 
 class Quick(_Strict):
-    """Reduced settings for ``--quick`` (smoke tests); lifetimes and windows are kept."""
+    """Reduced settings for ``--quick`` (smoke tests); lifetimes and windows are kept. The
+    bounds are those of the full settings."""
 
-    generations: Annotated[int, Field(ge=1)] = 3
-    grid: tuple[int, int] = (3, 2)
-    per_cell: Annotated[int, Field(ge=1)] = 2
-    neurons: Annotated[int, Field(ge=1)] = 8
-    presentations_per_day: Annotated[int, Field(ge=1)] = 16
-    batch_size: Annotated[int, Field(ge=1)] = 8
+    generations: Annotated[int, Field(ge=1, le=100_000)] = 3
+    grid: tuple[GridSide, GridSide] = Field(default=(3, 2), strict=False)
+    per_cell: Annotated[int, Field(ge=1, le=100)] = 2
+    neurons: Annotated[int, Field(ge=1, le=1024)] = 8
+    presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = 16
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 8
 
 
 class EvolutionScenario(_Strict):
     """One evolution experiment (see ``scenarios/evolution/*.toml``)."""
 
-    name: Annotated[str, Field(min_length=1)]
-    description: str = ""
+    name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+    description: Annotated[str, Field(max_length=20_000)] = ""
     species: Literal[tuple(SPECIES)] = "mouse"  # type: ignore[valid-type]
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, le=SEED_MAX)] = 0
     generations: Annotated[int, Field(ge=1, le=100_000)] = 100
     days: Annotated[int, Field(ge=1, le=365)] = 60
     assess_from: Annotated[int, Field(ge=1, le=365)] = 15
     assess_every: Annotated[int, Field(ge=1, le=365)] = 5
-    grid: tuple[Annotated[int, Field(ge=1, le=100)], Annotated[int, Field(ge=1, le=100)]] = (8, 6)
+    grid: tuple[GridSide, GridSide] = Field(default=(8, 6), strict=False)
     per_cell: Annotated[int, Field(ge=1, le=100)] = 2
     neighbourhood: Annotated[int, Field(ge=0, le=100)] = 1
     neurons: Annotated[int, Field(ge=1, le=1024)] = 32
@@ -231,22 +293,50 @@ class EvolutionScenario(_Strict):
     mutation: bool = True
     self_adaptive: bool = True
     mutation_scale: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0
-    evolve: tuple[str, ...] = DEFAULT_EVOLVE
+    evolve: tuple[str, ...] = Field(default=DEFAULT_EVOLVE, strict=False)
     genome: dict[str, float] = Field(default_factory=dict)
-    noise: Annotated[float, Field(gt=0.0)] = 0.5  # read-out noise of discriminability
-    c50: Annotated[float, Field(gt=0.0)] = 4.0  # half-saturation response of the read-out
+    # read-out noise of discriminability and half-saturation response of the read-out
+    # (responses are of order 1; beyond these ranges the read-out sees nothing or overflows)
+    noise: Annotated[float, Field(ge=1e-3, le=1000.0)] = 0.5
+    c50: Annotated[float, Field(ge=1e-3, le=1000.0)] = 4.0
     # share of the initial wiring laid down as an innate orientation map (0: none)
     innate_map: Annotated[float, Field(ge=0.0, le=1.0)] = INNATE_MAP_SHARE
     environment: Environment = Environment()
     costs: Costs = Costs()
     quick: Quick = Quick()
+    _source: str = PrivateAttr(default="<scenario>")  # the file, for errors of later changes
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        bad = _unprintable(value, allowed=" ")
+        if bad:
+            raise ValueError(
+                f"must not contain control or other unprintable characters (found {bad})"
+            )
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        bad = _unprintable(value, allowed=" \n\t")
+        if bad:
+            raise ValueError(
+                f"must not contain control or other unprintable characters except newlines "
+                f"and tabs (found {bad})"
+            )
+        return value
 
     @field_validator("evolve")
     @classmethod
     def _evolve(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for name in value:
             if name not in GENE_NAMES:
-                raise ValueError(f"unknown gene {name!r}; allowed genes: {', '.join(GENE_NAMES)}")
+                raise ValueError(
+                    f"unknown gene {shown(name)}; allowed genes: {', '.join(GENE_NAMES)}"
+                )
         if len(set(value)) != len(value):
             raise ValueError("genes must be listed once each")
         return value
@@ -254,9 +344,20 @@ class EvolutionScenario(_Strict):
     @field_validator("genome", mode="before")
     @classmethod
     def _genes(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {name: check_gene(name, v, where="gene") for name, v in value.items()}
-        return value
+        if not isinstance(value, Mapping):
+            return value  # the type error says what is allowed
+        genes = {}
+        for name, v in value.items():
+            gene = GENE_BY_NAME.get(name)
+            if gene and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise ValueError(
+                    f"gene {name!r} must be a number in [{gene.low}, {gene.high}], got {shown(v)}"
+                )
+            try:  # check_gene refuses booleans and strings, NaN and values out of bounds
+                genes[name] = check_gene(str(name), v, where="genome")
+            except DevsimInputError as exc:
+                raise ValueError(str(exc).removeprefix("genome: ")) from None
+        return genes
 
     @model_validator(mode="after")
     def _check(self) -> EvolutionScenario:
@@ -282,18 +383,29 @@ class EvolutionScenario(_Strict):
                 )
         return self
 
+    @property
+    def source(self) -> str:
+        """The file this scenario was read from (or what stands for it)."""
+        return self._source
+
+    def with_changes(self, source: str | None = None, **changes: Any) -> EvolutionScenario:
+        """A copy with some fields changed, validated like the file itself (a change out of
+        range is a one-line :class:`DevsimInputError` naming ``source`` and the field)."""
+        data = self.model_dump()
+        data.update(changes)
+        return parse_evolution_scenario(data, source=source or self._source)
+
     def quick_version(self) -> EvolutionScenario:
         """The same experiment at the reduced ``quick`` settings."""
         q = self.quick
-        return self.model_copy(
-            update={
-                "generations": min(self.generations, q.generations),
-                "grid": q.grid,
-                "per_cell": q.per_cell,
-                "neurons": q.neurons,
-                "presentations_per_day": q.presentations_per_day,
-                "batch_size": q.batch_size,
-            }
+        return self.with_changes(
+            source=f"{self._source} [quick]",
+            generations=min(self.generations, q.generations),
+            grid=q.grid,
+            per_cell=q.per_cell,
+            neurons=q.neurons,
+            presentations_per_day=q.presentations_per_day,
+            batch_size=q.batch_size,
         )
 
     def model_kwargs(self) -> dict[str, Any]:
@@ -311,13 +423,63 @@ class EvolutionScenario(_Strict):
         return kwargs
 
 
-_NESTED = {"environment": Environment, "costs": Costs, "quick": Quick}
+_NESTED: dict[str, type[BaseModel]] = {
+    "environment": Environment,
+    "costs": Costs,
+    "quick": Quick,
+}
+_TYPE_TEXT = {
+    "int_type": "must be a whole number (not a string, a boolean or a float)",
+    "float_type": "must be a finite number (not a string or a boolean)",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "tuple_type": "must be a list",
+    "finite_number": "must be a finite number",
+}
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The scenario model that holds the key at the end of ``loc`` (for allowed keys)."""
+    model: type[BaseModel] = EvolutionScenario
+    for part in loc[:-1]:
+        nested = _NESTED.get(part) if model is EvolutionScenario else None
+        if nested is None:
+            return None
+        model = nested
+    return model
+
+
+def _message(err: dict) -> str:
+    """The user-facing text of one pydantic error of an evolution scenario."""
+    kind, value = err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        model = _model_at(tuple(err["loc"]))
+        allowed = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else ""
+        return "unknown key" + (f"; allowed keys: {allowed}" if allowed else "")
+    if kind == "missing":
+        if err["loc"] and isinstance(err["loc"][-1], int):
+            return "the list has too few items"
+        return "required field is missing"
+    if kind == "too_long" and isinstance(value, list | tuple):
+        return f"must be a list of {err['ctx']['max_length']} items, got {len(value)}"
+    if kind in _TYPE_TEXT:
+        return f"{_TYPE_TEXT[kind]}, got {shown(value)}"
+    msg = error_message(err).replace("Input should be", "must be")
+    if kind in ("string_too_short", "string_too_long"):
+        return f"{msg.replace('String should', 'must')}, got {len(value)}"
+    if kind.startswith(("literal", "greater", "less")):
+        return f"{msg}, got {shown(value)}"
+    return msg
 
 
 def parse_evolution_scenario(data: Mapping, source: str = "<scenario>") -> EvolutionScenario:
     """Validate an evolution scenario given as a dict; one-line errors naming the field."""
+    if not isinstance(data, Mapping):
+        raise DevsimInputError(f"{source}: must be a table of scenario fields")
     try:
-        return EvolutionScenario.model_validate(dict(data))
+        scenario = EvolutionScenario.model_validate(dict(data))
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(
@@ -328,16 +490,12 @@ def parse_evolution_scenario(data: Mapping, source: str = "<scenario>") -> Evolu
                 and (p.startswith(("function-", "tagged-")) or p in ("float", "Gradient", "int"))
             )
         )
-        message = error_message(err)
-        if err["type"] == "extra_forbidden":
-            parent = loc[0] if len(loc) > 1 else None
-            model = _NESTED.get(parent, EvolutionScenario) if parent else EvolutionScenario
-            allowed = ", ".join(f.alias or n for n, f in model.model_fields.items())
-            message += f"; allowed keys: {allowed}"
         where = f"{field_location(loc)}: " if loc else ""
-        raise DevsimInputError(f"{source}: {where}{message}") from None
+        raise DevsimInputError(f"{source}: {where}{_message({**err, 'loc': loc})}") from None
     except DevsimInputError as exc:
         raise DevsimInputError(f"{source}: {exc}") from None
+    scenario._source = source
+    return scenario
 
 
 def load_evolution_scenario(path: str | Path) -> EvolutionScenario:
@@ -538,31 +696,33 @@ class EvolutionModel(mesa.Model):
     ) -> None:
         env = environment if isinstance(environment, Environment) else None
         scenario = parse_evolution_scenario(
-            {
-                "name": "model",
-                "species": species,
-                "days": days,
-                "assess_from": assess_from,
-                "assess_every": assess_every,
-                "grid": tuple(grid),
-                "per_cell": per_cell,
-                "neighbourhood": neighbourhood,
-                "neurons": neurons,
-                "presentations_per_day": presentations_per_day,
-                "batch_size": batch_size,
-                "tournament": tournament,
-                "recombination": recombination,
-                "mutation": mutation,
-                "self_adaptive": self_adaptive,
-                "mutation_scale": mutation_scale,
-                "evolve": tuple(evolve),
-                "genome": dict(genome or {}),
-                "noise": noise,
-                "c50": c50,
-                "innate_map": innate_map,
-                "costs": {"plasticity": plasticity_cost, "activity": activity_cost},
-                "environment": env.model_dump() if env else dict(environment or {}),
-            },
+            _python_values(
+                {
+                    "name": "model",
+                    "species": species,
+                    "days": days,
+                    "assess_from": assess_from,
+                    "assess_every": assess_every,
+                    "grid": tuple(grid),
+                    "per_cell": per_cell,
+                    "neighbourhood": neighbourhood,
+                    "neurons": neurons,
+                    "presentations_per_day": presentations_per_day,
+                    "batch_size": batch_size,
+                    "tournament": tournament,
+                    "recombination": recombination,
+                    "mutation": mutation,
+                    "self_adaptive": self_adaptive,
+                    "mutation_scale": mutation_scale,
+                    "evolve": tuple(evolve),
+                    "genome": dict(genome or {}),
+                    "noise": noise,
+                    "c50": c50,
+                    "innate_map": innate_map,
+                    "costs": {"plasticity": plasticity_cost, "activity": activity_cost},
+                    "environment": env.model_dump() if env else dict(environment or {}),
+                }
+            ),
             source="EvolutionModel",
         )
         super().__init__(rng=rng)
@@ -953,6 +1113,18 @@ class EvolutionModel(mesa.Model):
             else:
                 out[x, y] = np.nanmean(vals) if np.isfinite(vals).any() else np.nan
         return out
+
+
+def _python_values(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays as Python numbers and lists (strict fields
+    take Python numbers only)."""
+    if isinstance(value, Mapping):
+        return {k: _python_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_python_values(v) for v in value)
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    return value
 
 
 def build_evolution_model(scenario: EvolutionScenario, seed: int | None = None) -> EvolutionModel:

@@ -386,3 +386,15 @@ def test_interrupt_and_terminate_give_one_line_and_leave_nothing(tmp_path, sig, 
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
     assert no_staging(tmp_path)
+
+
+def test_an_evolution_too_big_is_refused_before_it_starts(tmp_path, capsys):
+    source = write(tmp_path / "ev.toml", 'name = "big"\ngrid = [100, 100]\nper_cell = 100\n')
+    code, err = run_cli(capsys, "evolve", source, "--out", tmp_path / "o")
+    assert code == 2
+    assert "memory" in one_line(err)
+    source = write(tmp_path / "ev.toml", 'name = "long"\ngrid = [100, 100]\nper_cell = 1\n')
+    code, err = run_cli(capsys, "evolve", source, "--out", tmp_path / "o")
+    assert code == 2
+    assert "organism-days" in one_line(err)
+    assert not (tmp_path / "o").exists()

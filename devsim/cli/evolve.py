@@ -3,8 +3,10 @@
 One scenario and one seed write ``DIR/generations.parquet`` (one row per generation),
 ``DIR/summary.json`` (the last generation, habitat maps, mutation-scale ratios) and
 ``DIR/figures/*.png``. Several scenarios and/or ``--seeds N`` write one such folder per run
-(``DIR/<scenario>/seed<S>/``) plus ``DIR/comparison.csv`` and ``DIR/comparison.png``:
-every scenario's end state, mean and spread over seeds. Those runs go to Dask with
+(``DIR/<scenario>/seed<S>/``, ``<scenario>`` the file's name without ``.toml``) plus
+``DIR/comparison.csv`` and ``DIR/comparison.png``: every scenario's end state, mean and
+spread over seeds. The file names label the runs, so two files with one name (or one file
+given twice) are refused rather than written into one folder. Those runs go to Dask with
 ``--workers N`` (a local cluster) or ``--scheduler ADDRESS`` (an existing one); folders
 already written are kept, so rerunning an interrupted batch finishes it.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
+import os
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -22,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from devsim.budget import add_arguments as add_budget_arguments
+from devsim.budget import check_workers
 from devsim.errors import DevsimInputError
-from devsim.outputs import atomic_write, publish_directory, staging_dir
+from devsim.outputs import atomic_write, check_out, printable, staged
 
 SUMMARY_TRAITS = (
     "fitness_mean",
@@ -39,6 +43,18 @@ SUMMARY_TRAITS = (
     "adult_gate_mean",
 )
 TAIL = 10  # comparisons average the last TAIL generations of each run
+SEEDS_MAX = 1000  # runs per scenario of one command
+SEED_MAX = 2**32 - 1  # = devsim.evolution.SEED_MAX (here so the parser needs no model import)
+RUN_FILES = (  # what a run's folder receives (checked for things in the way before any work)
+    "generations.parquet",
+    "scenario.json",
+    "summary.json",
+    "figures/traits.png",
+    "figures/genes.png",
+    "figures/mutation_scales.png",
+    "figures/habitat_map.png",
+)
+RESERVED = ("comparison.csv", "comparison.png")  # files of --out, not scenario folders
 
 
 def add_parser(subparsers) -> None:
@@ -49,11 +65,23 @@ def add_parser(subparsers) -> None:
         "generations.parquet, summary.json and figures/ into --out. Several scenarios or "
         "--seeds N write one folder per run plus comparison.csv / comparison.png.",
     )
-    parser.add_argument("scenario", type=Path, nargs="+", help="evolution scenario TOML file(s)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--generations", type=int, default=None, help="override generations")
-    parser.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
-    parser.add_argument("--seeds", type=int, default=1, help="runs with seeds S, S+1, ...")
+    parser.add_argument(
+        "scenario",
+        type=str,
+        nargs="+",
+        help="evolution scenario TOML file(s); each file's name (without .toml) names its "
+        "folder in --out and its rows in comparison.csv, so the names must differ",
+    )
+    parser.add_argument("--out", type=str, required=True, help="output folder")
+    parser.add_argument(
+        "--generations", type=int, default=None, help="override generations (1..100000)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, help=f"override the scenario's seed (0..{SEED_MAX})"
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=1, help=f"runs with seeds S, S+1, ... (1..{SEEDS_MAX})"
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -68,20 +96,103 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="the scenario's reduced [quick] settings (tests)"
     )
+    add_budget_arguments(parser)
     parser.set_defaults(func=main)
 
 
-def _scenario(path: Path, args: argparse.Namespace):
+def _load(path: str):
+    """The validated scenario of one file; any problem reading it is one line naming it."""
     from devsim.evolution import load_evolution_scenario
 
-    scenario = load_evolution_scenario(path)
+    shown = printable(path, 200)
+    if not path.strip() or "\x00" in path:
+        raise DevsimInputError(f"scenario file {shown!r}: not a file name")
+    try:
+        return load_evolution_scenario(path)
+    except DevsimInputError:
+        raise
+    except OSError as exc:  # e.g. a name too long, a loop of symbolic links
+        problem = exc.strerror or exc.__class__.__name__
+        raise DevsimInputError(f"{shown}: cannot read scenario file ({problem})") from None
+    except RecursionError:
+        raise DevsimInputError(f"{shown}: scenario file is nested too deeply") from None
+
+
+def _scenario(path: str, args: argparse.Namespace):
+    """The scenario of ``path`` with the command line's changes, each validated like the
+    file (a value out of range is a one-line error naming the option, the file and the
+    field)."""
+    scenario = _load(path)
     if args.quick:
         scenario = scenario.quick_version()
     if args.generations is not None:
-        if args.generations < 1:
-            raise DevsimInputError(f"--generations: must be >= 1, got {args.generations}")
-        scenario = scenario.model_copy(update={"generations": args.generations})
+        scenario = scenario.with_changes(
+            source=f"--generations {args.generations} ({scenario.source})",
+            generations=args.generations,
+        )
+    if args.seed is not None:
+        scenario = scenario.with_changes(
+            source=f"--seed {args.seed} ({scenario.source})", seed=args.seed
+        )
+    last = scenario.seed + args.seeds - 1
+    if last > SEED_MAX:
+        given = f"--seed {args.seed}" if args.seed is not None else f"{printable(path)}: seed"
+        raise DevsimInputError(
+            f"{given}: {scenario.seed} with --seeds {args.seeds} would use seeds up to {last}; "
+            f"seeds must stay in 0..{SEED_MAX}"
+        )
     return scenario
+
+
+def _labels(paths: list[str]) -> list[str]:
+    """Each scenario file's label: its name without ``.toml``, which names its folder in
+    --out and its rows in comparison.csv. Two files with one name (or one file given twice)
+    would share a folder and a label, so they are refused."""
+    labels: dict[str, str] = {}
+    files: dict[tuple[int, int], str] = {}
+    out = []
+    for path in paths:
+        st = os.stat(path)
+        first = files.get((st.st_dev, st.st_ino))
+        files.setdefault((st.st_dev, st.st_ino), path)
+        if first is not None:
+            raise DevsimInputError(
+                f"{printable(path)}: the same scenario file is given twice (also as "
+                f"{printable(first)}); list each file once and use --seeds N for more runs"
+            )
+        label = Path(path).stem
+        key = label.casefold()  # folders differing only in case clash on macOS / Windows
+        if key in RESERVED:
+            raise DevsimInputError(
+                f"{printable(path)}: a scenario file may not be named {printable(label)!r} "
+                f"(that is a file of --out); rename it"
+            )
+        first = labels.get(key)
+        labels.setdefault(key, path)
+        if first is not None:
+            raise DevsimInputError(
+                f"{printable(first)} and {printable(path)}: both scenario files are named "
+                f"{printable(label)!r}, which names each file's folder in --out and its rows "
+                "in comparison.csv; rename one of them"
+            )
+        out.append(label)
+    return out
+
+
+def _check_folder(folder: Path, names: tuple[str, ...]) -> None:
+    """Before any work: ``folder`` can take a run's files (nothing in the way of them)."""
+    check_out(folder)
+    for name in names:
+        target = folder / name
+        for place in (target, *target.parents):
+            if place == folder:
+                break
+            blocked = place.is_dir() if place == target else place.exists() and not place.is_dir()
+            if blocked:
+                raise DevsimInputError(
+                    f"--out: {printable(str(place))} is in the way of {target.name}; move it "
+                    "and rerun"
+                )
 
 
 def _clean(value):
@@ -110,7 +221,8 @@ def evolve(scenario, seed: int, progress: bool = True) -> dict:
         if progress and (g % every == 0 or g == scenario.generations):
             row = model.last_row
             print(
-                f"  [{scenario.name[:40]} seed {seed}] generation {g}/{scenario.generations}: "
+                f"  [{printable(scenario.name, 40)} seed {seed}] generation "
+                f"{g}/{scenario.generations}: "
                 f"fitness {row['fitness_mean']:.3f}, plasticity {row['plasticity_mean']:.3f}, "
                 f"innate {row['innate_mean']:.3f}  ({time.perf_counter() - start:.0f} s)",
                 flush=True,
@@ -161,8 +273,7 @@ def write_run(out: Path, scenario, result: dict) -> None:
     from devsim.plots.evolution import plot_genes, plot_habitat_maps, plot_sigmas, plot_traits
 
     table, evolving = result["table"], result["evolving"]
-    staging = staging_dir(out)
-    try:
+    with staged(out) as staging:
         table.to_parquet(staging / "generations.parquet", index=False)
         (staging / "scenario.json").write_text(
             _fingerprint(scenario, result["summary"]["seed"]), encoding="utf-8"
@@ -176,11 +287,6 @@ def write_run(out: Path, scenario, result: dict) -> None:
         plot_genes(table, evolving, fig / "genes.png", title=scenario.name)
         plot_sigmas(table, evolving, fig / "mutation_scales.png", title=scenario.name)
         plot_habitat_maps(result["maps_shown"], fig / "habitat_map.png", title=scenario.name)
-        out.mkdir(parents=True, exist_ok=True)
-        publish_directory(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def run_one(scenario, seed: int, out: Path, progress: bool = True) -> pd.DataFrame:
@@ -255,8 +361,8 @@ def run_many(jobs: list, workers: int, scheduler: str | None) -> list[pd.DataFra
                 write_run(out, scenario, result)
                 tables[k] = result["table"]
                 print(
-                    f"  [{scenario.name[:40]} seed {seed}] done in {result['seconds']:.0f} s "
-                    f"-> {out}",
+                    f"  [{printable(scenario.name, 40)} seed {seed}] done in "
+                    f"{result['seconds']:.0f} s -> {printable(str(out))}",
                     flush=True,
                 )
         finally:
@@ -287,54 +393,70 @@ def end_state(table: pd.DataFrame, tail: int = TAIL) -> dict[str, float]:
     return table.tail(tail).mean(numeric_only=True).to_dict()
 
 
+def check_job_cost(scenarios, args: argparse.Namespace) -> None:
+    """Every run's cost (:mod:`devsim.budget`) before any of them starts: the largest
+    generation's memory times the runs held at once, and all organism-days."""
+    from devsim.budget import Cost, check_cost, evolution_cost, limits
+
+    total = Cost(0.0, 0.0)
+    for _, scenario in scenarios:
+        one = evolution_cost(scenario)
+        total = total + Cost(one.memory, one.organism_days * args.seeds)
+    held = 1 if args.scheduler else min(args.workers, len(scenarios) * args.seeds)
+    check_cost(Cost(total.memory * held, total.organism_days), *limits(args), what="evolve")
+
+
 def main(args: argparse.Namespace) -> int:
-    if args.out.exists() and not args.out.is_dir():
-        raise DevsimInputError(f"{args.out}: --out must be a folder, not a file")
-    if args.seeds < 1:
-        raise DevsimInputError(f"--seeds: must be >= 1, got {args.seeds}")
-    if args.workers < 1:
-        raise DevsimInputError(f"--workers: must be >= 1, got {args.workers}")
-    if args.seed is not None and args.seed < 0:
-        raise DevsimInputError(f"--seed: must be >= 0, got {args.seed}")
+    out = check_out(args.out)
+    check_workers(args.workers, args.scheduler)
+    if not 1 <= args.seeds <= SEEDS_MAX:
+        raise DevsimInputError(f"--seeds: must be in 1..{SEEDS_MAX}, got {args.seeds}")
+    if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
+        raise DevsimInputError(f"--seed: must be in 0..{SEED_MAX}, got {args.seed}")
     scenarios = [(path, _scenario(path, args)) for path in args.scenario]
+    check_job_cost(scenarios, args)
     start = time.perf_counter()
 
     if len(scenarios) == 1 and args.seeds == 1:
         path, scenario = scenarios[0]
-        seed = scenario.seed if args.seed is None else args.seed
-        table = run_one(scenario, seed, args.out)
+        seed = scenario.seed
+        _check_folder(out, RUN_FILES)
+        table = run_one(scenario, seed, out)
         last = table.iloc[-1]
-        print(f"{scenario.name}  (seed {seed}, {int(last['generation'])} generations)")
+        print(f"{printable(scenario.name)}  (seed {seed}, {int(last['generation'])} generations)")
         for key in SUMMARY_TRAITS:
             print(f"  {key:<22} {table.iloc[0][key]:8.3f} -> {last[key]:8.3f}")
-        print(f"results in {args.out}/ (generations.parquet, summary.json, figures/)")
+        print(f"results in {printable(str(out))}/ (generations.parquet, summary.json, figures/)")
         print(f"run time {time.perf_counter() - start:.0f} s")
         return 0
 
+    labels = _labels(args.scenario)
     jobs = []
-    for path, scenario in scenarios:
-        base = scenario.seed if args.seed is None else args.seed
+    for label, (_, scenario) in zip(labels, scenarios, strict=True):
         for k in range(args.seeds):
-            jobs.append((scenario, base + k, args.out / path.stem / f"seed{base + k}"))
+            jobs.append((scenario, scenario.seed + k, out / label / f"seed{scenario.seed + k}"))
+    _check_folder(out, ("comparison.csv", "comparison.png"))
+    for _, _, folder in jobs:
+        _check_folder(folder, RUN_FILES)
     tables = run_many(jobs, args.workers, args.scheduler)
     records = []
     runs: dict[str, list[pd.DataFrame]] = {}
-    for (_, seed, out), table in zip(jobs, tables, strict=True):
-        label = out.parent.name
+    for (_, seed, folder), table in zip(jobs, tables, strict=True):
+        label = folder.parent.name
         runs.setdefault(label, []).append(table)
         records.append({"scenario": label, "seed": seed, **end_state(table)})
     comparison = pd.DataFrame(records)
-    atomic_write(args.out / "comparison.csv", lambda tmp: comparison.to_csv(tmp, index=False))
+    atomic_write(out / "comparison.csv", lambda tmp: comparison.to_csv(tmp, index=False))
     innate = any("innate_strength" in scenario.evolve for _, scenario in scenarios)
-    write_comparison_figure(args.out / "comparison.png", runs, innate)
+    write_comparison_figure(out / "comparison.png", runs, innate)
     print(f"end state: mean (sd) over seeds of the last {TAIL} generations")
     keys = [k for k in SUMMARY_TRAITS if k in comparison]
     grouped = comparison.groupby("scenario", sort=False)[keys]
     mean, sd = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
     for label in mean.index:
-        print(f"  {label}  (seeds: {args.seeds})")
+        print(f"  {printable(label)}  (seeds: {args.seeds})")
         for key in keys:
             print(f"    {key:<22} {mean.loc[label, key]:8.3f} ({sd.loc[label, key]:.3f})")
-    print(f"results in {args.out}/ (one folder per run, comparison.csv, comparison.png)")
+    print(f"results in {printable(str(out))}/ (one folder per run, comparison.csv, comparison.png)")
     print(f"run time {time.perf_counter() - start:.0f} s")
     return 0

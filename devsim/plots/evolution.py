@@ -11,6 +11,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from devsim.outputs import printable
+
+# Scenario names and file names are the user's text: shown as they are, never parsed as
+# matplotlib maths ($...$) or TeX, control characters escaped.
+PLAIN = {"parse_math": False, "usetex": False}
+
 TRAIT_PANELS = (
     ("fitness_mean", "fitness"),
     ("quality_mean", "visual quality (discriminability)"),
@@ -22,6 +28,16 @@ TRAIT_PANELS = (
     ("adult_gate_mean", "gate at maturity"),
     ("eta_mean", "eta (learning rate)"),
 )
+
+
+def _suptitle(fig: Figure, title: str, default: str) -> None:
+    fig.suptitle(printable(title, 200) if title else default, fontsize=10, **PLAIN)
+
+
+def _plain_legend(legend) -> None:
+    for text in legend.get_texts():
+        text.set_parse_math(False)
+        text.set_usetex(False)
 
 
 def _band(ax, x, mean, sd, colour, label=None):
@@ -48,7 +64,7 @@ def plot_traits(table: pd.DataFrame, path: str | os.PathLike, title: str = "") -
         ax.set_xlabel("generation", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    fig.suptitle(title or "Evolved traits (population mean)", fontsize=10)
+    _suptitle(fig, title, "Evolved traits (population mean)")
     fig.savefig(path, format="png", dpi=110)
 
 
@@ -66,7 +82,7 @@ def plot_genes(
         ax.set_title(gene, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    fig.suptitle(title or "Evolving genes (mean +- sd)", fontsize=10)
+    _suptitle(fig, title, "Evolving genes (mean +- sd)")
     fig.savefig(path, format="png", dpi=110)
 
 
@@ -87,7 +103,9 @@ def plot_sigmas(
     ax.set_ylabel("mutation scale / generation 0")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, ncols=2, frameon=False)
-    ax.set_title(title or "Heritable mutation scales", fontsize=10)
+    ax.set_title(
+        printable(title, 200) if title else "Heritable mutation scales", fontsize=10, **PLAIN
+    )
     fig.savefig(path, format="png", dpi=110)
 
 
@@ -111,7 +129,7 @@ def plot_habitat_maps(
         ax.set_xlabel("habitat column", fontsize=8)
         ax.set_ylabel("row", fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.suptitle(title or "Habitat map of evolved traits (last generation)", fontsize=10)
+    _suptitle(fig, title, "Habitat map of evolved traits (last generation)")
     fig.savefig(path, format="png", dpi=110)
 
 
@@ -128,6 +146,7 @@ def plot_comparison(
     colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
     for i, column in enumerate(columns):
         ax = fig.add_subplot(rows, cols, i + 1)
+        lines = []  # labels given with their lines: one starting with "_" is still shown
         for j, (label, tables) in enumerate(runs.items()):
             stacked = np.array([t[column].to_numpy(dtype=float) for t in tables])
             x = tables[0]["generation"].to_numpy()
@@ -136,13 +155,15 @@ def plot_comparison(
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mean = np.nanmean(stacked, axis=0)
                 low, high = np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0)
-            ax.plot(x, mean, color=colour, lw=1.6, label=label)
+            (line,) = ax.plot(x, mean, color=colour, lw=1.6)
+            lines.append((line, printable(str(label), 80)))
             ax.fill_between(x, low, high, color=colour, alpha=0.2)
         ax.set_title(column, fontsize=9)
         ax.set_xlabel("generation", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         if i == 0:
-            ax.legend(fontsize=7, frameon=False)
-    fig.suptitle(title or "Scenarios compared (mean and range over seeds)", fontsize=10)
+            handles, labels = zip(*lines, strict=True) if lines else ((), ())
+            _plain_legend(ax.legend(handles, labels, fontsize=7, frameon=False))
+    _suptitle(fig, title, "Scenarios compared (mean and range over seeds)")
     fig.savefig(path, format="png", dpi=110)
