@@ -14,13 +14,15 @@ $(STAMP): pyproject.toml
 
 # The main job: monocular deprivation at the peak of the critical period vs controls.
 demo: $(STAMP)
-	$(VENV)/bin/devsim run scenarios/md_critical.toml --out out/md_critical
+	$(VENV)/bin/devsim run md_critical --out out/md_critical
 
-# The whole test suite, browser tests included (installs chromium and Solara's assets).
+# The whole test suite, browser tests included (installs chromium and Solara's assets), then
+# the packaging check: the wheel, installed in a fresh venv, run from another folder.
 test: $(STAMP)
 	bash scripts/install_system_deps.sh
 	bash scripts/install_solara_assets.sh $(VENV)
 	$(VENV)/bin/pytest
+	bash scripts/check_package.sh $(PY)
 
 app: $(STAMP)
 	bash scripts/install_solara_assets.sh $(VENV)

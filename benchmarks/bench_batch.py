@@ -5,9 +5,14 @@
 1. A 40-run sweep (10 MD start days x 4 seeds of a small scenario, ~1 s per run): wall time
    serial (``workers=1``, in process) and with ``workers=2`` (LocalCluster, start-up
    included), the speed-up, and the start-up cost of the cluster on its own.
+   For reference, the same runs in a bare ``multiprocessing`` pool of 2 spawned processes
+   (no Dask, no files, start-up excluded): what this machine gives 2 processes right now,
+   the ceiling of the Dask speed-up (2.0x only on an idle machine).
 2. 40 trivially short runs (1 day, 1 organism) serial vs on an already running 1-worker
    local cluster (warmed up: devsim imported): the per-run overhead of the Dask path
    (submit, schedule, transfer the summary, write it from the client).
+3. 400 no-op jobs (``math:sqrt``) through :func:`devsim.runner.run_jobs` on that warm
+   cluster: the runner's own per-job cost, nothing of devsim's.
 
 Prints numbers only; no assertions. Other processes on the machine distort the numbers.
 """
@@ -20,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from devsim.batch import load_sweep, local_cluster, run_sweep
+from devsim.batch import load_sweep, run_sweep
+from devsim.runner import Job, local_cluster, run_jobs
 
 BASE = """
 name = "bench"
@@ -91,6 +97,31 @@ def timed(label: str, fn) -> float:
     return seconds
 
 
+def pool_seconds(path: Path) -> float:
+    """The sweep's runs in a bare pool of 2 spawned processes (warmed; no Dask, no files)."""
+    import multiprocessing
+
+    from devsim.batch import WARM_SCENARIO, run_one
+
+    scenarios = [run.scenario for run in load_sweep(path).runs]
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(run_one, [WARM_SCENARIO, WARM_SCENARIO], chunksize=1)
+        start = time.perf_counter()
+        pool.map(run_one, scenarios, chunksize=1)
+        return time.perf_counter() - start
+
+
+def failures(*folders: Path) -> str:
+    """How many runs failed in each batch folder (a fast failure is no speed-up)."""
+    import pandas as pd
+
+    counts = []
+    for folder in folders:
+        table = pd.read_parquet(folder / "results.parquet").drop_duplicates("run_id")
+        counts.append(f"{folder.name} {int((table['status'] != 'ok').sum())}")
+    return "  failed runs: " + ", ".join(counts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=10)
@@ -132,11 +163,15 @@ def main() -> None:
                 client.wait_for_workers(2)
 
         start = timed("  of which: cluster start + stop alone", startup)
+        print(failures(tmp / "serial", tmp / "dask2"))
+        pool = pool_seconds(path)
+        print(f"  {'bare 2-process pool (no Dask, start-up excluded)':<46s} {pool:8.2f} s")
         print(f"  per run: serial {serial / n:.3f} s")
         print(
             f"  speed-up 2 workers vs serial: {serial / dask2:.2f}x (start-up included), "
             f"{serial / max(dask2 - start, 1e-9):.2f}x (start-up excluded); target >= 1.7x"
         )
+        print(f"  speed-up of the bare pool (this machine's ceiling now): {serial / pool:.2f}x")
 
         # --- 2. per-run overhead ---------------------------------------------------------
         short = make_sweep(tmp, "short", 10, 4, days=1, organisms=1, neurons=4, ppd=16)
@@ -156,10 +191,17 @@ def main() -> None:
                 "running 1-worker LocalCluster (warm)",
                 lambda: run_sweep(short, tmp / "short_dask", scheduler=client, progress=False),
             )
+            noop = [Job(str(k), "math:sqrt", (float(k),)) for k in range(400)]
+            t_noop = timed(
+                "3. 400 no-op jobs, warm 1-worker LocalCluster",
+                lambda: run_jobs(noop, lambda job, outcome: None, scheduler=client),
+            )
         print(
             f"  per run: serial {1000 * t_serial / m:.1f} ms, Dask {1000 * t_dask / m:.1f} ms; "
             f"Dask overhead {1000 * (t_dask - t_serial) / m:+.1f} ms per run"
         )
+        print(failures(tmp / "short_serial", tmp / "short_dask"))
+        print(f"  runner overhead per job (no-op jobs): {1000 * t_noop / len(noop):.2f} ms")
     print(f"load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 

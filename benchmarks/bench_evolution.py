@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
-from devsim.evolution import EvolutionModel, build_evolution_model, load_evolution_scenario
+from devsim.evolution import EvolutionModel, build_evolution_model
+from devsim.evolution_scenario import load_evolution_scenario
+from devsim.shipped import scenario_names, scenario_path
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios" / "evolution").glob("*.toml"))
+SCENARIOS = [scenario_path(name, "evolution") for name in scenario_names("evolution")]
 SETTINGS = {"160/4 (evolution)": (160, 4), "640/16 (validated)": (640, 16)}
 
 
@@ -86,7 +86,7 @@ def od_outcomes(presentations: int, batch: int, seed: int) -> dict[str, float]:
     from devsim.experiment import run_scenario
     from devsim.scenario import load_scenario
 
-    scenario = load_scenario(ROOT / "scenarios" / "md_critical.toml").with_changes(
+    scenario = load_scenario(scenario_path("md_critical")).with_changes(
         seed=seed, presentations_per_day=presentations, batch_size=batch
     )
     summary, _ = run_scenario(scenario)

@@ -78,6 +78,13 @@ _METRICS: tuple[str, ...] = ("correct", "incorrect", "undecided", "fitness_mean"
 # ----------------------------------------------------------------------------------------------
 
 
+# Bounds that keep a run within one machine (Hinton & Nowlan: 1,000 x 1,000, 50 generations).
+MAX_POPULATION = 100_000
+MAX_TRIALS = 100_000
+MAX_GENERATIONS = 10_000
+MAX_RUNS = 1_000
+
+
 def _check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
     if maximum is None:
         allowed = f"an integer >= {minimum}"
@@ -351,8 +358,8 @@ class BaldwinModel(mesa.Model):
         rng: np.random.Generator | int | None = None,
     ) -> None:
         loci = _check_int("loci", loci, 2, MAX_LOCI)
-        population = _check_int("population", population, 2)
-        trials = _check_int("trials", trials, 1)
+        population = _check_int("population", population, 2, MAX_POPULATION)
+        trials = _check_int("trials", trials, 1, MAX_TRIALS)
         if not isinstance(learning, bool | np.bool_):
             raise DevsimInputError(f"learning must be True or False, got {learning!r}")
         mutation_rate = _check_probability("mutation_rate", mutation_rate)
@@ -512,8 +519,8 @@ def run_baldwin(
     DevsimInputError
         For a bad ``generations``, ``runs``, ``seed`` or model argument.
     """
-    generations = _check_int("generations", generations, 1)
-    runs = _check_int("runs", runs, 1)
+    generations = _check_int("generations", generations, 1, MAX_GENERATIONS)
+    runs = _check_int("runs", runs, 1, MAX_RUNS)
     seed = _check_int("seed", seed, 0)
     if "rng" in model_kwargs:
         raise DevsimInputError("rng cannot be passed to run_baldwin; use seed instead")

@@ -100,11 +100,12 @@ parameter names and links; grid values and seeds may change), never another swee
 anyone else's files; and nothing may be in the way of a file the batch writes (e.g. a
 folder named ``results.parquet``).
 
-Backends: ``workers=1`` runs in this process; otherwise a ``distributed.LocalCluster`` of
-``workers`` single-threaded processes, or an existing cluster given by ``scheduler``. Runs
-are executed by the pure function :func:`run_one`; the client writes each result as it
-completes (workers need no shared file system). A run that raises (e.g.
-:class:`~devsim.errors.DevsimRunError` on non-finite values) is recorded as failed.
+Backends (:mod:`devsim.runner`, shared with ``devsim evolve``): ``workers=1`` runs in this
+process; otherwise a ``distributed.LocalCluster`` of ``workers`` single-threaded processes,
+or an existing cluster given by ``scheduler``. Runs are executed by the pure function
+:func:`run_one`; the client writes each result as it completes (workers need no shared file
+system). A run that raises (e.g. :class:`~devsim.errors.DevsimRunError` on non-finite
+values) is recorded as failed.
 """
 
 from __future__ import annotations
@@ -114,14 +115,10 @@ import copy
 import hashlib
 import itertools
 import json
-import logging
 import math
 import os
 import re
 import reprlib
-import sys
-import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -138,6 +135,16 @@ from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
 from devsim.genome import GENE_NAMES, check_gene
 from devsim.outputs import atomic_text, atomic_write, printable
+from devsim.runner import (
+    Job,
+    Outcome,
+    Progress,
+    backend,
+    connect,
+    error_line,
+    run_jobs,
+    write_failure,
+)
 from devsim.scenario import load_scenario, parse_scenario, read_toml
 from devsim.senses import EYE_CONDITIONS
 
@@ -271,6 +278,48 @@ def parse_sweep(
     err = _Errors(source)
     if isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 1:
         raise DevsimInputError(f"--max-runs: must be an integer >= 1, got {_show(max_runs)}")
+    table = _sweep_table(data, err)
+    base_file, base = _load_base(table, Path(base_dir), err)
+    seed_spec, n_seeds = _seed_spec(table, base, err)
+    axes = _Axes(base, err)
+    axes.read_set(table)
+    axes.read_grid(table)
+    axes.read_zip(table)
+    axes.read_points(table)
+    axes.read_links(table)
+    # --- count the runs before building any --------------------------------------------------
+    sizes = [len(axis) for axis in axes.axes]
+    n_runs = math.prod(sizes) * n_seeds
+    if n_runs > max_runs:
+        shape = " x ".join(str(s) for s in sizes) or "1"
+        raise err(
+            "sweep",
+            f"{n_runs:,} runs ({shape} points x {n_seeds} seeds) is more than the limit; "
+            f"allowed: at most {max_runs:,} runs (fewer values or seeds, or --max-runs N)",
+        )
+    seeds = (
+        list(seed_spec["seeds"])
+        if "seeds" in seed_spec
+        else derive_seeds(seed_spec["seed"], n_seeds)
+    )
+    links = table.get("link")
+    return Sweep(
+        source=source,
+        name=str(table.get("name") or base["name"]),
+        base_file=base_file,
+        base=base,
+        fixed=axes.fixed,
+        axes=axes.spec,
+        swept=tuple(axes.swept),
+        linked={k: links[k] for k in axes.linked} if links else {},
+        seed_spec=seed_spec,
+        seeds=tuple(seeds),
+        runs=tuple(axes.runs(seeds, source)),
+    )
+
+
+def _sweep_table(data: Any, err: _Errors) -> dict:
+    """The ``[sweep]`` table: the only top-level key, with known keys only."""
     if not isinstance(data, dict):
         raise err("<top level>", "must be a TOML table; allowed: a single [sweep] table")
     extra = sorted(set(data) - {"sweep"})
@@ -288,78 +337,90 @@ def parse_sweep(
     for key in ("name", "description"):
         if key in table and not isinstance(table[key], str):
             raise err(f"sweep.{key}", f"got {_show(table[key])}; allowed: a string")
+    return table
 
-    base_file, base = _load_base(table, Path(base_dir), err)
-    seed_spec, n_seeds = _seed_spec(table, base, err)
 
-    # where each parameter lands in the scenario, and whether it addresses every group
-    places: dict[str, list[tuple]] = {}
-    claimed: dict[tuple, str] = {}
+class _Axes:
+    """The parameters of a sweep as they are read: where each lands in the scenario, the
+    fixed changes, the axes (each a list of ``{parameter: value}``) and the links."""
 
-    def place(key: Any, where: str) -> list[tuple]:
-        locs = _locations(key, base, err, where)
+    def __init__(self, base: dict, err: _Errors):
+        self.base, self.err = base, err
+        self.places: dict[str, list[tuple]] = {}
+        self.claimed: dict[tuple, str] = {}
+        self.fixed: dict[str, Any] = {}
+        self.spec: dict[str, Any] = {}
+        self.axes: list[list[dict[str, Any]]] = []
+        self.swept: list[str] = []
+        self.linked: dict[str, tuple[str, str | None, float | int]] = {}
+
+    def place(self, key: Any, where: str) -> list[tuple]:
+        """Where ``key`` lands; each parameter once, however it is spelled."""
+        locs = _locations(key, self.base, self.err, where)
         same = (_broad(key), tuple(locs))
-        if same in claimed:
-            raise err(
+        if same in self.claimed:
+            raise self.err(
                 where,
-                f"{key!r} and {claimed[same]!r} are the same parameter; allowed: each "
+                f"{key!r} and {self.claimed[same]!r} are the same parameter; allowed: each "
                 "parameter once",
             )
-        claimed[same] = key
-        places[key] = locs
+        self.claimed[same] = key
+        self.places[key] = locs
         return locs
 
-    fixed = _table(table, "set", err, allow_empty=False) or {}
-    for key, value in fixed.items():
-        where = f"sweep.set.{_quote(key)}"
-        _check_value(key, value, place(key, where), err, where)
-
-    axes_spec: dict[str, Any] = {}
-    axes: list[list[dict[str, Any]]] = []  # each axis: a list of {parameter: value}
-    swept: list[str] = []
-
-    def claim(key: str, where: str) -> list[tuple]:
-        if key in fixed:
-            raise err(where, f"{key!r} is also in sweep.set; allowed: each parameter once")
-        if key in swept:
-            raise err(where, f"{key!r} is varied twice; allowed: each parameter once")
-        locs = place(key, where)
-        swept.append(key)
+    def claim(self, key: str, where: str) -> list[tuple]:
+        if key in self.fixed:
+            raise self.err(where, f"{key!r} is also in sweep.set; allowed: each parameter once")
+        if key in self.swept:
+            raise self.err(where, f"{key!r} is varied twice; allowed: each parameter once")
+        locs = self.place(key, where)
+        self.swept.append(key)
         return locs
 
-    def check_values(key: str, values: Any, where: str) -> None:
-        locs = claim(key, where)
+    def check_values(self, key: str, values: Any, where: str) -> None:
+        locs = self.claim(key, where)
         if not isinstance(values, list):
-            raise err(where, f"must be a list of values, got {_show(values)}")
+            raise self.err(where, f"must be a list of values, got {_show(values)}")
         for k, value in enumerate(values):  # types first: duplicates are compared as JSON
-            _check_value(key, value, locs, err, f"{where}[{k}]")
-        _check_list(values, err, where)
+            _check_value(key, value, locs, self.err, f"{where}[{k}]")
+        _check_list(values, self.err, where)
 
-    grid = _table(table, "grid", err)
-    if grid is not None:
-        axes_spec["grid"] = grid
-        for key, values in grid.items():
-            check_values(key, values, f"sweep.grid.{_quote(key)}")
-            axes.append([{key: v} for v in values])
+    def read_set(self, table: dict) -> None:
+        self.fixed = _table(table, "set", self.err, allow_empty=False) or {}
+        for key, value in self.fixed.items():
+            where = f"sweep.set.{_quote(key)}"
+            _check_value(key, value, self.place(key, where), self.err, where)
 
-    zipped = _table(table, "zip", err)
-    if zipped is not None:
-        axes_spec["zip"] = zipped
+    def read_grid(self, table: dict) -> None:
+        grid = _table(table, "grid", self.err)
+        if grid is not None:
+            self.spec["grid"] = grid
+            for key, values in grid.items():
+                self.check_values(key, values, f"sweep.grid.{_quote(key)}")
+                self.axes.append([{key: v} for v in values])
+
+    def read_zip(self, table: dict) -> None:
+        zipped = _table(table, "zip", self.err)
+        if zipped is None:
+            return
+        self.spec["zip"] = zipped
         lengths = {}
         for key, values in zipped.items():
-            check_values(key, values, f"sweep.zip.{_quote(key)}")
+            self.check_values(key, values, f"sweep.zip.{_quote(key)}")
             lengths[key] = len(values)
         if len(set(lengths.values())) > 1:
-            raise err(
+            raise self.err(
                 "sweep.zip",
                 f"lists have different lengths {lengths}; allowed: lists of "
                 "one length (their rows are varied together)",
             )
         n = next(iter(lengths.values()))
-        axes.append([{key: zipped[key][k] for key in zipped} for k in range(n)])
+        self.axes.append([{key: zipped[key][k] for key in zipped} for k in range(n)])
 
-    if "points" in table:
-        points = table["points"]
+    def read_points(self, table: dict) -> None:
+        if "points" not in table:
+            return
+        err, points = self.err, table["points"]
         if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
             raise err(
                 "sweep.points",
@@ -367,12 +428,12 @@ def parse_sweep(
             )
         if not points:
             raise err("sweep.points", "empty list; allowed: one or more points")
-        axes_spec["points"] = points
+        self.spec["points"] = points
         keys = list(points[0])
         if not keys:
             raise err("sweep.points[0]", "empty point; allowed: PARAMETER = value entries")
         for key in keys:
-            claim(key, f"sweep.points[0].{_quote(key)}")
+            self.claim(key, f"sweep.points[0].{_quote(key)}")
         for k, point in enumerate(points):
             if sorted(point) != sorted(keys):
                 raise err(
@@ -382,92 +443,78 @@ def parse_sweep(
                     f"parameters {sorted(keys)} in every point",
                 )
             for key, value in point.items():
-                _check_value(key, value, places[key], err, f"sweep.points[{k}].{_quote(key)}")
+                where = f"sweep.points[{k}].{_quote(key)}"
+                _check_value(key, value, self.places[key], err, where)
         if len({json.dumps(p, sort_keys=True) for p in points}) != len(points):
             raise err("sweep.points", "two points are the same; allowed: distinct points")
-        axes.append([dict(p) for p in points])
+        self.axes.append([dict(p) for p in points])
 
-    links = _table(table, "link", err)
-    linked: dict[str, tuple[str, str | None, float | int]] = {}
-    if links is not None:
-        axes_spec["link"] = links
+    def read_links(self, table: dict) -> None:
+        links = _table(table, "link", self.err)
+        if links is None:
+            return
+        self.spec["link"] = links
         for key, expr in links.items():
             where = f"sweep.link.{_quote(key)}"
-            if key in fixed or key in swept:
-                raise err(where, f"{key!r} is also set or varied; allowed: each parameter once")
-            place(key, where)
-            linked[key] = _parse_link(expr, swept, err, where)
+            if key in self.fixed or key in self.swept:
+                raise self.err(
+                    where, f"{key!r} is also set or varied; allowed: each parameter once"
+                )
+            self.place(key, where)
+            self.linked[key] = _parse_link(expr, self.swept, self.err, where)
 
-    # --- count the runs before building any --------------------------------------------------
-    sizes = [len(axis) for axis in axes]
-    n_runs = math.prod(sizes) * n_seeds
-    if n_runs > max_runs:
-        shape = " x ".join(str(s) for s in sizes) or "1"
-        raise err(
-            "sweep",
-            f"{n_runs:,} runs ({shape} points x {n_seeds} seeds) is more than the limit; "
-            f"allowed: at most {max_runs:,} runs (fewer values or seeds, or --max-runs N)",
-        )
-    seeds = (
-        list(seed_spec["seeds"])
-        if "seeds" in seed_spec
-        else derive_seeds(seed_spec["seed"], n_seeds)
-    )
-
-    # --- generate and validate every scenario ---------------------------------------------
-    seen: dict[str, int] = {}
-    runs: list[Run] = []
-    for point, combo in enumerate(itertools.product(*axes) if axes else [()]):
+    def point_params(self, point: int, combo: tuple) -> dict[str, Any]:
+        """The parameters of one point: its swept values, then the linked ones."""
         params: dict[str, Any] = {}
         for part in combo:
             params.update(part)
-        params = {key: params[key] for key in swept}
-        for key, (src, op, num) in linked.items():
+        params = {key: params[key] for key in self.swept}
+        for key, (src, op, num) in self.linked.items():
             value = params[src]
             if op is not None:
                 if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise err(
+                    raise self.err(
                         f"sweep.link.{_quote(key)}",
                         f"{src} = {value!r} is not a number; allowed: arithmetic on "
                         f"numeric parameters only",
                     )
                 value = value + num if op == "+" else value - num
             where = f"sweep.link.{_quote(key)} (point {point})"
-            _check_value(key, value, places[key], err, where)
+            _check_value(key, value, self.places[key], self.err, where)
             params[key] = value
-        data_point = copy.deepcopy(base)
-        # parameters of every group first, so that a group's own parameter wins over them
-        changes = sorted([*fixed.items(), *params.items()], key=lambda kv: not _broad(kv[0]))
-        for key, value in changes:
-            for loc in places[key]:
-                _assign(data_point, loc, value)
-        label = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "base"
-        parse_scenario(data_point, source=f"{source}: sweep point {point} ({label})")
-        for seed_index, seed in enumerate(seeds):
-            scenario = {**data_point, "seed": seed}
-            run_id = _run_id(scenario)
-            if run_id in seen:
-                raise err(
-                    "sweep",
-                    f"points {seen[run_id]} and {point} give the same scenario "
-                    f"({label}); allowed: distinct parameter points",
-                )
-            seen[run_id] = point
-            runs.append(Run(run_id, point, seed_index, seed, dict(params), scenario))
+        return params
 
-    return Sweep(
-        source=source,
-        name=str(table.get("name") or base["name"]),
-        base_file=base_file,
-        base=base,
-        fixed=fixed,
-        axes=axes_spec,
-        swept=tuple(swept),
-        linked={k: links[k] for k in linked} if links else {},
-        seed_spec=seed_spec,
-        seeds=tuple(seeds),
-        runs=tuple(runs),
-    )
+    def scenario(self, params: dict[str, Any]) -> dict:
+        """The base scenario with the fixed changes and ``params`` applied (parameters of
+        every group first, so that a group's own parameter wins over them)."""
+        data_point = copy.deepcopy(self.base)
+        changes = sorted([*self.fixed.items(), *params.items()], key=lambda kv: not _broad(kv[0]))
+        for key, value in changes:
+            for loc in self.places[key]:
+                _assign(data_point, loc, value)
+        return data_point
+
+    def runs(self, seeds: list[int], source: str) -> list[Run]:
+        """Generate and validate every scenario; one run per point and seed."""
+        seen: dict[str, int] = {}
+        runs: list[Run] = []
+        for point, combo in enumerate(itertools.product(*self.axes) if self.axes else [()]):
+            params = self.point_params(point, combo)
+            data_point = self.scenario(params)
+            label = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "base"
+            parse_scenario(data_point, source=f"{source}: sweep point {point} ({label})")
+            for seed_index, seed in enumerate(seeds):
+                scenario = {**data_point, "seed": seed}
+                run_id = _run_id(scenario)
+                if run_id in seen:
+                    raise self.err(
+                        "sweep",
+                        f"points {seen[run_id]} and {point} give the same scenario "
+                        f"({label}); allowed: distinct parameter points",
+                    )
+                seen[run_id] = point
+                runs.append(Run(run_id, point, seed_index, seed, dict(params), scenario))
+        return runs
 
 
 def _quote(key: Any) -> str:
@@ -748,28 +795,24 @@ def run_one(scenario_dict: dict) -> dict:
     return json.loads(summary_json(summary))
 
 
-def _worker_name() -> str:
-    try:
-        from distributed import get_worker
+WARM_SCENARIO = {  # one tiny run: each local Dask worker loads devsim's code before joining
+    "name": "warm-up",
+    "days": 1,
+    "neurons": 4,
+    "presentations_per_day": 16,
+    "batch_size": 16,
+    "groups": [{"name": "control", "organisms": 1}],
+}
 
-        return str(get_worker().address)
-    except (ImportError, ValueError):
-        return f"local:{os.getpid()}"
+
+def warm_up() -> None:
+    """Import and load (numba) everything a run needs: the workers' start-up work."""
+    run_one(WARM_SCENARIO)
 
 
-def _execute(scenario_dict: dict) -> dict:
-    """The task of every backend: run, time, and catch the error of one run."""
-    start = time.perf_counter()
-    try:
-        summary, error = run_one(scenario_dict), None
-    except Exception:  # a failed run is recorded, never fatal to the batch
-        summary, error = None, traceback.format_exc()
-    return {
-        "summary": summary,
-        "error": error,
-        "seconds": time.perf_counter() - start,
-        "worker": _worker_name(),
-    }
+def _job(run: Run) -> Job:
+    """The runner's job of one run: :func:`run_one` by name (looked up where it runs)."""
+    return Job(run.run_id, "devsim.batch:run_one", (run.scenario,))
 
 
 def _done(out: Path, run: Run) -> bool:
@@ -781,10 +824,10 @@ def _done(out: Path, run: Run) -> bool:
     return True
 
 
-def _record(out: Path, run: Run, result: dict) -> None:
+def _record(out: Path, run: Run, outcome: Outcome) -> None:
     """Write one finished run; summary.json (the 'done' mark) goes last, atomically."""
     folder = out / "runs" / run.run_id
-    if result["error"] is None:
+    if outcome.ok:
         info = {
             "run_id": run.run_id,
             "point": run.point,
@@ -792,13 +835,13 @@ def _record(out: Path, run: Run, result: dict) -> None:
             "seed_index": run.seed_index,
             "seed": run.seed,
             "scenario": run.scenario,
-            "timing": {"run_s": round(result["seconds"], 4), "worker": result["worker"]},
+            "timing": {"run_s": round(outcome.seconds, 4), "worker": outcome.worker},
         }
         atomic_text(folder / "run.json", json.dumps(info, indent=1) + "\n")
-        atomic_text(folder / "summary.json", summary_json(result["summary"]))
+        atomic_text(folder / "summary.json", summary_json(outcome.value))
         (folder / "error.txt").unlink(missing_ok=True)
     else:
-        atomic_text(folder / "error.txt", result["error"])
+        write_failure(folder / "error.txt", outcome)
 
 
 def _clean_temporaries(out: Path) -> None:
@@ -1022,146 +1065,6 @@ def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> 
     return budget_check(total, *limits, what=f"{sweep.source}: sweep")
 
 
-def _serial(todo: list[Run], on_result: Callable[[Run, dict], None]) -> None:
-    for run in todo:
-        on_result(run, _execute(run.scenario))
-
-
-def _connect(address: str):
-    """A client of an existing Dask cluster (one clear line if it cannot be reached)."""
-    from distributed import Client
-
-    try:
-        return Client(address, timeout="15s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise DevsimInputError(
-            f"--scheduler: cannot connect to {address!r} ({exc}); allowed: the address of a "
-            "running Dask scheduler, e.g. tcp://127.0.0.1:8786"
-        ) from None
-
-
-def local_cluster(workers: int):
-    """A ``distributed.LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1.
-
-    The workers' statistical profiler (a dashboard feature; there is no dashboard) is off:
-    sampling the task thread every 10 ms made devsim runs ~25% slower.
-    """
-    import dask
-    from distributed import LocalCluster
-
-    with dask.config.set({"distributed.worker.profile.enabled": False}):
-        return LocalCluster(  # the nannies pass this config on to their workers
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            # no dashboard; the scheduler's bare HTTP server on a free port of 127.0.0.1
-            # (not 8787, so that two batches at once do not collide)
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-        )
-
-
-def _dask(
-    todo: list[Run], workers: int, client: Any, on_result: Callable[[Run, dict], None]
-) -> None:
-    """Run on ``client`` (or a fresh LocalCluster of ``workers`` processes if None) and
-    hand each run to ``on_result`` as soon as it completes."""
-    from uuid import uuid4
-
-    from distributed import Client, as_completed
-
-    with ExitStack() as stack:
-        if client is None:
-            cluster = stack.enter_context(local_cluster(min(workers, len(todo))))
-            client = stack.enter_context(Client(cluster))
-        token = uuid4().hex[:8]
-        futures = client.map(
-            _execute,
-            [r.scenario for r in todo],
-            key=[f"devsim-run-{r.run_id}-{token}" for r in todo],
-        )
-        runs = {f.key: r for f, r in zip(futures, todo, strict=True)}
-        try:
-            for future in as_completed(futures):
-                run = runs[future.key]
-                if future.status == "finished":
-                    result = future.result()
-                else:  # the worker died or the task could not run at all
-                    exc = future.exception()
-                    result = {
-                        "summary": None,
-                        "seconds": math.nan,
-                        "worker": "",
-                        "error": f"{exc.__class__.__name__}: {exc}\n",
-                    }
-                on_result(run, result)
-                future.release()
-        finally:
-            client.cancel([f for f in futures if not f.done()])
-
-
-class _Progress:
-    """A tqdm bar on a terminal; plain log lines (at most one a second) otherwise."""
-
-    def __init__(self, total: int, done: int, enabled: bool, stream=None):
-        self.stream = stream or sys.stderr
-        self.total, self.done, self.failed, self.new = total, done, 0, 0
-        self.enabled = enabled
-        self.start = self.last = time.monotonic()
-        self.bar = None
-        if enabled and self.stream.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=total,
-                initial=done,
-                unit="run",
-                desc="devsim batch",
-                file=self.stream,
-                dynamic_ncols=True,
-            )
-
-    def log(self, text: str) -> None:
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.write(text, file=self.stream)
-        else:
-            print(f"devsim batch: {text}", file=self.stream, flush=True)
-
-    def update(self, failed: bool) -> None:
-        self.done += 1
-        self.new += 1
-        self.failed += failed
-        if self.bar is not None:
-            self.bar.update(1)
-            if self.failed:
-                self.bar.set_postfix(failed=self.failed)
-            return
-        now = time.monotonic()
-        if self.enabled and (now - self.last >= 1.0 or self.done == self.total):
-            self.last = now
-            elapsed = now - self.start
-            left = elapsed / self.new * (self.total - self.done)
-            print(
-                f"devsim batch: {self.done}/{self.total} runs done ({self.failed} failed), "
-                f"{_clock(elapsed)} elapsed, ~{_clock(left)} left",
-                file=self.stream,
-                flush=True,
-            )
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
 def run_sweep(
     sweep_path_or_obj: str | Path | Sweep | dict,
     out_dir: str | Path,
@@ -1169,6 +1072,7 @@ def run_sweep(
     scheduler: Any = None,
     progress: bool = True,
     limits: tuple = (None, None),
+    draw: Callable[[pd.DataFrame, Sweep], dict[str, bytes]] | None = None,
 ) -> pd.DataFrame:
     """Run every (parameter point, seed) of a sweep not already finished in ``out_dir``.
 
@@ -1181,12 +1085,7 @@ def run_sweep(
     other batches, must be new or hold this sweep, and nothing may be in the way of the
     files the batch writes.
     """
-    if isinstance(sweep_path_or_obj, Sweep):
-        sweep = sweep_path_or_obj
-    elif isinstance(sweep_path_or_obj, dict):
-        sweep = parse_sweep(sweep_path_or_obj)
-    else:
-        sweep = load_sweep(sweep_path_or_obj)
+    sweep = _as_sweep(sweep_path_or_obj)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise DevsimInputError(f"--workers: must be an integer >= 1, got {workers!r}")
     out = Path(out_dir)
@@ -1198,22 +1097,9 @@ def run_sweep(
         with ExitStack() as stack:
             client = scheduler  # a distributed.Client, an address, or None
             if isinstance(scheduler, str):
-                client = stack.enter_context(_connect(scheduler))  # before anything is written
-            try:
-                out.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise _unwritable(out, exc) from None
-            stack.enter_context(batch_lock(out))
-            plan = manifest(sweep)
-            _check_folder(out, sweep, plan)
-            todo = [run for run in sweep.runs if not _done(out, run)]
-            _check_places(out, sweep, todo)
-            try:
-                _clean_temporaries(out)
-                atomic_text(out / "manifest.json", json.dumps(plan, indent=1) + "\n")
-            except OSError as exc:
-                raise _unwritable(out, exc) from None
-            return _run_all(sweep, out, todo, workers, client, progress)
+                client = stack.enter_context(connect(scheduler))  # before anything is written
+            todo = _prepare(stack, sweep, out)
+            return _run_all(sweep, out, todo, (workers, client, stack), progress, draw)
     except BaseException:
         for path in made:  # folders this call created and left empty (deepest first)
             try:
@@ -1221,6 +1107,34 @@ def run_sweep(
             except OSError:
                 break
         raise
+
+
+def _as_sweep(sweep_path_or_obj: str | Path | Sweep | dict) -> Sweep:
+    if isinstance(sweep_path_or_obj, Sweep):
+        return sweep_path_or_obj
+    if isinstance(sweep_path_or_obj, dict):
+        return parse_sweep(sweep_path_or_obj)
+    return load_sweep(sweep_path_or_obj)
+
+
+def _prepare(stack: ExitStack, sweep: Sweep, out: Path) -> list[Run]:
+    """Make and lock ``out`` (held by ``stack``), check it, write the manifest; return the
+    runs not finished yet."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    stack.enter_context(batch_lock(out))
+    plan = manifest(sweep)
+    _check_folder(out, sweep, plan)
+    todo = [run for run in sweep.runs if not _done(out, run)]
+    _check_places(out, sweep, todo)
+    try:
+        _clean_temporaries(out)
+        atomic_text(out / "manifest.json", json.dumps(plan, indent=1) + "\n")
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    return todo
 
 
 def _unwritable(out: Path, exc: OSError) -> DevsimInputError:
@@ -1232,52 +1146,40 @@ def _unwritable(out: Path, exc: OSError) -> DevsimInputError:
 
 
 def _run_all(
-    sweep: Sweep, out: Path, todo: list[Run], workers: int, client: Any, progress: bool
+    sweep: Sweep, out: Path, todo: list[Run], backend_: tuple, progress: bool, draw=None
 ) -> pd.DataFrame:
-    """Run ``todo`` (with ``out`` locked), then write results.parquet and the figures."""
+    """Run ``todo`` (with ``out`` locked), then write results.parquet and the figures.
+
+    ``backend_``: (workers, scheduler or client, the stack that holds ``out``'s lock: a
+    new cluster closes in the background while the results are drawn and written)."""
+    workers, client, stack = backend_
     total = len(sweep.runs)
     reused = total - len(todo)
-    serial = workers == 1 and client is None
-    backend = (
-        "serial"
-        if serial
-        else f"local Dask cluster, {workers} workers"
-        if client is None
-        else f"Dask cluster at {client.scheduler.address}"
-    )
-    bar = _Progress(total, reused, progress)
+    bar = Progress(total, reused, progress, "devsim batch")
     bar.log(
         f"{printable(sweep.name, 200)}: {total} runs ({sweep.n_points} points x "
         f"{len(sweep.seeds)} seeds); {reused} already finished, {len(todo)} to run"
-        + (f" ({backend})" if todo else "")
+        + (f" ({backend(workers, client)})" if todo else "")
     )
     errors: dict[str, str] = {}
+    runs = {run.run_id: run for run in todo}
 
-    def on_result(run: Run, result: dict) -> None:
+    def on_result(job: Job, outcome: Outcome) -> None:
         try:
-            _record(out, run, result)
+            _record(out, runs[job.key], outcome)
         except OSError as exc:
             raise _unwritable(out, exc) from None
-        if result["error"] is not None:
-            errors[run.run_id] = result["error"]
-        bar.update(failed=result["error"] is not None)
+        if not outcome.ok:
+            errors[job.key] = outcome.error
+        bar.update(failed=not outcome.ok)
 
     try:
-        if todo and serial:
-            _serial(todo, on_result)
-        elif todo:
-            _dask(todo, workers, client, on_result)
+        jobs = [_job(run) for run in todo]
+        run_jobs(jobs, on_result, workers, client, "devsim.batch:warm_up", later=stack)
     finally:
         bar.close()
-
     table = results_table(sweep, out, errors)
-    figures = render_figures(table, sweep)  # every figure drawn before anything is published
-    try:
-        atomic_write(out / "results.parquet", lambda tmp: table.to_parquet(tmp, index=False))
-        for name, png in figures.items():
-            atomic_write(out / "figures" / name, lambda tmp, png=png: tmp.write_bytes(png))
-    except OSError as exc:
-        raise _unwritable(out, exc) from None
+    _publish(out, table, draw(table, sweep) if draw is not None else {})
     table.attrs["batch"] = {
         "total": total,
         "reused": reused,
@@ -1285,6 +1187,16 @@ def _run_all(
         "failed": len(errors),
     }
     return table
+
+
+def _publish(out: Path, table: pd.DataFrame, figures: dict[str, bytes]) -> None:
+    """Write results.parquet and the figures (every figure is drawn before this)."""
+    try:
+        atomic_write(out / "results.parquet", lambda tmp: table.to_parquet(tmp, index=False))
+        for name, png in figures.items():
+            atomic_write(out / "figures" / name, lambda tmp, png=png: tmp.write_bytes(png))
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
 
 
 def manifest(sweep: Sweep) -> dict:
@@ -1317,11 +1229,6 @@ def manifest(sweep: Sweep) -> dict:
 # --- results -----------------------------------------------------------------------------
 
 
-def _error_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "failed"
-
-
 def _md_end(group: dict) -> int | None:
     ends = [r["to"] for r in group.get("rearing", ()) if r["condition"] in EYE_CONDITIONS]
     return max(ends) if ends else None
@@ -1345,21 +1252,10 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
     columns = sweep.columns
     rows = []
     for run in sweep.runs:
-        folder = out / "runs" / run.run_id
-        summary = timing = None
-        if run.run_id not in errors:
-            try:
-                summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                summary = None
-            try:
-                timing = json.loads((folder / "run.json").read_text(encoding="utf-8"))["timing"]
-            except (OSError, ValueError, KeyError):
-                timing = None
-        error = None if summary is not None else _error_line(errors.get(run.run_id, "missing"))
+        summary, timing = _read_run(out / "runs" / run.run_id, run.run_id in errors)
+        error = None if summary is not None else error_line(errors.get(run.run_id, "missing"))
         groups = run.scenario["groups"]
         ref_name = "control" if any(g["name"] == "control" for g in groups) else groups[0]["name"]
-        ref = summary["groups"][ref_name] if summary else None
         for group in groups:
             row: dict[str, Any] = {
                 **{columns[k]: v for k, v in run.params.items()},
@@ -1371,27 +1267,7 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
                 "error": error,
                 "organisms": group["organisms"],
             }
-            md_end = _md_end(group)
-            if summary is not None:
-                data = summary["groups"][group["name"]]
-                final = data["final"]
-                row.update({m: _nan(final[m]) for m in METRIC_COLUMNS})
-                row.update(dict(zip(OD_COLUMNS, final["od_histogram"], strict=True)))
-                own = group["name"] == ref_name
-                row["shift_cbi"] = math.nan if own else _nan(ref["final"]["cbi"]) - row["cbi"]
-                row["md_end_day"] = md_end
-                row["shift_cbi_md_end"] = (
-                    math.nan
-                    if own or md_end is None
-                    else _at_day(ref["daily"], "cbi", md_end)
-                    - _at_day(data["daily"], "cbi", md_end)
-                )
-            else:
-                row.update(
-                    {m: math.nan for m in (*METRIC_COLUMNS, "shift_cbi", "shift_cbi_md_end")}
-                )
-                row.update(dict.fromkeys(OD_COLUMNS))
-                row["md_end_day"] = md_end
+            row.update(_metrics(summary, group, ref_name))
             row["timing_run_s"] = _nan(timing["run_s"]) if timing else math.nan
             row["timing_worker"] = timing["worker"] if timing else None
             rows.append(row)
@@ -1405,13 +1281,49 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
     return table
 
 
+def _read_run(folder: Path, failed: bool) -> tuple[dict | None, dict | None]:
+    """A run's summary and timing as written (None where missing or unreadable)."""
+    summary = timing = None
+    if not failed:
+        try:
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            summary = None
+        try:
+            timing = json.loads((folder / "run.json").read_text(encoding="utf-8"))["timing"]
+        except (OSError, ValueError, KeyError):
+            timing = None
+    return summary, timing
+
+
+def _metrics(summary: dict | None, group: dict, ref_name: str) -> dict[str, Any]:
+    """One group's final metrics, OD classes and shifts against the reference group."""
+    md_end = _md_end(group)
+    if summary is None:
+        row: dict[str, Any] = {
+            m: math.nan for m in (*METRIC_COLUMNS, "shift_cbi", "shift_cbi_md_end")
+        }
+        row.update(dict.fromkeys(OD_COLUMNS))
+        row["md_end_day"] = md_end
+        return row
+    ref = summary["groups"][ref_name]
+    data = summary["groups"][group["name"]]
+    final = data["final"]
+    row = {m: _nan(final[m]) for m in METRIC_COLUMNS}
+    row.update(dict(zip(OD_COLUMNS, final["od_histogram"], strict=True)))
+    own = group["name"] == ref_name
+    row["shift_cbi"] = math.nan if own else _nan(ref["final"]["cbi"]) - row["cbi"]
+    row["md_end_day"] = md_end
+    row["shift_cbi_md_end"] = (
+        math.nan
+        if own or md_end is None
+        else _at_day(ref["daily"], "cbi", md_end) - _at_day(data["daily"], "cbi", md_end)
+    )
+    return row
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-
-
-def _text(value: Any, limit: int = 120) -> str:
-    """Text for a figure: control characters escaped (``$`` stays literal: maths is off)."""
-    return printable(str(value), limit)
 
 
 def figure_names(sweep: Sweep) -> dict[tuple[str, str], str]:
@@ -1429,92 +1341,6 @@ def figure_names(sweep: Sweep) -> dict[tuple[str, str], str]:
             used.add(stem.lower())
             names[(metric, param)] = f"{stem}.png"
     return names
-
-
-def render_figures(table: pd.DataFrame, sweep: Sweep) -> dict[str, bytes]:
-    """The PNG bytes of every figure, by file name: mean +/- sd over seeds, one line per
-    group (and per value of the other swept parameters while that stays readable).
-
-    Names are drawn as plain text (no mathtext, no LaTeX), so ``$`` or ``_`` in a scenario,
-    group or parameter name is shown as written."""
-    import io
-    import warnings
-
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    ok = table[table["status"] == "ok"]
-    pngs: dict[str, bytes] = {}
-    if ok.empty:
-        return pngs
-    columns = sweep.columns
-    param_of = {c: p for p, c in columns.items()}
-    names = figure_names(sweep)
-    plain = {"text.parse_math": False, "text.usetex": False}
-    with matplotlib.rc_context(plain), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # e.g. a glyph missing from the font
-        for param in sweep.swept:
-            col = columns[param]
-            others = [columns[p] for p in sweep.swept if p != param]
-            keys = ["group", *others]
-            if ok.groupby(keys, sort=False).ngroups > 12:
-                keys = ["group"]
-            for metric in FIGURE_METRICS:
-                if ok[metric].notna().sum() == 0:
-                    continue
-                fig = Figure(figsize=(6.4, 4.2), layout="constrained")
-                ax = fig.subplots()
-                numeric = pd.api.types.is_numeric_dtype(ok[col])
-                for key, sub in ok.groupby(keys, sort=False):
-                    stats = sub.groupby(col, sort=True)[metric].agg(["mean", "std"])
-                    if stats["mean"].notna().sum() == 0:
-                        continue
-                    key = key if isinstance(key, tuple) else (key,)
-                    label = ", ".join(
-                        [
-                            _text(key[0], 40),
-                            *(
-                                f"{_text(param_of[k], 60)}={_text(v, 30)}"
-                                for k, v in zip(keys[1:], key[1:], strict=True)
-                            ),
-                        ]
-                    )
-                    x = stats.index.to_numpy() if numeric else stats.index.astype(str).to_numpy()
-                    if not numeric:
-                        x = [_text(v, 30) for v in x]
-                    ax.errorbar(
-                        x,
-                        stats["mean"],
-                        yerr=stats["std"].fillna(0),
-                        marker="o",
-                        capsize=3,
-                        lw=1.4,
-                        label=label,
-                    )
-                if metric.startswith("shift"):
-                    ax.axhline(0, color="grey", lw=0.6)
-                ax.set_xlabel(_text(param))
-                ax.set_ylabel(FIGURE_METRICS[metric], fontsize=9)
-                ax.set_title(
-                    f"{_text(sweep.name, 100)}\n{metric} vs {_text(param)} "
-                    f"(mean ± sd over {len(sweep.seeds)} seeds)",
-                    fontsize=9,
-                )
-                ax.legend(frameon=False, fontsize=7)
-                buffer = io.BytesIO()
-                fig.savefig(buffer, format="png", dpi=100)
-                pngs[names[(metric, param)]] = buffer.getvalue()
-    return pngs
-
-
-def write_figures(table: pd.DataFrame, sweep: Sweep, folder: Path) -> list[Path]:
-    """Draw every figure (:func:`render_figures`), then write each atomically."""
-    written = []
-    for name, png in render_figures(table, sweep).items():
-        path = Path(folder) / name
-        atomic_write(path, lambda tmp, png=png: tmp.write_bytes(png))
-        written.append(path)
-    return written
 
 
 def summary_table(table: pd.DataFrame, parameters: Iterable[str]) -> pd.DataFrame:

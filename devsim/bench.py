@@ -36,7 +36,8 @@ Timings are wall-clock and only as good as the machine is quiet: the load averag
 reported at the start and the end, and ratios to the floor are also given by CPU time
 (``time.process_time``), which other jobs on the machine disturb less. A separate short run
 splits a day into its phases (index draws, stimulus gathering, the plasticity kernel,
-pruning/sprouting, daily measurement) so the kernel alone can be set against the floor.
+pruning/sprouting, daily measurement; timed through the cohort's
+:class:`~devsim.cohort.PhaseTimer` hook) so the kernel alone can be set against the floor.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from devsim.cohort import Cohort
+from devsim.cohort import Cohort, PhaseTimer
 from devsim.measures import eye_responses
 from devsim.model import DevelopmentModel
 
@@ -258,41 +259,27 @@ def naive_seconds_per_organism_day(
     return (time.perf_counter() - t) / (organisms * days)
 
 
-PHASES = ("draw indices", "gather stimuli", "plasticity kernel", "prune/sprout", "measure")
+PHASES = (*PhaseTimer.PHASES, "measure")
 
 
 def phase_breakdown(organisms: int, days: int, seed: int = SEED) -> dict[str, float]:
-    """Milliseconds per simulated day spent in each phase of a day (timers around the
-    calls; a separate short run, after one warm-up day)."""
-    import devsim.cohort as cohort_module
-
+    """Milliseconds per simulated day spent in each phase of a day (a separate short run,
+    after one warm-up day): the phases of ``Cohort.develop_day`` timed by its
+    :class:`~devsim.cohort.PhaseTimer` hook; ``measure`` the rest of a model step (the daily
+    measurement of every group and its recording); ``other`` the rest of ``develop_day``
+    (the gate, the window's maturation, the finiteness check)."""
     model = build_model(organisms, days + 1, seed)
     model.step()
-    spent = dict.fromkeys(PHASES, 0.0)
-
-    def timed(function, phase):
-        def wrapper(*args, **kwargs):
-            t = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                spent[phase] += time.perf_counter() - t
-
-        return wrapper
-
-    world, kernel = model.world, model.cohort._kernel
-    world.draw_indices = timed(world.draw_indices, "draw indices")
-    world.gather = timed(world.gather, "gather stimuli")
-    kernel.step = timed(kernel.step, "plasticity kernel")
-    model.measure_groups = timed(model.measure_groups, "measure")
-    original = cohort_module.prune_and_sprout
-    cohort_module.prune_and_sprout = timed(original, "prune/sprout")
+    timer = PhaseTimer()
+    model.cohort.timer = timer
     try:
         total = sum(time_days(model, days))
     finally:
-        cohort_module.prune_and_sprout = original
-    out = {phase: v / days * 1e3 for phase, v in spent.items()}
-    out["other"] = (total - sum(spent.values())) / days * 1e3
+        model.cohort.timer = None
+    spent = timer.seconds
+    out = {phase: spent[phase] / days * 1e3 for phase in PhaseTimer.PHASES}
+    out["measure"] = (total - spent["day"]) / days * 1e3
+    out["other"] = (spent["day"] - sum(spent[p] for p in PhaseTimer.PHASES)) / days * 1e3
     return out
 
 

@@ -10,6 +10,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from devsim.cohort import NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
 
 
@@ -40,7 +41,7 @@ BYTES_PER_SLOT = 28
 BASE_BYTES = 64 * 2**20
 # One "standard organism-day" = 32 neurons x 640 presentations: ~3,500 per second on one
 # core of this 2-core machine (README, Performance).
-STANDARD_WORK = 32 * 640
+STANDARD_WORK = NEURONS * PRESENTATIONS_PER_DAY
 STANDARD_RATE = 3500.0
 DEFAULT_MAX_WORK = 20_000_000  # standard organism-days (~1.5 h on one core)
 

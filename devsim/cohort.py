@@ -6,13 +6,14 @@ organism's synapses are advanced together, with per-organism genes broadcast as 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from devsim.errors import DevsimRunError
 from devsim.plasticity import Y_MAX, CriticalWindow, PlasticityKernel
-from devsim.senses import VisualWorld
+from devsim.senses import PlannedWorld, World
 from devsim.wiring import INITIAL_WEIGHT, initial_wiring, prune_and_sprout
 
 NEURONS = 32  # cortical neurons per organism
@@ -36,6 +37,40 @@ RULE_GENES = (
 )
 
 
+class PhaseTimer:
+    """Wall-clock seconds spent in each phase of :meth:`Cohort.develop_day` (for
+    ``devsim bench``).
+
+    Give one to a cohort (``Cohort(..., timer=PhaseTimer())`` or ``cohort.timer = ...``);
+    every day then adds to :attr:`seconds`: ``"draw indices"``, ``"gather stimuli"``,
+    ``"plasticity kernel"`` (:meth:`devsim.plasticity.PlasticityKernel.step`),
+    ``"prune/sprout"`` and ``"day"`` (the whole of ``develop_day``, so that
+    ``seconds["day"]`` minus the others is the rest of the day: the gate, the window's
+    maturation, the finiteness check). Timing changes no result; without a timer
+    (the default) the day runs no timing code at all.
+    """
+
+    PHASES = ("draw indices", "gather stimuli", "plasticity kernel", "prune/sprout")
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = dict.fromkeys((*self.PHASES, "day"), 0.0)
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
+
+    def wrap(self, phase: str, function: Callable) -> Callable:
+        """``function``, adding the time of each call to ``phase``."""
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.add(phase, time.perf_counter() - start)
+
+        return timed
+
+
 class Cohort:
     """Synaptic state of ``o`` organisms: weights, masks, thresholds and windows.
 
@@ -51,6 +86,8 @@ class Cohort:
         results do not depend on it (bit for bit).
     labels : optional name of each organism for error messages (e.g. ``"organism 3 of
         group 'control'"``); default ``"organism k of the cohort"``.
+    timer : optional :class:`PhaseTimer` that times the phases of each day (also settable
+        later as the attribute ``timer``); None (the default) times nothing.
     """
 
     def __init__(
@@ -58,12 +95,13 @@ class Cohort:
         rng: np.random.Generator,
         genes: dict[str, np.ndarray],
         litter_index: np.ndarray,
-        world: VisualWorld,
+        world: World,
         neurons: int = NEURONS,
         presentations_per_day: int = PRESENTATIONS_PER_DAY,
         batch_size: int = BATCH_SIZE,
         block: int = BLOCK,
         labels: Sequence[str] | None = None,
+        timer: PhaseTimer | None = None,
     ):
         if presentations_per_day % batch_size:
             raise ValueError("presentations_per_day must be a multiple of batch_size")
@@ -73,6 +111,7 @@ class Cohort:
         self.world = world
         self.organisms = self.litter_index.shape[0]
         self.labels = labels
+        self.timer = timer
         self.neurons = neurons
         self.channels = world.channels
         self.batch_size = batch_size
@@ -96,17 +135,17 @@ class Cohort:
         self._prune_scratch: dict[str, np.ndarray] = {}
         self._draws = np.empty((0, 4, 0, 0), dtype=np.uint16)
 
-    def _day_draws(self, rng: np.random.Generator) -> np.ndarray:
+    def _day_draws(self, rng: np.random.Generator, draw: Callable) -> np.ndarray:
         """The stimulus indices of every mini-batch of a day, (updates, 4, litter, batch),
-        stored in the narrowest integer type that holds the bank sizes."""
-        p = getattr(self.world, "params", None)
-        sizes = (getattr(p, "bank_size", None), getattr(p, "noise_bank_size", None))
-        dtype = np.intp if None in sizes else np.min_scalar_type(max(sizes) - 1)
+        stored in the narrowest integer type that holds the bank sizes; ``draw`` is the
+        world's ``draw_indices`` (possibly timed)."""
+        p = self.world.params
+        dtype = np.min_scalar_type(max(p.bank_size, p.noise_bank_size) - 1)
         shape = (self.updates_per_day, 4, self.litter, self.batch_size)
         same = self._draws.shape == shape and self._draws.dtype == dtype
         draws = self._draws if same else np.empty(shape, dtype=dtype)
         for u in range(self.updates_per_day):
-            draws[u] = self.world.draw_indices(rng, self.litter, self.batch_size)
+            draws[u] = draw(rng, self.litter, self.batch_size)
         self._draws = draws
         return draws
 
@@ -160,14 +199,27 @@ class Cohort:
         drug: np.ndarray,
     ) -> None:
         """Live one day: ``presentations_per_day`` inputs, then pruning/sprouting and the
-        window's maturation. The gate is fixed within a day."""
+        window's maturation. The gate is fixed within a day. With a :attr:`timer`, the
+        phases of the day are timed (the same calls, the same results)."""
+        timer = self.timer
+        start = time.perf_counter() if timer is not None else 0.0
+        draw, step, prune = self.world.draw_indices, self._kernel.step, prune_and_sprout
+        planned = isinstance(self.world, PlannedWorld)  # the fast path, else stimuli only
+        gather = self.world.gather if planned else None
+        stimuli = self.world.stimuli
+        if timer is not None:
+            draw = timer.wrap("draw indices", draw)
+            step = timer.wrap("plasticity kernel", step)
+            prune = timer.wrap("prune/sprout", prune)
+            gather = gather and timer.wrap("gather stimuli", gather)
+            stimuli = timer.wrap("gather stimuli", stimuli)
         gate = self.window.gate(self.genes)
         self.gate = gate
         dt = 1.0 / self.updates_per_day
         kernel = self._kernel
         kernel.prepare_day(self.genes, gate, dt, self.mask)
         plan = None
-        if hasattr(self.world, "stimulus_plan") and hasattr(self.world, "gather"):
+        if planned:
             plan = self.world.stimulus_plan(
                 self.litter_index, pattern_gain, noise_sigma, independent
             )
@@ -180,28 +232,28 @@ class Cohort:
             if plan is None:  # a world with only ``stimuli``: all organisms' inputs at once
                 x_all = np.empty((self.organisms, *self._x.shape[1:]), dtype=self._x.dtype)
                 for _ in range(self.updates_per_day):
-                    idx = self.world.draw_indices(rng, self.litter, self.batch_size)
-                    self.world.stimuli(
+                    idx = draw(rng, self.litter, self.batch_size)
+                    stimuli(
                         idx, self.litter_index, pattern_gain, noise_sigma, independent, out=x_all
                     )
                     for a, b in blocks:
-                        kernel.step(a, b, self.weights, self.theta, x_all[a:b])
+                        step(a, b, self.weights, self.theta, x_all[a:b])
             elif len(blocks) == 1:
                 for _ in range(self.updates_per_day):
-                    idx = self.world.draw_indices(rng, self.litter, self.batch_size)
-                    x = self.world.gather(idx, plan, 0, self.organisms, self._x, self._noise)
-                    kernel.step(0, self.organisms, self.weights, self.theta, x)
+                    idx = draw(rng, self.litter, self.batch_size)
+                    x = gather(idx, plan, 0, self.organisms, self._x, self._noise)
+                    step(0, self.organisms, self.weights, self.theta, x)
             else:
                 # All of the day's draws first (the same stream as drawing them one update at a
                 # time: nothing else draws in between), then each block of organisms lives its
                 # whole day while its weights are in cache. Organisms do not interact within a
                 # day, so the order of blocks changes no result.
-                draws = self._day_draws(rng)
+                draws = self._day_draws(rng, draw)
                 for a, b in blocks:
                     for idx in draws:
-                        x = self.world.gather(idx, plan, a, b, self._x[: b - a], self._noise)
-                        kernel.step(a, b, self.weights, self.theta, x)
-            prune_and_sprout(
+                        x = gather(idx, plan, a, b, self._x[: b - a], self._noise)
+                        step(a, b, self.weights, self.theta, x)
+            prune(
                 rng,
                 self.weights,
                 self.mask,
@@ -217,6 +269,8 @@ class Cohort:
         self.window.advance(self.genes, pattern_gain.mean(axis=1), drug, day)
         self.gate = self.window.gate(self.genes)
         self.check_finite(day)
+        if timer is not None:
+            timer.add("day", time.perf_counter() - start)
 
     def check_finite(self, day: int) -> None:
         """Stop the run (:class:`DevsimRunError`) if any weight or threshold is not finite

@@ -3,9 +3,14 @@
 Pure numerics. numpy does each step of a mini-batch as a separate pass over memory (and a
 separate Python call); these loops do several steps in one pass, element by element, with
 the *same* float operations in the same order as the numpy code they replace, so results
-are bit for bit the same (``tests/test_performance_invariance.py`` checks it against the
-reference :func:`devsim.plasticity.plasticity_step`). numba compiles without fast-math: no
-reassociation and no fused multiply-add, so float32 stays IEEE float32 arithmetic.
+are bit for bit the same. ``tests/test_plasticity.py`` checks the loops of the rule
+(:func:`bcm_factor`, :func:`apply_update`, :func:`slide_threshold`, as
+:class:`devsim.plasticity.PlasticityKernel` uses them) against the reference
+:func:`devsim.plasticity.plasticity_step`; ``tests/test_performance_invariance.py`` checks
+whole days (:func:`gather_inputs` and :func:`prune_and_sprout_slots` included) against a day
+built from that reference and frozen copies of the pre-optimisation stimuli and pruning.
+numba compiles without fast-math: no reassociation and no fused multiply-add, so float32
+stays IEEE float32 arithmetic.
 
 Compiled code is cached next to this file (``__pycache__``), so only the first run on a
 machine pays the compilation (a few seconds).

@@ -1,7 +1,7 @@
 """Developmental genomes: genes that say *how to learn*, never what to know.
 
 A genome is a set of named genes with bounds and a per-gene heritable mutation scale
-(``sigma``). The genes cover three things (SCIENCE.md §3):
+(``sigma``). The genes cover three things (docs/science.md, The model):
 
 * the plasticity rule family ``dw = eta * g * (A*x*y*(y - theta) + B*x*y + C*x + D*y + E)
   - eta * gamma * w`` with a sliding BCM threshold (Bienenstock, Cooper & Munro 1982);

@@ -12,8 +12,9 @@ import nh3
 from matplotlib.figure import Figure
 
 from devsim.experiment import run_scenario
-from devsim.lessons import LESSON_DIR, SCENARIO_DIR, Lesson
+from devsim.lessons import Lesson
 from devsim.scenario import load_scenario
+from devsim.shipped import lesson_dir, scenario_path
 from devsim.validation import ROWS, Row, Runs, Settings
 
 STYLE = """
@@ -99,7 +100,7 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None) -> tuple[dict, str]:
     numbers: dict = {}
 
     for name in lesson.header.scenarios:
-        scenario = load_scenario(SCENARIO_DIR / f"{name}.toml")
+        scenario = load_scenario(scenario_path(name))
         data = scenario.model_dump(by_alias=True)
         data["seed"] = settings.seeds[0]
         for group in data["groups"]:
@@ -178,7 +179,8 @@ def _measure_rows(runs: Runs, numbers: tuple[int, ...]) -> list[Row]:
 
 def run_evolution_file(path: Path, quick: bool = False):
     """Evolve an evolution scenario for its generations; the per-generation table."""
-    from devsim.evolution import build_evolution_model, load_evolution_scenario
+    from devsim.evolution import build_evolution_model
+    from devsim.evolution_scenario import load_evolution_scenario
 
     scenario = load_evolution_scenario(path)
     if quick:
@@ -191,7 +193,7 @@ def run_evolution_file(path: Path, quick: bool = False):
 
 def _evolution_part(name: str, quick: bool, numbers: dict) -> str:
     """Run an evolution scenario and show its traits over generations."""
-    scenario, table = run_evolution_file(SCENARIO_DIR / "evolution" / f"{name}.toml", quick)
+    scenario, table = run_evolution_file(scenario_path(name, "evolution"), quick)
     columns = ("fitness_mean", "plasticity_mean", "innate_mean")
     last = table.iloc[-1]
     numbers[f"evolution:{name}"] = {k: float(last[k]) for k in columns}
@@ -220,7 +222,7 @@ def _page(lesson: Lesson, parts: list[str], settings: Settings) -> str:
     body = render_text(lesson.body)
     source = (
         f"lessons/{lesson.path.name}"
-        if lesson.path.resolve().parent == LESSON_DIR
+        if lesson.path.resolve().parent == lesson_dir().resolve()
         else f"the lesson file {lesson.path.name}"
     )
     return f"""<!DOCTYPE html>

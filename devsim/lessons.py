@@ -1,12 +1,13 @@
 """Lessons: guided teaching demos, written as data (Markdown with a TOML header).
 
-A lesson file ``lessons/NAME.md`` starts with a TOML header between ``+++`` lines::
+A lesson file ``NAME.md`` (the shipped ones are in ``devsim/data/lessons/``) starts with a
+TOML header between ``+++`` lines::
 
     +++
     title = "Hubel & Wiesel: closing one eye"
     summary = "Four days with one eye closed rewire the cortex, if the timing is right."
     order = 1
-    scenarios = ["md_critical"]     # scenarios/NAME.toml: run, figures in the handout
+    scenarios = ["md_critical"]     # shipped scenario names: run, figures in the handout
     rows = [2, 3]                   # validation rows: measured next to published numbers
     profile = "mouse"               # optional: the critical-period profile figure
     baldwin = true                  # optional: the Hinton & Nowlan figure
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from devsim.errors import DevsimInputError
 from devsim.outputs import printable
+from devsim.scenario import parse_toml
+from devsim.shipped import lesson_dir, lesson_names, lesson_path, scenario_names
 
-LESSON_DIR = Path(__file__).resolve().parents[1] / "lessons"
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+__all__ = ["Lesson", "LessonHeader", "find_lesson", "lesson_names", "lessons", "parse_lesson"]
+
 MAX_LESSON_BYTES = 1_000_000  # shipped lessons are a few kB; a bigger file is not a lesson
 
 
@@ -46,7 +48,7 @@ class LessonHeader(BaseModel):
     rows: tuple[int, ...] = ()
     profile: str | None = None
     baldwin: bool = False
-    evolution: tuple[str, ...] = ()  # scenarios/evolution/NAME.toml
+    evolution: tuple[str, ...] = ()  # shipped evolution scenario names
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,7 @@ def parse_lesson(path: Path) -> Lesson:
     parts = text.split("+++")
     if not text.lstrip().startswith("+++") or len(parts) < 3:
         raise DevsimInputError(f"{path}: a lesson starts with a TOML header between +++ lines")
-    try:
-        data = tomllib.loads(parts[1])
-    except tomllib.TOMLDecodeError as exc:
-        raise DevsimInputError(f"{path}: malformed TOML header: {exc}") from None
+    data = parse_toml(parts[1], str(path), "lesson header", what="TOML header")
     try:
         header = LessonHeader.model_validate(data)
     except ValidationError as exc:
@@ -145,22 +144,17 @@ def parse_lesson(path: Path) -> Lesson:
     return Lesson(name=path.stem, path=path, header=header, body=body)
 
 
-def _names(folder: Path, suffix: str) -> list[str]:
-    """The names of the files ``folder/*suffix``: the only names a lesson may refer to."""
-    return sorted(p.stem for p in folder.glob(f"*{suffix}") if p.is_file())
-
-
 def _check_references(path: Path, header: LessonHeader) -> None:
     """Scenario names are looked up among the shipped ones, never used as paths."""
     from devsim.validation import ROWS
 
-    for field, folder in (("scenarios", SCENARIO_DIR), ("evolution", SCENARIO_DIR / "evolution")):
-        known = _names(folder, ".toml")
+    for field, kind in (("scenarios", "scenario"), ("evolution", "evolution")):
+        known = scenario_names(kind)
         for name in getattr(header, field):
             if name not in known:
                 raise DevsimInputError(
-                    f"{path}: {field}: no scenario {printable(name, 60)!r} in "
-                    f"{folder.relative_to(SCENARIO_DIR.parent)}; allowed: {', '.join(known)}"
+                    f"{path}: {field}: no scenario {printable(name, 60)!r} among the shipped "
+                    f"{kind} scenarios; allowed: {', '.join(known)}"
                 )
     numbers = {r[0] for r in ROWS}
     for row in header.rows:
@@ -172,22 +166,13 @@ def _check_references(path: Path, header: LessonHeader) -> None:
         raise DevsimInputError(f"{path}: profile: {header.profile!r}; allowed mouse, cat")
 
 
-def lessons(folder: Path = LESSON_DIR) -> list[Lesson]:
-    """All lessons in ``folder``, in teaching order."""
+def lessons(folder: Path | None = None) -> list[Lesson]:
+    """All lessons in ``folder`` (default: the shipped ones), in teaching order."""
+    folder = lesson_dir() if folder is None else folder
     found = [parse_lesson(p) for p in sorted(folder.glob("*.md"))]
     return sorted(found, key=lambda lesson: (lesson.header.order, lesson.name))
 
 
-def lesson_names(folder: Path = LESSON_DIR) -> list[str]:
-    """The names ``devsim lesson`` accepts: the lessons shipped in ``folder``."""
-    return _names(folder, ".md")
-
-
-def find_lesson(name: str, folder: Path = LESSON_DIR) -> Lesson:
+def find_lesson(name: str) -> Lesson:
     """A shipped lesson by its name (as ``--list`` prints it); never a path."""
-    names = lesson_names(folder)
-    if name not in names:  # compared as a string: no file-system call with user text
-        raise DevsimInputError(
-            f"lesson '{printable(name, 60)}' not found; available: {', '.join(names)}"
-        )
-    return parse_lesson(folder / f"{name}.md")
+    return parse_lesson(lesson_path(name))  # the name is compared as a string, never opened

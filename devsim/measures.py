@@ -1,4 +1,4 @@
-"""Measures of ocular dominance and vision, exactly as defined in SCIENCE.md §1.
+"""Measures of ocular dominance and vision, exactly as defined in docs/science.md (Measures).
 
 Pure functions on numpy arrays. The left eye is the contralateral eye.
 """
@@ -12,6 +12,18 @@ from devsim.plasticity import response
 # ODI bin edges for the 7 classes of Hubel & Wiesel (1962): class 1 = ODI > 0.75.
 OD_CLASS_EDGES = (0.75, 0.45, 0.15, -0.15, -0.45, -0.75)
 RESPONSIVE_FLOOR = 0.05  # summed mean response (a.u.) below which a cell is unresponsive
+
+# The measures every run reports, per group: each day of life, and at the end.
+_POOLED = (  # over a group's responsive cells (OD) or all its cells (responses)
+    "mean_odi",
+    "cbi",
+    "binocular_fraction",
+    "responsive_fraction",
+    "response_left",
+    "response_right",
+)
+DAILY_METRICS = (*_POOLED, "plasticity", "synapses")
+FINAL_METRICS = ("od_histogram", *_POOLED, "acuity_left", "acuity_right", "synapses")
 
 
 def eye_responses(weights: np.ndarray, patterns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,79 +7,59 @@ age ``to``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import mesa
 import numpy as np
 
 from devsim.cohort import Cohort
 from devsim.genome import SPECIES, Genome, gene_table
-from devsim.measures import acuity, eye_responses, summarize_od
+from devsim.measures import DAILY_METRICS, acuity, eye_responses, summarize_od
 from devsim.organism import Organism
+from devsim.results import Results
 from devsim.scenario import DRUGS, Group, Scenario
-from devsim.senses import VisualWorld, WorldParams, eye_inputs
-
-DAILY_METRICS = (
-    "mean_odi",
-    "cbi",
-    "binocular_fraction",
-    "responsive_fraction",
-    "response_left",
-    "response_right",
-    "plasticity",
-    "synapses",
-)
+from devsim.senses import Span, VisualWorld, WorldParams, rearing_inputs
 
 
 class DevelopmentModel(mesa.Model):
     """Groups of developing organisms reared under different conditions.
 
+    Built from a validated :class:`devsim.scenario.Scenario` (the run contract: scenario
+    -> model -> :meth:`results`). In a notebook, keywords in the scenario format build the
+    scenario once: ``DevelopmentModel(days=30, groups=[{"name": "control"}])``.
+
     Parameters
     ----------
-    groups : the groups to compare (:class:`devsim.scenario.Group` or dicts in the
-        scenario format).
-    species : default genome preset for groups that name none.
-    days : the lifetime to simulate (the model stops running at this age).
-    neurons, presentations_per_day, batch_size : cortical size and daily experience.
+    scenario : the experiment; None to build it from ``settings``.
+    rng : seed or ``numpy.random.Generator``; every random draw comes from it (default:
+        the scenario's seed).
     world : statistics of the visual world.
-    rng : seed or ``numpy.random.Generator``; every random draw comes from it.
+    settings : scenario fields (``groups``, ``species``, ``days``, ``neurons``, ...), only
+        without ``scenario``.
     """
 
     def __init__(
         self,
-        groups: Sequence[Group | dict] = ({"name": "control", "organisms": 16},),
-        species: str = "mouse",
-        days: int = 45,
-        neurons: int = 32,
-        presentations_per_day: int = 640,
-        batch_size: int = 16,
-        world: WorldParams | None = None,
+        scenario: Scenario | None = None,
+        *,
         rng=None,
+        world: WorldParams | None = None,
+        **settings,
     ):
-        super().__init__(rng=rng)
-        scenario = Scenario.model_validate(
-            {
-                "name": "model",
-                "species": species,
-                "days": days,
-                "neurons": neurons,
-                "presentations_per_day": presentations_per_day,
-                "batch_size": batch_size,
-                "groups": [
-                    g.model_dump(by_alias=True) if isinstance(g, Group) else g for g in groups
-                ],
-            }
-        )
+        if scenario is None:
+            scenario = scenario_from_settings(settings)
+        elif settings:
+            raise TypeError(f"give a scenario or settings, not both: {sorted(settings)}")
+        super().__init__(rng=np.random.default_rng(scenario.seed) if rng is None else rng)
+        self.experiment = scenario
         self.groups = scenario.groups
         self.reference = scenario.reference
-        self.days = days
+        self.days = scenario.days
         self.age = 0
         self.world_params = world or WorldParams()
         self.world = VisualWorld(self.rng, self.world_params)
 
         genomes, group_of, litter = [], [], []
         for gi, group in enumerate(self.groups):
-            genome = Genome.preset(group.species or species, group.genome)
+            genome = Genome.preset(group.species or scenario.species, group.genome)
             for i in range(group.organisms):
                 genomes.append(genome)
                 group_of.append(gi)
@@ -91,9 +71,9 @@ class DevelopmentModel(mesa.Model):
             self.genes,
             np.array(litter),
             self.world,
-            neurons=neurons,
-            presentations_per_day=presentations_per_day,
-            batch_size=batch_size,
+            neurons=scenario.neurons,
+            presentations_per_day=scenario.presentations_per_day,
+            batch_size=scenario.batch_size,
             labels=[
                 f"organism {i} of group {self.groups[gi].name!r}"
                 for gi, i in zip(group_of, litter, strict=True)
@@ -101,14 +81,16 @@ class DevelopmentModel(mesa.Model):
         )
         for row, genome in enumerate(genomes):
             Organism(self, genome, self.groups[group_of[row]].name, litter[row], row)
-        self._build_timelines(species)
+        self._build_timelines()
 
-        self.datacollector = mesa.DataCollector(model_reporters={"groups": "group_metrics"})
-        self.group_metrics = self.measure_groups()
-        self.datacollector.collect(self)
+        # One row per (group, day, metric): the tidy record that results() reads.
+        self.datacollector = mesa.DataCollector(
+            tables={"daily": ["group", "day", "metric", "value"]}
+        )
+        self._collect(self.measure_groups())
 
     # --- rearing timelines: what each group's eyes receive on each day ---------------
-    def _build_timelines(self, species: str) -> None:
+    def _build_timelines(self) -> None:
         g, d = len(self.groups), self.days
         self.pattern_gain = np.zeros((g, d, 2))
         self.noise_sigma = np.zeros((g, d, 2))
@@ -116,24 +98,19 @@ class DevelopmentModel(mesa.Model):
         self.drug = np.zeros((g, d))
         self.condition_labels: dict[str, list[str]] = {}
         for gi, group in enumerate(self.groups):
-            opening = SPECIES[group.species or species].eye_opening_day
-            labels = []
-            for day in range(d):
-                condition, eye = ("normal", None) if day >= opening else ("dark", None)
-                label = "eyes closed" if day < opening else "normal"
-                for item in group.rearing:
-                    if item.start <= day < item.end:
-                        condition, eye = item.condition, item.eye
-                        label = condition + (f" ({eye})" if eye else "")
-                gain, sigma, independent = eye_inputs(condition, eye, self.world_params)
-                self.pattern_gain[gi, day] = gain
-                self.noise_sigma[gi, day] = sigma
-                self.independent[gi, day] = independent
-                for treatment in group.treatments:
-                    if treatment.start <= day < treatment.end:
-                        self.drug[gi, day] += DRUGS[treatment.drug]
-                        label += f" + {treatment.drug}"
-                labels.append(label)
+            opening = SPECIES[group.species or self.experiment.species].eye_opening_day
+            spans = [Span(r.start, r.end, r.condition, r.eye) for r in group.rearing]
+            gain, sigma, independent, labels = rearing_inputs(d, opening, spans, self.world_params)
+            self.pattern_gain[gi], self.noise_sigma[gi], self.independent[gi] = (
+                gain,
+                sigma,
+                independent,
+            )
+            labels = list(labels)
+            for treatment in group.treatments:  # treatments act on the circuit, not the eyes
+                for day in range(treatment.start, treatment.end):
+                    self.drug[gi, day] += DRUGS[treatment.drug]
+                    labels[day] += f" + {treatment.drug}"
             self.condition_labels[group.name] = labels
 
     # --- one day of life ---------------------------------------------------------------
@@ -152,8 +129,7 @@ class DevelopmentModel(mesa.Model):
             self.drug[g, day],
         )
         self.age += 1
-        self.group_metrics = self.measure_groups()
-        self.datacollector.collect(self)
+        self._collect(self.measure_groups())
         if self.age >= self.days:
             self.running = False
 
@@ -192,26 +168,34 @@ class DevelopmentModel(mesa.Model):
         agents = sorted(self.agents, key=lambda a: a.row)
         return [a for a in agents if group is None or a.group == group]
 
+    def _collect(self, metrics: dict[str, dict]) -> None:
+        """Record today's group metrics (plain values) in the DataCollector's table."""
+        self.group_metrics = metrics
+        for name, values in metrics.items():
+            for metric in DAILY_METRICS:
+                self.datacollector.add_table_row(
+                    "daily",
+                    {"group": name, "day": self.age, "metric": metric, "value": values[metric]},
+                )
+
+    def results(self) -> Results:
+        """The run's results so far: the tidy daily table and today's final measures."""
+        return Results(
+            scenario=self.experiment,
+            age=self.age,
+            daily=self.datacollector.get_table_dataframe("daily"),
+            final=self.measure_groups(with_acuity=True),
+        )
+
     def daily(self) -> dict[str, dict[str, list]]:
         """Per group, the daily series of :data:`DAILY_METRICS` for ages 0..age."""
-        records = self.datacollector.get_model_vars_dataframe()["groups"].tolist()
-        return {
-            group.name: {
-                "day": list(range(len(records))),
-                **{m: [r[group.name][m] for r in records] for m in DAILY_METRICS},
-            }
-            for group in self.groups
-        }
+        return self.results().daily_series()
 
 
-def build_model(scenario: Scenario) -> DevelopmentModel:
-    """A DevelopmentModel for a validated scenario, seeded by the scenario's seed."""
-    return DevelopmentModel(
-        groups=scenario.groups,
-        species=scenario.species,
-        days=scenario.days,
-        neurons=scenario.neurons,
-        presentations_per_day=scenario.presentations_per_day,
-        batch_size=scenario.batch_size,
-        rng=np.random.default_rng(scenario.seed),
-    )
+def scenario_from_settings(settings: dict) -> Scenario:
+    """A validated scenario from keyword settings (the notebook convenience)."""
+    data = {"name": "model", "groups": [{"name": "control"}], **settings}
+    data["groups"] = [
+        g.model_dump(by_alias=True) if isinstance(g, Group) else g for g in data["groups"]
+    ]
+    return Scenario.model_validate(data)

@@ -36,7 +36,8 @@ def response(u: np.ndarray) -> np.ndarray:
     """Output nonlinearity: a saturating rectifier with a small negative floor.
 
     The negative floor matters: with heavy-tailed inputs it makes a noise-only eye lose
-    strength on average under BCM (lid suture depresses more than silencing, SCIENCE.md §6).
+    strength on average under BCM (lid suture depresses more than silencing; docs/science.md,
+    Senses).
     """
     return np.clip(u, Y_MIN, Y_MAX, out=u)
 
@@ -52,6 +53,11 @@ def plasticity_step(
 ) -> np.ndarray:
     """Advance weights and thresholds by one mini-batch, in place; return the responses.
 
+    This is the one definition of the rule, written for clarity (the reference): the fast
+    path that :meth:`devsim.cohort.Cohort.develop_day` runs, :class:`PlasticityKernel`, must
+    give the same responses, weights and thresholds bit for bit, which
+    ``tests/test_plasticity.py`` checks for every branch below.
+
     The rule family (Najarro & Risi 2020's ABCD rule plus the BCM term of Bienenstock,
     Cooper & Munro 1982, as in Blais' Plasticnet):
 
@@ -63,21 +69,26 @@ def plasticity_step(
                     \\left(\\frac{\\langle y^2\\rangle}{y_0} - \\theta\\right)
 
     with ``<.>`` the mean over the mini-batch (the step of the threshold is capped at its
-    target, :func:`threshold_rate`).
+    target, :func:`threshold_rate`; it slides down with ``tau_theta_down`` in place of
+    ``tau_theta`` where ``<y^2>/y0 < theta``), ``y`` the responses clipped to
+    ``[Y_MIN, Y_MAX]`` and the weights then clipped to ``[-w_max, w_max]``. Genes are cast
+    to the weights' dtype (float32 by default, float64 for precision checks).
 
     Parameters
     ----------
-    weights : (o, n, i) float32, updated in place (zero where ``mask`` is False).
+    weights : (o, n, i) float32 or float64, updated in place (+0 where ``mask`` is False,
+        and kept so).
     mask : (o, n, i) bool, existing synapses.
-    theta : (o, n) float32 sliding thresholds, updated in place.
-    x : (o, b, i) float32 presynaptic activity for the mini-batch.
+    theta : (o, n) sliding thresholds (the weights' dtype), updated in place.
+    x : (o, b, i) presynaptic activity for the mini-batch (the weights' dtype).
     genes : per-organism gene arrays of shape (o,), see :mod:`devsim.genome`.
     gate : (o,) plasticity gate g in [0, 1].
     dt : days per mini-batch.
     """
     batch = x.shape[1]
     y = response(np.matmul(x, weights.transpose(0, 2, 1)))  # (o, b, n)
-    col = lambda v: v.astype(np.float32)[:, None, None]  # noqa: E731 - broadcast a gene
+    f = weights.dtype  # genes are cast to the working precision (float32 by default)
+    col = lambda v: v.astype(f)[:, None, None]  # noqa: E731 - broadcast a gene
     phi = y * (y - theta[:, None, :])
     phi *= col(genes["rule_A"])
     phi += col(genes["rule_B"]) * y
@@ -100,19 +111,24 @@ def plasticity_step(
     weights += dw
     # Synapses saturate: hard bounds [-w_max, w_max] (signed weights as in Blais et al. 1998;
     # a negative weight stands for feed-forward inhibition relayed by the same channel).
-    w_max = genes["w_max"].astype(np.float32)[:, None, None]
+    w_max = genes["w_max"].astype(f)[:, None, None]
     np.clip(weights, -w_max, w_max, out=weights)
-    target = (y * y).mean(axis=1) / genes["y0"].astype(np.float32)[:, None]
-    rate = threshold_rate(dt, genes["tau_theta"]).astype(np.float32)[:, None]
+    target = (y * y).mean(axis=1) / genes["y0"].astype(f)[:, None]
+    rate = threshold_rate(dt, genes["tau_theta"]).astype(f)[:, None]
     if np.any(genes["tau_theta_down"] != genes["tau_theta"]):
-        down = threshold_rate(dt, genes["tau_theta_down"]).astype(np.float32)[:, None]
+        down = threshold_rate(dt, genes["tau_theta_down"]).astype(f)[:, None]
         rate = np.where(target < theta, down, rate)
     theta += rate * (target - theta)
     return y
 
 
+# The critical window counts as open while the gate is at least this (figures, window
+# timing traits, the page's window status).
+WINDOW_OPEN_GATE = 0.5
+
+
 class CriticalWindow:
-    """The critical window as a mechanism, per organism (SCIENCE.md §3).
+    """The critical window as a mechanism, per organism (docs/science.md, The critical window).
 
     Inhibition matures as ``dm/dt = r_mat * (a_vis * drive + (1 - a_vis)) * (1 - m)``;
     effective inhibition is ``I = g_inh * m + drug``. The window is a *trigger*: once
@@ -160,8 +176,13 @@ class PlasticityKernel:
     """:func:`plasticity_step` restructured for speed, with the same arithmetic.
 
     Every floating-point operation of :func:`plasticity_step` is performed on the same
-    operands in the same order, so weights and thresholds come out bit for bit the same
-    (``tests/test_performance_invariance.py`` checks it). What changes is bookkeeping:
+    operands in the same order, so responses, weights and thresholds come out bit for bit
+    the same, in float32 and float64. ``tests/test_plasticity.py`` checks this kernel
+    against :func:`plasticity_step` for every branch (each rule term, decay, the w_max clip,
+    the threshold sliding up and down and its capped step, gate, mask, batch sizes, blocks)
+    and over gene values drawn within their bounds; ``tests/test_performance_invariance.py``
+    checks whole days of :meth:`devsim.cohort.Cohort.develop_day` against days built on
+    :func:`plasticity_step`. What changes is bookkeeping:
 
     * the default rule (plain BCM) runs the two matrix products with numba loops between
       them (:mod:`devsim.fused`), each one pass over memory: the rectified responses and

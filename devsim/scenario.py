@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
 from devsim.genome import EVOLUTION_ONLY_GENES, SPECIES, check_gene
 from devsim.outputs import printable
@@ -140,9 +141,9 @@ class Scenario(_Strict):
     species: Species = "mouse"
     seed: Annotated[int, Field(ge=0)] = 0
     days: Annotated[int, Field(ge=1, le=3650)]
-    neurons: Annotated[int, Field(ge=1, le=1024)] = 32
-    presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = 640
-    batch_size: Annotated[int, Field(ge=1, le=4096)] = 16
+    neurons: Annotated[int, Field(ge=1, le=1024)] = NEURONS
+    presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = PRESENTATIONS_PER_DAY
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = BATCH_SIZE
     # Groups are compared side by side in one figure row; beyond ~50, use a sweep (batch).
     groups: Annotated[tuple[Group, ...], Field(min_length=1, max_length=MAX_GROUPS, strict=False)]
 
@@ -257,16 +258,21 @@ def read_toml(path: str | Path, kind: str = "scenario") -> dict:
     ``/dev/zero`` or a folder is refused before it is opened for reading).
     """
     text = read_text_file(path, f"{kind} file")
-    shown = printable(str(path), 200)
+    return parse_toml(text, printable(str(path), 200), kind)
+
+
+def parse_toml(text: str, source: str, kind: str = "scenario", what: str = "TOML") -> dict:
+    """``text`` parsed as TOML: devsim's one TOML parser (files, lesson headers); a
+    malformed or too deeply nested text is one :class:`DevsimInputError` line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise DevsimInputError(f"{shown}: malformed TOML: {printable(str(exc))}") from None
+        raise DevsimInputError(f"{source}: malformed {what}: {printable(str(exc))}") from None
     except RecursionError:
-        raise DevsimInputError(f"{shown}: malformed TOML: nested too deeply") from None
+        raise DevsimInputError(f"{source}: malformed {what}: nested too deeply") from None
     if _depth(data) > MAX_DEPTH:
         raise DevsimInputError(
-            f"{shown}: values nested more than {MAX_DEPTH} levels deep; {kind} files are flat"
+            f"{source}: values nested more than {MAX_DEPTH} levels deep; {kind} files are flat"
         )
     return data
 

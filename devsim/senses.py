@@ -5,7 +5,7 @@ Pure numerics (no Mesa). Natural-like input is made the way the retina sees it:
 heavy-tailed like natural scenes, then a difference-of-Gaussians filter (centre-surround
 retinal ganglion cells). Patches of ``patch x patch`` channels are cut from them.
 
-Rearing conditions act only through two numbers per eye and one flag (SCIENCE.md §3):
+Rearing conditions act only through two numbers per eye and one flag (docs/science.md, Senses):
 ``pattern_gain`` (does the eye see patterns?), ``noise_sigma`` (unstructured activity:
 sutured lids pass diffuse light) and ``independent`` (strabismus: the eyes see
 different patterns). Nothing downstream knows which experiment is running.
@@ -13,7 +13,9 @@ different patterns). Nothing downstream knows which experiment is running.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -54,6 +56,56 @@ class WorldParams:
     cortical_noise: float = 1.1  # intrinsic noise of cortical responses (a.u.)
     max_neurons: int = 1024  # size of the cortical-noise bank (neurons per organism)
     expansion: float = 3.0  # expansive nonlinearity exponent (heavy-tailed contrast)
+
+
+@runtime_checkable
+class World(Protocol):
+    """What a cohort draws its daily inputs from (:class:`VisualWorld`, the evolution's
+    :class:`devsim.environment.HabitatWorld`): index draws, then both eyes' inputs."""
+
+    channels: int  # input channels per eye
+
+    def draw_indices(self, rng: np.random.Generator, litter: int, batch: int) -> np.ndarray:
+        """Stimulus indices of one mini-batch, (4, litter, batch)."""
+        ...
+
+    def stimuli(
+        self,
+        indices: np.ndarray,
+        litter_index: np.ndarray,
+        pattern_gain: np.ndarray,
+        noise_sigma: np.ndarray,
+        independent: np.ndarray,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Both eyes' input for a mini-batch, (organisms, batch, 2 * channels)."""
+        ...
+
+
+@runtime_checkable
+class PlannedWorld(World, Protocol):
+    """A world with the fast path: a day's stimulus plan, then organisms gathered in
+    blocks; ``params`` gives its bank sizes (``bank_size``, ``noise_bank_size``)."""
+
+    params: Any  # WorldParams-like: bank_size, noise_bank_size
+
+    def stimulus_plan(
+        self,
+        litter_index: np.ndarray,
+        pattern_gain: np.ndarray,
+        noise_sigma: np.ndarray,
+        independent: np.ndarray,
+    ) -> StimulusPlan: ...
+
+    def gather(
+        self,
+        indices: np.ndarray,
+        plan: StimulusPlan,
+        a: int,
+        b: int,
+        out: np.ndarray,
+        scratch: np.ndarray | None = None,
+    ) -> np.ndarray: ...
 
 
 def pink_noise_images(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
@@ -232,7 +284,7 @@ class VisualWorld:
         self.noise = rng.standard_normal((p.noise_bank_size, self.channels)).astype(np.float32)
         # Fixed test sets (drawn from fresh images so they are never trained on directly).
         self.test_patterns = natural_patches(rng, p, p.n_test)
-        self.gratings = test_gratings(p)  # (sf, class, c)
+        self.gratings = grating_stimuli(p)  # (sf, class, c)
         self.cortical_noise = p.cortical_noise * rng.standard_normal(
             (len(p.acuity_sfs), self.gratings.shape[1], p.acuity_reps, p.max_neurons)
         ).astype(np.float32)
@@ -344,7 +396,7 @@ class VisualWorld:
         return out
 
 
-def test_gratings(params: WorldParams) -> np.ndarray:
+def grating_stimuli(params: WorldParams) -> np.ndarray:
     """Sinusoidal gratings seen through the retina: (n_sf, orientations * phases, c).
 
     Each grating is drawn on a full image, DoG-filtered like the training images (so the
@@ -388,3 +440,45 @@ def eye_inputs(condition: str, eye: str | None, params: WorldParams):
         left, right = (closed, open_eye) if eye == "left" else (open_eye, closed)
         return (left[0], right[0]), (left[1], right[1]), False
     raise ValueError(f"unknown condition {condition!r}")
+
+
+@dataclass(frozen=True)
+class Span:
+    """Days ``[start, end)`` reared under ``condition`` (``eye`` for one-eye conditions)."""
+
+    start: int
+    end: int
+    condition: str
+    eye: str | None = None
+
+
+def rearing_inputs(
+    days: int, eye_opening: int, spans: Sequence[Span], params: WorldParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """What one rearing history delivers to the eyes on each day of life.
+
+    The one builder of daily inputs for every model: before ``eye_opening`` the lids are
+    closed (darkness behind them), after it vision is normal, and each span overrides both
+    on its days. Returns ``pattern_gain`` (days, 2), ``noise_sigma`` (days, 2),
+    ``independent`` (days,) and a label per day.
+
+    >>> gain, sigma, independent, labels = rearing_inputs(
+    ...     4, 1, [Span(2, 3, "lid_suture", "left")], WorldParams())
+    >>> gain.tolist(), labels
+    ([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 1.0]], ('eyes closed', 'normal', \
+'lid_suture (left)', 'normal'))
+    """
+    gain = np.zeros((days, 2))
+    sigma = np.zeros((days, 2))
+    independent = np.zeros(days, dtype=bool)
+    labels = []
+    for day in range(days):
+        condition, eye = ("normal", None) if day >= eye_opening else ("dark", None)
+        label = "eyes closed" if day < eye_opening else "normal"
+        for span in spans:
+            if span.start <= day < span.end:
+                condition, eye = span.condition, span.eye
+                label = condition + (f" ({eye})" if eye else "")
+        gain[day], sigma[day], independent[day] = eye_inputs(condition, eye, params)
+        labels.append(label)
+    return gain, sigma, independent, tuple(labels)

@@ -1,6 +1,6 @@
-"""The validation table (SCIENCE.md §2): every published result, measured by the model.
+"""The validation table (docs/science.md): every published result, measured by the model.
 
-Each row runs shipped scenarios (``scenarios/*.toml``) or the critical-period profile over
+Each row runs shipped scenarios (:mod:`devsim.shipped`) or the critical-period profile over
 several seeds, computes the quantity the source reports and compares its mean over seeds
 with the target range. Rows only *read* results: every condition acts through the senses
 and the genome's window mechanism, the same code for every experiment.
@@ -17,8 +17,7 @@ import numpy as np
 from devsim.experiment import run_scenario
 from devsim.profile import Profile, critical_period_profile
 from devsim.scenario import load_scenario
-
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+from devsim.shipped import scenario_dir
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class Settings:
 class Runs:
     """Runs each (scenario, seed) once and keeps the summaries (rows share scenarios)."""
 
-    def __init__(self, settings: Settings, scenario_dir: Path = SCENARIO_DIR):
+    def __init__(self, settings: Settings, scenario_dir: Path | None = None):
         self.settings = settings
         self.scenario_dir = scenario_dir
         self._summaries: dict[tuple[str, int], dict] = {}
@@ -49,7 +48,8 @@ class Runs:
         for seed in self.settings.seeds:
             key = (name, seed)
             if key not in self._summaries:
-                scenario = load_scenario(self.scenario_dir / f"{name}.toml")
+                folder = scenario_dir() if self.scenario_dir is None else self.scenario_dir
+                scenario = load_scenario(folder / f"{name}.toml")
                 data = scenario.model_dump(by_alias=True)
                 data["seed"] = seed
                 for group in data["groups"]:
@@ -418,7 +418,7 @@ def row_inhibition(runs: Runs) -> list[Measure]:
     ]
 
 
-# scenarios/recovery.toml (cat): MD lengths from P30, and the one with reverse occlusion
+# the shipped recovery scenario (cat): MD lengths from P30, and the one with reverse occlusion
 RECOVERY_LENGTHS = (8, 16, 24, 32)
 REVERSE_OCCLUSION_LENGTH = 16
 

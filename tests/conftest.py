@@ -9,13 +9,13 @@ import pytest
 
 from devsim.experiment import run_scenario
 from devsim.scenario import parse_scenario
+from devsim.shipped import scenario_path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ROOT / "scenarios"
 
 
 def scenario_dict(name: str) -> dict:
-    return tomllib.loads((SCENARIOS / f"{name}.toml").read_text())
+    return tomllib.loads(scenario_path(name).read_text())
 
 
 def shipped(name: str, organisms: int | None = None, **changes):

@@ -17,8 +17,8 @@ import solara.server.kernel
 import solara.server.kernel_context
 from PIL import Image
 
-from devsim.viz import MODEL_PARAMS, PageModel, figures
-from devsim.viz.page_model import PRESETS
+from devsim.viz import PageModel, figures, model_params
+from devsim.viz.page_model import presets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,17 +149,17 @@ def test_day_outside_life_and_bad_seed_are_errors_too():
 
 
 def test_every_preset_builds():
-    assert {"md_critical", "normal", "gad65"} <= set(PRESETS)
-    for name in PRESETS:
+    assert {"md_critical", "normal", "gad65"} <= set(presets())
+    for name in presets():
         model = PageModel(protocol=name, organisms=1)
         assert model.input_error is None, name
-        assert [g.name for g in model.groups] == [g.name for g in PRESETS[name].groups]
+        assert [g.name for g in model.groups] == [g.name for g in presets()[name].groups]
 
 
 def test_model_params_match_the_model():
     """Every sidebar input is a PageModel argument, and its default the model's default."""
     model = PageModel()
-    for name, spec in MODEL_PARAMS.items():
+    for name, spec in model_params().items():
         value = model.inputs[name]
         assert str(spec["value"]) == str(value), name
         if "min" in spec:

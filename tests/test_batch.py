@@ -20,6 +20,8 @@ import pytest
 import devsim.batch as batch
 from devsim.batch import derive_seeds, load_sweep, run_sweep
 from devsim.cli import main
+from devsim.plots.batch import render_figures
+from devsim.shipped import scenario_path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -109,7 +111,7 @@ def test_sweep_points_seeds_and_links(tmp_path):
 
 @pytest.mark.parametrize("name", ["cp_profile_sweep", "genome_sweep"])
 def test_shipped_sweeps_validate(name):
-    sweep = load_sweep(ROOT / "scenarios" / f"{name}.toml")
+    sweep = load_sweep(scenario_path(name, "sweep"))
     assert 1 < len(sweep.runs) <= 48
     assert all(g["organisms"] <= 8 for r in sweep.runs for g in r.scenario["groups"])
 
@@ -127,7 +129,7 @@ def test_serial_local_cluster_and_existing_cluster_give_identical_tables(tmp_pat
     from distributed import Client
 
     path = write_sweep(tmp_path)
-    serial = run_sweep(path, tmp_path / "serial", workers=1, progress=False)
+    serial = run_sweep(path, tmp_path / "serial", workers=1, progress=False, draw=render_figures)
     assert list(serial["status"].unique()) == ["ok"]
     assert len(serial) == 4 * 2
     local = run_sweep(path, tmp_path / "local", workers=2, progress=False)

@@ -10,10 +10,14 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from devsim.bench import format_report, linear_fit
+from devsim.bench import PHASES, format_report, linear_fit, phase_breakdown
 from devsim.cli import main
+from devsim.cohort import Cohort, PhaseTimer
+from devsim.genome import Genome, gene_table
+from devsim.senses import VisualWorld
 
 TOP = (
     "organisms",
@@ -94,3 +98,29 @@ def test_linear_fit_recovers_a_line():
     assert fit["slope"] == pytest.approx(2.0)
     assert fit["intercept"] == pytest.approx(1.0)
     assert fit["r2"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("block", [2, 128])  # a day in blocks (draws first) and in one piece
+def test_phase_timer_hook_times_every_phase_and_changes_no_result(block):
+    world = VisualWorld(np.random.default_rng(1))
+    genes = gene_table([Genome.preset("mouse")] * 5)
+    litter = np.array([0, 1, 2, 0, 1])
+    args = (np.ones((5, 2)), np.full((5, 2), 0.3), np.zeros(5, bool), np.zeros(5))
+    states, timer = [], PhaseTimer()
+    for t in (None, timer):
+        rng = np.random.default_rng(2)
+        cohort = Cohort(rng, genes, litter, world, presentations_per_day=64, block=block, timer=t)
+        for day in range(3):
+            cohort.develop_day(rng, day, *args)
+        states.append((cohort.weights.tobytes(), cohort.theta.tobytes(), cohort.mask.tobytes()))
+        states[-1] += (str(rng.bit_generator.state),)
+    assert states[0] == states[1]
+    assert set(timer.seconds) == {*PhaseTimer.PHASES, "day"}
+    assert all(v > 0 for v in timer.seconds.values())
+    assert timer.seconds["day"] >= sum(timer.seconds[p] for p in PhaseTimer.PHASES)
+
+
+def test_phase_breakdown_reports_every_phase_of_a_day():
+    out = phase_breakdown(organisms=3, days=2)
+    assert list(out) == [*PHASES, "other"]
+    assert all(positive(out[p]) for p in PHASES)

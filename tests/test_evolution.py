@@ -18,10 +18,10 @@ from devsim.evolution import (
     into_bounds,
     learning_rates,
     mutate,
-    parse_evolution_scenario,
     tournament,
     window_traits,
 )
+from devsim.evolution_scenario import parse_evolution_scenario
 from devsim.genome import GENE_NAMES
 
 # A very small world and life so that a generation takes a fraction of a second.

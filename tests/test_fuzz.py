@@ -338,3 +338,175 @@ def test_bad_arguments_give_one_line(tmp_path, argv):
     assert "error" in stderr
     assert not (tmp_path / "o").exists()
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name]
+
+
+# --------------------------------------------------------------------------------------
+# Sweep files (devsim batch) and evolution files (devsim evolve)
+# --------------------------------------------------------------------------------------
+BASE = {
+    "name": "base",
+    "days": 3,
+    "neurons": 2,
+    "presentations_per_day": 16,
+    "groups": [
+        {"name": "control", "organisms": 1},
+        {"name": "md", "organisms": 1, "rearing": [{"from": 1, "to": 2, "condition": "dark"}]},
+    ],
+}
+SWEEPABLE = {
+    "genome.eta": st.floats(0.01, 1.0),
+    "organisms": st.integers(1, 2),
+    "days": st.integers(2, 4),
+    "groups.md.rearing.0.from": st.integers(0, 1),
+    "groups.md.rearing.0.condition": st.sampled_from(["dark", "binocular_suture"]),
+    "species": st.sampled_from(sorted(SPECIES)),
+}
+
+
+@st.composite
+def sweeps(draw) -> dict:
+    """A valid sweep of at most 2 x 2 tiny runs."""
+    keys = draw(st.lists(st.sampled_from(sorted(SWEEPABLE)), min_size=1, max_size=2, unique=True))
+    grid = {k: draw(st.lists(SWEEPABLE[k], min_size=1, max_size=2, unique=True)) for k in keys}
+    return {
+        "sweep": {"base": "base.toml", "seeds": 1, "seed": draw(st.integers(0, 99)), "grid": grid}
+    }
+
+
+@st.composite
+def broken_sweep(draw, data: dict) -> dict:
+    data = json.loads(json.dumps(data))
+    sweep = data["sweep"]
+    where = draw(st.sampled_from(["top", "grid", "key", "drop"]))
+    if where == "top":
+        sweep[draw(st.sampled_from(["base", "seeds", "seed", "name", "extra", "set", "zip"]))] = (
+            draw(BAD_VALUES)
+        )
+    elif where == "grid":
+        key = draw(st.sampled_from(sorted(sweep["grid"])))
+        sweep["grid"][key] = draw(st.one_of(BAD_VALUES, st.lists(BAD_VALUES, max_size=3)))
+    elif where == "key":
+        sweep["grid"][draw(st.text(max_size=20))] = [1]
+    else:
+        sweep.pop(draw(st.sampled_from(["base", "grid"])), None)
+    return data
+
+
+def assert_batch_outcome(code: int, stderr: str, source: Path, out: Path) -> None:
+    if code == 0:
+        for summary in out.glob("runs/*/summary.json"):
+            groups = json.loads(summary.read_text())["groups"]
+            assert all(sound(g) for g in groups.values())
+        assert (out / "results.parquet").is_file()
+        return
+    assert code == 2, (code, stderr)
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert str(source) in lines[0] or "--" in lines[0], lines[0]
+    assert not out.exists(), "partial output after an error"
+
+
+@settings(max_examples=8)
+@given(data=sweeps())
+def test_valid_sweeps_run_to_finite_results(tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("sweep")
+    write_toml(folder / "base.toml", BASE)
+    source, out = folder / "sweep.toml", folder / "out"
+    write_toml(source, data)
+    code, _, stderr = cli(["batch", str(source), "--out", str(out), "--workers", "1"])
+    assert code == 0, stderr
+    assert_batch_outcome(code, stderr, source, out)
+
+
+@settings(max_examples=60)
+@given(data=sweeps().flatmap(broken_sweep))
+def test_broken_sweeps_give_one_line(tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("sweep")
+    write_toml(folder / "base.toml", BASE)
+    source, out = folder / "sweep.toml", folder / "out"
+    write_toml(source, data)
+    code, _, stderr = cli(["batch", str(source), "--out", str(out), "--workers", "1"])
+    assert_batch_outcome(code, stderr, source, out)
+
+
+EVOLUTION = {
+    "name": "tiny evolution",
+    "generations": 1,
+    "days": 10,
+    "assess_from": 9,
+    "assess_every": 1,
+    "grid": [2, 1],
+    "per_cell": 1,
+    "neurons": 2,
+    "presentations_per_day": 16,
+    "batch_size": 16,
+}
+EVOLUTION_FIELDS = {
+    "seed": st.integers(0, 1000),
+    "tournament": st.integers(1, 3),
+    "recombination": st.booleans(),
+    "mutation_scale": st.floats(0.1, 10.0),
+    "noise": st.floats(0.01, 10.0),
+    "c50": st.floats(0.01, 100.0),
+    "innate_map": st.floats(0.0, 1.0),
+    "species": st.sampled_from(sorted(SPECIES)),
+}
+
+
+@st.composite
+def evolutions(draw) -> dict:
+    keys = draw(st.lists(st.sampled_from(sorted(EVOLUTION_FIELDS)), max_size=3, unique=True))
+    return {**EVOLUTION, **{k: draw(EVOLUTION_FIELDS[k]) for k in keys}}
+
+
+@st.composite
+def broken_evolution(draw, data: dict) -> dict:
+    data = dict(data)
+    key = draw(
+        st.sampled_from(
+            [
+                *EVOLUTION,
+                *EVOLUTION_FIELDS,
+                "environment",
+                "costs",
+                "quick",
+                "genome",
+                "evolve",
+                "bogus",
+            ]
+        )
+    )
+    data[key] = draw(BAD_VALUES)
+    return data
+
+
+def assert_evolve_outcome(code: int, stderr: str, source: Path, out: Path) -> None:
+    if code == 0:
+        assert (out / "generations.parquet").is_file()
+        return
+    assert code == 2, (code, stderr)
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert str(source) in lines[0] or "--" in lines[0], lines[0]
+    assert not out.exists(), "partial output after an error"
+
+
+@settings(max_examples=6)
+@given(data=evolutions())
+def test_valid_evolutions_run(tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("evolve")
+    source, out = folder / "evo.toml", folder / "out"
+    write_toml(source, data)
+    code, _, stderr = cli(["evolve", str(source), "--out", str(out)])
+    assert code == 0, stderr
+    assert_evolve_outcome(code, stderr, source, out)
+
+
+@settings(max_examples=60)
+@given(data=evolutions().flatmap(broken_evolution))
+def test_broken_evolutions_give_one_line(tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("evolve")
+    source, out = folder / "evo.toml", folder / "out"
+    write_toml(source, data)
+    code, _, stderr = cli(["evolve", str(source), "--out", str(out)])
+    assert_evolve_outcome(code, stderr, source, out)

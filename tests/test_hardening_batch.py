@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import devsim.batch as batch
+import devsim.plots.batch as batch_plots
 from devsim.batch import load_sweep, parse_sweep
 from devsim.cli import main
 from devsim.errors import DevsimInputError, DevsimRunError
@@ -71,7 +72,7 @@ def one_line(capsys) -> str:
 @pytest.fixture
 def no_figures(monkeypatch):
     """Batches whose figures a test does not look at skip drawing them (~0.3 s each)."""
-    monkeypatch.setattr(batch, "render_figures", lambda table, sweep: {})
+    monkeypatch.setattr(batch_plots, "render_figures", lambda table, sweep: {})
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -104,7 +105,7 @@ def test_sweeping_organisms_writes_results_and_reruns(tmp_path, capsys, monkeypa
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["result_columns"]["organisms"] == "sweep.organisms"
     capsys.readouterr()
-    monkeypatch.setattr(batch, "render_figures", lambda table, sweep: {})
+    monkeypatch.setattr(batch_plots, "render_figures", lambda table, sweep: {})
     assert batch_cli(path, out) == 0  # the rerun reuses every run and succeeds
     assert "0 run now, 2 reused, 0 failed" in capsys.readouterr().out
 

@@ -398,3 +398,24 @@ def test_an_evolution_too_big_is_refused_before_it_starts(tmp_path, capsys):
     assert code == 2
     assert "organism-days" in one_line(err)
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--population", "1000000000"], "--population"),
+        (["--out", ""], "empty"),
+        (["--out", "/proc/devsim-test/out"], "cannot write"),
+        (["--out", "{file}/sub"], "folder"),
+    ],
+)
+def test_baldwin_checks_sizes_and_out_before_running(tmp_path, capsys, argv, words):
+    afile = write(tmp_path / "afile", "mine")
+    argv = [a.format(file=afile) for a in argv]
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "o")]
+    code, err = run_cli(capsys, "baldwin", *argv)
+    assert code == 2
+    assert words in one_line(err)
+    assert afile.read_text() == "mine"
+    assert not (tmp_path / "o").exists()

@@ -14,10 +14,10 @@ from pydantic import BaseModel
 
 from devsim import cli
 from devsim.errors import DevsimInputError
-from devsim.evolution import (
+from devsim.evolution import EvolutionModel
+from devsim.evolution_scenario import (
     NAME_MAX,
     SEED_MAX,
-    EvolutionModel,
     EvolutionScenario,
     load_evolution_scenario,
     parse_evolution_scenario,
@@ -219,9 +219,7 @@ def test_generations_override_cannot_bypass_the_cap(tmp_path, capsys):
 
 
 def test_seed_overrides_stay_valid_seeds(tmp_path, capsys):
-    from devsim.cli import evolve
 
-    assert evolve.SEED_MAX == SEED_MAX  # the parser's copy (no model import at start-up)
     path = write(tmp_path / "s.toml")
     out = tmp_path / "out"
     base = ["evolve", str(path), "--out", str(out)]

@@ -15,7 +15,8 @@ import pytest
 from devsim import handout
 from devsim.cli import main
 from devsim.handout import render_text
-from devsim.lessons import LESSON_DIR, MAX_LESSON_BYTES, lesson_names
+from devsim.lessons import MAX_LESSON_BYTES, lesson_names
+from devsim.shipped import lesson_dir
 
 SHIPPED = lesson_names()
 TEXT_LESSON = """+++
@@ -55,9 +56,9 @@ def _leftovers(folder) -> list[str]:
 @pytest.mark.parametrize(
     "name",
     [
-        str(LESSON_DIR.parent / "README"),  # an absolute path to Markdown elsewhere
+        str(lesson_dir().parent / "README"),  # an absolute path to Markdown elsewhere
         "../README",
-        str(LESSON_DIR / "timing"),  # even a shipped lesson, given as a path
+        str(lesson_dir() / "timing"),  # even a shipped lesson, given as a path
         "lessons/timing",
         "timing.md",
         "./timing",

@@ -9,7 +9,8 @@ import pytest
 from devsim.cli import main
 from devsim.errors import DevsimInputError
 from devsim.handout import build_handout
-from devsim.lessons import LESSON_DIR, lessons, parse_lesson
+from devsim.lessons import lessons, parse_lesson
+from devsim.shipped import lesson_path
 
 SHIPPED = [lesson.name for lesson in lessons()]
 
@@ -30,7 +31,7 @@ def test_at_least_the_nine_topics_are_shipped():
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_lesson_builds_a_self_contained_handout(name, tmp_path, quick_runs):
-    lesson = parse_lesson(LESSON_DIR / f"{name}.md")
+    lesson = parse_lesson(lesson_path(name))
     numbers = build_handout(lesson, tmp_path, quick=True, runs=quick_runs)
     page = (tmp_path / "index.html").read_text()
     assert lesson.title.replace("&", "&amp;") in page

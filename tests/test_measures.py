@@ -1,4 +1,4 @@
-"""Exact properties of the measures (SCIENCE.md §1)."""
+"""Exact properties of the measures (docs/science.md, Measures)."""
 
 from __future__ import annotations
 
@@ -58,10 +58,10 @@ def test_responses_follow_the_eye_that_carries_the_weights():
 
 
 def test_grating_acuity_is_zero_without_weights_and_high_with_detectors():
-    from devsim.senses import WorldParams, test_gratings
+    from devsim.senses import WorldParams, grating_stimuli
 
     params = WorldParams()
-    gratings = test_gratings(params)  # (sf, k, c)
+    gratings = grating_stimuli(params)  # (sf, k, c)
     n_sf, k, c = gratings.shape
     rng = np.random.default_rng(2)
     noise = 0.1 * rng.standard_normal((n_sf, k, 10, 64)).astype(np.float32)

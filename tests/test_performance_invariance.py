@@ -8,10 +8,14 @@ Three layers:
    metrics by at most 0.003, a third of a synapse) and several times smaller than the
    seed-to-seed spread (SD of CBI ~0.02, of mean ODI ~0.03 with 6 organisms per group),
    so they survive a different BLAS on another machine but catch a change of the science.
-2. Bit-for-bit: the optimised kernel (scaled banks, buffers, blocks, fused constants)
-   against a frozen copy of the pre-optimisation kernel, in the same process, over many
-   rearing conditions and gene settings. Weights, masks, thresholds and pruning counters
-   must be identical as raw bytes, and the random stream must end in the same state.
+2. Bit-for-bit: the optimised day (scaled banks, buffers, blocks, the fast plasticity
+   kernel, fused constants) against a day built from the straightforward pieces: the
+   library's reference rule :func:`devsim.plasticity.plasticity_step` (the one definition
+   of the rule; ``tests/test_plasticity.py`` checks the fast kernel against it branch by
+   branch) and frozen copies of the pre-optimisation stimuli and pruning, in the same
+   process, over many rearing conditions and gene settings. Weights, masks, thresholds and
+   pruning counters must be identical as raw bytes, and the random stream must end in the
+   same state.
 3. Results that must not depend on numerical choices: organisms per kernel block,
    mini-batch size (16 vs 1 and vs 32 at the same presentations per day) and float32 vs float64,
    the last two judged against the seed-to-seed spread of the MD shift.
@@ -20,7 +24,6 @@ Three layers:
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,16 +33,16 @@ from devsim.cohort import Cohort
 from devsim.experiment import run_scenario
 from devsim.genome import Genome, gene_table
 from devsim.model import DevelopmentModel
+from devsim.plasticity import plasticity_step
 from devsim.scenario import parse_scenario
 from devsim.senses import VisualWorld
+from devsim.shipped import scenario_path
 from devsim.wiring import INITIAL_WEIGHT, PRUNE_DAYS, prune_and_sprout, slot_probability
-
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def shipped(name: str, organisms: int):
     """A shipped scenario with ``organisms`` per group."""
-    data = tomllib.loads((SCENARIOS / f"{name}.toml").read_text())
+    data = tomllib.loads(scenario_path(name).read_text())
     for group in data["groups"]:
         group["organisms"] = organisms
     return parse_scenario(data, source=name)
@@ -109,36 +112,7 @@ def test_summary_metrics_match_the_values_recorded_before_optimisation(name):
             )
 
 
-# --- 2. bit for bit against the frozen pre-optimisation kernel --------------------------
-def reference_plasticity_step(weights, mask, theta, x, genes, gate, dt):
-    """plasticity_step as it was before the optimisation (verbatim)."""
-    batch = x.shape[1]
-    y = np.clip(np.matmul(x, weights.transpose(0, 2, 1)), -1.0, 50.0)
-    col = lambda v: v.astype(np.float32)[:, None, None]  # noqa: E731
-    phi = y * (y - theta[:, None, :])
-    phi *= col(genes["rule_A"])
-    phi += col(genes["rule_B"]) * y
-    dw = np.matmul(phi.transpose(0, 2, 1), x)
-    dw /= batch
-    if np.any(genes["rule_C"]):
-        dw += col(genes["rule_C"]) * x.mean(axis=1)[:, None, :]
-    if np.any(genes["rule_D"]):
-        dw += col(genes["rule_D"]) * y.mean(axis=1)[:, :, None]
-    if np.any(genes["rule_E"]):
-        dw += col(genes["rule_E"])
-    step = genes["eta"] * dt
-    dw *= col(step * gate)
-    if np.any(genes["gamma"]):
-        dw -= col(step * genes["gamma"]) * weights
-    weights += dw
-    w_max = genes["w_max"].astype(np.float32)[:, None, None]
-    np.clip(weights, -w_max, w_max, out=weights)
-    weights *= mask
-    rate = (dt / genes["tau_theta"]).astype(np.float32)[:, None]
-    theta += rate * ((y * y).mean(axis=1) / genes["y0"].astype(np.float32)[:, None] - theta)
-    return y
-
-
+# --- 2. bit for bit against the reference rule and the frozen pre-optimisation day -------
 def reference_stimuli(world, indices, litter_index, pattern_gain, noise_sigma, independent):
     """VisualWorld.stimuli as it was before the optimisation (verbatim)."""
     c = world.channels
@@ -178,7 +152,8 @@ def reference_prune_and_sprout(
 
 
 def reference_develop_day(cohort, rng, day, pattern_gain, noise_sigma, independent, drug):
-    """Cohort.develop_day as it was before the optimisation."""
+    """Cohort.develop_day as it was before the optimisation, on the library's reference
+    rule :func:`devsim.plasticity.plasticity_step` (the one definition of the rule)."""
     gate = cohort.window.gate(cohort.genes)
     cohort.gate = gate
     dt = 1.0 / cohort.updates_per_day
@@ -187,9 +162,7 @@ def reference_develop_day(cohort, rng, day, pattern_gain, noise_sigma, independe
         x = reference_stimuli(
             cohort.world, idx, cohort.litter_index, pattern_gain, noise_sigma, independent
         )
-        reference_plasticity_step(
-            cohort.weights, cohort.mask, cohort.theta, x, cohort.genes, gate, dt
-        )
+        plasticity_step(cohort.weights, cohort.mask, cohort.theta, x, cohort.genes, gate, dt)
     reference_prune_and_sprout(
         rng,
         cohort.weights,
@@ -232,6 +205,13 @@ MIXED_GROUPS = [
         "rearing": [{"from": 0, "to": 20, "condition": "dark"}],
     },
     {
+        # the threshold slides down slower than up; the fast one is capped (dt = 0.1 day)
+        "name": "asymmetric_fast_threshold",
+        "organisms": 2,
+        "genome": {"tau_theta": 0.05, "tau_theta_down": 0.5, "gamma": 0.02},
+        "rearing": [{"from": 15, "to": 20, "condition": "lid_suture", "eye": "right"}],
+    },
+    {
         "name": "cde_binocular",
         "organisms": 2,
         "genome": {"rule_C": 0.01, "rule_D": -0.01, "rule_E": 0.001},
@@ -253,10 +233,7 @@ CASES = {
 def _state(model):
     c = model.cohort
     return {
-        # + 0.0 turns -0.0 into +0.0: the reference masks weights after the update, so an
-        # absent synapse may hold -0.0 there and +0.0 in the kernel (which never changes
-        # it); the sign of a zero weight reaches no result.
-        "weights": (c.weights + 0.0).tobytes(),
+        "weights": c.weights.tobytes(),  # raw bytes: even the sign of a zero weight
         "mask": c.mask.tobytes(),
         "theta": c.theta.tobytes(),
         "weak_days": c.weak_days.tobytes(),

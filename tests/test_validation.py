@@ -1,4 +1,4 @@
-"""`devsim validate --quick`: every row of SCIENCE.md §2 computed by the model.
+"""`devsim validate --quick`: every row of docs/science.md computed by the model.
 
 The quick table runs two seeds with 12 organisms per group (mouse only); the full table (5 seeds,
 cat included) is the one quoted in the README.

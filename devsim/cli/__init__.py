@@ -16,7 +16,17 @@ import sys
 
 from devsim.errors import DevsimInputError, DevsimRunError
 
-COMMANDS = ("run", "validate", "profile", "batch", "baldwin", "lesson", "evolve", "bench")
+COMMANDS = (
+    "run",
+    "validate",
+    "profile",
+    "batch",
+    "baldwin",
+    "lesson",
+    "evolve",
+    "bench",
+    "scenarios",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,14 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from devsim.outputs import printable, remove_staging
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    command = "devsim"
     previous = signal.getsignal(signal.SIGTERM)
-    try:
+    try:  # before the heavy imports, so an early SIGTERM is handled too
         signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread (e.g. called from a test's worker thread)
         previous = None
     try:
+        args = build_parser().parse_args(argv)
+        command = f"devsim {args.command}"
         return int(args.func(args) or 0)
     except DevsimInputError as exc:
         print(f"devsim: error: {printable(str(exc), 2000)}", file=sys.stderr)
@@ -71,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"devsim: run failed: {printable(str(exc), 2000)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"devsim {args.command}: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         return 130
     except Terminated:
-        print(f"devsim {args.command}: terminated", file=sys.stderr)
+        print(f"{command}: terminated", file=sys.stderr)
         return 143
     finally:
         remove_staging()

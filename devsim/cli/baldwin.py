@@ -9,30 +9,15 @@ file in the output directory and moved into place with :func:`os.replace`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
-import os
-import uuid
-from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 
 from devsim.errors import DevsimInputError
+from devsim.outputs import check_out, staged
 
 CSV_NAME = "alleles.csv"
 PNG_NAME = "alleles.png"
-CSV_COLUMNS = (
-    "generation",
-    "correct",
-    "incorrect",
-    "undecided",
-    "correct_sd",
-    "incorrect_sd",
-    "undecided_sd",
-    "fitness_mean",
-    "found_fraction",
-)
 KEY_GENERATIONS = (0, 10, 50)
 
 
@@ -89,34 +74,6 @@ def _number(option: str, text: str) -> float:
     return value
 
 
-def _write_all(out: Path, writers: dict[str, Callable[[str], None]]) -> None:
-    """Write every file to a temporary name in ``out``, then move them all into place.
-
-    A failure while writing leaves no new file behind (and removes ``out`` again if this call
-    created it and it is still empty).
-    """
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    pending: list[tuple[str, Path]] = []
-    try:
-        for name, write in writers.items():
-            # A fresh unique name (not mkstemp) so the writer creates the file with the usual
-            # umask-based permissions instead of mkstemp's 0600.
-            tmp_name = str(out / f".{name}.{uuid.uuid4().hex}.tmp")
-            pending.append((tmp_name, out / name))
-            write(tmp_name)
-        for tmp_name, target in pending:
-            os.replace(tmp_name, target)
-    except BaseException:
-        for tmp_name, _ in pending:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-        if created:
-            with contextlib.suppress(OSError):
-                out.rmdir()
-        raise
-
-
 def _summary(table: pd.DataFrame) -> str:
     last = int(table["generation"].iloc[-1])
     wanted = sorted({g for g in KEY_GENERATIONS if g <= last} | {last})
@@ -138,7 +95,8 @@ def _summary(table: pd.DataFrame) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the replicated simulation, write the CSV and PNG, print key values."""
-    from devsim.baldwin import run_baldwin
+    out = check_out(args.out)
+    from devsim.baldwin import TABLE_COLUMNS, run_baldwin
     from devsim.plots.baldwin import plot_alleles
 
     generations = _integer("--generations", args.generations)
@@ -147,9 +105,6 @@ def run(args: argparse.Namespace) -> int:
     population = _integer("--population", args.population)
     trials = _integer("--trials", args.trials)
     mutation_rate = _number("--mutation-rate", args.mutation_rate)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise DevsimInputError(f"--out must be a directory, but {str(out)!r} is a file")
 
     try:
         table = run_baldwin(
@@ -170,14 +125,10 @@ def run(args: argparse.Namespace) -> int:
                 break
         raise DevsimInputError(message) from None
 
-    csv_table = table[list(CSV_COLUMNS)]
-    _write_all(
-        out,
-        {
-            CSV_NAME: lambda tmp: csv_table.to_csv(tmp, index=False),
-            PNG_NAME: lambda tmp: plot_alleles(table, tmp),
-        },
-    )
+    csv_table = table[list(TABLE_COLUMNS)]
+    with staged(out) as staging:
+        csv_table.to_csv(staging / CSV_NAME, index=False)
+        plot_alleles(table, staging / PNG_NAME)
 
     learning = "off" if args.no_learning else "on"
     print(

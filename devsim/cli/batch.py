@@ -23,7 +23,9 @@ def add_parser(subparsers) -> None:
         "holds one sweep (its grid values and seeds may change). Exit code 1 if a run "
         "failed.",
     )
-    parser.add_argument("sweep", type=Path, help="sweep TOML file (see devsim.batch)")
+    parser.add_argument(
+        "sweep", type=str, help="shipped sweep name (e.g. cp_profile_sweep) or sweep TOML file"
+    )
     parser.add_argument("--out", type=str, required=True, help="output folder")
     parser.add_argument(
         "--workers",
@@ -71,9 +73,18 @@ def _batch(args: argparse.Namespace, out: Path, workers: int, printable) -> int:
 
     from devsim.batch import load_sweep, run_sweep, summary_table
     from devsim.budget import limits
+    from devsim.plots import batch as batch_plots
+    from devsim.shipped import resolve
 
-    sweep = load_sweep(args.sweep, max_runs=args.max_runs)
-    table = run_sweep(sweep, out, workers=workers, scheduler=args.scheduler, limits=limits(args))
+    sweep = load_sweep(resolve(args.sweep, "sweep", "sweep"), max_runs=args.max_runs)
+    table = run_sweep(
+        sweep,
+        out,
+        workers=workers,
+        scheduler=args.scheduler,
+        limits=limits(args),
+        draw=batch_plots.render_figures,
+    )
     counts = table.attrs["batch"]
     columns = list(sweep.columns.values())
     summary = summary_table(table, columns)

@@ -18,7 +18,6 @@ import json
 import math
 import os
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +25,10 @@ import pandas as pd
 
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_workers
-from devsim.errors import DevsimInputError
+from devsim.errors import DevsimInputError, DevsimRunError
+from devsim.evolution_scenario import SEED_MAX
 from devsim.outputs import atomic_write, check_out, printable, staged
+from devsim.shipped import resolve
 
 SUMMARY_TRAITS = (
     "fitness_mean",
@@ -44,7 +45,6 @@ SUMMARY_TRAITS = (
 )
 TAIL = 10  # comparisons average the last TAIL generations of each run
 SEEDS_MAX = 1000  # runs per scenario of one command
-SEED_MAX = 2**32 - 1  # = devsim.evolution.SEED_MAX (here so the parser needs no model import)
 RUN_FILES = (  # what a run's folder receives (checked for things in the way before any work)
     "generations.parquet",
     "scenario.json",
@@ -55,6 +55,7 @@ RUN_FILES = (  # what a run's folder receives (checked for things in the way bef
     "figures/habitat_map.png",
 )
 RESERVED = ("comparison.csv", "comparison.png")  # files of --out, not scenario folders
+WARM = "devsim.cli.evolve:warm_up"  # loaded by each local Dask worker before it joins
 
 
 def add_parser(subparsers) -> None:
@@ -69,7 +70,8 @@ def add_parser(subparsers) -> None:
         "scenario",
         type=str,
         nargs="+",
-        help="evolution scenario TOML file(s); each file's name (without .toml) names its "
+        help="shipped evolution scenario name(s) (e.g. assimilation_constant) or TOML "
+        "file(s); each file's name (without .toml) names its "
         "folder in --out and its rows in comparison.csv, so the names must differ",
     )
     parser.add_argument("--out", type=str, required=True, help="output folder")
@@ -102,7 +104,7 @@ def add_parser(subparsers) -> None:
 
 def _load(path: str):
     """The validated scenario of one file; any problem reading it is one line naming it."""
-    from devsim.evolution import load_evolution_scenario
+    from devsim.evolution_scenario import load_evolution_scenario
 
     shown = printable(path, 200)
     if not path.strip() or "\x00" in path:
@@ -183,16 +185,22 @@ def _check_folder(folder: Path, names: tuple[str, ...]) -> None:
     """Before any work: ``folder`` can take a run's files (nothing in the way of them)."""
     check_out(folder)
     for name in names:
-        target = folder / name
-        for place in (target, *target.parents):
-            if place == folder:
-                break
-            blocked = place.is_dir() if place == target else place.exists() and not place.is_dir()
-            if blocked:
-                raise DevsimInputError(
-                    f"--out: {printable(str(place))} is in the way of {target.name}; move it "
-                    "and rerun"
-                )
+        place = _in_the_way(folder, name)
+        if place is not None:
+            raise DevsimInputError(
+                f"--out: {printable(str(place))} is in the way of {Path(name).name}; move it "
+                "and rerun"
+            )
+
+
+def _in_the_way(folder: Path, name: str) -> Path | None:
+    """A folder where file ``name`` goes, or a file where one of its folders goes."""
+    if (folder / name).is_dir():
+        return folder / name
+    for part in list(Path(name).parents)[:-1]:  # its folders below ``folder``, nearest first
+        if (folder / part).exists() and not (folder / part).is_dir():
+            return folder / part
+    return None
 
 
 def _clean(value):
@@ -297,10 +305,6 @@ def run_one(scenario, seed: int, out: Path, progress: bool = True) -> pd.DataFra
     return result["table"]
 
 
-def _evolve_quietly(scenario, seed: int) -> dict:
-    return evolve(scenario, seed, progress=False)
-
-
 def _fingerprint(scenario, seed: int) -> str:
     """The resolved scenario and seed of a run, as written to its ``scenario.json``."""
     content = {"seed": seed, "scenario": scenario.model_dump(mode="json")}
@@ -325,49 +329,66 @@ def run_many(jobs: list, workers: int, scheduler: str | None) -> list[pd.DataFra
     """Run ``jobs`` ((scenario, seed, out) each) and return their tables in job order.
 
     A folder holding this very run (same scenario and seed, see ``scenario.json``) is read,
-    not rerun, so an interrupted batch resumes. The rest run in this process (``workers`` 1, no
-    ``scheduler``) or on Dask: a LocalCluster of ``workers`` single-threaded processes on
-    127.0.0.1, or the cluster at ``scheduler``. Workers compute; this process writes each
-    run's folder as it completes (workers need no shared file system)."""
+    not rerun, so an interrupted batch resumes. The rest go to :func:`devsim.runner.run_jobs`:
+    in this process (``workers`` 1, no ``scheduler``) or on Dask (a LocalCluster of
+    ``workers`` single-threaded processes on 127.0.0.1, or the cluster at ``scheduler``).
+    Workers compute; this process writes each run's folder as it completes (workers need no
+    shared file system). A run that raises leaves ``error.txt`` (its traceback) in its folder
+    and the others go on; then :class:`DevsimRunError` names it (a rerun retries it)."""
+    from devsim.runner import Job, Progress, run_jobs
+
     tables: list[pd.DataFrame | None] = [_finished(*job) for job in jobs]
     todo = [k for k, table in enumerate(tables) if table is None]
     if len(todo) < len(jobs):
         print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; skipping them")
-    if not todo:
-        return tables
-    if workers == 1 and scheduler is None:
-        for k in todo:
-            scenario, seed, out = jobs[k]
-            tables[k] = run_one(scenario, seed, out)
-        return tables
-    from distributed import Client, as_completed
-
-    from devsim.batch import _connect, local_cluster
-
-    with ExitStack() as stack:
-        if scheduler is None:
-            cluster = stack.enter_context(local_cluster(min(workers, len(todo))))
-            client = stack.enter_context(Client(cluster))
-        else:
-            client = stack.enter_context(_connect(scheduler))
-        futures = {
-            client.submit(_evolve_quietly, jobs[k][0], jobs[k][1], pure=False): k for k in todo
-        }
-        try:
-            for future in as_completed(futures):
-                k = futures[future]
-                scenario, seed, out = jobs[k]
-                result = future.result()  # a failed run raises here: nothing half-written
-                write_run(out, scenario, result)
-                tables[k] = result["table"]
-                print(
-                    f"  [{printable(scenario.name, 40)} seed {seed}] done in "
-                    f"{result['seconds']:.0f} s -> {printable(str(out))}",
-                    flush=True,
-                )
-        finally:
-            client.cancel([f for f in futures if not f.done()])
+    serial = workers == 1 and scheduler is None  # in process: each run prints its progress
+    work = [
+        Job(str(k), "devsim.cli.evolve:evolve", jobs[k][:2], {"progress": serial}) for k in todo
+    ]
+    failed: list[str] = []
+    # a bar on a terminal while runs go to Dask (in process, each run prints its progress)
+    bar = Progress(len(jobs), len(jobs) - len(todo), not serial, "devsim evolve", plain=False)
+    try:
+        run_jobs(work, _writer(jobs, tables, failed, bar), workers, scheduler, warm=WARM)
+    finally:
+        bar.close()
+    if failed:
+        raise DevsimRunError(f"{len(failed)} of {len(work)} runs failed: {failed[0]}")
     return tables
+
+
+def _writer(jobs: list, tables: list, failed: list[str], bar):
+    """The runner's callback: write a finished run's folder (or its error.txt)."""
+    from devsim.runner import error_line, write_failure
+
+    def on_result(job, outcome) -> None:
+        k = int(job.key)
+        scenario, seed, out = jobs[k]
+        if not outcome.ok:
+            write_failure(out / "error.txt", outcome)
+            failed.append(
+                f"{printable(scenario.name, 40)} seed {seed}: "
+                f"{printable(error_line(outcome.error), 300)} "
+                f"(traceback in {printable(str(out / 'error.txt'))})"
+            )
+            bar.update(failed=True)
+            return
+        write_run(out, scenario, outcome.value)
+        (out / "error.txt").unlink(missing_ok=True)
+        tables[k] = outcome.value["table"]
+        bar.update(failed=False)
+        if bar.enabled:  # on Dask: one line a run (in process, the run printed its own)
+            bar.write(
+                f"  [{printable(scenario.name, 40)} seed {seed}] done in "
+                f"{outcome.value['seconds']:.0f} s -> {printable(str(out))}"
+            )
+
+    return on_result
+
+
+def warm_up() -> None:
+    """What a local Dask worker loads before it joins: the evolution model's code."""
+    import devsim.evolution  # noqa: F401
 
 
 def comparison_columns(innate: bool) -> list[str]:
@@ -413,23 +434,32 @@ def main(args: argparse.Namespace) -> int:
         raise DevsimInputError(f"--seeds: must be in 1..{SEEDS_MAX}, got {args.seeds}")
     if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
         raise DevsimInputError(f"--seed: must be in 0..{SEED_MAX}, got {args.seed}")
+    args.scenario = [str(resolve(arg, "evolution")) for arg in args.scenario]  # name or path
     scenarios = [(path, _scenario(path, args)) for path in args.scenario]
     check_job_cost(scenarios, args)
     start = time.perf_counter()
-
     if len(scenarios) == 1 and args.seeds == 1:
-        path, scenario = scenarios[0]
-        seed = scenario.seed
-        _check_folder(out, RUN_FILES)
-        table = run_one(scenario, seed, out)
-        last = table.iloc[-1]
-        print(f"{printable(scenario.name)}  (seed {seed}, {int(last['generation'])} generations)")
-        for key in SUMMARY_TRAITS:
-            print(f"  {key:<22} {table.iloc[0][key]:8.3f} -> {last[key]:8.3f}")
-        print(f"results in {printable(str(out))}/ (generations.parquet, summary.json, figures/)")
-        print(f"run time {time.perf_counter() - start:.0f} s")
-        return 0
+        _single(out, scenarios[0][1])
+    else:
+        _many(out, scenarios, args)
+    print(f"run time {time.perf_counter() - start:.0f} s")
+    return 0
 
+
+def _single(out: Path, scenario) -> None:
+    """One scenario, one seed: evolve here (progress printed), write ``out``, summarise."""
+    seed = scenario.seed
+    _check_folder(out, RUN_FILES)
+    table = run_one(scenario, seed, out)
+    last = table.iloc[-1]
+    print(f"{printable(scenario.name)}  (seed {seed}, {int(last['generation'])} generations)")
+    for key in SUMMARY_TRAITS:
+        print(f"  {key:<22} {table.iloc[0][key]:8.3f} -> {last[key]:8.3f}")
+    print(f"results in {printable(str(out))}/ (generations.parquet, summary.json, figures/)")
+
+
+def _many(out: Path, scenarios: list, args: argparse.Namespace) -> None:
+    """Every scenario x seed (one folder each, :func:`run_many`), then the comparison."""
     labels = _labels(args.scenario)
     jobs = []
     for label, (_, scenario) in zip(labels, scenarios, strict=True):
@@ -439,6 +469,11 @@ def main(args: argparse.Namespace) -> int:
     for _, _, folder in jobs:
         _check_folder(folder, RUN_FILES)
     tables = run_many(jobs, args.workers, args.scheduler)
+    _compare(out, scenarios, jobs, tables, args.seeds)
+
+
+def _compare(out: Path, scenarios: list, jobs: list, tables: list, seeds: int) -> None:
+    """Write comparison.csv and comparison.png; print each scenario's end state."""
     records = []
     runs: dict[str, list[pd.DataFrame]] = {}
     for (_, seed, folder), table in zip(jobs, tables, strict=True):
@@ -454,9 +489,7 @@ def main(args: argparse.Namespace) -> int:
     grouped = comparison.groupby("scenario", sort=False)[keys]
     mean, sd = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
     for label in mean.index:
-        print(f"  {printable(label)}  (seeds: {args.seeds})")
+        print(f"  {printable(label)}  (seeds: {seeds})")
         for key in keys:
             print(f"    {key:<22} {mean.loc[label, key]:8.3f} ({sd.loc[label, key]:.3f})")
     print(f"results in {printable(str(out))}/ (one folder per run, comparison.csv, comparison.png)")
-    print(f"run time {time.perf_counter() - start:.0f} s")
-    return 0

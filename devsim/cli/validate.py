@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="reproduce the validation table of published results",
-        description="Run every row of the validation table (SCIENCE.md §2), print measured "
+        description="Run every row of the validation table (docs/science.md), print measured "
         "vs target, write validation.json and figures; exit 1 if a row fails.",
     )
     parser.add_argument(

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.scenario import Scenario
 
 PANELS_PER_ROW = 6
@@ -67,7 +68,7 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
         ax_odi.plot(daily["day"], odi, label=name, lw=1.8 if name == reference else 1.2)
         ax_gate.plot(daily["day"], daily["plasticity"], label=name)
     gate = np.asarray(summary["groups"][reference]["daily"]["plasticity"])
-    open_days = np.nonzero(gate >= 0.5 * gate.max())[0] if gate.size else []
+    open_days = np.nonzero(gate >= WINDOW_OPEN_GATE)[0]
     if len(open_days):
         for ax in (ax_odi, ax_gate):
             ax.axvspan(open_days[0], open_days[-1], color="gold", alpha=0.25, lw=0)

@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from devsim.outputs import printable
+from devsim.plasticity import WINDOW_OPEN_GATE
 
 # Scenario names and file names are the user's text: shown as they are, never parsed as
 # matplotlib maths ($...$) or TeX, control characters escaped.
@@ -24,7 +25,7 @@ TRAIT_PANELS = (
     ("innate_mean", "innate template strength"),
     ("template_match_mean", "template match  cos 2(psi - phi)"),
     ("innate_effective_mean", "world-specific template (strength x match)"),
-    ("window_close_mean", "window closes (day, gate < 0.5)"),
+    ("window_close_mean", f"window closes (day, gate < {WINDOW_OPEN_GATE})"),
     ("adult_gate_mean", "gate at maturity"),
     ("eta_mean", "eta (learning rate)"),
 )

@@ -13,6 +13,7 @@ import solara
 from mesa.visualization.utils import update_counter
 
 from devsim.model import DevelopmentModel
+from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.viz import figures
 
 TITLE = "devsim: the critical period of ocular dominance"
@@ -48,9 +49,9 @@ def window_status(model: DevelopmentModel) -> str:
     """The control group's critical window today: not yet open, open, closing or closed."""
     gate = model.daily()[model.reference]["plasticity"]
     today = gate[-1]
-    if today >= figures.WINDOW_GATE:
+    if today >= WINDOW_OPEN_GATE:
         state = "open"
-    elif any(g >= figures.WINDOW_GATE for g in gate):
+    elif any(g >= WINDOW_OPEN_GATE for g in gate):
         state = "closing" if today >= CLOSED_GATE else "closed"
     else:
         state = "not yet open"

@@ -36,6 +36,7 @@ from matplotlib.text import Text
 from devsim.measures import eye_responses, ocular_dominance_index, responsive
 from devsim.model import DevelopmentModel
 from devsim.organism import Organism
+from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.plots.development import CONDITION_COLOURS
 
 LEFT_COLOUR = "#2166ac"
@@ -46,7 +47,6 @@ NO_ODI = (0.8, 0.8, 0.8, 1.0)  # an organism or neuron that responds to neither 
 WEIGHT_CMAP = colormaps["PiYG"].with_extremes(bad="#e6e6e6")
 GROUP_COLOURS = ["#222222", "#e08214", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d"]
 CLASS_COLOURS = [ODI_CMAP(ODI_NORM(v)) for v in (0.9, 0.6, 0.3, 0.0, -0.3, -0.6, -0.9)]
-WINDOW_GATE = 0.5  # the window counts as open while the gate is at least this
 DPI = 100
 WIDTH = 4.4  # inches: about the width of a SolaraViz grid cell at 100 dpi
 FONT = 8
@@ -435,7 +435,7 @@ def histogram_figure(model: DevelopmentModel) -> Figure:
 
 
 # --- ODI and the plasticity gate over age ---------------------------------------------
-def open_spans(gate, threshold: float = WINDOW_GATE) -> list[tuple[int, int]]:
+def open_spans(gate, threshold: float = WINDOW_OPEN_GATE) -> list[tuple[int, int]]:
     """Contiguous day spans ``[start, end]`` where the gate is at least ``threshold``."""
     spans, start = [], None
     for day, value in enumerate(gate):

@@ -1,8 +1,8 @@
 """The Lessons page: a lesson's text one step at a time, beside a live simulation.
 
-The page lists the lessons of ``lessons/`` (title and summary, in teaching order). A chosen
+The page lists the shipped lessons (title and summary, in teaching order). A chosen
 lesson is shown one ``## `` section at a time (Back / Next) next to a live run of the
-lesson's first scenario: the preset of that name (:data:`~devsim.viz.page_model.PRESETS`)
+lesson's first scenario: the preset of that name (:func:`~devsim.viz.page_model.presets`)
 with fewer animals per group, so that it runs in seconds. Two steps are interactive:
 
 * **Predict, then run** (the lesson's ``## Predict`` section): the class picks an answer to
@@ -36,16 +36,17 @@ import solara
 import solara.lab
 
 from devsim.errors import DevsimInputError
-from devsim.experiment import FINAL_METRICS
 from devsim.handout import render_text
-from devsim.lessons import SCENARIO_DIR, Lesson, lessons
-from devsim.model import DAILY_METRICS, DevelopmentModel
+from devsim.lessons import Lesson, lessons
+from devsim.measures import DAILY_METRICS, FINAL_METRICS
+from devsim.model import DevelopmentModel
 from devsim.profile import STARTS, Profile
 from devsim.scenario import load_scenario
 from devsim.senses import EYE_CONDITIONS
+from devsim.shipped import scenario_path
 from devsim.validation import ROWS, Settings
 from devsim.viz import figures
-from devsim.viz.page_model import PRESETS, PageModel
+from devsim.viz.page_model import PageModel, presets
 
 LESSON_ORGANISMS = 8  # animals per group in a live lesson run (the shipped scenarios have 16)
 REDRAWS = 10  # how many times the figures are redrawn while Run lives the simulated life
@@ -155,7 +156,7 @@ class Question:
 
 def question_for(scenario: str) -> Question:
     """The prediction question of a preset (see :data:`FOCUS` for the exceptions)."""
-    preset = PRESETS[scenario]
+    preset = presets()[scenario]
     reference = preset.reference
     others = [g.name for g in preset.groups if g.name != reference]
     fields = {"metric": "cbi", "group": others[0] if others else reference, "age": preset.days}
@@ -190,7 +191,7 @@ surprise, one on the other side of zero would be.
 def live_scenario(lesson: Lesson) -> str | None:
     """The scenario the lesson runs live: its first one, if it is a preset."""
     scenarios = lesson.header.scenarios
-    return scenarios[0] if scenarios and scenarios[0] in PRESETS else None
+    return scenarios[0] if scenarios and scenarios[0] in presets() else None
 
 
 def lesson_steps(lesson: Lesson) -> list[Step]:
@@ -242,20 +243,8 @@ def _png(fig) -> bytes:
 
 
 def live_summary(model: DevelopmentModel) -> dict:
-    """The run's summary in the form of :func:`devsim.experiment.run_scenario`."""
-    final = model.measure_groups(with_acuity=True)
-    daily = model.daily()
-    return {
-        "days": model.days,
-        "reference_group": model.reference,
-        "groups": {
-            name: {
-                "final": {m: final[name][m] for m in FINAL_METRICS},
-                "daily": {k: daily[name][k] for k in ("day", *DAILY_METRICS)},
-            }
-            for name in final
-        },
-    }
+    """The run's summary so far, as :func:`devsim.experiment.run_scenario` gives it."""
+    return model.results().summary()
 
 
 def take_snapshot(model: DevelopmentModel) -> Snapshot:
@@ -278,7 +267,7 @@ def new_live_run(lesson: Lesson) -> LiveRun | None:
     name = live_scenario(lesson)
     if name is None:
         return None
-    preset = PRESETS[name]
+    preset = presets()[name]
     model = PageModel(
         species=preset.species,
         protocol=name,
@@ -296,7 +285,7 @@ def new_live_run(lesson: Lesson) -> LiveRun | None:
 @cache
 def _blank_summary(name: str) -> dict:
     """A summary of scenario ``name`` with every number NaN (a run that is not available)."""
-    scenario = load_scenario(SCENARIO_DIR / f"{name}.toml")
+    scenario = load_scenario(scenario_path(name))
     nan, days = float("nan"), scenario.days + 1
     final = {m: nan for m in FINAL_METRICS} | {"od_histogram": [nan] * 7}
     daily = {"day": list(range(days))} | {m: [nan] * days for m in DAILY_METRICS}
@@ -520,7 +509,7 @@ def LessonList(items: list[Lesson]):
 def LessonCard(number: int, lesson: Lesson):
     scenario = live_scenario(lesson)
     if scenario is not None:
-        kind = f"Live simulation: {PRESETS[scenario].name}"
+        kind = f"Live simulation: {presets()[scenario].name}"
     elif lesson.header.baldwin:
         kind = "Runs on the Baldwin effect page"
     else:
@@ -558,7 +547,7 @@ def Stepper(steps: list[Step], index: int):
 @solara.component
 def LiveFigures(run: LiveRun, question: Question | None, pending: bool):
     snap = run.snapshot
-    preset = PRESETS[run.scenario]
+    preset = presets()[run.scenario]
     with solara.Card(margin=0, style={"height": "100%"}):
         solara.Text(
             f"Live simulation: {preset.name} (preset {run.scenario})",

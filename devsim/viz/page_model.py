@@ -10,21 +10,22 @@ raises: the page falls back to the default protocol and keeps the one-line
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devsim.cohort import BATCH_SIZE, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
 from devsim.genome import GENES, SPECIES
 from devsim.model import DevelopmentModel
-from devsim.scenario import Scenario, load_scenario, parse_scenario
+from devsim.scenario import Scenario, load_scenario, parse_scenario, read_toml
 from devsim.senses import CONDITIONS, EYE_CONDITIONS
+from devsim.shipped import scenario_dir
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 CUSTOM = "custom"
 GENE_BY_NAME = {g.name: g for g in GENES}
 
@@ -38,24 +39,28 @@ PAGE_GENES: tuple[tuple[str, str, float, float, float], ...] = (
 )
 
 
-def load_presets(directory: Path = SCENARIO_DIR) -> dict[str, Scenario]:
-    """Every scenario in ``scenarios/`` by file stem.
+def load_presets(directory: Path | None = None) -> dict[str, Scenario]:
+    """Every scenario in ``directory`` (default: the shipped ones) by file stem.
 
     Files that are not single scenarios (e.g. ``[sweep]`` definitions) or do not validate
-    are left out; no folder (an installed package) gives no presets.
+    are left out; no folder gives no presets.
     """
+    directory = scenario_dir() if directory is None else directory
     presets = {}
     for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
         try:
-            if "sweep" in tomllib.loads(path.read_text(encoding="utf-8")):
+            if "sweep" in read_toml(path):
                 continue
             presets[path.stem] = load_scenario(path)
-        except (DevsimInputError, tomllib.TOMLDecodeError, OSError):
+        except DevsimInputError:
             continue
     return presets
 
 
-PRESETS: dict[str, Scenario] = load_presets()
+@functools.cache
+def presets() -> dict[str, Scenario]:
+    """The shipped presets, read on first use (never at import)."""
+    return load_presets()
 
 
 @dataclass(frozen=True)
@@ -146,14 +151,14 @@ def build_protocol(
             "Littermates share their initial wiring and what they see; the manipulated group "
             "differs only in the rearing event you set."
         )
-    elif protocol in PRESETS:
-        preset = PRESETS[protocol]
+    elif protocol in presets():
+        preset = presets()[protocol]
         groups = [g.model_dump(by_alias=True, exclude_none=True) for g in preset.groups]
         life = max(int(days), preset.days)  # never cut a preset's own events short
         title = f"Preset {protocol}: {preset.name}"
         description = " ".join(preset.description.split())
     else:
-        allowed = ", ".join([CUSTOM, *PRESETS])
+        allowed = ", ".join([CUSTOM, *presets()])
         raise DevsimInputError(f"protocol: unknown protocol {protocol!r}; allowed: {allowed}")
     for group in groups:
         group["organisms"] = int(organisms)
@@ -209,8 +214,8 @@ class PageModel(DevelopmentModel):
         eta: float = GENE_BY_NAME["eta"].default,
         tau_theta: float = GENE_BY_NAME["tau_theta"].default,
         neurons: int = 16,
-        presentations_per_day: int = 640,
-        batch_size: int = 16,
+        presentations_per_day: int = PRESENTATIONS_PER_DAY,
+        batch_size: int = BATCH_SIZE,
         rng=None,
     ):
         inputs = {k: v for k, v in locals().items() if k not in ("self", "rng", "__class__")}
@@ -222,15 +227,7 @@ class PageModel(DevelopmentModel):
             error = str(exc)
             protocol_ = build_protocol(**page_defaults(), genes=default_genes())
         scenario = protocol_.scenario
-        super().__init__(
-            groups=scenario.groups,
-            species=scenario.species,
-            days=scenario.days,
-            neurons=scenario.neurons,
-            presentations_per_day=scenario.presentations_per_day,
-            batch_size=scenario.batch_size,
-            rng=scenario.seed if rng is None else rng,
-        )
+        super().__init__(scenario, rng=scenario.seed if rng is None else rng)
         self.inputs = {**inputs, **genes}  # as given, also when invalid
         self.input_error: str | None = error  # one line, for the page to show
         self.protocol = protocol_  # what actually runs (the default protocol on error)
@@ -264,7 +261,7 @@ def model_params() -> dict[str, Any]:
         "protocol": {
             "type": "Select",
             "value": d["protocol"],
-            "values": [CUSTOM, *PRESETS],
+            "values": [CUSTOM, *presets()],
             "label": "Rearing protocol (custom or a preset)",
         },
         "days": {
@@ -341,6 +338,3 @@ def model_params() -> dict[str, Any]:
             "label": label,
         }
     return out
-
-
-MODEL_PARAMS: dict[str, Any] = model_params()

@@ -1,0 +1,417 @@
+"""Evolution scenario files: the schema of ``devsim evolve`` experiments (TOML).
+
+Validation uses pydantic in strict mode; every problem becomes one line naming the file,
+the field and what is allowed (:class:`devsim.errors.DevsimInputError`). The model that
+runs them is :class:`devsim.evolution.EvolutionModel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
+from devsim.errors import DevsimInputError
+from devsim.genome import GENE_NAMES, GENES, SPECIES, check_gene
+from devsim.outputs import printable
+from devsim.scenario import error_message, field_location, read_toml
+
+# Share of the initial wiring laid down by the innate map. Big enough that an innate map
+# tuned to the world sees well without learning; small enough that learning still pays
+# where the genome cannot know the world (0.3: the template's orientation hardly mattered;
+# 0.6: learning hardly improved on a map of all orientations).
+INNATE_MAP_SHARE = 0.45
+FEATURE_MODES = ("constant", "generations", "individual", "habitat")
+DEFAULT_EVOLVE = (
+    "eta",
+    "r_close",
+    "floor_adult",
+    "theta_open",
+    "innate_strength",
+    "innate_orientation",
+    "innate_offset",
+    "marker",
+)
+
+
+# ------------------------------------------------------------------------------------------
+# Scenario schema (TOML), validated with one-line messages
+# ------------------------------------------------------------------------------------------
+SEED_MAX = 2**32 - 1  # largest seed; a batch's seeds (seed, seed + 1, ...) stay below it
+NAME_MAX = 200  # characters of a scenario name (figure titles, terminal lines)
+Day = Annotated[int, Field(ge=0, le=365)]
+GridSide = Annotated[int, Field(ge=1, le=100)]
+Contrast = Annotated[float, Field(ge=0.01, le=10.0)]
+GENE_BY_NAME = {g.name: g for g in GENES}
+
+
+class _Strict(BaseModel):
+    """Strict fields: strings and booleans are not numbers, floats are not integers, and
+    floats are finite. Tuple fields relax only the container (TOML gives lists), with
+    ``Field(strict=False)``; their items stay strict."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, strict=True, allow_inf_nan=False
+    )
+
+
+class Gradient(_Strict):
+    """A habitat statistic that changes linearly across the grid's columns."""
+
+    left: Annotated[float, Field(ge=0.0, le=1.0)]
+    right: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+Habitat = float | Gradient
+_HABITAT = "a probability in [0, 1] or a gradient {left = p, right = p}"
+
+
+def _check_habitat(value: Any) -> Habitat:
+    """A probability in [0, 1], or a gradient ``{left = p, right = p}`` of them."""
+    if isinstance(value, Gradient):
+        return value
+    if isinstance(value, Mapping):
+        if set(value) != {"left", "right"}:
+            keys = ", ".join(sorted(map(str, value))) or "none"
+            raise ValueError(f"a gradient needs exactly the keys left and right, got {keys}")
+        return Gradient(**{side: _probability(value[side], f"{side}: ") for side in value})
+    return _probability(value, "")
+
+
+def _probability(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{where}must be {_HABITAT}, got {shown(value)}")
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise ValueError(f"{where}must be a probability in [0, 1], got {shown(value)}")
+    return float(value)
+
+
+def shown(value: Any) -> str:
+    """A user's value as it would appear in TOML, short (for one-line errors)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, str):
+        text = '"' + printable(value, 40) + '"'  # control characters escaped: one line
+    elif isinstance(value, int | float):
+        text = repr(value)
+    else:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _unprintable(text: str, allowed: str = "") -> str | None:
+    """The first character of ``text`` that would garble a terminal or a title, if any."""
+    for c in text:
+        if c not in allowed and not c.isprintable():
+            return repr(c)[1:-1]
+    return None
+
+
+class Environment(_Strict):
+    """What varies, and on which timescale.
+
+    ``orientation`` / ``eye_offset``: ``constant`` (the same for everybody, every
+    generation), ``generations`` (redrawn every ``*_every`` generations, shared by all),
+    ``individual`` (drawn for each organism at birth) or ``habitat`` (orientation only: a
+    gradient across columns from ``orientation_value`` over ``orientation_span`` degrees).
+    ``world_change`` is the chance that an organism's world orientation is redrawn at a
+    random day in ``world_change_days`` (a change within a life), its contrast multiplied by
+    a log-uniform factor from ``world_change_contrast``; ``deprivation`` the chance
+    of a cataract-like lid suture of a random eye for ``deprivation_length`` days, starting
+    at a random day in ``deprivation_days``. Both may be gradients ``{left, right}``.
+    """
+
+    anisotropy: Annotated[float, Field(ge=0.0, le=100.0)] = 30.0
+    orientation: Literal[FEATURE_MODES] = "constant"  # type: ignore[valid-type]
+    orientation_value: Annotated[float, Field(ge=0.0, lt=180.0)] = 90.0
+    orientation_span: Annotated[float, Field(ge=0.0, le=180.0)] = 90.0
+    orientation_every: Annotated[int, Field(ge=1, le=100_000)] = 20
+    eye_offset: Literal["constant", "generations", "individual"] = "constant"
+    eye_offset_value: Annotated[int, Field(ge=-2, le=2)] = 0
+    eye_offset_every: Annotated[int, Field(ge=1, le=100_000)] = 20
+    world_change: Habitat = 0.0
+    world_change_days: tuple[Day, Day] = Field(default=(25, 35), strict=False)
+    world_change_contrast: tuple[Contrast, Contrast] = Field(default=(1.0, 1.0), strict=False)
+    deprivation: Habitat = 0.0
+    deprivation_length: Annotated[int, Field(ge=1, le=365)] = 5
+    deprivation_days: tuple[Day, Day] = Field(default=(14, 35), strict=False)
+    deprivation_condition: Literal["lid_suture", "inactivate"] = "lid_suture"
+
+    _habitat = field_validator("world_change", "deprivation", mode="before")(_check_habitat)
+
+    @model_validator(mode="after")
+    def _check(self) -> Environment:
+        for name in ("world_change_days", "deprivation_days"):
+            a, b = getattr(self, name)
+            if not 0 <= a <= b:
+                raise ValueError(f"{name}: need 0 <= first <= last, got [{a}, {b}]")
+        lo, hi = self.world_change_contrast
+        if not 0 < lo <= hi:
+            raise ValueError(f"world_change_contrast: need 0 < low <= high, got [{lo}, {hi}]")
+        return self
+
+
+class Costs(_Strict):
+    """Explicit fitness costs (documented in the module docstring)."""
+
+    plasticity: Annotated[float, Field(ge=0.0, le=100.0)] = 0.03  # per unit eta * sum(gate)
+    activity: Annotated[float, Field(ge=0.0, le=100.0)] = 0.02  # per unit mean response
+
+
+class Quick(_Strict):
+    """Reduced settings for ``--quick`` (smoke tests); lifetimes and windows are kept. The
+    bounds are those of the full settings."""
+
+    generations: Annotated[int, Field(ge=1, le=100_000)] = 3
+    grid: tuple[GridSide, GridSide] = Field(default=(3, 2), strict=False)
+    per_cell: Annotated[int, Field(ge=1, le=100)] = 2
+    neurons: Annotated[int, Field(ge=1, le=1024)] = 8
+    presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = 16
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 8
+
+
+class EvolutionScenario(_Strict):
+    """One evolution experiment (see ``devsim/data/scenarios/evolution/*.toml``)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    species: Literal[tuple(SPECIES)] = "mouse"  # type: ignore[valid-type]
+    seed: Annotated[int, Field(ge=0, le=SEED_MAX)] = 0
+    generations: Annotated[int, Field(ge=1, le=100_000)] = 100
+    days: Annotated[int, Field(ge=1, le=365)] = 60
+    assess_from: Annotated[int, Field(ge=1, le=365)] = 15
+    assess_every: Annotated[int, Field(ge=1, le=365)] = 5
+    grid: tuple[GridSide, GridSide] = Field(default=(8, 6), strict=False)
+    per_cell: Annotated[int, Field(ge=1, le=100)] = 2
+    neighbourhood: Annotated[int, Field(ge=0, le=100)] = 1
+    neurons: Annotated[int, Field(ge=1, le=1024)] = NEURONS
+    presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = PRESENTATIONS_PER_DAY
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = BATCH_SIZE
+    tournament: Annotated[int, Field(ge=1, le=100)] = 3
+    recombination: bool = True
+    mutation: bool = True
+    self_adaptive: bool = True
+    mutation_scale: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0
+    evolve: tuple[str, ...] = Field(default=DEFAULT_EVOLVE, strict=False)
+    genome: dict[str, float] = Field(default_factory=dict)
+    # read-out noise of discriminability and half-saturation response of the read-out
+    # (responses are of order 1; beyond these ranges the read-out sees nothing or overflows)
+    noise: Annotated[float, Field(ge=1e-3, le=1000.0)] = 0.5
+    c50: Annotated[float, Field(ge=1e-3, le=1000.0)] = 4.0
+    # share of the initial wiring laid down as an innate orientation map (0: none)
+    innate_map: Annotated[float, Field(ge=0.0, le=1.0)] = INNATE_MAP_SHARE
+    environment: Environment = Environment()
+    costs: Costs = Costs()
+    quick: Quick = Quick()
+    _source: str = PrivateAttr(default="<scenario>")  # the file, for errors of later changes
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        bad = _unprintable(value, allowed=" ")
+        if bad:
+            raise ValueError(
+                f"must not contain control or other unprintable characters (found {bad})"
+            )
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        bad = _unprintable(value, allowed=" \n\t")
+        if bad:
+            raise ValueError(
+                f"must not contain control or other unprintable characters except newlines "
+                f"and tabs (found {bad})"
+            )
+        return value
+
+    @field_validator("evolve")
+    @classmethod
+    def _evolve(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if name not in GENE_NAMES:
+                raise ValueError(
+                    f"unknown gene {shown(name)}; allowed genes: {', '.join(GENE_NAMES)}"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("genes must be listed once each")
+        return value
+
+    @field_validator("genome", mode="before")
+    @classmethod
+    def _genes(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value  # the type error says what is allowed
+        genes = {}
+        for name, v in value.items():
+            gene = GENE_BY_NAME.get(name)
+            if gene and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise ValueError(
+                    f"gene {name!r} must be a number in [{gene.low}, {gene.high}], got {shown(v)}"
+                )
+            try:  # check_gene refuses booleans and strings, NaN and values out of bounds
+                genes[name] = check_gene(str(name), v, where="genome")
+            except DevsimInputError as exc:
+                raise ValueError(str(exc).removeprefix("genome: ")) from None
+        return genes
+
+    @model_validator(mode="after")
+    def _check(self) -> EvolutionScenario:
+        if self.presentations_per_day % self.batch_size:
+            raise ValueError("presentations_per_day must be a multiple of batch_size")
+        if self.quick.presentations_per_day % self.quick.batch_size:
+            raise ValueError("quick: presentations_per_day must be a multiple of batch_size")
+        if self.assess_from > self.days:
+            raise ValueError(
+                f"assess_from: {self.assess_from} is after the end of life; allowed 1..days "
+                f"({self.days})"
+            )
+        env = self.environment
+        for name, chance in (
+            ("world_change_days", env.world_change),
+            ("deprivation_days", env.deprivation),
+        ):
+            used = (chance.left, chance.right) if isinstance(chance, Gradient) else (chance,)
+            if max(used) > 0 and getattr(env, name)[1] >= self.days:
+                raise ValueError(
+                    f"environment.{name}: {list(getattr(env, name))} must lie inside the "
+                    f"life; allowed days 0..{self.days - 1}"
+                )
+        return self
+
+    @property
+    def source(self) -> str:
+        """The file this scenario was read from (or what stands for it)."""
+        return self._source
+
+    def with_changes(self, source: str | None = None, **changes: Any) -> EvolutionScenario:
+        """A copy with some fields changed, validated like the file itself (a change out of
+        range is a one-line :class:`DevsimInputError` naming ``source`` and the field)."""
+        data = self.model_dump()
+        data.update(changes)
+        return parse_evolution_scenario(data, source=source or self._source)
+
+    def quick_version(self) -> EvolutionScenario:
+        """The same experiment at the reduced ``quick`` settings."""
+        q = self.quick
+        return self.with_changes(
+            source=f"{self._source} [quick]",
+            generations=min(self.generations, q.generations),
+            grid=q.grid,
+            per_cell=q.per_cell,
+            neurons=q.neurons,
+            presentations_per_day=q.presentations_per_day,
+            batch_size=q.batch_size,
+        )
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`EvolutionModel` (everything but name, seed, etc.)."""
+        keep = (
+            "species days assess_from assess_every grid per_cell neighbourhood neurons "
+            "presentations_per_day "
+            "batch_size tournament recombination mutation self_adaptive mutation_scale "
+            "evolve genome noise c50 innate_map"
+        ).split()
+        kwargs = {k: getattr(self, k) for k in keep}
+        kwargs["environment"] = self.environment
+        kwargs["plasticity_cost"] = self.costs.plasticity
+        kwargs["activity_cost"] = self.costs.activity
+        return kwargs
+
+
+_NESTED: dict[str, type[BaseModel]] = {
+    "environment": Environment,
+    "costs": Costs,
+    "quick": Quick,
+}
+_TYPE_TEXT = {
+    "int_type": "must be a whole number (not a string, a boolean or a float)",
+    "float_type": "must be a finite number (not a string or a boolean)",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "tuple_type": "must be a list",
+    "finite_number": "must be a finite number",
+}
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The scenario model that holds the key at the end of ``loc`` (for allowed keys)."""
+    model: type[BaseModel] = EvolutionScenario
+    for part in loc[:-1]:
+        nested = _NESTED.get(part) if model is EvolutionScenario else None
+        if nested is None:
+            return None
+        model = nested
+    return model
+
+
+def _message(err: dict) -> str:
+    """The user-facing text of one pydantic error of an evolution scenario."""
+    kind, value = err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        model = _model_at(tuple(err["loc"]))
+        allowed = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else ""
+        return "unknown key" + (f"; allowed keys: {allowed}" if allowed else "")
+    if kind == "missing":
+        if err["loc"] and isinstance(err["loc"][-1], int):
+            return "the list has too few items"
+        return "required field is missing"
+    if kind == "too_long" and isinstance(value, list | tuple):
+        return f"must be a list of {err['ctx']['max_length']} items, got {len(value)}"
+    if kind in _TYPE_TEXT:
+        return f"{_TYPE_TEXT[kind]}, got {shown(value)}"
+    msg = error_message(err).replace("Input should be", "must be")
+    if kind in ("string_too_short", "string_too_long"):
+        return f"{msg.replace('String should', 'must')}, got {len(value)}"
+    if kind.startswith(("literal", "greater", "less")):
+        return f"{msg}, got {shown(value)}"
+    return msg
+
+
+def parse_evolution_scenario(data: Mapping, source: str = "<scenario>") -> EvolutionScenario:
+    """Validate an evolution scenario given as a dict; one-line errors naming the field."""
+    if not isinstance(data, Mapping):
+        raise DevsimInputError(f"{source}: must be a table of scenario fields")
+    try:
+        scenario = EvolutionScenario.model_validate(dict(data))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(
+            p
+            for p in err["loc"]
+            if not (
+                isinstance(p, str)
+                and (p.startswith(("function-", "tagged-")) or p in ("float", "Gradient", "int"))
+            )
+        )
+        where = f"{field_location(loc)}: " if loc else ""
+        raise DevsimInputError(f"{source}: {where}{_message({**err, 'loc': loc})}") from None
+    except DevsimInputError as exc:
+        raise DevsimInputError(f"{source}: {exc}") from None
+    scenario._source = source
+    return scenario
+
+
+def load_evolution_scenario(path: str | Path) -> EvolutionScenario:
+    """Read and validate an evolution scenario TOML file."""
+    return parse_evolution_scenario(read_toml(path), source=str(path))

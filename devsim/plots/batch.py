@@ -1,0 +1,97 @@
+"""Figures of a batch (``DIR/figures/<metric>_vs_<param>.png``): mean +/- sd over seeds.
+
+Drawn in memory and handed to :func:`devsim.batch.run_sweep` (``draw=render_figures``),
+which writes them atomically with the results.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from devsim.batch import FIGURE_METRICS, Sweep, figure_names
+from devsim.outputs import printable
+
+
+def _text(value: Any, limit: int = 120) -> str:
+    """Text for a figure: control characters escaped (``$`` stays literal: maths is off)."""
+    return printable(str(value), limit)
+
+
+def render_figures(table: pd.DataFrame, sweep: Sweep) -> dict[str, bytes]:
+    """The PNG bytes of every figure, by file name: mean +/- sd over seeds, one line per
+    group (and per value of the other swept parameters while that stays readable).
+
+    Names are drawn as plain text (no mathtext, no LaTeX), so ``$`` or ``_`` in a scenario,
+    group or parameter name is shown as written."""
+    ok = table[table["status"] == "ok"]
+    pngs: dict[str, bytes] = {}
+    if ok.empty:
+        return pngs
+    columns = sweep.columns
+    names = figure_names(sweep)
+    for param in sweep.swept:  # names are plain text: devsim.plots turns mathtext off
+        others = [columns[p] for p in sweep.swept if p != param]
+        keys = ["group", *others]
+        if ok.groupby(keys, sort=False).ngroups > 12:
+            keys = ["group"]
+        for metric in FIGURE_METRICS:
+            if ok[metric].notna().sum() == 0:
+                continue
+            pngs[names[(metric, param)]] = _figure(ok, sweep, param, metric, keys)
+    return pngs
+
+
+def _figure(ok: pd.DataFrame, sweep: Sweep, param: str, metric: str, keys: list[str]) -> bytes:
+    """One figure's PNG: ``metric`` against ``param``, a line per value of ``keys``."""
+    col = sweep.columns[param]
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.subplots()
+    numeric = pd.api.types.is_numeric_dtype(ok[col])
+    for key, sub in ok.groupby(keys, sort=False):
+        stats = sub.groupby(col, sort=True)[metric].agg(["mean", "std"])
+        if stats["mean"].notna().sum() == 0:
+            continue
+        x = stats.index.to_numpy() if numeric else stats.index.astype(str).to_numpy()
+        if not numeric:
+            x = [_text(v, 30) for v in x]
+        ax.errorbar(
+            x,
+            stats["mean"],
+            yerr=stats["std"].fillna(0),
+            marker="o",
+            capsize=3,
+            lw=1.4,
+            label=_line_label(sweep, keys, key),
+        )
+    if metric.startswith("shift"):
+        ax.axhline(0, color="grey", lw=0.6)
+    ax.set_xlabel(_text(param))
+    ax.set_ylabel(FIGURE_METRICS[metric], fontsize=9)
+    ax.set_title(
+        f"{_text(sweep.name, 100)}\n{metric} vs {_text(param)} "
+        f"(mean ± sd over {len(sweep.seeds)} seeds)",
+        fontsize=9,
+    )
+    ax.legend(frameon=False, fontsize=7)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def _line_label(sweep: Sweep, keys: list[str], key: Any) -> str:
+    """A line's legend: its group, then the other swept parameters' values."""
+    param_of = {c: p for p, c in sweep.columns.items()}
+    key = key if isinstance(key, tuple) else (key,)
+    return ", ".join(
+        [
+            _text(key[0], 40),
+            *(
+                f"{_text(param_of[k], 60)}={_text(v, 30)}"
+                for k, v in zip(keys[1:], key[1:], strict=True)
+            ),
+        ]
+    )

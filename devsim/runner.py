@@ -1,0 +1,376 @@
+"""One runner for many jobs: serially or on Dask, resumable, failures recorded, Ctrl-C safe.
+
+A :class:`Job` is a key, a function *by name* (``"package.module:function"``, resolved
+where the job runs, so nothing but names and arguments travels) and its arguments.
+:func:`run_jobs` runs a list of them and hands each :class:`Outcome` to a callback in this
+process, in the order they complete; the callback writes the job's files (atomically:
+:func:`devsim.outputs.atomic_write` / :func:`devsim.outputs.staged`), so workers need no
+shared file system and a job is done exactly when its result file exists (:func:`pending`
+keeps the others, which is how a rerun resumes after a crash).
+
+Backends: ``workers=1`` (and no ``scheduler``) runs in this process; more starts a
+``distributed.LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1; a
+``scheduler`` (an address or a ``distributed.Client``) uses an existing cluster. A job that
+raises anything (e.g. :class:`~devsim.errors.DevsimRunError` on non-finite values) is an
+outcome with ``error`` set (the traceback), never a success; a worker that dies fails its
+job the same way. Ctrl-C stops at once: nothing more is submitted, running futures are
+cancelled and the cluster is closed; the ``KeyboardInterrupt`` goes on to the caller.
+
+Speed (``benchmarks/bench_batch.py``): all jobs are submitted at once and their results
+are gathered in the background as they finish (:func:`distributed.as_completed` with
+results), so the only per-job cost is the scheduler's and the client's writes. A fresh
+local cluster starts its workers in the background; until the first one has joined, this
+process runs jobs itself (at most one at a time, so never more runs at once than
+``workers``), and each worker loads the job's code (imports, compiled numba loops) before
+it joins (``warm``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import math
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from devsim.errors import DevsimInputError
+from devsim.outputs import atomic_text
+
+WARM_ENV = "DEVSIM_WARM"  # the warm-up function of a local cluster's workers (by name)
+TRIM = "MALLOC_TRIM_THRESHOLD_"  # set by Dask for its workers; see _nanny
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: ``func`` (``"module:function"``) called with the arguments."""
+
+    key: str
+    func: str
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a job gave: its value, or the traceback of what it raised (``error``)."""
+
+    key: str
+    value: Any = None
+    error: str | None = None
+    seconds: float = math.nan
+    worker: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def resolve(name: str) -> Callable:
+    """The function named ``"package.module:function"`` (looked up at each call)."""
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"local:{os.getpid()}"
+
+
+def execute(job: Job) -> Outcome:
+    """Run one job, timed; any exception becomes the outcome's ``error`` (its traceback)."""
+    start = time.perf_counter()
+    try:
+        value, error = resolve(job.func)(*job.args, **job.kwargs), None
+    except Exception:  # a failed job is recorded, never fatal to the others
+        value, error = None, traceback.format_exc()
+    return Outcome(job.key, value, error, time.perf_counter() - start, worker_name())
+
+
+def pending(jobs: Iterable[Job], done: Callable[[Job], bool]) -> list[Job]:
+    """The jobs not done yet (``done(job)``: its result file exists and reads back)."""
+    return [job for job in jobs if not done(job)]
+
+
+def error_line(text: str) -> str:
+    """The last line of a traceback (``ExceptionType: message``)."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "failed"
+
+
+def write_failure(path: Any, outcome: Outcome) -> None:
+    """Record a failed job: its traceback, atomically, at ``path`` (e.g. ``error.txt``)."""
+    atomic_text(path, outcome.error or "failed\n")
+
+
+def backend(workers: int, scheduler: Any) -> str:
+    """How jobs will run, in words (for progress lines)."""
+    if workers == 1 and scheduler is None:
+        return "serial"
+    if scheduler is None:
+        return f"local Dask cluster, {workers} workers"
+    address = scheduler if isinstance(scheduler, str) else scheduler.scheduler.address
+    return f"Dask cluster at {address}"
+
+
+# --- clusters ----------------------------------------------------------------------------
+
+
+def connect(address: str):
+    """A client of an existing Dask cluster (one clear line if it cannot be reached)."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="15s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise DevsimInputError(
+            f"--scheduler: cannot connect to {address!r} ({exc}); allowed: the address of a "
+            "running Dask scheduler, e.g. tcp://127.0.0.1:8786"
+        ) from None
+
+
+def local_cluster(workers: int, warm: str | None = None, wait: bool = True):
+    """A ``distributed.LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1.
+
+    Its workers run without two Dask defaults that slow devsim down (:func:`_nanny`).
+    ``warm`` (a function by name) is called by each worker before it joins. ``wait=False``
+    returns as soon as the scheduler runs; the workers join in the background.
+    """
+    from distributed import LocalCluster
+
+    extra = {"preload": ["devsim.runner"], "env": {WARM_ENV: warm}} if warm else {}
+    cluster = LocalCluster(
+        n_workers=workers if wait else 0,
+        threads_per_worker=1,
+        processes=True,
+        worker_class=_nanny(),
+        host="127.0.0.1",
+        dashboard_address=None,
+        # no dashboard; the scheduler's bare HTTP server on a free port of 127.0.0.1
+        # (not 8787, so that two batches at once do not collide)
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+        **extra,
+    )
+    if not wait:
+        cluster.scale(workers)
+    return cluster
+
+
+@functools.cache
+def _nanny():
+    """A ``distributed.Nanny`` whose worker runs without the statistical profiler (a
+    dashboard feature; there is no dashboard: sampling the task thread every 10 ms made
+    devsim runs ~25% slower) and without ``MALLOC_TRIM_THRESHOLD_=65536`` (memory handed
+    back to the system at once, then faulted in again: a short run was ~40% slower in a
+    worker than in this process). Set per nanny, so no global Dask setting changes."""
+    import dask
+    from distributed import Nanny
+
+    class Fast(Nanny):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.pre_spawn_env.pop(TRIM, None)
+            self.env.pop(TRIM, None)
+            off = {
+                "distributed": {
+                    "worker": {
+                        "profile": {"enabled": False},
+                        "memory": {"monitor-interval": "1s"},  # 100 ms by default
+                    },
+                    "admin": {  # event-loop checks every 20 ms and 500 ms by default
+                        "tick": {"interval": "1s"},
+                        "system-monitor": {"interval": "2s"},
+                    },
+                }
+            }
+            self.config = dask.config.merge(self.config, off)
+
+    return Fast
+
+
+def dask_setup(worker) -> None:
+    """Preload hook of a local cluster's workers: call the warm-up function (if any)
+    before the worker joins. A failed warm-up only costs time: the job pays it later."""
+    name = os.environ.get(WARM_ENV)
+    if name:
+        try:
+            resolve(name)()
+        except Exception:  # noqa: S110 - an optimisation, never fatal
+            pass
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+def run_jobs(
+    jobs: list[Job],
+    on_result: Callable[[Job, Outcome], None],
+    workers: int = 1,
+    scheduler: Any = None,
+    warm: str | None = None,
+    later: ExitStack | None = None,
+) -> None:
+    """Run ``jobs`` and call ``on_result(job, outcome)`` here as each completes.
+
+    ``workers=1`` without ``scheduler``: in this process, in order. Otherwise on Dask: a
+    new LocalCluster of ``min(workers, len(jobs))`` processes (warmed by ``warm``, a
+    function by name), or ``scheduler`` (an address or a ``distributed.Client``). An
+    exception from ``on_result`` or Ctrl-C stops the run: the rest is cancelled and the
+    cluster closed. After a run that ended well, a new cluster closes in the background
+    while the caller goes on, if it gives ``later`` (the caller's stack, which waits for it).
+    """
+    if not jobs:
+        return
+    if workers == 1 and scheduler is None:
+        for job in jobs:
+            on_result(job, execute(job))
+        return
+    with ExitStack() as stack:
+        client = _client(stack, scheduler, min(workers, len(jobs)), warm)
+        if scheduler is None:
+            jobs = _while_starting(client, jobs, on_result)
+        _on_cluster(client, jobs, on_result)
+        if later is not None and scheduler is None:
+            client.close()  # in this thread; the cluster closes in the background
+            closing = threading.Thread(target=stack.pop_all().close, name="devsim-close")
+            closing.start()
+            later.callback(closing.join)
+
+
+def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
+    """A client of ``scheduler``, or of a new local cluster (both closed by ``stack``)."""
+    from distributed import Client
+
+    if isinstance(scheduler, str):
+        return stack.enter_context(connect(scheduler))
+    if scheduler is not None:
+        return scheduler
+    cluster = local_cluster(workers, warm, wait=False)
+    stack.callback(cluster.close)  # not `with cluster`: that waits for every worker
+    # and so would Client(cluster): connect by address
+    client = Client(cluster.scheduler_address)
+    stack.callback(client.close)  # a second close is a no-op
+    return client
+
+
+def _while_starting(client, jobs: list[Job], on_result) -> list[Job]:
+    """Run jobs here, one at a time, until a worker of the new cluster has joined; return
+    the jobs left for the cluster."""
+    left = list(jobs)
+    while left and not client.nthreads():
+        job = left.pop(0)
+        on_result(job, execute(job))
+    return left
+
+
+def _on_cluster(client, jobs: list[Job], on_result) -> None:
+    """Submit every job at once; hand over each outcome as it completes."""
+    from uuid import uuid4
+
+    from distributed import as_completed
+
+    if not jobs:
+        return
+    token = uuid4().hex[:8]
+    futures = client.map(execute, jobs, key=[f"devsim-{job.key}-{token}" for job in jobs])
+    by_key = {future.key: job for future, job in zip(futures, jobs, strict=True)}
+    try:
+        for future, result in as_completed(futures, with_results=True, raise_errors=False):
+            job = by_key[future.key]
+            if future.status == "finished":
+                outcome = result
+            else:  # the worker died or the task could not run at all
+                exc = result[1] if isinstance(result, tuple) else result
+                outcome = Outcome(job.key, error=f"{exc.__class__.__name__}: {exc}\n")
+            on_result(job, outcome)
+            future.release()
+    finally:
+        client.cancel([f for f in futures if not f.done()])
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+class Progress:
+    """A tqdm bar on a terminal; plain log lines (at most one a second) otherwise, or none
+    (``plain=False``)."""
+
+    def __init__(
+        self, total: int, done: int, enabled: bool, label: str, stream=None, plain: bool = True
+    ):
+        self.stream = stream or sys.stderr
+        self.total, self.done, self.failed, self.new = total, done, 0, 0
+        self.label = label
+        self.enabled = enabled
+        self.plain = plain
+        self.start = self.last = time.monotonic()
+        self.bar = None
+        if enabled and self.stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total,
+                initial=done,
+                unit="run",
+                desc=label,
+                file=self.stream,
+                dynamic_ncols=True,
+            )
+
+    def log(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        elif self.plain:
+            print(f"{self.label}: {text}", file=self.stream, flush=True)
+
+    def write(self, text: str, file=None) -> None:
+        """A line of output (``file``, default stdout) that does not break the bar."""
+        file = file or sys.stdout
+        if self.bar is not None:
+            self.bar.write(text, file=file)
+        else:
+            print(text, file=file, flush=True)
+
+    def update(self, failed: bool) -> None:
+        self.done += 1
+        self.new += 1
+        self.failed += failed
+        if self.bar is not None:
+            self.bar.update(1)
+            if self.failed:
+                self.bar.set_postfix(failed=self.failed)
+            return
+        now = time.monotonic()
+        if self.enabled and self.plain and (now - self.last >= 1.0 or self.done == self.total):
+            self.last = now
+            elapsed = now - self.start
+            left = elapsed / self.new * (self.total - self.done)
+            print(
+                f"{self.label}: {self.done}/{self.total} runs done ({self.failed} failed), "
+                f"{clock(elapsed)} elapsed, ~{clock(left)} left",
+                file=self.stream,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

@@ -1,0 +1,312 @@
+"""The documentation: the site builds cleanly and offline, links stay inside the repository,
+and what the pages say about the code (genes, presets, validation rows, command-line help,
+scenario keys, lessons) matches the code. Also runs every docstring example (doctest).
+
+After a change to the command line, refresh the help texts in docs/cli.md with
+``.venv/bin/python tests/test_docs.py``.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import os
+import pkgutil
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from markdown.extensions.toc import slugify
+
+import devsim
+from devsim.genome import GENE_NAMES, GENES, SPECIES
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+LINKED_FILES = [ROOT / "README.md", *PAGES]
+BUILD_SECONDS = 30  # the whole site, API reference included, builds in a few seconds
+
+
+# --- the site ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> tuple[Path, str, float]:
+    """The site built with --strict into a temporary folder: (folder, output, seconds)."""
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=5 * BUILD_SECONDS,
+    )
+    seconds = time.perf_counter() - start
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    return out, output, seconds
+
+
+def test_site_builds_strict_without_warnings(site):
+    _, output, seconds = site
+    assert "WARNING" not in output, output
+    assert "ERROR" not in output, output
+    assert seconds < BUILD_SECONDS, f"docs build took {seconds:.1f} s"
+
+
+def test_site_renders_every_page_and_module(site):
+    folder, _, _ = site
+    for page in PAGES:
+        name = "" if page.stem == "index" else page.stem
+        assert (folder / name / "index.html").is_file(), page.name
+    api = (folder / "api" / "index.html").read_text(encoding="utf-8")
+    for module in re.findall(r"^::: (\S+)", (DOCS / "api.md").read_text(), flags=re.M):
+        assert f'id="{module}"' in api, f"{module} did not render in the API reference"
+
+
+def test_site_loads_nothing_from_the_internet(site):
+    """Offline by design: no web fonts, analytics or scripts from a CDN."""
+    folder, _, _ = site
+    remote = re.compile(r"<(?:script|link|img|iframe)\b[^>]*(?:src|href)=\"(?:https?:)?//", re.I)
+    for html in folder.rglob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        found = remote.findall(text)
+        # <link rel=...> to the site itself or to a canonical URL would be harmless, but the
+        # site sets no site_url, so any remote link element is a real fetch.
+        assert not found, f"{html.relative_to(folder)} loads remote resources: {found[:3]}"
+        assert "fonts.googleapis" not in text, html
+        assert "fonts.gstatic" not in text, html
+
+
+# --- links ------------------------------------------------------------------------------
+CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+HTML_LINK = re.compile(r"(?:src|href)=\"([^\"]+)\"")
+
+
+def relative_links(path: Path) -> list[str]:
+    """Every link target in a Markdown file that is neither a URL nor a bare anchor."""
+    text = CODE.sub("", path.read_text(encoding="utf-8"))
+    targets = LINK.findall(text) + HTML_LINK.findall(text)
+    return [t for t in targets if not re.match(r"^[a-z][a-z0-9+.-]*:", t) and t[0] != "#"]
+
+
+def headings(path: Path) -> set[str]:
+    """The anchors of a Markdown file's headings (the slugs of mkdocs' toc and GitHub)."""
+    text = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.S)
+    return {slugify(h.strip().replace("`", ""), "-") for h in re.findall(r"^#+ (.+)$", text, re.M)}
+
+
+@pytest.mark.parametrize("path", LINKED_FILES, ids=lambda p: p.name)
+def test_relative_links_resolve_inside_the_repository(path):
+    text = path.read_text(encoding="utf-8")
+    assert "../shared" not in text, f"{path.name} points outside the repository"
+    for target in relative_links(path):
+        file, _, anchor = target.partition("#")
+        resolved = (path.parent / file).resolve() if file else path
+        assert resolved.is_relative_to(ROOT), f"{path.name}: {target} leaves the repository"
+        assert resolved.exists(), f"{path.name}: {target} does not exist"
+        if anchor and resolved.suffix == ".md":
+            assert anchor in headings(resolved), f"{path.name}: no heading #{anchor} in {file}"
+
+
+def test_readme_points_at_the_science_page():
+    links = relative_links(ROOT / "README.md")
+    assert any(t.startswith("docs/science.md") for t in links)
+    assert "SCIENCE.md" not in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# --- what the pages say about the code --------------------------------------------------
+def section(path: Path, title: str) -> str:
+    """The text of the level-2 section ``title`` of a Markdown file."""
+    text = path.read_text(encoding="utf-8")
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    assert match, f"{path.name} has no section {title!r}"
+    return match.group(1)
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The cells of the Markdown table rows whose first cell is a code span."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("| `"):
+            cells = re.split(r"(?<!\\)\|", line.strip())[1:-1]
+            rows.append([c.strip() for c in cells])
+    return rows
+
+
+def test_gene_table_matches_the_genome():
+    rows = table_rows(section(DOCS / "science.md", "Genes"))
+    assert [r[0].strip("`") for r in rows] == list(GENE_NAMES)
+    for gene, row in zip(GENES, rows, strict=True):
+        name, default, bounds, unit, sigma = row[:5]
+        assert default == f"{gene.default:g}", gene.name
+        assert bounds == f"{gene.low:g} – {gene.high:g}", gene.name
+        assert unit == gene.unit, gene.name
+        assert sigma == f"{gene.sigma:g}", gene.name
+        assert all(row[5:7]), f"{gene.name}: say what it sets and what it is responsible for"
+
+
+def test_species_table_matches_the_presets():
+    rows = {r[0].strip("`"): r for r in table_rows(section(DOCS / "science.md", "Species presets"))}
+    assert set(rows) == set(SPECIES)
+    for name, species in SPECIES.items():
+        assert rows[name][1] == f"P{species.eye_opening_day}", name
+        for gene, value in species.genes.items():
+            assert f"`{gene}` {value:g}" in rows[name][2], (name, gene)
+
+
+def block(path: Path, start: str, end: str) -> str:
+    text = path.read_text(encoding="utf-8")
+    assert start in text, f"{path.name} lacks the marker {start}"
+    assert end in text, f"{path.name} lacks the marker {end}"
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_validation_table_matches_the_code_and_the_readme():
+    from devsim.validation import ROWS
+
+    science = DOCS / "science.md"
+    markers = ("<!-- validation:start -->", "<!-- validation:end -->")
+    assert block(ROOT / "README.md", *markers).strip(), "the README holds the measured table"
+    overview = section(science, "The validation table")
+    for number, experiment, source, _, scenarios in ROWS:
+        line = next((x for x in overview.splitlines() if x.startswith(f"| {number} | ")), None)
+        assert line, f"docs/science.md: no overview line for row {number}"
+        assert experiment in line, f"row {number}"
+        assert source in line, f"row {number}"
+        for name in scenarios:
+            assert f"`{name}`" in line, f"row {number}: scenario {name}"
+
+
+def test_scenario_pages_document_every_key():
+    from devsim.evolution_scenario import Costs, Environment, EvolutionScenario, Quick
+    from devsim.scenario import Group, Rearing, Scenario, Treatment
+
+    text = (DOCS / "scenarios.md").read_text(encoding="utf-8")
+    models = (Scenario, Group, Rearing, Treatment, EvolutionScenario, Environment, Costs, Quick)
+    for model in models:
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            assert f"`{key}`" in text, f"docs/scenarios.md does not document {model.__name__}.{key}"
+
+
+def test_lessons_page_lists_every_lesson():
+    from devsim.lessons import lessons
+
+    rows = {r[0].strip("`"): r for r in table_rows((DOCS / "lessons.md").read_text())}
+    for lesson in lessons():
+        assert lesson.name in rows, lesson.name
+        assert rows[lesson.name][1] == lesson.title, lesson.name
+
+
+# --- command-line help ------------------------------------------------------------------
+HELP = re.compile(r"<!-- help:([\w.]+) -->\n(.*?)<!-- /help -->", re.S)
+
+
+def help_texts() -> dict[str, str]:
+    """``devsim --help``, ``devsim COMMAND --help`` for every sub-command and
+    ``devsim COMMAND ACTION --help`` for their actions (key ``COMMAND.ACTION``), as printed
+    100 columns wide."""
+    import argparse
+
+    from devsim.cli import COMMANDS, build_parser
+
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal's width
+    try:
+
+        def actions(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+            for action in parser._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    return dict(action.choices)
+            return {}
+
+        parser = build_parser()
+        texts = {"devsim": parser.format_help()}
+        for name in COMMANDS:
+            command = actions(parser)[name]
+            texts[name] = command.format_help()
+            for action, sub in actions(command).items():
+                texts[f"{name}.{action}"] = sub.format_help()
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
+    return texts
+
+
+def test_cli_page_has_the_help_of_every_command():
+    texts = help_texts()
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+    blocks = dict(HELP.findall(page))
+    assert set(blocks) == set(texts), "docs/cli.md: one help block per command"
+    for name, text in texts.items():
+        if name != "devsim" and "." not in name:
+            assert f"## `devsim {name}`" in page, f"docs/cli.md has no section for {name}"
+        shown = blocks[name].strip().removeprefix("```text").removesuffix("```")
+        # compared word by word: wrapping may differ with the Python version
+        assert shown.split() == text.split(), (
+            f"docs/cli.md: the help of {name!r} is out of date; run "
+            "`.venv/bin/python tests/test_docs.py` to refresh it"
+        )
+
+
+def update_cli_page() -> None:
+    """Rewrite the help blocks of docs/cli.md from the parsers."""
+    texts = help_texts()
+    path = DOCS / "cli.md"
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        return f"<!-- help:{name} -->\n```text\n{texts[name].rstrip()}\n```\n<!-- /help -->"
+
+    path.write_text(HELP.sub(fill, path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+# --- docstring examples -----------------------------------------------------------------
+# Examples every run must attempt (a module that stops being found would skip them).
+KNOWN_EXAMPLES = {
+    "devsim.genome.Genome",
+    "devsim.measures.ocular_dominance_index",
+    "devsim.measures.od_classes",
+    "devsim.measures.contralateral_bias_index",
+    "devsim.senses.eye_inputs",
+}
+
+
+def package_modules() -> list[str]:
+    names = [devsim.__name__]
+    for info in pkgutil.walk_packages(devsim.__path__, prefix="devsim."):
+        names.append(info.name)
+    return sorted(names)
+
+
+def test_docstring_examples_run():
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    attempted_names = set()
+    failures = []
+    for name in package_modules():
+        module = importlib.import_module(name)  # an import error fails the test: none skipped
+        for test in finder.find(module, name):
+            if not test.examples:
+                continue
+            result = runner.run(test, out=lambda text: failures.append(text))
+            if result.attempted:
+                attempted_names.add(test.name)
+    assert not failures, "".join(failures)
+    assert runner.failures == 0
+    missing = KNOWN_EXAMPLES - attempted_names
+    assert not missing, f"docstring examples not run: {sorted(missing)}"
+
+
+if __name__ == "__main__":
+    update_cli_page()
+    print("docs/cli.md: help texts refreshed")

@@ -1,0 +1,234 @@
+"""devsim.runner: one engine for many jobs (serial or Dask), failures recorded, Ctrl-C."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pytest
+
+import devsim.errors
+from devsim import runner
+from devsim.errors import DevsimRunError
+from devsim.runner import Job, Outcome, Progress, execute, pending, run_jobs
+
+
+def _nan_run(day: int) -> float:
+    raise DevsimRunError(f"weights not finite on day {day}")
+
+
+@pytest.fixture
+def nan_job(monkeypatch):
+    """A job function, by name, that raises DevsimRunError (as a run with NaN would)."""
+    monkeypatch.setattr(devsim.errors, "_test_nan_run", _nan_run, raising=False)
+    return Job("nan", "devsim.errors:_test_nan_run", (3,))
+
+
+def jobs() -> list[Job]:
+    return [Job(f"sqrt{k}", "math:sqrt", (float(k * k),)) for k in range(6)]
+
+
+def collect(jobs_, **kwargs) -> dict[str, Outcome]:
+    got: dict[str, Outcome] = {}
+    run_jobs(jobs_, lambda job, outcome: got.setdefault(job.key, outcome), **kwargs)
+    return got
+
+
+def test_serial_runs_in_order_and_records_every_failure(nan_job):
+    order: list[str] = []
+    bad = Job("domain", "math:sqrt", (-1.0,))
+    got: dict[str, Outcome] = {}
+
+    def on_result(job: Job, outcome: Outcome) -> None:
+        order.append(job.key)
+        got[job.key] = outcome
+
+    run_jobs([*jobs(), bad, nan_job], on_result)
+    assert order == [*(j.key for j in jobs()), "domain", "nan"]
+    assert [got[f"sqrt{k}"].value for k in range(6)] == [float(k) for k in range(6)]
+    assert all(got[f"sqrt{k}"].ok and got[f"sqrt{k}"].worker.startswith("local:") for k in range(6))
+    assert not got["domain"].ok
+    assert got["domain"].value is None
+    assert "Traceback" in got["domain"].error
+    assert runner.error_line(got["domain"].error) == "ValueError: math domain error"
+    assert not got["nan"].ok  # a run with non-finite values is failed, never ok
+    assert runner.error_line(got["nan"].error).startswith("devsim.errors.DevsimRunError: weights")
+
+
+def test_ctrl_c_is_not_a_failed_job(monkeypatch):
+    def interrupt():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(devsim.errors, "_test_interrupt", interrupt, raising=False)
+    seen: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        run_jobs(
+            [Job("a", "math:sqrt", (1.0,)), Job("b", "devsim.errors:_test_interrupt"), *jobs()],
+            lambda job, outcome: seen.append(job.key),
+        )
+    assert seen == ["a"]  # nothing after the interrupt runs
+
+
+def test_pending_keeps_jobs_without_a_result_file(tmp_path):
+    for k in (1, 3):
+        (tmp_path / f"sqrt{k}.json").write_text("{}")
+    left = pending(jobs(), lambda job: (tmp_path / f"{job.key}.json").exists())
+    assert [j.key for j in left] == ["sqrt0", "sqrt2", "sqrt4", "sqrt5"]
+
+
+def test_write_failure_is_the_traceback(tmp_path, nan_job):
+    outcome = execute(nan_job)
+    runner.write_failure(tmp_path / "run" / "error.txt", outcome)
+    text = (tmp_path / "run" / "error.txt").read_text()
+    assert text == outcome.error
+    assert "DevsimRunError" in text
+    assert not list(tmp_path.rglob("*.devsim-tmp"))
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client
+
+    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as c:
+        yield c
+
+
+def test_dask_gives_the_serial_outcomes(client, nan_job):
+    work = [*jobs(), Job("domain", "math:sqrt", (-1.0,)), nan_job]
+    serial = collect(work)
+    dask = collect(work, scheduler=client)
+    assert set(dask) == set(serial)
+    for key, outcome in serial.items():
+        assert dask[key].value == outcome.value
+        assert dask[key].ok == outcome.ok
+        assert dask[key].worker.startswith("inproc://")
+    assert runner.error_line(dask["nan"].error) == runner.error_line(serial["nan"].error)
+
+
+def test_dask_stops_on_an_error_of_the_callback_and_cancels_the_rest(client):
+    work = [Job(f"sleep{k}", "time:sleep", (0.05,)) for k in range(40)]
+    seen: list[str] = []
+
+    def on_result(job: Job, outcome: Outcome) -> None:
+        seen.append(job.key)
+        raise KeyboardInterrupt  # as Ctrl-C in the client while it writes
+
+    with pytest.raises(KeyboardInterrupt):
+        run_jobs(work, on_result, scheduler=client)
+    assert len(seen) == 1
+    assert len(collect(jobs(), scheduler=client)) == 6  # the client runs the next batch
+
+
+class _Starting:
+    """A client whose cluster has no worker for the first ``n`` questions."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def nthreads(self):
+        self.n -= 1
+        return {} if self.n >= 0 else {"tcp://127.0.0.1:1": 1}
+
+
+def test_while_the_cluster_starts_jobs_run_here_one_at_a_time():
+    got: list[str] = []
+    left = runner._while_starting(_Starting(2), jobs(), lambda job, o: got.append(job.key))
+    assert got == ["sqrt0", "sqrt1"]
+    assert [j.key for j in left] == ["sqrt2", "sqrt3", "sqrt4", "sqrt5"]
+
+
+def test_progress_lines_name_the_command():
+    stream = io.StringIO()
+    bar = Progress(2, 0, True, "devsim evolve", stream=stream)
+    bar.log("2 runs")
+    bar.update(failed=True)
+    bar.update(failed=False)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "devsim evolve: 2 runs"
+    assert lines[-1].startswith("devsim evolve: 2/2 runs done (1 failed)")
+    quiet = io.StringIO()
+    Progress(2, 0, True, "x", stream=quiet, plain=False).update(failed=False)
+    assert quiet.getvalue() == ""
+
+
+def test_backend_in_words():
+    assert runner.backend(1, None) == "serial"
+    assert runner.backend(3, None) == "local Dask cluster, 3 workers"
+    assert runner.backend(1, "tcp://h:1") == "Dask cluster at tcp://h:1"
+    assert math.isnan(Outcome("k").seconds)
+
+
+def _probe() -> tuple:
+    import os
+    import sys
+
+    import dask
+
+    return (
+        os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        dask.config.get("distributed.worker.profile.enabled"),
+        "devsim.fused" in sys.modules,  # warmed: devsim's numba loops loaded before joining
+    )
+
+
+def test_local_cluster_workers_are_warm_without_profiler_or_malloc_trim():
+    from distributed import Client
+
+    with runner.local_cluster(1, "devsim.batch:warm_up") as cluster, Client(cluster) as c:
+        assert list(c.run(_probe).values()) == [(None, False, True)]
+
+
+EVOLVE = """
+name = "failing"
+seed = 3
+generations = 1
+days = 20
+assess_from = 16
+assess_every = 4
+[quick]
+generations = 1
+grid = [2, 2]
+neurons = 4
+presentations_per_day = 40
+batch_size = 4
+"""
+
+
+def test_evolve_records_a_failed_run_finishes_the_others_and_retries_it(
+    tmp_path, capsys, monkeypatch
+):
+    """Behaviour changed with the runner: a failed evolve run no longer stops the others;
+    its folder gets error.txt, the command exits 1 naming it, a rerun retries it."""
+    from devsim import cli
+    from devsim.cli import evolve
+
+    path = tmp_path / "s.toml"
+    path.write_text(EVOLVE)
+    out = tmp_path / "out"
+    real = evolve.evolve
+
+    def nan_at_seed_3(scenario, seed, progress=True):
+        if seed == 3:
+            raise DevsimRunError("organism 0: weights not finite on day 2")
+        return real(scenario, seed, progress)
+
+    monkeypatch.setattr(evolve, "evolve", nan_at_seed_3)
+    args = ["evolve", str(path), "--quick", "--seeds", "2", "--out", str(out)]
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "1 of 2 runs failed: failing seed 3: devsim.errors.DevsimRunError: organism 0" in err[0]
+    assert "DevsimRunError" in (out / "s" / "seed3" / "error.txt").read_text()
+    assert not (out / "s" / "seed3" / "summary.json").exists()
+    done = out / "s" / "seed4" / "summary.json"
+    before = done.stat().st_mtime_ns
+    assert not (out / "comparison.csv").exists()
+
+    monkeypatch.setattr(evolve, "evolve", real)
+    assert cli.main(args) == 0
+    assert "1 of 2 runs already done" in capsys.readouterr().out
+    assert done.stat().st_mtime_ns == before
+    assert not (out / "s" / "seed3" / "error.txt").exists()
+    assert (out / "s" / "seed3" / "summary.json").exists()
+    assert (out / "comparison.csv").exists()
