@@ -245,15 +245,7 @@ def naive_seconds_per_organism_day(
     t = time.perf_counter()
     for day in range(days):
         for row, cohort in enumerate(cohorts):
-            g = model.group_of[row : row + 1]
-            cohort.develop_day(
-                model.rng,
-                day,
-                model.pattern_gain[g, day],
-                model.noise_sigma[g, day],
-                model.independent[g, day],
-                model.drug[g, day],
-            )
+            cohort.develop_day(model.rng, day, *model.day_inputs(day, slice(row, row + 1)))
             eye_responses(cohort.weights, model.world.test_patterns)
             cohort.synapse_counts()
     return (time.perf_counter() - t) / (organisms * days)

@@ -119,19 +119,22 @@ class DevelopmentModel(mesa.Model):
         if self.age >= self.days:
             self.running = False
             return
-        day, g = self.age, self.group_of
-        self.cohort.develop_day(
-            self.rng,
-            day,
+        self.cohort.develop_day(self.rng, self.age, *self.day_inputs(self.age))
+        self.age += 1
+        self._collect(self.measure_groups())
+        if self.age >= self.days:
+            self.running = False
+
+    def day_inputs(self, day: int, rows=slice(None)) -> tuple[np.ndarray, ...]:
+        """What organisms ``rows`` receive on ``day``: pattern gain, noise, independent eyes
+        (strabismus) and drug, as :meth:`devsim.cohort.Cohort.develop_day` takes them."""
+        g = self.group_of[rows]
+        return (
             self.pattern_gain[g, day],
             self.noise_sigma[g, day],
             self.independent[g, day],
             self.drug[g, day],
         )
-        self.age += 1
-        self._collect(self.measure_groups())
-        if self.age >= self.days:
-            self.running = False
 
     # --- measures ------------------------------------------------------------------------
     def measure_groups(self, with_acuity: bool = False) -> dict[str, dict]:

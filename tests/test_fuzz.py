@@ -245,7 +245,7 @@ def _drop_none(value):
 # --------------------------------------------------------------------------------------
 # Properties
 # --------------------------------------------------------------------------------------
-@settings(max_examples=40)
+@settings(max_examples=25)
 @given(data=scenarios())
 def test_valid_scenarios_run_to_finite_results(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("valid")
