@@ -145,7 +145,7 @@ from devsim.runner import (
     run_jobs,
     write_failure,
 )
-from devsim.scenario import load_scenario, parse_scenario, read_toml
+from devsim.scenario import SEED_MAX, check_name, load_scenario, parse_scenario, read_toml
 from devsim.senses import EYE_CONDITIONS
 
 SWEEP_KEYS = (
@@ -337,6 +337,11 @@ def _sweep_table(data: Any, err: _Errors) -> dict:
     for key in ("name", "description"):
         if key in table and not isinstance(table[key], str):
             raise err(f"sweep.{key}", f"got {_show(table[key])}; allowed: a string")
+    if "name" in table:
+        try:  # the same rule as scenario names: printable, at most NAME_MAX characters
+            check_name(table["name"])
+        except ValueError as exc:
+            raise err("sweep.name", str(exc)) from None
     return table
 
 
@@ -583,8 +588,8 @@ def _seed_spec(table: dict, base: dict, err: _Errors) -> tuple[dict, int]:
         if len(spec) > MAX_SEEDS:
             raise err("sweep.seeds", f"{len(spec):,} seeds; allowed: at most {MAX_SEEDS:,}")
         for k, s in enumerate(spec):
-            if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**63:
-                raise err(f"sweep.seeds[{k}]", f"got {_show(s)}; {allowed} (below 2**63)")
+            if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= SEED_MAX:
+                raise err(f"sweep.seeds[{k}]", f"got {_show(s)}; {allowed} (at most {SEED_MAX})")
         if len(set(spec)) != len(spec):
             raise err("sweep.seeds", f"duplicate seeds in {_show(spec)}; allowed: distinct seeds")
         return {"seeds": list(spec)}, len(spec)

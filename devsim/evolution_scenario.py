@@ -25,7 +25,7 @@ from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
 from devsim.genome import GENE_NAMES, GENES, SPECIES, check_gene
 from devsim.outputs import printable
-from devsim.scenario import error_message, field_location, read_toml
+from devsim.scenario import SEED_MAX, error_message, field_location, read_toml
 
 # Share of the initial wiring laid down by the innate map. Big enough that an innate map
 # tuned to the world sees well without learning; small enough that learning still pays
@@ -48,7 +48,6 @@ DEFAULT_EVOLVE = (
 # ------------------------------------------------------------------------------------------
 # Scenario schema (TOML), validated with one-line messages
 # ------------------------------------------------------------------------------------------
-SEED_MAX = 2**32 - 1  # largest seed; a batch's seeds (seed, seed + 1, ...) stay below it
 NAME_MAX = 200  # characters of a scenario name (figure titles, terminal lines)
 Day = Annotated[int, Field(ge=0, le=365)]
 GridSide = Annotated[int, Field(ge=1, le=100)]

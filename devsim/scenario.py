@@ -41,6 +41,7 @@ class _Strict(BaseModel):
 
 
 NAME_MAX = 200  # characters in a scenario or group name (they title figures and folders)
+SEED_MAX = 2**32 - 1  # largest seed (the seeds a batch derives are 32-bit too)
 
 
 def check_name(value: str) -> str:
@@ -139,7 +140,7 @@ class Scenario(_Strict):
     name: Name
     description: Annotated[str, Field(max_length=10_000)] = ""
     species: Species = "mouse"
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, le=SEED_MAX)] = 0
     days: Annotated[int, Field(ge=1, le=3650)]
     neurons: Annotated[int, Field(ge=1, le=1024)] = NEURONS
     presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = PRESENTATIONS_PER_DAY

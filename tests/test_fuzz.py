@@ -311,6 +311,7 @@ def test_any_genome_in_bounds_runs_finite_or_says_why(genome, species):
         ["run", "{scenario}", "--out", "{tmp}/" + "x" * 300],
         ["run", "{scenario}", "--out", "{tmp}/o", "--seed", "-1"],
         ["run", "{scenario}", "--out", "{tmp}/o", "--seed", "x"],
+        ["run", "{scenario}", "--out", "{tmp}/o", "--seed", str(2**64)],
         ["run", "{scenario}", "--out", "{tmp}/o", "--max-memory", "lots"],
         ["run", "{scenario}", "--out", "{tmp}/o", "--max-memory", "1K"],
         ["run", "{scenario}", "--out", "{tmp}/o", "--max-organism-days", "1"],
