@@ -11,7 +11,7 @@ from devsim.errors import DevsimInputError
 from devsim.experiment import final_table, run_scenario, summary_json, timeline_table
 from devsim.measures import FINAL_METRICS
 from devsim.outputs import check_out, printable, staged
-from devsim.scenario import load_scenario
+from devsim.scenario import SEED_MAX, load_scenario
 from devsim.shipped import resolve
 
 # The printed table: the CBI first, the OD histogram last (it is the widest column).
@@ -55,8 +55,8 @@ def main(args: argparse.Namespace) -> int:
     out = check_out(args.out)
     scenario = load_scenario(resolve(args.scenario, "scenario"))
     if args.seed is not None:
-        if args.seed < 0:
-            raise DevsimInputError(f"--seed: must be >= 0, got {args.seed}")
+        if not 0 <= args.seed <= SEED_MAX:
+            raise DevsimInputError(f"--seed: must be in 0..{SEED_MAX}, got {args.seed}")
         scenario = scenario.with_changes(seed=args.seed)
     check_cost(scenario_cost(scenario), *limits(args), what=printable(scenario.name, 80))
     summary, _ = run_scenario(scenario)
