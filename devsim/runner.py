@@ -22,10 +22,7 @@ results), so the only per-job cost is the scheduler's and the client's writes. A
 local cluster starts its workers in the background; until the first one has joined, this
 process runs jobs itself (at most one at a time, so never more runs at once than
 ``workers``), and each worker loads the job's code (imports, compiled numba loops) before
-it joins (``warm``). Its workers are forked from :mod:`multiprocessing`'s fork server
-(:func:`forkserver`), started once per process with distributed and devsim already
-imported, instead of each spawning a fresh Python and importing them again (~1.5 s of CPU a
-worker, on the cores this process is running jobs on).
+it joins (``warm``).
 """
 
 from __future__ import annotations
@@ -40,7 +37,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,11 +147,8 @@ def local_cluster(workers: int, warm: str | None = None, wait: bool = True):
     ``warm`` (a function by name) is called by each worker before it joins. ``wait=False``
     returns as soon as the scheduler runs; the workers join in the background.
     """
-    import dask
     from distributed import LocalCluster
 
-    if dask.config.get(METHOD) == "spawn":  # see _forked
-        forkserver(warm)  # now: its imports overlap the scheduler's start and this process's work
     extra = {"preload": ["devsim.runner"], "env": {WARM_ENV: warm}} if warm else {}
     cluster = LocalCluster(
         n_workers=workers if wait else 0,
@@ -203,96 +197,7 @@ def _nanny():
             }
             self.config = dask.config.merge(self.config, off)
 
-        async def instantiate(self):
-            with _forked():  # (re)starts the worker process
-                return await super().instantiate()
-
     return Fast
-
-
-METHOD = "distributed.worker.multiprocessing-method"
-_fork_lock = threading.Lock()
-_fork_users = 0
-_fork_undo: Any = None
-
-
-@contextmanager
-def _forked():
-    """While a nanny of a local cluster starts: Dask makes worker processes with the fork
-    server (:func:`forkserver`), unless its ``multiprocessing-method`` was changed from
-    the default ``spawn``. Counted, so that nannies starting at once share the setting and
-    the last one to finish restores it."""
-    import dask
-
-    global _fork_users, _fork_undo
-    with _fork_lock:
-        if _fork_users == 0 and dask.config.get(METHOD) == "spawn" and forkserver():
-            _fork_undo = dask.config.set({METHOD: "forkserver"})
-        _fork_users += 1
-    try:
-        yield
-    finally:
-        with _fork_lock:
-            _fork_users -= 1
-            if _fork_users == 0 and _fork_undo is not None:
-                _fork_undo.__exit__(None, None, None)
-                _fork_undo = None
-
-
-def forkserver(warm: str | None = None) -> bool:
-    """Start :mod:`multiprocessing`'s fork server (once per process; no-op after) with
-    distributed, :mod:`devsim.batch` and ``warm``'s module imported, so that the workers of
-    a local cluster, forked from it, start without importing them (the server's own
-    imports overlap this process's work). Its environment is what Dask gives a spawned
-    worker (``distributed.nanny.pre-spawn-environ``: one BLAS/OpenMP thread, a fixed
-    ``PYTHONHASHSEED``) without ``MALLOC_TRIM_THRESHOLD_`` (:func:`_nanny`). False where
-    there is no fork server (then Dask spawns its workers as usual)."""
-
-    global _fork_started
-    with _fork_start_lock:
-        if _fork_started is None:
-            _fork_started = _start_forkserver(warm)
-        return _fork_started
-
-
-_fork_start_lock = threading.Lock()
-_fork_started: bool | None = None
-
-
-def _start_forkserver(warm: str | None) -> bool:
-    import multiprocessing
-
-    import dask
-    import distributed  # noqa: F401 - its configuration
-
-    try:
-        from multiprocessing import forkserver as server
-
-        ctx = multiprocessing.get_context("forkserver")
-    except (ImportError, ValueError):  # no fork server on this platform
-        return False
-    preload = ["distributed", "devsim.runner", "devsim.batch"]
-    if warm:
-        preload.append(warm.partition(":")[0])
-    ctx.set_forkserver_preload(list(dict.fromkeys(preload)))
-    env = {k: str(v) for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()}
-    env.pop(TRIM, None)
-    if env.get("PYTHONHASHSEED") in (None, "0"):
-        env["PYTHONHASHSEED"] = "6640"  # as Nanny does
-    saved = {k: os.environ.get(k) for k in [*env, TRIM]}
-    try:
-        os.environ.update(env)
-        os.environ.pop(TRIM, None)
-        server.ensure_running()
-    except OSError:
-        return False
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return True
 
 
 def dask_setup(worker) -> None:
