@@ -23,9 +23,10 @@ from pydantic import (
 
 from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
-from devsim.genome import GENE_NAMES, GENES, SPECIES, check_gene
+from devsim.genome import GENE_BY_NAME, GENE_NAMES, SPECIES, check_gene
 from devsim.outputs import printable
-from devsim.scenario import SEED_MAX, error_message, field_location, read_toml
+from devsim.scenario import SEED_MAX, Name, error_message, field_location, read_toml
+from devsim.senses import EYE_CONDITIONS
 
 # Share of the initial wiring laid down by the innate map. Big enough that an innate map
 # tuned to the world sees well without learning; small enough that learning still pays
@@ -48,11 +49,9 @@ DEFAULT_EVOLVE = (
 # ------------------------------------------------------------------------------------------
 # Scenario schema (TOML), validated with one-line messages
 # ------------------------------------------------------------------------------------------
-NAME_MAX = 200  # characters of a scenario name (figure titles, terminal lines)
 Day = Annotated[int, Field(ge=0, le=365)]
 GridSide = Annotated[int, Field(ge=1, le=100)]
 Contrast = Annotated[float, Field(ge=0.01, le=10.0)]
-GENE_BY_NAME = {g.name: g for g in GENES}
 
 
 class _Strict(BaseModel):
@@ -149,7 +148,8 @@ class Environment(_Strict):
     deprivation: Habitat = 0.0
     deprivation_length: Annotated[int, Field(ge=1, le=365)] = 5
     deprivation_days: tuple[Day, Day] = Field(default=(14, 35), strict=False)
-    deprivation_condition: Literal["lid_suture", "inactivate"] = "lid_suture"
+    # the one-eye conditions of devsim.senses; the first (lid suture) by default
+    deprivation_condition: Literal[EYE_CONDITIONS] = EYE_CONDITIONS[0]  # type: ignore[valid-type]
 
     _habitat = field_validator("world_change", "deprivation", mode="before")(_check_habitat)
 
@@ -187,7 +187,7 @@ class Quick(_Strict):
 class EvolutionScenario(_Strict):
     """One evolution experiment (see ``devsim/data/scenarios/evolution/*.toml``)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+    name: Name  # the development scenarios' rule: printable, not blank, <= NAME_MAX
     description: Annotated[str, Field(max_length=20_000)] = ""
     species: Literal[tuple(SPECIES)] = "mouse"  # type: ignore[valid-type]
     seed: Annotated[int, Field(ge=0, le=SEED_MAX)] = 0
@@ -218,18 +218,6 @@ class EvolutionScenario(_Strict):
     costs: Costs = Costs()
     quick: Quick = Quick()
     _source: str = PrivateAttr(default="<scenario>")  # the file, for errors of later changes
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        bad = _unprintable(value, allowed=" ")
-        if bad:
-            raise ValueError(
-                f"must not contain control or other unprintable characters (found {bad})"
-            )
-        return value
 
     @field_validator("description")
     @classmethod

@@ -78,7 +78,7 @@ GENE_NAMES: tuple[str, ...] = tuple(g.name for g in GENES)
 EVOLUTION_ONLY_GENES = frozenset(
     {"innate_strength", "innate_orientation", "innate_offset", "marker"}
 )
-_BY_NAME: dict[str, Gene] = {g.name: g for g in GENES}
+GENE_BY_NAME: dict[str, Gene] = {g.name: g for g in GENES}
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def check_gene(name: str, value: object, where: str = "genome") -> float:
 
     Raises ``DevsimInputError`` naming the gene and its allowed range otherwise.
     """
-    gene = _BY_NAME.get(name)
+    gene = GENE_BY_NAME.get(name)
     if gene is None:
         raise DevsimInputError(
             f"{where}: unknown gene {name!r}; allowed genes: {', '.join(GENE_NAMES)}"

@@ -21,8 +21,6 @@ predict, what to look at. A teacher can add a lesson without touching code.
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +28,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from devsim.errors import DevsimInputError
 from devsim.outputs import printable
-from devsim.scenario import parse_toml
+from devsim.scenario import MAX_FILE_BYTES, parse_toml, read_text_file
 from devsim.shipped import lesson_dir, lesson_names, lesson_path, scenario_names
 
 __all__ = ["Lesson", "LessonHeader", "find_lesson", "lesson_names", "lessons", "parse_lesson"]
 
-MAX_LESSON_BYTES = 1_000_000  # shipped lessons are a few kB; a bigger file is not a lesson
+MAX_LESSON_BYTES = MAX_FILE_BYTES  # shipped lessons are a few kB; a bigger file is not a lesson
 
 
 class LessonHeader(BaseModel):
@@ -76,51 +74,10 @@ class Lesson:
         return steps
 
 
-def read_lesson_text(path: Path) -> str:
-    """The text of a lesson file: a readable regular file of at most ``MAX_LESSON_BYTES``.
-
-    FIFOs, devices (``/dev/zero``) and folders are refused without reading from them, so
-    reading never blocks and never loads more than the limit.
-    """
-    shown = printable(str(path), 120)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        raise DevsimInputError(f"{shown}: no such lesson file") from None
-    except (OSError, ValueError) as exc:  # too long, permission, NUL byte, ...
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise DevsimInputError(f"{shown}: cannot read the lesson file ({reason})") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise DevsimInputError(f"{shown}: a lesson must be a regular Markdown file")
-        if info.st_size > MAX_LESSON_BYTES:
-            raise DevsimInputError(
-                f"{shown}: the lesson file is {info.st_size} bytes; "
-                f"allowed at most {MAX_LESSON_BYTES}"
-            )
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(MAX_LESSON_BYTES + 1)
-    except OSError as exc:
-        raise DevsimInputError(
-            f"{shown}: cannot read the lesson file ({exc.strerror or exc})"
-        ) from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_LESSON_BYTES:  # grew while being read
-        raise DevsimInputError(f"{shown}: the lesson file is over {MAX_LESSON_BYTES} bytes")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DevsimInputError(
-            f"{shown}: the lesson file is not UTF-8 text (byte {exc.start})"
-        ) from None
-
-
 def parse_lesson(path: Path) -> Lesson:
     """Read and check one lesson file; one clear line naming the file on any problem."""
     path = Path(path)
-    text = read_lesson_text(path)
+    text = read_text_file(path, "lesson file", form="Markdown")
     parts = text.split("+++")
     if not text.lstrip().startswith("+++") or len(parts) < 3:
         raise DevsimInputError(f"{path}: a lesson starts with a TOML header between +++ lines")

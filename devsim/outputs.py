@@ -19,7 +19,7 @@ from devsim.errors import DevsimInputError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-NAME_MAX = 255  # bytes in one path component (Linux, macOS)
+COMPONENT_MAX = 255  # bytes in one path component (Linux, macOS)
 PATH_MAX = 4096
 _ACTIVE: set[Path] = set()  # staging folders of this process, removed on SIGTERM / Ctrl-C
 
@@ -38,10 +38,10 @@ def check_out(out: str | Path, flag: str = "--out") -> Path:
     path = Path(text)
     shown = printable(text, 80)
     if len(os.fsencode(text)) > PATH_MAX or any(
-        len(os.fsencode(part)) > NAME_MAX for part in path.parts
+        len(os.fsencode(part)) > COMPONENT_MAX for part in path.parts
     ):
         raise DevsimInputError(
-            f"{flag}: {shown}: name too long (at most {NAME_MAX} bytes a component)"
+            f"{flag}: {shown}: name too long (at most {COMPONENT_MAX} bytes a component)"
         )
     try:
         resolved = path.resolve()

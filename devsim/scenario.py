@@ -6,6 +6,7 @@ what is allowed (:class:`devsim.errors.DevsimInputError`).
 
 from __future__ import annotations
 
+import os
 import stat
 import tomllib
 from pathlib import Path
@@ -278,36 +279,46 @@ def parse_toml(text: str, source: str, kind: str = "scenario", what: str = "TOML
     return data
 
 
-def read_text_file(path: str | Path, kind: str = "file") -> str:
-    """The UTF-8 text of the regular file at ``path``, at most :data:`MAX_FILE_BYTES`.
+def read_text_file(path: str | Path, kind: str = "file", form: str = "") -> str:
+    """The UTF-8 text of the regular file at ``path``, at most :data:`MAX_FILE_BYTES`:
+    devsim's one reader of input files (scenarios, sweeps, evolution scenarios, lessons,
+    the README it updates).
 
-    A FIFO, a device such as ``/dev/zero`` or a folder is refused before it is opened for
-    reading; every problem is one :class:`DevsimInputError` line naming the file.
+    The file is opened without blocking and checked through the opened descriptor, so a
+    FIFO, a device such as ``/dev/zero`` or a folder is refused without reading from it;
+    every problem is one :class:`DevsimInputError` line naming the file (``kind``: what it
+    should be; ``form``: its format, e.g. ``Markdown``).
     """
-    path = Path(path)
     shown = printable(str(path), 200)
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            raise DevsimInputError(f"{shown}: cannot read {kind} ({what})")
-        if info.st_size > MAX_FILE_BYTES:
-            raise DevsimInputError(
-                f"{shown}: {kind} is {info.st_size:,} bytes; allowed at most {MAX_FILE_BYTES:,}"
-            )
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise DevsimInputError(f"{shown}: no such {kind}") from None
-    except OSError as exc:  # permission, symlink loop, name too long, ...
+    except (OSError, ValueError) as exc:  # permission, symlink loop, too long, NUL byte
+        problem = getattr(exc, "strerror", None) or str(exc)
+        raise DevsimInputError(f"{shown}: cannot read the {kind} ({problem})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            regular = f"a regular {form} file" if form else "a regular file"
+            raise DevsimInputError(f"{shown}: cannot read the {kind}: must be {regular}")
+        if info.st_size > MAX_FILE_BYTES:
+            raise DevsimInputError(
+                f"{shown}: {kind} is {info.st_size} bytes; allowed at most {MAX_FILE_BYTES}"
+            )
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
         problem = exc.strerror or exc.__class__.__name__
-        raise DevsimInputError(f"{shown}: cannot read {kind} ({problem})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise DevsimInputError(f"{shown}: {kind} larger than {MAX_FILE_BYTES:,} bytes")
+        raise DevsimInputError(f"{shown}: cannot read the {kind} ({problem})") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:  # grew while being read
+        raise DevsimInputError(f"{shown}: {kind} is over {MAX_FILE_BYTES} bytes")
     try:
         return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DevsimInputError(f"{shown}: {kind} is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise DevsimInputError(f"{shown}: {kind} is not UTF-8 text (byte {exc.start})") from None
 
 
 MAX_DEPTH = 8  # tables and arrays inside each other: the deepest real file has 4

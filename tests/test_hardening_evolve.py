@@ -16,12 +16,11 @@ from devsim import cli
 from devsim.errors import DevsimInputError
 from devsim.evolution import EvolutionModel
 from devsim.evolution_scenario import (
-    NAME_MAX,
-    SEED_MAX,
     EvolutionScenario,
     load_evolution_scenario,
     parse_evolution_scenario,
 )
+from devsim.scenario import NAME_MAX, SEED_MAX
 
 # One generation of four organisms that live 16 days: about a second a run.
 TINY = """\

@@ -22,23 +22,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devsim.genome import GENES, Genome, gene_table
+from devsim.cohort import RULE_GENES
+from devsim.genome import GENE_BY_NAME, Genome, gene_table
 from devsim.plasticity import Y_MAX, PlasticityKernel, plasticity_step, threshold_rate
 
-GENE = {g.name: g for g in GENES}
-RULE_GENES = (
-    "eta",
-    "tau_theta",
-    "tau_theta_down",
-    "y0",
-    "gamma",
-    "w_max",
-    "rule_A",
-    "rule_B",
-    "rule_C",
-    "rule_D",
-    "rule_E",
-)
+GENE = GENE_BY_NAME
 ORGS, NEURONS, INPUTS = 4, 5, 6
 
 

@@ -26,8 +26,8 @@ import pandas as pd
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_workers
 from devsim.errors import DevsimInputError, DevsimRunError
-from devsim.evolution_scenario import SEED_MAX
 from devsim.outputs import atomic_write, check_out, printable, staged
+from devsim.scenario import SEED_MAX
 from devsim.shipped import resolve
 
 SUMMARY_TRAITS = (

@@ -20,14 +20,13 @@ from typing import Any
 
 from devsim.cohort import BATCH_SIZE, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
-from devsim.genome import GENES, SPECIES
+from devsim.genome import GENE_BY_NAME, SPECIES
 from devsim.model import DevelopmentModel
 from devsim.scenario import Scenario, load_scenario, parse_scenario, read_toml
 from devsim.senses import CONDITIONS, EYE_CONDITIONS
 from devsim.shipped import scenario_dir
 
 CUSTOM = "custom"
-GENE_BY_NAME = {g.name: g for g in GENES}
 
 # The genes on the page: (name, label, teaching range). The range is clipped to the gene's
 # bounds; a slider left at the mouse default keeps every species' own value.
