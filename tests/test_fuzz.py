@@ -99,6 +99,11 @@ def assert_outcome(code: int, stderr: str, source: Path, out: Path) -> None:
         assert all(sound(g) for g in summary["groups"].values()), "NaN or null in summary"
         assert (out / "timeline.parquet").is_file()
         return
+    assert_refused(code, stderr, source, out)
+
+
+def assert_refused(code: int, stderr: str, source: Path, out: Path) -> None:
+    """Exit 2, one line naming the file (or the option), nothing written."""
     assert code == 2, (code, stderr)
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
@@ -400,11 +405,7 @@ def assert_batch_outcome(code: int, stderr: str, source: Path, out: Path) -> Non
             assert all(sound(g) for g in groups.values())
         assert (out / "results.parquet").is_file()
         return
-    assert code == 2, (code, stderr)
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert str(source) in lines[0] or "--" in lines[0], lines[0]
-    assert not out.exists(), "partial output after an error"
+    assert_refused(code, stderr, source, out)
 
 
 @settings(max_examples=8)
@@ -485,11 +486,7 @@ def assert_evolve_outcome(code: int, stderr: str, source: Path, out: Path) -> No
     if code == 0:
         assert (out / "generations.parquet").is_file()
         return
-    assert code == 2, (code, stderr)
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert str(source) in lines[0] or "--" in lines[0], lines[0]
-    assert not out.exists(), "partial output after an error"
+    assert_refused(code, stderr, source, out)
 
 
 @settings(max_examples=6)
