@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from devsim.errors import DevsimRunError
-from devsim.plasticity import Y_MAX, CriticalWindow, PlasticityKernel
+from devsim.plasticity import Y_MAX, Circuit, PlasticityKernel
 from devsim.senses import PlannedWorld, World
 from devsim.wiring import INITIAL_WEIGHT, initial_wiring, prune_and_sprout
 
@@ -20,6 +20,7 @@ NEURONS = 32  # cortical neurons per organism
 PRESENTATIONS_PER_DAY = 640  # stimulus presentations per organism-day
 BATCH_SIZE = 16  # presentations per weight update (mini-batch)
 THETA_INIT = 1.0  # initial sliding threshold (a.u.)
+SCALING_SENSOR_DAYS = 5.0  # homeostatic scaling senses activity averaged over days
 BLOCK = 128  # organisms per kernel block (cache-sized pieces; results do not depend on it)
 # The genes named when a run stops on non-finite state (those of the weight/threshold update).
 RULE_GENES = (
@@ -119,8 +120,15 @@ class Cohort:
         self.mask, self.weights, self.slot_prob = self._initial_wiring(rng)
         self.weak_days = np.zeros(self.weights.shape, dtype=np.int8)
         self.theta = np.full((self.organisms, neurons), THETA_INIT, dtype=np.float32)
-        self.window = CriticalWindow(self.organisms)
-        self.gate = self.window.gate(genes)
+        # Littermates differ in how fast their inhibition matures (developmental noise,
+        # drawn per litter position so the same animal is compared across groups).
+        noise = rng.standard_normal(self.litter)[self.litter_index]
+        self.circuit = Circuit(self.organisms, np.exp(genes["mat_noise"] * noise))
+        self.gate = self.circuit.gate(genes)
+        # Homeostatic scaling: each neuron's sensed activity (RMS, low-passed) and its
+        # set point (tracked more slowly still).
+        self.sensed = np.full((self.organisms, neurons), np.nan)
+        self.set_point = np.full((self.organisms, neurons), np.nan)
         self.block = max(1, min(block, self.organisms))
         self._set_buffers()
 
@@ -196,10 +204,13 @@ class Cohort:
         pattern_gain: np.ndarray,
         noise_sigma: np.ndarray,
         independent: np.ndarray,
-        drug: np.ndarray,
+        treatments: dict[str, np.ndarray] | None = None,
     ) -> None:
-        """Live one day: ``presentations_per_day`` inputs, then pruning/sprouting and the
-        window's maturation. The gate is fixed within a day. With a :attr:`timer`, the
+        """Live one day: ``presentations_per_day`` inputs, then homeostatic scaling,
+        pruning/sprouting and the circuit's maturation from the activity the day evoked.
+        The gates and inhibition are fixed within a day. ``pattern_gain``, ``noise_sigma``
+        and ``independent`` go to the world only (what the eyes deliver); ``treatments``
+        (name -> dose per organism) act on the circuit only. With a :attr:`timer`, the
         phases of the day are timed (the same calls, the same results)."""
         timer = self.timer
         start = time.perf_counter() if timer is not None else 0.0
@@ -213,11 +224,19 @@ class Cohort:
             prune = timer.wrap("prune/sprout", prune)
             gather = gather and timer.wrap("gather stimuli", gather)
             stimuli = timer.wrap("gather stimuli", stimuli)
-        gate = self.window.gate(self.genes)
+        circuit, genes = self.circuit, self.genes
+        gate = circuit.gate(genes)
         self.gate = gate
         dt = 1.0 / self.updates_per_day
         kernel = self._kernel
-        kernel.prepare_day(self.genes, gate, dt, self.mask)
+        kernel.prepare_day(
+            genes,
+            gate,
+            dt,
+            self.mask,
+            inhibition=circuit.pv_inhibition(genes),
+            potentiation=circuit.potentiation(genes),
+        )
         plan = None
         if planned:
             plan = self.world.stimulus_plan(
@@ -253,6 +272,7 @@ class Cohort:
                     for idx in draws:
                         x = gather(idx, plan, a, b, self._x[: b - a], self._noise)
                         step(a, b, self.weights, self.theta, x)
+            self.scale_synapses(kernel.y2 / self.updates_per_day)
             prune(
                 rng,
                 self.weights,
@@ -260,17 +280,41 @@ class Cohort:
                 self.weak_days,
                 self.slot_prob,
                 gate,
-                self.window.brake,
-                self.genes["prune_threshold"],
-                self.genes["sprout_rate"],
-                self.genes["floor_adult"],
+                circuit.brake(genes),
+                genes["prune_threshold"],
+                genes["sprout_rate"],
+                genes["floor_adult"],
                 scratch=self._prune_scratch,
             )
-        self.window.advance(self.genes, pattern_gain.mean(axis=1), drug, day)
-        self.gate = self.window.gate(self.genes)
+        presentations = self.updates_per_day * self.batch_size
+        circuit.advance(genes, kernel.activity / presentations, treatments or {}, day)
+        self.gate = circuit.gate(genes)
         self.check_finite(day)
         if timer is not None:
             timer.add("day", time.perf_counter() - start)
+
+    def scale_synapses(self, square: np.ndarray) -> None:
+        """One day of homeostatic synaptic scaling (Turrigiano et al. 1998): every synapse
+        of a neuron is multiplied by ``(set point / sensed) ** r_scale`` (at most 10 % a
+        day either way). The sensed activity is the day's RMS response (``square`` = mean
+        ``y**2``, (o, n)) low-passed over :data:`SCALING_SENSOR_DAYS` (the TNF-alpha signal
+        builds up over days: Kaneko et al. 2008 Neuron); the set point tracks it with
+        ``tau_set`` days. Uniform per neuron, so it keeps the ratio of the eyes' inputs:
+        after MD it raises the open eye's responses (Mrsic-Flogel et al. 2007), it does
+        not shift ocular dominance by itself."""
+        rms = np.sqrt(np.maximum(square, 0.0))
+        first = np.isnan(self.set_point)
+        self.set_point[first] = rms[first]
+        self.sensed[first] = rms[first]
+        self.sensed += (rms - self.sensed) * (1.0 - np.exp(-1.0 / SCALING_SENSOR_DAYS))
+        genes = self.genes
+        factor = (self.set_point / np.maximum(self.sensed, 1e-3)) ** genes["r_scale"][:, None]
+        np.clip(factor, 1.0 / 1.1, 1.1, out=factor)
+        self.weights *= factor.astype(self.weights.dtype)[:, :, None]
+        w_max = genes["w_max"].astype(self.weights.dtype)[:, None, None]
+        np.minimum(self.weights, w_max, out=self.weights)
+        relax = 1.0 - np.exp(-1.0 / genes["tau_set"])[:, None]
+        self.set_point += (self.sensed - self.set_point) * relax
 
     def check_finite(self, day: int) -> None:
         """Stop the run (:class:`DevsimRunError`) if any weight or threshold is not finite

@@ -557,7 +557,6 @@ class EvolutionModel(mesa.Model):
         gates = np.empty((self.days, o))
         gain, sigma = self._eye_inputs(worlds)
         independent = np.zeros(o, dtype=bool)
-        drug = np.zeros(o)
         scores: list[dict[str, np.ndarray]] = []
         for day in range(self.days):
             switch = worlds["change_day"] == day
@@ -568,7 +567,7 @@ class EvolutionModel(mesa.Model):
                 contrast[switch] = worlds["new_contrast"][switch]
                 self.world.assign(bins, self.world.offset_index, contrast)
             gates[day] = cohort.gate
-            cohort.develop_day(self.rng, day, gain[day], sigma[day], independent, drug)
+            cohort.develop_day(self.rng, day, gain[day], sigma[day], independent)
             age = day + 1
             if age >= cfg.assess_from and (age - cfg.assess_from) % cfg.assess_every == 0:
                 scores.append(self._assess(cohort.weights))

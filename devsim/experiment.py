@@ -12,13 +12,17 @@ from devsim.measures import FINAL_METRICS
 from devsim.model import DevelopmentModel
 from devsim.results import summary_json
 from devsim.scenario import Scenario
+from devsim.senses import WorldParams
 
 __all__ = ["FINAL_METRICS", "final_table", "run_scenario", "summary_json", "timeline_table"]
 
 
-def run_scenario(scenario: Scenario) -> tuple[dict, DevelopmentModel]:
-    """Simulate ``scenario`` from birth to ``days``; return (summary, model)."""
-    model = DevelopmentModel(scenario)
+def run_scenario(
+    scenario: Scenario, world: WorldParams | None = None
+) -> tuple[dict, DevelopmentModel]:
+    """Simulate ``scenario`` from birth to ``days`` (in ``world``, default the standard
+    visual world); return (summary, model)."""
+    model = DevelopmentModel(scenario, world=world)
     while model.running:
         model.step()
     return model.results().summary(), model

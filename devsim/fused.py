@@ -49,31 +49,45 @@ def gather_inputs(pattern_bank, noise_bank, indices, litter, offsets, squint, ou
 
 
 @_jit
-def bcm_factor(y, theta, phi, y_min, y_max):
-    """The BCM factor of a mini-batch: rectify ``y`` in place to ``[y_min, y_max]`` and
-    write ``phi = y * (y - theta) + 0``; ``y``, ``phi`` are (batch, o, n), ``theta`` (o, n);
-    ``y_min``, ``y_max`` scalars of ``y``'s dtype.
+def bcm_factor(y, theta, phi, inhibition, ltp, ltd, inv_n, activity, y_min, y_max):
+    """The circuit's response and the BCM factor of a mini-batch, in one pass per
+    presentation: ``y`` (batch, o, n) holds the afferent drive ``u`` and becomes the
+    response; ``phi`` (batch, o, n) the gated BCM factor.
 
-    numpy equivalent: ``np.clip(y, y_min, y_max, out=y); phi[:] = y * (y - theta);
-    phi += 0.0`` (adding +0 turns -0 into +0, as the rule's ``B * y`` term with B = +0
-    does)."""
+    For each presentation and organism ``k``: the PV drive ``pv = (running sum of
+    max(u, 0) over neurons) * inv_n`` is added to ``activity[k]`` (float64); then
+    ``y = clip(u - inhibition[k] * pv, y_min, y_max)``, ``phi = y * (y - theta) + 0``
+    times ``ltp[k]`` where positive and ``ltd[k]`` elsewhere.
+
+    numpy equivalent: :func:`devsim.plasticity.pv_drive`, ``u -= c * pv``,
+    ``np.clip(u, y_min, y_max)``, ``phi = y * (y - theta); phi += 0.0;
+    phi *= np.where(phi > 0, ltp, ltd)`` (adding +0 turns -0 into +0, as the rule's
+    ``B * y`` term with B = +0 does)."""
     batch, organisms, neurons = y.shape
     zero = y_max - y_max  # +0 in y's dtype (a float64 literal would promote)
     for b in range(batch):
         for k in range(organisms):
+            total = zero
             for i in range(neurons):
-                v = y[b, k, i]
+                u = y[b, k, i]
+                total += u if (u >= zero or u != u) else zero  # np.maximum(u, 0)
+            pv = total * inv_n
+            activity[k] += pv
+            c = inhibition[k]
+            for i in range(neurons):
+                v = y[b, k, i] - c * pv
                 v = y_min if v < y_min else (y_max if v > y_max else v)
                 y[b, k, i] = v
-                phi[b, k, i] = v * (v - theta[k, i]) + zero
+                p = v * (v - theta[k, i]) + zero
+                phi[b, k, i] = p * (ltp[k] if p > zero else ltd[k])
 
 
 @_jit
-def slide_threshold(y, theta, rate, mean):
+def slide_threshold(y, theta, rate, mean, y2):
     """``theta += rate * (<y^2> - theta)``: ``<y^2>`` is the batch mean of ``y * y``, summed
     in batch order and divided in float64 (as ``np.add.reduce`` over the batch axis and
     ``np.true_divide(..., np.intp(batch))`` do), stored in ``mean`` (o, n) of theta's
-    dtype; ``y`` (batch, o, n), ``rate`` (o,)."""
+    dtype and added to ``y2`` (o, n, float64); ``y`` (batch, o, n), ``rate`` (o,)."""
     batch, organisms, neurons = y.shape
     for k in range(organisms):  # batch-major: accumulate row by row, in batch order
         for i in range(neurons):
@@ -85,20 +99,21 @@ def slide_threshold(y, theta, rate, mean):
     for k in range(organisms):
         for i in range(neurons):
             mean[k, i] = np.float64(mean[k, i]) / batch  # rounded to theta's dtype on store
+            y2[k, i] += mean[k, i]
             theta[k, i] += rate[k] * (mean[k, i] - theta[k, i])
 
 
 @_jit
 def apply_update(weights, dw, mask, scale, w_max):
-    """``weights = clip(weights + dw * scale, -w_max, w_max)`` at existing synapses, in one
+    """``weights = clip(weights + dw * scale, 0, w_max)`` at existing synapses, in one
     pass; absent synapses hold 0 and keep it. ``weights``, ``dw``, ``mask`` (o, n, i);
-    ``scale`` (o,) the learning rate x gate (/ batch) of each organism; ``w_max`` a scalar
-    of the weights' dtype."""
+    ``scale`` (o,) the learning rate (/ batch) of each organism; ``w_max`` a scalar
+    of the weights' dtype. Afferent synapses are excitatory (Dale's law): the floor is 0."""
     organisms = weights.shape[0]
     w = weights.reshape(organisms, -1)
     d = dw.reshape(organisms, -1)
     m = mask.reshape(organisms, -1)
-    lo = -w_max
+    lo = w_max - w_max
     for k in range(organisms):
         s = scale[k]
         for t in range(w.shape[1]):

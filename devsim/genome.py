@@ -5,14 +5,16 @@ A genome is a set of named genes with bounds and a per-gene heritable mutation s
 
 * the plasticity rule family ``dw = eta * g * (A*x*y*(y - theta) + B*x*y + C*x + D*y + E)
   - eta * gamma * w`` with a sliding BCM threshold (Bienenstock, Cooper & Munro 1982);
-* the critical-window mechanism: maturing inhibition triggers the window, an
-  accumulating brake closes it (Hensch 2005; Toyoizumi et al. 2013);
+* the critical window as a circuit: PV inhibition matures with the activity that reaches
+  it and triggers the window; brakes (perineuronal nets, Lynx1) accumulate after it and
+  close it; homeostatic scaling and adult potentiation remain (Hensch 2005; Takesian &
+  Hensch 2013; Toyoizumi et al. 2013);
 * wiring: initial (exuberant) density, pruning, sprouting and the contralateral share of
   the initial projection.
 
 Presets: ``mouse`` (eyes open ~P14, window ~P19-P32 peaking ~P28), ``cat`` (eyes open
-~P8, peak ~6 weeks, decline over ~10 weeks) and ``gad65_ko`` (mouse with weak inhibition,
-Hensch et al. 1998).
+~P8, peak ~6 weeks, decline over ~10 weeks), ``gad65_ko`` (mouse with weak inhibition,
+Hensch et al. 1998) and ``lynx1_ko`` (mouse without the Lynx1 brake, Morishita et al. 2010).
 """
 
 from __future__ import annotations
@@ -53,14 +55,24 @@ GENES: tuple[Gene, ...] = (
     Gene("rule_C", 0.0, -1.0, 1.0, 0.02, "-", "presynaptic term x"),
     Gene("rule_D", 0.0, -1.0, 1.0, 0.02, "-", "postsynaptic term y"),
     Gene("rule_E", 0.0, -1.0, 1.0, 0.02, "-", "constant drift"),
-    # --- the critical window: maturing inhibition opens it, a brake closes it ---
-    Gene("r_mat", 0.058, 0.0, 1.0, 0.005, "1/day", "maturation rate of inhibition"),
-    Gene("a_vis", 0.8, 0.0, 1.0, 0.05, "-", "share of maturation driven by vision"),
+    # --- the critical window as a circuit: PV inhibition matures with the activity that
+    # reaches it and opens the window; brakes (perineuronal nets, Lynx1) close it ---
+    Gene("r_mat", 0.058, 0.0, 1.0, 0.005, "1/day", "maturation rate of PV inhibition"),
+    Gene("a_vis", 0.8, 0.0, 1.0, 0.05, "-", "share of maturation driven by evoked activity"),
+    Gene("a_ref", 1.5, 0.01, 50.0, 0.05, "a.u.", "PV drive at which maturation runs at r_mat"),
+    Gene("mat_noise", 0.1, 0.0, 1.0, 0.02, "-", "littermate noise of r_mat (log sd)"),
     Gene("g_inh", 1.0, 0.0, 3.0, 0.05, "-", "inhibitory gain (GAD65)"),
+    Gene("w_pv", 0.5, 0.0, 4.0, 0.05, "-", "PV inhibition onto excitatory cells per unit I"),
     Gene("theta_open", 0.5, 0.0, 3.0, 0.05, "-", "inhibition that triggers the window"),
     Gene("open_width", 0.015, 0.005, 1.0, 0.01, "-", "softness of the opening"),
-    Gene("r_close", 0.18, 0.0, 2.0, 0.01, "1/day", "accumulation rate of the closing brake"),
+    Gene("r_close", 0.14, 0.0, 2.0, 0.01, "1/day", "perineuronal-net growth per day of vision"),
+    Gene("pnn_loss", 0.3, 0.0, 2.0, 0.01, "1/day", "perineuronal-net loss per day without vision"),
+    Gene("r_lynx", 0.14, 0.0, 2.0, 0.01, "1/day", "Lynx1 expression rate after opening"),
+    Gene("s_brake", 4.8, 0.0, 50.0, 0.2, "-", "strength of the brakes (nets x Lynx1 x inhibition)"),
     Gene("floor_adult", 0.01, 0.0, 1.0, 0.005, "-", "plasticity left in the adult"),
+    Gene("ltp_brake", 0.5, 0.0, 1.0, 0.05, "-", "share of the brakes that acts on potentiation"),
+    Gene("r_scale", 0.15, 0.0, 5.0, 0.02, "1/day", "homeostatic synaptic scaling rate"),
+    Gene("tau_set", 7.0, 0.5, 100.0, 0.5, "day", "time constant of the scaling set point"),
     # --- wiring ---
     Gene("density", 0.25, 0.02, 1.0, 0.02, "-", "initial connection probability"),
     Gene("prune_threshold", 0.6, 0.0, 1.0, 0.02, "-", "weak synapse: |w| below this x mean"),
@@ -96,10 +108,12 @@ SPECIES: dict[str, Species] = {
     "cat": Species(
         "cat",
         eye_opening_day=8,
-        genes={"r_mat": 0.025, "r_close": 0.05, "open_width": 0.12, "a_vis": 0.85},
+        genes={"r_mat": 0.025, "r_close": 0.04, "r_lynx": 0.04, "open_width": 0.12, "a_vis": 0.85},
     ),
     # GAD65 knockout: weak GABA release; the window never opens by itself (Hensch 1998).
     "gad65_ko": Species("gad65_ko", eye_opening_day=14, genes={"g_inh": 0.35}),
+    # Lynx1 knockout: no Lynx1 brake, the adult stays plastic (Morishita et al. 2010).
+    "lynx1_ko": Species("lynx1_ko", eye_opening_day=14, genes={"r_lynx": 0.0}),
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from devsim.plasticity import response
+from devsim.plasticity import pv_drive, response
 
 # ODI bin edges for the 7 classes of Hubel & Wiesel (1962): class 1 = ODI > 0.75.
 OD_CLASS_EDGES = (0.75, 0.45, 0.15, -0.15, -0.45, -0.75)
@@ -23,16 +23,40 @@ _POOLED = (  # over a group's responsive cells (OD) or all its cells (responses)
     "response_right",
 )
 DAILY_METRICS = (*_POOLED, "plasticity", "synapses")
-FINAL_METRICS = ("od_histogram", *_POOLED, "acuity_left", "acuity_right", "synapses")
+FINAL_METRICS = (
+    "od_histogram",
+    *_POOLED,
+    "acuity_left",
+    "acuity_right",
+    "synapses",
+    "window_opened",  # mean day the window opened (inhibition crossed theta_open)
+    "window_opened_sd",  # its spread between the group's organisms (littermates)
+)
 
 
-def eye_responses(weights: np.ndarray, patterns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def circuit_response(u: np.ndarray, inhibition: np.ndarray | None, axis: int) -> np.ndarray:
+    """The rectified response of the circuit to afferent drive ``u`` (in place): PV
+    inhibition ``inhibition`` (o,) x the PV drive pooled over the neurons on ``axis``
+    (as in :func:`devsim.plasticity.plasticity_step`), the output nonlinearity, then >= 0."""
+    if inhibition is not None:
+        moved = np.moveaxis(u, axis, -1)
+        pv = pv_drive(moved)[..., None]
+        c = np.asarray(inhibition, dtype=u.dtype).reshape((-1,) + (1,) * (moved.ndim - 1))
+        moved -= c * pv
+    return np.maximum(response(u), 0.0)
+
+
+def eye_responses(
+    weights: np.ndarray, patterns: np.ndarray, inhibition: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean rectified response of every neuron to ``patterns`` shown through one eye alone.
 
     Parameters
     ----------
-    weights : (..., n, 2c) synaptic weights, left-eye channels first.
+    weights : (o, n, 2c) synaptic weights, left-eye channels first.
     patterns : (t, c) test patterns; the other eye sees nothing.
+    inhibition : (o,) the circuit's PV inhibition (``Circuit.pv_inhibition``); None for
+        the afferent drive alone.
 
     Returns
     -------
@@ -44,8 +68,8 @@ def eye_responses(weights: np.ndarray, patterns: np.ndarray) -> tuple[np.ndarray
         # A contiguous copy of the eye's half lets BLAS do the products (a strided view
         # takes numpy's slow generic loop); one small product per organism stays on one
         # thread, so a busy machine does not stall it.
-        u = np.matmul(np.ascontiguousarray(weights[..., eye]), patterns.T)  # (..., n, t)
-        out.append(np.maximum(response(u), 0.0).mean(axis=-1))
+        u = np.matmul(np.ascontiguousarray(weights[..., eye]), patterns.T)  # (o, n, t)
+        out.append(circuit_response(u, inhibition, axis=-2).mean(axis=-1))
     return out[0], out[1]
 
 
@@ -113,6 +137,7 @@ def acuity(
     gratings: np.ndarray,
     cortical_noise: np.ndarray,
     sfs: tuple[float, ...],
+    inhibition: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-eye grating acuity: the highest spatial frequency whose gratings can be told apart.
 
@@ -130,6 +155,7 @@ def acuity(
     gratings : (s, k, c) for ``s`` spatial frequencies and ``k`` gratings each.
     cortical_noise : (s, k, r, >= n) noise added to responses of ``r`` presentations.
     sfs : the ``s`` spatial frequencies (cycles per channel), increasing.
+    inhibition : (o,) the circuit's PV inhibition, as in :func:`eye_responses`.
 
     Returns
     -------
@@ -144,8 +170,8 @@ def acuity(
     threshold = 1 / k + 0.5 * (1 - 1 / k)
     out = []
     for eye in (slice(0, c), slice(c, 2 * c)):
-        y = response(np.matmul(weights[:, None, :, eye], gratings.transpose(0, 2, 1)[None]))
-        y = np.maximum(y, 0.0)[..., None] + noise[None]  # (o, s, n, k, r)
+        u = np.matmul(weights[:, None, :, eye], gratings.transpose(0, 2, 1)[None])  # (o,s,n,k)
+        y = circuit_response(u, inhibition, axis=2)[..., None] + noise[None]  # (o,s,n,k,r)
         centroids = y[..., :half].mean(axis=-1)  # (o, s, n, k)
         test = y[..., half:]
         dist = ((test[:, :, :, :, None, :] - centroids[:, :, :, None, :, None]) ** 2).sum(2)

@@ -95,7 +95,7 @@ class DevelopmentModel(mesa.Model):
         self.pattern_gain = np.zeros((g, d, 2))
         self.noise_sigma = np.zeros((g, d, 2))
         self.independent = np.zeros((g, d), dtype=bool)
-        self.drug = np.zeros((g, d))
+        self.treatment = np.zeros((g, d, len(DRUGS)))
         self.condition_labels: dict[str, list[str]] = {}
         for gi, group in enumerate(self.groups):
             opening = SPECIES[group.species or self.experiment.species].eye_opening_day
@@ -109,7 +109,7 @@ class DevelopmentModel(mesa.Model):
             labels = list(labels)
             for treatment in group.treatments:  # treatments act on the circuit, not the eyes
                 for day in range(treatment.start, treatment.end):
-                    self.drug[gi, day] += DRUGS[treatment.drug]
+                    self.treatment[gi, day, DRUGS.index(treatment.drug)] = 1.0
                     labels[day] += f" + {treatment.drug}"
             self.condition_labels[group.name] = labels
 
@@ -127,19 +127,23 @@ class DevelopmentModel(mesa.Model):
 
     def day_inputs(self, day: int, rows=slice(None)) -> tuple[np.ndarray, ...]:
         """What organisms ``rows`` receive on ``day``: pattern gain, noise, independent eyes
-        (strabismus) and drug, as :meth:`devsim.cohort.Cohort.develop_day` takes them."""
+        (strabismus) and treatments (name -> dose), as
+        :meth:`devsim.cohort.Cohort.develop_day` takes them."""
         g = self.group_of[rows]
         return (
             self.pattern_gain[g, day],
             self.noise_sigma[g, day],
             self.independent[g, day],
-            self.drug[g, day],
+            {name: self.treatment[g, day, k] for k, name in enumerate(DRUGS)},
         )
 
     # --- measures ------------------------------------------------------------------------
     def measure_groups(self, with_acuity: bool = False) -> dict[str, dict]:
         """Today's group metrics (pooled over each group's neurons)."""
-        r_left, r_right = eye_responses(self.cohort.weights, self.world.test_patterns)
+        inhibition = self.cohort.circuit.pv_inhibition(self.genes)
+        r_left, r_right = eye_responses(
+            self.cohort.weights, self.world.test_patterns, inhibition
+        )
         synapses = self.cohort.synapse_counts()
         if with_acuity:
             acu_left, acu_right = acuity(
@@ -147,6 +151,7 @@ class DevelopmentModel(mesa.Model):
                 self.world.gratings,
                 self.world.cortical_noise,
                 self.world_params.acuity_sfs,
+                inhibition,
             )
         out = {}
         for gi, group in enumerate(self.groups):
@@ -159,9 +164,13 @@ class DevelopmentModel(mesa.Model):
                 synapses=float(synapses[sel].mean()),
             )
             if with_acuity:
+                opened = self.cohort.circuit.opened_day[sel]
+                opened = opened[~np.isnan(opened)]
                 metrics.update(
                     acuity_left=float(acu_left[sel].mean()),
                     acuity_right=float(acu_right[sel].mean()),
+                    window_opened=float(opened.mean()) if opened.size else float("nan"),
+                    window_opened_sd=float(opened.std()) if opened.size else float("nan"),
                 )
             out[group.name] = metrics
         return out

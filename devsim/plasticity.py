@@ -42,6 +42,19 @@ def response(u: np.ndarray) -> np.ndarray:
     return np.clip(u, Y_MIN, Y_MAX, out=u)
 
 
+def pv_drive(u: np.ndarray) -> np.ndarray:
+    """The drive of the PV population for each presentation: the mean rectified afferent
+    drive of the organism's excitatory cells, ``(o, b)`` from ``u`` (o, b, n).
+
+    PV cells pool many excitatory cells and are broadly tuned and binocular (Kerlin et al.
+    2010; Kameyama et al. 2010). Summed in neuron order (a running sum), as the fused loop
+    does, so the two agree bit for bit.
+    """
+    n = u.shape[-1]
+    total = np.add.accumulate(np.maximum(u, u.dtype.type(0)), axis=-1)[..., -1]
+    return total * u.dtype.type(1.0 / n)
+
+
 def plasticity_step(
     weights: np.ndarray,
     mask: np.ndarray,
@@ -50,6 +63,10 @@ def plasticity_step(
     genes: dict[str, np.ndarray],
     gate: np.ndarray,
     dt: float,
+    inhibition: np.ndarray | None = None,
+    potentiation: np.ndarray | None = None,
+    activity: np.ndarray | None = None,
+    y2: np.ndarray | None = None,
 ) -> np.ndarray:
     """Advance weights and thresholds by one mini-batch, in place; return the responses.
 
@@ -58,20 +75,27 @@ def plasticity_step(
     give the same responses, weights and thresholds bit for bit, which
     ``tests/test_plasticity.py`` checks for every branch below.
 
+    The circuit: excitatory cells receive the afferent drive ``u = W x`` (thalamocortical
+    weights are excitatory, Dale's law: ``0 <= w <= w_max``) minus feedback inhibition from
+    the PV population, whose drive is the pooled excitatory activity
+    (:func:`pv_drive`): ``y = clip(u - c * pv, Y_MIN, Y_MAX)`` with ``c = w_pv * I`` (the
+    inhibition ``I`` of :class:`Circuit`).
+
     The rule family (Najarro & Risi 2020's ABCD rule plus the BCM term of Bienenstock,
     Cooper & Munro 1982, as in Blais' Plasticnet):
 
     .. math::
-        \\Delta w = \\eta\\,g\\,dt\\,\\langle A x y (y-\\theta) + B x y + C x + D y + E\\rangle
-                    - \\eta\\,\\gamma\\,dt\\,w,
+        \\Delta w = \\eta\\,dt\\,\\langle g_\\pm\\,[A x y (y-\\theta) + B x y]
+                    + g\\,(C x + D y + E)\\rangle - \\eta\\,\\gamma\\,dt\\,w,
         \\qquad
         \\Delta\\theta = \\min\\left(\\frac{dt}{\\tau_\\theta}, 1\\right)
                     \\left(\\frac{\\langle y^2\\rangle}{y_0} - \\theta\\right)
 
-    with ``<.>`` the mean over the mini-batch (the step of the threshold is capped at its
-    target, :func:`threshold_rate`; it slides down with ``tau_theta_down`` in place of
-    ``tau_theta`` where ``<y^2>/y0 < theta``), ``y`` the responses clipped to
-    ``[Y_MIN, Y_MAX]`` and the weights then clipped to ``[-w_max, w_max]``. Genes are cast
+    with ``<.>`` the mean over the mini-batch. The window's gate ``g`` scales depression;
+    potentiation is scaled by ``potentiation`` (:meth:`Circuit.potentiation`: the brakes
+    spare part of potentiation, Sawtell et al. 2003; Sato & Stryker 2008). The
+    threshold's step is capped at its target (:func:`threshold_rate`); it slides down with
+    ``tau_theta_down`` in place of ``tau_theta`` where ``<y^2>/y0 < theta``. Genes are cast
     to the weights' dtype (float32 by default, float64 for precision checks).
 
     Parameters
@@ -82,38 +106,55 @@ def plasticity_step(
     theta : (o, n) sliding thresholds (the weights' dtype), updated in place.
     x : (o, b, i) presynaptic activity for the mini-batch (the weights' dtype).
     genes : per-organism gene arrays of shape (o,), see :mod:`devsim.genome`.
-    gate : (o,) plasticity gate g in [0, 1].
+    gate : (o,) plasticity gate g in [0, 1] (depression and the C, D, E terms).
     dt : days per mini-batch.
+    inhibition : (o,) ``w_pv * I``, the PV inhibition per unit of PV drive (default 0).
+    potentiation : (o,) the gate of potentiation (default ``gate``).
+    activity : (o,) float64, optional: the PV drive summed over the presentations is
+        added to it (the circuit's daily readout).
+    y2 : (o, n) float64, optional: the mini-batch mean of ``y**2`` is added to it (the
+        activity that homeostatic scaling reads).
     """
     batch = x.shape[1]
-    y = response(np.matmul(x, weights.transpose(0, 2, 1)))  # (o, b, n)
     f = weights.dtype  # genes are cast to the working precision (float32 by default)
-    col = lambda v: v.astype(f)[:, None, None]  # noqa: E731 - broadcast a gene
+    col = lambda v: np.asarray(v).astype(f)[:, None, None]  # noqa: E731 - broadcast a gene
+    u = np.matmul(x, weights.transpose(0, 2, 1))  # (o, b, n) afferent drive
+    pv = pv_drive(u)  # (o, b)
+    if activity is not None:
+        for j in range(batch):  # presentation order, as the fused loop adds them
+            activity += pv[:, j]
+    if inhibition is not None:
+        u -= col(inhibition) * pv[:, :, None]
+    y = response(u)
     phi = y * (y - theta[:, None, :])
     phi *= col(genes["rule_A"])
     phi += col(genes["rule_B"]) * y
+    ltp = gate if potentiation is None else potentiation
+    phi *= np.where(phi > 0, col(ltp), col(gate))
     dw = np.matmul(phi.transpose(0, 2, 1), x)  # (o, n, i): sum over the batch of phi * x
     dw /= batch
     # The C, D and E terms are zero for BCM; skip their arithmetic when the whole cohort
     # has them at zero (keeps the common case close to the bare-kernel floor).
     if np.any(genes["rule_C"]):
-        dw += col(genes["rule_C"]) * x.mean(axis=1)[:, None, :]
+        dw += col(genes["rule_C"] * gate) * x.mean(axis=1)[:, None, :]
     if np.any(genes["rule_D"]):
-        dw += col(genes["rule_D"]) * y.mean(axis=1)[:, :, None]
+        dw += col(genes["rule_D"] * gate) * y.mean(axis=1)[:, :, None]
     if np.any(genes["rule_E"]):
-        dw += col(genes["rule_E"])
+        dw += col(genes["rule_E"] * gate)
     step = genes["eta"] * dt
-    dw *= col(step * gate)
+    dw *= col(step)
     # Only existing synapses change (absent ones hold 0 and stay 0).
     dw *= mask
     if np.any(genes["gamma"]):
         dw -= col(step * genes["gamma"]) * weights
     weights += dw
-    # Synapses saturate: hard bounds [-w_max, w_max] (signed weights as in Blais et al. 1998;
-    # a negative weight stands for feed-forward inhibition relayed by the same channel).
+    # Synapses saturate, and thalamocortical synapses are excitatory (Dale's law): [0, w_max].
     w_max = genes["w_max"].astype(f)[:, None, None]
-    np.clip(weights, -w_max, w_max, out=weights)
-    target = (y * y).mean(axis=1) / genes["y0"].astype(f)[:, None]
+    np.clip(weights, f.type(0), w_max, out=weights)
+    square = (y * y).mean(axis=1)
+    if y2 is not None:
+        y2 += square
+    target = square / genes["y0"].astype(f)[:, None]
     rate = threshold_rate(dt, genes["tau_theta"]).astype(f)[:, None]
     if np.any(genes["tau_theta_down"] != genes["tau_theta"]):
         down = threshold_rate(dt, genes["tau_theta_down"]).astype(f)[:, None]
@@ -126,46 +167,119 @@ def plasticity_step(
 # timing traits, the page's window status).
 WINDOW_OPEN_GATE = 0.5
 
+# Treatments act on the circuit only (each as given on a day, dose 1):
+TREATMENTS = {
+    "diazepam": "adds 0.6 to inhibition I (a GABA-A agonist; Fagiolini & Hensch 2000)",
+    "fluoxetine": "halves inhibition I (less GABA release; Maya Vetencourt et al. 2008)",
+    "chondroitinase": "digests 90 % of the perineuronal nets a day (Pizzorusso et al. 2002)",
+}
+DIAZEPAM_INHIBITION = 0.6
+FLUOXETINE_REDUCTION = 0.5
+CHONDROITINASE_DIGESTION = 0.9
+DRIVE_CAP = 2.0  # the PV drive's effect on maturation saturates (a.u. of a_ref)
 
-class CriticalWindow:
-    """The critical window as a mechanism, per organism (docs/science.md, The critical window).
 
-    Inhibition matures as ``dm/dt = r_mat * (a_vis * drive + (1 - a_vis)) * (1 - m)``;
-    effective inhibition is ``I = g_inh * m + drug``. The window is a *trigger*: once
-    ``I`` has crossed ``theta_open`` it runs its course even if ``I`` falls back (a brief
-    diazepam pulse leaves a window open days later, Fagiolini & Hensch 2000). Openness
-    follows the highest inhibition reached, a brake ``b`` accumulates at ``r_close`` from
-    the trigger on, and the gate is
-    ``g = sigmoid((I_max - theta_open) / open_width) * exp(-b) + floor_adult`` (capped at 1).
+class Circuit:
+    """The critical window as a circuit, per organism (docs/science.md, The critical window).
+
+    Read each day from the cortex's own activity, never from the rearing: ``v`` is the
+    day's mean PV drive (:func:`pv_drive`) in units of ``a_ref``.
+
+    * PV maturation (Otx2/BDNF-like): ``dm/dt = r_mat' * (a_vis * min(v, DRIVE_CAP) +
+      1 - a_vis) * (1 - m)``, with ``r_mat' = r_mat * exp(mat_noise * z)`` for a draw ``z``
+      per individual (littermates differ).
+    * Inhibition ``I = g_inh * m * (1 - 0.5 fluoxetine) + 0.6 diazepam``. The window is a
+      trigger: it opens as the highest inhibition reached crosses ``theta_open`` and runs
+      its course if ``I`` falls back (Fagiolini & Hensch 2000).
+    * Brakes, from the trigger on: perineuronal nets ``P`` grow with vision and wear off
+      without it, ``dP/dt = r_close * min(v, 1) * (1 - P) - pnn_loss * (1 - min(v, 1)) * P``
+      (chondroitinase digests them); Lynx1 ``L`` is expressed with age, ``dL/dt = r_lynx *
+      (1 - L)``. Both are needed to hold plasticity shut, and they act through inhibition:
+      ``B = s_brake * P * L * I`` (lowering inhibition, digesting nets or lacking Lynx1
+      each reopens plasticity: Harauzov et al. 2010; Pizzorusso et al. 2002; Morishita et
+      al. 2010).
+    * The gate ``g = min(sigmoid((I_max - theta_open) / open_width) * exp(-B) +
+      floor_adult, 1)`` scales depression; potentiation is held by ``ltp_brake * B`` only.
     """
 
-    def __init__(self, organisms: int):
+    def __init__(self, organisms: int, rate_factor: np.ndarray | None = None):
+        self.rate_factor = np.ones(organisms) if rate_factor is None else rate_factor
         self.maturity = np.zeros(organisms)  # m
         self.inhibition = np.zeros(organisms)  # I today
         self.peak_inhibition = np.zeros(organisms)  # I_max so far
-        self.brake = np.zeros(organisms)  # b
+        self.nets = np.zeros(organisms)  # P, perineuronal nets
+        self.lynx = np.zeros(organisms)  # L, Lynx1
+        self.drive = np.zeros(organisms)  # v, the last day's PV drive / a_ref
         self.triggered = np.zeros(organisms, dtype=bool)
         self.opened_day = np.full(organisms, np.nan)
 
-    def gate(self, genes: dict[str, np.ndarray]) -> np.ndarray:
-        """The plasticity gate g(t) in [0, 1] for every organism."""
+    def brake(self, genes: dict[str, np.ndarray]) -> np.ndarray:
+        """The brakes' hold on plasticity, ``B = s_brake * P * L * I``."""
+        return genes["s_brake"] * self.nets * self.lynx * np.maximum(self.inhibition, 0.0)
+
+    def opening(self, genes: dict[str, np.ndarray]) -> np.ndarray:
+        """How far the trigger has opened the window: sigmoid((I_max - theta_open) / width)."""
         z = (self.peak_inhibition - genes["theta_open"]) / genes["open_width"]
-        opening = 0.5 * (1.0 + np.tanh(0.5 * z))  # a numerically safe sigmoid
-        return np.minimum(opening * np.exp(-self.brake) + genes["floor_adult"], 1.0)
+        return 0.5 * (1.0 + np.tanh(0.5 * z))  # a numerically safe sigmoid
+
+    def gate(self, genes: dict[str, np.ndarray]) -> np.ndarray:
+        """The plasticity gate g(t) in [0, 1] for every organism (it scales depression)."""
+        held = self.opening(genes) * np.exp(-self.brake(genes))
+        return np.minimum(held + genes["floor_adult"], 1.0)
+
+    def potentiation(self, genes: dict[str, np.ndarray]) -> np.ndarray:
+        """The gate of potentiation: the brakes hold it with ``ltp_brake`` of their force,
+        ``min(opening * exp(-ltp_brake * B) + floor_adult, 1)`` (LTD is lost with age
+        before LTP: Kirkwood et al. 1996; adult open-eye potentiation: Sawtell et al. 2003;
+        Sato & Stryker 2008)."""
+        held = self.opening(genes) * np.exp(-genes["ltp_brake"] * self.brake(genes))
+        return np.minimum(held + genes["floor_adult"], 1.0)
+
+    def pv_inhibition(self, genes: dict[str, np.ndarray]) -> np.ndarray:
+        """``w_pv * I``: PV inhibition onto excitatory cells per unit of PV drive."""
+        return genes["w_pv"] * np.maximum(self.inhibition, 0.0)
+
+    def treat(self, genes: dict[str, np.ndarray], treatments: dict[str, np.ndarray]) -> None:
+        """Set today's inhibition under today's treatments (doses per organism, 0 or 1)."""
+        fluoxetine = treatments.get("fluoxetine", 0.0)
+        diazepam = treatments.get("diazepam", 0.0)
+        self.inhibition = (
+            genes["g_inh"] * self.maturity * (1.0 - FLUOXETINE_REDUCTION * fluoxetine)
+            + DIAZEPAM_INHIBITION * diazepam
+        )
+        chabc = treatments.get("chondroitinase", 0.0)
+        self.nets = self.nets * (1.0 - CHONDROITINASE_DIGESTION * chabc)
 
     def advance(
         self,
         genes: dict[str, np.ndarray],
-        drive: np.ndarray,
-        drug: np.ndarray,
+        activity: np.ndarray,
+        treatments: dict[str, np.ndarray],
         day: int,
         days: float = 1.0,
     ) -> None:
-        """Advance maturation and the brake by ``days`` given today's visual drive and drug."""
-        rate = genes["r_mat"] * (genes["a_vis"] * drive + (1.0 - genes["a_vis"]))
+        """Advance maturation and the brakes by ``days`` given the day's mean PV drive
+        ``activity`` (read from the circuit) and today's treatments."""
+        v = np.maximum(activity, 0.0) / genes["a_ref"]
+        self.drive = v
+        seen = np.minimum(v, 1.0)
+        rate = (
+            genes["r_mat"]
+            * self.rate_factor
+            * (genes["a_vis"] * np.minimum(v, DRIVE_CAP) + (1.0 - genes["a_vis"]))
+        )
         self.maturity += (1.0 - self.maturity) * (1.0 - np.exp(-rate * days))
-        self.brake += np.where(self.triggered, genes["r_close"] * days, 0.0)
-        self.inhibition = genes["g_inh"] * self.maturity + drug
+        on = self.triggered
+        grow = genes["r_close"] * seen
+        loss = genes["pnn_loss"] * (1.0 - seen)
+        total = grow + loss
+        # exact over the day for constant rates: P relaxes to grow / (grow + loss)
+        target = np.divide(grow, total, out=np.zeros_like(total), where=total > 0)
+        relaxed = target + (self.nets - target) * np.exp(-total * days)
+        self.nets = np.where(on, relaxed, self.nets)
+        lynx = 1.0 - (1.0 - self.lynx) * np.exp(-genes["r_lynx"] * days)
+        self.lynx = np.where(on, lynx, self.lynx)
+        self.treat(genes, treatments)
         self.peak_inhibition = np.maximum(self.peak_inhibition, self.inhibition)
         newly = ~self.triggered & (self.inhibition >= genes["theta_open"])
         self.opened_day[newly] = day
@@ -207,31 +321,46 @@ class PlasticityKernel:
         self.dtype = np.dtype(dtype)
         self.batch = batch
         self.block = block
+        self.neurons = neurons
         self._y = np.empty((batch, block, neurons), dtype=self.dtype)  # batch-major
         self._phi = np.empty((batch, block, neurons), dtype=self.dtype)
         self._dw = np.empty((block, neurons, inputs), dtype=self.dtype)
         self._mean = np.empty((block, neurons), dtype=self.dtype)
         self.y_min, self.y_max = self.dtype.type(Y_MIN), self.dtype.type(Y_MAX)
+        self.inv_n = self.dtype.type(1.0 / neurons)
         self.gain = np.empty((0, neurons, inputs), dtype=self.dtype)  # mask x scale
-        self.mask = self.scale = None  # today's synapses and learning-rate x gate
+        self.mask = self.scale = None  # today's synapses and learning rate
+        self.activity = np.zeros(0)  # (o,) PV drive summed over today's presentations
+        self.y2 = np.zeros((0, neurons))  # (o, n) mini-batch means of y**2 summed today
 
     def prepare_day(
-        self, genes: dict[str, np.ndarray], gate: np.ndarray, dt: float, mask: np.ndarray
+        self,
+        genes: dict[str, np.ndarray],
+        gate: np.ndarray,
+        dt: float,
+        mask: np.ndarray,
+        inhibition: np.ndarray | None = None,
+        potentiation: np.ndarray | None = None,
     ) -> None:
-        """Cast today's per-organism constants (the gate and the synapses are fixed within
-        a day)."""
+        """Cast today's per-organism constants (the gates, the inhibition and the synapses
+        are fixed within a day) and zero the day's activity sums."""
         f = self.dtype.type
+        o = mask.shape[0]
         cast = lambda v: np.asarray(v).astype(self.dtype)  # noqa: E731
         self.rule_a = None if np.all(genes["rule_A"] == 1.0) else cast(genes["rule_A"])
         rule_b = np.asarray(genes["rule_B"])
         # With B == +0 everywhere, ``phi += 0 * y`` only turns phi's -0 (where y == +0) into
         # +0: exactly what adding +0.0 does, without the product.
         self.rule_b = None if np.all((rule_b == 0) & ~np.signbit(rule_b)) else cast(rule_b)
-        self.rule_c = cast(genes["rule_C"]) if np.any(genes["rule_C"]) else None
-        self.rule_d = cast(genes["rule_D"]) if np.any(genes["rule_D"]) else None
-        self.rule_e = cast(genes["rule_E"]) if np.any(genes["rule_E"]) else None
+        gate = np.asarray(gate, dtype=np.float64)
+        self.ltd = cast(gate)
+        self.ltp = self.ltd if potentiation is None else cast(potentiation)
+        self.inhibition = np.zeros(o, self.dtype) if inhibition is None else cast(inhibition)
+        self.rule_c = cast(genes["rule_C"] * gate) if np.any(genes["rule_C"]) else None
+        self.rule_d = cast(genes["rule_D"] * gate) if np.any(genes["rule_D"]) else None
+        self.rule_e = cast(genes["rule_E"] * gate) if np.any(genes["rule_E"]) else None
         step = genes["eta"] * dt
-        scale = cast(step * gate)
+        scale = cast(step)
         # Exact fold of ``dw /= batch; dw *= scale``: x / 2**k == x * 2**-k (only when no
         # C, D, E term is added in between).
         plain = self.rule_c is None and self.rule_d is None and self.rule_e is None
@@ -261,6 +390,8 @@ class PlasticityKernel:
             if self.gain.shape != mask.shape:
                 self.gain = np.empty(mask.shape, dtype=self.dtype)
             np.multiply(mask, scale[:, None, None], out=self.gain)
+        self.activity = np.zeros(o)
+        self.y2 = np.zeros((o, self.neurons))
 
     def step(
         self, a: int, b: int, weights: np.ndarray, theta: np.ndarray, x: np.ndarray
@@ -274,14 +405,30 @@ class PlasticityKernel:
         phib = self._phi[:, :o]
         y = yb.transpose(1, 0, 2)  # (o, batch, n) view
         np.matmul(x, w.transpose(0, 2, 1), out=y)
+        activity = self.activity[a:b]
         if self.plain_bcm:
             # The default rule, the two matrix products around loops that each make one
             # pass over memory (devsim.fused; the same arithmetic as below).
-            fused.bcm_factor(yb, th, phib, self.y_min, self.y_max)
+            fused.bcm_factor(
+                yb,
+                th,
+                phib,
+                self.inhibition[a:b],
+                self.ltp[a:b],
+                self.ltd[a:b],
+                self.inv_n,
+                activity,
+                self.y_min,
+                self.y_max,
+            )
             dw = np.matmul(phib.transpose(1, 2, 0), x, out=self._dw[:o])
             fused.apply_update(w, dw, self.mask[a:b], self.scale[a:b], self.w_max)
-            fused.slide_threshold(yb, th, self.rate[a:b], self._mean[:o])
+            fused.slide_threshold(yb, th, self.rate[a:b], self._mean[:o], self.y2[a:b])
             return y
+        pv = pv_drive(y)  # (o, batch)
+        for j in range(self.batch):
+            activity += pv[:, j]
+        y -= self.inhibition[a:b, None, None] * pv[:, :, None]
         response(yb)
         np.subtract(yb, th, out=phib)
         np.multiply(yb, phib, out=phib)  # y * (y - theta)
@@ -291,6 +438,7 @@ class PlasticityKernel:
             phib += 0.0
         else:
             phib += self.rule_b[a:b, None] * yb
+        phib *= np.where(phib > 0, self.ltp[a:b, None], self.ltd[a:b, None])
         dw = np.matmul(phib.transpose(1, 2, 0), x, out=self._dw[:o])  # (o, n, i)
         if not self.fold:
             dw /= self.batch
@@ -304,15 +452,16 @@ class PlasticityKernel:
         if self.decay is not None:
             dw -= self.decay[a:b, None, None] * w
         w += dw
+        zero = self.dtype.type(0)
         if np.ndim(self.w_max):
-            w_max = self.w_max[a:b, None, None]
-            np.clip(w, -w_max, w_max, out=w)
+            np.clip(w, zero, self.w_max[a:b, None, None], out=w)
         else:
-            np.clip(w, -self.w_max, self.w_max, out=w)
+            np.clip(w, zero, self.w_max, out=w)
         # theta += rate * (<y^2> / y0 - theta), <.> summed in batch order like ndarray.mean
         yy = np.multiply(yb, yb, out=phib)
         mean = np.add.reduce(yy, axis=0)
         np.true_divide(mean, np.intp(self.batch), out=mean, casting="unsafe")
+        self.y2[a:b] += mean
         if self.y0 is not None:
             mean /= self.y0[a:b, None]
         if self.rate_down is None:

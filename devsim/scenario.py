@@ -26,10 +26,11 @@ from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
 from devsim.genome import EVOLUTION_ONLY_GENES, SPECIES, check_gene
 from devsim.outputs import printable
+from devsim.plasticity import TREATMENTS
 from devsim.senses import CONDITIONS, EYE_CONDITIONS
 
 MAX_GROUPS = 50
-DRUGS = {"diazepam": 0.6}  # added to effective inhibition I while given (a.u.)
+DRUGS = tuple(TREATMENTS)  # what each does to the circuit: devsim.plasticity.TREATMENTS
 Eye = Literal["left", "right"]
 Condition = Literal[CONDITIONS]  # type: ignore[valid-type]
 Species = Literal[tuple(SPECIES)]  # type: ignore[valid-type]
@@ -79,7 +80,8 @@ class Rearing(_Strict):
 
 
 class Treatment(_Strict):
-    """A drug given on days ``[from, to)``."""
+    """A treatment given on days ``[from, to)``; it acts on the circuit only
+    (:data:`devsim.plasticity.TREATMENTS`)."""
 
     start: Annotated[int, Field(alias="from", ge=0)]
     end: Annotated[int, Field(alias="to", ge=0)]

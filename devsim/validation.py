@@ -17,7 +17,12 @@ import numpy as np
 from devsim.experiment import run_scenario
 from devsim.profile import Profile, critical_period_profile
 from devsim.scenario import load_scenario
+from devsim.senses import WorldParams
 from devsim.shipped import scenario_dir
+
+# Suture noise levels (std of the diffuse light through a sutured lid, x pattern std) at
+# which the lid-vs-TTX and two-phase rows are re-measured (the default is marked).
+SUTURE_NOISE_LEVELS = (0.5, 1.0, 1.5)
 
 
 @dataclass(frozen=True)
@@ -40,13 +45,18 @@ class Runs:
     def __init__(self, settings: Settings, scenario_dir: Path | None = None):
         self.settings = settings
         self.scenario_dir = scenario_dir
-        self._summaries: dict[tuple[str, int], dict] = {}
+        self._summaries: dict[tuple, dict] = {}
         self._profiles: dict[str, Profile] = {}
 
-    def summaries(self, name: str) -> list[dict]:
+    def summaries(self, name: str, sigma_closed: float | None = None) -> list[dict]:
+        """The summaries of shipped scenario ``name`` over the seeds (optionally in a world
+        whose sutured lids pass diffuse light of std ``sigma_closed``)."""
         out = []
+        world = None if sigma_closed is None else WorldParams(sigma_closed=sigma_closed)
+        if world is not None and sigma_closed == WorldParams().sigma_closed:
+            world = None  # the standard world: share its runs
         for seed in self.settings.seeds:
-            key = (name, seed)
+            key = (name, seed, None if world is None else sigma_closed)
             if key not in self._summaries:
                 folder = scenario_dir() if self.scenario_dir is None else self.scenario_dir
                 scenario = load_scenario(folder / f"{name}.toml")
@@ -55,7 +65,7 @@ class Runs:
                 for group in data["groups"]:
                     group["organisms"] = self.settings.organisms
                 scenario = type(scenario).model_validate(data)
-                self._summaries[key] = run_scenario(scenario)[0]
+                self._summaries[key] = run_scenario(scenario, world)[0]
             out.append(self._summaries[key])
         return out
 
@@ -298,6 +308,15 @@ def row_reverse(runs: Runs) -> list[Measure]:
 def row_dark(runs: Runs) -> list[Measure]:
     measures = [
         Measure(
+            "CBI shift, MD P46-50 from the day light arrives, dark-reared",
+            per_seed(
+                runs,
+                "dark_rearing",
+                lambda s: cbi_shift(s, "dark_md_p46", reference="dark_control", age=50),
+            ),
+            0.15,
+        ),
+        Measure(
             "CBI shift, MD at P50, light-reared",
             per_seed(runs, "dark_rearing", lambda s: cbi_shift(s, "light_md_p50")),
             -0.05,
@@ -479,6 +498,143 @@ def row_pruning(runs: Runs) -> list[Measure]:
     ]
 
 
+def row_md_duration(runs: Runs) -> list[Measure]:
+    def ratio(days: int):
+        def fn(s):
+            four = cbi_shift(s, "md_4d", age=28)
+            return cbi_shift(s, f"md_{days}d", age=24 + days) / four if four > 1e-9 else 99.0
+
+        return fn
+
+    return [
+        Measure(
+            "CBI shift, 4-day MD at P24",
+            per_seed(runs, "md_duration", lambda s: cbi_shift(s, "md_4d", age=28)),
+            0.15,
+            0.40,
+        ),
+        Measure("1-day shift / 4-day shift", per_seed(runs, "md_duration", ratio(1)), -np.inf, 0.3),
+        Measure("7-day shift / 4-day shift", per_seed(runs, "md_duration", ratio(7)), -np.inf, 1.3),
+    ]
+
+
+def row_recovery_in_window(runs: Runs) -> list[Measure]:
+    def remaining(s):
+        at_reopening = cbi_shift(s, "md_then_binocular", age=28)
+        later = cbi_shift(s, "md_then_binocular", age=40)
+        return later / at_reopening if at_reopening > 1e-9 else 99.0
+
+    return [
+        Measure(
+            "share of the P28 shift left after 12 days of binocular vision",
+            per_seed(runs, "md_recovery", remaining),
+            -np.inf,
+            0.25,
+        )
+    ]
+
+
+def response_change(summary: dict, group: str, eye: str, age: int | None = None) -> float:
+    """A group's response through one eye relative to the control's, minus 1."""
+    metric = f"response_{eye}"
+    if age is None:
+        return final(summary, group)[metric] / final(summary, "control")[metric] - 1
+    return daily(summary, group, metric, age) / daily(summary, "control", metric, age) - 1
+
+
+def row_adult_md(runs: Runs) -> list[Measure]:
+    name = "adult_plasticity"
+    cp = np.mean(per_seed(runs, "md_duration", lambda s: response_change(s, "md_7d", "left", 31)))
+    return [
+        Measure(
+            "CBI shift, 4-day MD at P70",
+            per_seed(runs, name, lambda s: cbi_shift(s, "md_4d", age=74)),
+            -np.inf,
+            0.05,
+        ),
+        Measure(
+            "CBI shift, 7-day MD at P70",
+            per_seed(runs, name, lambda s: cbi_shift(s, "md_7d")),
+            0.05,
+            0.2,
+        ),
+        Measure(
+            "open-eye response change, 7-day adult MD",
+            per_seed(runs, name, lambda s: response_change(s, "md_7d", "right")),
+            0.1,
+        ),
+        Measure(
+            "deprived-eye change, adult - critical period (7-day MD)",
+            per_seed(runs, name, lambda s: response_change(s, "md_7d", "left") - cp),
+            1e-9,
+        ),
+    ]
+
+
+def row_reopening(runs: Runs) -> list[Measure]:
+    name = "adult_plasticity"
+
+    def shift(treated: str):
+        return lambda s: cbi_shift(s, f"{treated}_md", reference=f"{treated}_control", age=74)
+
+    return [
+        Measure(f"CBI shift, 4-day adult MD after {label}", per_seed(runs, name, shift(g)), 0.1)
+        for label, g in (
+            ("10 days of darkness", "dark"),
+            ("chondroitinase", "chondroitinase"),
+            ("fluoxetine", "fluoxetine"),
+            ("Lynx1 knockout", "lynx1_ko"),
+        )
+    ]
+
+
+def row_cat_md_peak(runs: Runs) -> list[Measure]:
+    return [
+        Measure(
+            "binocular share of responsive cells (classes 2-6)",
+            per_seed(runs, "cat_md_peak", lambda s: final(s, "md_10d")["binocular_fraction"]),
+            -np.inf,
+            0.35,
+        )
+    ]
+
+
+def row_littermates(runs: Runs) -> list[Measure]:
+    return [
+        Measure(
+            "spread (sd) of window-opening day between littermates",
+            per_seed(runs, "normal", lambda s: final(s, "control")["window_opened_sd"]),
+            1.0,
+        ),
+        Measure(
+            "mean window-opening day (mouse window P19-P32)",
+            per_seed(runs, "normal", lambda s: final(s, "control")["window_opened"]),
+            19,
+            32,
+        ),
+    ]
+
+
+def row_suture_noise(runs: Runs) -> list[Measure]:
+    """How rows 9 and 10 depend on the suture noise (reported; no target)."""
+    out = []
+    default = WorldParams().sigma_closed
+    for sigma in SUTURE_NOISE_LEVELS:
+        mark = " (default)" if sigma == default else ""
+        lid_ttx = [
+            final(s, "lid_suture")["response_left"] / final(s, "ttx")["response_left"]
+            for s in runs.summaries("lid_vs_ttx", sigma)
+        ]
+        out.append(Measure(f"row 9 lid / TTX response, lid noise {sigma:g}{mark}", lid_ttx))
+        open3 = [
+            daily(s, "md_7d", "response_right", 27) / daily(s, "control", "response_right", 27)
+            - 1
+            for s in runs.summaries("md_timecourse", sigma)
+        ]
+        out.append(Measure(f"row 10 open-eye change by MD day 3, lid noise {sigma:g}{mark}", open3))
+    return out
+
+
 ROWS: tuple[tuple[int, str, str, Callable, tuple[str, ...]], ...] = (
     (1, "Normal rearing", "Wiesel & Hubel 1963; Gordon & Stryker 1996", row_normal, ("normal",)),
     (
@@ -517,6 +673,56 @@ ROWS: tuple[tuple[int, str, str, Callable, tuple[str, ...]], ...] = (
     ),
     (12, "Recovery and amblyopia", "Mitchell 1988", row_recovery, ("recovery",)),
     (13, "Synaptic exuberance and pruning", "Huttenlocher 1979, 1987", row_pruning, ("normal",)),
+    (
+        14,
+        "Duration of MD",
+        "Gordon & Stryker 1996; Frenkel & Bear 2004",
+        row_md_duration,
+        ("md_duration",),
+    ),
+    (
+        15,
+        "Recovery with binocular vision in the window",
+        "Kaneko et al. 2008 Nat Neurosci",
+        row_recovery_in_window,
+        ("md_recovery",),
+    ),
+    (
+        16,
+        "Adult MD: open-eye potentiation",
+        "Sawtell et al. 2003; Sato & Stryker 2008",
+        row_adult_md,
+        ("adult_plasticity", "md_duration"),
+    ),
+    (
+        17,
+        "Reopening plasticity in adults",
+        "He et al. 2006; Pizzorusso et al. 2002; Maya Vetencourt et al. 2008; "
+        "Morishita et al. 2010",
+        row_reopening,
+        ("adult_plasticity",),
+    ),
+    (
+        18,
+        "Cat: 10-day MD at the peak",
+        "Hubel & Wiesel 1970; Olson & Freeman 1980",
+        row_cat_md_peak,
+        ("cat_md_peak",),
+    ),
+    (
+        19,
+        "Window opening varies between littermates",
+        "Gordon & Stryker 1996 (range of onsets)",
+        row_littermates,
+        ("normal",),
+    ),
+    (
+        20,
+        "Suture noise: how rows 9 and 10 depend on it (reported)",
+        "Rittenhouse et al. 1999; Frenkel & Bear 2004",
+        row_suture_noise,
+        ("lid_vs_ttx", "md_timecourse"),
+    ),
 )
 
 
