@@ -44,7 +44,7 @@ class Gene:
 # Mouse defaults. Units are per day of life unless stated otherwise.
 GENES: tuple[Gene, ...] = (
     # --- the plasticity rule family (BCM is A=1, B=C=D=E=0) ---
-    Gene("eta", 0.15, 0.0, 1000.0, 0.01, "1/day", "learning rate"),
+    Gene("eta", 0.2, 0.0, 1000.0, 0.01, "1/day", "learning rate"),
     Gene("tau_theta", 0.1, 0.01, 5.0, 0.01, "day", "time constant of the sliding threshold"),
     Gene("tau_theta_down", 0.1, 0.01, 20.0, 0.05, "day", "...when the threshold slides down"),
     Gene("y0", 1.0, 0.05, 20.0, 0.1, "a.u.", "BCM target activity: theta -> <y^2>/y0"),
@@ -57,21 +57,21 @@ GENES: tuple[Gene, ...] = (
     Gene("rule_E", 0.0, -1.0, 1.0, 0.02, "-", "constant drift"),
     # --- the critical window as a circuit: PV inhibition matures with the activity that
     # reaches it and opens the window; brakes (perineuronal nets, Lynx1) close it ---
-    Gene("r_mat", 0.058, 0.0, 1.0, 0.005, "1/day", "maturation rate of PV inhibition"),
+    Gene("r_mat", 0.05, 0.0, 1.0, 0.005, "1/day", "maturation rate of PV inhibition"),
     Gene("a_vis", 0.8, 0.0, 1.0, 0.05, "-", "share of maturation driven by evoked activity"),
     Gene("a_ref", 1.5, 0.01, 50.0, 0.05, "a.u.", "PV drive at which maturation runs at r_mat"),
     Gene("mat_noise", 0.1, 0.0, 1.0, 0.02, "-", "littermate noise of r_mat (log sd)"),
     Gene("g_inh", 1.0, 0.0, 3.0, 0.05, "-", "inhibitory gain (GAD65)"),
-    Gene("w_pv", 0.5, 0.0, 4.0, 0.05, "-", "PV inhibition onto excitatory cells per unit I"),
+    Gene("w_pv", 0.0, 0.0, 4.0, 0.05, "-", "PV inhibition onto excitatory cells per unit I"),
     Gene("theta_open", 0.5, 0.0, 3.0, 0.05, "-", "inhibition that triggers the window"),
     Gene("open_width", 0.015, 0.005, 1.0, 0.01, "-", "softness of the opening"),
-    Gene("r_close", 0.14, 0.0, 2.0, 0.01, "1/day", "perineuronal-net growth per day of vision"),
-    Gene("pnn_loss", 0.3, 0.0, 2.0, 0.01, "1/day", "perineuronal-net loss per day without vision"),
-    Gene("r_lynx", 0.14, 0.0, 2.0, 0.01, "1/day", "Lynx1 expression rate after opening"),
-    Gene("s_brake", 4.8, 0.0, 50.0, 0.2, "-", "strength of the brakes (nets x Lynx1 x inhibition)"),
-    Gene("floor_adult", 0.01, 0.0, 1.0, 0.005, "-", "plasticity left in the adult"),
-    Gene("ltp_brake", 0.5, 0.0, 1.0, 0.05, "-", "share of the brakes that acts on potentiation"),
-    Gene("r_scale", 0.15, 0.0, 5.0, 0.02, "1/day", "homeostatic synaptic scaling rate"),
+    Gene("r_close", 0.07, 0.0, 2.0, 0.01, "1/day", "perineuronal-net growth per day of vision"),
+    Gene("pnn_loss", 0.6, 0.0, 2.0, 0.01, "1/day", "perineuronal-net loss per day without vision"),
+    Gene("r_lynx", 0.3, 0.0, 2.0, 0.01, "1/day", "Lynx1 expression rate after opening"),
+    Gene("s_brake", 6.5, 0.0, 50.0, 0.2, "-", "strength of the brakes (nets x Lynx1 x inhibition)"),
+    Gene("floor_adult", 0.004, 0.0, 1.0, 0.005, "-", "plasticity left in the adult"),
+    Gene("ltp_brake", 0.9, 0.0, 1.0, 0.05, "-", "share of the brakes that acts on potentiation"),
+    Gene("r_scale", 0.05, 0.0, 5.0, 0.02, "1/day", "homeostatic synaptic scaling rate"),
     Gene("tau_set", 7.0, 0.5, 100.0, 0.5, "day", "time constant of the scaling set point"),
     # --- wiring ---
     Gene("density", 0.25, 0.02, 1.0, 0.02, "-", "initial connection probability"),
@@ -108,7 +108,7 @@ SPECIES: dict[str, Species] = {
     "cat": Species(
         "cat",
         eye_opening_day=8,
-        genes={"r_mat": 0.025, "r_close": 0.04, "r_lynx": 0.04, "open_width": 0.12, "a_vis": 0.85},
+        genes={"r_mat": 0.025, "r_close": 0.02, "r_lynx": 0.08, "open_width": 0.04, "a_vis": 0.85},
     ),
     # GAD65 knockout: weak GABA release; the window never opens by itself (Hensch 1998).
     "gad65_ko": Species("gad65_ko", eye_opening_day=14, genes={"g_inh": 0.35}),

@@ -141,9 +141,7 @@ class DevelopmentModel(mesa.Model):
     def measure_groups(self, with_acuity: bool = False) -> dict[str, dict]:
         """Today's group metrics (pooled over each group's neurons)."""
         inhibition = self.cohort.circuit.pv_inhibition(self.genes)
-        r_left, r_right = eye_responses(
-            self.cohort.weights, self.world.test_patterns, inhibition
-        )
+        r_left, r_right = eye_responses(self.cohort.weights, self.world.test_patterns, inhibition)
         synapses = self.cohort.synapse_counts()
         if with_acuity:
             acu_left, acu_right = acuity(

@@ -150,7 +150,7 @@ def plasticity_step(
     weights += dw
     # Synapses saturate, and thalamocortical synapses are excitatory (Dale's law): [0, w_max].
     w_max = genes["w_max"].astype(f)[:, None, None]
-    np.clip(weights, f.type(0), w_max, out=weights)
+    np.clip(weights, -w_max, w_max, out=weights)
     square = (y * y).mean(axis=1)
     if y2 is not None:
         y2 += square
@@ -170,13 +170,14 @@ WINDOW_OPEN_GATE = 0.5
 # Treatments act on the circuit only (each as given on a day, dose 1):
 TREATMENTS = {
     "diazepam": "adds 0.6 to inhibition I (a GABA-A agonist; Fagiolini & Hensch 2000)",
-    "fluoxetine": "halves inhibition I (less GABA release; Maya Vetencourt et al. 2008)",
+    "fluoxetine": "lowers inhibition I by 80 % (less GABA release; Maya Vetencourt et al. 2008)",
     "chondroitinase": "digests 90 % of the perineuronal nets a day (Pizzorusso et al. 2002)",
 }
 DIAZEPAM_INHIBITION = 0.6
-FLUOXETINE_REDUCTION = 0.5
+FLUOXETINE_REDUCTION = 0.8
 CHONDROITINASE_DIGESTION = 0.9
 DRIVE_CAP = 2.0  # the PV drive's effect on maturation saturates (a.u. of a_ref)
+NETS_FULL_DRIVE = 0.5  # perineuronal nets grow fully, and are kept, above this drive (x a_ref)
 
 
 class Circuit:
@@ -192,7 +193,8 @@ class Circuit:
       trigger: it opens as the highest inhibition reached crosses ``theta_open`` and runs
       its course if ``I`` falls back (Fagiolini & Hensch 2000).
     * Brakes, from the trigger on: perineuronal nets ``P`` grow with vision and wear off
-      without it, ``dP/dt = r_close * min(v, 1) * (1 - P) - pnn_loss * (1 - min(v, 1)) * P``
+      without it, ``dP/dt = r_close * s * (1 - P) - pnn_loss * (1 - s) * P`` with
+      ``s = min(v / NETS_FULL_DRIVE, 1)``
       (chondroitinase digests them); Lynx1 ``L`` is expressed with age, ``dL/dt = r_lynx *
       (1 - L)``. Both are needed to hold plasticity shut, and they act through inhibition:
       ``B = s_brake * P * L * I`` (lowering inhibition, digesting nets or lacking Lynx1
@@ -262,7 +264,7 @@ class Circuit:
         ``activity`` (read from the circuit) and today's treatments."""
         v = np.maximum(activity, 0.0) / genes["a_ref"]
         self.drive = v
-        seen = np.minimum(v, 1.0)
+        seen = np.minimum(v / NETS_FULL_DRIVE, 1.0)
         rate = (
             genes["r_mat"]
             * self.rate_factor
@@ -382,7 +384,6 @@ class PlasticityKernel:
             and self.rule_a is None
             and self.rule_b is None
             and self.decay is None
-            and self.rate_down is None
             and self.y0 is None
             and np.ndim(self.w_max) == 0
         )
@@ -423,7 +424,8 @@ class PlasticityKernel:
             )
             dw = np.matmul(phib.transpose(1, 2, 0), x, out=self._dw[:o])
             fused.apply_update(w, dw, self.mask[a:b], self.scale[a:b], self.w_max)
-            fused.slide_threshold(yb, th, self.rate[a:b], self._mean[:o], self.y2[a:b])
+            down = self.rate if self.rate_down is None else self.rate_down
+            fused.slide_threshold(yb, th, self.rate[a:b], down[a:b], self._mean[:o], self.y2[a:b])
             return y
         pv = pv_drive(y)  # (o, batch)
         for j in range(self.batch):
@@ -454,9 +456,9 @@ class PlasticityKernel:
         w += dw
         zero = self.dtype.type(0)
         if np.ndim(self.w_max):
-            np.clip(w, zero, self.w_max[a:b, None, None], out=w)
+            np.clip(w, -self.w_max[a:b, None, None], self.w_max[a:b, None, None], out=w)
         else:
-            np.clip(w, zero, self.w_max, out=w)
+            np.clip(w, -self.w_max, self.w_max, out=w)
         # theta += rate * (<y^2> / y0 - theta), <.> summed in batch order like ndarray.mean
         yy = np.multiply(yb, yb, out=phib)
         mean = np.add.reduce(yy, axis=0)

@@ -45,7 +45,8 @@ class Runs:
     def __init__(self, settings: Settings, scenario_dir: Path | None = None):
         self.settings = settings
         self.scenario_dir = scenario_dir
-        self._summaries: dict[tuple, dict] = {}
+        self._summaries: dict[tuple[str, int], dict] = {}  # the standard world
+        self._other_worlds: dict[tuple[str, int, float], dict] = {}  # other lid noise
         self._profiles: dict[str, Profile] = {}
 
     def summaries(self, name: str, sigma_closed: float | None = None) -> list[dict]:
@@ -55,9 +56,10 @@ class Runs:
         world = None if sigma_closed is None else WorldParams(sigma_closed=sigma_closed)
         if world is not None and sigma_closed == WorldParams().sigma_closed:
             world = None  # the standard world: share its runs
+        store = self._summaries if world is None else self._other_worlds
         for seed in self.settings.seeds:
-            key = (name, seed, None if world is None else sigma_closed)
-            if key not in self._summaries:
+            key = (name, seed) if world is None else (name, seed, sigma_closed)
+            if key not in store:
                 folder = scenario_dir() if self.scenario_dir is None else self.scenario_dir
                 scenario = load_scenario(folder / f"{name}.toml")
                 data = scenario.model_dump(by_alias=True)
@@ -65,8 +67,8 @@ class Runs:
                 for group in data["groups"]:
                     group["organisms"] = self.settings.organisms
                 scenario = type(scenario).model_validate(data)
-                self._summaries[key] = run_scenario(scenario, world)[0]
-            out.append(self._summaries[key])
+                store[key] = run_scenario(scenario, world)[0]
+            out.append(store[key])
         return out
 
     def profile(self, species: str) -> Profile:
@@ -627,8 +629,7 @@ def row_suture_noise(runs: Runs) -> list[Measure]:
         ]
         out.append(Measure(f"row 9 lid / TTX response, lid noise {sigma:g}{mark}", lid_ttx))
         open3 = [
-            daily(s, "md_7d", "response_right", 27) / daily(s, "control", "response_right", 27)
-            - 1
+            daily(s, "md_7d", "response_right", 27) / daily(s, "control", "response_right", 27) - 1
             for s in runs.summaries("md_timecourse", sigma)
         ]
         out.append(Measure(f"row 10 open-eye change by MD day 3, lid noise {sigma:g}{mark}", open3))

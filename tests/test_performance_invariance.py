@@ -151,18 +151,35 @@ def reference_prune_and_sprout(
     weights[sprouted] = INITIAL_WEIGHT
 
 
-def reference_develop_day(cohort, rng, day, pattern_gain, noise_sigma, independent, drug):
+def reference_develop_day(cohort, rng, day, pattern_gain, noise_sigma, independent, treatments):
     """Cohort.develop_day as it was before the optimisation, on the library's reference
-    rule :func:`devsim.plasticity.plasticity_step` (the one definition of the rule)."""
-    gate = cohort.window.gate(cohort.genes)
+    rule :func:`devsim.plasticity.plasticity_step` (the one definition of the rule) and the
+    circuit's own daily steps (homeostatic scaling, the window's advance)."""
+    circuit, genes = cohort.circuit, cohort.genes
+    gate = circuit.gate(genes)
     cohort.gate = gate
+    inhibition, potentiation = circuit.pv_inhibition(genes), circuit.potentiation(genes)
+    activity, y2 = np.zeros(cohort.organisms), np.zeros(cohort.theta.shape)
     dt = 1.0 / cohort.updates_per_day
     for _ in range(cohort.updates_per_day):
         idx = cohort.world.draw_indices(rng, cohort.litter, cohort.batch_size)
         x = reference_stimuli(
             cohort.world, idx, cohort.litter_index, pattern_gain, noise_sigma, independent
         )
-        plasticity_step(cohort.weights, cohort.mask, cohort.theta, x, cohort.genes, gate, dt)
+        plasticity_step(
+            cohort.weights,
+            cohort.mask,
+            cohort.theta,
+            x,
+            genes,
+            gate,
+            dt,
+            inhibition,
+            potentiation,
+            activity,
+            y2,
+        )
+    cohort.scale_synapses(y2 / cohort.updates_per_day)
     reference_prune_and_sprout(
         rng,
         cohort.weights,
@@ -170,13 +187,14 @@ def reference_develop_day(cohort, rng, day, pattern_gain, noise_sigma, independe
         cohort.weak_days,
         cohort.slot_prob,
         gate,
-        cohort.window.brake,
-        cohort.genes["prune_threshold"],
-        cohort.genes["sprout_rate"],
-        cohort.genes["floor_adult"],
+        circuit.brake(genes),
+        genes["prune_threshold"],
+        genes["sprout_rate"],
+        genes["floor_adult"],
     )
-    cohort.window.advance(cohort.genes, pattern_gain.mean(axis=1), drug, day)
-    cohort.gate = cohort.window.gate(cohort.genes)
+    presentations = cohort.updates_per_day * cohort.batch_size
+    circuit.advance(genes, activity / presentations, treatments or {}, day)
+    cohort.gate = circuit.gate(genes)
 
 
 MIXED_GROUPS = [
@@ -384,13 +402,13 @@ def test_a_world_with_only_stimuli_gives_the_same_results(block):
     litter = np.array([0, 1, 2, 0, 1])
     gain, sigma = np.ones((5, 2)), np.full((5, 2), 0.3)
     gain[3:, 0], sigma[3:, 0] = 0.0, 1.5  # two organisms with the left lid sutured
-    independent, drug = np.zeros(5, dtype=bool), np.zeros(5)
+    independent = np.zeros(5, dtype=bool)
     cohorts = []
     for w in (world, StimuliOnlyWorld(world)):
         rng = np.random.default_rng(2)
         cohort = Cohort(rng, genes, litter, w, presentations_per_day=64, block=block)
         for day in range(20):
-            cohort.develop_day(rng, day, gain, sigma, independent, drug)
+            cohort.develop_day(rng, day, gain, sigma, independent)
         cohorts.append((cohort, rng))
     (a, rng_a), (b, rng_b) = cohorts
     assert a.weights.tobytes() == b.weights.tobytes()

@@ -7,9 +7,11 @@ Tolerance: none. In float32 and in float64 the kernel's responses, weights and t
 are the reference's bit for bit (compared as raw bytes), organism block by organism block,
 in every branch: each rule term A..E, the weight decay gamma, the w_max clip (one w_max for
 all organisms or one each), the threshold sliding up (tau_theta) and down
-(tau_theta_down), its step capped at the target (``min(dt / tau, 1)``), the learning rate x
-gate scale, the synapse mask, mini-batches of a power of two (the kernel folds the
-division into the scale) or not, and the default BCM rule on the fused loops.
+(tau_theta_down), its step capped at the target (``min(dt / tau, 1)``), the learning rate,
+the gates of depression and potentiation, the PV inhibition and the circuit's activity
+readouts (PV drive, mean y**2), the synapse mask, mini-batches of a power of two (the
+kernel folds the division into the scale) or not, and the default BCM rule on the fused
+loops.
 
 The reference itself is checked against the rule as written (one synapse, one
 presentation, computed by hand in float64).
@@ -42,6 +44,8 @@ def run_both(
     genes,
     *,
     gate=None,
+    inhibition=None,
+    potentiation=None,
     dt=1 / 40,
     batch=16,
     steps=6,
@@ -62,15 +66,22 @@ def run_both(
     w0 = np.where(mask, rng.random((o, NEURONS, INPUTS)) * 1.2 - 0.2, 0.0).astype(dtype)
     theta0 = (rng.random((o, NEURONS)) * 2.0).astype(dtype)
     gate = np.linspace(0.2, 1.0, o) if gate is None else np.asarray(gate, dtype=np.float64)
+    if inhibition is not None:
+        inhibition = np.asarray(inhibition, dtype=np.float64)
+    if potentiation is not None:
+        potentiation = np.asarray(potentiation, dtype=np.float64)
     ref_w, ref_t = w0.copy(), theta0.copy()
     w, t = w0.copy(), theta0.copy()
     kernel = PlasticityKernel(block, NEURONS, INPUTS, batch, dtype)
-    kernel.prepare_day(genes, gate, dt, mask)
+    kernel.prepare_day(genes, gate, dt, mask, inhibition=inhibition, potentiation=potentiation)
+    activity, y2 = np.zeros(o), np.zeros((o, NEURONS))
     thetas = []
     for step in range(steps):
         x = (rng.normal(0.5, 1.0, size=(o, batch, INPUTS)) * x_scale).astype(dtype)
         before = ref_t.copy()
-        y_ref = plasticity_step(ref_w, mask, ref_t, x, genes, gate, dt)
+        y_ref = plasticity_step(
+            ref_w, mask, ref_t, x, genes, gate, dt, inhibition, potentiation, activity, y2
+        )
         y = np.empty_like(y_ref)
         for a in range(0, o, block):
             b = min(a + block, o)
@@ -79,11 +90,15 @@ def run_both(
         assert y.tobytes() == y_ref.tobytes(), f"responses differ at {where}"
         assert w.tobytes() == ref_w.tobytes(), f"weights differ at {where}"
         assert t.tobytes() == ref_t.tobytes(), f"thresholds differ at {where}"
+        assert kernel.activity.tobytes() == activity.tobytes(), f"PV drive differs at {where}"
+        assert kernel.y2.tobytes() == y2.tobytes(), f"y**2 sums differ at {where}"
         thetas.append((before, ref_t.copy()))
     # absent synapses hold +0 and keep it, in both
     assert not np.any(ref_w[~mask])
     assert not np.signbit(ref_w[~mask]).any()
-    return dict(w0=w0, weights=ref_w, theta=ref_t, mask=mask, thetas=thetas)
+    return dict(
+        w0=w0, weights=ref_w, theta=ref_t, mask=mask, thetas=thetas, activity=activity, y2=y2
+    )
 
 
 # --- the reference is the rule as written --------------------------------------------
@@ -146,14 +161,23 @@ BRANCHES = {
         "tau_theta": [0.05, 0.1, 1.0, 5.0],
         "tau_theta_down": [0.05, 0.1, 1.0, 5.0],
     },
-    "tau_theta_down slower": {"tau_theta_down": [0.1, 0.5, 2.0, 20.0]},
-    "tau_theta_down faster": {"tau_theta": 0.5, "tau_theta_down": [0.5, 0.1, 0.05, 0.025]},
+    "tau_theta_down slower (fused loops)": {"tau_theta_down": [0.1, 0.5, 2.0, 20.0]},
+    "tau_theta_down faster (fused loops)": {
+        "tau_theta": 0.5,
+        "tau_theta_down": [0.5, 0.1, 0.05, 0.025],
+    },
     "threshold step capped (dt > tau, fused loops)": {
         "tau_theta": [0.01, 0.02, 0.01, 0.1],
         "tau_theta_down": [0.01, 0.02, 0.01, 0.1],
     },
-    "threshold step capped, sliding down slower": {"tau_theta": 0.01, "tau_theta_down": 0.02},
-    "threshold step capped, sliding down faster": {"tau_theta": 0.1, "tau_theta_down": 0.01},
+    "threshold step capped, sliding down slower (fused loops)": {
+        "tau_theta": 0.01,
+        "tau_theta_down": 0.02,
+    },
+    "threshold step capped, sliding down faster (fused loops)": {
+        "tau_theta": 0.1,
+        "tau_theta_down": 0.01,
+    },
     "every term": {
         "rule_A": 0.8,
         "rule_B": 0.2,
@@ -168,13 +192,37 @@ BRANCHES = {
 }
 
 
+# The circuit's inputs to a day: PV inhibition per unit of PV drive, and a potentiation
+# gate that differs from the depression gate (part of the brakes spare potentiation).
+CIRCUIT = {
+    "no inhibition, one gate": {},
+    "PV inhibition": {"inhibition": [0.0, 0.25, 0.5, 2.0]},
+    "potentiation gate above the depression gate": {"potentiation": [0.3, 0.6, 1.0, 1.0]},
+    "both": {"inhibition": [1.0, 0.5, 0.0, 4.0], "potentiation": [1.0, 0.9, 0.5, 1.0]},
+}
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch", [16, 10])
 @pytest.mark.parametrize("branch", sorted(BRANCHES))
-def test_kernel_is_bit_identical_to_the_reference(branch, batch, dtype):
+@pytest.mark.parametrize("circuit", sorted(CIRCUIT))
+def test_kernel_is_bit_identical_to_the_reference(branch, circuit, batch, dtype):
     genes = mouse_genes(**BRANCHES[branch])
     for block in (ORGS, 3):
-        run_both(genes, batch=batch, dtype=dtype, block=block, x_scale=2.0)
+        run_both(genes, batch=batch, dtype=dtype, block=block, x_scale=2.0, **CIRCUIT[circuit])
+
+
+def test_pv_inhibition_and_the_potentiation_gate_change_the_outcome():
+    genes = mouse_genes()
+    plain = run_both(genes, x_scale=2.0)
+    inhibited = run_both(genes, x_scale=2.0, inhibition=[1.0] * ORGS)
+    assert not np.array_equal(plain["weights"], inhibited["weights"])
+    # the PV drive is the same afferent drive either way (it is read before inhibition)
+    assert plain["activity"][0] > 0
+    potentiated = run_both(genes, x_scale=2.0, gate=[0.2] * ORGS, potentiation=[1.0] * ORGS)
+    depressed = run_both(genes, x_scale=2.0, gate=[0.2] * ORGS)
+    gained = potentiated["weights"] - depressed["weights"]
+    assert gained.sum() > 0  # more potentiation, the same depression
 
 
 def test_default_genes_take_the_fused_path_and_others_the_general_one():
@@ -228,6 +276,8 @@ def gene_values(name: str):
 @given(
     genes=st.fixed_dictionaries({name: gene_values(name) for name in RULE_GENES}),
     gate=st.lists(st.floats(0.0, 1.0, allow_subnormal=False), min_size=ORGS, max_size=ORGS),
+    extra=st.lists(st.floats(0.0, 1.0, allow_subnormal=False), min_size=ORGS, max_size=ORGS),
+    inhibition=st.lists(st.floats(0.0, 4.0, allow_subnormal=False), min_size=ORGS, max_size=ORGS),
     batch=st.sampled_from([1, 10, 16]),
     dt=st.sampled_from([1 / 40, 1 / 10, 1 / 2]),
     dtype=st.sampled_from([np.float32, np.float64]),
@@ -236,13 +286,16 @@ def gene_values(name: str):
     seed=st.integers(0, 2**16),
 )
 def test_kernel_matches_the_reference_for_any_genes_within_bounds(
-    genes, gate, batch, dt, dtype, block, x_scale, seed
+    genes, gate, extra, inhibition, batch, dt, dtype, block, x_scale, seed
 ):
     table = mouse_genes(**genes)
+    potentiation = np.minimum(np.asarray(gate) + np.asarray(extra), 1.0)
     with np.errstate(over="ignore", invalid="ignore"):  # as in Cohort.develop_day
         run_both(
             table,
             gate=gate,
+            inhibition=inhibition,
+            potentiation=potentiation,
             dt=dt,
             batch=batch,
             dtype=dtype,
