@@ -287,7 +287,8 @@ class Cohort:
                 scratch=self._prune_scratch,
             )
         presentations = self.updates_per_day * self.batch_size
-        circuit.advance(genes, kernel.activity / presentations, treatments or {}, day)
+        treatments = {} if treatments is None else treatments
+        circuit.advance(genes, kernel.activity / presentations, treatments, day)
         self.gate = circuit.gate(genes)
         self.check_finite(day)
         if timer is not None:

@@ -107,10 +107,10 @@ def slide_threshold(y, theta, rate, rate_down, mean, y2):
 
 @_jit
 def apply_update(weights, dw, mask, scale, w_max):
-    """``weights = clip(weights + dw * scale, 0, w_max)`` at existing synapses, in one
+    """``weights = clip(weights + dw * scale, -w_max, w_max)`` at existing synapses, in one
     pass; absent synapses hold 0 and keep it. ``weights``, ``dw``, ``mask`` (o, n, i);
     ``scale`` (o,) the learning rate (/ batch) of each organism; ``w_max`` a scalar
-    of the weights' dtype. Afferent synapses are excitatory (Dale's law): the floor is 0."""
+    of the weights' dtype."""
     organisms = weights.shape[0]
     w = weights.reshape(organisms, -1)
     d = dw.reshape(organisms, -1)

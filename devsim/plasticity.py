@@ -75,11 +75,12 @@ def plasticity_step(
     give the same responses, weights and thresholds bit for bit, which
     ``tests/test_plasticity.py`` checks for every branch below.
 
-    The circuit: excitatory cells receive the afferent drive ``u = W x`` (thalamocortical
-    weights are excitatory, Dale's law: ``0 <= w <= w_max``) minus feedback inhibition from
-    the PV population, whose drive is the pooled excitatory activity
+    The circuit: excitatory cells receive the afferent drive ``u = W x`` minus feedback
+    inhibition from the PV population, whose drive is the pooled excitatory activity
     (:func:`pv_drive`): ``y = clip(u - c * pv, Y_MIN, Y_MAX)`` with ``c = w_pv * I`` (the
-    inhibition ``I`` of :class:`Circuit`).
+    inhibition ``I`` of :class:`Circuit`). Afferent weights are signed, in ``[-w_max,
+    w_max]`` (a negative weight stands for feed-forward inhibition relayed by the same
+    channel, Blais et al. 1998); docs/science.md says why Dale's law is not imposed yet.
 
     The rule family (Najarro & Risi 2020's ABCD rule plus the BCM term of Bienenstock,
     Cooper & Munro 1982, as in Blais' Plasticnet):
@@ -148,7 +149,7 @@ def plasticity_step(
     if np.any(genes["gamma"]):
         dw -= col(step * genes["gamma"]) * weights
     weights += dw
-    # Synapses saturate, and thalamocortical synapses are excitatory (Dale's law): [0, w_max].
+    # Synapses saturate: hard bounds [-w_max, w_max] (signed weights as in Blais et al. 1998).
     w_max = genes["w_max"].astype(f)[:, None, None]
     np.clip(weights, -w_max, w_max, out=weights)
     square = (y * y).mean(axis=1)
@@ -454,7 +455,6 @@ class PlasticityKernel:
         if self.decay is not None:
             dw -= self.decay[a:b, None, None] * w
         w += dw
-        zero = self.dtype.type(0)
         if np.ndim(self.w_max):
             np.clip(w, -self.w_max[a:b, None, None], self.w_max[a:b, None, None], out=w)
         else:

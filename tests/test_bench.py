@@ -105,7 +105,7 @@ def test_phase_timer_hook_times_every_phase_and_changes_no_result(block):
     world = VisualWorld(np.random.default_rng(1))
     genes = gene_table([Genome.preset("mouse")] * 5)
     litter = np.array([0, 1, 2, 0, 1])
-    args = (np.ones((5, 2)), np.full((5, 2), 0.3), np.zeros(5, bool), np.zeros(5))
+    args = (np.ones((5, 2)), np.full((5, 2), 0.3), np.zeros(5, bool))
     states, timer = [], PhaseTimer()
     for t in (None, timer):
         rng = np.random.default_rng(2)

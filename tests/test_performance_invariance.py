@@ -193,7 +193,7 @@ def reference_develop_day(cohort, rng, day, pattern_gain, noise_sigma, independe
         genes["floor_adult"],
     )
     presentations = cohort.updates_per_day * cohort.batch_size
-    circuit.advance(genes, activity / presentations, treatments or {}, day)
+    circuit.advance(genes, activity / presentations, treatments, day)
     cohort.gate = circuit.gate(genes)
 
 

@@ -1,13 +1,14 @@
 """`devsim validate --quick`: every row of docs/science.md computed by the model.
 
-The quick table runs two seeds with 12 organisms per group (mouse only); the full table (5 seeds,
-cat included) is the one quoted in the README.
+The quick table runs two seeds with 12 organisms per group (mouse profiles only); the full
+table (5 seeds, cat profiles included) is the one quoted in the README.
 """
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from devsim.cli import main
@@ -20,13 +21,40 @@ def quick_table(quick_runs):
     return {row.number: row for row in rows}
 
 
+# Targets of issue 14 the circuit does not reach yet (docs/science.md, "What the model
+# misses", says why). Listed measure by measure: the test fails if any other measure of
+# these rows fails, and also if a listed one starts passing (then this list is updated).
+KNOWN_MISSES = {
+    14: {"1-day shift / 4-day shift", "7-day shift / 4-day shift"},
+    15: {"share of the P28 shift left after 12 days of binocular vision"},
+    16: {"CBI shift, 7-day MD at P70", "open-eye response change, 7-day adult MD"},
+    18: {"binocular share of responsive cells (classes 2-6)"},
+}
+
+
 @pytest.mark.parametrize("number", [r[0] for r in ROWS])
 def test_row_passes(quick_table, number):
     row = quick_table[number]
-    failing = [
-        f"{m.name}: {m.mean:.3f} (target {m.target()})" for m in row.measures if not m.passed
-    ]
-    assert row.passed, f"row {number} ({row.experiment}) fails: {failing}"
+    failing = {m.name: f"{m.mean:.3f} (target {m.target()})" for m in row.measures if not m.passed}
+    expected = KNOWN_MISSES.get(number, set())
+    assert set(failing) == expected, (
+        f"row {number} ({row.experiment}): failing {failing}, known misses {sorted(expected)}"
+    )
+
+
+def test_the_suture_noise_report_covers_rows_9_and_10_at_every_level(quick_table):
+    from devsim.senses import WorldParams
+    from devsim.validation import SUTURE_NOISE_LEVELS
+
+    row = quick_table[20]
+    assert len(row.measures) == 2 * len(SUTURE_NOISE_LEVELS)
+    assert all(np.isfinite(m.values).all() for m in row.measures)
+    marked = [m.name for m in row.measures if m.name.endswith("(default)")]
+    assert len(marked) == 2
+    assert f"{WorldParams().sigma_closed:g}" in marked[0]
+    # the default level's values are those of rows 9 and 10 themselves
+    lid_ttx = quick_table[9].measures[0].values
+    assert [m for m in row.measures if m.name == marked[0]][0].values == lid_ttx
 
 
 def test_cli_writes_json_figures_and_exit_code(tmp_path, capsys):
@@ -46,5 +74,5 @@ def test_cli_writes_json_figures_and_exit_code(tmp_path, capsys):
 def test_bad_rows_argument_is_one_line_exit_2(tmp_path, capsys):
     assert main(["validate", "--quick", "--rows", "1,99", "--out", str(tmp_path / "v")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "devsim: error: --rows: unknown row(s) [99]; allowed 1..13"
+    assert err == f"devsim: error: --rows: unknown row(s) [99]; allowed 1..{len(ROWS)}"
     assert not (tmp_path / "v").exists()
