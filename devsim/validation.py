@@ -713,7 +713,7 @@ ROWS: tuple[tuple[int, str, str, Callable, tuple[str, ...]], ...] = (
     (
         19,
         "Window opening varies between littermates",
-        "Gordon & Stryker 1996 (range of onsets)",
+        "Gordon & Stryker 1996",
         row_littermates,
         ("normal",),
     ),
