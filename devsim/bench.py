@@ -10,8 +10,9 @@ Workloads (one :class:`~devsim.model.DevelopmentModel` each, default brain: 32 n
 For the standard workload the bench also times, in the same process:
 
 * the **floor**: a bare numpy kernel with the same shapes and dtype doing the same number
-  of forward passes and weight updates (``y = x @ W.T; dW = y.T @ x; W += dW``, no
-  nonlinearity, masks, thresholds, stimuli, pruning or measurement);
+  of forward passes and weight updates (``y = x @ W.T``, the inhibitory population's drive
+  pooled over the neurons and subtracted, ``dW = y.T @ x; W += dW``; no nonlinearity,
+  masks, thresholds, stimuli, pruning or measurement);
 * the **naive** baseline: what a straightforward Mesa implementation does, each organism
   agent living its own day, presentation by presentation (one
   :class:`~devsim.cohort.Cohort` per organism with mini-batches of one, its own
@@ -196,9 +197,10 @@ def floor_seconds(
     dtype=np.float32,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """The bare kernel: ``days * updates_per_day`` times ``y = x @ W.T; dW = y.T @ x;
-    W += dW`` on stacked arrays of the cohort's shapes (no masks, no bookkeeping);
-    returns (wall, CPU) seconds.
+    """The bare kernel: ``days * updates_per_day`` times ``y = x @ W.T``, ``y -= c *
+    mean(max(y, 0))`` over the neurons (the PV population: pooled drive, fed back),
+    ``dW = y.T @ x; W += dW`` on stacked arrays of the cohort's shapes (no masks, no
+    bookkeeping); returns (wall, CPU) seconds.
 
     Inputs are small (std 0.01) and ``W`` is reset once a day (included) so the numbers
     stay in a normal floating-point range."""
@@ -208,6 +210,9 @@ def floor_seconds(
     w0 = (rng.random((organisms, neurons, inputs)) * 0.6).astype(dtype)
     w = w0.copy()
     y = np.empty((organisms, batch, neurons), dtype=dtype)
+    pos = np.empty_like(y)
+    pv = np.empty((organisms, batch, 1), dtype=dtype)
+    c = np.full((organisms, 1, 1), 0.5, dtype=dtype)
     dw = np.empty_like(w)
     t, cpu = time.perf_counter(), time.process_time()
     for _ in range(days):
@@ -215,6 +220,9 @@ def floor_seconds(
         for u in range(updates_per_day):
             x = xs[u % len(xs)]
             np.matmul(x, w.transpose(0, 2, 1), out=y)
+            np.maximum(y, 0, out=pos)
+            np.mean(pos, axis=2, keepdims=True, out=pv)
+            y -= c * pv
             np.matmul(y.transpose(0, 2, 1), x, out=dw)
             np.add(w, dw, out=w)
     elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu

@@ -38,7 +38,7 @@ def circuit_response(u: np.ndarray, inhibition: np.ndarray | None, axis: int) ->
     """The rectified response of the circuit to afferent drive ``u`` (in place): PV
     inhibition ``inhibition`` (o,) x the PV drive pooled over the neurons on ``axis``
     (as in :func:`devsim.plasticity.plasticity_step`), the output nonlinearity, then >= 0."""
-    if inhibition is not None:
+    if inhibition is not None and np.any(inhibition):  # 0 x the PV drive changes nothing
         moved = np.moveaxis(u, axis, -1)
         pv = pv_drive(moved)[..., None]
         c = np.asarray(inhibition, dtype=u.dtype).reshape((-1,) + (1,) * (moved.ndim - 1))
