@@ -29,8 +29,9 @@ FINAL_METRICS = (
     "acuity_left",
     "acuity_right",
     "synapses",
-    "window_opened",  # mean day the window opened (inhibition crossed theta_open)
-    "window_opened_sd",  # its spread between the group's organisms (littermates)
+    "window_opened_share",  # share of the group's organisms whose window has opened
+    "window_opened",  # mean day it opened (inhibition crossed theta_open); null if none
+    "window_opened_sd",  # its spread between those organisms (littermates); null if none
 )
 
 

@@ -167,6 +167,7 @@ class DevelopmentModel(mesa.Model):
                 metrics.update(
                     acuity_left=float(acu_left[sel].mean()),
                     acuity_right=float(acu_right[sel].mean()),
+                    window_opened_share=opened.size / int(sel.sum()),
                     window_opened=float(opened.mean()) if opened.size else float("nan"),
                     window_opened_sd=float(opened.std()) if opened.size else float("nan"),
                 )

@@ -71,14 +71,17 @@ def finite(value) -> bool:
 
 
 UNDEFINED_WITHOUT_CELLS = ("mean_odi", "cbi", "binocular_fraction")
+UNDEFINED_WITHOUT_WINDOW = ("window_opened", "window_opened_sd")  # no window opened yet
 
 
 def sound(group: dict) -> bool:
     """A group's final and daily measures are finite; the OD measures may be null only on
-    a day with no responsive cell (then they are undefined, and summary.json says so)."""
+    a day with no responsive cell, the opening day only when no window has opened (then
+    they are undefined, and summary.json says so)."""
     final, daily = group["final"], group["daily"]
     for name, value in final.items():
         blank = name in UNDEFINED_WITHOUT_CELLS and final["responsive_fraction"] == 0
+        blank |= name in UNDEFINED_WITHOUT_WINDOW and final["window_opened_share"] == 0
         if not (finite(value) or (blank and value is None)):
             return False
     for name, values in daily.items():
