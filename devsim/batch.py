@@ -1081,8 +1081,7 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Run every (parameter point, seed) of a sweep not already finished in ``out_dir``.
 
-    ``workers=1`` runs serially in this process; more runs here and on a local Dask cluster
-    of ``workers - 1``;
+    ``workers=1`` runs serially in this process; more starts a local Dask cluster;
     ``scheduler`` (an address or a ``distributed.Client``) uses an existing cluster.
     Returns the results table (also written to ``out_dir/results.parquet``);
     ``table.attrs["batch"]`` counts runs: total, reused, ran, failed.

@@ -8,22 +8,21 @@ process, in the order they complete; the callback writes the job's files (atomic
 shared file system and a job is done exactly when its result file exists (:func:`pending`
 keeps the others, which is how a rerun resumes after a crash).
 
-Backends: ``workers=1`` (and no ``scheduler``) runs in this process; more runs jobs in
-this process and a ``distributed.LocalCluster`` of ``workers - 1`` single-threaded
-processes on 127.0.0.1; a ``scheduler`` (an address or a ``distributed.Client``) uses an
-existing cluster. A job that
+Backends: ``workers=1`` (and no ``scheduler``) runs in this process; more starts a
+``distributed.LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1; a
+``scheduler`` (an address or a ``distributed.Client``) uses an existing cluster. A job that
 raises anything (e.g. :class:`~devsim.errors.DevsimRunError` on non-finite values) is an
 outcome with ``error`` set (the traceback), never a success; a worker that dies fails its
 job the same way. Ctrl-C stops at once: nothing more is submitted, running futures are
 cancelled and the cluster is closed; the ``KeyboardInterrupt`` goes on to the caller.
 
-Speed (``benchmarks/bench_batch.py``): each joined worker has one job running and one
-queued, and results are gathered as they finish (:func:`distributed.as_completed` with
-results), so the only per-job cost is the scheduler's and the client's writes. On a local
-cluster this process is a worker too: it runs the next job itself whenever the cluster's
-workers are busy, from the first second (while they start in the background and load the
-job's code, ``warm``) to the last, so one process fewer has to start and never more than
-``workers`` jobs run at once.
+Speed (``benchmarks/bench_batch.py``): all jobs are submitted at once and their results
+are gathered in the background as they finish (:func:`distributed.as_completed` with
+results), so the only per-job cost is the scheduler's and the client's writes. A fresh
+local cluster starts its workers in the background; until the first one has joined, this
+process runs jobs itself (at most one at a time, so never more runs at once than
+``workers``), and each worker loads the job's code (imports, compiled numba loops) before
+it joins (``warm``).
 """
 
 from __future__ import annotations
@@ -120,8 +119,7 @@ def backend(workers: int, scheduler: Any) -> str:
     if workers == 1 and scheduler is None:
         return "serial"
     if scheduler is None:
-        n = workers - 1
-        return f"this process and {n} local Dask worker{'s' if n > 1 else ''}"
+        return f"local Dask cluster, {workers} workers"
     address = scheduler if isinstance(scheduler, str) else scheduler.scheduler.address
     return f"Dask cluster at {address}"
 
@@ -235,16 +233,15 @@ def run_jobs(
     """
     if not jobs:
         return
-    here = scheduler is None  # a local cluster: this process is one of the workers
-    if here and min(workers, len(jobs)) <= 1:
-        workers = 1
     if workers == 1 and scheduler is None:
         for job in jobs:
             on_result(job, execute(job))
         return
     with ExitStack() as stack:
-        client = _client(stack, scheduler, min(workers, len(jobs)) - 1, warm)
-        _on_cluster(client, jobs, on_result, here)
+        client = _client(stack, scheduler, min(workers, len(jobs)), warm)
+        if scheduler is None:
+            jobs = _while_starting(client, jobs, on_result)
+        _on_cluster(client, jobs, on_result)
         if later is not None and scheduler is None:
             client.close()  # in this thread; the cluster closes in the background
             closing = threading.Thread(target=stack.pop_all().close, name="devsim-close")
@@ -268,48 +265,39 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
     return client
 
 
-def _on_cluster(client, jobs: list[Job], on_result, here: bool) -> None:
-    """Keep every joined worker busy with one job queued behind it; hand over each outcome
-    as it completes. With ``here`` (a local cluster) this process runs the next job itself
-    whenever the workers are all busy, from the start (while the workers still load) to
-    the end, so ``workers`` processes work at once."""
-    from collections import deque
+def _while_starting(client, jobs: list[Job], on_result) -> list[Job]:
+    """Run jobs here, one at a time, until a worker of the new cluster has joined; return
+    the jobs left for the cluster."""
+    left = list(jobs)
+    while left and not client.nthreads():
+        job = left.pop(0)
+        on_result(job, execute(job))
+    return left
+
+
+def _on_cluster(client, jobs: list[Job], on_result) -> None:
+    """Submit every job at once; hand over each outcome as it completes."""
     from uuid import uuid4
 
     from distributed import as_completed
 
+    if not jobs:
+        return
     token = uuid4().hex[:8]
-    left = deque(jobs)
-    running: dict[str, tuple[Job, Any]] = {}
-    done = as_completed(with_results=True, raise_errors=False)
-
-    def hand_over(future, result) -> None:
-        job = running.pop(future.key)[0]
-        if future.status == "finished":
-            outcome = result
-        else:  # the worker died or the task could not run at all
-            exc = result[1] if isinstance(result, tuple) else result
-            outcome = Outcome(job.key, error=f"{exc.__class__.__name__}: {exc}\n")
-        on_result(job, outcome)
-        future.release()
-
+    futures = client.map(execute, jobs, key=[f"devsim-{job.key}-{token}" for job in jobs])
+    by_key = {future.key: job for future, job in zip(futures, jobs, strict=True)}
     try:
-        while left or running:
-            slots = sum(client.nthreads().values()) + 1  # + 1 queued: no worker waits
-            while left and len(running) < slots:
-                job = left.popleft()
-                future = client.submit(execute, job, key=f"devsim-{job.key}-{token}", pure=False)
-                running[future.key] = (job, future)
-                done.add(future)
-            while done.has_ready():
-                hand_over(*next(done))
-            if here and left:
-                job = left.popleft()
-                on_result(job, execute(job))
-            elif running:
-                hand_over(*next(done))
+        for future, result in as_completed(futures, with_results=True, raise_errors=False):
+            job = by_key[future.key]
+            if future.status == "finished":
+                outcome = result
+            else:  # the worker died or the task could not run at all
+                exc = result[1] if isinstance(result, tuple) else result
+                outcome = Outcome(job.key, error=f"{exc.__class__.__name__}: {exc}\n")
+            on_result(job, outcome)
+            future.release()
     finally:
-        client.cancel([future for _, future in running.values() if not future.done()])
+        client.cancel([f for f in futures if not f.done()])
 
 
 # --- progress ------------------------------------------------------------------------------

@@ -119,19 +119,22 @@ def test_dask_stops_on_an_error_of_the_callback_and_cancels_the_rest(client):
     assert len(collect(jobs(), scheduler=client)) == 6  # the client runs the next batch
 
 
-def test_on_a_local_cluster_this_process_works_too():
-    """workers=2: this process and one worker run the jobs, never more than two at once; the
-    outcomes are the serial ones."""
-    import os
+class _Starting:
+    """A client whose cluster has no worker for the first ``n`` questions."""
 
-    work = [Job(f"sleep{k}", "time:sleep", (0.3,)) for k in range(8)]
-    got = collect(work, workers=2)
-    assert set(got) == {job.key for job in work}
-    assert all(o.ok for o in got.values())
-    places = {o.worker for o in got.values()}
-    assert f"local:{os.getpid()}" in places
-    assert any(w.startswith("tcp://127.0.0.1:") for w in places)
-    assert len(places) == 2
+    def __init__(self, n: int):
+        self.n = n
+
+    def nthreads(self):
+        self.n -= 1
+        return {} if self.n >= 0 else {"tcp://127.0.0.1:1": 1}
+
+
+def test_while_the_cluster_starts_jobs_run_here_one_at_a_time():
+    got: list[str] = []
+    left = runner._while_starting(_Starting(2), jobs(), lambda job, o: got.append(job.key))
+    assert got == ["sqrt0", "sqrt1"]
+    assert [j.key for j in left] == ["sqrt2", "sqrt3", "sqrt4", "sqrt5"]
 
 
 def test_progress_lines_name_the_command():
@@ -151,8 +154,7 @@ def test_progress_lines_name_the_command():
 
 def test_backend_in_words():
     assert runner.backend(1, None) == "serial"
-    assert runner.backend(3, None) == "this process and 2 local Dask workers"
-    assert runner.backend(2, None) == "this process and 1 local Dask worker"
+    assert runner.backend(3, None) == "local Dask cluster, 3 workers"
     assert runner.backend(1, "tcp://h:1") == "Dask cluster at tcp://h:1"
     assert math.isnan(Outcome("k").seconds)
 

@@ -31,8 +31,8 @@ def add_parser(subparsers) -> None:
         "--workers",
         type=int,
         default=None,
-        help="processes that run jobs: this one and N-1 local Dask workers; 1 = serial, "
-        "in process (default: 2, or 1 on a one-core machine; at most the machine's cores)",
+        help="worker processes of a local Dask cluster; 1 = serial, in process "
+        "(default: 2, or 1 on a one-core machine; at most the machine's cores)",
     )
     parser.add_argument(
         "--scheduler",

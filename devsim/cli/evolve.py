@@ -88,8 +88,7 @@ def add_parser(subparsers) -> None:
         "--workers",
         type=int,
         default=1,
-        help="several runs in N processes: this one and N-1 local Dask workers "
-        "(default 1: in this process)",
+        help="several runs on a local Dask cluster of N processes (default 1: in this process)",
     )
     parser.add_argument(
         "--scheduler",
