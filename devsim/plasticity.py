@@ -178,7 +178,7 @@ DIAZEPAM_INHIBITION = 0.6
 FLUOXETINE_REDUCTION = 0.8
 CHONDROITINASE_DIGESTION = 0.9
 DRIVE_CAP = 2.0  # the PV drive's effect on maturation saturates (a.u. of a_ref)
-NETS_FULL_DRIVE = 0.5  # perineuronal nets grow fully, and are kept, above this drive (x a_ref)
+NETS_FULL_DRIVE = 1.0  # perineuronal nets grow fully, and are kept, from this drive on (x a_ref)
 
 
 class Circuit:
@@ -195,7 +195,8 @@ class Circuit:
       its course if ``I`` falls back (Fagiolini & Hensch 2000).
     * Brakes, from the trigger on: perineuronal nets ``P`` grow with vision and wear off
       without it, ``dP/dt = r_close * s * (1 - P) - pnn_loss * (1 - s) * P`` with
-      ``s = min(v / NETS_FULL_DRIVE, 1)``
+      ``s = min(v / NETS_FULL_DRIVE, 1)``: a monocularly deprived cortex, whose PV drive
+      falls, grows its nets more slowly and stays open to recover (Kuhlman et al. 2013)
       (chondroitinase digests them); Lynx1 ``L`` is expressed with age, ``dL/dt = r_lynx *
       (1 - L)``. Both are needed to hold plasticity shut, and they act through inhibition:
       ``B = s_brake * P * L * I`` (lowering inhibition, digesting nets or lacking Lynx1

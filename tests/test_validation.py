@@ -26,7 +26,6 @@ def quick_table(quick_runs):
 # these rows fails, and also if a listed one starts passing (then this list is updated).
 KNOWN_MISSES = {
     14: {"1-day shift / 4-day shift", "7-day shift / 4-day shift"},
-    15: {"share of the P28 shift left after 12 days of binocular vision"},
     16: {"CBI shift, 7-day MD at P70", "open-eye response change, 7-day adult MD"},
     18: {"binocular share of responsive cells (classes 2-6)"},
 }
