@@ -11,13 +11,13 @@ import ast
 
 import numpy as np
 import pytest
+from test_layers import LAYERS, modules
 
 from devsim.cohort import Cohort
 from devsim.genome import Genome, gene_table
 from devsim.model import DevelopmentModel
 from devsim.plasticity import Circuit
 from devsim.senses import CONDITIONS, VisualWorld
-from tests.test_layers import LAYERS, modules
 
 
 def docstrings(tree: ast.AST) -> set[int]:
