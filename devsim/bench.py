@@ -267,7 +267,7 @@ def phase_breakdown(organisms: int, days: int, seed: int = SEED) -> dict[str, fl
     after one warm-up day): the phases of ``Cohort.develop_day`` timed by its
     :class:`~devsim.cohort.PhaseTimer` hook; ``measure`` the rest of a model step (the daily
     measurement of every group and its recording); ``other`` the rest of ``develop_day``
-    (the gate, the window's maturation, the finiteness check)."""
+    (the gates, homeostatic scaling, the circuit's daily step, the finiteness check)."""
     model = build_model(organisms, days + 1, seed)
     model.step()
     timer = PhaseTimer()

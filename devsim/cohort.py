@@ -46,9 +46,9 @@ class PhaseTimer:
     every day then adds to :attr:`seconds`: ``"draw indices"``, ``"gather stimuli"``,
     ``"plasticity kernel"`` (:meth:`devsim.plasticity.PlasticityKernel.step`),
     ``"prune/sprout"`` and ``"day"`` (the whole of ``develop_day``, so that
-    ``seconds["day"]`` minus the others is the rest of the day: the gate, the window's
-    maturation, the finiteness check). Timing changes no result; without a timer
-    (the default) the day runs no timing code at all.
+    ``seconds["day"]`` minus the others is the rest of the day: the gates, homeostatic
+    scaling, the circuit's daily step, the finiteness check). Timing changes no result;
+    without a timer (the default) the day runs no timing code at all.
     """
 
     PHASES = ("draw indices", "gather stimuli", "plasticity kernel", "prune/sprout")
