@@ -100,6 +100,19 @@ def cbi_shift(summary: dict, group: str, reference: str = "control", age: int | 
     return daily(summary, reference, "cbi", age) - daily(summary, group, "cbi", age)
 
 
+def response_change(summary: dict, group: str, eye: str, age: int | None = None) -> float:
+    """A group's response through one eye relative to the control's, minus 1."""
+    metric = f"response_{eye}"
+    if age is None:
+        return final(summary, group)[metric] / final(summary, "control")[metric] - 1
+    return daily(summary, group, metric, age) / daily(summary, "control", metric, age) - 1
+
+
+def lid_ttx_ratio(summary: dict) -> float:
+    """The deprived eye's response after lid suture relative to after TTX (row 9)."""
+    return final(summary, "lid_suture")["response_left"] / final(summary, "ttx")["response_left"]
+
+
 def summed_response(summary: dict, group: str) -> float:
     f = final(summary, group)
     return f["response_left"] + f["response_right"]
@@ -366,13 +379,7 @@ def row_lid_vs_ttx(runs: Runs) -> list[Measure]:
     return [
         Measure(
             "deprived-eye response, lid suture / TTX",
-            per_seed(
-                runs,
-                "lid_vs_ttx",
-                lambda s: (
-                    final(s, "lid_suture")["response_left"] / final(s, "ttx")["response_left"]
-                ),
-            ),
+            per_seed(runs, "lid_vs_ttx", lid_ttx_ratio),
             0.0,
             0.9,
         )
@@ -381,8 +388,7 @@ def row_lid_vs_ttx(runs: Runs) -> list[Measure]:
 
 def row_two_phase(runs: Runs) -> list[Measure]:
     def change(eye, age):
-        metric = f"response_{eye}"
-        return lambda s: daily(s, "md_7d", metric, age) / daily(s, "control", metric, age) - 1
+        return lambda s: response_change(s, "md_7d", eye, age)
 
     def late_open(s):
         return max(change("right", age)(s) for age in (29, 30, 31))
@@ -536,14 +542,6 @@ def row_recovery_in_window(runs: Runs) -> list[Measure]:
     ]
 
 
-def response_change(summary: dict, group: str, eye: str, age: int | None = None) -> float:
-    """A group's response through one eye relative to the control's, minus 1."""
-    metric = f"response_{eye}"
-    if age is None:
-        return final(summary, group)[metric] / final(summary, "control")[metric] - 1
-    return daily(summary, group, metric, age) / daily(summary, "control", metric, age) - 1
-
-
 def row_adult_md(runs: Runs) -> list[Measure]:
     name = "adult_plasticity"
     cp = np.mean(per_seed(runs, "md_duration", lambda s: response_change(s, "md_7d", "left", 31)))
@@ -623,14 +621,10 @@ def row_suture_noise(runs: Runs) -> list[Measure]:
     default = WorldParams().sigma_closed
     for sigma in SUTURE_NOISE_LEVELS:
         mark = " (default)" if sigma == default else ""
-        lid_ttx = [
-            final(s, "lid_suture")["response_left"] / final(s, "ttx")["response_left"]
-            for s in runs.summaries("lid_vs_ttx", sigma)
-        ]
+        lid_ttx = [lid_ttx_ratio(s) for s in runs.summaries("lid_vs_ttx", sigma)]
         out.append(Measure(f"row 9 lid / TTX response, lid noise {sigma:g}{mark}", lid_ttx))
         open3 = [
-            daily(s, "md_7d", "response_right", 27) / daily(s, "control", "response_right", 27) - 1
-            for s in runs.summaries("md_timecourse", sigma)
+            response_change(s, "md_7d", "right", 27) for s in runs.summaries("md_timecourse", sigma)
         ]
         out.append(Measure(f"row 10 open-eye change by MD day 3, lid noise {sigma:g}{mark}", open3))
     return out
