@@ -168,15 +168,18 @@ def plasticity_step(
 # timing traits, the page's window status).
 WINDOW_OPEN_GATE = 0.5
 
-# Treatments act on the circuit only (each as given on a day, dose 1):
-TREATMENTS = {
-    "diazepam": "adds 0.6 to inhibition I (a GABA-A agonist; Fagiolini & Hensch 2000)",
-    "fluoxetine": "lowers inhibition I by 80 % (less GABA release; Maya Vetencourt et al. 2008)",
-    "chondroitinase": "digests 90 % of the perineuronal nets a day (Pizzorusso et al. 2002)",
-}
 DIAZEPAM_INHIBITION = 0.6
 FLUOXETINE_REDUCTION = 0.8
 CHONDROITINASE_DIGESTION = 0.9
+# Treatments act on the circuit only (each as given on a day, dose 1):
+TREATMENTS = {
+    "diazepam": f"adds {DIAZEPAM_INHIBITION:g} to inhibition I (a GABA-A agonist; "
+    "Fagiolini & Hensch 2000)",
+    "fluoxetine": f"lowers inhibition I by {FLUOXETINE_REDUCTION:.0%} (less GABA release; "
+    "Maya Vetencourt et al. 2008)",
+    "chondroitinase": f"digests {CHONDROITINASE_DIGESTION:.0%} of the perineuronal nets a day "
+    "(Pizzorusso et al. 2002)",
+}
 DRIVE_CAP = 2.0  # the PV drive's effect on maturation saturates (a.u. of a_ref)
 NETS_FULL_DRIVE = 1.0  # perineuronal nets grow fully, and are kept, from this drive on (x a_ref)
 
@@ -190,7 +193,8 @@ class Circuit:
     * PV maturation (Otx2/BDNF-like): ``dm/dt = r_mat' * (a_vis * min(v, DRIVE_CAP) +
       1 - a_vis) * (1 - m)``, with ``r_mat' = r_mat * exp(mat_noise * z)`` for a draw ``z``
       per individual (littermates differ).
-    * Inhibition ``I = g_inh * m * (1 - 0.5 fluoxetine) + 0.6 diazepam``. The window is a
+    * Inhibition ``I = g_inh * m * (1 - FLUOXETINE_REDUCTION * fluoxetine) +
+      DIAZEPAM_INHIBITION * diazepam``. The window is a
       trigger: it opens as the highest inhibition reached crosses ``theta_open`` and runs
       its course if ``I`` falls back (Fagiolini & Hensch 2000).
     * Brakes, from the trigger on: perineuronal nets ``P`` grow with vision and wear off
@@ -213,7 +217,6 @@ class Circuit:
         self.peak_inhibition = np.zeros(organisms)  # I_max so far
         self.nets = np.zeros(organisms)  # P, perineuronal nets
         self.lynx = np.zeros(organisms)  # L, Lynx1
-        self.drive = np.zeros(organisms)  # v, the last day's PV drive / a_ref
         self.triggered = np.zeros(organisms, dtype=bool)
         self.opened_day = np.full(organisms, np.nan)
 
@@ -265,7 +268,6 @@ class Circuit:
         """Advance maturation and the brakes by ``days`` given the day's mean PV drive
         ``activity`` (read from the circuit) and today's treatments."""
         v = np.maximum(activity, 0.0) / genes["a_ref"]
-        self.drive = v
         seen = np.minimum(v / NETS_FULL_DRIVE, 1.0)
         rate = (
             genes["r_mat"]
@@ -457,7 +459,8 @@ class PlasticityKernel:
             dw -= self.decay[a:b, None, None] * w
         w += dw
         if np.ndim(self.w_max):
-            np.clip(w, -self.w_max[a:b, None, None], self.w_max[a:b, None, None], out=w)
+            w_max = self.w_max[a:b, None, None]
+            np.clip(w, -w_max, w_max, out=w)
         else:
             np.clip(w, -self.w_max, self.w_max, out=w)
         # theta += rate * (<y^2> / y0 - theta), <.> summed in batch order like ndarray.mean
