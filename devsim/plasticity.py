@@ -117,31 +117,76 @@ def plasticity_step(
         activity that homeostatic scaling reads).
     """
     batch = x.shape[1]
-    f = weights.dtype  # genes are cast to the working precision (float32 by default)
-    col = lambda v: np.asarray(v).astype(f)[:, None, None]  # noqa: E731 - broadcast a gene
     u = np.matmul(x, weights.transpose(0, 2, 1))  # (o, b, n) afferent drive
+    y = inhibited_response(u, inhibition, activity)
+    phi = rule_factor(y, theta, genes, gate, potentiation)
+    dw = np.matmul(phi.transpose(0, 2, 1), x)  # (o, n, i): sum over the batch of phi * x
+    dw /= batch
+    rule_terms(dw, x.mean(axis=1)[:, None, :], y, genes, gate)
+    apply_rule(weights, dw, mask, genes, dt)
+    slide(theta, y, genes, dt, y2)
+    return y
+
+
+def inhibited_response(
+    u: np.ndarray, inhibition: np.ndarray | None, activity: np.ndarray | None
+) -> np.ndarray:
+    """The excitatory cells' response to drive ``u`` (o, b, n), in place: minus the PV
+    feedback ``inhibition * pv`` (:func:`pv_drive`), through the output nonlinearity; the
+    PV drive of each presentation is added to ``activity`` (o,) in presentation order."""
     pv = pv_drive(u)  # (o, b)
     if activity is not None:
-        for j in range(batch):  # presentation order, as the fused loop adds them
+        for j in range(u.shape[1]):  # presentation order, as the fused loop adds them
             activity += pv[:, j]
     if inhibition is not None:
-        u -= col(inhibition) * pv[:, :, None]
-    y = response(u)
+        u -= np.asarray(inhibition).astype(u.dtype)[:, None, None] * pv[:, :, None]
+    return response(u)
+
+
+def rule_factor(
+    y: np.ndarray,
+    theta: np.ndarray,
+    genes: dict[str, np.ndarray],
+    gate: np.ndarray,
+    potentiation: np.ndarray | None = None,
+) -> np.ndarray:
+    """The postsynaptic factor of the rule, ``g_pm * (A y (y - theta) + B y)``, (o, b, n):
+    potentiation (positive factor) gated by ``potentiation`` (default ``gate``), depression
+    by ``gate``."""
+    f = y.dtype
+    col = lambda v: np.asarray(v).astype(f)[:, None, None]  # noqa: E731 - broadcast a gene
     phi = y * (y - theta[:, None, :])
     phi *= col(genes["rule_A"])
     phi += col(genes["rule_B"]) * y
     ltp = gate if potentiation is None else potentiation
     phi *= np.where(phi > 0, col(ltp), col(gate))
-    dw = np.matmul(phi.transpose(0, 2, 1), x)  # (o, n, i): sum over the batch of phi * x
-    dw /= batch
+    return phi
+
+
+def rule_terms(
+    dw: np.ndarray, x_mean: np.ndarray, y: np.ndarray, genes: dict[str, np.ndarray], gate
+) -> None:
+    """Add the rule's C, D and E terms (gated) to the mean Hebbian step ``dw`` (o, n, i), in
+    place; ``x_mean`` is the mini-batch mean input each synapse saw (broadcast to ``dw``)."""
+    f = dw.dtype
+    col = lambda v: np.asarray(v).astype(f)[:, None, None]  # noqa: E731 - broadcast a gene
     # The C, D and E terms are zero for BCM; skip their arithmetic when the whole cohort
     # has them at zero (keeps the common case close to the bare-kernel floor).
     if np.any(genes["rule_C"]):
-        dw += col(genes["rule_C"] * gate) * x.mean(axis=1)[:, None, :]
+        dw += col(genes["rule_C"] * gate) * x_mean
     if np.any(genes["rule_D"]):
         dw += col(genes["rule_D"] * gate) * y.mean(axis=1)[:, :, None]
     if np.any(genes["rule_E"]):
         dw += col(genes["rule_E"] * gate)
+
+
+def apply_rule(
+    weights: np.ndarray, dw: np.ndarray, mask: np.ndarray, genes: dict[str, np.ndarray], dt
+) -> None:
+    """``weights += eta * dt * dw`` at existing synapses, minus the decay, clipped to
+    ``[-w_max, w_max]``; in place (``dw`` is overwritten)."""
+    f = weights.dtype
+    col = lambda v: np.asarray(v).astype(f)[:, None, None]  # noqa: E731 - broadcast a gene
     step = genes["eta"] * dt
     dw *= col(step)
     # Only existing synapses change (absent ones hold 0 and stay 0).
@@ -152,6 +197,14 @@ def plasticity_step(
     # Synapses saturate: hard bounds [-w_max, w_max] (signed weights as in Blais et al. 1998).
     w_max = genes["w_max"].astype(f)[:, None, None]
     np.clip(weights, -w_max, w_max, out=weights)
+
+
+def slide(
+    theta: np.ndarray, y: np.ndarray, genes: dict[str, np.ndarray], dt, y2: np.ndarray | None
+) -> None:
+    """The sliding threshold's step towards ``<y^2>/y0`` (in place), down with
+    ``tau_theta_down``; the mini-batch mean of ``y**2`` is added to ``y2`` when given."""
+    f = theta.dtype
     square = (y * y).mean(axis=1)
     if y2 is not None:
         y2 += square
@@ -161,7 +214,6 @@ def plasticity_step(
         down = threshold_rate(dt, genes["tau_theta_down"]).astype(f)[:, None]
         rate = np.where(target < theta, down, rate)
     theta += rate * (target - theta)
-    return y
 
 
 # The critical window counts as open while the gate is at least this (figures, window
