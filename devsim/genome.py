@@ -78,6 +78,12 @@ GENES: tuple[Gene, ...] = (
     Gene("prune_threshold", 0.6, 0.0, 1.0, 0.02, "-", "weak synapse: |w| below this x mean"),
     Gene("sprout_rate", 0.12, 0.0, 1.0, 0.005, "1/day", "sprouting probability of a free slot"),
     Gene("contra_bias", 0.7, 0.0, 1.0, 0.02, "-", "contralateral share of afferents"),
+    # --- the cortical sheet (scenario cortex = "sheet"; the point cortex has no space) ---
+    Gene("aff_spread", 2.5, 0.5, 20.0, 0.1, "positions", "afferent arbor: sd of strength"),
+    Gene("lat_exc", 0.5, 0.0, 10.0, 0.05, "-", "gain of short-range lateral excitation"),
+    Gene("r_exc", 0.5, 0.1, 20.0, 0.05, "units", "range (sd) of lateral excitation"),
+    Gene("lat_inh", 0.5, 0.0, 10.0, 0.05, "-", "gain of longer-range lateral inhibition"),
+    Gene("r_inh", 1.0, 0.1, 20.0, 0.05, "units", "range (sd) of lateral inhibition"),
     # --- innate weight template ("pretrained weights"; used by devsim.evolution only) ---
     Gene("innate_strength", 0.0, 0.0, 1.0, 0.05, "-", "share of neurons set to innate_orientation"),
     Gene("innate_orientation", 0.0, 0.0, 180.0, 10.0, "deg", "template orientation (periodic)"),
@@ -90,6 +96,8 @@ GENE_NAMES: tuple[str, ...] = tuple(g.name for g in GENES)
 EVOLUTION_ONLY_GENES = frozenset(
     {"innate_strength", "innate_orientation", "innate_offset", "marker"}
 )
+# Genes that only a sheet cortex expresses (lateral interactions, afferent spread).
+SHEET_GENES = frozenset({"aff_spread", "lat_exc", "r_exc", "lat_inh", "r_inh"})
 GENE_BY_NAME: dict[str, Gene] = {g.name: g for g in GENES}
 
 

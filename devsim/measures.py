@@ -162,23 +162,35 @@ def acuity(
     -------
     (acuity_left, acuity_right), each (o,), in cycles per channel.
     """
-    n_sf, k, c = gratings.shape
-    reps = cortical_noise.shape[2]
-    half = reps // 2
-    neurons = weights.shape[1]
-    noise = cortical_noise[..., :neurons].transpose(0, 3, 1, 2)  # (s, n, k, r)
-    labels = np.arange(k)
-    threshold = 1 / k + 0.5 * (1 - 1 / k)
+    c = gratings.shape[2]
     out = []
     for eye in (slice(0, c), slice(c, 2 * c)):
         u = np.matmul(weights[:, None, :, eye], gratings.transpose(0, 2, 1)[None])  # (o,s,n,k)
-        y = circuit_response(u, inhibition, axis=2)[..., None] + noise[None]  # (o,s,n,k,r)
-        centroids = y[..., :half].mean(axis=-1)  # (o, s, n, k)
-        test = y[..., half:]
-        dist = ((test[:, :, :, :, None, :] - centroids[:, :, :, None, :, None]) ** 2).sum(2)
-        accuracy = (dist.argmin(axis=3) == labels[None, None, :, None]).mean(axis=(2, 3))
-        out.append(_threshold_crossing(accuracy, np.asarray(sfs), threshold))
+        out.append(acuity_from_drive(u, cortical_noise, sfs, inhibition))
     return out[0], out[1]
+
+
+def acuity_from_drive(
+    u: np.ndarray,
+    cortical_noise: np.ndarray,
+    sfs: tuple[float, ...],
+    inhibition: np.ndarray | None = None,
+) -> np.ndarray:
+    """One eye's grating acuity (o,) from the cortex's drive ``u`` (o, s, n, k) by each of
+    ``k`` gratings at each of ``s`` frequencies (see :func:`acuity`; consumed in place)."""
+    k = u.shape[3]
+    reps = cortical_noise.shape[2]
+    half = reps // 2
+    neurons = u.shape[2]
+    noise = cortical_noise[..., :neurons].transpose(0, 3, 1, 2)  # (s, n, k, r)
+    labels = np.arange(k)
+    threshold = 1 / k + 0.5 * (1 - 1 / k)
+    y = circuit_response(u, inhibition, axis=2)[..., None] + noise[None]  # (o,s,n,k,r)
+    centroids = y[..., :half].mean(axis=-1)  # (o, s, n, k)
+    test = y[..., half:]
+    dist = ((test[:, :, :, :, None, :] - centroids[:, :, :, None, :, None]) ** 2).sum(2)
+    accuracy = (dist.argmin(axis=3) == labels[None, None, :, None]).mean(axis=(2, 3))
+    return _threshold_crossing(accuracy, np.asarray(sfs), threshold)
 
 
 def _threshold_crossing(accuracy: np.ndarray, sfs: np.ndarray, threshold: float) -> np.ndarray:

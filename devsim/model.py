@@ -10,6 +10,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from devsim import maps, sheet
 from devsim.cohort import Cohort
 from devsim.genome import SPECIES, Genome, gene_table
 from devsim.measures import DAILY_METRICS, acuity, eye_responses, summarize_od
@@ -55,7 +56,11 @@ class DevelopmentModel(mesa.Model):
         self.days = scenario.days
         self.age = 0
         self.world_params = world or WorldParams()
-        self.world = VisualWorld(self.rng, self.world_params)
+        self.sheet = scenario.cortex == "sheet"
+        if self.sheet:
+            self.world = sheet.SheetWorld(self.rng, self.world_params, scenario.sheet_size)
+        else:
+            self.world = VisualWorld(self.rng, self.world_params)
 
         genomes, group_of, litter = [], [], []
         for gi, group in enumerate(self.groups):
@@ -66,7 +71,7 @@ class DevelopmentModel(mesa.Model):
                 litter.append(i)
         self.group_of = np.array(group_of)
         self.genes = gene_table(genomes)
-        self.cohort = Cohort(
+        self.cohort = (sheet.SheetCohort if self.sheet else Cohort)(
             self.rng,
             self.genes,
             np.array(litter),
@@ -82,6 +87,8 @@ class DevelopmentModel(mesa.Model):
         for row, genome in enumerate(genomes):
             Organism(self, genome, self.groups[group_of[row]].name, litter[row], row)
         self._build_timelines()
+        # A sheet's orientation maps, one per day lived (for map stability and the page).
+        self.orientation_history: list[np.ndarray] = []
 
         # One row per (group, day, metric): the tidy record that results() reads.
         self.datacollector = mesa.DataCollector(
@@ -141,9 +148,19 @@ class DevelopmentModel(mesa.Model):
     def measure_groups(self, with_acuity: bool = False) -> dict[str, dict]:
         """Today's group metrics (pooled over each group's neurons)."""
         inhibition = self.cohort.circuit.pv_inhibition(self.genes)
-        r_left, r_right = eye_responses(self.cohort.weights, self.world.test_patterns, inhibition)
+        if self.sheet:
+            r_left, r_right = sheet.eye_responses(self.cohort, self.world, inhibition)
+            odi_maps, orientation = self.maps(inhibition, r_left, r_right)
+            if len(self.orientation_history) <= self.age:
+                self.orientation_history.append(orientation)
+        else:
+            r_left, r_right = eye_responses(
+                self.cohort.weights, self.world.test_patterns, inhibition
+            )
         synapses = self.cohort.synapse_counts()
-        if with_acuity:
+        if with_acuity and self.sheet:
+            acu_left, acu_right = sheet.acuity(self.cohort, self.world, inhibition)
+        elif with_acuity:
             acu_left, acu_right = acuity(
                 self.cohort.weights,
                 self.world.gratings,
@@ -171,8 +188,32 @@ class DevelopmentModel(mesa.Model):
                     window_opened=float(opened.mean()) if opened.size else float("nan"),
                     window_opened_sd=float(opened.std()) if opened.size else float("nan"),
                 )
+                if self.sheet:
+                    history = np.array(self.orientation_history)  # (days, o, size, size)
+                    metrics.update(
+                        maps.group_maps(
+                            [
+                                maps.organism_maps(odi_maps[k], history[-1, k], history[:, k])
+                                for k in np.flatnonzero(sel)
+                            ]
+                        )
+                    )
             out[group.name] = metrics
         return out
+
+    def maps(self, inhibition=None, r_left=None, r_right=None) -> tuple[np.ndarray, np.ndarray]:
+        """A sheet's maps today: (OD maps (o, size, size) of ODI, orientation maps (o, size,
+        size) complex; see :mod:`devsim.maps`)."""
+        if not self.sheet:
+            raise ValueError("maps: only a sheet cortex (cortex = \"sheet\") has maps")
+        if inhibition is None:
+            inhibition = self.cohort.circuit.pv_inhibition(self.genes)
+        if r_left is None:
+            r_left, r_right = sheet.eye_responses(self.cohort, self.world, inhibition)
+        size = self.cohort.size
+        odi = maps.od_map(r_left, r_right, size)
+        tuning = sheet.orientation_responses(self.cohort, self.world, inhibition)
+        return odi, maps.orientation_map(tuning, size)
 
     def organisms(self, group: str | None = None) -> list[Organism]:
         """The organisms, optionally of one group, in cohort order."""

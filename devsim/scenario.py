@@ -24,10 +24,11 @@ from pydantic import (
 
 from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
-from devsim.genome import EVOLUTION_ONLY_GENES, SPECIES, check_gene
+from devsim.genome import EVOLUTION_ONLY_GENES, SHEET_GENES, SPECIES, check_gene
 from devsim.outputs import printable
 from devsim.plasticity import TREATMENTS
 from devsim.senses import CONDITIONS, EYE_CONDITIONS
+from devsim.sheet import SHEET_SIZE
 
 MAX_GROUPS = 50
 DRUGS = tuple(TREATMENTS)  # what each does to the circuit: devsim.plasticity.TREATMENTS
@@ -148,6 +149,10 @@ class Scenario(_Strict):
     neurons: Annotated[int, Field(ge=1, le=1024)] = NEURONS
     presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = PRESENTATIONS_PER_DAY
     batch_size: Annotated[int, Field(ge=1, le=4096)] = BATCH_SIZE
+    # The cortex: "point" (``neurons`` units without position) or "sheet" (a torus of
+    # ``sheet_size`` x ``sheet_size`` units with retinotopy and lateral interactions).
+    cortex: Literal["point", "sheet"] = "point"
+    sheet_size: Annotated[int, Field(ge=8, le=32)] = SHEET_SIZE
     # Groups are compared side by side in one figure row; beyond ~50, use a sweep (batch).
     groups: Annotated[tuple[Group, ...], Field(min_length=1, max_length=MAX_GROUPS, strict=False)]
 
@@ -158,6 +163,19 @@ class Scenario(_Strict):
             raise ValueError(f"group names must be unique, got {names}")
         if self.presentations_per_day % self.batch_size:
             raise ValueError("presentations_per_day must be a multiple of batch_size")
+        if self.cortex == "sheet" and self.neurons != NEURONS:
+            raise ValueError(
+                "neurons: a sheet cortex has sheet_size x sheet_size units; set sheet_size"
+            )
+        if self.cortex == "point" and self.sheet_size != SHEET_SIZE:
+            raise ValueError("sheet_size: only a sheet cortex has one; set cortex = \"sheet\"")
+        for gi, group in enumerate(self.groups):
+            sheet_only = sorted(set(group.genome) & SHEET_GENES)
+            if self.cortex == "point" and sheet_only:
+                raise ValueError(
+                    f"groups[{gi}].genome: {', '.join(sheet_only)} act only on a sheet "
+                    "cortex (cortex = \"sheet\"); the point cortex has no space"
+                )
         for gi, group in enumerate(self.groups):
             for kind in ("rearing", "treatments"):
                 for k, item in enumerate(getattr(group, kind)):

@@ -1,0 +1,168 @@
+"""Measures of cortical maps: ocular dominance and orientation preference on a sheet.
+
+Pure functions on numpy arrays (maps are periodic: the sheet is a torus). Definitions as
+in the map literature: the column spacing is the wavelength of the ring in the map's power
+spectrum; pinwheels are the points the preferred orientation winds around (Kaschube et al.
+2010 count them per hypercolumn area, spacing squared); orientation maps are compared by
+the correlation of their complex (vector) maps (Chapman et al. 1996).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from devsim.measures import OD_CLASS_EDGES, ocular_dominance_index
+
+
+def od_map(r_left: np.ndarray, r_right: np.ndarray, size: int) -> np.ndarray:
+    """ODI of every unit as a ``(..., size, size)`` map (NaN where a unit does not respond)."""
+    return ocular_dominance_index(r_left, r_right).reshape(*r_left.shape[:-1], size, size)
+
+
+def orientation_map(responses: np.ndarray, size: int) -> np.ndarray:
+    """The complex orientation map from responses ``(..., orientations, units)`` to gratings
+    at evenly spaced orientations over 180 degrees: ``z = sum_k R_k exp(2 i theta_k) /
+    sum_k R_k``, angle = twice the preferred orientation, modulus = selectivity (0 where a
+    unit does not respond)."""
+    k = responses.shape[-2]
+    phase = np.exp(2j * np.pi * np.arange(k) / k)[:, None]
+    total = responses.sum(axis=-2)
+    vector = (responses * phase).sum(axis=-2)
+    z = np.divide(vector, total, out=np.zeros_like(vector), where=total > 0)
+    return z.reshape(*responses.shape[:-2], size, size)
+
+
+def radial_spectrum(field: np.ndarray) -> np.ndarray:
+    """Mean power of a periodic map (real or complex, mean removed) in rings of integer
+    spatial frequency ``k = 0 .. size // 2`` cycles per sheet (k = 0 is the mean: 0)."""
+    size = field.shape[-1]
+    values = np.nan_to_num(field - np.nanmean(field))
+    power = np.abs(np.fft.fft2(values)) ** 2
+    f = np.fft.fftfreq(size, 1.0 / size)
+    radius = np.rint(np.hypot(f[:, None], f[None, :])).astype(int)
+    rings = np.bincount(radius.ravel(), power.ravel(), minlength=size // 2 + 1)
+    counts = np.bincount(radius.ravel(), minlength=size // 2 + 1)
+    return (rings / np.maximum(counts, 1))[: size // 2 + 1]
+
+
+def wavelength(field: np.ndarray) -> tuple[float, float]:
+    """(Lambda, peakedness) of a periodic map: Lambda is the sheet side over the ring of
+    largest mean power (in sheet positions; the power-weighted mean frequency of that ring
+    and its neighbours, so Lambda is not limited to divisors of the side); peakedness is
+    that ring's power over the mean power of the other rings (k >= 1). A map with columns
+    has a clear ring (peakedness well above 1); salt and pepper has a flat spectrum."""
+    size = field.shape[-1]
+    spectrum = radial_spectrum(field)
+    rings = spectrum[1:]
+    if not np.any(rings > 0):
+        return float("nan"), float("nan")
+    peak = int(np.argmax(rings)) + 1
+    lo, hi = max(peak - 1, 1), min(peak + 1, size // 2)
+    ks = np.arange(lo, hi + 1)
+    k_mean = float((ks * spectrum[lo : hi + 1]).sum() / spectrum[lo : hi + 1].sum())
+    others = np.delete(rings, peak - 1)
+    peakedness = float(spectrum[peak] / others.mean()) if others.mean() > 0 else float("inf")
+    return size / k_mean, peakedness
+
+
+def pinwheels(z: np.ndarray) -> int:
+    """Pinwheels of a periodic orientation map ``z``: plaquettes of four neighbouring units
+    around which the preferred orientation turns by a full 180 degrees (the phase of ``z``
+    by +-360); each is counted once, whatever its sign."""
+    angle = np.angle(z)
+
+    def step(a, b):  # the phase change from a to b, wrapped to (-pi, pi]
+        return np.angle(np.exp(1j * (b - a)))
+
+    right = np.roll(angle, -1, axis=-1)
+    down = np.roll(angle, -1, axis=-2)
+    diagonal = np.roll(right, -1, axis=-2)
+    winding = step(angle, right) + step(right, diagonal) + step(diagonal, down)
+    winding += step(down, angle)
+    return int(np.sum(np.abs(winding) > np.pi))
+
+
+def pinwheel_density(z: np.ndarray) -> tuple[float, float, int]:
+    """(pinwheels per Lambda**2, Lambda, pinwheels) of an orientation map, Lambda from its
+    own power spectrum (Kaschube et al. 2010: about pi in cat, ferret and tree shrew)."""
+    size = z.shape[-1]
+    spacing, _ = wavelength(z)
+    count = pinwheels(z)
+    return count * spacing**2 / (size * size), spacing, count
+
+
+def map_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of two complex orientation maps, ``Re <a conj(b)> / sqrt(<|a|^2>
+    <|b|^2>)`` after removing each map's mean (1 for the same map, ~0 for unrelated ones)."""
+    a = a - a.mean()
+    b = b - b.mean()
+    norm = np.sqrt(np.mean(np.abs(a) ** 2) * np.mean(np.abs(b) ** 2))
+    return float(np.real(np.mean(a * np.conj(b))) / norm) if norm > 0 else float("nan")
+
+
+def eye_share(odi: np.ndarray, eye: str) -> float:
+    """Share of the sheet's responsive units dominated by ``eye`` (left: ODI > 0)."""
+    valid = odi[~np.isnan(odi)]
+    if not valid.size:
+        return float("nan")
+    return float(np.mean(valid > 0) if eye == "left" else np.mean(valid < 0))
+
+
+def monocular_fraction(odi: np.ndarray) -> float:
+    """Share of responsive units driven by one eye only (Hubel & Wiesel classes 1 and 7,
+    |ODI| > 0.75)."""
+    valid = odi[~np.isnan(odi)]
+    return float(np.mean(np.abs(valid) > OD_CLASS_EDGES[0])) if valid.size else float("nan")
+
+
+# The map measures a sheet run reports per group at the end (means over its organisms).
+MAP_METRICS = (
+    "contra_share",  # share of the sheet dominated by the contralateral (left) eye
+    "od_wavelength",  # OD column spacing Lambda (sheet positions)
+    "od_ring_peak",  # power of the OD spectrum's ring over the other frequencies' mean
+    "monocular_fraction",  # share of units driven by one eye only (classes 1 and 7)
+    "orientation_selectivity",  # mean |z| of the orientation map
+    "orientation_wavelength",  # orientation column spacing (sheet positions)
+    "pinwheel_density",  # pinwheels per orientation Lambda**2
+    "map_stability",  # correlation of the first measurable orientation map with the final
+)
+MEASURABLE = 0.5  # a map is measurable from the day its selectivity reaches this x final
+
+
+def stability(history: np.ndarray) -> float:
+    """Correlation of the orientation map on the first day it is measurable (mean
+    selectivity at least :data:`MEASURABLE` of the final map's) with the final map;
+    ``history`` (days, size, size) complex, the last day final (Chapman et al. 1996)."""
+    final = history[-1]
+    selectivity = np.abs(history).mean(axis=(1, 2))
+    if not selectivity[-1] > 0:
+        return float("nan")
+    first = int(np.argmax(selectivity >= MEASURABLE * selectivity[-1]))
+    return map_correlation(history[first], final)
+
+
+def organism_maps(odi: np.ndarray, z: np.ndarray, history: np.ndarray | None) -> dict:
+    """The :data:`MAP_METRICS` of one organism from its OD map, orientation map and the
+    orientation maps of the days before (None: stability not measured)."""
+    od_lambda, od_peak = wavelength(odi)
+    density, ori_lambda, _ = pinwheel_density(z)
+    return {
+        "contra_share": eye_share(odi, "left"),
+        "od_wavelength": od_lambda,
+        "od_ring_peak": od_peak,
+        "monocular_fraction": monocular_fraction(odi),
+        "orientation_selectivity": float(np.abs(z).mean()),
+        "orientation_wavelength": ori_lambda,
+        "pinwheel_density": density,
+        "map_stability": float("nan") if history is None else stability(history),
+    }
+
+
+def group_maps(per_organism: list[dict]) -> dict[str, float]:
+    """Means over a group's organisms of each map measure (NaN only if none has it)."""
+    out = {}
+    for metric in MAP_METRICS:
+        values = np.array([m[metric] for m in per_organism], dtype=float)
+        values = values[np.isfinite(values)]
+        out[metric] = float(values.mean()) if values.size else float("nan")
+    return out

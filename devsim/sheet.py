@@ -1,0 +1,475 @@
+"""A cortical sheet: excitatory units on a 2-D grid, each seeing a local patch of both
+retinas, with lateral interactions; the same rule, window and treatments as the point cortex.
+
+Pure numerics (no Mesa). The sheet is a torus of ``size x size`` units over a retina of the
+same size (one retinal position per unit: retinotopy). Unit ``(i, j)`` receives a
+``SHEET_PATCH x SHEET_PATCH`` window of each retina centred on ``(i, j)``, inside a disc
+(its arbor); its afferent drive is then spread by a fixed lateral interaction, short-range
+excitation minus longer-range inhibition (Miller, Keller & Stryker 1989's intracortical
+interaction, applied as a difference of Gaussians on the torus), before PV inhibition and
+the output nonlinearity of :func:`devsim.plasticity.inhibited_response`. Learning is
+:func:`devsim.plasticity.rule_factor` and the rest of the point cortex's rule, with each
+unit's own patch as its presynaptic input. Weights are stored like the point cortex's,
+``(o, units, 2 * patch**2)`` (left eye first), so pruning, sprouting, homeostatic scaling
+and the circuit of the window are :class:`devsim.cohort.Cohort`'s, unchanged.
+
+What the eyes deliver is :mod:`devsim.senses`'s ``pattern_gain``, ``noise_sigma`` and
+``independent``, on whole retinas: natural-like images (the same 1/f, expansive, DoG
+recipe), translated at random for each presentation; the two eyes see the same image
+shifted by a small random binocular disparity (strabismic eyes: independent images);
+unstructured activity (spontaneous activity, light through a lid) is spatially smooth
+noise, independent between the eyes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numba
+import numpy as np
+
+from devsim.cohort import Cohort
+from devsim.measures import acuity_from_drive, circuit_response
+from devsim.plasticity import (
+    apply_rule,
+    inhibited_response,
+    rule_factor,
+    rule_terms,
+    slide,
+)
+from devsim.senses import WorldParams, dog_filter, grating_stimuli, pink_noise_images
+
+SHEET_PATCH = 9  # afferent window side (retinal positions) around each unit's own
+SHEET_SIZE = 24  # default sheet side (units; the retina has the same side)
+NOISE_BLUR = 1.0  # spatial correlation of unstructured retinal activity (positions, sd)
+DISPARITY = 1  # largest binocular disparity between the two eyes' images (positions)
+ORIENTATIONS = 8  # grating orientations for orientation maps
+PHASES = 4  # grating phases for orientation maps
+MAP_SFS = (0.1, 0.15, 0.2)  # grating frequencies (cycles per position) for orientation maps
+# Draw rows of one presentation (see SheetWorld.draw_indices).
+_IMAGE_L, _IMAGE_R, _SHIFT_L, _SHIFT_R, _DISPARITY, _NOISE_L, _NSHIFT_L, _NOISE_R, _NSHIFT_R = (
+    range(9)
+)
+
+_jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+
+
+def retina_images(rng: np.random.Generator, params: WorldParams, count: int, size: int):
+    """``count`` natural-like periodic retinas of ``size x size``, unit std, float32: the
+    recipe of :func:`devsim.senses.natural_patches` (1/f, expansive, DoG), uncropped."""
+    images = pink_noise_images(rng, count, size)
+    images = np.sign(images) * np.abs(images) ** params.expansion
+    images = dog_filter(images)
+    images -= images.mean()
+    images /= images.std()
+    return images.astype(np.float32)
+
+
+def smooth_noise(rng: np.random.Generator, count: int, size: int, blur: float = NOISE_BLUR):
+    """``count`` periodic images of Gaussian noise smoothed over ``blur`` positions, unit
+    std, float32: unstructured retinal activity (spontaneous waves, diffuse light)."""
+    f2 = np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2
+    kernel = np.exp(-2 * np.pi**2 * blur**2 * f2)
+    noise = np.fft.ifft2(np.fft.fft2(rng.standard_normal((count, size, size))) * kernel).real
+    noise /= noise.std(axis=(1, 2), keepdims=True)
+    return noise.astype(np.float32)
+
+
+def arbor(patch: int = SHEET_PATCH) -> np.ndarray:
+    """The afferent arbor: True inside the disc of radius ``patch // 2``, (patch, patch)."""
+    h = patch // 2
+    r2 = np.add.outer((np.arange(patch) - h) ** 2, (np.arange(patch) - h) ** 2)
+    return r2 <= h * h
+
+
+def arbor_distance2(patch: int = SHEET_PATCH) -> np.ndarray:
+    """Squared distance of each arbor position from the unit's own, (patch * patch,)."""
+    h = patch // 2
+    return np.add.outer((np.arange(patch) - h) ** 2, (np.arange(patch) - h) ** 2).ravel()
+
+
+def lateral_transfer(genes: dict[str, np.ndarray], size: int) -> np.ndarray:
+    """The lateral interaction of each organism in Fourier space, (o, size, size // 2 + 1)
+    complex64: ``1 + lat_exc * G(r_exc) - lat_inh * G(r_inh)`` with ``G(s)`` a unit-sum
+    Gaussian of sd ``s`` (sheet positions) on the torus."""
+    fy = np.fft.fftfreq(size)[:, None]
+    fx = np.fft.rfftfreq(size)[None, :]
+    f2 = (fx**2 + fy**2)[None]
+    gauss = lambda s: np.exp(-2 * np.pi**2 * (np.asarray(s)[:, None, None] ** 2) * f2)  # noqa: E731
+    transfer = 1.0 + genes["lat_exc"][:, None, None] * gauss(genes["r_exc"])
+    transfer = transfer - genes["lat_inh"][:, None, None] * gauss(genes["r_inh"])
+    return transfer.astype(np.complex64)
+
+
+def spread(u: np.ndarray, transfer: np.ndarray, size: int) -> np.ndarray:
+    """Lateral interaction of afferent drive ``u`` (o, b, units) by ``transfer`` (o, ...):
+    a circular convolution on the torus, same dtype."""
+    o, b = u.shape[:2]
+    grid = u.reshape(o, b, size, size)
+    out = np.fft.irfft2(np.fft.rfft2(grid) * transfer[:, None], s=(size, size))
+    return out.astype(u.dtype, copy=False).reshape(o, b, size * size)
+
+
+@_jit
+def gather_retinas(images, noise, indices, litter, gain, sigma, squint, disparity, out):
+    """Both eyes' padded retinas for a block of organisms and one mini-batch, into ``out``
+    (o, batch, 2, P, P) with ``P = size + patch - 1`` (wrapped at the edges, so every unit's
+    window is a plain slice).
+
+    ``out[k, j, e, r, c] = gain[k, e] * images[I, r + sy, c + sx] + sigma[k, e] *
+    noise[N, r + ny, c + nx]`` (indices modulo ``size``, shifted by ``-patch // 2``), where
+    the right eye's image is the left eye's shifted by the presentation's disparity unless
+    ``squint[k]`` (then its own image and shift), and each eye has its own noise.
+    """
+    organisms, batch, _, padded, _ = out.shape
+    size = images.shape[1]
+    half = (padded - size) // 2
+    span = 2 * disparity + 1
+    for k in range(organisms):
+        pos = litter[k]
+        for j in range(batch):
+            for eye in range(2):
+                own = eye == 0 or squint[k]
+                image = indices[_IMAGE_L if own and eye == 0 else _IMAGE_R, pos, j]
+                shift = indices[_SHIFT_L if eye == 0 else _SHIFT_R, pos, j]
+                if not own:  # the left eye's image, seen with the disparity
+                    image = indices[_IMAGE_L, pos, j]
+                    d = indices[_DISPARITY, pos, j]
+                    shift = indices[_SHIFT_L, pos, j]
+                    sy = shift // size + d // span - disparity
+                    sx = shift % size + d % span - disparity
+                else:
+                    sy = shift // size
+                    sx = shift % size
+                nid = indices[_NOISE_L if eye == 0 else _NOISE_R, pos, j]
+                nshift = indices[_NSHIFT_L if eye == 0 else _NSHIFT_R, pos, j]
+                ny = nshift // size
+                nx = nshift % size
+                g = gain[k, eye]
+                s = sigma[k, eye]
+                for r in range(padded):
+                    ri = (r - half + sy) % size
+                    rn = (r - half + ny) % size
+                    for c in range(padded):
+                        out[k, j, eye, r, c] = (
+                            g * images[image, ri, (c - half + sx) % size]
+                            + s * noise[nid, rn, (c - half + nx) % size]
+                        )
+
+
+@_jit
+def afferent_drive(weights, x, size, patch, out):
+    """Each unit's afferent drive from its own window of both retinas: ``out[k, j, u] =
+    sum over (eye, p, q) of weights[k, u, m] * x[k, j, eye, i + p, c + q]`` for unit
+    ``u = i * size + c`` and ``m = (eye * patch + p) * patch + q``; ``x`` may hold one
+    organism's retinas for all (its first axis 1)."""
+    organisms, units = weights.shape[0], weights.shape[1]
+    batch = x.shape[1]
+    shared = x.shape[0] == 1
+    for k in range(organisms):
+        kx = 0 if shared else k
+        for u in range(units):
+            i = u // size
+            c = u % size
+            for j in range(batch):
+                acc = weights.dtype.type(0)
+                m = 0
+                for eye in range(2):
+                    for p in range(patch):
+                        for q in range(patch):
+                            acc += weights[k, u, m] * x[kx, j, eye, i + p, c + q]
+                            m += 1
+                out[k, j, u] = acc
+
+
+@_jit
+def local_hebb(phi, x, size, patch, out):
+    """The Hebbian sum of a mini-batch on each unit's own window: ``out[k, u, m] = sum over
+    presentations j of phi[k, j, u] * x[k, j, eye, i + p, c + q]`` (indices as in
+    :func:`afferent_drive`), in presentation order."""
+    organisms, batch, units = phi.shape
+    for k in range(organisms):
+        for u in range(units):
+            i = u // size
+            c = u % size
+            for m in range(out.shape[2]):
+                out[k, u, m] = 0
+            for j in range(batch):
+                f = phi[k, j, u]
+                m = 0
+                for eye in range(2):
+                    for p in range(patch):
+                        for q in range(patch):
+                            out[k, u, m] += f * x[k, j, eye, i + p, c + q]
+                            m += 1
+
+
+class SheetWorld:
+    """Whole retinas for a sheet of ``size x size`` units (see the module's docstring).
+
+    Images, noise and test sets are drawn once from the model's generator; each
+    presentation draws an image, its translation, the disparity and each eye's noise,
+    per litter position (littermates in different groups see the same stream).
+    """
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        params: WorldParams | None = None,
+        size: int = SHEET_SIZE,
+        patch: int = SHEET_PATCH,
+    ):
+        self.params = params or WorldParams()
+        self.size, self.patch = size, patch
+        self.channels = patch * patch  # afferent slots per eye, per unit
+        self.padded = size + patch - 1
+        p = self.params
+        count = max(p.n_images, 8) * 4
+        self.images = retina_images(rng, p, count, size)
+        self.noise = smooth_noise(rng, count, size)
+        self.test_images = retina_images(rng, p, max(p.n_test // 4, 4), size)
+        self.disparity = DISPARITY
+        # Acuity gratings as the point world makes them (DoG-filtered, the same contrast),
+        # cut to the padded frame, and the intrinsic cortical noise of their responses.
+        frame = grating_stimuli(replace(p, patch=self.padded))
+        self.gratings_acuity = frame.reshape(*frame.shape[:2], self.padded, self.padded)
+        if size * size > p.max_neurons:
+            raise ValueError(f"a sheet of {size}x{size} needs max_neurons >= {size * size}")
+        self.cortical_noise = p.cortical_noise * rng.standard_normal(
+            (len(p.acuity_sfs), frame.shape[1], p.acuity_reps, size * size)
+        ).astype(np.float32)
+
+    def draw_indices(self, rng: np.random.Generator, litter: int, batch: int) -> np.ndarray:
+        """One mini-batch's draws, (9, litter, batch): image L, image R (strabismus),
+        translation L, translation R, disparity, noise image and translation L, then R."""
+        n, cells = self.images.shape[0], self.size * self.size
+        span = (2 * self.disparity + 1) ** 2
+        highs = (n, n, cells, cells, span, n, cells, n, cells)
+        out = np.empty((9, litter, batch), dtype=np.int64)
+        for row, high in enumerate(highs):
+            out[row] = rng.integers(high, size=(litter, batch))
+        return out
+
+    def stimuli(
+        self,
+        indices: np.ndarray,
+        litter_index: np.ndarray,
+        pattern_gain: np.ndarray,
+        noise_sigma: np.ndarray,
+        independent: np.ndarray,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Both eyes' padded retinas for a mini-batch, (organisms, batch, 2, P, P) float32."""
+        o, batch = litter_index.shape[0], indices.shape[2]
+        if out is None:
+            out = np.empty((o, batch, 2, self.padded, self.padded), dtype=np.float32)
+        gather_retinas(
+            self.images,
+            self.noise,
+            indices,
+            np.ascontiguousarray(litter_index, dtype=np.intp),
+            np.ascontiguousarray(pattern_gain, dtype=np.float32),
+            np.ascontiguousarray(noise_sigma, dtype=np.float32),
+            np.ascontiguousarray(independent, dtype=np.bool_),
+            self.disparity,
+            out,
+        )
+        return out
+
+    def pad(self, images: np.ndarray) -> np.ndarray:
+        """Retinas (t, size, size) wrapped to the padded frame, (t, P, P)."""
+        h = self.patch // 2
+        return np.pad(images, ((0, 0), (h, self.patch - 1 - h), (h, self.patch - 1 - h)), "wrap")
+
+    def monocular(self, images: np.ndarray, eye: int) -> np.ndarray:
+        """Test retinas shown through one eye (the other dark), (1, t, 2, P, P) float32."""
+        x = np.zeros((1, images.shape[0], 2, self.padded, self.padded), dtype=np.float32)
+        x[0, :, eye] = self.pad(images)
+        return x
+
+    def gratings(self, sf: float) -> np.ndarray:
+        """Full-field gratings of frequency ``sf`` drawn on the padded frame (so every unit
+        sees an unbroken grating), (ORIENTATIONS, PHASES, P, P) float32, unit std."""
+        h = self.patch // 2
+        yy, xx = np.mgrid[0 : self.padded, 0 : self.padded].astype(float) - h
+        out = np.empty((ORIENTATIONS, PHASES, self.padded, self.padded), dtype=np.float32)
+        for k in range(ORIENTATIONS):
+            angle = np.pi * k / ORIENTATIONS
+            ramp = xx * np.cos(angle) + yy * np.sin(angle)
+            for j in range(PHASES):
+                out[k, j] = np.sqrt(2) * np.cos(2 * np.pi * sf * ramp + 2 * np.pi * j / PHASES)
+        return out
+
+
+class SheetKernel:
+    """One mini-batch of the rule on the sheet, for organisms ``a:b`` (the interface of
+    :class:`devsim.plasticity.PlasticityKernel`: :meth:`prepare_day`, :meth:`step`,
+    ``activity``, ``y2``). The arithmetic is :func:`devsim.plasticity.plasticity_step`'s,
+    with each unit's own window for ``x`` and the lateral interaction before inhibition."""
+
+    def __init__(self, block: int, size: int, patch: int, batch: int, dtype=np.float32):
+        self.dtype = np.dtype(dtype)
+        self.size, self.patch, self.batch = size, patch, batch
+        units = size * size
+        self._u = np.empty((block, batch, units), dtype=self.dtype)
+        self._dw = np.empty((block, units, 2 * patch * patch), dtype=self.dtype)
+        self.activity = np.zeros(0)
+        self.y2 = np.zeros((0, units))
+        self.gain = np.empty(0)  # PlasticityKernel's per-synapse scratch (none here)
+
+    def prepare_day(self, genes, gate, dt, mask, inhibition=None, potentiation=None) -> None:
+        """Today's constants (genes, gates, inhibition, synapses) and zeroed day sums."""
+        o = mask.shape[0]
+        self.genes, self.gate, self.dt, self.mask = genes, np.asarray(gate), dt, mask
+        self.inhibition = np.zeros(o) if inhibition is None else np.asarray(inhibition)
+        self.potentiation = self.gate if potentiation is None else np.asarray(potentiation)
+        self.transfer = lateral_transfer(genes, self.size)
+        self.activity = np.zeros(o)
+        self.y2 = np.zeros((o, self.size * self.size))
+
+    def respond(self, weights, x, transfer, inhibition=None, activity=None) -> np.ndarray:
+        """The sheet's responses to padded retinas ``x``: (o, b, units)."""
+        o, b = weights.shape[0], x.shape[1]
+        u = np.empty((o, b, self.size * self.size), dtype=weights.dtype)
+        afferent_drive(weights, x, self.size, self.patch, u)
+        u = spread(u, transfer, self.size)
+        return inhibited_response(u, inhibition, activity)
+
+    def step(self, a: int, b: int, weights: np.ndarray, theta: np.ndarray, x: np.ndarray):
+        """The rule for organisms ``a:b`` on their retinas ``x`` (b - a, batch, 2, P, P)."""
+        genes = {k: v[a:b] for k, v in self.genes.items()}
+        w, th = weights[a:b], theta[a:b]
+        activity = self.activity[a:b]
+        y = self.respond(w, x, self.transfer[a:b], self.inhibition[a:b], activity)
+        self.activity[a:b] = activity
+        gate = self.gate[a:b]
+        phi = rule_factor(y, th, genes, gate, self.potentiation[a:b])
+        dw = self._dw[: b - a]
+        local_hebb(phi, x, self.size, self.patch, dw)
+        dw /= self.batch
+        if np.any(genes["rule_C"]):
+            mean_x = np.empty_like(dw)
+            local_hebb(np.ones_like(phi), x, self.size, self.patch, mean_x)
+            rule_terms(dw, mean_x / self.batch, y, genes, gate)
+        else:
+            rule_terms(dw, 0.0, y, genes, gate)
+        apply_rule(w, dw, self.mask[a:b], genes, self.dt)
+        y2 = self.y2[a:b]
+        slide(th, y, genes, self.dt, y2)
+        self.y2[a:b] = y2
+        return y
+
+
+class SheetCohort(Cohort):
+    """:class:`devsim.cohort.Cohort` on a sheet: ``size**2`` units per organism, each with
+    ``2 * patch**2`` afferent slots inside its arbor; the day, the circuit, scaling and
+    pruning are the cohort's own, the kernel is :class:`SheetKernel`."""
+
+    def __init__(self, rng, genes, litter_index, world: SheetWorld, **kwargs):
+        self.size, self.patch = world.size, world.patch
+        kwargs["neurons"] = world.size * world.size
+        super().__init__(rng, genes, litter_index, world, **kwargs)
+
+    def _set_buffers(self) -> None:
+        p = self.world.padded
+        self._x = np.empty((self.block, self.batch_size, 2, p, p), dtype=self.weights.dtype)
+        self._noise = np.empty(0, dtype=np.float32)
+        self._kernel = SheetKernel(
+            self.block, self.size, self.patch, self.batch_size, self.weights.dtype
+        )
+        self._prune_scratch = {}
+        self._draws = np.empty((0, 9, 0, 0), dtype=np.int64)
+
+    def _initial_wiring(self, rng):
+        """The cohort's random exuberant wiring, inside each unit's arbor, with strengths
+        and sprouting likelihood falling off with distance (sd ``aff_spread``)."""
+        mask, weights, prob = super()._initial_wiring(rng)
+        d2 = np.tile(arbor_distance2(self.patch), 2)  # both eyes' windows
+        inside = np.tile(arbor(self.patch).ravel(), 2)
+        spread_ = np.asarray(self.genes["aff_spread"])[:, None, None]
+        envelope = (np.exp(-d2 / (2.0 * spread_**2)) * inside).astype(np.float32)
+        mask &= envelope > 0
+        return mask, (weights * envelope).astype(np.float32), (prob * envelope).astype(np.float32)
+
+    @property
+    def transfer(self) -> np.ndarray:
+        """Each organism's lateral interaction (Fourier space), for measuring responses."""
+        return lateral_transfer(self.genes, self.size)
+
+
+# --- measuring the sheet -------------------------------------------------------------------
+MEASURE_BLOCK = 8  # organisms measured together (bounds the memory of the acuity read-out)
+
+
+def _drive(cohort: SheetCohort, x: np.ndarray, rows: slice) -> np.ndarray:
+    """The lateral-spread afferent drive of organisms ``rows`` to shared retinas ``x``
+    (1, t, 2, P, P): (o, t, units), before inhibition and the nonlinearity."""
+    w = cohort.weights[rows]
+    u = np.empty((w.shape[0], x.shape[1], cohort.neurons), dtype=w.dtype)
+    afferent_drive(w, x, cohort.size, cohort.patch, u)
+    return spread(u, cohort.transfer[rows], cohort.size)
+
+
+def _blocks(organisms: int):
+    return [slice(a, min(a + MEASURE_BLOCK, organisms)) for a in range(0, organisms, MEASURE_BLOCK)]
+
+
+def eye_responses(cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray):
+    """Mean rectified response of every unit to the test retinas through each eye alone
+    (the other dark): (R_left, R_right), each (o, units); as
+    :func:`devsim.measures.eye_responses` for the point cortex."""
+    out = []
+    for eye in (0, 1):
+        x = world.monocular(world.test_images, eye)
+        parts = []
+        for rows in _blocks(cohort.organisms):
+            u = _drive(cohort, x, rows).transpose(0, 2, 1)  # (o, units, t)
+            parts.append(circuit_response(u, inhibition[rows], axis=-2).mean(axis=-1))
+        out.append(np.concatenate(parts))
+    return out[0], out[1]
+
+
+def orientation_responses(cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray):
+    """Each unit's mean rectified response to full-field gratings seen by both eyes, at
+    ``ORIENTATIONS`` orientations (mean over ``PHASES`` phases), at the frequency of
+    :data:`MAP_SFS` that drives the organism's sheet most: (o, ORIENTATIONS, units)."""
+    best = np.full(cohort.organisms, -np.inf)
+    out = np.zeros((cohort.organisms, ORIENTATIONS, cohort.neurons))
+    for sf in MAP_SFS:
+        g = world.gratings(sf).reshape(ORIENTATIONS * PHASES, 1, world.padded, world.padded)
+        x = np.ascontiguousarray(np.repeat(g, 2, axis=1)[None])  # both eyes
+        for rows in _blocks(cohort.organisms):
+            u = _drive(cohort, x, rows).transpose(0, 2, 1)  # (o, units, t)
+            y = circuit_response(u, inhibition[rows], axis=-2)
+            y = y.reshape(y.shape[0], cohort.neurons, ORIENTATIONS, PHASES).mean(axis=-1)
+            y = y.transpose(0, 2, 1)
+            mean = y.mean(axis=(1, 2))
+            better = mean > best[rows]
+            out[rows][better] = y[better]
+            best[rows] = np.where(better, mean, best[rows])
+    return out
+
+
+def acuity(cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray):
+    """Per-eye grating acuity of every organism's sheet, as
+    :func:`devsim.measures.acuity` (full-field gratings through the retina; each unit
+    sees them in its own window, after the lateral interaction)."""
+    s, k = world.gratings_acuity.shape[:2]
+    out = []
+    for eye in (0, 1):
+        x = np.zeros((1, s * k, 2, world.padded, world.padded), dtype=np.float32)
+        x[0, :, eye] = world.gratings_acuity.reshape(s * k, world.padded, world.padded)
+        parts = []
+        for rows in _blocks(cohort.organisms):
+            u = _drive(cohort, x, rows)  # (o, s*k, units)
+            u = u.reshape(u.shape[0], s, k, cohort.neurons).transpose(0, 1, 3, 2)
+            parts.append(
+                acuity_from_drive(
+                    np.ascontiguousarray(u),
+                    world.cortical_noise,
+                    world.params.acuity_sfs,
+                    inhibition[rows],
+                )
+            )
+        out.append(np.concatenate(parts))
+    return out[0], out[1]
