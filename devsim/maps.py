@@ -32,43 +32,54 @@ def orientation_map(responses: np.ndarray, size: int) -> np.ndarray:
     return z.reshape(*responses.shape[:-2], size, size)
 
 
-def radial_spectrum(field: np.ndarray) -> np.ndarray:
-    """Mean power of a periodic map (real or complex, mean removed) in rings of integer
-    spatial frequency ``k = 0 .. size // 2`` cycles per sheet (k = 0 is the mean: 0)."""
+def _power(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(power, ring) of a periodic map's Fourier components: |FFT|**2 of the map (mean
+    removed, NaN as the mean) and each component's integer frequency in cycles per sheet."""
     size = field.shape[-1]
     values = np.nan_to_num(field - np.nanmean(field))
     power = np.abs(np.fft.fft2(values)) ** 2
     f = np.fft.fftfreq(size, 1.0 / size)
-    radius = np.rint(np.hypot(f[:, None], f[None, :])).astype(int)
-    rings = np.bincount(radius.ravel(), power.ravel(), minlength=size // 2 + 1)
-    counts = np.bincount(radius.ravel(), minlength=size // 2 + 1)
-    return (rings / np.maximum(counts, 1))[: size // 2 + 1]
+    return power, np.rint(np.hypot(f[:, None], f[None, :])).astype(int)
+
+
+def radial_spectrum(field: np.ndarray) -> np.ndarray:
+    """Mean power of a periodic map in rings of integer spatial frequency ``k = 0 ..
+    size // 2`` cycles per sheet (k = 0 is the mean, removed: 0)."""
+    size = field.shape[-1]
+    power, ring = _power(field)
+    total = np.bincount(ring.ravel(), power.ravel())[: size // 2 + 1]
+    counts = np.bincount(ring.ravel())[: size // 2 + 1]
+    return total / np.maximum(counts, 1)
 
 
 def wavelength(field: np.ndarray) -> tuple[float, float]:
-    """(Lambda, peakedness) of a periodic map: Lambda is the sheet side over the ring of
-    largest mean power (in sheet positions; the power-weighted mean frequency of that ring
-    and its neighbours, so Lambda is not limited to divisors of the side); peakedness is
-    that ring's power over the mean power of the other rings (k >= 1). A map with columns
-    has a clear ring (peakedness well above 1); salt and pepper has a flat spectrum."""
+    """(Lambda, ring peak) of a periodic map. Lambda is the sheet side over the frequency
+    of the ring of largest mean power (the power-weighted mean frequency of that ring and
+    its neighbours, so Lambda is not limited to divisors of the side). The ring peak is the
+    mean power of the components within one ring of it over the mean power of all the
+    others (1 <= k <= size / 2): a map with columns has a clear ring, well above 1; white
+    noise gives about 1.2 (90 % below 1.45 on a 24 x 24 sheet; pooling three rings keeps
+    the few components of the innermost rings from making noise look peaked)."""
     size = field.shape[-1]
     spectrum = radial_spectrum(field)
-    rings = spectrum[1:]
-    if not np.any(rings > 0):
+    if not np.any(spectrum[1:] > 0):
         return float("nan"), float("nan")
-    peak = int(np.argmax(rings)) + 1
+    peak = int(np.argmax(spectrum[1:])) + 1
     lo, hi = max(peak - 1, 1), min(peak + 1, size // 2)
     ks = np.arange(lo, hi + 1)
     k_mean = float((ks * spectrum[lo : hi + 1]).sum() / spectrum[lo : hi + 1].sum())
-    others = np.delete(rings, peak - 1)
-    peakedness = float(spectrum[peak] / others.mean()) if others.mean() > 0 else float("inf")
-    return size / k_mean, peakedness
+    power, ring = _power(field)
+    inside = (ring >= 1) & (ring <= size // 2)
+    band = inside & (np.abs(ring - peak) <= 1)
+    rest = power[inside & ~band]
+    ratio = float(power[band].mean() / rest.mean()) if rest.mean() > 0 else float("inf")
+    return size / k_mean, ratio
 
 
-def pinwheels(z: np.ndarray) -> int:
-    """Pinwheels of a periodic orientation map ``z``: plaquettes of four neighbouring units
-    around which the preferred orientation turns by a full 180 degrees (the phase of ``z``
-    by +-360); each is counted once, whatever its sign."""
+def pinwheel_positions(z: np.ndarray) -> np.ndarray:
+    """Pinwheels of a periodic orientation map ``z`` (size, size): the plaquettes of four
+    neighbouring units around which the preferred orientation turns by a full 180 degrees
+    (the phase of ``z`` by +-360), as (row, column) of each plaquette's centre, (count, 2)."""
     angle = np.angle(z)
 
     def step(a, b):  # the phase change from a to b, wrapped to (-pi, pi]
@@ -79,7 +90,13 @@ def pinwheels(z: np.ndarray) -> int:
     diagonal = np.roll(right, -1, axis=-2)
     winding = step(angle, right) + step(right, diagonal) + step(diagonal, down)
     winding += step(down, angle)
-    return int(np.sum(np.abs(winding) > np.pi))
+    return np.argwhere(np.abs(winding) > np.pi) + 0.5
+
+
+def pinwheels(z: np.ndarray) -> int:
+    """How many pinwheels a periodic orientation map has (:func:`pinwheel_positions`), each
+    counted once whatever its sign."""
+    return len(pinwheel_positions(z))
 
 
 def pinwheel_density(z: np.ndarray) -> tuple[float, float, int]:

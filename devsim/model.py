@@ -205,7 +205,7 @@ class DevelopmentModel(mesa.Model):
         """A sheet's maps today: (OD maps (o, size, size) of ODI, orientation maps (o, size,
         size) complex; see :mod:`devsim.maps`)."""
         if not self.sheet:
-            raise ValueError("maps: only a sheet cortex (cortex = \"sheet\") has maps")
+            raise ValueError('maps: only a sheet cortex (cortex = "sheet") has maps')
         if inhibition is None:
             inhibition = self.cohort.circuit.pv_inhibition(self.genes)
         if r_left is None:

@@ -168,13 +168,13 @@ class Scenario(_Strict):
                 "neurons: a sheet cortex has sheet_size x sheet_size units; set sheet_size"
             )
         if self.cortex == "point" and self.sheet_size != SHEET_SIZE:
-            raise ValueError("sheet_size: only a sheet cortex has one; set cortex = \"sheet\"")
+            raise ValueError('sheet_size: only a sheet cortex has one; set cortex = "sheet"')
         for gi, group in enumerate(self.groups):
             sheet_only = sorted(set(group.genome) & SHEET_GENES)
             if self.cortex == "point" and sheet_only:
                 raise ValueError(
                     f"groups[{gi}].genome: {', '.join(sheet_only)} act only on a sheet "
-                    "cortex (cortex = \"sheet\"); the point cortex has no space"
+                    'cortex (cortex = "sheet"); the point cortex has no space'
                 )
         for gi, group in enumerate(self.groups):
             for kind in ("rearing", "treatments"):

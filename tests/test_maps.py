@@ -1,0 +1,85 @@
+"""The map measures on synthetic maps whose wavelength and pinwheels are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from devsim import maps
+
+
+def ring_field(size: int, k: int, seed: int) -> np.ndarray:
+    """A periodic complex Gaussian random field with all its power on the ring of ``k``
+    cycles per sheet: an orientation map of wavelength size / k whose pinwheel density
+    is pi for a narrow ring (Wolf & Geisel 1998; Kaschube et al. 2010)."""
+    rng = np.random.default_rng(seed)
+    f = np.fft.fftfreq(size, 1.0 / size)
+    on_ring = np.abs(np.hypot(f[:, None], f[None, :]) - k) < 0.5
+    spectrum = on_ring * (
+        rng.standard_normal((size, size)) + 1j * rng.standard_normal((size, size))
+    )
+    return np.fft.ifft2(spectrum)
+
+
+@pytest.mark.parametrize(("size", "spacing"), [(24, 8), (32, 8), (24, 6), (30, 10)])
+def test_stripes_give_their_wavelength_and_a_sharp_ring(size, spacing):
+    xx = np.mgrid[0:size, 0:size][1]
+    stripes = np.cos(2 * np.pi * xx / spacing)
+    found, peak = maps.wavelength(stripes)
+    assert found == pytest.approx(spacing, rel=0.05)
+    assert peak > 100
+
+
+def test_salt_and_pepper_has_no_ring():
+    peaks = [
+        maps.wavelength(np.random.default_rng(s).standard_normal((24, 24)))[1] for s in range(50)
+    ]
+    assert np.median(peaks) < 1.3
+    assert max(peaks) < 2.0
+
+
+def test_pinwheel_density_of_a_ring_spectrum_is_about_pi():
+    densities = [maps.pinwheel_density(ring_field(48, 6, s))[0] for s in range(12)]
+    assert np.mean(densities) == pytest.approx(np.pi, abs=0.35)
+    spacing = maps.pinwheel_density(ring_field(48, 6, 0))[1]
+    assert spacing == pytest.approx(8.0, rel=0.05)
+
+
+def test_pinwheels_are_counted_where_the_orientation_winds():
+    # z = sin(x') + i sin(y') on the torus vanishes, and its phase winds once, at the four
+    # points where both sines do (charges +1, -1, -1, +1): the plaquette centres below.
+    size = 20
+    yy, xx = np.mgrid[0:size, 0:size].astype(float)
+    z = np.sin(2 * np.pi * (xx + 0.5) / size) + 1j * np.sin(2 * np.pi * (yy + 0.5) / size)
+    found = {tuple(p) for p in maps.pinwheel_positions(z)}
+    assert found == {(9.5, 9.5), (9.5, 19.5), (19.5, 9.5), (19.5, 19.5)}
+    assert maps.pinwheels(np.ones((size, size), complex)) == 0
+
+
+def test_orientation_map_reads_the_preferred_orientation():
+    # 8 orientations; unit 0 prefers 45 degrees (index 2), unit 1 responds to none
+    tuning = np.zeros((8, 4))
+    tuning[:, 0] = np.exp(np.cos(2 * (np.pi * np.arange(8) / 8 - np.pi / 4)))
+    z = maps.orientation_map(tuning, 2)
+    assert np.angle(z[0, 0]) / 2 == pytest.approx(np.pi / 4)
+    assert 0 < abs(z[0, 0]) < 1
+    assert z[0, 1] == 0
+
+
+def test_map_correlation_and_stability():
+    z = ring_field(24, 3, 1)
+    other = ring_field(24, 3, 2)
+    assert maps.map_correlation(z, z) == pytest.approx(1.0)
+    assert abs(maps.map_correlation(z, other)) < 0.3
+    # a map that grows in strength without changing its layout is perfectly stable
+    history = np.array([0.1 * z, 0.5 * z, z]) * 0.5 / np.abs(z).mean()
+    assert maps.stability(history) == pytest.approx(1.0)
+    # one whose early layout is another map's is not
+    assert abs(maps.stability(np.array([0.6 * other, z]))) < 0.3
+
+
+def test_eye_shares_and_monocular_fraction():
+    odi = np.array([[0.9, 0.5], [-0.8, np.nan]])
+    assert maps.eye_share(odi, "left") == pytest.approx(2 / 3)
+    assert maps.eye_share(odi, "right") == pytest.approx(1 / 3)
+    assert maps.monocular_fraction(odi) == pytest.approx(2 / 3)
