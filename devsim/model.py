@@ -87,8 +87,9 @@ class DevelopmentModel(mesa.Model):
         for row, genome in enumerate(genomes):
             Organism(self, genome, self.groups[group_of[row]].name, litter[row], row)
         self._build_timelines()
-        # A sheet's orientation maps, one per day lived (for map stability and the page).
+        # A sheet's maps, one per day lived (map stability, development figures, the page).
         self.orientation_history: list[np.ndarray] = []
+        self.od_history: list[np.ndarray] = []
 
         # One row per (group, day, metric): the tidy record that results() reads.
         self.datacollector = mesa.DataCollector(
@@ -152,7 +153,8 @@ class DevelopmentModel(mesa.Model):
             r_left, r_right = sheet.eye_responses(self.cohort, self.world, inhibition)
             odi_maps, orientation = self.maps(inhibition, r_left, r_right)
             if len(self.orientation_history) <= self.age:
-                self.orientation_history.append(orientation)
+                self.orientation_history.append(orientation.astype(np.complex64))
+                self.od_history.append(odi_maps.astype(np.float32))
         else:
             r_left, r_right = eye_responses(
                 self.cohort.weights, self.world.test_patterns, inhibition
@@ -214,6 +216,21 @@ class DevelopmentModel(mesa.Model):
         odi = maps.od_map(r_left, r_right, size)
         tuning = sheet.orientation_responses(self.cohort, self.world, inhibition)
         return odi, maps.orientation_map(tuning, size)
+
+    def map_record(self) -> dict:
+        """A sheet's maps for figures and ``maps.npz``: per organism its ``group`` and
+        ``litter`` position, today's ``od`` (ODI) and ``orientation`` maps, and their
+        histories ``od_history`` / ``history`` (day, organism, size, size) from age 0."""
+        if not self.sheet:
+            raise ValueError('map_record: only a sheet cortex (cortex = "sheet") has maps')
+        return {
+            "group": [self.groups[g].name for g in self.group_of],
+            "litter": [agent.litter for agent in self.organisms()],
+            "od": self.od_history[-1],
+            "orientation": self.orientation_history[-1],
+            "od_history": np.array(self.od_history),
+            "history": np.array(self.orientation_history),
+        }
 
     def organisms(self, group: str | None = None) -> list[Organism]:
         """The organisms, optionally of one group, in cohort order."""

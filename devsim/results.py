@@ -14,7 +14,15 @@ from dataclasses import dataclass
 import pandas as pd
 
 from devsim import __version__
+from devsim.maps import MAP_METRICS
 from devsim.measures import DAILY_METRICS, FINAL_METRICS
+
+
+def final_metrics(scenario) -> tuple[str, ...]:
+    """The final measures a run of ``scenario`` reports: :data:`FINAL_METRICS`, and on a
+    sheet cortex the map measures :data:`devsim.maps.MAP_METRICS` after them."""
+    sheet = getattr(scenario, "cortex", "point") == "sheet"
+    return FINAL_METRICS + MAP_METRICS if sheet else FINAL_METRICS
 
 
 @dataclass(frozen=True)
@@ -46,17 +54,23 @@ class Results:
         measures and the daily series."""
         scenario = self.scenario
         daily = self.daily_series()
-        return {
+        metrics = final_metrics(scenario)
+        identity = {
             "devsim_version": __version__,
             "scenario": scenario.name,
             "species": scenario.species,
             "seed": scenario.seed,
             "days": scenario.days,
+        }
+        if metrics is not FINAL_METRICS:  # a sheet (point runs keep their bytes)
+            identity.update(cortex=scenario.cortex, sheet_size=scenario.sheet_size)
+        return {
+            **identity,
             "reference_group": scenario.reference,
             "groups": {
                 group.name: {
                     "organisms": group.organisms,
-                    "final": {m: self.final[group.name][m] for m in FINAL_METRICS},
+                    "final": {m: self.final[group.name][m] for m in metrics},
                     "daily": {k: daily[group.name][k] for k in ("day", *DAILY_METRICS)},
                 }
                 for group in scenario.groups
@@ -70,15 +84,15 @@ class Results:
         final = [
             {"group": name, "day": self.age, "metric": metric, "value": value}
             for name, measures in self.final.items()
-            for metric, value in _flat(measures)
+            for metric, value in _flat(measures, final_metrics(self.scenario))
         ]
         table = pd.concat([self.daily, pd.DataFrame(final)], ignore_index=True)
         table.insert(1, "organism", pd.array([pd.NA] * len(table), dtype="Int64"))
         return table
 
 
-def _flat(measures: dict):
-    for metric in FINAL_METRICS:
+def _flat(measures: dict, metrics: tuple[str, ...]):
+    for metric in metrics:
         value = measures[metric]
         if metric == "od_histogram":
             yield from ((f"od_class_{k + 1}", float(v)) for k, v in enumerate(value))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_cost, limits, scenario_cost
 from devsim.errors import DevsimInputError
 from devsim.experiment import final_table, run_scenario, summary_json, timeline_table
+from devsim.maps import MAP_METRICS
 from devsim.measures import FINAL_METRICS
 from devsim.outputs import check_out, printable, staged
 from devsim.scenario import SEED_MAX, load_scenario
@@ -39,8 +42,9 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=main)
 
 
-def write_run(out: Path, summary: dict, scenario) -> None:
-    """Write summary.json, timeline.parquet and figures/*.png; all or nothing."""
+def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> None:
+    """Write summary.json, timeline.parquet and figures/*.png (and, for a sheet, its
+    ``maps``: maps.npz and the map figures); all or nothing."""
     from devsim.plots.development import od_histograms, timeline
 
     with staged(out) as staging:
@@ -49,6 +53,19 @@ def write_run(out: Path, summary: dict, scenario) -> None:
         (staging / "figures").mkdir()
         od_histograms(summary, staging / "figures" / "od_histograms.png")
         timeline(summary, scenario, staging / "figures" / "timeline.png")
+        if maps is not None:
+            from devsim.plots.maps import map_figures
+
+            save_maps(staging / "maps.npz", maps)
+            map_figures(maps, staging / "figures")
+
+
+def save_maps(path: Path, record: dict) -> None:
+    """``maps.npz``: the sheet's maps (arrays as in :meth:`DevelopmentModel.map_record`)."""
+    arrays = {k: np.asarray(v) for k, v in record.items()}
+    arrays["group"] = np.asarray(record["group"], dtype=str)
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -59,14 +76,20 @@ def main(args: argparse.Namespace) -> int:
             raise DevsimInputError(f"--seed: must be in 0..{SEED_MAX}, got {args.seed}")
         scenario = scenario.with_changes(seed=args.seed)
     check_cost(scenario_cost(scenario), *limits(args), what=printable(scenario.name, 80))
-    summary, _ = run_scenario(scenario)
-    write_run(out, summary, scenario)
-    table = final_table(summary)[TABLE_COLUMNS]
+    summary, model = run_scenario(scenario)
+    write_run(out, summary, scenario, model.map_record() if model.sheet else None)
+    columns = TABLE_COLUMNS[:-1] + [m for m in MAP_METRICS if model.sheet] + TABLE_COLUMNS[-1:]
+    table = final_table(summary)[columns]
     print(
         f"{printable(scenario.name)}  (species {scenario.species}, seed {scenario.seed}, "
         f"age {scenario.days} days)"
     )
     table["group"] = [printable(name, 60) for name in table["group"]]
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"results in {printable(str(out))}/ (summary.json, timeline.parquet, figures/)")
+    written = (
+        "summary.json, timeline.parquet, maps.npz, figures/"
+        if model.sheet
+        else ("summary.json, timeline.parquet, figures/")
+    )
+    print(f"results in {printable(str(out))}/ ({written})")
     return 0

@@ -1,0 +1,133 @@
+"""Figures of a sheet's maps, drawn the way the literature shows them: ocular dominance
+as an autoradiograph (the contralateral eye's label white: Hubel, Wiesel & LeVay 1977),
+orientation preference in the colour wheel with pinwheels marked (Bonhoeffer & Grinvald
+1991), and both over age."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import hsv_to_rgb  # noqa: E402
+
+from devsim import maps  # noqa: E402
+
+COLUMNS = 4  # organisms drawn per group
+MAX_GROUPS = 6
+
+
+def contra_label(odi: np.ndarray) -> np.ndarray:
+    """The contralateral eye's share of a unit's drive, ``(1 + ODI) / 2`` (unresponsive
+    units grey): what a tracer injected into that eye labels."""
+    return np.nan_to_num((1.0 + odi) / 2.0, nan=0.5)
+
+
+def orientation_rgb(z: np.ndarray) -> np.ndarray:
+    """An orientation map as colour: hue = preferred orientation (0-180 degrees around the
+    wheel), brightness = selectivity (scaled to the map's 95th percentile)."""
+    hue = (np.angle(z) % (2 * np.pi)) / (2 * np.pi)
+    strength = np.abs(z)
+    top = np.percentile(strength, 95) if strength.size else 1.0
+    value = np.clip(strength / top, 0, 1) if top > 0 else np.zeros_like(strength)
+    return hsv_to_rgb(np.stack([hue, np.ones_like(hue), value], axis=-1))
+
+
+def draw_od(ax, odi: np.ndarray, title: str = "") -> None:
+    ax.imshow(contra_label(odi), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def draw_orientation(ax, z: np.ndarray, title: str = "", pinwheels: bool = True) -> None:
+    ax.imshow(orientation_rgb(z), interpolation="nearest")
+    if pinwheels:
+        where = maps.pinwheel_positions(z)
+        if len(where):
+            ax.plot(where[:, 1], where[:, 0], "o", ms=3, mfc="none", mec="white", mew=0.8)
+    ax.set_xlim(-0.5, z.shape[1] - 0.5)
+    ax.set_ylim(z.shape[0] - 0.5, -0.5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def _groups(record: dict) -> list[tuple[str, np.ndarray]]:
+    names = list(dict.fromkeys(record["group"]))[:MAX_GROUPS]
+    groups = np.asarray(record["group"])
+    return [(name, np.flatnonzero(groups == name)[:COLUMNS]) for name in names]
+
+
+def od_maps(record: dict, path: Path | str) -> None:
+    """Final OD maps: one row per group, up to :data:`COLUMNS` littermates each."""
+    rows = _groups(record)
+    fig, axes = plt.subplots(
+        len(rows), COLUMNS, figsize=(2.1 * COLUMNS, 2.3 * len(rows)), squeeze=False
+    )
+    for r, (name, members) in enumerate(rows):
+        for c in range(COLUMNS):
+            ax = axes[r, c]
+            if c >= len(members):
+                ax.axis("off")
+                continue
+            odi = record["od"][members[c]]
+            spacing, peak = maps.wavelength(odi)
+            share = maps.eye_share(odi, "left")
+            draw_od(ax, odi, f"{name} #{c}: contra {share:.0%}\nΛ {spacing:.1f}, ring ×{peak:.1f}")
+    fig.suptitle("Ocular dominance (contralateral eye's label white)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def orientation_maps(record: dict, path: Path | str) -> None:
+    """Final orientation maps in the colour wheel, pinwheels circled."""
+    rows = _groups(record)
+    fig, axes = plt.subplots(
+        len(rows), COLUMNS, figsize=(2.1 * COLUMNS, 2.3 * len(rows)), squeeze=False
+    )
+    for r, (name, members) in enumerate(rows):
+        for c in range(COLUMNS):
+            ax = axes[r, c]
+            if c >= len(members):
+                ax.axis("off")
+                continue
+            z = record["orientation"][members[c]]
+            density, spacing, count = maps.pinwheel_density(z)
+            draw_orientation(ax, z, f"{name} #{c}: {count} pinwheels\n{density:.2f} per Λ²")
+    fig.suptitle("Orientation preference (hue 0-180°, brightness = selectivity)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def map_development(record: dict, path: Path | str, organism: int = 0, ages: int = 6) -> None:
+    """One organism's OD and orientation maps at ``ages`` evenly spaced ages."""
+    history_od, history_z = record["od_history"], record["history"]
+    days = history_z.shape[0]
+    picks = np.unique(np.linspace(days // ages, days - 1, ages).astype(int))
+    fig, axes = plt.subplots(2, len(picks), figsize=(2.0 * len(picks), 4.3), squeeze=False)
+    for c, day in enumerate(picks):
+        draw_od(axes[0, c], history_od[day, organism], f"P{day}")
+        draw_orientation(axes[1, c], history_z[day, organism], pinwheels=False)
+    name = record["group"][organism]
+    fig.suptitle(f"Maps over age: {name} #{record['litter'][organism]}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def map_figures(record: dict, folder: Path) -> list[Path]:
+    """All map figures of a run into ``folder``; their paths."""
+    paths = [folder / "od_maps.png", folder / "orientation_maps.png"]
+    od_maps(record, paths[0])
+    orientation_maps(record, paths[1])
+    paths.append(folder / "map_development.png")
+    map_development(record, paths[2])
+    return paths
