@@ -8,6 +8,7 @@ import mesa
 import networkx as nx
 import numpy as np
 
+from devsim import sheet
 from devsim.genome import Genome
 from devsim.measures import eye_responses, ocular_dominance_index
 from devsim.wiring import synapse_graph
@@ -61,12 +62,24 @@ class Organism(mesa.Agent):
 
     def responses(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean response of each neuron to the test patterns through each eye."""
-        return eye_responses(self.weights, self.model.world.test_patterns)
+        model = self.model
+        if model.sheet:
+            rows = slice(self.row, self.row + 1)
+            inhibition = model.cohort.circuit.pv_inhibition(model.genes)
+            left, right = sheet.eye_responses(model.cohort, model.world, inhibition, rows)
+            return left[0], right[0]
+        return eye_responses(self.weights, model.world.test_patterns)
 
     def odi(self) -> np.ndarray:
         """Ocular dominance index of each neuron (NaN where unresponsive to both eyes)."""
         return ocular_dominance_index(*self.responses())
 
     def synapse_graph(self) -> nx.DiGraph:
-        """The organism's synaptic graph (see :func:`devsim.wiring.synapse_graph`)."""
-        return synapse_graph(self.weights, self.mask, self.model.world.channels)
+        """The organism's synaptic graph (see :func:`devsim.wiring.synapse_graph`; on a
+        sheet :func:`devsim.sheet.synapse_graph`, with grid positions and lateral edges)."""
+        model = self.model
+        if model.sheet:
+            genes = {name: values[self.row] for name, values in model.genes.items()}
+            size, patch = model.cohort.size, model.cohort.patch
+            return sheet.synapse_graph(self.weights, self.mask, size, patch, genes)
+        return synapse_graph(self.weights, self.mask, model.world.channels)

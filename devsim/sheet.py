@@ -414,15 +414,19 @@ def _blocks(organisms: int):
     return [slice(a, min(a + MEASURE_BLOCK, organisms)) for a in range(0, organisms, MEASURE_BLOCK)]
 
 
-def eye_responses(cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray):
+def eye_responses(
+    cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray, rows: slice | None = None
+):
     """Mean rectified response of every unit to the test retinas through each eye alone
-    (the other dark): (R_left, R_right), each (o, units); as
-    :func:`devsim.measures.eye_responses` for the point cortex."""
+    (the other dark): (R_left, R_right), each (o, units) for the organisms ``rows`` (default
+    all); as :func:`devsim.measures.eye_responses` for the point cortex."""
+    first, last, _ = (rows or slice(None)).indices(cohort.organisms)
     out = []
     for eye in (0, 1):
         x = world.monocular(world.test_images, eye)
         parts = []
-        for rows in _blocks(cohort.organisms):
+        for block in _blocks(last - first):
+            rows = slice(block.start + first, block.stop + first)
             u = _drive(cohort, x, rows).transpose(0, 2, 1)  # (o, units, t)
             parts.append(circuit_response(u, inhibition[rows], axis=-2).mean(axis=-1))
         out.append(np.concatenate(parts))
@@ -473,3 +477,43 @@ def acuity(cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray):
             )
         out.append(np.concatenate(parts))
     return out[0], out[1]
+
+
+def synapse_graph(
+    weights: np.ndarray, mask: np.ndarray, size: int, patch: int, genes: dict[str, float]
+):
+    """One organism's sheet as a ``networkx.DiGraph``: retinal positions ``("left", k)`` /
+    ``("right", k)`` and units ``("cortex", j)`` (``k``, ``j`` = row * size + column; every
+    node has ``pos`` = (row, column) and ``kind``); afferent synapses input -> unit
+    (``weight``, ``kind`` "afferent"), and lateral interactions unit -> unit wherever the
+    interaction is at least 1 % of its largest value (``weight`` in units of the drive,
+    ``kind`` "lateral"). ``genes``: the organism's genes (scalars)."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    for k in range(size * size):
+        pos = divmod(k, size)
+        graph.add_node(("left", k), kind="left", pos=pos)
+        graph.add_node(("right", k), kind="right", pos=pos)
+        graph.add_node(("cortex", k), kind="cortex", pos=pos)
+    h, per_eye = patch // 2, patch * patch
+    units, slots = np.nonzero(mask)
+    for j, m in zip(units.tolist(), slots.tolist(), strict=True):
+        eye, rest = divmod(m, per_eye)
+        p, q = divmod(rest, patch)
+        i, c = divmod(j, size)
+        k = ((i + p - h) % size) * size + (c + q - h) % size
+        source = ("left" if eye == 0 else "right", k)
+        graph.add_edge(source, ("cortex", j), weight=float(weights[j, m]), kind="afferent")
+    one = {name: np.array([float(value)]) for name, value in genes.items()}
+    kernel = np.fft.irfft2(lateral_transfer(one, size)[0], s=(size, size))
+    kernel[0, 0] -= 1.0  # the unit's own drive is not a lateral connection
+    strong = np.abs(kernel) >= 0.01 * np.abs(kernel).max() if np.any(kernel) else kernel != 0
+    for dy, dx in np.argwhere(strong).tolist():
+        for j in range(size * size):
+            i, c = divmod(j, size)
+            target = ((i + dy) % size) * size + (c + dx) % size
+            graph.add_edge(
+                ("cortex", j), ("cortex", target), weight=float(kernel[dy, dx]), kind="lateral"
+            )
+    return graph

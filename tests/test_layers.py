@@ -29,6 +29,8 @@ LAYERS = {
         "budget",
         "cohort",
         "results",
+        "sheet",
+        "maps",
     },
     "schema": {"scenario", "evolution_scenario", "data", "shipped"},
     "models": {"organism", "model", "evolution", "baldwin"},
