@@ -17,8 +17,8 @@ What the eyes deliver is :mod:`devsim.senses`'s ``pattern_gain``, ``noise_sigma`
 ``independent``, on whole retinas: natural-like images (the same 1/f, expansive, DoG
 recipe), translated at random for each presentation; the two eyes see the same image
 shifted by a small random binocular disparity (strabismic eyes: independent images);
-unstructured activity (spontaneous activity, light through a lid) is spatially smooth
-noise, independent between the eyes.
+unstructured activity (spontaneous activity, light through a lid) is white noise through
+the same centre-surround filter, independent between the eyes.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from devsim.senses import WorldParams, dog_filter, grating_stimuli, pink_noise_i
 
 SHEET_PATCH = 9  # afferent window side (retinal positions) around each unit's own
 SHEET_SIZE = 24  # default sheet side (units; the retina has the same side)
-NOISE_BLUR = 1.0  # spatial correlation of unstructured retinal activity (positions, sd)
 DISPARITY = 1  # largest binocular disparity between the two eyes' images (positions)
 ORIENTATIONS = 8  # grating orientations for orientation maps
 PHASES = 4  # grating phases for orientation maps
@@ -65,12 +64,12 @@ def retina_images(rng: np.random.Generator, params: WorldParams, count: int, siz
     return images.astype(np.float32)
 
 
-def smooth_noise(rng: np.random.Generator, count: int, size: int, blur: float = NOISE_BLUR):
-    """``count`` periodic images of Gaussian noise smoothed over ``blur`` positions, unit
-    std, float32: unstructured retinal activity (spontaneous waves, diffuse light)."""
-    f2 = np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2
-    kernel = np.exp(-2 * np.pi**2 * blur**2 * f2)
-    noise = np.fft.ifft2(np.fft.fft2(rng.standard_normal((count, size, size))) * kernel).real
+def retinal_noise(rng: np.random.Generator, count: int, size: int) -> np.ndarray:
+    """``count`` periodic images of unstructured retinal activity, unit std, float32:
+    white noise passed through the retina's centre-surround filter (as the images are),
+    so diffuse light through a lid, spontaneous activity and an open eye's noise reach the
+    cortex with the retina's spatial grain and no pattern."""
+    noise = dog_filter(rng.standard_normal((count, size, size)))
     noise /= noise.std(axis=(1, 2), keepdims=True)
     return noise.astype(np.float32)
 
@@ -226,7 +225,7 @@ class SheetWorld:
         p = self.params
         count = max(p.n_images, 8) * 4
         self.images = retina_images(rng, p, count, size)
-        self.noise = smooth_noise(rng, count, size)
+        self.noise = retinal_noise(rng, count, size)
         self.test_images = retina_images(rng, p, max(p.n_test // 4, 4), size)
         self.disparity = DISPARITY
         # Acuity gratings as the point world makes them (DoG-filtered, the same contrast),

@@ -1,0 +1,179 @@
+"""The cortical sheet (issue 15): its kernels compute the rule on each unit's own window,
+conditions reach it only through the retinas, and its maps come from runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from devsim import sheet
+from devsim.genome import Genome, gene_table
+from devsim.model import DevelopmentModel
+from devsim.plasticity import plasticity_step
+from devsim.results import summary_json
+from devsim.senses import WorldParams
+
+
+def windows(x: np.ndarray, size: int, patch: int) -> np.ndarray:
+    """Each unit's window of both padded retinas, (o, b, units, 2 * patch**2), by numpy."""
+    view = np.lib.stride_tricks.sliding_window_view(x, (patch, patch), axis=(3, 4))
+    # (o, b, eye, size, size, patch, patch) -> (o, b, size, size, eye, patch, patch)
+    view = view[:, :, :, :size, :size].transpose(0, 1, 3, 4, 2, 5, 6)
+    return view.reshape(x.shape[0], x.shape[1], size * size, 2 * patch * patch)
+
+
+def test_kernels_are_each_units_own_window():
+    rng = np.random.default_rng(0)
+    size, patch, o, b = 7, 5, 3, 4
+    padded = size + patch - 1
+    x = rng.standard_normal((o, b, 2, padded, padded))
+    w = rng.standard_normal((o, size * size, 2 * patch * patch))
+    u = np.empty((o, b, size * size))
+    sheet.afferent_drive(w, x, size, patch, u)
+    patches = windows(x, size, patch)
+    np.testing.assert_allclose(u, np.einsum("obum,oum->obu", patches, w), rtol=1e-12)
+    phi = rng.standard_normal((o, b, size * size))
+    dw = np.empty_like(w)
+    sheet.local_hebb(phi, x, size, patch, dw)
+    np.testing.assert_allclose(dw, np.einsum("obu,obum->oum", phi, patches), rtol=1e-12)
+
+
+def test_retinas_wrap_and_the_eyes_see_one_image_unless_squinting():
+    world = sheet.SheetWorld(np.random.default_rng(1), WorldParams(), size=10, patch=5)
+    idx = world.draw_indices(np.random.default_rng(2), 1, 6)
+    idx[4] = (2 * world.disparity + 1) ** 2 // 2  # zero disparity
+    gain = np.array([[1.0, 1.0], [1.0, 1.0]])
+    sigma = np.zeros((2, 2))
+    x = world.stimuli(idx, np.zeros(2, int), gain, sigma, np.array([False, True]))
+    h = world.patch // 2
+    assert np.array_equal(x[0, :, 0], x[0, :, 1])  # same image, no disparity, no noise
+    assert not np.allclose(x[1, :, 0], x[1, :, 1])  # strabismus: independent images
+    # the padded frame wraps the torus: its border repeats the opposite edge
+    assert np.array_equal(x[:, :, :, :h], x[:, :, :, world.size : world.size + h])
+    # a closed eye (gain 0) gets only its noise, with the retina's centre-surround grain
+    gain[0] = (0.0, 0.0)
+    sigma[0] = (1.0, 0.0)
+    x = world.stimuli(idx, np.zeros(2, int), gain, sigma, np.array([False, False]))
+    closed = x[0, :, 0, h:-h, h:-h]
+
+    def lag(k):
+        return np.corrcoef(closed[:, :, k:].ravel(), closed[:, :, :-k].ravel())[0, 1]
+
+    assert lag(1) > 0.2
+    assert lag(3) < 0
+    assert np.all(x[0, :, 1] == 0)  # an eye with no gain and no noise is silent
+
+
+def test_a_unit_of_the_sheet_learns_by_the_point_cortex_rule():
+    """With no lateral interaction, one unit of the sheet changes exactly as a one-neuron
+    point cortex given that unit's window as its input (float64)."""
+    rng = np.random.default_rng(3)
+    size, patch, o, b = 6, 5, 2, 8
+    padded = size + patch - 1
+    genes = gene_table([Genome.preset("mouse", {"lat_exc": 0.0, "lat_inh": 0.0})] * o)
+    mask = rng.random((o, size * size, 2 * patch * patch)) < 0.7
+    w0 = rng.standard_normal(mask.shape) * mask
+    theta0 = np.abs(rng.standard_normal((o, size * size)))
+    x = rng.standard_normal((o, b, 2, padded, padded))
+    gate, ltp = np.array([0.7, 0.2]), np.array([0.9, 0.3])
+    kernel = sheet.SheetKernel(o, size, patch, b, np.float64)
+    kernel.prepare_day(genes, gate, 0.05, mask, potentiation=ltp)
+    w, theta = w0.copy(), theta0.copy()
+    kernel.step(0, o, w, theta, x)
+    unit = 17
+    patches = windows(x, size, patch)[:, :, unit]
+    wu, tu = w0[:, unit : unit + 1].copy(), theta0[:, unit : unit + 1].copy()
+    plasticity_step(wu, mask[:, unit : unit + 1], tu, patches, genes, gate, 0.05, potentiation=ltp)
+    np.testing.assert_allclose(w[:, unit], wu[:, 0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(theta[:, unit], tu[:, 0], rtol=1e-9)
+
+
+def test_lateral_interaction_spreads_drive_to_neighbours():
+    genes = {
+        "lat_exc": np.array([2.0]),
+        "r_exc": np.array([1.0]),
+        "lat_inh": np.array([1.0]),
+        "r_inh": np.array([3.0]),
+    }
+    u = np.zeros((1, 1, 16 * 16), np.float32)
+    u[0, 0, 8 * 16 + 8] = 1.0
+    y = sheet.spread(u, sheet.lateral_transfer(genes, 16), 16).reshape(16, 16)
+    assert y[8, 8] > y[8, 9] > 0  # short-range excitation
+    assert y[8, 13] < 0  # longer-range inhibition
+    assert y.sum() == pytest.approx(1.0 + 2.0 - 1.0, abs=1e-4)  # gains of unit-sum kernels
+
+
+SMALL = {
+    "name": "sheet test",
+    "species": "mouse",
+    "days": 34,
+    "cortex": "sheet",
+    "sheet_size": 12,
+    "presentations_per_day": 64,
+}
+
+
+def test_same_seed_same_bytes_and_maps_recorded():
+    groups = [{"name": "control", "organisms": 2}]
+    runs = []
+    for _ in range(2):
+        model = DevelopmentModel(**SMALL | {"days": 6}, groups=groups)
+        while model.running:
+            model.step()
+        runs.append(model)
+    a, b = (summary_json(m.results().summary()) for m in runs)
+    assert a == b
+    record = runs[0].map_record()
+    assert record["history"].shape == (7, 2, 12, 12)
+    assert record["od"].shape == (2, 12, 12)
+    final = runs[0].results().final["control"]
+    assert 0.0 <= final["contra_share"] <= 1.0
+    assert np.isfinite(final["pinwheel_density"])
+
+
+def test_md_in_the_window_shrinks_the_deprived_eyes_territory():
+    """Behavioural, from runs: a mouse sheet deprived of its contralateral eye during the
+    window loses territory to the open eye, relative to littermate controls."""
+    groups = [
+        {"name": "control", "organisms": 3},
+        {
+            "name": "md",
+            "organisms": 3,
+            "rearing": [{"from": 24, "to": 34, "condition": "lid_suture", "eye": "left"}],
+        },
+    ]
+    model = DevelopmentModel(**SMALL, groups=groups)
+    while model.running:
+        model.step()
+    final = model.results().final
+    assert final["md"]["contra_share"] < final["control"]["contra_share"] - 0.1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cortex": "sheet", "neurons": 16}, "neurons: a sheet cortex has"),
+        ({"sheet_size": 16}, "sheet_size: only a sheet cortex"),
+        ({"groups": [{"name": "a", "genome": {"lat_exc": 1.0}}]}, "act only on a sheet"),
+        ({"cortex": "sheet", "sheet_size": 64}, "sheet_size"),
+    ],
+)
+def test_sheet_settings_are_checked(tmp_path, change, message):
+    import tomli_w
+
+    data = {"name": "bad", "days": 5, "groups": [{"name": "control"}]} | change
+    path = tmp_path / "bad.toml"
+    path.write_bytes(tomli_w.dumps(data).encode())
+    run = subprocess.run(
+        [sys.executable, "-m", "devsim", "run", str(path), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "out").exists()
