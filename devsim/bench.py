@@ -57,6 +57,7 @@ import numpy as np
 from devsim.cohort import Cohort, PhaseTimer
 from devsim.measures import eye_responses
 from devsim.model import DevelopmentModel
+from devsim.sheet import MEASURE_BLOCK, SHEET_SIZE, lateral_transfer
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,26 @@ class Plan:
     large_organisms: int = 10_000
     large_days: int = 3
     growth: tuple[int, ...] = (1_000, 3_000)  # plus large_organisms, from the large run
+    # The sheet workload: cat, default sheet, these litter sizes, a critical period's days.
+    sheet_organisms: tuple[int, ...] = (1, 64)
+    sheet_days: int = 90
+    sheet_sizes: tuple[int, ...] = (16, 24, 32)  # growth with the sheet's side (1 organism)
+    sheet_size_days: int = 3
 
 
 FULL = Plan()
-QUICK = Plan(organisms=20, days=10, large_organisms=2_000, large_days=2, growth=(500, 1_000))
+QUICK = Plan(
+    organisms=20,
+    days=10,
+    large_organisms=2_000,
+    large_days=2,
+    growth=(500, 1_000),
+    sheet_organisms=(1, 8),
+    sheet_days=10,
+    sheet_sizes=(16, 24),
+    sheet_size_days=2,
+)
+SHEET_PRESENTATIONS = 128  # a sheet presentation is a whole retina (the shipped setting)
 NEURONS = 32
 PRESENTATIONS_PER_DAY = 640
 BATCH_SIZE = 16
@@ -514,6 +531,110 @@ def run_checks(seeds: int, organisms: int = 16) -> dict:
     }
 
 
+# --- the sheet workload ------------------------------------------------------------------
+def build_sheet(organisms: int, days: int, size: int = SHEET_SIZE, seed: int = SEED):
+    """Cat sheets, normal rearing, the shipped sheet settings."""
+    return DevelopmentModel(
+        groups=[{"name": "control", "organisms": organisms}],
+        species="cat",
+        days=days,
+        cortex="sheet",
+        sheet_size=size,
+        presentations_per_day=SHEET_PRESENTATIONS,
+        batch_size=BATCH_SIZE,
+        rng=np.random.default_rng(seed),
+    )
+
+
+def sheet_floor_seconds(
+    organisms: int, size: int, patch: int, batch: int, updates_per_day: int, days: int
+) -> tuple[float, float]:
+    """The bare sheet kernel: per mini-batch, every unit's afferent product with its own
+    window (``u = P @ w`` per unit, P prepared once: no retina gathering), the lateral
+    interaction by FFT on the torus, and the Hebbian update ``dw = y @ P; w += dw``, float32,
+    in blocks of :data:`devsim.sheet.MEASURE_BLOCK` organisms; (wall, CPU) seconds."""
+    rng = np.random.default_rng(0)
+    units, slots = size * size, 2 * patch * patch
+    block = min(organisms, MEASURE_BLOCK)
+    windows = (rng.standard_normal((block, units, batch, slots)) * 0.01).astype(np.float32)
+    w0 = (rng.random((organisms, units, slots, 1)) * 0.6).astype(np.float32)
+    w = w0.copy()
+    transfer = lateral_transfer(
+        {k: np.full(block, 1.0) for k in ("lat_exc", "r_exc", "lat_inh")}
+        | {"r_inh": np.full(block, 2.0)},
+        size,
+    )
+    t, cpu = time.perf_counter(), time.process_time()
+    for _ in range(days):
+        np.copyto(w, w0)
+        for _ in range(updates_per_day):
+            for a in range(0, organisms, block):
+                b = min(a + block, organisms)
+                p = windows[: b - a]
+                u = np.matmul(p, w[a:b])[..., 0]  # (o, units, batch)
+                grid = u.transpose(0, 2, 1).reshape(b - a, batch, size, size)
+                y = np.fft.irfft2(np.fft.rfft2(grid) * transfer[: b - a, None], s=(size, size))
+                y = y.reshape(b - a, batch, units).transpose(0, 2, 1)[:, :, None, :]
+                w[a:b] += np.matmul(y, p).transpose(0, 1, 3, 2)
+    elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
+    if not np.isfinite(w).all():  # pragma: no cover - guards the floor's own arithmetic
+        raise RuntimeError("sheet floor kernel overflowed")
+    return elapsed, cpu
+
+
+def _organism_bytes(model: DevelopmentModel) -> int:
+    """Bytes of the cohort's per-organism state arrays, per organism."""
+    c = model.cohort
+    arrays = (c.weights, c.mask, c.slot_prob, c.weak_days, c.theta, c.sensed, c.set_point)
+    return int(sum(a.nbytes for a in arrays) // c.organisms)
+
+
+def run_sheet(plan: Plan) -> dict:
+    """The sheet workload: organisms-days/s for each litter size in ``plan``, the bare
+    floor of the same shapes, growth with the sheet's side, memory per organism."""
+    time_days(build_sheet(1, 2, size=plan.sheet_sizes[0]), 2)  # load the compiled loops
+    runs = []
+    for organisms in plan.sheet_organisms:
+        reset_peak_rss()
+        model = build_sheet(organisms, plan.sheet_days)
+        cpu = time.process_time()
+        day_s = time_days(model, plan.sheet_days)
+        cpu = time.process_time() - cpu
+        wall = float(sum(day_s))
+        c = model.cohort
+        floor, floor_cpu = sheet_floor_seconds(
+            organisms, c.size, c.patch, c.batch_size, c.updates_per_day, plan.sheet_days
+        )
+        runs.append(
+            {
+                "organisms": organisms,
+                "wall_s": wall,
+                "organism_days_per_s": organisms * plan.sheet_days / wall,
+                "floor_s": floor,
+                "ratio_to_floor": wall / floor,
+                "ratio_to_floor_cpu": cpu / floor_cpu,
+                "bytes_per_organism": _organism_bytes(model),
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+        del model
+    sizes = []
+    for size in plan.sheet_sizes:
+        model = build_sheet(1, plan.sheet_size_days + 1, size=size)
+        time_days(model, 1)
+        seconds = float(np.mean(time_days(model, plan.sheet_size_days)))
+        sizes.append({"size": size, "s_per_organism_day": seconds})
+    per = [r["wall_s"] / (r["organisms"] * plan.sheet_days) for r in runs]
+    return {
+        "days": plan.sheet_days,
+        "size": SHEET_SIZE,
+        "presentations_per_day": SHEET_PRESENTATIONS,
+        "runs": runs,
+        "per_organism_day_s": per,
+        "sizes": sizes,
+    }
+
+
 # --- the report --------------------------------------------------------------------------
 def run_bench(quick: bool = False, checks: bool = False, seeds: int = 5) -> dict:
     plan = QUICK if quick else FULL
@@ -521,6 +642,7 @@ def run_bench(quick: bool = False, checks: bool = False, seeds: int = 5) -> dict
     t = time.perf_counter()
     result.update(run_standard(plan))
     result["large"] = run_large(plan)
+    result["sheet"] = run_sheet(plan)
     if checks:
         result["checks"] = run_checks(seeds)
     result["bench_s"] = time.perf_counter() - t
@@ -590,6 +712,29 @@ def format_report(r: dict) -> str:
         f"  linear fit: {g['s_per_organism_day'] * 1e3:.4f} ms per organism-day "
         f"+ {g['intercept_s']:.3f} s, R^2 = {g['r2']:.4f}",
     ]
+    sheet = r["sheet"]
+    lines += [
+        "",
+        f"sheet workload: cat, {sheet['size']}x{sheet['size']} sheet, {sheet['days']} days, "
+        f"{sheet['presentations_per_day']} presentations/day, maps measured daily",
+    ]
+    for run in sheet["runs"]:
+        lines.append(
+            f"  {run['organisms']:3d} organisms: {run['organism_days_per_s']:8.1f} "
+            f"organism-days/s   floor {run['floor_s']:.2f} s, devsim / floor = "
+            f"{run['ratio_to_floor']:.2f}x (CPU {run['ratio_to_floor_cpu']:.2f}x; target "
+            f"<= 2.5x)   {run['bytes_per_organism'] / 2**20:.2f} MiB state per organism, "
+            f"peak RSS {run['peak_rss_mb']:.0f} MiB"
+        )
+    lines.append(
+        "  seconds per organism-day by litter: "
+        + ", ".join(
+            f"{run['organisms']}: {s * 1e3:.1f} ms"
+            for run, s in zip(sheet["runs"], sheet["per_organism_day_s"], strict=True)
+        )
+        + "   by sheet side (1 organism): "
+        + ", ".join(f"{z['size']}: {z['s_per_organism_day'] * 1e3:.1f} ms" for z in sheet["sizes"])
+    )
     if "checks" in r:
         c = r["checks"]
         lines += [

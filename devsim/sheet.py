@@ -157,50 +157,54 @@ def gather_retinas(images, noise, indices, litter, gain, sigma, squint, disparit
 
 
 @_jit
-def afferent_drive(weights, x, size, patch, out):
-    """Each unit's afferent drive from its own window of both retinas: ``out[k, j, u] =
-    sum over (eye, p, q) of weights[k, u, m] * x[k, j, eye, i + p, c + q]`` for unit
-    ``u = i * size + c`` and ``m = (eye * patch + p) * patch + q``; ``x`` may hold one
-    organism's retinas for all (its first axis 1)."""
-    organisms, units = weights.shape[0], weights.shape[1]
-    batch = x.shape[1]
-    shared = x.shape[0] == 1
-    for k in range(organisms):
-        kx = 0 if shared else k
-        for u in range(units):
-            i = u // size
-            c = u % size
+def unit_windows(x, size, patch, out):
+    """Each unit's window of one organism's padded retinas ``x`` (batch, 2, P, P), into
+    ``out`` (units, batch, 2 * patch**2): ``out[u, j, m] = x[j, eye, i + p, c + q]`` for unit
+    ``u = i * size + c`` and slot ``m = (eye * patch + p) * patch + q``."""
+    batch = x.shape[0]
+    for i in range(size):
+        for c in range(size):
+            u = i * size + c
             for j in range(batch):
-                acc = weights.dtype.type(0)
                 m = 0
                 for eye in range(2):
                     for p in range(patch):
                         for q in range(patch):
-                            acc += weights[k, u, m] * x[kx, j, eye, i + p, c + q]
+                            out[u, j, m] = x[j, eye, i + p, c + q]
                             m += 1
-                out[k, j, u] = acc
 
 
-@_jit
-def local_hebb(phi, x, size, patch, out):
-    """The Hebbian sum of a mini-batch on each unit's own window: ``out[k, u, m] = sum over
-    presentations j of phi[k, j, u] * x[k, j, eye, i + p, c + q]`` (indices as in
-    :func:`afferent_drive`), in presentation order."""
-    organisms, batch, units = phi.shape
-    for k in range(organisms):
-        for u in range(units):
-            i = u // size
-            c = u % size
-            for m in range(out.shape[2]):
-                out[k, u, m] = 0
-            for j in range(batch):
-                f = phi[k, j, u]
-                m = 0
-                for eye in range(2):
-                    for p in range(patch):
-                        for q in range(patch):
-                            out[k, u, m] += f * x[k, j, eye, i + p, c + q]
-                            m += 1
+def windows_of(x: np.ndarray, size: int, patch: int, out: np.ndarray | None = None):
+    """:func:`unit_windows` for every organism of ``x`` (o, batch, 2, P, P): (o, units,
+    batch, 2 * patch**2), into ``out`` when given."""
+    o, batch = x.shape[:2]
+    if out is None:
+        out = np.empty((o, size * size, batch, 2 * patch * patch), dtype=x.dtype)
+    for k in range(o):
+        unit_windows(x[k], size, patch, out[k])
+    return out
+
+
+def afferent_drive(weights, x, size, patch, out, windows=None):
+    """Each unit's afferent drive from its own window of both retinas, into ``out`` (o,
+    batch, units): ``sum over slots m of weights[k, u, m] * window[u, j, m]``; ``x`` (o or
+    1, batch, 2, P, P) may hold one set of retinas for all organisms; ``windows`` are its
+    :func:`windows_of` when already made."""
+    if windows is None:
+        windows = windows_of(x, size, patch)
+    product = np.matmul(windows, weights[:, :, :, None])  # (o, units, batch, 1)
+    out[...] = product[..., 0].transpose(0, 2, 1)
+    return out
+
+
+def local_hebb(phi, x, size, patch, out, windows=None):
+    """The Hebbian sum of a mini-batch on each unit's own window, into ``out`` (o, units,
+    slots): ``sum over presentations j of phi[k, j, u] * window[u, j, m]``."""
+    if windows is None:
+        windows = windows_of(x, size, patch)
+    product = np.matmul(phi.transpose(0, 2, 1)[:, :, None, :], windows)  # (o, units, 1, m)
+    out[...] = product[:, :, 0, :]
+    return out
 
 
 class SheetWorld:
@@ -312,6 +316,7 @@ class SheetKernel:
         units = size * size
         self._u = np.empty((block, batch, units), dtype=self.dtype)
         self._dw = np.empty((block, units, 2 * patch * patch), dtype=self.dtype)
+        self._windows = np.empty((block, units, batch, 2 * patch * patch), dtype=self.dtype)
         self.activity = np.zeros(0)
         self.y2 = np.zeros((0, units))
         self.gain = np.empty(0)  # PlasticityKernel's per-synapse scratch (none here)
@@ -326,11 +331,13 @@ class SheetKernel:
         self.activity = np.zeros(o)
         self.y2 = np.zeros((o, self.size * self.size))
 
-    def respond(self, weights, x, transfer, inhibition=None, activity=None) -> np.ndarray:
+    def respond(
+        self, weights, x, transfer, inhibition=None, activity=None, windows=None
+    ) -> np.ndarray:
         """The sheet's responses to padded retinas ``x``: (o, b, units)."""
         o, b = weights.shape[0], x.shape[1]
         u = np.empty((o, b, self.size * self.size), dtype=weights.dtype)
-        afferent_drive(weights, x, self.size, self.patch, u)
+        afferent_drive(weights, x, self.size, self.patch, u, windows)
         u = spread(u, transfer, self.size)
         return inhibited_response(u, inhibition, activity)
 
@@ -339,23 +346,19 @@ class SheetKernel:
         genes = {k: v[a:b] for k, v in self.genes.items()}
         w, th = weights[a:b], theta[a:b]
         activity = self.activity[a:b]
-        y = self.respond(w, x, self.transfer[a:b], self.inhibition[a:b], activity)
-        self.activity[a:b] = activity
+        windows = windows_of(x, self.size, self.patch, self._windows[: b - a])
+        y = self.respond(w, x, self.transfer[a:b], self.inhibition[a:b], activity, windows)
         gate = self.gate[a:b]
         phi = rule_factor(y, th, genes, gate, self.potentiation[a:b])
         dw = self._dw[: b - a]
-        local_hebb(phi, x, self.size, self.patch, dw)
+        local_hebb(phi, x, self.size, self.patch, dw, windows)
         dw /= self.batch
         if np.any(genes["rule_C"]):
-            mean_x = np.empty_like(dw)
-            local_hebb(np.ones_like(phi), x, self.size, self.patch, mean_x)
-            rule_terms(dw, mean_x / self.batch, y, genes, gate)
+            rule_terms(dw, windows.mean(axis=2), y, genes, gate)
         else:
             rule_terms(dw, 0.0, y, genes, gate)
         apply_rule(w, dw, self.mask[a:b], genes, self.dt)
-        y2 = self.y2[a:b]
-        slide(th, y, genes, self.dt, y2)
-        self.y2[a:b] = y2
+        slide(th, y, genes, self.dt, self.y2[a:b])
         return y
 
 
@@ -405,7 +408,8 @@ def _drive(cohort: SheetCohort, x: np.ndarray, rows: slice) -> np.ndarray:
     (1, t, 2, P, P): (o, t, units), before inhibition and the nonlinearity."""
     w = cohort.weights[rows]
     u = np.empty((w.shape[0], x.shape[1], cohort.neurons), dtype=w.dtype)
-    afferent_drive(w, x, cohort.size, cohort.patch, u)
+    windows = windows_of(x.astype(w.dtype, copy=False), cohort.size, cohort.patch)
+    afferent_drive(w, x, cohort.size, cohort.patch, u, windows)
     return spread(u, cohort.transfer[rows], cohort.size)
 
 
