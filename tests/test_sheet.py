@@ -3,13 +3,11 @@ conditions reach it only through the retinas, and its maps come from runs."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from devsim import sheet
+from devsim.cli import main
 from devsim.genome import Genome, gene_table
 from devsim.model import DevelopmentModel
 from devsim.plasticity import plasticity_step
@@ -161,19 +159,15 @@ def test_md_in_the_window_shrinks_the_deprived_eyes_territory():
         ({"cortex": "sheet", "sheet_size": 64}, "sheet_size"),
     ],
 )
-def test_sheet_settings_are_checked(tmp_path, change, message):
+def test_sheet_settings_are_checked(tmp_path, capsys, change, message):
     import tomli_w
 
     data = {"name": "bad", "days": 5, "groups": [{"name": "control"}]} | change
     path = tmp_path / "bad.toml"
     path.write_bytes(tomli_w.dumps(data).encode())
-    run = subprocess.run(
-        [sys.executable, "-m", "devsim", "run", str(path), "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 2
-    assert message in run.stderr
-    assert len(run.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in run.stderr
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
