@@ -86,10 +86,13 @@ from devsim.evolution_scenario import (
     Gradient,
     parse_evolution_scenario,
 )
-from devsim.genome import GENE_NAMES, GENES, SPECIES, Genome, gene_table
+from devsim.genome import GENES, SHEET_GENES, SPECIES, Genome, gene_table
 from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.senses import Span, WorldParams, rearing_inputs
 
+# Evolution develops the point cortex: the sheet's genes are neither carried nor mutated.
+EVOLUTION_GENES = tuple(g for g in GENES if g.name not in SHEET_GENES)
+GENE_NAMES = tuple(g.name for g in EVOLUTION_GENES)
 PERIODIC_GENES = frozenset({"innate_orientation"})  # wrapped, not reflected, into bounds
 INNATE_SCALE = 0.6  # RMS weight of the innate template, ~ learned receptive fields (0.5)
 TRAITS = (
@@ -376,14 +379,15 @@ class EvolutionModel(mesa.Model):
         # --- genes: which mutate, bounds, founders ---
         self.gene_names = GENE_NAMES
         self.evolving = np.array([n in scenario.evolve for n in GENE_NAMES])
-        self.low = np.array([g.low for g in GENES])
-        self.high = np.array([g.high for g in GENES])
+        self.low = np.array([g.low for g in EVOLUTION_GENES])
+        self.high = np.array([g.high for g in EVOLUTION_GENES])
         self.periodic = np.array([n in PERIODIC_GENES for n in GENE_NAMES])
-        sigma0 = np.array([g.sigma for g in GENES]) * mutation_scale
+        sigma0 = np.array([g.sigma for g in EVOLUTION_GENES]) * mutation_scale
         self.sigma0 = np.where(self.evolving, sigma0, 0.0)
         self.sigma_floor = 1e-3 * self.sigma0
         self.sigma_ceiling = np.where(self.evolving, (self.high - self.low) / 2.0, 0.0)
         founder = Genome.preset(species, scenario.genome, where="genome")
+        self.inert = {n: (founder.values[n], founder.sigmas[n]) for n in sorted(SHEET_GENES)}
         x0 = np.array([founder.values[n] for n in GENE_NAMES])
         n = self.width * self.height * per_cell
         values = np.tile(x0, (n, 1))
@@ -422,8 +426,10 @@ class EvolutionModel(mesa.Model):
     def _place(self, values: np.ndarray, sigmas: np.ndarray, cells: list) -> None:
         for row, cell in enumerate(cells):
             genome = Genome(
-                values=dict(zip(GENE_NAMES, values[row].tolist(), strict=True)),
-                sigmas=dict(zip(GENE_NAMES, sigmas[row].tolist(), strict=True)),
+                values={n: v for n, (v, _) in self.inert.items()}
+                | dict(zip(GENE_NAMES, values[row].tolist(), strict=True)),
+                sigmas={n: s for n, (_, s) in self.inert.items()}
+                | dict(zip(GENE_NAMES, sigmas[row].tolist(), strict=True)),
                 species=self.species,
             )
             EvolvingOrganism(self, genome, cell)

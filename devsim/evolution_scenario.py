@@ -23,7 +23,7 @@ from pydantic import (
 
 from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
-from devsim.genome import GENE_BY_NAME, GENE_NAMES, SPECIES, check_gene
+from devsim.genome import GENE_BY_NAME, GENE_NAMES, SHEET_GENES, SPECIES, check_gene
 from devsim.outputs import printable
 from devsim.scenario import SEED_MAX, Name, error_message, field_location, read_toml
 from devsim.senses import EYE_CONDITIONS
@@ -238,6 +238,11 @@ class EvolutionScenario(_Strict):
                 raise ValueError(
                     f"unknown gene {shown(name)}; allowed genes: {', '.join(GENE_NAMES)}"
                 )
+            if name in SHEET_GENES:
+                raise ValueError(
+                    f"gene {shown(name)} acts only on a cortical sheet; evolution develops "
+                    "the point cortex"
+                )
         if len(set(value)) != len(value):
             raise ValueError("genes must be listed once each")
         return value
@@ -250,6 +255,11 @@ class EvolutionScenario(_Strict):
         genes = {}
         for name, v in value.items():
             gene = GENE_BY_NAME.get(name)
+            if name in SHEET_GENES:
+                raise ValueError(
+                    f"gene {shown(name)} acts only on a cortical sheet; evolution develops "
+                    "the point cortex"
+                )
             if gene and (isinstance(v, bool) or not isinstance(v, int | float)):
                 raise ValueError(
                     f"gene {name!r} must be a number in [{gene.low}, {gene.high}], got {shown(v)}"

@@ -149,16 +149,12 @@ class DevelopmentModel(mesa.Model):
     def measure_groups(self, with_acuity: bool = False) -> dict[str, dict]:
         """Today's group metrics (pooled over each group's neurons)."""
         inhibition = self.cohort.circuit.pv_inhibition(self.genes)
+        r_left, r_right = self.eye_responses()
         if self.sheet:
-            r_left, r_right = sheet.eye_responses(self.cohort, self.world, inhibition)
             odi_maps, orientation = self.maps(inhibition, r_left, r_right)
             if len(self.orientation_history) <= self.age:
                 self.orientation_history.append(orientation.astype(np.complex64))
                 self.od_history.append(odi_maps.astype(np.float32))
-        else:
-            r_left, r_right = eye_responses(
-                self.cohort.weights, self.world.test_patterns, inhibition
-            )
         synapses = self.cohort.synapse_counts()
         if with_acuity and self.sheet:
             acu_left, acu_right = sheet.acuity(self.cohort, self.world, inhibition)
@@ -203,6 +199,16 @@ class DevelopmentModel(mesa.Model):
             out[group.name] = metrics
         return out
 
+    def eye_responses(self, rows: slice | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Today's mean response of every neuron (unit) of organisms ``rows`` (default all)
+        to the test patterns through each eye alone, with today's PV inhibition: (R_left,
+        R_right), each (o, neurons)."""
+        rows = slice(None) if rows is None else rows
+        inhibition = self.cohort.circuit.pv_inhibition(self.genes)[rows]
+        if self.sheet:
+            return sheet.eye_responses(self.cohort, self.world, inhibition, rows)
+        return eye_responses(self.cohort.weights[rows], self.world.test_patterns, inhibition)
+
     def maps(self, inhibition=None, r_left=None, r_right=None) -> tuple[np.ndarray, np.ndarray]:
         """A sheet's maps today: (OD maps (o, size, size) of ODI, orientation maps (o, size,
         size) complex; see :mod:`devsim.maps`)."""
@@ -211,7 +217,7 @@ class DevelopmentModel(mesa.Model):
         if inhibition is None:
             inhibition = self.cohort.circuit.pv_inhibition(self.genes)
         if r_left is None:
-            r_left, r_right = sheet.eye_responses(self.cohort, self.world, inhibition)
+            r_left, r_right = self.eye_responses()
         size = self.cohort.size
         odi = maps.od_map(r_left, r_right, size)
         tuning = sheet.orientation_responses(self.cohort, self.world, inhibition)

@@ -10,7 +10,7 @@ import numpy as np
 
 from devsim import sheet
 from devsim.genome import Genome
-from devsim.measures import eye_responses, ocular_dominance_index
+from devsim.measures import ocular_dominance_index
 from devsim.wiring import synapse_graph
 
 if TYPE_CHECKING:
@@ -62,13 +62,8 @@ class Organism(mesa.Agent):
 
     def responses(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean response of each neuron to the test patterns through each eye."""
-        model = self.model
-        if model.sheet:
-            rows = slice(self.row, self.row + 1)
-            inhibition = model.cohort.circuit.pv_inhibition(model.genes)
-            left, right = sheet.eye_responses(model.cohort, model.world, inhibition, rows)
-            return left[0], right[0]
-        return eye_responses(self.weights, model.world.test_patterns)
+        left, right = self.model.eye_responses(slice(self.row, self.row + 1))
+        return left[0], right[0]
 
     def odi(self) -> np.ndarray:
         """Ocular dominance index of each neuron (NaN where unresponsive to both eyes)."""

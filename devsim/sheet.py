@@ -428,10 +428,10 @@ def eye_responses(
     for eye in (0, 1):
         x = world.monocular(world.test_images, eye)
         parts = []
-        for block in _blocks(last - first):
+        for block in _blocks(last - first):  # ``inhibition`` is given for ``rows`` only
             rows = slice(block.start + first, block.stop + first)
             u = _drive(cohort, x, rows).transpose(0, 2, 1)  # (o, units, t)
-            parts.append(circuit_response(u, inhibition[rows], axis=-2).mean(axis=-1))
+            parts.append(circuit_response(u, inhibition[block], axis=-2).mean(axis=-1))
         out.append(np.concatenate(parts))
     return out[0], out[1]
 

@@ -13,6 +13,7 @@ from devsim import cli
 from devsim.environment import discriminability, innate_orientations, innate_template
 from devsim.errors import DevsimInputError
 from devsim.evolution import (
+    GENE_NAMES,  # the genes evolution carries (no sheet genes)
     EvolutionModel,
     circular_mean_sd,
     into_bounds,
@@ -22,7 +23,6 @@ from devsim.evolution import (
     window_traits,
 )
 from devsim.evolution_scenario import parse_evolution_scenario
-from devsim.genome import GENE_NAMES
 
 # A very small world and life so that a generation takes a fraction of a second.
 TINY = dict(

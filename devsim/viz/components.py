@@ -185,6 +185,8 @@ def TimelinePanel(model: DevelopmentModel):
 
 @solara.component
 def SynapsePanel(model: DevelopmentModel):
+    """The shown organism's synaptic graph; on a cortical sheet, its maps (a graph of
+    hundreds of units would be a blur) beside its littermate control's."""
     update_counter.get()
     organism, labels = _selected(model)
     solara.Select(
@@ -195,6 +197,15 @@ def SynapsePanel(model: DevelopmentModel):
         dense=True,
         classes=["devsim-organism"],
     )
+    if model.sheet:
+        _Figure(
+            "maps",
+            model,
+            figures.MapFigure,
+            lambda fig: fig.update(model, organism.row).png(),
+            [model.age, organism.row],
+        )
+        return
     _Figure(
         "synapses",
         model,

@@ -33,7 +33,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.spines import Spine
 from matplotlib.text import Text
 
-from devsim.measures import eye_responses, ocular_dominance_index, responsive
+from devsim.measures import ocular_dominance_index, responsive
 from devsim.model import DevelopmentModel
 from devsim.organism import Organism
 from devsim.plasticity import WINDOW_OPEN_GATE
@@ -224,7 +224,7 @@ def _png_rgba(rgba: np.ndarray) -> bytes:
 # --- per-organism numbers -------------------------------------------------------------
 def organism_odi(model: DevelopmentModel) -> np.ndarray:
     """Mean ODI of each organism's responsive neurons, (o,); NaN if none responds."""
-    r_left, r_right = eye_responses(model.cohort.weights, model.world.test_patterns)
+    r_left, r_right = model.eye_responses()
     ok = responsive(r_left, r_right)
     odi = np.where(ok, ocular_dominance_index(r_left, r_right), 0.0)
     count = ok.sum(axis=1)
@@ -741,6 +741,68 @@ def receptive_field_figure(organism: Organism, count: int = 6) -> Figure:
     return ReceptiveFieldFigure(organism.model, count).update(organism).fig
 
 
+# --- a sheet's maps ---------------------------------------------------------------------------
+class MapFigure(PageFigure):
+    """A sheet's maps today: the shown organism's OD map (autoradiograph: its contralateral
+    eye's label white) and orientation map (colour wheel, pinwheels circled), beside its
+    littermate control's, from the maps the model measured today (nothing recomputed)."""
+
+    def __init__(self, model: DevelopmentModel):
+        size = model.cohort.size
+        super().__init__(Figure(figsize=(WIDTH, 4.3), dpi=DPI))
+        blank = np.zeros((size, size))
+        self.od, self.orientation, self.marks, self.labels = [], [], [], []
+        for c in range(2):
+            ax_od = self.fig.add_axes((0.04 + 0.49 * c, 0.47, 0.43, 0.40))
+            ax_or = self.fig.add_axes((0.04 + 0.49 * c, 0.02, 0.43, 0.40))
+            self.od.append(ax_od.imshow(blank, cmap="gray", vmin=0, vmax=1,
+                                        interpolation="nearest"))  # fmt: skip
+            self.orientation.append(ax_or.imshow(np.zeros((size, size, 3)),
+                                                 interpolation="nearest"))  # fmt: skip
+            (mark,) = ax_or.plot([], [], "o", ms=3, mfc="none", mec="white", mew=0.8)
+            self.marks.append(mark)
+            for ax in (ax_od, ax_or):
+                ax.set_xlim(-0.5, size - 0.5)
+                ax.set_ylim(size - 0.5, -0.5)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            self.labels.append(
+                ax_od.text(
+                    0.5, 1.02, "", transform=ax_od.transAxes, ha="center", va="bottom", fontsize=7
+                )  # fmt: skip
+            )
+            self.data_axes += [ax_od, ax_or]
+        self.title = _Line(self.fig, 0.5, 0.985, daily=(1,), ha="center", va="top",
+                           fontsize=FONT + 1, fontweight="bold")  # fmt: skip
+        self.lines = [self.title]
+        self.daily_text = self.labels
+
+    def update(self, model: DevelopmentModel, row: int) -> MapFigure:
+        from devsim import maps
+        from devsim.plots.maps import contra_label, orientation_rgb
+
+        control = model.organisms(model.reference)
+        litter = model.organisms()[row].litter
+        mate = next((o.row for o in control if o.litter == litter), control[0].row)
+        od, orientation = model.od_history[-1], model.orientation_history[-1]
+        for c, (k, who) in enumerate(((row, "shown"), (mate, "control"))):
+            organism = model.organisms()[k]
+            self.od[c].set_data(contra_label(od[k]))
+            self.orientation[c].set_data(orientation_rgb(orientation[k]))
+            where = maps.pinwheel_positions(orientation[k])
+            self.marks[c].set_data(where[:, 1], where[:, 0])
+            share = maps.eye_share(od[k], "left")
+            share_text = "–" if np.isnan(share) else f"{share:.0%}"
+            self.labels[c].set_text(f"{organism_label(organism)} ({who}): contra eye {share_text}")
+        self.title.set("Maps on the cortical sheet at ", f"P{model.age}")
+        return self
+
+
+def map_figure(model: DevelopmentModel, row: int) -> Figure:
+    """A sheet's maps today (see :class:`MapFigure`)."""
+    return MapFigure(model).update(model, row).fig
+
+
 def default_organism(model: DevelopmentModel) -> Organism:
     """The first organism of the first manipulated group (else of the control group)."""
     others = [g.name for g in model.groups if g.name != model.reference]
@@ -751,6 +813,14 @@ def default_organism(model: DevelopmentModel) -> Organism:
 def all_figures(model: DevelopmentModel, organism: Organism | None = None) -> list[Figure]:
     """Every figure the page shows, each built and drawn from scratch."""
     organism = organism or default_organism(model)
+    if model.sheet:  # the sheet's maps in place of the synaptic graph
+        return [
+            litter_figure(model, organism.row),
+            histogram_figure(model),
+            timeline_figure(model),
+            map_figure(model, organism.row),
+            receptive_field_figure(organism),
+        ]
     return [
         litter_figure(model, organism.row),
         histogram_figure(model),
