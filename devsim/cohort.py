@@ -91,6 +91,8 @@ class Cohort:
         later as the attribute ``timer``); None (the default) times nothing.
     """
 
+    structural = True  # pruning and sprouting each day (the sheet's arbors are complete)
+
     def __init__(
         self,
         rng: np.random.Generator,
@@ -273,19 +275,20 @@ class Cohort:
                         x = gather(idx, plan, a, b, self._x[: b - a], self._noise)
                         step(a, b, self.weights, self.theta, x)
             self.scale_synapses(kernel.y2 / self.updates_per_day)
-            prune(
-                rng,
-                self.weights,
-                self.mask,
-                self.weak_days,
-                self.slot_prob,
-                gate,
-                circuit.brake(genes),
-                genes["prune_threshold"],
-                genes["sprout_rate"],
-                genes["floor_adult"],
-                scratch=self._prune_scratch,
-            )
+            if self.structural:
+                prune(
+                    rng,
+                    self.weights,
+                    self.mask,
+                    self.weak_days,
+                    self.slot_prob,
+                    gate,
+                    circuit.brake(genes),
+                    genes["prune_threshold"],
+                    genes["sprout_rate"],
+                    genes["floor_adult"],
+                    scratch=self._prune_scratch,
+                )
         presentations = self.updates_per_day * self.batch_size
         treatments = {} if treatments is None else treatments
         circuit.advance(genes, kernel.activity / presentations, treatments, day)

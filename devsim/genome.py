@@ -80,9 +80,9 @@ GENES: tuple[Gene, ...] = (
     Gene("contra_bias", 0.7, 0.0, 1.0, 0.02, "-", "contralateral share of afferents"),
     # --- the cortical sheet (scenario cortex = "sheet"; the point cortex has no space) ---
     Gene("aff_spread", 2.5, 0.5, 20.0, 0.1, "positions", "afferent arbor: sd of strength"),
-    Gene("lat_exc", 0.5, 0.0, 10.0, 0.05, "-", "gain of short-range lateral excitation"),
+    Gene("lat_exc", 1.0, 0.0, 10.0, 0.05, "-", "gain of short-range lateral excitation"),
     Gene("r_exc", 0.5, 0.1, 20.0, 0.05, "units", "range (sd) of lateral excitation"),
-    Gene("lat_inh", 0.5, 0.0, 10.0, 0.05, "-", "gain of longer-range lateral inhibition"),
+    Gene("lat_inh", 2.0, 0.0, 10.0, 0.05, "-", "gain of longer-range lateral inhibition"),
     Gene("r_inh", 1.0, 0.1, 20.0, 0.05, "units", "range (sd) of lateral inhibition"),
     # --- innate weight template ("pretrained weights"; used by devsim.evolution only) ---
     Gene("innate_strength", 0.0, 0.0, 1.0, 0.05, "-", "share of neurons set to innate_orientation"),
@@ -116,7 +116,19 @@ SPECIES: dict[str, Species] = {
     "cat": Species(
         "cat",
         eye_opening_day=8,
-        genes={"r_mat": 0.025, "r_close": 0.02, "r_lynx": 0.08, "open_width": 0.04, "a_vis": 0.85},
+        genes={
+            "r_mat": 0.025,
+            "r_close": 0.02,
+            "r_lynx": 0.08,
+            "open_width": 0.04,
+            "a_vis": 0.85,
+            # On a sheet: lateral interactions wide enough to grow columns (no effect on the
+            # point cortex, which has no space).
+            "lat_exc": 4.0,
+            "r_exc": 1.5,
+            "lat_inh": 6.0,
+            "r_inh": 3.0,
+        },
     ),
     # GAD65 knockout: weak GABA release; the window never opens by itself (Hensch 1998).
     "gad65_ko": Species("gad65_ko", eye_opening_day=14, genes={"g_inh": 0.35}),

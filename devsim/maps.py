@@ -13,6 +13,8 @@ import numpy as np
 
 from devsim.measures import OD_CLASS_EDGES, ocular_dominance_index
 
+MIN_COLUMN = 4  # the shortest column spacing looked for (units): 2 units per column
+
 
 def od_map(r_left: np.ndarray, r_right: np.ndarray, size: int) -> np.ndarray:
     """ODI of every unit as a ``(..., size, size)`` map (NaN where a unit does not respond)."""
@@ -53,21 +55,26 @@ def radial_spectrum(field: np.ndarray) -> np.ndarray:
 
 
 def wavelength(field: np.ndarray) -> tuple[float, float]:
-    """(Lambda, ring peak) of a periodic map. Lambda is the sheet side over the frequency
-    of the ring of largest mean power (the power-weighted mean frequency of that ring and
-    its neighbours, so Lambda is not limited to divisors of the side). The ring peak is the
-    mean power of the components within one ring of it over the mean power of all the
-    others (1 <= k <= size / 2): a map with columns has a clear ring, well above 1; white
-    noise gives about 1.2 (90 % below 1.45 on a 24 x 24 sheet; pooling three rings keeps
-    the few components of the innermost rings from making noise look peaked)."""
+    """(Lambda, ring peak) of a periodic map, looking for columns at least
+    :data:`MIN_COLUMN` units apart (rings ``1 <= k <= size / MIN_COLUMN``: alternation
+    between neighbouring units is salt and pepper, not columns).
+
+    Lambda is the sheet side over the power-weighted mean frequency of those rings (steady
+    where the ring straddles two integer frequencies; on a 32-unit sheet the rings alone
+    only allow Lambda = 16, 10.7, 8, ...). The ring peak is the mean power of the
+    components within one ring of the strongest of them over the mean power of all the
+    other components (1 <= k <= size / 2): a map with columns has a clear ring, well above
+    1; a map of independent units gives about 1.2 (pooling three rings keeps the few
+    components of the innermost rings from making noise look peaked)."""
     size = field.shape[-1]
     spectrum = radial_spectrum(field)
-    if not np.any(spectrum[1:] > 0):
+    top = max(size // MIN_COLUMN, 1)
+    rings = spectrum[1 : top + 1]
+    if not np.any(rings > 0):
         return float("nan"), float("nan")
-    peak = int(np.argmax(spectrum[1:])) + 1
-    lo, hi = max(peak - 1, 1), min(peak + 1, size // 2)
-    ks = np.arange(lo, hi + 1)
-    k_mean = float((ks * spectrum[lo : hi + 1]).sum() / spectrum[lo : hi + 1].sum())
+    ks = np.arange(1, top + 1)
+    k_mean = float((ks * rings).sum() / rings.sum())
+    peak = int(np.argmax(rings)) + 1
     power, ring = _power(field)
     inside = (ring >= 1) & (ring <= size // 2)
     band = inside & (np.abs(ring - peak) <= 1)

@@ -35,13 +35,20 @@ FINAL_METRICS = (
 )
 
 
-def circuit_response(u: np.ndarray, inhibition: np.ndarray | None, axis: int) -> np.ndarray:
-    """The rectified response of the circuit to afferent drive ``u`` (in place): PV
-    inhibition ``inhibition`` (o,) x the PV drive pooled over the neurons on ``axis``
-    (as in :func:`devsim.plasticity.plasticity_step`), the output nonlinearity, then >= 0."""
+def circuit_response(
+    u: np.ndarray,
+    inhibition: np.ndarray | None,
+    axis: int,
+    afferent: np.ndarray | None = None,
+) -> np.ndarray:
+    """The rectified response of the circuit to drive ``u`` (in place): PV inhibition
+    ``inhibition`` (o,) x the PV drive pooled over the neurons on ``axis`` from the
+    ``afferent`` drive (default ``u``; as in
+    :func:`devsim.plasticity.inhibited_response`), the output nonlinearity, then >= 0."""
     if inhibition is not None and np.any(inhibition):  # 0 x the PV drive changes nothing
         moved = np.moveaxis(u, axis, -1)
-        pv = pv_drive(moved)[..., None]
+        source = moved if afferent is None else np.moveaxis(afferent, axis, -1)
+        pv = pv_drive(source)[..., None]
         c = np.asarray(inhibition, dtype=u.dtype).reshape((-1,) + (1,) * (moved.ndim - 1))
         moved -= c * pv
     return np.maximum(response(u), 0.0)
@@ -175,9 +182,11 @@ def acuity_from_drive(
     cortical_noise: np.ndarray,
     sfs: tuple[float, ...],
     inhibition: np.ndarray | None = None,
+    afferent: np.ndarray | None = None,
 ) -> np.ndarray:
     """One eye's grating acuity (o,) from the cortex's drive ``u`` (o, s, n, k) by each of
-    ``k`` gratings at each of ``s`` frequencies (see :func:`acuity`; consumed in place)."""
+    ``k`` gratings at each of ``s`` frequencies (see :func:`acuity`; consumed in place;
+    ``afferent`` as in :func:`circuit_response`)."""
     k = u.shape[3]
     reps = cortical_noise.shape[2]
     half = reps // 2
@@ -185,7 +194,7 @@ def acuity_from_drive(
     noise = cortical_noise[..., :neurons].transpose(0, 3, 1, 2)  # (s, n, k, r)
     labels = np.arange(k)
     threshold = 1 / k + 0.5 * (1 - 1 / k)
-    y = circuit_response(u, inhibition, axis=2)[..., None] + noise[None]  # (o,s,n,k,r)
+    y = circuit_response(u, inhibition, 2, afferent)[..., None] + noise[None]  # (o,s,n,k,r)
     centroids = y[..., :half].mean(axis=-1)  # (o, s, n, k)
     test = y[..., half:]
     dist = ((test[:, :, :, :, None, :] - centroids[:, :, :, None, :, None]) ** 2).sum(2)

@@ -129,12 +129,17 @@ def plasticity_step(
 
 
 def inhibited_response(
-    u: np.ndarray, inhibition: np.ndarray | None, activity: np.ndarray | None
+    u: np.ndarray,
+    inhibition: np.ndarray | None,
+    activity: np.ndarray | None,
+    afferent: np.ndarray | None = None,
 ) -> np.ndarray:
     """The excitatory cells' response to drive ``u`` (o, b, n), in place: minus the PV
-    feedback ``inhibition * pv`` (:func:`pv_drive`), through the output nonlinearity; the
-    PV drive of each presentation is added to ``activity`` (o,) in presentation order."""
-    pv = pv_drive(u)  # (o, b)
+    feedback ``inhibition * pv`` (:func:`pv_drive` of the ``afferent`` drive, default
+    ``u``: on a sheet, ``u`` also holds the lateral interaction, which PV cells do not
+    pool), through the output nonlinearity; the PV drive of each presentation is added to
+    ``activity`` (o,) in presentation order."""
+    pv = pv_drive(u if afferent is None else afferent)  # (o, b)
     if activity is not None:
         for j in range(u.shape[1]):  # presentation order, as the fused loop adds them
             activity += pv[:, j]

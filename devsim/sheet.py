@@ -31,20 +31,29 @@ import numpy as np
 from devsim.cohort import Cohort
 from devsim.measures import acuity_from_drive, circuit_response
 from devsim.plasticity import (
+    Y_MAX,
     apply_rule,
     inhibited_response,
     rule_factor,
     rule_terms,
     slide,
 )
-from devsim.senses import WorldParams, dog_filter, grating_stimuli, pink_noise_images
+from devsim.senses import WorldParams, dog_filter, grating_stimuli
+from devsim.wiring import INITIAL_WEIGHT
 
 SHEET_PATCH = 9  # afferent window side (retinal positions) around each unit's own
-SHEET_SIZE = 24  # default sheet side (units; the retina has the same side)
+TEST_IMAGES = 48  # test retinas for responses and OD (fewer: neighbours share the sampling noise)
+SHEET_SIZE = 32  # default sheet side (units; the retina has the same side): room for ~4 columns
 DISPARITY = 1  # largest binocular disparity between the two eyes' images (positions)
 ORIENTATIONS = 8  # grating orientations for orientation maps
 PHASES = 4  # grating phases for orientation maps
 MAP_SFS = (0.1, 0.15, 0.2)  # grating frequencies (cycles per position) for orientation maps
+SETTLE_STEPS = 4  # iterations of the recurrent lateral settling
+IMAGE_BANK = 512  # training retinas (4 dihedral copies of IMAGE_BANK // 4 drawn images)
+LEAVES = 80  # occluding rectangles per dead-leaves image
+LEAF_SIZES = (1.5, 10.0)  # smallest / largest leaf side (positions, log-uniform)
+LEAF_ASPECT = 3.0  # leaves are up to this elongated
+LEAF_SUPERSAMPLE = 4  # leaves are drawn this much finer, then box-averaged (no aliasing)
 # Draw rows of one presentation (see SheetWorld.draw_indices).
 _IMAGE_L, _IMAGE_R, _SHIFT_L, _SHIFT_R, _DISPARITY, _NOISE_L, _NSHIFT_L, _NOISE_R, _NSHIFT_R = (
     range(9)
@@ -53,15 +62,52 @@ _IMAGE_L, _IMAGE_R, _SHIFT_L, _SHIFT_R, _DISPARITY, _NOISE_L, _NSHIFT_L, _NOISE_
 _jit = numba.njit(cache=True, nogil=True, boundscheck=False)
 
 
+def dead_leaves(rng: np.random.Generator, count: int, size: int) -> np.ndarray:
+    """``count`` periodic dead-leaves images (occluding rotated rectangles of random grey
+    level, log-uniform sizes): natural-like images with straight, oriented edges."""
+    ss = LEAF_SUPERSAMPLE
+    fine = size * ss
+    yy, xx = (np.mgrid[0:fine, 0:fine].astype(float) + 0.5) / ss
+    rmin, rmax = LEAF_SIZES
+    out = np.empty((count, size, size))
+    for k in range(count):
+        img = np.zeros((fine, fine))
+        for _ in range(LEAVES):
+            r = rmin * (rmax / rmin) ** rng.random()
+            a = r * LEAF_ASPECT ** rng.random()
+            b = r
+            th = np.pi * rng.random()
+            cy, cx = rng.random(2) * size
+            dy = (yy - cy + size / 2) % size - size / 2
+            dx = (xx - cx + size / 2) % size - size / 2
+            u = dx * np.cos(th) + dy * np.sin(th)
+            v = -dx * np.sin(th) + dy * np.cos(th)
+            img[(np.abs(u) < a / 2) & (np.abs(v) < b / 2)] = rng.standard_normal()
+        out[k] = img.reshape(size, ss, size, ss).mean(axis=(1, 3))
+    return out
+
+
 def retina_images(rng: np.random.Generator, params: WorldParams, count: int, size: int):
-    """``count`` natural-like periodic retinas of ``size x size``, unit std, float32: the
-    recipe of :func:`devsim.senses.natural_patches` (1/f, expansive, DoG), uncropped."""
-    images = pink_noise_images(rng, count, size)
-    images = np.sign(images) * np.abs(images) ** params.expansion
-    images = dog_filter(images)
+    """``count`` natural-like periodic retinas of ``size x size``, unit std, float32:
+    dead-leaves images (oriented edges; the 1/f-noise recipe with its expansive
+    nonlinearity gives isotropic blobs and unoriented receptive fields), DoG filtered."""
+    images = dog_filter(dead_leaves(rng, count, size))
     images -= images.mean()
     images /= images.std()
     return images.astype(np.float32)
+
+
+def image_bank(rng: np.random.Generator, params: WorldParams, size: int) -> np.ndarray:
+    """The training retinas: IMAGE_BANK // 4 images and their 90/180/270-degree rotations
+    (a small bank has a global orientation bias that every unit inherits)."""
+    base = retina_images(rng, params, IMAGE_BANK // 4, size)
+    turned = [
+        base,
+        base.transpose(0, 2, 1)[:, ::-1],
+        base[:, ::-1, ::-1],
+        base.transpose(0, 2, 1)[:, :, ::-1],
+    ]
+    return np.ascontiguousarray(np.concatenate(turned))
 
 
 def retinal_noise(rng: np.random.Generator, count: int, size: int) -> np.ndarray:
@@ -89,24 +135,29 @@ def arbor_distance2(patch: int = SHEET_PATCH) -> np.ndarray:
 
 def lateral_transfer(genes: dict[str, np.ndarray], size: int) -> np.ndarray:
     """The lateral interaction of each organism in Fourier space, (o, size, size // 2 + 1)
-    complex64: ``1 + lat_exc * G(r_exc) - lat_inh * G(r_inh)`` with ``G(s)`` a unit-sum
-    Gaussian of sd ``s`` (sheet positions) on the torus."""
+    complex64: ``lat_exc * G(r_exc) - lat_inh * G(r_inh)`` with ``G(s)`` a unit-sum
+    Gaussian of sd ``s`` (sheet positions) on the torus (recurrent: no identity term)."""
     fy = np.fft.fftfreq(size)[:, None]
     fx = np.fft.rfftfreq(size)[None, :]
     f2 = (fx**2 + fy**2)[None]
     gauss = lambda s: np.exp(-2 * np.pi**2 * (np.asarray(s)[:, None, None] ** 2) * f2)  # noqa: E731
-    transfer = 1.0 + genes["lat_exc"][:, None, None] * gauss(genes["r_exc"])
+    transfer = genes["lat_exc"][:, None, None] * gauss(genes["r_exc"])
     transfer = transfer - genes["lat_inh"][:, None, None] * gauss(genes["r_inh"])
     return transfer.astype(np.complex64)
 
 
 def spread(u: np.ndarray, transfer: np.ndarray, size: int) -> np.ndarray:
-    """Lateral interaction of afferent drive ``u`` (o, b, units) by ``transfer`` (o, ...):
-    a circular convolution on the torus, same dtype."""
+    """Recurrent lateral settling of afferent drive ``u`` (o, b, units): SETTLE_STEPS of
+    ``y <- clip(u + transfer * y, 0, Y_MAX)`` from ``y = max(u, 0)``; returns the last
+    ``u + transfer * y`` (the output nonlinearity is applied after), same dtype."""
     o, b = u.shape[:2]
     grid = u.reshape(o, b, size, size)
-    out = np.fft.irfft2(np.fft.rfft2(grid) * transfer[:, None], s=(size, size))
-    return out.astype(u.dtype, copy=False).reshape(o, b, size * size)
+    y = np.maximum(grid, 0)
+    lat = np.zeros_like(grid)
+    for _ in range(SETTLE_STEPS):
+        lat = np.fft.irfft2(np.fft.rfft2(y) * transfer[:, None], s=(size, size))
+        y = np.clip(grid + lat, 0, Y_MAX)
+    return (grid + lat).astype(u.dtype, copy=False).reshape(o, b, size * size)
 
 
 @_jit
@@ -227,10 +278,9 @@ class SheetWorld:
         self.channels = patch * patch  # afferent slots per eye, per unit
         self.padded = size + patch - 1
         p = self.params
-        count = max(p.n_images, 8) * 4
-        self.images = retina_images(rng, p, count, size)
-        self.noise = retinal_noise(rng, count, size)
-        self.test_images = retina_images(rng, p, max(p.n_test // 4, 4), size)
+        self.images = image_bank(rng, p, size)
+        self.noise = retinal_noise(rng, IMAGE_BANK, size)
+        self.test_images = retina_images(rng, p, TEST_IMAGES, size)
         self.disparity = DISPARITY
         # Acuity gratings as the point world makes them (DoG-filtered, the same contrast),
         # cut to the padded frame, and the intrinsic cortical noise of their responses.
@@ -338,8 +388,7 @@ class SheetKernel:
         o, b = weights.shape[0], x.shape[1]
         u = np.empty((o, b, self.size * self.size), dtype=weights.dtype)
         afferent_drive(weights, x, self.size, self.patch, u, windows)
-        u = spread(u, transfer, self.size)
-        return inhibited_response(u, inhibition, activity)
+        return inhibited_response(spread(u, transfer, self.size), inhibition, activity, u)
 
     def step(self, a: int, b: int, weights: np.ndarray, theta: np.ndarray, x: np.ndarray):
         """The rule for organisms ``a:b`` on their retinas ``x`` (b - a, batch, 2, P, P)."""
@@ -364,8 +413,11 @@ class SheetKernel:
 
 class SheetCohort(Cohort):
     """:class:`devsim.cohort.Cohort` on a sheet: ``size**2`` units per organism, each with
-    ``2 * patch**2`` afferent slots inside its arbor; the day, the circuit, scaling and
-    pruning are the cohort's own, the kernel is :class:`SheetKernel`."""
+    ``2 * patch**2`` afferent slots inside its arbor; the day, the circuit and homeostatic
+    scaling are the cohort's own, the kernel is :class:`SheetKernel`. Arbors are complete
+    and stay so: no pruning or sprouting (structural plasticity is the point cortex's)."""
+
+    structural = False
 
     def __init__(self, rng, genes, litter_index, world: SheetWorld, **kwargs):
         self.size, self.patch = world.size, world.patch
@@ -383,15 +435,25 @@ class SheetCohort(Cohort):
         self._draws = np.empty((0, 9, 0, 0), dtype=np.int64)
 
     def _initial_wiring(self, rng):
-        """The cohort's random exuberant wiring, inside each unit's arbor, with strengths
-        and sprouting likelihood falling off with distance (sd ``aff_spread``)."""
-        mask, weights, prob = super()._initial_wiring(rng)
+        """Every slot of each unit's arbor connected (retinotopic arbors are complete:
+        a sparse random mask with a per-unit eye share seeds salt-and-pepper noise that no
+        map outgrows), strengths uniform in ``[0, 2 * INITIAL_WEIGHT]`` times a Gaussian
+        envelope of sd ``aff_spread`` and the eye's share of the projection (``2 *
+        contra_bias`` for the left eye, ``2 * (1 - contra_bias)`` for the right). Drawn per
+        litter position, so littermates in different groups start identical."""
+        n, c = self.neurons, self.channels
         d2 = np.tile(arbor_distance2(self.patch), 2)  # both eyes' windows
         inside = np.tile(arbor(self.patch).ravel(), 2)
-        spread_ = np.asarray(self.genes["aff_spread"])[:, None, None]
-        envelope = (np.exp(-d2 / (2.0 * spread_**2)) * inside).astype(np.float32)
-        mask &= envelope > 0
-        return mask, (weights * envelope).astype(np.float32), (prob * envelope).astype(np.float32)
+        draws = rng.random((self.litter, n, 2 * c), dtype=np.float32)[self.litter_index]
+        genes = self.genes
+        spread_ = np.asarray(genes["aff_spread"])[:, None, None]
+        envelope = np.exp(-d2 / (2.0 * spread_**2)) * inside
+        left = np.arange(2 * c) < c
+        contra = np.asarray(genes["contra_bias"])[:, None, None]
+        share = np.where(left, 2.0 * contra, 2.0 * (1.0 - contra))
+        mask = np.broadcast_to(inside, draws.shape).copy()
+        weights = (INITIAL_WEIGHT * 2.0 * draws * envelope * share).astype(np.float32)
+        return mask, weights, (mask * envelope).astype(np.float32)
 
     @property
     def transfer(self) -> np.ndarray:
@@ -403,14 +465,15 @@ class SheetCohort(Cohort):
 MEASURE_BLOCK = 8  # organisms measured together (bounds the memory of the acuity read-out)
 
 
-def _drive(cohort: SheetCohort, x: np.ndarray, rows: slice) -> np.ndarray:
-    """The lateral-spread afferent drive of organisms ``rows`` to shared retinas ``x``
-    (1, t, 2, P, P): (o, t, units), before inhibition and the nonlinearity."""
+def _drive(cohort: SheetCohort, x: np.ndarray, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+    """The drive of organisms ``rows`` to shared retinas ``x`` (1, t, 2, P, P), before
+    inhibition and the nonlinearity: (after the lateral interaction, afferent only), each
+    (o, t, units)."""
     w = cohort.weights[rows]
     u = np.empty((w.shape[0], x.shape[1], cohort.neurons), dtype=w.dtype)
     windows = windows_of(x.astype(w.dtype, copy=False), cohort.size, cohort.patch)
     afferent_drive(w, x, cohort.size, cohort.patch, u, windows)
-    return spread(u, cohort.transfer[rows], cohort.size)
+    return spread(u, cohort.transfer[rows], cohort.size), u
 
 
 def _blocks(organisms: int):
@@ -430,8 +493,9 @@ def eye_responses(
         parts = []
         for block in _blocks(last - first):  # ``inhibition`` is given for ``rows`` only
             rows = slice(block.start + first, block.stop + first)
-            u = _drive(cohort, x, rows).transpose(0, 2, 1)  # (o, units, t)
-            parts.append(circuit_response(u, inhibition[block], axis=-2).mean(axis=-1))
+            u, afferent = (d.transpose(0, 2, 1) for d in _drive(cohort, x, rows))  # (o, units, t)
+            y = circuit_response(u, inhibition[block], -2, afferent)
+            parts.append(y.mean(axis=-1))
         out.append(np.concatenate(parts))
     return out[0], out[1]
 
@@ -446,8 +510,8 @@ def orientation_responses(cohort: SheetCohort, world: SheetWorld, inhibition: np
         g = world.gratings(sf).reshape(ORIENTATIONS * PHASES, 1, world.padded, world.padded)
         x = np.ascontiguousarray(np.repeat(g, 2, axis=1)[None])  # both eyes
         for rows in _blocks(cohort.organisms):
-            u = _drive(cohort, x, rows).transpose(0, 2, 1)  # (o, units, t)
-            y = circuit_response(u, inhibition[rows], axis=-2)
+            u, afferent = (d.transpose(0, 2, 1) for d in _drive(cohort, x, rows))  # (o, units, t)
+            y = circuit_response(u, inhibition[rows], -2, afferent)
             y = y.reshape(y.shape[0], cohort.neurons, ORIENTATIONS, PHASES).mean(axis=-1)
             y = y.transpose(0, 2, 1)
             mean = y.mean(axis=(1, 2))
@@ -468,14 +532,15 @@ def acuity(cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray):
         x[0, :, eye] = world.gratings_acuity.reshape(s * k, world.padded, world.padded)
         parts = []
         for rows in _blocks(cohort.organisms):
-            u = _drive(cohort, x, rows)  # (o, s*k, units)
-            u = u.reshape(u.shape[0], s, k, cohort.neurons).transpose(0, 1, 3, 2)
+            u, afferent = (
+                np.ascontiguousarray(
+                    d.reshape(d.shape[0], s, k, cohort.neurons).transpose(0, 1, 3, 2)
+                )
+                for d in _drive(cohort, x, rows)
+            )  # (o, s, units, k)
             parts.append(
                 acuity_from_drive(
-                    np.ascontiguousarray(u),
-                    world.cortical_noise,
-                    world.params.acuity_sfs,
-                    inhibition[rows],
+                    u, world.cortical_noise, world.params.acuity_sfs, inhibition[rows], afferent
                 )
             )
         out.append(np.concatenate(parts))
