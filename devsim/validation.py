@@ -33,10 +33,13 @@ class Settings:
     organisms: int = 16
     profile_organisms: int = 8
     cat: bool = True
+    sheet: bool = True  # the cortical-sheet rows (minutes per seed; not in the quick table)
+    sheet_seeds: tuple[int, ...] = (0, 1, 2)
+    sheet_organisms: int = 2
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(seeds=(0, 1), organisms=12, profile_organisms=6, cat=False)
+        return cls(seeds=(0, 1), organisms=12, profile_organisms=6, cat=False, sheet=False)
 
 
 class Runs:
@@ -57,15 +60,19 @@ class Runs:
         if world is not None and sigma_closed == WorldParams().sigma_closed:
             world = None  # the standard world: share its runs
         store = self._summaries if world is None else self._other_worlds
-        for seed in self.settings.seeds:
+        folder = scenario_dir() if self.scenario_dir is None else self.scenario_dir
+        sheet = load_scenario(folder / f"{name}.toml").cortex == "sheet"
+        seeds = self.settings.sheet_seeds if sheet else self.settings.seeds
+        for seed in seeds:
             key = (name, seed) if world is None else (name, seed, sigma_closed)
             if key not in store:
-                folder = scenario_dir() if self.scenario_dir is None else self.scenario_dir
                 scenario = load_scenario(folder / f"{name}.toml")
                 data = scenario.model_dump(by_alias=True)
                 data["seed"] = seed
                 for group in data["groups"]:
-                    group["organisms"] = self.settings.organisms
+                    group["organisms"] = (
+                        self.settings.sheet_organisms if sheet else self.settings.organisms
+                    )
                 scenario = type(scenario).model_validate(data)
                 store[key] = run_scenario(scenario, world)[0]
             out.append(store[key])
@@ -630,6 +637,104 @@ def row_suture_noise(runs: Runs) -> list[Measure]:
     return out
 
 
+# --- the cortical sheet (issue 15): maps, read from sheet runs --------------------------------
+def map_values(runs: Runs, name: str, group: str, metric: str) -> list[float]:
+    """A map measure of one group of a sheet scenario, per seed."""
+    return per_seed(runs, name, lambda s: final(s, group)[metric])
+
+
+def map_change(runs: Runs, name: str, group: str, metric: str) -> list[float]:
+    """A map measure of one group minus its littermate controls', per seed."""
+    return per_seed(runs, name, lambda s: final(s, group)[metric] - final(s, "control")[metric])
+
+
+def row_sheet_columns(runs: Runs) -> list[Measure]:
+    return [
+        Measure(
+            "OD ring peak (power at the column ring / other frequencies)",
+            map_values(runs, "sheet_cat", "control", "od_ring_peak"),
+            2.0,
+        ),
+        Measure(
+            "OD column spacing Lambda (units; reported)",
+            map_values(runs, "sheet_cat", "control", "od_wavelength"),
+        ),
+        Measure(
+            "pinwheels per orientation Lambda^2 (Kaschube et al. 2010: pi)",
+            map_values(runs, "sheet_cat", "control", "pinwheel_density"),
+            2.5,
+            4.0,
+        ),
+        Measure(
+            "orientation map stability: first measurable vs final map",
+            map_values(runs, "sheet_cat", "control", "map_stability"),
+            0.5,
+        ),
+    ]
+
+
+def row_sheet_mouse(runs: Runs) -> list[Measure]:
+    return [
+        Measure(
+            "OD ring peak (no columns: < 1.5)",
+            map_values(runs, "sheet_mouse", "control", "od_ring_peak"),
+            -np.inf,
+            1.5,
+        ),
+        Measure(
+            "orientation selectivity of single units (mean |z|)",
+            map_values(runs, "sheet_mouse", "control", "orientation_selectivity"),
+            0.25,
+        ),
+    ]
+
+
+def row_sheet_md(runs: Runs) -> list[Measure]:
+    return [
+        Measure(
+            "deprived (contralateral) eye's share of the sheet after MD at the peak",
+            map_values(runs, "sheet_md", "md_peak", "contra_share"),
+            -np.inf,
+            0.35,
+        ),
+        Measure(
+            "its share in littermate controls (reported)",
+            map_values(runs, "sheet_md", "control", "contra_share"),
+        ),
+        Measure(
+            "change in that share after MD past the window",
+            map_change(runs, "sheet_cat", "md_late", "contra_share"),
+            -0.05,
+            0.05,
+        ),
+    ]
+
+
+def row_sheet_strabismus(runs: Runs) -> list[Measure]:
+    return [
+        Measure(
+            "rise of the monocular fraction of the sheet over controls",
+            map_change(runs, "sheet_cat", "strabismus", "monocular_fraction"),
+            0.2,
+        )
+    ]
+
+
+def row_sheet_bd(runs: Runs) -> list[Measure]:
+    return [
+        Measure(
+            "OD ring peak with both eyes sutured (reported)",
+            map_values(runs, "sheet_cat", "binocular_deprivation", "od_ring_peak"),
+        ),
+        Measure(
+            "orientation selectivity with both eyes sutured (reported)",
+            map_values(runs, "sheet_cat", "binocular_deprivation", "orientation_selectivity"),
+        ),
+    ]
+
+
+SHEET_ROWS = frozenset({21, 22, 23, 24, 25})
+
 ROWS: tuple[tuple[int, str, str, Callable, tuple[str, ...]], ...] = (
     (1, "Normal rearing", "Wiesel & Hubel 1963; Gordon & Stryker 1996", row_normal, ("normal",)),
     (
@@ -718,6 +823,35 @@ ROWS: tuple[tuple[int, str, str, Callable, tuple[str, ...]], ...] = (
         row_suture_noise,
         ("lid_vs_ttx", "md_timecourse"),
     ),
+    (
+        21,
+        "Sheet, cat: ocular dominance columns and orientation maps",
+        "Hubel, Wiesel & LeVay 1977; Kaschube et al. 2010; Chapman et al. 1996",
+        row_sheet_columns,
+        ("sheet_cat",),
+    ),
+    (22, "Sheet, mouse: salt and pepper", "Ohki et al. 2005", row_sheet_mouse, ("sheet_mouse",)),
+    (
+        23,
+        "Sheet, cat: MD shrinks the deprived eye's stripes, in the window only",
+        "Hubel, Wiesel & LeVay 1977; Shatz & Stryker 1978",
+        row_sheet_md,
+        ("sheet_md", "sheet_cat"),
+    ),
+    (
+        24,
+        "Sheet, cat: strabismus sharpens segregation",
+        "Loewel & Singer 1992; Loewel 1994",
+        row_sheet_strabismus,
+        ("sheet_cat",),
+    ),
+    (
+        25,
+        "Sheet, cat: binocular deprivation (reported)",
+        "Stryker & Harris 1986; Crair et al. 1998",
+        row_sheet_bd,
+        ("sheet_cat",),
+    ),
 )
 
 
@@ -735,6 +869,8 @@ def validate(
     out = []
     for number, experiment, source, fn, scenarios in ROWS:
         if rows and number not in rows:
+            continue
+        if number in SHEET_ROWS and not settings.sheet:
             continue
         if progress:
             progress(f"row {number}: {experiment}")

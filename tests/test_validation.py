@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from devsim.cli import main
-from devsim.validation import ROWS, Settings, validate
+from devsim.validation import ROWS, SHEET_ROWS, Settings, validate
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ KNOWN_MISSES = {
 }
 
 
-@pytest.mark.parametrize("number", [r[0] for r in ROWS])
+@pytest.mark.parametrize("number", [r[0] for r in ROWS if r[0] not in SHEET_ROWS])
 def test_row_passes(quick_table, number):
     row = quick_table[number]
     failing = {m.name: f"{m.mean:.3f} (target {m.target()})" for m in row.measures if not m.passed}
