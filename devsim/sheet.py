@@ -17,8 +17,8 @@ What the eyes deliver is :mod:`devsim.senses`'s ``pattern_gain``, ``noise_sigma`
 ``independent``, on whole retinas: natural-like images (the same 1/f, expansive, DoG
 recipe), translated at random for each presentation; the two eyes see the same image
 shifted by a small random binocular disparity (strabismic eyes: independent images);
-unstructured activity (spontaneous activity, light through a lid) is white noise through
-the same centre-surround filter, independent between the eyes.
+unstructured activity (spontaneous activity, light through a lid) is independent noise at
+every retinal position, as in the point world, independent between the eyes.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from devsim.senses import WorldParams, dog_filter, grating_stimuli
 from devsim.wiring import INITIAL_WEIGHT
 
 SHEET_PATCH = 9  # afferent window side (retinal positions) around each unit's own
-TEST_IMAGES = 48  # test retinas for responses and OD (fewer: neighbours share the sampling noise)
 SHEET_SIZE = 32  # default sheet side (units; the retina has the same side): room for ~4 columns
 DISPARITY = 1  # largest binocular disparity between the two eyes' images (positions)
 ORIENTATIONS = 8  # grating orientations for orientation maps
@@ -112,12 +111,10 @@ def image_bank(rng: np.random.Generator, params: WorldParams, size: int) -> np.n
 
 def retinal_noise(rng: np.random.Generator, count: int, size: int) -> np.ndarray:
     """``count`` periodic images of unstructured retinal activity, unit std, float32:
-    white noise passed through the retina's centre-surround filter (as the images are),
-    so diffuse light through a lid, spontaneous activity and an open eye's noise reach the
-    cortex with the retina's spatial grain and no pattern."""
-    noise = dog_filter(rng.standard_normal((count, size, size)))
-    noise /= noise.std(axis=(1, 2), keepdims=True)
-    return noise.astype(np.float32)
+    independent at every retinal position, as the point world's noise is in every channel
+    (diffuse light through a lid carries no pattern for the retina's centre-surround cells
+    to pass, spontaneous activity none either)."""
+    return rng.standard_normal((count, size, size)).astype(np.float32)
 
 
 def arbor(patch: int = SHEET_PATCH) -> np.ndarray:
@@ -280,7 +277,6 @@ class SheetWorld:
         p = self.params
         self.images = image_bank(rng, p, size)
         self.noise = retinal_noise(rng, IMAGE_BANK, size)
-        self.test_images = retina_images(rng, p, TEST_IMAGES, size)
         self.disparity = DISPARITY
         # Acuity gratings as the point world makes them (DoG-filtered, the same contrast),
         # cut to the padded frame, and the intrinsic cortical noise of their responses.
@@ -329,15 +325,20 @@ class SheetWorld:
         )
         return out
 
-    def pad(self, images: np.ndarray) -> np.ndarray:
-        """Retinas (t, size, size) wrapped to the padded frame, (t, P, P)."""
-        h = self.patch // 2
-        return np.pad(images, ((0, 0), (h, self.patch - 1 - h), (h, self.patch - 1 - h)), "wrap")
+    @property
+    def test_gratings(self) -> np.ndarray:
+        """The stimuli of OD maps and responses: full-field gratings at every frequency of
+        :data:`MAP_SFS`, orientation and phase, (t, P, P). Every unit sees the same
+        statistics (as in optical imaging of OD: Bonhoeffer & Grinvald 1991); a few natural
+        test images would give neighbouring units, which share their windows, the same
+        sampling error and paint spurious OD patches."""
+        frames = [self.gratings(sf) for sf in MAP_SFS]
+        return np.concatenate([g.reshape(-1, self.padded, self.padded) for g in frames])
 
-    def monocular(self, images: np.ndarray, eye: int) -> np.ndarray:
-        """Test retinas shown through one eye (the other dark), (1, t, 2, P, P) float32."""
-        x = np.zeros((1, images.shape[0], 2, self.padded, self.padded), dtype=np.float32)
-        x[0, :, eye] = self.pad(images)
+    def monocular(self, frames: np.ndarray, eye: int) -> np.ndarray:
+        """Padded frames (t, P, P) shown through one eye (the other dark), (1, t, 2, P, P)."""
+        x = np.zeros((1, frames.shape[0], 2, self.padded, self.padded), dtype=np.float32)
+        x[0, :, eye] = frames
         return x
 
     def gratings(self, sf: float) -> np.ndarray:
@@ -483,13 +484,15 @@ def _blocks(organisms: int):
 def eye_responses(
     cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray, rows: slice | None = None
 ):
-    """Mean rectified response of every unit to the test retinas through each eye alone
-    (the other dark): (R_left, R_right), each (o, units) for the organisms ``rows`` (default
-    all); as :func:`devsim.measures.eye_responses` for the point cortex."""
+    """Mean rectified response of every unit to the test gratings
+    (:attr:`SheetWorld.test_gratings`) through each eye alone (the other dark): (R_left,
+    R_right), each (o, units) for the organisms ``rows`` (default all); as
+    :func:`devsim.measures.eye_responses` for the point cortex."""
     first, last, _ = (rows or slice(None)).indices(cohort.organisms)
     out = []
+    frames = world.test_gratings
     for eye in (0, 1):
-        x = world.monocular(world.test_images, eye)
+        x = world.monocular(frames, eye)
         parts = []
         for block in _blocks(last - first):  # ``inhibition`` is given for ``rows`` only
             rows = slice(block.start + first, block.stop + first)

@@ -46,8 +46,8 @@ def draw_od(ax, odi: np.ndarray, title: str = "") -> None:
 
 def draw_orientation(ax, z: np.ndarray, title: str = "", pinwheels: bool = True) -> None:
     ax.imshow(orientation_rgb(z), interpolation="nearest")
-    if pinwheels:
-        where = maps.pinwheel_positions(z)
+    if pinwheels:  # the pinwheels counted: those of the map as imaging sees it
+        where = maps.pinwheel_positions(maps.imaged(z, maps.wavelength(z)[0]))
         if len(where):
             ax.plot(where[:, 1], where[:, 0], "o", ms=3, mfc="none", mec="white", mew=0.8)
     ax.set_xlim(-0.5, z.shape[1] - 0.5)

@@ -789,7 +789,8 @@ class MapFigure(PageFigure):
             organism = model.organisms()[k]
             self.od[c].set_data(contra_label(od[k]))
             self.orientation[c].set_data(orientation_rgb(orientation[k]))
-            where = maps.pinwheel_positions(orientation[k])
+            z = orientation[k]
+            where = maps.pinwheel_positions(maps.imaged(z, maps.wavelength(z)[0]))
             self.marks[c].set_data(where[:, 1], where[:, 0])
             share = maps.eye_share(od[k], "left")
             share_text = "–" if np.isnan(share) else f"{share:.0%}"
