@@ -47,6 +47,28 @@ def _png(draw: Callable[[Path], None]) -> str:
         return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
+def _map_figures(record: dict) -> list[str]:
+    """A sheet run's maps, as the handout shows them."""
+    from devsim.plots import maps
+
+    return [
+        _figure_html(
+            _png(lambda p: maps.od_maps(record, p)),
+            "Ocular dominance maps drawn as autoradiographs: the contralateral (left) eye's "
+            "territory white, the ipsilateral eye's black.",
+        ),
+        _figure_html(
+            _png(lambda p: maps.orientation_maps(record, p)),
+            "Orientation maps: colour = preferred orientation, brightness = selectivity; "
+            "pinwheels circled.",
+        ),
+        _figure_html(
+            _png(lambda p: maps.map_development(record, p)),
+            "One animal's maps over age: they appear while the window is open.",
+        ),
+    ]
+
+
 def _figure_html(png: str, caption: str) -> str:
     return (
         f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{png}">'
@@ -103,10 +125,11 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None) -> tuple[dict, str]:
         scenario = load_scenario(scenario_path(name))
         data = scenario.model_dump(by_alias=True)
         data["seed"] = settings.seeds[0]
+        sheet = scenario.cortex == "sheet"
         for group in data["groups"]:
-            group["organisms"] = settings.organisms
+            group["organisms"] = settings.sheet_organisms if sheet else settings.organisms
         scenario = type(scenario).model_validate(data)
-        summary, _ = run_scenario(scenario)
+        summary, model = run_scenario(scenario)
         numbers[name] = {g: d["final"] for g, d in summary["groups"].items()}
         parts.append(f"<h2>Run: {html.escape(scenario.name)}</h2>")
         if scenario.description:
@@ -125,6 +148,8 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None) -> tuple[dict, str]:
                 "shaded, rearing events are bars.",
             )
         )
+        if sheet:
+            parts.extend(_map_figures(model.map_record()))
 
     if lesson.header.profile:
         from devsim.plots.validation import profile_figure

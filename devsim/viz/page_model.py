@@ -153,6 +153,13 @@ def build_protocol(
     elif protocol in presets():
         preset = presets()[protocol]
         groups = [g.model_dump(by_alias=True, exclude_none=True) for g in preset.groups]
+        if preset.cortex == "sheet":  # the sheet's own size and presentations, no neurons
+            del common["neurons"]
+            common.update(
+                cortex="sheet",
+                sheet_size=preset.sheet_size,
+                presentations_per_day=preset.presentations_per_day,
+            )
         life = max(int(days), preset.days)  # never cut a preset's own events short
         title = f"Preset {protocol}: {preset.name}"
         description = " ".join(preset.description.split())
