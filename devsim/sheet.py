@@ -4,25 +4,28 @@ retinas, with lateral interactions; the same rule, window and treatments as the 
 Pure numerics (no Mesa). The sheet is a torus of ``size x size`` units over a retina of the
 same size (one retinal position per unit: retinotopy). Unit ``(i, j)`` receives a
 ``SHEET_PATCH x SHEET_PATCH`` window of each retina centred on ``(i, j)``, inside a disc
-(its arbor); its afferent drive is then spread by a fixed lateral interaction, short-range
-excitation minus longer-range inhibition (Miller, Keller & Stryker 1989's intracortical
-interaction, applied as a difference of Gaussians on the torus), before PV inhibition and
-the output nonlinearity of :func:`devsim.plasticity.inhibited_response`. Learning is
-:func:`devsim.plasticity.rule_factor` and the rest of the point cortex's rule, with each
-unit's own patch as its presynaptic input. Weights are stored like the point cortex's,
-``(o, units, 2 * patch**2)`` (left eye first), so pruning, sprouting, homeostatic scaling
-and the circuit of the window are :class:`devsim.cohort.Cohort`'s, unchanged.
+(its arbor). Its afferent drive settles through a recurrent lateral interaction,
+short-range excitation minus longer-range inhibition (Miller, Keller & Stryker 1989's
+intracortical interaction; a difference of Gaussians on the torus, by FFT), before PV
+inhibition and the output nonlinearity of :func:`devsim.plasticity.inhibited_response`.
+Learning is :func:`devsim.plasticity.rule_factor` and the rest of the point cortex's rule,
+with each unit's own window as its presynaptic input. Weights are stored like the point
+cortex's, ``(o, units, 2 * patch**2)`` (left eye first), so homeostatic scaling and the
+circuit of the window are :class:`devsim.cohort.Cohort`'s, unchanged; arbors are complete
+and the sheet has no pruning or sprouting.
 
 What the eyes deliver is :mod:`devsim.senses`'s ``pattern_gain``, ``noise_sigma`` and
-``independent``, on whole retinas: natural-like images (the same 1/f, expansive, DoG
-recipe), translated at random for each presentation; the two eyes see the same image
-shifted by a small random binocular disparity (strabismic eyes: independent images);
-unstructured activity (spontaneous activity, light through a lid) is independent noise at
-every retinal position, as in the point world, independent between the eyes.
+``independent``, on whole retinas: natural-like dead-leaves images (oriented edges), DoG
+filtered like the point world's, translated at random for each presentation; the two eyes
+see the same image shifted by a small random binocular disparity (strabismic eyes:
+independent images); unstructured activity (spontaneous activity, light through a lid) is
+independent noise at every retinal position, as in the point world, independent between
+the eyes. docs/science.md ("The cortical sheet") says why each choice was made.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import numba
@@ -86,7 +89,7 @@ def dead_leaves(rng: np.random.Generator, count: int, size: int) -> np.ndarray:
     return out
 
 
-def retina_images(rng: np.random.Generator, params: WorldParams, count: int, size: int):
+def retina_images(rng: np.random.Generator, count: int, size: int):
     """``count`` natural-like periodic retinas of ``size x size``, unit std, float32:
     dead-leaves images (oriented edges; the 1/f-noise recipe with its expansive
     nonlinearity gives isotropic blobs and unoriented receptive fields), DoG filtered."""
@@ -96,10 +99,10 @@ def retina_images(rng: np.random.Generator, params: WorldParams, count: int, siz
     return images.astype(np.float32)
 
 
-def image_bank(rng: np.random.Generator, params: WorldParams, size: int) -> np.ndarray:
+def image_bank(rng: np.random.Generator, size: int) -> np.ndarray:
     """The training retinas: IMAGE_BANK // 4 images and their 90/180/270-degree rotations
     (a small bank has a global orientation bias that every unit inherits)."""
-    base = retina_images(rng, params, IMAGE_BANK // 4, size)
+    base = retina_images(rng, IMAGE_BANK // 4, size)
     turned = [
         base,
         base.transpose(0, 2, 1)[:, ::-1],
@@ -275,7 +278,7 @@ class SheetWorld:
         self.channels = patch * patch  # afferent slots per eye, per unit
         self.padded = size + patch - 1
         p = self.params
-        self.images = image_bank(rng, p, size)
+        self.images = image_bank(rng, size)
         self.noise = retinal_noise(rng, IMAGE_BANK, size)
         self.disparity = DISPARITY
         # Acuity gratings as the point world makes them (DoG-filtered, the same contrast),
@@ -325,7 +328,7 @@ class SheetWorld:
         )
         return out
 
-    @property
+    @functools.cached_property
     def test_gratings(self) -> np.ndarray:
         """The stimuli of OD maps and responses: full-field gratings at every frequency of
         :data:`MAP_SFS`, orientation and phase, (t, P, P). Every unit sees the same
@@ -341,6 +344,7 @@ class SheetWorld:
         x[0, :, eye] = frames
         return x
 
+    @functools.cache  # noqa: B019 - a world lives as long as its model; few frequencies
     def gratings(self, sf: float) -> np.ndarray:
         """Full-field gratings of frequency ``sf`` drawn on the padded frame (so every unit
         sees an unbroken grating), (ORIENTATIONS, PHASES, P, P) float32, unit std."""
