@@ -8,7 +8,7 @@ import pytest
 
 from devsim import sheet
 from devsim.cli import main
-from devsim.genome import Genome, gene_table
+from devsim.genome import GENE_BY_NAME, Genome, gene_table
 from devsim.model import DevelopmentModel
 from devsim.plasticity import plasticity_step
 from devsim.results import summary_json
@@ -129,6 +129,34 @@ def test_same_seed_same_bytes_and_maps_recorded():
     final = runs[0].results().final["control"]
     assert 0.0 <= final["contra_share"] <= 1.0
     assert np.isfinite(final["pinwheel_density"])
+
+
+def test_columns_come_from_the_lateral_genes():
+    """Behavioural, from runs: littermate kittens on a small sheet, alike but for their
+    lateral-interaction genes. The cat's wide lateral interaction grows OD columns (a clear
+    ring in the OD map's spectrum); the mouse's short one leaves salt and pepper."""
+    slow = {"eta": 0.01, "a_ref": 1.2}  # the shipped sheet scenarios' settings
+    mouse = {name: GENE_BY_NAME[name].default for name in ("lat_exc", "r_exc", "lat_inh", "r_inh")}
+    model = DevelopmentModel(
+        name="lateral genes",
+        species="cat",
+        days=100,
+        cortex="sheet",
+        sheet_size=20,
+        presentations_per_day=128,
+        seed=3,
+        groups=[
+            {"name": "control", "organisms": 1, "genome": slow},
+            {"name": "mouse_lateral", "organisms": 1, "genome": slow | mouse},
+        ],
+    )
+    while model.running:
+        model.step()
+    final = model.results().final
+    assert final["control"]["od_ring_peak"] >= 2.0
+    assert final["mouse_lateral"]["od_ring_peak"] < 1.5
+    record = model.map_record()
+    assert record["history"].shape[:2] == (101, 2)
 
 
 @pytest.mark.parametrize(
