@@ -20,10 +20,18 @@ COLUMNS = 4  # organisms drawn per group
 MAX_GROUPS = 6
 
 
-def contra_label(odi: np.ndarray) -> np.ndarray:
-    """The contralateral eye's share of a unit's drive, ``(1 + ODI) / 2`` (unresponsive
-    units grey): what a tracer injected into that eye labels."""
-    return np.nan_to_num((1.0 + odi) / 2.0, nan=0.5)
+def contra_label(odi: np.ndarray, span: float = 1.0) -> np.ndarray:
+    """What a tracer injected into the contralateral eye labels: ``(1 + ODI / span) / 2``,
+    clipped to [0, 1] (unresponsive units grey). ``span`` < 1 stretches the contrast, as
+    autoradiographs are printed (``od_span``)."""
+    return np.clip(np.nan_to_num((1.0 + odi / span) / 2.0, nan=0.5), 0.0, 1.0)
+
+
+def od_span(maps_: list[np.ndarray]) -> float:
+    """The contrast stretch shared by OD maps drawn together: the 98th percentile of
+    |ODI| over all of them (at least 0.05, at most 1)."""
+    values = np.concatenate([np.abs(m[np.isfinite(m)]).ravel() for m in maps_] or [[1.0]])
+    return float(np.clip(np.percentile(values, 98) if values.size else 1.0, 0.05, 1.0))
 
 
 def orientation_rgb(z: np.ndarray) -> np.ndarray:
@@ -36,8 +44,20 @@ def orientation_rgb(z: np.ndarray) -> np.ndarray:
     return hsv_to_rgb(np.stack([hue, np.ones_like(hue), value], axis=-1))
 
 
-def draw_od(ax, odi: np.ndarray, title: str = "") -> None:
-    ax.imshow(contra_label(odi), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+def imaged_od(odi: np.ndarray) -> np.ndarray:
+    """An OD map as imaging records it: blurred like :func:`devsim.maps.imaged` (by an
+    eighth of its own column spacing; unresponsive units as ODI 0)."""
+    spacing = maps.wavelength(odi)[0]
+    if not np.isfinite(spacing):
+        return odi
+    return maps.imaged(np.nan_to_num(odi), spacing).real
+
+
+def draw_od(ax, odi: np.ndarray, title: str = "", span: float = 1.0) -> None:
+    """An OD map as imaging records it (:func:`imaged_od`), printed like an autoradiograph:
+    the contralateral eye's territory white, contrast stretched to ``span``."""
+    seen = contra_label(imaged_od(odi), span)
+    ax.imshow(seen, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -45,9 +65,13 @@ def draw_od(ax, odi: np.ndarray, title: str = "") -> None:
 
 
 def draw_orientation(ax, z: np.ndarray, title: str = "", pinwheels: bool = True) -> None:
-    ax.imshow(orientation_rgb(z), interpolation="nearest")
-    if pinwheels:  # the pinwheels counted: those of the map as imaging sees it
-        where = maps.pinwheel_positions(maps.imaged(z, maps.wavelength(z)[0]))
+    """The map as optical imaging records it (:func:`devsim.maps.imaged`), on which the
+    pinwheels are counted (circled)."""
+    spacing = maps.wavelength(z)[0]
+    seen = maps.imaged(z, spacing) if np.isfinite(spacing) else z
+    ax.imshow(orientation_rgb(seen), interpolation="nearest")
+    if pinwheels:
+        where = maps.pinwheel_positions(seen)
         if len(where):
             ax.plot(where[:, 1], where[:, 0], "o", ms=3, mfc="none", mec="white", mew=0.8)
     ax.set_xlim(-0.5, z.shape[1] - 0.5)
@@ -68,9 +92,10 @@ def od_maps(record: dict, path: Path | str) -> None:
     """Final OD maps: one row per group, up to :data:`COLUMNS` littermates each."""
     rows = _groups(record)
     fig, axes = plt.subplots(
-        len(rows), COLUMNS, figsize=(2.1 * COLUMNS, 2.3 * len(rows)), squeeze=False
+        len(rows), COLUMNS, figsize=(2.1 * COLUMNS, 2.6 * len(rows)), squeeze=False
     )
     for r, (name, members) in enumerate(rows):
+        span = od_span([imaged_od(record["od"][k]) for k in members])  # per group
         for c in range(COLUMNS):
             ax = axes[r, c]
             if c >= len(members):
@@ -79,8 +104,14 @@ def od_maps(record: dict, path: Path | str) -> None:
             odi = record["od"][members[c]]
             spacing, peak = maps.wavelength(odi)
             share = maps.eye_share(odi, "left")
-            draw_od(ax, odi, f"{name} #{c}: contra {share:.0%}\nΛ {spacing:.1f}, ring ×{peak:.1f}")
-    fig.suptitle("Ocular dominance (contralateral eye's label white)", fontsize=10)
+            title = (
+                f"{name} #{c}: contra {share:.0%}, ±{span:.2f}\nΛ {spacing:.1f}, ring ×{peak:.1f}"
+            )
+            draw_od(ax, odi, title, span)
+    fig.suptitle(
+        "Ocular dominance as imaging sees it (contralateral eye white: ODI ≥ +span white)",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -90,7 +121,7 @@ def orientation_maps(record: dict, path: Path | str) -> None:
     """Final orientation maps in the colour wheel, pinwheels circled."""
     rows = _groups(record)
     fig, axes = plt.subplots(
-        len(rows), COLUMNS, figsize=(2.1 * COLUMNS, 2.3 * len(rows)), squeeze=False
+        len(rows), COLUMNS, figsize=(2.1 * COLUMNS, 2.6 * len(rows)), squeeze=False
     )
     for r, (name, members) in enumerate(rows):
         for c in range(COLUMNS):
@@ -101,7 +132,10 @@ def orientation_maps(record: dict, path: Path | str) -> None:
             z = record["orientation"][members[c]]
             density, spacing, count = maps.pinwheel_density(z)
             draw_orientation(ax, z, f"{name} #{c}: {count} pinwheels\n{density:.2f} per Λ²")
-    fig.suptitle("Orientation preference (hue 0-180°, brightness = selectivity)", fontsize=10)
+    fig.suptitle(
+        "Orientation preference as imaging sees it (hue 0-180°, brightness = selectivity)",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -113,8 +147,9 @@ def map_development(record: dict, path: Path | str, organism: int = 0, ages: int
     days = history_z.shape[0]
     picks = np.unique(np.linspace(days // ages, days - 1, ages).astype(int))
     fig, axes = plt.subplots(2, len(picks), figsize=(2.0 * len(picks), 4.3), squeeze=False)
+    span = od_span([imaged_od(history_od[day, organism]) for day in picks])
     for c, day in enumerate(picks):
-        draw_od(axes[0, c], history_od[day, organism], f"P{day}")
+        draw_od(axes[0, c], history_od[day, organism], f"P{day}", span)
         draw_orientation(axes[1, c], history_z[day, organism], pinwheels=False)
     name = record["group"][organism]
     fig.suptitle(f"Maps over age: {name} #{record['litter'][organism]}", fontsize=10)

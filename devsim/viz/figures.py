@@ -779,18 +779,22 @@ class MapFigure(PageFigure):
 
     def update(self, model: DevelopmentModel, row: int) -> MapFigure:
         from devsim import maps
-        from devsim.plots.maps import contra_label, orientation_rgb
+        from devsim.plots.maps import contra_label, imaged_od, od_span, orientation_rgb
 
         control = model.organisms(model.reference)
         litter = model.organisms()[row].litter
         mate = next((o.row for o in control if o.litter == litter), control[0].row)
         od, orientation = model.od_history[-1], model.orientation_history[-1]
+        seen_od = {k: imaged_od(od[k]) for k in (row, mate)}
+        span = od_span(list(seen_od.values()))
         for c, (k, who) in enumerate(((row, "shown"), (mate, "control"))):
             organism = model.organisms()[k]
-            self.od[c].set_data(contra_label(od[k]))
-            self.orientation[c].set_data(orientation_rgb(orientation[k]))
+            self.od[c].set_data(contra_label(seen_od[k], span))
             z = orientation[k]
-            where = maps.pinwheel_positions(maps.imaged(z, maps.wavelength(z)[0]))
+            spacing = maps.wavelength(z)[0]
+            seen = maps.imaged(z, spacing) if np.isfinite(spacing) else z
+            self.orientation[c].set_data(orientation_rgb(seen))
+            where = maps.pinwheel_positions(seen)
             self.marks[c].set_data(where[:, 1], where[:, 0])
             share = maps.eye_share(od[k], "left")
             share_text = "–" if np.isnan(share) else f"{share:.0%}"
