@@ -9,6 +9,10 @@ For comparison it also times building and drawing every figure from scratch
 (``figures.all_figures``; the lessons page draws its figures that way).
 
     .venv/bin/python benchmarks/bench_app.py [--steps 30] [--start 10]
+    .venv/bin/python benchmarks/bench_app.py --protocol sheet_md --organisms 2 --start 30
+
+``--protocol`` runs a preset as the page does (a sheet preset shows the maps panel in place
+of the synaptic graph), ``--organisms`` sets the animals per group.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import statistics
 import time
 
 from devsim.viz import PageModel, figures
+from devsim.viz.page_model import presets
 
 
 def page_panels(model: PageModel, organism) -> dict:
@@ -26,7 +31,11 @@ def page_panels(model: PageModel, organism) -> dict:
         "litter": (figures.LitterFigure(model), lambda f: f.update(model, organism.row).png()),
         "histogram": (figures.HistogramFigure(model), lambda f: f.update(model).png()),
         "timeline": (figures.TimelineFigure(model), lambda f: f.update(model).png()),
-        "synapses": (figures.SynapseFigure(model), lambda f: f.update(organism).png()),
+        **(
+            {"maps": (figures.MapFigure(model), lambda f: f.update(model, organism.row).png())}
+            if model.sheet
+            else {"synapses": (figures.SynapseFigure(model), lambda f: f.update(organism).png())}
+        ),
         "receptive fields": (
             figures.ReceptiveFieldFigure(model),
             lambda f: f.update(organism).png(),
@@ -43,9 +52,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--start", type=int, default=10, help="days to run before timing")
+    parser.add_argument("--protocol", default=None, help="a preset (default: the page's own)")
+    parser.add_argument("--organisms", type=int, default=None, help="animals per group")
     args = parser.parse_args()
 
-    model = PageModel()
+    settings = {}
+    if args.protocol:
+        preset = presets()[args.protocol]
+        settings = {"protocol": args.protocol, "species": preset.species, "days": preset.days}
+    if args.organisms:
+        settings["organisms"] = args.organisms
+    model = PageModel(**settings)
     for _ in range(args.start):
         model.step()
     organism = figures.default_organism(model)
@@ -80,7 +97,11 @@ def main() -> None:
 
     groups = len(model.groups)
     organisms = len(model.group_of)
-    print(f"page model: {groups} groups, {organisms} organisms, {model.cohort.neurons} neurons")
+    cortex = f"{model.cohort.size}x{model.cohort.size} sheet" if model.sheet else "point cortex"
+    print(
+        f"page model: {groups} groups, {organisms} organisms, {model.cohort.neurons} neurons "
+        f"({cortex})"
+    )
     print(f"steps timed: {args.steps} (from P{args.start})")
     print(_row("model step", step_ms))
     print(_row("figures", draw_ms))
