@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from devsim.cli import main
 from devsim.errors import DevsimRunError
 from devsim.experiment import run_scenario, summary_json
-from devsim.genome import EVOLUTION_ONLY_GENES, GENES, SPECIES
+from devsim.genome import EVOLUTION_ONLY_GENES, GENES, SHEET_GENES, SPECIES
 from devsim.scenario import DRUGS, parse_scenario
 from devsim.senses import CONDITIONS, EYE_CONDITIONS
 
@@ -43,7 +43,8 @@ settings.register_profile(
 )
 settings.load_profile("long" if os.environ.get("DEVSIM_FUZZ") == "long" else "ci")
 
-DEV_GENES = [g for g in GENES if g.name not in EVOLUTION_ONLY_GENES]
+# The genes a point-cortex development scenario takes (the sheet's are refused there).
+DEV_GENES = [g for g in GENES if g.name not in EVOLUTION_ONLY_GENES | SHEET_GENES]
 NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
 
 
