@@ -39,7 +39,15 @@ class Settings:
 
     @classmethod
     def quick(cls) -> Settings:
-        return cls(seeds=(0, 1), organisms=12, profile_organisms=6, cat=False, sheet=False)
+        return cls(
+            seeds=(0, 1),
+            organisms=12,
+            profile_organisms=6,
+            cat=False,
+            sheet=False,
+            sheet_seeds=(0,),
+            sheet_organisms=1,
+        )
 
 
 class Runs:
@@ -870,8 +878,8 @@ def validate(
     for number, experiment, source, fn, scenarios in ROWS:
         if rows and number not in rows:
             continue
-        if number in SHEET_ROWS and not settings.sheet:
-            continue
+        if number in SHEET_ROWS and not settings.sheet and not rows:
+            continue  # minutes per seed: only the full table, or when asked for by number
         if progress:
             progress(f"row {number}: {experiment}")
         row = Row(number, experiment, source, fn, scenarios)
@@ -884,6 +892,8 @@ def as_json(rows: list[Row], settings: Settings) -> dict:
     return {
         "seeds": list(settings.seeds),
         "organisms": settings.organisms,
+        "sheet_seeds": list(settings.sheet_seeds),
+        "sheet_organisms": settings.sheet_organisms,
         "passed": all(r.passed for r in rows),
         "rows": [
             {
@@ -910,9 +920,17 @@ def as_json(rows: list[Row], settings: Settings) -> dict:
 
 
 def as_markdown(rows: list[Row], settings: Settings) -> str:
+    sheet = any(r.number in SHEET_ROWS for r in rows)
     lines = [
         f"Measured over seeds {', '.join(map(str, settings.seeds))} "
-        f"({settings.organisms} organisms per group; mean ± sd over seeds).",
+        f"({settings.organisms} organisms per group; mean ± sd over seeds)"
+        + (
+            f"; the sheet rows ({min(SHEET_ROWS)}-{max(SHEET_ROWS)}) over seeds "
+            f"{', '.join(map(str, settings.sheet_seeds))} with {settings.sheet_organisms} "
+            "organisms per group."
+            if sheet
+            else "."
+        ),
         "",
         "| # | experiment | quantity | target | measured | pass | source |",
         "|---|---|---|---|---|---|---|",
