@@ -5,7 +5,12 @@ Workloads (one :class:`~devsim.model.DevelopmentModel` each, default brain: 32 n
 
 * **standard**: 100 organisms for 90 days (``--quick``: 20 organisms, 10 days);
 * **large**: 10,000 organisms for 3 days (``--quick``: 2,000 organisms, 2 days), plus a
-  linear fit of the time of one day against the number of organisms.
+  linear fit of the time of one day against the number of organisms;
+* **sheet**: cats with a cortical sheet (:mod:`devsim.sheet`, 32 x 32 units, 256
+  presentations a day, maps measured daily), 1 and 64 organisms for 90 days, the whole
+  window (``--quick``: 1 and 8 organisms, 10 days), against the sheet's own floor
+  (:func:`sheet_floor_seconds`), plus one organism's day at other sheet sides and the
+  bytes of state per organism.
 
 For the standard workload the bench also times, in the same process:
 

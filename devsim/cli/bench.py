@@ -12,15 +12,18 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="time the development kernel against a bare-numpy floor and naive stepping",
-        description="Time a standard workload (100 organisms x 90 days in one model) and a "
-        "large one (10,000 organisms, a few days): wall time, organism-days/s, synapse "
-        "updates/s, the bare-numpy floor and naive one-organism-at-a-time stepping, peak "
-        "memory, bytes per synapse and the growth of a day's time with organisms.",
+        description="Time a standard workload (100 organisms x 90 days in one model), a "
+        "large one (10,000 organisms, a few days) and a cortical-sheet one (cats on a 32x32 "
+        "sheet, 1 and 64 organisms x 90 days): wall time, organism-days/s, synapse "
+        "updates/s, the bare-numpy floors and naive one-organism-at-a-time stepping, peak "
+        "memory, bytes per synapse (per organism on the sheet) and the growth of a day's "
+        "time with organisms (and with the sheet's side).",
     )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="small workloads (20 organisms x 10 days; large 2,000 organisms x 2 days)",
+        help="small workloads (20 organisms x 10 days; large 2,000 organisms x 2 days; "
+        "sheet 1 and 8 organisms x 10 days)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
