@@ -95,7 +95,8 @@ QUICK = Plan(
     sheet_sizes=(16, 24),
     sheet_size_days=2,
 )
-SHEET_PRESENTATIONS = 128  # a sheet presentation is a whole retina (the shipped setting)
+SHEET_GENOME = {"eta": 0.01, "a_ref": 1.1}
+SHEET_PRESENTATIONS = 256  # a sheet presentation is a whole retina (the shipped setting)
 NEURONS = 32
 PRESENTATIONS_PER_DAY = 640
 BATCH_SIZE = 16
@@ -538,9 +539,9 @@ def run_checks(seeds: int, organisms: int = 16) -> dict:
 
 # --- the sheet workload ------------------------------------------------------------------
 def build_sheet(organisms: int, days: int, size: int = SHEET_SIZE, seed: int = SEED):
-    """Cat sheets, normal rearing, the shipped sheet settings."""
+    """Cat sheets, normal rearing, the shipped sheet settings (``sheet_cat``'s genome)."""
     return DevelopmentModel(
-        groups=[{"name": "control", "organisms": organisms}],
+        groups=[{"name": "control", "organisms": organisms, "genome": SHEET_GENOME}],
         species="cat",
         days=days,
         cortex="sheet",
