@@ -690,7 +690,7 @@ def row_sheet_mouse(runs: Runs) -> list[Measure]:
             1.5,
         ),
         Measure(
-            "orientation selectivity of single units (mean |z|)",
+            "orientation selectivity of single units (mean of the vector sum)",
             map_values(runs, "sheet_mouse", "control", "orientation_selectivity"),
             0.25,
         ),
