@@ -427,6 +427,9 @@ class SheetCohort(Cohort):
     def __init__(self, rng, genes, litter_index, world: SheetWorld, **kwargs):
         self.size, self.patch = world.size, world.patch
         kwargs["neurons"] = world.size * world.size
+        # A block's windows are (block, units, batch, slots): 85 MB at 8 organisms of a
+        # 32x32 sheet (every operation is per organism: results do not depend on it).
+        kwargs.setdefault("block", MEASURE_BLOCK)
         super().__init__(rng, genes, litter_index, world, **kwargs)
 
     def _set_buffers(self) -> None:

@@ -180,3 +180,25 @@ def test_sheet_settings_are_checked(tmp_path, capsys, change, message):
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_results_do_not_depend_on_the_block_of_organisms():
+    def run(block):
+        model = DevelopmentModel(
+            **SMALL | {"days": 5, "species": "cat"},
+            groups=[
+                {"name": "control", "organisms": 3},
+                {
+                    "name": "md",
+                    "organisms": 3,
+                    "rearing": [{"from": 2, "to": 5, "condition": "lid_suture", "eye": "left"}],
+                },
+            ],
+        )
+        model.cohort.block = block
+        model.cohort._set_buffers()
+        while model.running:
+            model.step()
+        return summary_json(model.results().summary())
+
+    assert run(6) == run(4)
