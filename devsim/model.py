@@ -87,6 +87,7 @@ class DevelopmentModel(mesa.Model):
         for row, genome in enumerate(genomes):
             Organism(self, genome, self.groups[group_of[row]].name, litter[row], row)
         self._build_timelines()
+        self._responses: tuple = (-1, None)  # (age, eye responses of all organisms then)
         # A sheet's maps, one per day lived (map stability, development figures, the page).
         self.orientation_history: list[np.ndarray] = []
         self.od_history: list[np.ndarray] = []
@@ -203,11 +204,18 @@ class DevelopmentModel(mesa.Model):
         """Today's mean response of every neuron (unit) of organisms ``rows`` (default all)
         to the test patterns through each eye alone, with today's PV inhibition: (R_left,
         R_right), each (o, neurons)."""
+        if rows is None and self._responses[0] == self.age:  # today's, measured already
+            return self._responses[1]
+        whole = rows is None
         rows = slice(None) if rows is None else rows
         inhibition = self.cohort.circuit.pv_inhibition(self.genes)[rows]
         if self.sheet:
-            return sheet.eye_responses(self.cohort, self.world, inhibition, rows)
-        return eye_responses(self.cohort.weights[rows], self.world.test_patterns, inhibition)
+            out = sheet.eye_responses(self.cohort, self.world, inhibition, rows)
+        else:
+            out = eye_responses(self.cohort.weights[rows], self.world.test_patterns, inhibition)
+        if whole:
+            self._responses = (self.age, out)
+        return out
 
     def maps(self, inhibition=None, r_left=None, r_right=None) -> tuple[np.ndarray, np.ndarray]:
         """A sheet's maps today: (OD maps (o, size, size) of ODI, orientation maps (o, size,
@@ -263,8 +271,10 @@ class DevelopmentModel(mesa.Model):
         )
 
     def daily(self) -> dict[str, dict[str, list]]:
-        """Per group, the daily series of :data:`DAILY_METRICS` for ages 0..age."""
-        return self.results().daily_series()
+        """Per group, the daily series of :data:`DAILY_METRICS` for ages 0..age (read from
+        the record only: the final measures, acuity and maps, are not computed)."""
+        table = self.datacollector.get_table_dataframe("daily")
+        return Results(self.experiment, self.age, table, final={}).daily_series()
 
 
 def scenario_from_settings(settings: dict) -> Scenario:

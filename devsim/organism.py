@@ -62,8 +62,8 @@ class Organism(mesa.Agent):
 
     def responses(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean response of each neuron to the test patterns through each eye."""
-        left, right = self.model.eye_responses(slice(self.row, self.row + 1))
-        return left[0], right[0]
+        left, right = self.model.eye_responses()  # today's, measured with the day
+        return left[self.row], right[self.row]
 
     def odi(self) -> np.ndarray:
         """Ocular dominance index of each neuron (NaN where unresponsive to both eyes)."""
