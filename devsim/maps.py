@@ -118,6 +118,16 @@ def imaged(z: np.ndarray, spacing: float) -> np.ndarray:
     return np.fft.ifft2(np.fft.fft2(z) * kernel)
 
 
+def as_imaged(field: np.ndarray) -> np.ndarray:
+    """A map (OD: real, NaN as 0; orientation: complex) as imaging records it, blurred at
+    its own column spacing (:func:`imaged`); unchanged where it has no spacing."""
+    spacing = wavelength(field)[0]
+    if not np.isfinite(spacing):
+        return field
+    seen = imaged(np.nan_to_num(field), spacing)
+    return seen if np.iscomplexobj(field) else seen.real
+
+
 def pinwheel_density(z: np.ndarray) -> tuple[float, float, int]:
     """(pinwheels per Lambda**2, Lambda, pinwheels) of an orientation map as imaging sees it
     (:func:`imaged`), Lambda from the map's own power spectrum (Kaschube et al. 2010: about

@@ -121,10 +121,8 @@ def retinal_noise(rng: np.random.Generator, count: int, size: int) -> np.ndarray
 
 
 def arbor(patch: int = SHEET_PATCH) -> np.ndarray:
-    """The afferent arbor: True inside the disc of radius ``patch // 2``, (patch, patch)."""
-    h = patch // 2
-    r2 = np.add.outer((np.arange(patch) - h) ** 2, (np.arange(patch) - h) ** 2)
-    return r2 <= h * h
+    """The afferent arbor: True inside the disc of radius ``patch // 2``, (patch * patch,)."""
+    return arbor_distance2(patch) <= (patch // 2) ** 2
 
 
 def arbor_distance2(patch: int = SHEET_PATCH) -> np.ndarray:
@@ -369,7 +367,6 @@ class SheetKernel:
         self.dtype = np.dtype(dtype)
         self.size, self.patch, self.batch = size, patch, batch
         units = size * size
-        self._u = np.empty((block, batch, units), dtype=self.dtype)
         self._dw = np.empty((block, units, 2 * patch * patch), dtype=self.dtype)
         self._windows = np.empty((block, units, batch, 2 * patch * patch), dtype=self.dtype)
         self.activity = np.zeros(0)
@@ -435,7 +432,6 @@ class SheetCohort(Cohort):
     def _set_buffers(self) -> None:
         p = self.world.padded
         self._x = np.empty((self.block, self.batch_size, 2, p, p), dtype=self.weights.dtype)
-        self._noise = np.empty(0, dtype=np.float32)
         self._kernel = SheetKernel(
             self.block, self.size, self.patch, self.batch_size, self.weights.dtype
         )
@@ -451,7 +447,7 @@ class SheetCohort(Cohort):
         litter position, so littermates in different groups start identical."""
         n, c = self.neurons, self.channels
         d2 = np.tile(arbor_distance2(self.patch), 2)  # both eyes' windows
-        inside = np.tile(arbor(self.patch).ravel(), 2)
+        inside = np.tile(arbor(self.patch), 2)
         draws = rng.random((self.litter, n, 2 * c), dtype=np.float32)[self.litter_index]
         genes = self.genes
         spread_ = np.asarray(genes["aff_spread"])[:, None, None]

@@ -44,19 +44,11 @@ def orientation_rgb(z: np.ndarray) -> np.ndarray:
     return hsv_to_rgb(np.stack([hue, np.ones_like(hue), value], axis=-1))
 
 
-def imaged_od(odi: np.ndarray) -> np.ndarray:
-    """An OD map as imaging records it: blurred like :func:`devsim.maps.imaged` (by an
-    eighth of its own column spacing; unresponsive units as ODI 0)."""
-    spacing = maps.wavelength(odi)[0]
-    if not np.isfinite(spacing):
-        return odi
-    return maps.imaged(np.nan_to_num(odi), spacing).real
-
-
 def draw_od(ax, odi: np.ndarray, title: str = "", span: float = 1.0) -> None:
-    """An OD map as imaging records it (:func:`imaged_od`), printed like an autoradiograph:
+    """An OD map as imaging records it (:func:`devsim.maps.as_imaged`), printed like an
+    autoradiograph:
     the contralateral eye's territory white, contrast stretched to ``span``."""
-    seen = contra_label(imaged_od(odi), span)
+    seen = contra_label(maps.as_imaged(odi), span)
     ax.imshow(seen, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -67,8 +59,7 @@ def draw_od(ax, odi: np.ndarray, title: str = "", span: float = 1.0) -> None:
 def draw_orientation(ax, z: np.ndarray, title: str = "", pinwheels: bool = True) -> None:
     """The map as optical imaging records it (:func:`devsim.maps.imaged`), on which the
     pinwheels are counted (circled)."""
-    spacing = maps.wavelength(z)[0]
-    seen = maps.imaged(z, spacing) if np.isfinite(spacing) else z
+    seen = maps.as_imaged(z)
     ax.imshow(orientation_rgb(seen), interpolation="nearest")
     if pinwheels:
         where = maps.pinwheel_positions(seen)
@@ -88,57 +79,59 @@ def _groups(record: dict) -> list[tuple[str, np.ndarray]]:
     return [(name, np.flatnonzero(groups == name)[:COLUMNS]) for name in names]
 
 
-def od_maps(record: dict, path: Path | str) -> None:
-    """Final OD maps: one row per group, up to :data:`COLUMNS` littermates each."""
+def _group_grid(record: dict, path: Path | str, title: str, group) -> None:
+    """One row per group, up to :data:`COLUMNS` littermates each: ``group(name, members)``
+    returns how to draw one of them, ``draw(ax, c, k)`` for the ``c``-th, organism ``k``."""
     rows = _groups(record)
     fig, axes = plt.subplots(
         len(rows), COLUMNS, figsize=(2.1 * COLUMNS, 2.6 * len(rows)), squeeze=False
     )
     for r, (name, members) in enumerate(rows):
-        span = od_span([imaged_od(record["od"][k]) for k in members])  # per group
+        draw = group(name, members)
         for c in range(COLUMNS):
-            ax = axes[r, c]
-            if c >= len(members):
-                ax.axis("off")
-                continue
-            odi = record["od"][members[c]]
-            spacing, peak = maps.wavelength(odi)
-            share = maps.eye_share(odi, "left")
-            title = (
-                f"{name} #{c}: contra {share:.0%}, ±{span:.2f}\nΛ {spacing:.1f}, ring ×{peak:.1f}"
-            )
-            draw_od(ax, odi, title, span)
-    fig.suptitle(
-        "Ocular dominance as imaging sees it (contralateral eye white: ODI ≥ +span white)",
-        fontsize=10,
-    )
+            if c < len(members):
+                draw(axes[r, c], c, members[c])
+            else:
+                axes[r, c].axis("off")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def od_maps(record: dict, path: Path | str) -> None:
+    """Final OD maps: one row per group, up to :data:`COLUMNS` littermates each."""
+
+    def group(name, members):
+        span = od_span([maps.as_imaged(record["od"][k]) for k in members])  # per group
+
+        def draw(ax, c, k):
+            odi = record["od"][k]
+            spacing, peak = maps.wavelength(odi)
+            share = maps.eye_share(odi, "left")
+            title = f"{name} #{c}: contra {share:.0%}, ±{span:.2f}\n"
+            title += f"Λ {spacing:.1f}, ring ×{peak:.1f}"
+            draw_od(ax, odi, title, span)
+
+        return draw
+
+    title = "Ocular dominance as imaging sees it (contralateral eye white: ODI ≥ +span white)"
+    _group_grid(record, path, title, group)
 
 
 def orientation_maps(record: dict, path: Path | str) -> None:
     """Final orientation maps in the colour wheel, pinwheels circled."""
-    rows = _groups(record)
-    fig, axes = plt.subplots(
-        len(rows), COLUMNS, figsize=(2.1 * COLUMNS, 2.6 * len(rows)), squeeze=False
-    )
-    for r, (name, members) in enumerate(rows):
-        for c in range(COLUMNS):
-            ax = axes[r, c]
-            if c >= len(members):
-                ax.axis("off")
-                continue
-            z = record["orientation"][members[c]]
-            density, spacing, count = maps.pinwheel_density(z)
+
+    def group(name, members):
+        def draw(ax, c, k):
+            z = record["orientation"][k]
+            density, _, count = maps.pinwheel_density(z)
             draw_orientation(ax, z, f"{name} #{c}: {count} pinwheels\n{density:.2f} per Λ²")
-    fig.suptitle(
-        "Orientation preference as imaging sees it (hue 0-180°, brightness = selectivity)",
-        fontsize=10,
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+        return draw
+
+    title = "Orientation preference as imaging sees it (hue 0-180°, brightness = selectivity)"
+    _group_grid(record, path, title, group)
 
 
 def map_development(record: dict, path: Path | str, organism: int = 0, ages: int = 6) -> None:
@@ -147,7 +140,7 @@ def map_development(record: dict, path: Path | str, organism: int = 0, ages: int
     days = history_z.shape[0]
     picks = np.unique(np.linspace(days // ages, days - 1, ages).astype(int))
     fig, axes = plt.subplots(2, len(picks), figsize=(2.0 * len(picks), 4.3), squeeze=False)
-    span = od_span([imaged_od(history_od[day, organism]) for day in picks])
+    span = od_span([maps.as_imaged(history_od[day, organism]) for day in picks])
     for c, day in enumerate(picks):
         draw_od(axes[0, c], history_od[day, organism], f"P{day}", span)
         draw_orientation(axes[1, c], history_z[day, organism], pinwheels=False)

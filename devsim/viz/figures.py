@@ -779,20 +779,18 @@ class MapFigure(PageFigure):
 
     def update(self, model: DevelopmentModel, row: int) -> MapFigure:
         from devsim import maps
-        from devsim.plots.maps import contra_label, imaged_od, od_span, orientation_rgb
+        from devsim.plots.maps import contra_label, od_span, orientation_rgb
 
         control = model.organisms(model.reference)
         litter = model.organisms()[row].litter
         mate = next((o.row for o in control if o.litter == litter), control[0].row)
         od, orientation = model.od_history[-1], model.orientation_history[-1]
-        seen_od = {k: imaged_od(od[k]) for k in (row, mate)}
+        seen_od = {k: maps.as_imaged(od[k]) for k in (row, mate)}
         span = od_span(list(seen_od.values()))
         for c, (k, who) in enumerate(((row, "shown"), (mate, "control"))):
             organism = model.organisms()[k]
             self.od[c].set_data(contra_label(seen_od[k], span))
-            z = orientation[k]
-            spacing = maps.wavelength(z)[0]
-            seen = maps.imaged(z, spacing) if np.isfinite(spacing) else z
+            seen = maps.as_imaged(orientation[k])
             self.orientation[c].set_data(orientation_rgb(seen))
             where = maps.pinwheel_positions(seen)
             self.marks[c].set_data(where[:, 1], where[:, 0])
