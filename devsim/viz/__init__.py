@@ -1,6 +1,6 @@
-"""The browser front end (Solara + Mesa's SolaraViz): page model, figures and components."""
+"""The browser front end (Solara): page model, live charts, components and pages."""
 
-from devsim.viz.components import PANELS, TITLE, Header
+from devsim.viz.components import TITLE, Page
 from devsim.viz.page_model import PageModel, model_params
 
-__all__ = ["PANELS", "TITLE", "Header", "PageModel", "model_params"]
+__all__ = ["TITLE", "Page", "PageModel", "model_params"]

@@ -1,50 +1,154 @@
-"""Solara components of the development page (each takes the model, as SolaraViz passes it).
+"""The development page (``/``): a litter grows up, one day per Step, drawn in the browser.
 
-Every figure component reads ``update_counter`` (Mesa's per-session re-render signal after
-Step/Play) and memoises its picture on ``model.age`` (and the organism shown), so unrelated
-re-renders (a moved slider) do not redraw it. Each keeps one :class:`figures.PageFigure`
-per model, which redraws only what changed since the day before.
+Everything a session has lives in module-level ``solara.reactive`` values, which Solara keeps
+per browser session (virtual kernel), not per mounted component: leaving the Simulation tab
+for the Lessons and coming back finds the same run at the same day. The server computes
+(:mod:`devsim.viz.charts` turns the model into small datasets), the browser draws (one live
+Vega view per panel, :file:`vega_chart.vue`); a step sends numbers, never pictures.
+
+Settings apply at once while the run is still at P0; once it has started they are marked
+*pending* until Reset, so a running class demonstration is never thrown away by a slider.
+The address bar always carries the running configuration (see :func:`query_of`), so a link
+reproduces the same run. Play keeps the chosen pace in simulated days per second: when a
+busy server draws fewer frames, each frame advances more days.
 """
 
 from __future__ import annotations
 
-import reacton.ipywidgets as rw
-import solara
-from mesa.visualization.utils import update_counter
+import dataclasses
+import json
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
+import solara
+
+from devsim.errors import DevsimInputError
+from devsim.genome import GENE_BY_NAME
 from devsim.model import DevelopmentModel
 from devsim.plasticity import WINDOW_OPEN_GATE
-from devsim.viz import figures
+from devsim.viz import charts, figures
+from devsim.viz.page_model import (
+    CUSTOM,
+    PAGE_GENES,
+    PageModel,
+    build_protocol,
+    default_genes,
+    model_params,
+    page_defaults,
+    presets,
+)
 
 TITLE = "devsim: the critical period of ocular dominance"
 CLOSED_GATE = 0.1  # after the window, a gate below this counts as closed
+SPEEDS = (0.5, 1, 2, 4, 8, 16)  # simulated days per second
+DEFAULT_SPEED = 2  # a pace a teacher can narrate
+CATCH_UP = 8  # at most this many days per drawn frame when the server falls behind
+HERE = Path(__file__).parent
 
-# The organism shown in the synapse and receptive-field panels, by label. Module-level
-# solara.reactive values are kept per virtual kernel, i.e. per browser session.
-selected_organism = solara.reactive("")
-
-INTRO = """
-**A litter grows up, one day per Step.** Each animal's visual cortex gets synapses from
-both eyes. Experience strengthens some and prunes others, but mostly while the
-**critical window** is open.
-
-* **The litter**: one square per animal, coloured by its eye preference, the mean
-  ocular-dominance index (ODI): blue means the left eye, red the right eye.
-* **Ocular dominance**: Hubel & Wiesel's 7 classes over all neurons of a group. The black
-  outline shows the control group.
-* **Over age**: mean ODI and the plasticity gate. The gold band is the open window,
-  coloured bars are rearing events and the dashed line is today.
-* **Synapses and receptive fields** of one animal (choose it above the graph).
-
-**Try this.** Press ▶. The default protocol closes the *left* eye from P24 to P28, at the
-peak of the window: watch the histogram shift to the right eye. Then set the suture to
-P50–P54 (sidebar), press **Reset** and play again: after the window has closed, almost
-nothing happens. Also try the `gad65` preset (weak inhibition: no window until diazepam)
-or the species `cat`. Sidebar changes take effect on **Reset**. Gene sliders left at
-their mouse defaults keep each species' own values.
-"""
+# --- what a session keeps (one value per browser session) --------------------------------------
+draft = solara.reactive(None)  # dict: the settings as the panel shows them
+session = solara.reactive(None)  # Run: the model being simulated
+tick = solara.reactive(0)  # bumped after every step: what the panels re-render on
+playing = solara.reactive(False)
+speed = solara.reactive(DEFAULT_SPEED)
+previous = solara.reactive(None)  # the previous run's timeline rows (drawn faintly)
+large_text = solara.reactive(False)  # projector mode
+selected_organism = solara.reactive("")  # the animal in the synapse panels, by label
 
 
+@dataclasses.dataclass(eq=False)
+class Run:
+    """A model and the settings it was built from; the lock serialises steps and reads."""
+
+    model: PageModel
+    inputs: dict[str, Any]
+    lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
+
+
+# --- settings <-> inputs <-> link ----------------------------------------------------------------
+def default_inputs() -> dict[str, Any]:
+    """Every page input (PageModel's keyword arguments) at its default."""
+    out = {**page_defaults(), **default_genes()}
+    for hidden in ("neurons", "presentations_per_day", "batch_size"):
+        out.pop(hidden)
+    out["seed"] = str(out["seed"])
+    return out
+
+
+def _kind(name: str) -> str:
+    spec = model_params()[name]
+    return {"SliderInt": "int", "SliderFloat": "float", "Checkbox": "bool"}.get(spec["type"], "str")
+
+
+def parse_inputs(pairs: dict[str, str]) -> tuple[dict[str, Any], str | None]:
+    """Page inputs from a link's query (``species=cat&organisms=4...``).
+
+    Returns the inputs (defaults for anything absent) and a one-line message naming the first
+    field that could not be read (its default is used instead), or None.
+    """
+    inputs = default_inputs()
+    params = model_params()
+    error = None
+    for name, text in pairs.items():
+        if name not in inputs:
+            error = error or f"link: unknown field {name!r}; allowed: {', '.join(inputs)}"
+            continue
+        kind = _kind(name)
+        try:
+            if kind == "int":
+                value: Any = int(text)
+            elif kind == "float":
+                value = float(text)
+                if not math.isfinite(value):
+                    raise ValueError
+            elif kind == "bool":
+                if text.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                value = text.lower() in ("true", "1")
+            else:
+                value = text
+                allowed = params[name].get("values")
+                if allowed is not None and value not in allowed:
+                    raise ValueError
+        except ValueError:
+            what = {"int": "a whole number", "float": "a number", "bool": "true or false"}
+            allowed = params[name].get("values")
+            wanted = what.get(kind) or ("one of " + ", ".join(map(str, allowed)))
+            error = error or f"link: field {name!r} must be {wanted}, got {text!r}"
+            continue
+        inputs[name] = value
+    return inputs, error
+
+
+def query_of(inputs: dict[str, Any]) -> str:
+    """The link's query for these inputs: every field, so the link does not depend on
+    today's defaults."""
+    out = {}
+    for name, value in inputs.items():
+        out[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return urlencode(out)
+
+
+def check(inputs: dict[str, Any]) -> str | None:
+    """None if these inputs make a valid protocol, else the one-line reason."""
+    genes = {name: inputs[name] for name, *_ in PAGE_GENES}
+    rest = {k: v for k, v in inputs.items() if k not in genes}
+    try:
+        build_protocol(**{**page_defaults(), **rest}, genes=genes)
+    except DevsimInputError as exc:
+        return str(exc)
+    return None
+
+
+def build(inputs: dict[str, Any]) -> Run:
+    return Run(PageModel(**inputs), dict(inputs))
+
+
+# --- what the header says --------------------------------------------------------------------------
 def window_status(model: DevelopmentModel) -> str:
     """The control group's critical window today: not yet open, open, closing or closed."""
     gate = model.daily()[model.reference]["plasticity"]
@@ -61,218 +165,441 @@ def window_status(model: DevelopmentModel) -> str:
 def today_conditions(model: DevelopmentModel) -> str:
     """What each group lives through today (the day that the next Step simulates)."""
     if model.age >= model.days:
-        return f"The simulated life is over (P{model.days}). Press Reset to start again."
+        return (
+            f"Finished: the simulated life ends at P{model.days}. Press Reset to run again, "
+            "or set a longer life in Settings and press Reset."
+        )
     parts = [
-        f"{name}: {labels[model.age].replace('_', ' ')}"
+        f"{charts.display_name(name)}: {labels[model.age].replace('_', ' ')}"
         for name, labels in model.condition_labels.items()
     ]
     return f"Next Step lives P{model.age} → P{model.age + 1}. " + " · ".join(parts)
-
-
-# Figures shrink to fit SolaraViz's fixed-height grid cells (about 390 px) and their width.
-CSS = """
-.devsim-figure img { max-width: 100%; max-height: 330px; width: auto; height: auto; }
-.devsim-figure { text-align: center; }
-.devsim-metrics table { border-collapse: collapse; font-size: 0.95em; }
-.devsim-metrics th, .devsim-metrics td { padding: 2px 6px; }
-.devsim-metrics td:first-child { white-space: nowrap; }
-/* SolaraViz's sliders show their value only while dragged: print it under the thumb */
-.v-slider__thumb-container::after {
-  content: attr(aria-valuenow);
-  position: absolute; top: 9px; left: 50%; transform: translateX(-50%);
-  font-size: 10px; line-height: 1; color: #555; white-space: nowrap;
-}
-"""
-
-
-@solara.component
-def Header(model: DevelopmentModel):
-    """The day counter, the protocol, any input error and what to try."""
-    update_counter.get()
-    solara.Style(CSS)
-    status = window_status(model)
-    colours = {"open": "#b58900", "closing": "#cb4b16", "closed": "#586e75", "not": "#268bd2"}
-    colour = colours[status.split()[0]]
-    protocol = getattr(model, "protocol", None)
-    with solara.Card(style={"width": "100%"}, margin=0):
-        error = getattr(model, "input_error", None)
-        if error:
-            solara.Error(
-                f"Invalid parameters: {error}. Showing the default protocol instead: "
-                "fix the inputs in the sidebar and press Reset.",
-                classes=["devsim-error"],
-            )
-        with solara.Columns([2, 3]):
-            with solara.Column(gap="6px"):
-                with solara.Row(style={"align-items": "baseline"}):
-                    solara.Text(
-                        f"Age: P{model.age}",
-                        classes=["devsim-age"],
-                        style={"font-size": "2.4em", "font-weight": "700", "line-height": "1.1"},
-                    )
-                    solara.Text(f"of P{model.days}", style={"font-size": "1.1em", "color": "#666"})
-                solara.Text(
-                    f"Critical window: {status}",
-                    classes=["devsim-window"],
-                    style={"font-size": "1.1em", "font-weight": "600", "color": colour},
-                )
-                solara.Text(today_conditions(model), style={"font-size": "0.9em"})
-                if protocol is not None:
-                    solara.Text(protocol.title, style={"font-weight": "600", "margin-top": "8px"})
-                    solara.Text(protocol.description, style={"font-size": "0.9em"})
-            solara.Markdown(INTRO, style={"font-size": "0.9em"})
-
-
-@solara.component
-def _Figure(name: str, model: DevelopmentModel, kind: type, draw, dependencies: list):
-    """A page figure of ``kind``, built once per model and redrawn when ``dependencies`` change.
-
-    ``draw(figure)`` updates the figure to today and returns its PNG. The dependencies must
-    be props (not read inside): reacton skips re-rendering a child whose props compare
-    equal, and ``draw`` closes over the same mutable model every day.
-    """
-    figure = solara.use_memo(lambda: kind(model), dependencies=[model])  # Reset: new model
-    image = solara.use_memo(lambda: draw(figure), dependencies=[figure, *dependencies])
-    with solara.Div(classes=["devsim-figure", f"devsim-figure-{name}"]):
-        rw.Image(value=image, format="png")
-
-
-def _selected(model: DevelopmentModel):
-    """The organism chosen in this session (default: first of the first manipulated group)."""
-    by_label = {figures.organism_label(o): o for o in model.organisms()}
-    organism = by_label.get(selected_organism.value) or figures.default_organism(model)
-    return organism, list(by_label)
-
-
-@solara.component
-def LitterPanel(model: DevelopmentModel):
-    update_counter.get()
-    organism, _ = _selected(model)
-    _Figure(
-        "litter",
-        model,
-        figures.LitterFigure,
-        lambda fig: fig.update(model, organism.row).png(),
-        [model.age, organism.row],
-    )
-
-
-@solara.component
-def HistogramPanel(model: DevelopmentModel):
-    update_counter.get()
-    _Figure(
-        "histogram",
-        model,
-        figures.HistogramFigure,
-        lambda fig: fig.update(model).png(),
-        [model.age],
-    )
-    counts = figures.histogram_counts(model)
-    solara.Text(
-        "Cells per OD class 1–7: " + "; ".join(f"{k}: {v}" for k, v in counts.items()),
-        classes=["devsim-hist"],
-        style={"font-size": "0.75em", "color": "#555"},
-    )
-
-
-@solara.component
-def TimelinePanel(model: DevelopmentModel):
-    update_counter.get()
-    _Figure(
-        "timeline", model, figures.TimelineFigure, lambda fig: fig.update(model).png(), [model.age]
-    )
-
-
-@solara.component
-def SynapsePanel(model: DevelopmentModel):
-    """The shown organism's synaptic graph; on a cortical sheet, its maps (a graph of
-    hundreds of units would be a blur) beside its littermate control's."""
-    update_counter.get()
-    organism, labels = _selected(model)
-    solara.Select(
-        label="Organism to inspect",
-        values=labels,
-        value=figures.organism_label(organism),
-        on_value=selected_organism.set,
-        dense=True,
-        classes=["devsim-organism"],
-    )
-    if model.sheet:
-        _Figure(
-            "maps",
-            model,
-            figures.MapFigure,
-            lambda fig: fig.update(model, organism.row).png(),
-            [model.age, organism.row],
-        )
-        return
-    _Figure(
-        "synapses",
-        model,
-        figures.SynapseFigure,
-        lambda fig: fig.update(organism).png(),
-        [model.age, organism.row],
-    )
-
-
-@solara.component
-def ReceptiveFieldPanel(model: DevelopmentModel):
-    update_counter.get()
-    organism, _ = _selected(model)
-    _Figure(
-        "receptive-fields",
-        model,
-        figures.ReceptiveFieldFigure,
-        lambda fig: fig.update(organism).png(),
-        [model.age, organism.row],
-    )
 
 
 def _number(value, fmt: str) -> str:
     return "–" if value is None or value != value else format(value, fmt)
 
 
-def metrics_table(model: DevelopmentModel) -> str:
-    """Today's group metrics as a Markdown table."""
-    rows = [
-        "| group | ODI | CBI | resp. L | resp. R | synapses | gate |",
-        "|:--|--:|--:|--:|--:|--:|--:|",
-    ]
+MEASURES = {  # column -> what it means (the table's tooltips and the notes under it)
+    "ODI": "Mean ocular-dominance index: +1 = left eye only, −1 = right eye only.",
+    "CBI": "Contralateral bias index: 1 when all cells prefer the left (contralateral) eye, "
+    "0.5 when balanced; a normal mouse has about 0.7.",
+    "resp. L": "Mean response to test images shown to the left eye alone.",
+    "resp. R": "Mean response to test images shown to the right eye alone.",
+    "synapses": "Synapses per animal (pruned ones are gone).",
+    "gate": "Today's plasticity gate, from 0 (closed) to 1 (fully open).",
+}
+
+
+def metrics_html(model: DevelopmentModel) -> str:
+    """Today's group metrics as an HTML table whose headers explain themselves."""
+    head = "".join(f'<th><abbr title="{tip}">{name}</abbr></th>' for name, tip in MEASURES.items())
+    rows = []
     for name, m in model.group_metrics.items():
+        cells = [
+            _number(m["mean_odi"], "+.2f"),
+            _number(m["cbi"], ".2f"),
+            _number(m["response_left"], ".2f"),
+            _number(m["response_right"], ".2f"),
+            _number(m["synapses"], ".0f"),
+            _number(m["plasticity"], ".2f"),
+        ]
         rows.append(
-            f"| {name} | {_number(m['mean_odi'], '+.2f')} | {_number(m['cbi'], '.2f')} "
-            f"| {_number(m['response_left'], '.2f')} | {_number(m['response_right'], '.2f')} "
-            f"| {_number(m['synapses'], '.0f')} | {_number(m['plasticity'], '.2f')} |"
+            f"<tr><td>{charts.display_name(name)}</td>" + "".join(f"<td>{c}</td>" for c in cells)
         )
-    return "\n".join(rows)
+    return f"<table><tr><th>group</th>{head}</tr>{''.join(rows)}</table>"
 
 
-METRICS_NOTE = """
-**Reading the numbers.** *ODI*: mean ocular-dominance index, +1 = left eye only,
-−1 = right eye only. *CBI*: contralateral bias index, 1 when all cells prefer the left eye,
-0.5 when balanced (a normal mouse has about 0.7). *Resp. L / R*: mean response to test
-images shown to the left or right eye alone: a closed eye's response falls first.
-*Synapses* per animal. *Gate*: today's plasticity, from 0 to 1.
+INTRO = """
+**A litter grows up, one day per Step.** Each animal's visual cortex gets synapses from
+both eyes. Experience strengthens some and prunes others, but mostly while the
+**critical window** is open. Press ▶ (or the space bar): the default protocol closes the
+*left* eye from P24 to P28, at the peak of the window; watch the histograms shift to the
+right eye. Then set the suture to P50–P54 in Settings and press Reset: after the window has
+closed, almost nothing happens. Keys: space = play/pause, → = one step, r = reset.
+"""
+
+TIPS = {  # settings -> what they do (tooltips)
+    "species": "Mouse or cat: each species' own gene values (window timing, inhibition...).",
+    "protocol": "custom: control vs one rearing event you set below; or a shipped experiment.",
+    "days": "How long the animals live, in days after birth (P0).",
+    "organisms": "Animals per group; littermates share their initial wiring and what they see.",
+    "seed": "The random seed: the same seed and settings give the same run, to the byte.",
+    "condition": "What the manipulated group's eyes get: lid suture, inactivation (TTX), "
+    "binocular suture, dark, strabismus (the two eyes see unrelated images).",
+    "eye": "Which eye is sutured or inactivated.",
+    "rearing_from": "First day of the rearing event.",
+    "rearing_to": "Day the rearing event ends.",
+    "diazepam": "Give diazepam (more inhibition) to the manipulated group.",
+    "diazepam_from": "First day of diazepam.",
+    "diazepam_to": "Day diazepam ends.",
+    **{name: GENE_BY_NAME[name].doc for name, *_ in PAGE_GENES},
+}
+CUSTOM_ONLY = ("condition", "eye", "rearing_from", "rearing_to", "diazepam")
+
+CSS = """
+.devsim-page { color: #1a1a1a; background: #ffffff; color-scheme: light; }
+.devsim-page .v-card { background: #ffffff !important; color: #1a1a1a !important; }
+.devsim-page .v-card__text, .devsim-page .v-label, .devsim-page .v-select__selection,
+.devsim-page input { color: #1a1a1a !important; }
+.devsim-bar { position: sticky; top: 0; z-index: 5; background: #ffffff; padding: 6px 8px;
+  display: flex; flex-wrap: wrap; gap: 8px; align-items: center;
+  border-bottom: 1px solid #ddd; }
+.devsim-bar .v-btn { min-width: 88px !important; }
+.devsim-speed { min-width: 180px; max-width: 260px; }
+.devsim-grid { display: grid; gap: 12px; padding: 8px 0;
+  grid-template-columns: repeat(auto-fill, minmax(min(100%, 440px), 1fr)); }
+.devsim-panel { border: 1px solid #e0e0e0; border-radius: 6px; padding: 8px; background: #fff;
+  min-width: 0; }
+.devsim-panel h3 { font-size: 1.0em; margin: 0 0 14px 0; color: #1a1a1a; }
+.devsim-metrics table { border-collapse: collapse; font-size: 0.95em; }
+.devsim-metrics th, .devsim-metrics td { padding: 2px 8px; text-align: right; }
+.devsim-metrics td:first-child, .devsim-metrics th:first-child { text-align: left; }
+.devsim-metrics abbr { text-decoration: underline dotted; cursor: help; }
+.devsim-pending { background: #fff4ce; color: #5c4400; padding: 4px 10px; border-radius: 4px; }
+.devsim-finished { background: #e7f1ff; color: #0b3d91; padding: 4px 10px; border-radius: 4px; }
+.devsim-share { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.devsim-share input { flex: 1 1 260px; min-width: 0; font-size: 0.8em; padding: 3px 6px;
+  border: 1px solid #bbb; border-radius: 4px; color: #1a1a1a; background: #fafafa; }
+.devsim-share button { border: 1px solid #888; border-radius: 4px; padding: 2px 10px; }
+.devsim-large { font-size: 1.35em; }
+.devsim-large .devsim-grid { grid-template-columns: repeat(auto-fill, minmax(min(100%, 640px), 1fr)); }
+.devsim-large .v-btn { font-size: 1.1em !important; height: 44px !important; }
+/* the "runs on Solara" badge would cover the panels */
+div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
+@media (max-width: 600px) {
+  .devsim-bar .v-btn { min-width: 64px !important; padding: 0 8px !important; }
+  .devsim-age { font-size: 1.8em !important; }
+}
 """
 
 
+# --- actions ------------------------------------------------------------------------------------
+def advance(days: int = 1) -> None:
+    """Simulate ``days`` more days of the running model (never past the end of life)."""
+    run = session.value
+    with run.lock:
+        model = run.model
+        for _ in range(days):
+            if model.age >= model.days:
+                break
+            model.step()
+    tick.set(tick.value + 1)
+
+
+def reset() -> None:
+    """Start again: from the settings when they are valid, else from the running ones."""
+    playing.set(False)
+    old = session.value
+    inputs = draft.value if check(draft.value) is None else old.inputs
+    if old is not None and old.model.age > 0:
+        with old.lock:
+            previous.set(charts.series_rows(old.model.daily(), run="previous run"))
+    session.set(build(inputs))
+    tick.set(tick.value + 1)
+
+
+def change(name: str, value: Any) -> None:
+    """One setting changed: apply at once while nothing has run, else mark it pending."""
+    new = {**draft.value, name: value}
+    draft.set(new)
+    run = session.value
+    if check(new) is None and run.model.age == 0 and not playing.value:
+        session.set(build(new))
+        tick.set(tick.value + 1)
+
+
+def toggle_play() -> None:
+    run = session.value
+    if run.model.age >= run.model.days:
+        playing.set(False)
+        return
+    playing.set(not playing.value)
+
+
+def play_loop(cancel: threading.Event) -> None:
+    """While playing: keep the pace of ``speed`` days per second; each frame advances the
+    days that are due (at most CATCH_UP), then the panels redraw once."""
+    if not playing.value:
+        return
+    start, done, pace = time.monotonic(), 0, speed.value
+    while not cancel.is_set():
+        run = session.value
+        if run.model.age >= run.model.days:
+            playing.set(False)
+            return
+        now = time.monotonic()
+        if speed.value != pace:  # a new speed: a new pace from now
+            start, done, pace = now, 0, speed.value
+        due = 1 + int((now - start) * pace) - done
+        if due > CATCH_UP:  # the server is too busy for this pace: forget the debt
+            start, done = now - done / pace, done
+            due = CATCH_UP
+        if due > 0:
+            advance(due)
+            done += due
+        wait = start + done / pace - time.monotonic()
+        if wait > 0:
+            cancel.wait(wait)
+
+
+def on_key(action: str) -> None:
+    if action == "play":
+        toggle_play()
+    elif action == "step":
+        if not playing.value:
+            advance(1)
+    elif action == "reset":
+        reset()
+
+
+# --- components -------------------------------------------------------------------------------
+@solara.component_vue(str(HERE / "vega_chart.vue"))
+def VegaChart(spec: dict, payload: str, description: str, name: str, filename: str):
+    """One live chart (see vega_chart.vue)."""
+
+
+@solara.component_vue(str(HERE / "page_tools.vue"))
+def PageTools(query: str, event_key=None):
+    """Keyboard shortcuts and the shareable link (see page_tools.vue)."""
+
+
+def _selected(model: DevelopmentModel):
+    """The organism chosen in this session (default: first of the first manipulated group)."""
+    by_label = {charts.animal_label(o): o for o in model.organisms()}
+    organism = by_label.get(selected_organism.value) or figures.default_organism(model)
+    return organism, list(by_label)
+
+
 @solara.component
-def MetricsPanel(model: DevelopmentModel):
-    update_counter.get()
-    with solara.Column(
-        style={"padding": "8px 12px", "font-size": "0.85em"}, classes=["devsim-metrics"]
-    ):
-        solara.Text(f"The groups at P{model.age}", style={"font-weight": "700"})
-        solara.Markdown(metrics_table(model))
-        solara.Markdown(METRICS_NOTE)
+def Header(run: Run):
+    model = run.model
+    tick.value  # noqa: B018  (re-render after each step)
+    with run.lock:
+        status = window_status(model)
+        conditions = today_conditions(model)
+    colours = {"open": "#8a6d00", "closing": "#b8440f", "closed": "#4a5a60", "not": "#1f6fb2"}
+    colour = colours[status.split()[0]]
+    protocol = model.protocol
+    with solara.Column(gap="4px", style={"padding": "6px 8px"}):
+        if model.input_error:
+            solara.Error(f"Invalid settings: {model.input_error}", classes=["devsim-error"])
+        with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
+            solara.Text(
+                f"Age: P{model.age}",
+                classes=["devsim-age"],
+                style={"font-size": "2.4em", "font-weight": "700", "line-height": "1.1"},
+            )
+            solara.Text(f"of P{model.days}", style={"font-size": "1.1em", "color": "#555"})
+            solara.Text(
+                f"Critical window: {status}",
+                classes=["devsim-window"],
+                style={"font-size": "1.1em", "font-weight": "600", "color": colour},
+            )
+        solara.Text(conditions, classes=["devsim-today"], style={"font-size": "0.95em"})
+        solara.Text(protocol.title, classes=["devsim-protocol"], style={"font-weight": "600"})
+        solara.Text(protocol.description, style={"font-size": "0.9em"})
 
 
-# (component, SolaraViz page index): everything on the first page, two per row.
-PANELS = [
-    (LitterPanel, 0),
-    (HistogramPanel, 0),
-    (TimelinePanel, 0),
-    (SynapsePanel, 0),
-    (ReceptiveFieldPanel, 0),
-    (MetricsPanel, 0),
-]
+@solara.component
+def Controls(run: Run):
+    """Step, Play/Pause, Reset and the speed: always in view (sticky), never in a drawer."""
+    model = run.model
+    tick.value  # noqa: B018
+    finished = model.age >= model.days
+    pending = draft.value != run.inputs
+    error = check(draft.value)
+    with solara.Div(classes=["devsim-bar"]):
+        solara.Button(
+            "Step",
+            on_click=lambda: advance(1),
+            disabled=finished or playing.value,
+            color="primary",
+            classes=["devsim-step"],
+            icon_name="mdi-skip-next",
+        )
+        if finished:
+            solara.Button("Finished", disabled=True, classes=["devsim-play"])
+        else:
+            solara.Button(
+                "Pause" if playing.value else "Play",
+                on_click=toggle_play,
+                color="primary",
+                classes=["devsim-play"],
+                icon_name="mdi-pause" if playing.value else "mdi-play",
+            )
+        solara.Button(
+            "Reset", on_click=reset, classes=["devsim-reset"], icon_name="mdi-restore", outlined=True
+        )
+        with solara.Div(classes=["devsim-speed"]):
+            solara.Select(
+                label="Speed (days per second)",
+                values=list(SPEEDS),
+                value=speed.value,
+                on_value=speed.set,
+                dense=True,
+                classes=["devsim-speed-select"],
+            )
+        if error:
+            solara.Text(f"Not applied: {error}", classes=["devsim-pending", "devsim-invalid"])
+        elif pending:
+            solara.Text(
+                "Settings changed: press Reset to apply them (this run keeps the old ones)",
+                classes=["devsim-pending"],
+            )
+        if finished:
+            solara.Text(
+                f"Finished at P{model.days}: Reset to run again, or set a longer life and Reset",
+                classes=["devsim-finished"],
+            )
+
+
+def _input(name: str, disabled: bool = False):
+    """One settings field, built from the same description as the link's fields."""
+    spec = model_params()[name]
+    value = draft.value[name]
+    label = spec["label"].removeprefix("Custom: ")
+
+    def on_value(new):
+        change(name, new)
+
+    with solara.Tooltip(TIPS[name]):
+        with solara.Div(classes=[f"devsim-input-{name}"]):
+            kind = spec["type"]
+            if kind == "Select":
+                solara.Select(label, values=spec["values"], value=value, on_value=on_value,
+                              disabled=disabled, dense=True)  # fmt: skip
+            elif kind == "SliderInt":
+                solara.SliderInt(label, value=int(value), min=spec["min"], max=spec["max"],
+                                 on_value=on_value, disabled=disabled)  # fmt: skip
+            elif kind == "SliderFloat":
+                solara.SliderFloat(label, value=float(value), min=spec["min"], max=spec["max"],
+                                   step=spec["step"], on_value=on_value,
+                                   disabled=disabled)  # fmt: skip
+            elif kind == "Checkbox":
+                solara.Checkbox(label=label, value=bool(value), on_value=on_value,
+                                disabled=disabled)  # fmt: skip
+            else:
+                solara.InputText(label, value=str(value), on_value=on_value, disabled=disabled,
+                                 continuous_update=False)  # fmt: skip
+
+
+@solara.component
+def Settings():
+    custom = draft.value["protocol"] == CUSTOM
+    with solara.Details("Settings (species, protocol, genes, seed)", expand=False):
+        with solara.Div(classes=["devsim-settings"]):
+            with solara.ColumnsResponsive(12, medium=4):
+                with solara.Column(gap="2px"):
+                    for name in ("species", "protocol", "days", "organisms", "seed"):
+                        _input(name)
+                with solara.Column(gap="2px"):
+                    solara.Text("Custom protocol" + ("" if custom else " (off: a preset is chosen)"),
+                                style={"font-weight": "600"})  # fmt: skip
+                    for name in CUSTOM_ONLY:
+                        _input(name, disabled=not custom)
+                    dz = custom and bool(draft.value["diazepam"])
+                    for name in ("diazepam_from", "diazepam_to"):
+                        _input(name, disabled=not dz)
+                with solara.Column(gap="2px"):
+                    solara.Text("Genes (left at the mouse default, each species keeps its own)",
+                                style={"font-weight": "600"})  # fmt: skip
+                    for name, *_ in PAGE_GENES:
+                        _input(name)
+
+
+@solara.component
+def Export(run: Run):
+    """The run's tidy results (CSV, Parquet) as they are today, and the link to share."""
+    model = run.model
+    tick.value  # noqa: B018
+
+    def tidy():
+        with run.lock:
+            return model.results().tidy()
+
+    def csv() -> bytes:
+        return tidy().to_csv(index=False).encode()
+
+    def parquet() -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        tidy().to_parquet(buffer, index=False)
+        return buffer.getvalue()
+
+    stem = f"devsim_P{model.age}"
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "center", "gap": "8px"}):
+        solara.FileDownload(csv, filename=f"{stem}.csv", label="Results (CSV)",
+                            mime_type="text/csv")  # fmt: skip
+        solara.FileDownload(parquet, filename=f"{stem}.parquet", label="Results (Parquet)")
+        solara.Switch(label="Large text (projector)", value=large_text)
+        with solara.Div(style={"flex": "1 1 320px"}):
+            PageTools(query=query_of(run.inputs), event_key=on_key)
+
+
+@solara.component
+def Panels(run: Run):
+    model = run.model
+    tick.value  # noqa: B018
+    specs = solara.use_memo(lambda: charts.panel_specs(model), dependencies=[model])
+    with run.lock:
+        organism, labels = _selected(model)
+        data = charts.panel_data(model, organism, previous.value)
+        table = metrics_html(model)
+    version = f"{model.age}-{tick.value}"
+    shown = charts.animal_label(organism)
+    with solara.Div(classes=["devsim-grid"]):
+        for name, spec in specs.items():
+            with solara.Div(classes=["devsim-panel", f"devsim-panel-{name}"]):
+                solara.HTML("h3", charts.PANEL_TITLES[name] + f" at P{model.age}")
+                if name in ("synapses", "maps"):
+                    solara.Select(label="Animal shown", values=labels, value=shown,
+                                  on_value=selected_organism.set, dense=True,
+                                  classes=["devsim-organism"])  # fmt: skip
+                VegaChart(
+                    spec=spec,
+                    payload=json.dumps({"version": version, "sets": data[name]}),
+                    description=spec["description"],
+                    name=name,
+                    filename=f"devsim_{name}_P{model.age}",
+                )
+        with solara.Div(classes=["devsim-panel", "devsim-metrics"]):
+            solara.HTML("h3", f"The groups at P{model.age}")
+            solara.HTML("div", table)
+            notes = " ".join(f"*{k}*: {v}" for k, v in MEASURES.items())
+            solara.Markdown(notes, style={"font-size": "0.85em"})
+
+
+@solara.component
+def Player():
+    """The play loop, running while Play is on (restarted when the run is replaced)."""
+    solara.use_thread(
+        play_loop, dependencies=[playing.value, session.value], intrusive_cancel=False
+    )
+
+
+@solara.component
+def Page():
+    """The development page; its state outlives the component (see the module's docstring)."""
+    router = solara.use_router()
+    if session.value is None:  # the session's first visit: the link's settings, if any
+        inputs, link_error = parse_inputs(dict(parse_qsl(router.search or "")))
+        run = build(inputs)
+        if link_error and not run.model.input_error:
+            run.model.input_error = link_error
+        draft.set(dict(inputs))
+        session.set(run)
+    run = session.value
+    solara.Style(CSS)
+    classes = ["devsim-page"] + (["devsim-large"] if large_text.value else [])
+    with solara.Div(classes=classes, style={"width": "100%"}):
+        Header(run)
+        Controls(run)
+        Player()
+        with solara.Div(style={"padding": "0 8px"}):
+            Settings()
+            Export(run)
+            Panels(run)
+            solara.Markdown(INTRO, style={"font-size": "0.9em"})
+

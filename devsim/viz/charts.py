@@ -1,0 +1,600 @@
+"""The page's live panels as Vega-Lite charts: the server computes, the browser draws.
+
+Each panel is a fixed Vega-Lite specification, built once per model (axes, scales, legends,
+the rearing events and treatments it already knows), whose named datasets are replaced
+every day. :func:`panel_data` computes those datasets (small lists of plain rows) from the
+model; the browser's :mod:`devsim.viz.vega_chart` widget swaps them into a live Vega view,
+so a step sends numbers, not pictures. matplotlib (:mod:`devsim.viz.figures`) stays for the
+lessons' handouts, the CLI and the figures a run writes.
+
+The colours are the figures' own: the left (contralateral) eye blue, the right eye red,
+ODI on the diverging red-blue scale from -1 (right eye only) to +1 (left eye only).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from devsim.model import DevelopmentModel
+from devsim.organism import Organism
+from devsim.plots.development import CONDITION_COLOURS
+from devsim.viz.figures import (
+    GROUP_COLOURS,
+    LEFT_COLOUR,
+    RIGHT_COLOUR,
+    graph_layout,
+    histogram_counts,
+    neuron_odi,
+    open_spans,
+    organism_label,
+    organism_odi,
+)
+
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+WIDTH = 420  # px: the charts are drawn at this width and scaled to their cell by CSS
+NO_DATA = "#cccccc"  # an organism or neuron that responds to neither eye
+CLASS_COLOURS = ["#2166ac", "#4393c3", "#92c5de", "#f7f7f7", "#f4a582", "#d6604d", "#b2182b"]
+RF_SHOWN = 6  # neurons in the receptive-field panel
+RF_GAP = 2  # pixels between two receptive fields
+
+
+def display_name(name: str) -> str:
+    """A group name as people read it: ``md_p24`` -> ``MD P24``, ``ko_diazepam_md`` ->
+    ``KO diazepam MD``, ``md_4d`` -> ``MD 4 days``; a name with spaces is kept as written."""
+    if " " in name:
+        return name
+    words = {"md": "MD", "bd": "BD", "ko": "KO", "wt": "WT", "ttx": "TTX", "lynx1": "Lynx1"}
+    out = []
+    for token in name.split("_"):
+        if token in words:
+            out.append(words[token])
+        elif len(token) > 1 and token[0] == "p" and token[1:].isdigit():
+            out.append("P" + token[1:])
+        elif token[:-1].isdigit() and token[-1] == "d":
+            out.append(f"{token[:-1]} days")
+        else:
+            out.append(token)
+    return " ".join(out)
+
+
+def _value(x) -> float | None:
+    """A float for the browser: NaN and None become null (drawn as 'no data')."""
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else round(x, 4)
+
+
+def _base(height: int, description: str) -> dict:
+    return {
+        "$schema": SCHEMA,
+        "description": description,
+        "width": WIDTH,
+        "height": height,
+        "autosize": {"type": "fit", "contains": "padding"},
+        "background": "white",
+        "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 11, "titleFontSize": 12},
+                   "legend": {"labelFontSize": 11, "titleFontSize": 12}},
+    }  # fmt: skip
+
+
+def _odi_colour(field: str) -> dict:
+    return {
+        "condition": {"test": f"datum.{field} === null", "value": NO_DATA},
+        "field": field,
+        "type": "quantitative",
+        "scale": {"scheme": "redblue", "domain": [-1, 1]},
+        "legend": {"title": "ODI (+1 left eye, −1 right eye)", "orient": "bottom",
+                   "direction": "horizontal", "gradientLength": 220},
+    }  # fmt: skip
+
+
+# --- the litter ------------------------------------------------------------------------------
+def _litter_layout(model: DevelopmentModel) -> tuple[dict[int, tuple[int, int]], list, int, int]:
+    """Each organism's cell (column, row); the groups' labels; the grid's columns and rows."""
+    cells, labels, x0, rows = {}, [], 0, 1
+    for gi, group in enumerate(model.groups):
+        members = np.nonzero(model.group_of == gi)[0]
+        n = len(members)
+        cols = min(n, max(2, math.ceil(math.sqrt(2 * n))))
+        for k, row in enumerate(members):
+            cells[int(row)] = (x0 + k % cols, k // cols)
+        rows = max(rows, math.ceil(n / cols))
+        labels.append({"x": x0 + cols / 2, "name": display_name(group.name)})
+        x0 += cols + 1
+    return cells, labels, x0 - 1, rows
+
+
+def litter_spec(model: DevelopmentModel) -> dict:
+    cells, labels, cols, rows = _litter_layout(model)
+    height = int(min(260, max(90, 28 * rows * WIDTH / max(cols, 1) / 16)))
+    x = {"scale": {"domain": [0, cols]}, "axis": None}
+    y = {"scale": {"domain": [rows, -1.2]}, "axis": None}
+    spec = _base(height + 60, "The litter: one square per animal, coloured by its mean ODI")
+    spec["layer"] = [
+        {
+            "data": {"values": labels},
+            "mark": {"type": "text", "fontWeight": "bold", "fontSize": 12, "baseline": "bottom"},
+            "encoding": {"x": {"field": "x", "type": "quantitative", **x},
+                         "y": {"datum": -0.15, "type": "quantitative", **y},
+                         "text": {"field": "name"}},
+        },
+        {
+            "data": {"name": "litter"},
+            "mark": {"type": "rect", "cornerRadius": 2, "invalid": None},
+            "encoding": {
+                "x": {"field": "x", "type": "quantitative", **x}, "x2": {"field": "x2"},
+                "y": {"field": "y", "type": "quantitative", **y}, "y2": {"field": "y2"},
+                "color": _odi_colour("odi"),
+                "stroke": {"condition": {"test": "datum.selected", "value": "#000"},
+                           "value": None},
+                "strokeWidth": {"condition": {"test": "datum.selected", "value": 3}, "value": 0},
+                "tooltip": [{"field": "animal", "title": "animal"},
+                            {"field": "odi", "title": "mean ODI", "format": "+.2f"}],
+            },
+        },
+        {
+            "data": {"name": "litter"},
+            "mark": {"type": "text", "fontSize": 10},
+            "encoding": {
+                "x": {"field": "xc", "type": "quantitative", **x},
+                "y": {"field": "yc", "type": "quantitative", **y},
+                "text": {"field": "text"},
+                "color": {"condition": {"test": "datum.odi !== null && abs(datum.odi) > 0.55",
+                                        "value": "white"}, "value": "black"},
+            },
+        },
+    ]  # fmt: skip
+    return spec
+
+
+def litter_rows(model: DevelopmentModel, selected_row: int | None) -> list[dict]:
+    cells, *_ = _litter_layout(model)
+    odi = organism_odi(model)
+    organisms = model.organisms()
+    out = []
+    for row, (cx, cy) in cells.items():
+        value = _value(odi[row])
+        out.append({
+            "x": cx + 0.05, "x2": cx + 0.95, "y": cy + 0.05, "y2": cy + 0.95,
+            "xc": cx + 0.5, "yc": cy + 0.5, "odi": value,
+            "text": "–" if value is None else f"{value:+.2f}",
+            "animal": _animal(organisms[row]), "selected": row == selected_row,
+        })  # fmt: skip
+    return out
+
+
+def _animal(organism: Organism) -> str:
+    return f"{display_name(organism.group)} #{organism.litter + 1}"
+
+
+def animal_label(organism: Organism) -> str:
+    """The organism as the page names it (readable group name and litter number)."""
+    return _animal(organism)
+
+
+# --- OD histograms -----------------------------------------------------------------------------
+def histogram_spec(model: DevelopmentModel) -> dict:
+    """The groups' histograms side by side on one axis (class k of group g at 8 g + k), so
+    the spec stays fixed while the data stream in."""
+    n = len(model.groups)
+    names = [{"x": 8 * g + 4, "name": display_name(group.name)}
+             for g, group in enumerate(model.groups)]  # fmt: skip
+    ticks = [8 * g + k for g in range(n) for k in range(1, 8)]
+    x = {"type": "quantitative", "scale": {"domain": [0.3, 8 * n - 0.3], "nice": False},
+         "axis": {"values": ticks, "labelExpr": f"(datum.value % 8)", "grid": False,
+                  "title": "OD class: 1 = left eye only ... 7 = right eye only"}}  # fmt: skip
+    y = {"type": "quantitative", "scale": {"domain": [0, 100]}}
+    spec = _base(190, "Ocular dominance histograms of each group, the control's as a black outline")
+    spec["layer"] = [
+        {"data": {"values": names}, "mark": {"type": "text", "fontWeight": "bold", "fontSize": 11,
+                                             "baseline": "bottom"},
+         "encoding": {"x": {"field": "x", **x}, "y": {"datum": 100, **y},
+                      "text": {"field": "name"}}},
+        {"data": {"name": "histogram"}, "mark": {"type": "rect"},
+         "encoding": {
+             "x": {"field": "x", **x}, "x2": {"field": "x2"},
+             "y": {"field": "percent", **y, "title": "% of cells"}, "y2": {"datum": 0},
+             "color": {"field": "od_class", "type": "ordinal", "legend": None,
+                       "scale": {"domain": list(range(1, 8)), "range": CLASS_COLOURS}},
+             "stroke": {"value": "#777"}, "strokeWidth": {"value": 0.5},
+             "tooltip": [{"field": "group"}, {"field": "od_class", "title": "OD class"},
+                         {"field": "cells", "title": "cells"},
+                         {"field": "percent", "title": "%", "format": ".0f"},
+                         {"field": "control", "title": "control %", "format": ".0f"}]}},
+        {"data": {"name": "histogram"}, "mark": {"type": "rule", "color": "black",
+                                                 "strokeWidth": 2},
+         "encoding": {"x": {"field": "x", **x}, "x2": {"field": "x2"},
+                      "y": {"field": "control", **y}}},
+        {"data": {"name": "histogram_labels"}, "mark": {"type": "text", "fontSize": 10,
+                                                        "baseline": "top"},
+         "encoding": {"x": {"field": "x", **x}, "y": {"datum": 94, **y},
+                      "text": {"field": "text"}}},
+    ]  # fmt: skip
+    return spec
+
+
+def _percent(hist) -> list[float]:
+    total = float(sum(hist))
+    return [100.0 * h / total if total else 0.0 for h in hist]
+
+
+def histogram_rows(model: DevelopmentModel) -> tuple[list[dict], list[dict]]:
+    """(bars, labels): each group's classes in percent with the control's, and its CBI."""
+    counts = histogram_counts(model)
+    control = _percent(counts[model.reference])
+    bars, labels = [], []
+    for g, (name, hist) in enumerate(counts.items()):
+        group = display_name(name)
+        for k, (cells, pct) in enumerate(zip(hist, _percent(hist), strict=True)):
+            bars.append({"group": group, "od_class": k + 1, "x": 8 * g + k + 0.6,
+                         "x2": 8 * g + k + 1.4, "cells": int(cells), "percent": round(pct, 2),
+                         "control": round(control[k], 2)})  # fmt: skip
+        cbi = _value(model.group_metrics[name]["cbi"])
+        cbi_text = "CBI –" if cbi is None else f"CBI {cbi:.2f}"
+        labels.append({"x": 8 * g + 4, "text": f"{cbi_text}, {sum(hist)} cells"})
+    return bars, labels
+
+
+# --- ODI and the plasticity gate over age -------------------------------------------------------
+def _group_colour(model: DevelopmentModel) -> dict:
+    names = [display_name(g.name) for g in model.groups]
+    colours = [GROUP_COLOURS[k % len(GROUP_COLOURS)] for k in range(len(names))]
+    return {"field": "group", "type": "nominal", "scale": {"domain": names, "range": colours},
+            "legend": {"orient": "top", "title": None, "columns": 3}}  # fmt: skip
+
+
+def timeline_spec(model: DevelopmentModel) -> dict:
+    days = model.days
+    x = {"field": "day", "type": "quantitative", "scale": {"domain": [0, days], "nice": False}}
+    rearing, treatments = [], []
+    for k, group in enumerate(model.groups):
+        for item in group.rearing:
+            label = item.condition.replace("_", " ") + (f" ({item.eye})" if item.eye else "")
+            rearing.append({"start": item.start, "end": item.end, "y": -0.95 + 0.12 * k,
+                            "label": f"{display_name(group.name)}: {label}",
+                            "colour": CONDITION_COLOURS.get(item.condition, "grey")})  # fmt: skip
+        for item in group.treatments:
+            treatments.append({"start": item.start, "end": item.end, "drug": item.drug})
+    window = {"data": {"name": "window"}, "mark": {"type": "rect", "color": "gold", "opacity": 0.3},
+              "encoding": {"x": {**x, "field": "start"}, "x2": {"field": "end"},
+                           "tooltip": [{"field": "text", "title": "critical window"}]}}
+    today = {"data": {"name": "today"}, "mark": {"type": "rule", "strokeDash": [4, 3],
+                                                  "color": "#555"},
+             "encoding": {"x": x}}
+    line = {"mark": {"type": "line", "strokeWidth": 2, "interpolate": "linear"},
+            "encoding": {"x": {**x, "axis": {"title": None, "labels": False}},
+                         "color": _group_colour(model),
+                         "detail": {"field": "run"},
+                         "opacity": {"condition": {"test": "datum.run === 'previous run'",
+                                                   "value": 0.35}, "value": 1},
+                         "strokeDash": {"condition": {"test": "datum.run === 'previous run'",
+                                                      "value": [5, 3]}, "value": [1, 0]}}}
+    tooltip = [{"field": "group"}, {"field": "run"}, {"field": "day"}]
+    odi_panel = {
+        "width": WIDTH - 50, "height": 150,
+        "layer": [
+            window,
+            {"data": {"values": rearing or [{"start": 0, "end": 0, "y": 0, "label": "",
+                                             "colour": "white"}]},
+             "mark": {"type": "rule", "strokeWidth": 5},
+             "encoding": {"x": {**x, "field": "start"}, "x2": {"field": "end"},
+                          "y": {"field": "y", "type": "quantitative"},
+                          "color": {"field": "colour", "type": "nominal", "scale": None},
+                          "tooltip": [{"field": "label", "title": "rearing"},
+                                      {"field": "start", "title": "from P"},
+                                      {"field": "end", "title": "to P"}]}},
+            {"data": {"name": "series"}, **line,
+             "encoding": {**line["encoding"],
+                          "y": {"field": "odi", "type": "quantitative",
+                                "title": "mean ODI (+1 left eye)",
+                                "scale": {"domain": [-1.05, 1]}},
+                          "tooltip": [*tooltip, {"field": "odi", "format": "+.2f",
+                                                 "title": "mean ODI"}]}},
+            today,
+        ],
+    }  # fmt: skip
+    gate_panel = {
+        "width": WIDTH - 50, "height": 110,
+        "layer": [
+            window,
+            {"data": {"values": treatments or [{"start": 0, "end": 0, "drug": ""}]},
+             "mark": {"type": "rect", "color": "#17becf", "opacity": 0.25},
+             "encoding": {"x": {**x, "field": "start"}, "x2": {"field": "end"},
+                          "tooltip": [{"field": "drug"}, {"field": "start", "title": "from P"},
+                                      {"field": "end", "title": "to P"}]}},
+            {"data": {"name": "series"}, **line,
+             "encoding": {**line["encoding"],
+                          "x": {**x, "title": "age (postnatal day)"},
+                          "y": {"field": "gate", "type": "quantitative",
+                                "title": "plasticity gate", "scale": {"domain": [0, 1.2]}},
+                          "tooltip": [*tooltip, {"field": "gate", "format": ".2f",
+                                                 "title": "gate"}]}},
+            today,
+        ],
+    }  # fmt: skip
+    spec = _base(0, "Mean ODI and the plasticity gate of each group over age; the gold band is "
+                    "the open critical window, coloured bars the rearing events")  # fmt: skip
+    del spec["width"], spec["height"]
+    spec.update({"vconcat": [odi_panel, gate_panel], "spacing": 6})
+    return spec
+
+
+def series_rows(daily: dict, run: str = "this run") -> list[dict]:
+    """Each group's mean ODI and gate per day so far (the timeline's lines), from
+    :meth:`DevelopmentModel.daily`."""
+    out = []
+    for name, series in daily.items():
+        group = display_name(name)
+        for day, odi, gate in zip(
+            series["day"], series["mean_odi"], series["plasticity"], strict=True
+        ):
+            out.append({"group": group, "run": run, "day": int(day), "odi": _value(odi),
+                        "gate": _value(gate)})  # fmt: skip
+    return out
+
+
+def window_rows(daily: dict, reference: str) -> list[dict]:
+    gate = daily[reference]["plasticity"]
+    return [
+        {"start": s, "end": max(e, s + 0.5), "text": f"open P{s}–P{e} (control group)"}
+        for s, e in open_spans(gate)
+    ]
+
+
+# --- one animal's synapses and receptive fields -------------------------------------------------
+def synapse_spec(model: DevelopmentModel) -> dict:
+    channels, neurons = model.world.channels, model.cohort.neurons
+    pos = graph_layout(neurons, channels)
+    side = math.isqrt(channels)
+    inputs = [{"x": x, "y": y, "eye": eye} for (eye, k), (x, y) in pos.items() if eye != "cortex"]
+    eyes = {"field": "eye", "type": "nominal", "legend": None,
+            "scale": {"domain": ["left", "right"], "range": [LEFT_COLOUR, RIGHT_COLOUR]}}
+    x = {"type": "quantitative", "scale": {"domain": [-1, 2 * side + 3]}, "axis": None}
+    y = {"type": "quantitative", "scale": {"domain": [-2.6, side + 7]}, "axis": None}
+    labels = [{"x": side / 2 - 0.5, "y": -1.6, "text": f"left eye ({side}×{side})",
+               "eye": "left"},
+              {"x": side + 3 + side / 2 - 0.5, "y": -1.6, "text": f"right eye ({side}×{side})",
+               "eye": "right"}]  # fmt: skip
+    spec = _base(300, "One animal's synaptic graph: a line per synapse, blue from the left eye, "
+                      "red from the right, wider and darker when stronger")  # fmt: skip
+    spec["layer"] = [
+        {"data": {"name": "synapses"}, "mark": {"type": "rule"},
+         "transform": [  # a row is (j, k, r): the synapse from input k to neuron j, strength r
+             {"calculate": f"datum.k < {channels} ? 'left' : 'right'", "as": "eye"},
+             {"calculate": f"datum.k % {channels}", "as": "p"},
+             {"calculate": f"(datum.k < {channels} ? 0 : {side + 3}) + datum.p % {side}",
+              "as": "x"},
+             {"calculate": f"floor(datum.p / {side})", "as": "y"},
+             {"calculate": f"{2 * side + 2} * (datum.j + 0.5) / {neurons}", "as": "x2"},
+             {"calculate": f"{side + 5}", "as": "y2"},
+             {"calculate": "0.08 + 0.7 * datum.r", "as": "o"},
+             {"calculate": "0.2 + 2.4 * datum.r", "as": "w"},
+         ],
+         "encoding": {"x": {"field": "x", **x}, "y": {"field": "y", **y},
+                      "x2": {"field": "x2"}, "y2": {"field": "y2"}, "color": eyes,
+                      "opacity": {"field": "o", "type": "quantitative", "scale": None},
+                      "strokeWidth": {"field": "w", "type": "quantitative", "scale": None}}},
+        {"data": {"values": inputs}, "mark": {"type": "circle", "size": 14, "opacity": 1},
+         "encoding": {"x": {"field": "x", **x}, "y": {"field": "y", **y}, "color": eyes}},
+        {"data": {"values": labels}, "mark": {"type": "text", "fontWeight": "bold",
+                                              "fontSize": 11},
+         "encoding": {"x": {"field": "x", **x}, "y": {"field": "y", **y}, "text": {"field": "text"},
+                      "color": eyes}},
+        {"data": {"name": "neurons"},
+         "mark": {"type": "circle", "size": 110, "stroke": "black", "strokeWidth": 0.6,
+                  "opacity": 1, "invalid": None},
+         "encoding": {"x": {"field": "x", **x}, "y": {"field": "y", **y},
+                      "color": {**_odi_colour("odi"), "legend": None},
+                      "tooltip": [{"field": "neuron"},
+                                  {"field": "odi", "title": "ODI", "format": "+.2f"},
+                                  {"field": "synapses"}]}},
+    ]  # fmt: skip
+    return spec
+
+
+def synapse_rows(organism: Organism) -> tuple[list[dict], list[dict]]:
+    """(synapses, neurons): a row per unpruned synapse, the strongest drawn last."""
+    model = organism.model
+    channels, neurons = model.world.channels, model.cohort.neurons
+    pos = graph_layout(neurons, channels)
+    js, ks = np.nonzero(organism.mask)
+    strength = np.abs(organism.weights[js, ks]).astype(float)
+    scale = strength.max() if strength.size and strength.max() > 0 else 1.0
+    order = np.argsort(strength, kind="stable")
+    js, ks, rel = js[order], ks[order], strength[order] / scale
+    # the browser places them (synapse_spec's transform mirrors graph_layout)
+    synapses = [
+        {"j": j, "k": k, "r": round(r, 3)}
+        for j, k, r in zip(js.tolist(), ks.tolist(), rel.tolist(), strict=True)
+    ]
+    odi = neuron_odi(organism)
+    counts = organism.mask.sum(axis=1)
+    cells = [
+        {"x": round(pos[("cortex", j)][0], 3), "y": pos[("cortex", j)][1], "odi": _value(odi[j]),
+         "neuron": j + 1, "synapses": int(counts[j])}
+        for j in range(neurons)
+    ]  # fmt: skip
+    return synapses, cells
+
+
+def receptive_field_spec(model: DevelopmentModel) -> dict:
+    channels = model.world.channels
+    side = math.isqrt(channels)
+    count = min(RF_SHOWN, model.cohort.neurons)
+    span = count * (side + RF_GAP) - RF_GAP
+    x = {"type": "quantitative", "scale": {"domain": [-4, span]}, "axis": None}
+    y = {"type": "quantitative", "scale": {"domain": [2 * side + RF_GAP, -4]}, "axis": None}
+    eyes = [{"x": -0.6, "y": r * (side + RF_GAP) + side / 2, "text": f"{eye} eye", "c": colour}
+            for r, (eye, colour) in enumerate((("left", LEFT_COLOUR), ("right", RIGHT_COLOUR)))]
+    spec = _base(190, f"Receptive fields: each eye's {side}×{side} weights of the first {count} "
+                      "neurons (their ODI above them); green excitatory, pink negative, grey no synapse")  # fmt: skip
+    spec["layer"] = [
+        {"data": {"name": "fields"}, "mark": {"type": "rect", "invalid": None},
+         "transform": [  # a row is (i, w): pixel i of neuron i // (2 C), eye (i // C) % 2
+             {"calculate": f"floor(datum.i / {2 * channels})", "as": "n"},
+             {"calculate": f"floor(datum.i / {channels}) % 2", "as": "e"},
+             {"calculate": f"datum.i % {channels}", "as": "p"},
+             {"calculate": f"datum.n * {side + RF_GAP} + datum.p % {side}", "as": "x"},
+             {"calculate": f"datum.e * {side + RF_GAP} + floor(datum.p / {side})", "as": "y"},
+             {"calculate": "datum.x + 1", "as": "x2"},
+             {"calculate": "datum.y + 1", "as": "y2"},
+         ],
+         "encoding": {"x": {"field": "x", **x}, "x2": {"field": "x2"},
+                      "y": {"field": "y", **y}, "y2": {"field": "y2"},
+                      "color": {"condition": {"test": "datum.w === null", "value": "#e6e6e6"},
+                                "field": "w", "type": "quantitative",
+                                "scale": {"scheme": "pinkyellowgreen", "domain": [-1, 1]},
+                                "legend": {"title": "weight (of the strongest)",
+                                           "orient": "bottom", "direction": "horizontal",
+                                           "gradientLength": 160}}}},
+        {"data": {"name": "field_labels"}, "mark": {"type": "text", "fontSize": 9,
+                                                     "baseline": "bottom"},
+         "encoding": {"x": {"field": "x", **x}, "y": {"datum": -0.8, **y},
+                      "text": {"field": "text"}}},
+        {"data": {"values": eyes}, "mark": {"type": "text", "align": "right", "fontSize": 11,
+                                            "fontWeight": "bold"},
+         "encoding": {"x": {"field": "x", **x}, "y": {"field": "y", **y},
+                      "text": {"field": "text"}, "color": {"field": "c", "scale": None}}},
+    ]  # fmt: skip
+    return spec
+
+
+def receptive_field_rows(organism: Organism) -> tuple[list[dict], list[dict]]:
+    model = organism.model
+    channels = model.world.channels
+    side = math.isqrt(channels)
+    count = min(RF_SHOWN, model.cohort.neurons)
+    weights, mask = organism.weights[:count], organism.mask[:count]
+    shown = np.abs(weights[mask])
+    vmax = float(shown.max()) if shown.size and shown.max() > 0 else 1.0
+    odi = neuron_odi(organism)
+    shown_w = np.where(mask, np.round(weights / vmax, 3), np.nan).ravel().tolist()
+    fields = [{"i": i, "w": None if w != w else w} for i, w in enumerate(shown_w)]
+    labels = []
+    for j in range(count):
+        text = "–" if np.isnan(odi[j]) else f"{odi[j]:+.2f}"
+        labels.append({"x": j * (side + RF_GAP) + side / 2, "text": f"#{j + 1}: {text}"})
+    return fields, labels
+
+
+# --- a sheet's maps ----------------------------------------------------------------------------
+def map_spec(model: DevelopmentModel) -> dict:
+    size = model.cohort.size
+    gap = 3
+    x = {"type": "quantitative", "scale": {"domain": [0, 2 * size + gap]}, "axis": None}
+    y = {"type": "quantitative", "scale": {"domain": [2 * size + gap, -4]}, "axis": None}
+    spec = _base(WIDTH + 20, "Maps on the cortical sheet: ocular dominance (left eye's territory "
+                             "white) and orientation preference (hue), shown animal and its "
+                             "littermate control")  # fmt: skip
+    spec["layer"] = [
+        {"data": {"name": "maps"}, "mark": {"type": "rect"},
+         "encoding": {"x": {"field": "x", **x}, "x2": {"field": "x2"},
+                      "y": {"field": "y", **y}, "y2": {"field": "y2"},
+                      "color": {"field": "c", "type": "nominal", "scale": None}}},
+        {"data": {"name": "pinwheels"}, "mark": {"type": "point", "color": "white", "size": 18},
+         "encoding": {"x": {"field": "x", **x}, "y": {"field": "y", **y}}},
+        {"data": {"name": "map_labels"}, "mark": {"type": "text", "fontSize": 10,
+                                                   "baseline": "bottom"},
+         "encoding": {"x": {"field": "x", **x}, "y": {"datum": -0.5, **y},
+                      "text": {"field": "text"}}},
+    ]  # fmt: skip
+    return spec
+
+
+def _hex(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) floats in [0, 1] -> '#rrggbb' strings."""
+    v = np.clip(np.rint(np.asarray(rgb) * 255), 0, 255).astype(int)
+    return np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in v.reshape(-1, 3)])
+
+
+def map_rows(model: DevelopmentModel, row: int) -> tuple[list[dict], list[dict], list[dict]]:
+    from devsim import maps
+    from devsim.plots.maps import contra_label, od_span, orientation_rgb
+
+    size = model.cohort.size
+    gap = 3
+    control = model.organisms(model.reference)
+    litter = model.organisms()[row].litter
+    mate = next((o.row for o in control if o.litter == litter), control[0].row)
+    od, orientation = model.od_history[-1], model.orientation_history[-1]
+    seen_od = {k: maps.as_imaged(od[k]) for k in (row, mate)}
+    span = od_span(list(seen_od.values()))
+    cells, wheels, labels = [], [], []
+    ii, jj = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    for c, (k, who) in enumerate(((row, "shown"), (mate, "control"))):
+        x0 = c * (size + gap)
+        grey = np.clip(contra_label(seen_od[k], span), 0, 1)
+        seen = maps.as_imaged(orientation[k])
+        for y0, colours in ((0, _hex(np.repeat(grey[..., None], 3, axis=-1))),
+                            (size + gap, _hex(orientation_rgb(seen)))):  # fmt: skip
+            cells += [
+                {"x": x0 + int(j), "x2": x0 + int(j) + 1, "y": y0 + int(i), "y2": y0 + int(i) + 1,
+                 "c": str(col)}
+                for i, j, col in zip(ii.ravel(), jj.ravel(), colours, strict=True)
+            ]  # fmt: skip
+        for r_, c_ in maps.pinwheel_positions(seen):
+            wheels.append({"x": x0 + float(c_) + 0.5, "y": size + gap + float(r_) + 0.5})
+        share = maps.eye_share(od[k], "left")
+        share_text = "–" if np.isnan(share) else f"{share:.0%}"
+        organism = model.organisms()[k]
+        labels.append({"x": x0 + size / 2, "text": f"{_animal(organism)} ({who}): "
+                                                   f"left eye {share_text}"})  # fmt: skip
+    return cells, wheels, labels
+
+
+# --- everything the page draws ------------------------------------------------------------------
+def panel_specs(model: DevelopmentModel) -> dict[str, dict]:
+    """The page's panels, by name, as Vega-Lite specifications (built once per model)."""
+    specs = {
+        "litter": litter_spec(model),
+        "histogram": histogram_spec(model),
+        "timeline": timeline_spec(model),
+    }
+    if model.sheet:
+        specs["maps"] = map_spec(model)
+    else:
+        specs["synapses"] = synapse_spec(model)
+    specs["receptive-fields"] = receptive_field_spec(model)
+    return specs
+
+
+def panel_data(
+    model: DevelopmentModel, organism: Organism, previous: list[dict] | None = None
+) -> dict[str, dict[str, list]]:
+    """Today's datasets of every panel, by panel name then dataset name.
+
+    ``previous``: the timeline rows of the run before the last Reset (drawn faintly).
+    """
+    daily = model.daily()
+    data = {
+        "litter": {"litter": litter_rows(model, organism.row)},
+        "histogram": dict(zip(("histogram", "histogram_labels"), histogram_rows(model),
+                              strict=True)),
+        "timeline": {
+            "series": [*(previous or []), *series_rows(daily)],
+            "window": window_rows(daily, model.reference),
+            "today": [{"day": model.age}],
+        },
+    }
+    if model.sheet:
+        cells, wheels, labels = map_rows(model, organism.row)
+        data["maps"] = {"maps": cells, "pinwheels": wheels, "map_labels": labels}
+    else:
+        synapses, neurons = synapse_rows(organism)
+        data["synapses"] = {"synapses": synapses, "neurons": neurons}
+    fields, labels = receptive_field_rows(organism)
+    data["receptive-fields"] = {"fields": fields, "field_labels": labels}
+    return data
+
+
+PANEL_TITLES = {
+    "litter": "The litter: mean eye preference (ODI) of each animal",
+    "histogram": "Ocular dominance of each group (control outlined)",
+    "timeline": "Eye preference and plasticity over age",
+    "synapses": "Synapses of the animal shown",
+    "maps": "Maps on the cortical sheet",
+    "receptive-fields": "Receptive fields (neuron: ODI) of the animal shown",
+}
