@@ -24,9 +24,10 @@ test: $(STAMP)
 	$(VENV)/bin/pytest
 	bash scripts/check_package.sh $(PY)
 
+# The browser app for a class: http://127.0.0.1:8765/ (see `devsim app --help`).
 app: $(STAMP)
 	bash scripts/install_solara_assets.sh $(VENV)
-	$(VENV)/bin/solara run app.py --host 127.0.0.1 --port 8765 --production
+	$(VENV)/bin/devsim app
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check devsim tests

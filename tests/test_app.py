@@ -5,8 +5,14 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import io
+import json
+import re
+import time
+import uuid
 from pathlib import Path
+from urllib.parse import parse_qsl
 
+import ipyvue
 import ipyvuetify as v
 import ipywidgets as widgets
 import numpy as np
@@ -15,9 +21,10 @@ import solara
 import solara.server.app  # noqa: F401  (solara's ipywidgets/comm patches, as the server has)
 import solara.server.kernel
 import solara.server.kernel_context
+import solara.server.starlette  # noqa: F401  (as in the server: reactive state is per session)
 from PIL import Image
 
-from devsim.viz import PageModel, figures, model_params
+from devsim.viz import PageModel, charts, components, figures, model_params
 from devsim.viz.page_model import presets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +45,10 @@ def kernel_context():
     """A fresh virtual kernel per test: one browser session."""
     loop = asyncio.new_event_loop()
     context = solara.server.kernel_context.VirtualKernelContext(
-        id="test", kernel=solara.server.kernel.Kernel(), session_id="s", event_loop=loop
+        id=f"test-{uuid.uuid4()}",  # a new session: the page's state is per kernel id
+        kernel=solara.server.kernel.Kernel(),
+        session_id="s",
+        event_loop=loop,
     )
     try:
         with context:
@@ -51,7 +61,7 @@ def kernel_context():
 
 @solara.component
 def InAppLayout(page):
-    with solara.AppLayout():  # SolaraViz's Sidebar and AppBar need it
+    with solara.AppLayout():
         solara.Column(children=[page])
 
 
@@ -59,13 +69,25 @@ def _text(rc, cls: str) -> str:
     return rc.find(v.Html, class_=cls).widget.children[0]
 
 
-def _click(rc, label: str) -> None:
-    rc.find(v.Btn, children=[label]).widget.click()
+def _click(rc, cls: str) -> None:
+    rc.find(v.Btn, class_=cls).widget.click()
 
 
-def _set(rc, label: str, value) -> None:
-    """Set a sidebar input by its label, as the user would."""
-    rc.find(label=label).widget.v_model = value
+def _set(rc, name: str, value) -> None:
+    """Set a settings field (``devsim-input-NAME``) as the user would."""
+    field = rc.find(class_=f"devsim-input-{name}").widget.children[0]
+    field.v_model = value
+    if isinstance(field, v.TextField):  # a text field reports its value when left
+        field.fire_event("focusout", None)
+
+
+def _charts(rc) -> dict[str, dict]:
+    """Each panel's chart: its name -> {"spec", "payload"} as sent to the browser."""
+    return {
+        w.name: {"spec": w.spec, "payload": json.loads(w.payload)}
+        for w in rc.find(ipyvue.VueTemplate).widgets
+        if hasattr(w, "payload")
+    }
 
 
 @pytest.fixture
@@ -76,68 +98,187 @@ def page(kernel_context):
 
 
 def test_page_builds(page):
-    assert [b.children for b in page.find(v.Btn).widgets] == [["Reset"], ["▶"], ["Step"]]
+    labels = [b.children[-1] for b in page.find(v.Btn).widgets if b.children]
+    assert {"Step", "Play", "Reset"} <= set(map(str, labels))
     assert _text(page, "devsim-age") == "Age: P0"
     assert _text(page, "devsim-window").startswith("Critical window: not yet open (gate 0.")
-    assert len(page.find(widgets.Image).widgets) == 5  # litter, histogram, timeline, graph, RFs
-    page.find(v.Html, class_="devsim-error").assert_empty()
+    charts_ = _charts(page)
+    assert list(charts_) == ["litter", "histogram", "timeline", "synapses", "receptive-fields"]
+    page.find(v.Alert, class_="devsim-error").assert_empty()
 
 
-def _images(rc) -> list[bytes]:
-    return [w.value for w in rc.find(widgets.Image).widgets]
-
-
-def test_step_advances_one_day_and_redraws(page):
-    before = _images(page)
-    _click(page, "Step")
+def test_step_sends_new_data_not_pictures(page):
+    before = _charts(page)
+    _click(page, "devsim-step")
     assert _text(page, "devsim-age") == "Age: P1"
-    page.find(children=["Time: 1.0"]).assert_single()
-    after = _images(page)
-    assert all(a != b for a, b in zip(before, after, strict=True))  # every figure redrawn
-    _click(page, "Step")
-    assert _text(page, "devsim-age") == "Age: P2"
+    after = _charts(page)
+    for name in before:
+        assert after[name]["spec"] == before[name]["spec"]  # built once per model
+        assert after[name]["payload"]["version"] != before[name]["payload"]["version"]
+    assert page.find(widgets.Image).widgets == []  # no server-drawn pictures
 
 
-def test_choosing_an_organism_redraws_its_panels(page):
-    select = page.find(v.Select, label="Organism to inspect").widget
+def test_choosing_an_organism_changes_its_panels_only(page):
+    select = page.find(v.Select, label="Animal shown").widget
     assert select.v_model == "lid suture left P24-28 #1"
-    before = _images(page)
+    before = _charts(page)
     select.v_model = "control #3"
-    after = _images(page)
-    # litter (outline), graph and receptive fields change; histogram and timeline do not
-    assert sum(a != b for a, b in zip(before, after, strict=True)) == 3
+    after = _charts(page)
+    changed = {n for n in before if before[n]["payload"]["sets"] != after[n]["payload"]["sets"]}
+    assert changed == {"litter", "synapses", "receptive-fields"}  # the outline moves too
 
 
-def test_play_and_pause(page):
-    _click(page, "▶")
-    page.find(v.Html, class_="devsim-age", children=["Age: P2"]).wait_for(timeout=30)
-    _click(page, "❚❚")
-
-
-def test_parameter_change_and_reset_rebuild_the_model(page):
-    _click(page, "Step")
-    _set(page, "Organisms per group", 3)
-    _set(page, "Seed (whole number)", "11")
-    _set(page, "Rearing protocol (custom or a preset)", "md_critical")
-    _click(page, "Reset")
-    assert _text(page, "devsim-age") == "Age: P0"
-    hist = _text(page, "devsim-hist")
-    assert "control:" in hist
-    assert "md_p24:" in hist
-    # the select lists the new model's organisms: 2 groups x 3
-    select = page.find(v.Select, label="Organism to inspect").widget
-    assert select.items == [f"{g} #{i}" for g in ("control", "md_p24") for i in (1, 2, 3)]
-
-
-def test_invalid_protocol_shows_an_error(page):
-    _set(page, "Custom: from day", 30)
-    _set(page, "Custom: to day", 20)  # the suture would end before it starts
-    _click(page, "Reset")  # must not raise
-    error = page.find(v.Alert, class_="devsim-error").widget
-    assert "'to' (20) must be after 'from' (30)" in error.children[0]
-    # the session goes on with the default protocol
-    _click(page, "Step")
+def test_settings_apply_at_p0_and_are_pending_afterwards(page):
+    _set(page, "organisms", 3)  # at P0: applied at once
+    assert len(_charts(page)["litter"]["payload"]["sets"]["litter"]) == 6
+    page.find(v.Html, class_="devsim-pending").assert_empty()
+    _click(page, "devsim-step")
+    _set(page, "protocol", "md_critical")  # after a step: pending until Reset
+    assert "press Reset" in _text(page, "devsim-pending")
     assert _text(page, "devsim-age") == "Age: P1"
+    assert components.session.value.model.protocol.title.startswith("Custom")
+    _click(page, "devsim-reset")
+    assert _text(page, "devsim-age") == "Age: P0"
+    assert components.session.value.model.protocol.title.startswith("Preset md_critical")
+    page.find(v.Html, class_="devsim-pending").assert_empty()
+    # the readable names reach the panels, and the previous run is drawn faintly
+    rows = _charts(page)["timeline"]["payload"]["sets"]["series"]
+    assert {r["group"] for r in rows if r["run"] == "this run"} == {"control", "MD P24"}
+    assert {r["run"] for r in rows} == {"this run", "previous run"}
+
+
+def test_custom_fields_are_off_for_a_preset(page):
+    _set(page, "protocol", "gad65")
+    field = page.find(class_="devsim-input-condition").widget.children[0]
+    assert field.disabled
+
+
+@pytest.mark.parametrize("seed", ["-3", "x1", "1e3", " "])
+def test_invalid_settings_are_not_applied_and_say_why(page, seed):
+    _set(page, "seed", seed)  # must not raise
+    assert "seed: must be a whole number >= 0" in _text(page, "devsim-invalid")
+    _click(page, "devsim-reset")  # restarts the run with its valid settings
+    _click(page, "devsim-step")
+    assert _text(page, "devsim-age") == "Age: P1"
+
+
+def test_inverted_suture_is_named(page):
+    _set(page, "rearing_from", 30)
+    _set(page, "rearing_to", 20)
+    assert "'to' (20) must be after 'from' (30)" in _text(page, "devsim-invalid")
+
+
+def test_state_outlives_the_page_component(kernel_context):
+    """Leaving the tab unmounts the page; coming back finds the same run."""
+    _, rc = solara.render(InAppLayout(app.Page()), handle_error=False)
+    _set(rc, "organisms", 2)
+    for _ in range(3):
+        _click(rc, "devsim-step")
+    rc.close()
+    _, rc = solara.render(InAppLayout(app.Page()), handle_error=False)
+    assert _text(rc, "devsim-age") == "Age: P3"
+    assert len(_charts(rc)["litter"]["payload"]["sets"]["litter"]) == 4
+    rc.close()
+
+
+def test_keys_play_step_and_reset(page):
+    components.on_key("step")
+    assert _text(page, "devsim-age") == "Age: P1"
+    components.speed.set(16)
+    components.on_key("play")
+    assert components.playing.value
+    page.find(v.Html, class_="devsim-age", children=["Age: P4"]).wait_for(timeout=30)
+    components.on_key("play")
+    assert not components.playing.value
+    components.on_key("reset")
+    assert _text(page, "devsim-age") == "Age: P0"
+
+
+def test_play_keeps_the_pace_and_stops_at_the_end(page):
+    _set(page, "days", 12)
+    components.speed.set(16)
+    start = time.monotonic()
+    _click(page, "devsim-play")
+    page.find(v.Html, class_="devsim-age", children=["Age: P12"]).wait_for(timeout=30)
+    elapsed = time.monotonic() - start
+    assert elapsed > 11 / 16  # not faster than the speed
+    page.find(v.Btn, class_="devsim-play", children=["Finished"]).wait_for(timeout=5)
+    assert "Finished" in _text(page, "devsim-today")
+
+
+def test_links_round_trip_and_bad_links_say_which_field():
+    inputs = {**components.default_inputs(), "species": "cat", "organisms": 3, "seed": "11",
+              "diazepam": True, "eta": 0.2}  # fmt: skip
+    parsed, error = components.parse_inputs(dict(parse_qsl(components.query_of(inputs))))
+    assert error is None
+    assert parsed == inputs
+    for query, field in [
+        ("organisms=many", "organisms"),
+        ("species=dog", "species"),
+        ("eta=nan", "eta"),
+        ("diazepam=maybe", "diazepam"),
+        ("colour=red", "colour"),
+    ]:
+        parsed, error = components.parse_inputs(dict(parse_qsl(query)))
+        assert error.startswith("link: "), error
+        assert repr(field) in error, error
+        assert parsed == components.default_inputs()
+
+
+@solara.component
+def AtLink(query: str):
+    """The page as if opened at ``/?query``."""
+    solara.routing.router_context.provide(solara.routing.Router("/?" + query, routes=[]))
+    return app.Page()
+
+
+def test_a_link_builds_its_run(kernel_context):
+    query = "species=mouse&protocol=md_critical&organisms=2&seed=5"
+    _, rc = solara.render(InAppLayout(AtLink(query)), handle_error=False)
+    model = components.session.value.model
+    assert model.protocol.title.startswith("Preset md_critical")
+    assert model.experiment.seed == 5
+    assert len(model.organisms()) == 4
+    rc.close()
+
+
+def test_a_bad_link_says_so_and_runs_the_rest(kernel_context):
+    _, rc = solara.render(InAppLayout(AtLink("organisms=3&seed=-1")), handle_error=False)
+    assert "seed" in rc.find(v.Alert, class_="devsim-error").widget.children[0]
+    assert len(components.session.value.model.organisms()) == 2 * 8  # the default protocol
+    rc.close()
+
+
+def test_every_panel_dataset_is_sent_and_is_plain_json():
+    for protocol in ("custom", "gad65"):
+        model = PageModel(protocol=protocol, organisms=2)
+        model.step()
+        organism = figures.default_organism(model)
+        specs = charts.panel_specs(model)
+        data = charts.panel_data(model, organism)
+        assert specs.keys() == data.keys()
+        for name, spec in specs.items():
+            named = set(re.findall(r'"data": \{"name": "(\w+)"\}', json.dumps(spec)))
+            assert named == set(data[name]), name
+            json.dumps(data[name], allow_nan=False)  # NaN is sent as null, never as NaN
+
+
+def test_sheet_models_show_maps():
+    model = PageModel(protocol="sheet_mouse", organisms=1)
+    model.step()
+    organism = figures.default_organism(model)
+    data = charts.panel_data(model, organism)
+    assert "maps" in data
+    assert "synapses" not in data
+    size = model.cohort.size
+    assert len(data["maps"]["maps"]) == 2 * 2 * size * size  # OD and orientation, 2 animals
+
+
+def test_display_names():
+    assert charts.display_name("md_p24") == "MD P24"
+    assert charts.display_name("ko_diazepam_md") == "KO diazepam MD"
+    assert charts.display_name("md_4d") == "MD 4 days"
+    assert charts.display_name("lid suture left P24-28") == "lid suture left P24-28"
 
 
 def test_day_outside_life_and_bad_seed_are_errors_too():

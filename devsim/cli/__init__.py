@@ -26,6 +26,7 @@ COMMANDS = (
     "evolve",
     "bench",
     "scenarios",
+    "app",
 )
 
 

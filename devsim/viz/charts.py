@@ -28,7 +28,6 @@ from devsim.viz.figures import (
     histogram_counts,
     neuron_odi,
     open_spans,
-    organism_label,
     organism_odi,
 )
 
@@ -184,7 +183,7 @@ def histogram_spec(model: DevelopmentModel) -> dict:
              for g, group in enumerate(model.groups)]  # fmt: skip
     ticks = [8 * g + k for g in range(n) for k in range(1, 8)]
     x = {"type": "quantitative", "scale": {"domain": [0.3, 8 * n - 0.3], "nice": False},
-         "axis": {"values": ticks, "labelExpr": f"(datum.value % 8)", "grid": False,
+         "axis": {"values": ticks, "labelExpr": "(datum.value % 8)", "grid": False,
                   "title": "OD class: 1 = left eye only ... 7 = right eye only"}}  # fmt: skip
     y = {"type": "quantitative", "scale": {"domain": [0, 100]}}
     spec = _base(190, "Ocular dominance histograms of each group, the control's as a black outline")
@@ -258,20 +257,36 @@ def timeline_spec(model: DevelopmentModel) -> dict:
                             "colour": CONDITION_COLOURS.get(item.condition, "grey")})  # fmt: skip
         for item in group.treatments:
             treatments.append({"start": item.start, "end": item.end, "drug": item.drug})
-    window = {"data": {"name": "window"}, "mark": {"type": "rect", "color": "gold", "opacity": 0.3},
-              "encoding": {"x": {**x, "field": "start"}, "x2": {"field": "end"},
-                           "tooltip": [{"field": "text", "title": "critical window"}]}}
-    today = {"data": {"name": "today"}, "mark": {"type": "rule", "strokeDash": [4, 3],
-                                                  "color": "#555"},
-             "encoding": {"x": x}}
-    line = {"mark": {"type": "line", "strokeWidth": 2, "interpolate": "linear"},
-            "encoding": {"x": {**x, "axis": {"title": None, "labels": False}},
-                         "color": _group_colour(model),
-                         "detail": {"field": "run"},
-                         "opacity": {"condition": {"test": "datum.run === 'previous run'",
-                                                   "value": 0.35}, "value": 1},
-                         "strokeDash": {"condition": {"test": "datum.run === 'previous run'",
-                                                      "value": [5, 3]}, "value": [1, 0]}}}
+    window = {
+        "data": {"name": "window"},
+        "mark": {"type": "rect", "color": "gold", "opacity": 0.3},
+        "encoding": {
+            "x": {**x, "field": "start"},
+            "x2": {"field": "end"},
+            "tooltip": [{"field": "text", "title": "critical window"}],
+        },
+    }
+    today = {
+        "data": {"name": "today"},
+        "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#555"},
+        "encoding": {"x": x},
+    }
+    line = {
+        "mark": {"type": "line", "strokeWidth": 2, "interpolate": "linear"},
+        "encoding": {
+            "x": {**x, "axis": {"title": None, "labels": False}},
+            "color": _group_colour(model),
+            "detail": {"field": "run"},
+            "opacity": {
+                "condition": {"test": "datum.run === 'previous run'", "value": 0.35},
+                "value": 1,
+            },
+            "strokeDash": {
+                "condition": {"test": "datum.run === 'previous run'", "value": [5, 3]},
+                "value": [1, 0],
+            },
+        },
+    }
     tooltip = [{"field": "group"}, {"field": "run"}, {"field": "day"}]
     odi_panel = {
         "width": WIDTH - 50, "height": 150,
@@ -350,8 +365,12 @@ def synapse_spec(model: DevelopmentModel) -> dict:
     pos = graph_layout(neurons, channels)
     side = math.isqrt(channels)
     inputs = [{"x": x, "y": y, "eye": eye} for (eye, k), (x, y) in pos.items() if eye != "cortex"]
-    eyes = {"field": "eye", "type": "nominal", "legend": None,
-            "scale": {"domain": ["left", "right"], "range": [LEFT_COLOUR, RIGHT_COLOUR]}}
+    eyes = {
+        "field": "eye",
+        "type": "nominal",
+        "legend": None,
+        "scale": {"domain": ["left", "right"], "range": [LEFT_COLOUR, RIGHT_COLOUR]},
+    }
     x = {"type": "quantitative", "scale": {"domain": [-1, 2 * side + 3]}, "axis": None}
     y = {"type": "quantitative", "scale": {"domain": [-2.6, side + 7]}, "axis": None}
     labels = [{"x": side / 2 - 0.5, "y": -1.6, "text": f"left eye ({side}×{side})",
@@ -427,10 +446,13 @@ def receptive_field_spec(model: DevelopmentModel) -> dict:
     span = count * (side + RF_GAP) - RF_GAP
     x = {"type": "quantitative", "scale": {"domain": [-4, span]}, "axis": None}
     y = {"type": "quantitative", "scale": {"domain": [2 * side + RF_GAP, -4]}, "axis": None}
-    eyes = [{"x": -0.6, "y": r * (side + RF_GAP) + side / 2, "text": f"{eye} eye", "c": colour}
-            for r, (eye, colour) in enumerate((("left", LEFT_COLOUR), ("right", RIGHT_COLOUR)))]
+    eyes = [
+        {"x": -0.6, "y": r * (side + RF_GAP) + side / 2, "text": f"{eye} eye", "c": colour}
+        for r, (eye, colour) in enumerate((("left", LEFT_COLOUR), ("right", RIGHT_COLOUR)))
+    ]
     spec = _base(190, f"Receptive fields: each eye's {side}×{side} weights of the first {count} "
-                      "neurons (their ODI above them); green excitatory, pink negative, grey no synapse")  # fmt: skip
+                      "neurons (their ODI above them); green excitatory, pink negative, "
+                      "grey no synapse")  # fmt: skip
     spec["layer"] = [
         {"data": {"name": "fields"}, "mark": {"type": "rect", "invalid": None},
          "transform": [  # a row is (i, w): pixel i of neuron i // (2 C), eye (i // C) % 2
@@ -571,8 +593,9 @@ def panel_data(
     daily = model.daily()
     data = {
         "litter": {"litter": litter_rows(model, organism.row)},
-        "histogram": dict(zip(("histogram", "histogram_labels"), histogram_rows(model),
-                              strict=True)),
+        "histogram": dict(
+            zip(("histogram", "histogram_labels"), histogram_rows(model), strict=True)
+        ),
         "timeline": {
             "series": [*(previous or []), *series_rows(daily)],
             "window": window_rows(daily, model.reference),

@@ -39,7 +39,6 @@ from devsim.viz.page_model import (
     default_genes,
     model_params,
     page_defaults,
-    presets,
 )
 
 TITLE = "devsim: the critical period of ocular dominance"
@@ -148,7 +147,7 @@ def build(inputs: dict[str, Any]) -> Run:
     return Run(PageModel(**inputs), dict(inputs))
 
 
-# --- what the header says --------------------------------------------------------------------------
+# --- what the header says ----------------------------------------------------------------
 def window_status(model: DevelopmentModel) -> str:
     """The control group's critical window today: not yet open, open, closing or closed."""
     gate = model.daily()[model.reference]["plasticity"]
@@ -257,13 +256,15 @@ CSS = """
 .devsim-metrics td:first-child, .devsim-metrics th:first-child { text-align: left; }
 .devsim-metrics abbr { text-decoration: underline dotted; cursor: help; }
 .devsim-pending { background: #fff4ce; color: #5c4400; padding: 4px 10px; border-radius: 4px; }
+.devsim-invalid { background: #fde7e9; color: #8a1c1c; padding: 4px 10px; border-radius: 4px; }
 .devsim-finished { background: #e7f1ff; color: #0b3d91; padding: 4px 10px; border-radius: 4px; }
 .devsim-share { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
 .devsim-share input { flex: 1 1 260px; min-width: 0; font-size: 0.8em; padding: 3px 6px;
   border: 1px solid #bbb; border-radius: 4px; color: #1a1a1a; background: #fafafa; }
 .devsim-share button { border: 1px solid #888; border-radius: 4px; padding: 2px 10px; }
 .devsim-large { font-size: 1.35em; }
-.devsim-large .devsim-grid { grid-template-columns: repeat(auto-fill, minmax(min(100%, 640px), 1fr)); }
+.devsim-large .devsim-grid {
+  grid-template-columns: repeat(auto-fill, minmax(min(100%, 640px), 1fr)); }
 .devsim-large .v-btn { font-size: 1.1em !important; height: 44px !important; }
 /* the "runs on Solara" badge would cover the panels */
 div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
@@ -429,8 +430,9 @@ def Controls(run: Run):
                 icon_name="mdi-pause" if playing.value else "mdi-play",
             )
         solara.Button(
-            "Reset", on_click=reset, classes=["devsim-reset"], icon_name="mdi-restore", outlined=True
-        )
+            "Reset", on_click=reset, classes=["devsim-reset"], icon_name="mdi-restore",
+            outlined=True,
+        )  # fmt: skip
         with solara.Div(classes=["devsim-speed"]):
             solara.Select(
                 label="Speed (days per second)",
@@ -441,7 +443,7 @@ def Controls(run: Run):
                 classes=["devsim-speed-select"],
             )
         if error:
-            solara.Text(f"Not applied: {error}", classes=["devsim-pending", "devsim-invalid"])
+            solara.Text(f"Not applied: {error}", classes=["devsim-invalid"])
         elif pending:
             solara.Text(
                 "Settings changed: press Reset to apply them (this run keeps the old ones)",
@@ -494,8 +496,8 @@ def Settings():
                     for name in ("species", "protocol", "days", "organisms", "seed"):
                         _input(name)
                 with solara.Column(gap="2px"):
-                    solara.Text("Custom protocol" + ("" if custom else " (off: a preset is chosen)"),
-                                style={"font-weight": "600"})  # fmt: skip
+                    off = "" if custom else " (off: a preset is chosen)"
+                    solara.Text("Custom protocol" + off, style={"font-weight": "600"})
                     for name in CUSTOM_ONLY:
                         _input(name, disabled=not custom)
                     dz = custom and bool(draft.value["diazepam"])
@@ -602,4 +604,3 @@ def Page():
             Export(run)
             Panels(run)
             solara.Markdown(INTRO, style={"font-size": "0.9em"})
-
