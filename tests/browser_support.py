@@ -30,11 +30,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def solara_server(log_dir: Path, app: str = "app.py") -> Iterator[str]:
+def solara_server(
+    log_dir: Path, app: str = "app.py", env: dict[str, str] | None = None, proc_out: list | None = None
+) -> Iterator[str]:
     """`python -m solara run app.py` on a free port of 127.0.0.1; yields its URL.
 
-    Stops the server afterwards and fails if its log shows a traceback or an asset missing
-    from the offline cache.
+    ``env``: extra environment (e.g. a short ``SOLARA_KERNEL_CULL_TIMEOUT``); ``proc_out``,
+    if given, receives the server's ``Popen`` (to watch its memory). Stops the server
+    afterwards and fails if its log shows a traceback or an asset missing from the offline
+    cache.
     """
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not installed (scripts/install_system_deps.sh)")
@@ -46,6 +50,8 @@ def solara_server(log_dir: Path, app: str = "app.py") -> Iterator[str]:
         "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/",  # a cache miss fails fast
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
         "PYTHONUNBUFFERED": "1",
+        "SOLARA_THEME_SHOW_BANNER": "false",  # as `devsim app` serves it
+        **(env or {}),
     }
     command = [
         sys.executable, "-m", "solara", "run", app,
@@ -55,6 +61,8 @@ def solara_server(log_dir: Path, app: str = "app.py") -> Iterator[str]:
     url = f"http://127.0.0.1:{port}/"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        if proc_out is not None:
+            proc_out.append(proc)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -101,8 +109,8 @@ def chromium():
 class Tab:
     """One browser context (= one Solara session) on a page, recording failed requests."""
 
-    def __init__(self, browser, url: str, width: int = 1280, height: int = 800):
-        self.context = browser.new_context(viewport={"width": width, "height": height})
+    def __init__(self, browser, url: str, width: int = 1280, height: int = 800, **options):
+        self.context = browser.new_context(viewport={"width": width, "height": height}, **options)
         self.page = self.context.new_page()
         self.failed: list[str] = []
         self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))

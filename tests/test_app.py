@@ -74,11 +74,19 @@ def _click(rc, cls: str) -> None:
 
 
 def _set(rc, name: str, value) -> None:
-    """Set a settings field (``devsim-input-NAME``) as the user would."""
+    """Set a settings field (``devsim-input-NAME``) as the user would, and wait until a
+    setting made at P0 has been applied."""
     field = rc.find(class_=f"devsim-input-{name}").widget.children[0]
     field.v_model = value
     if isinstance(field, v.TextField):  # a text field reports its value when left
         field.fire_event("focusout", None)
+    deadline = time.monotonic() + 10
+    while components.check(components.draft.value) is None and components._fresh():
+        applying = rc.find(v.Html, class_="devsim-applying").widgets
+        if components.draft.value == components.session.value.inputs and not applying:
+            break  # applied and drawn
+        assert time.monotonic() < deadline, "a setting at P0 was never applied"
+        time.sleep(0.05)
 
 
 def _charts(rc) -> dict[str, dict]:

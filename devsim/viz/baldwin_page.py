@@ -177,7 +177,11 @@ def BaldwinPage():
     learning = solara.use_reactive(True)
     seed = solara.use_reactive(0)
 
+    bad_seed = seed.value is None or int(seed.value) < 0
+
     def compute():
+        if bad_seed:  # the button is off; a key press must not start it either
+            return None
         result = simulate(
             int(generations.value),
             int(runs.value),
@@ -224,13 +228,15 @@ def BaldwinPage():
                     solara.Switch(
                         label="Learning: the ? genes are guessed during life", value=learning
                     )
-                    solara.InputInt("Seed", value=seed)
+                    solara.InputInt("Seed", value=seed, classes=["devsim-baldwin-seed"])
+                    if bad_seed:
+                        solara.Error("Seed: a whole number ≥ 0", classes=["devsim-baldwin-bad-seed"])
                     solara.Button(
                         "Run",
                         icon_name="mdi-play",
                         color="primary",
                         on_click=task,
-                        disabled=task.pending,
+                        disabled=task.pending or bad_seed,
                         classes=["devsim-baldwin-run"],
                     )
                     if task.pending:

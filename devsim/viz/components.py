@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import solara
+import solara.server.kernel_context
 
 from devsim.errors import DevsimInputError
 from devsim.genome import GENE_BY_NAME
@@ -46,6 +47,7 @@ CLOSED_GATE = 0.1  # after the window, a gate below this counts as closed
 SPEEDS = (0.5, 1, 2, 4, 8, 16)  # simulated days per second
 DEFAULT_SPEED = 2  # a pace a teacher can narrate
 CATCH_UP = 8  # at most this many days per drawn frame when the server falls behind
+SETTLE = 0.3  # s: at P0 a setting applies this long after the last change
 HERE = Path(__file__).parent
 
 # --- what a session keeps (one value per browser session) --------------------------------------
@@ -278,6 +280,8 @@ div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
 # --- actions ------------------------------------------------------------------------------------
 def advance(days: int = 1) -> None:
     """Simulate ``days`` more days of the running model (never past the end of life)."""
+    if _fresh() and check(draft.value) is None:  # settings changed a moment ago apply first
+        _apply_if_fresh(draft.value)
     run = session.value
     with run.lock:
         model = run.model
@@ -300,14 +304,33 @@ def reset() -> None:
     tick.set(tick.value + 1)
 
 
+def _fresh() -> bool:
+    """Nothing has run yet: settings may replace the run without losing anything."""
+    return session.value.model.age == 0 and not playing.value
+
+
+def _apply_if_fresh(inputs: dict[str, Any]) -> None:
+    if draft.value == inputs and inputs != session.value.inputs and _fresh():
+        session.set(build(inputs))
+        tick.set(tick.value + 1)
+
+
 def change(name: str, value: Any) -> None:
-    """One setting changed: apply at once while nothing has run, else mark it pending."""
+    """One setting changed: applied while nothing has run (SETTLE s after the last change,
+    as a slider sends many), else marked pending until Reset."""
     new = {**draft.value, name: value}
     draft.set(new)
-    run = session.value
-    if check(new) is None and run.model.age == 0 and not playing.value:
-        session.set(build(new))
-        tick.set(tick.value + 1)
+    if not _fresh() or check(new) is not None:
+        return
+    context = solara.server.kernel_context.get_current_context()
+
+    def apply():
+        with context:
+            _apply_if_fresh(new)
+
+    timer = threading.Timer(SETTLE, apply)
+    timer.daemon = True
+    timer.start()
 
 
 def toggle_play() -> None:
@@ -444,11 +467,13 @@ def Controls(run: Run):
             )
         if error:
             solara.Text(f"Not applied: {error}", classes=["devsim-invalid"])
-        elif pending:
+        elif pending and model.age > 0:
             solara.Text(
                 "Settings changed: press Reset to apply them (this run keeps the old ones)",
                 classes=["devsim-pending"],
             )
+        elif pending:
+            solara.Text("Applying the new settings…", classes=["devsim-applying"])
         if finished:
             solara.Text(
                 f"Finished at P{model.days}: Reset to run again, or set a longer life and Reset",
