@@ -31,7 +31,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def solara_server(
-    log_dir: Path, app: str = "app.py", env: dict[str, str] | None = None, proc_out: list | None = None
+    log_dir: Path,
+    app: str = "app.py",
+    env: dict[str, str] | None = None,
+    proc_out: list | None = None,
 ) -> Iterator[str]:
     """`python -m solara run app.py` on a free port of 127.0.0.1; yields its URL.
 

@@ -272,6 +272,10 @@ CSS = """
 div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
 @media (max-width: 600px) {
   .devsim-bar .v-btn { min-width: 64px !important; padding: 0 8px !important; }
+  .devsim-body { padding: 0 2px !important; }
+  .devsim-panel { padding: 4px 2px; }
+  .devsim-page .solara-content-main, .devsim-page .v-expansion-panel-content__wrap {
+    padding: 0 4px !important; }
   .devsim-age { font-size: 1.8em !important; }
 }
 """
@@ -624,7 +628,7 @@ def Page():
         Header(run)
         Controls(run)
         Player()
-        with solara.Div(style={"padding": "0 8px"}):
+        with solara.Div(classes=["devsim-body"], style={"padding": "0 8px"}):
             Settings()
             Export(run)
             Panels(run)
