@@ -1,46 +1,24 @@
-"""Time one day of the browser page: a step of the default page model plus its figures.
+"""Time the server's side of one day on the browser page: a step and the panels' data.
 
 Runs the default ``PageModel`` (the model a new browser session gets) for ``--steps`` days
-from ``--start`` and, after each step, produces every figure the page shows as the page
-does: one :class:`~devsim.viz.figures.PageFigure` per panel kept for the session, updated
-to the new day and turned into PNG bytes (the same calls as :mod:`devsim.viz.components`).
-No server or browser; websocket transfer and the browser's own drawing are not included.
-For comparison it also times building and drawing every figure from scratch
-(``figures.all_figures``; the lessons page draws its figures that way).
+from ``--start`` and, after each step, computes what the page sends: every panel's datasets
+(:func:`devsim.viz.charts.panel_data`) and their JSON, as :mod:`devsim.viz.components` does.
+No server or browser: Solara's rendering, the websocket and the browser's drawing are in
+``benchmarks/bench_classroom.py`` (click-to-visible latency, thirty sessions).
 
     .venv/bin/python benchmarks/bench_app.py [--steps 30] [--start 10]
     .venv/bin/python benchmarks/bench_app.py --protocol sheet_md --organisms 2 --start 30
-
-``--protocol`` runs a preset as the page does (a sheet preset shows the maps panel in place
-of the synaptic graph), ``--organisms`` sets the animals per group.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 
-from devsim.viz import PageModel, figures
+from devsim.viz import PageModel, charts, figures
 from devsim.viz.page_model import presets
-
-
-def page_panels(model: PageModel, organism) -> dict:
-    """name -> (the session's figure, how the page redraws it after a step)."""
-    return {
-        "litter": (figures.LitterFigure(model), lambda f: f.update(model, organism.row).png()),
-        "histogram": (figures.HistogramFigure(model), lambda f: f.update(model).png()),
-        "timeline": (figures.TimelineFigure(model), lambda f: f.update(model).png()),
-        **(
-            {"maps": (figures.MapFigure(model), lambda f: f.update(model, organism.row).png())}
-            if model.sheet
-            else {"synapses": (figures.SynapseFigure(model), lambda f: f.update(organism).png())}
-        ),
-        "receptive fields": (
-            figures.ReceptiveFieldFigure(model),
-            lambda f: f.update(organism).png(),
-        ),
-    }
 
 
 def _row(name: str, values: list[float]) -> str:
@@ -66,50 +44,37 @@ def main() -> None:
     for _ in range(args.start):
         model.step()
     organism = figures.default_organism(model)
-    panels = page_panels(model, organism)
-    for fig, draw in panels.values():  # the page's first picture; warms fonts and caches
-        draw(fig)
+    charts.panel_specs(model)
 
-    step_ms, draw_ms, total_ms, cpu_ms = [], [], [], []
-    panel_ms: dict[str, list[float]] = {name: [] for name in panels}
+    step_ms, data_ms, json_ms, total_ms, cpu_ms, sizes = [], [], [], [], [], []
     for _ in range(args.steps):
         c0 = time.process_time()
         t0 = time.perf_counter()
         model.step()
         t1 = time.perf_counter()
-        for name, (fig, draw) in panels.items():
-            start = time.perf_counter()
-            draw(fig)
-            panel_ms[name].append(1000 * (time.perf_counter() - start))
+        data = charts.panel_data(model, organism)
         t2 = time.perf_counter()
+        payloads = [json.dumps({"version": model.age, "sets": sets}) for sets in data.values()]
+        t3 = time.perf_counter()
         cpu_ms.append(1000 * (time.process_time() - c0))
         step_ms.append(1000 * (t1 - t0))
-        draw_ms.append(1000 * (t2 - t1))
-        total_ms.append(1000 * (t2 - t0))
+        data_ms.append(1000 * (t2 - t1))
+        json_ms.append(1000 * (t3 - t2))
+        total_ms.append(1000 * (t3 - t0))
+        sizes.append(sum(map(len, payloads)))
 
-    # the same figures built and drawn from scratch, on the final day (not part of a step)
-    scratch_ms = []
-    for _ in range(min(args.steps, 5)):
-        t0 = time.perf_counter()
-        for fig in figures.all_figures(model, organism):
-            figures.png(fig)
-        scratch_ms.append(1000 * (time.perf_counter() - t0))
-
-    groups = len(model.groups)
-    organisms = len(model.group_of)
     cortex = f"{model.cohort.size}x{model.cohort.size} sheet" if model.sheet else "point cortex"
     print(
-        f"page model: {groups} groups, {organisms} organisms, {model.cohort.neurons} neurons "
-        f"({cortex})"
+        f"page model: {len(model.groups)} groups, {len(model.group_of)} organisms, "
+        f"{model.cohort.neurons} neurons ({cortex})"
     )
     print(f"steps timed: {args.steps} (from P{args.start})")
     print(_row("model step", step_ms))
-    print(_row("figures", draw_ms))
-    for name, values in panel_ms.items():
-        print(_row(f"  {name}", values))
+    print(_row("panel data", data_ms))
+    print(_row("JSON", json_ms))
     print(_row("total", total_ms))
     print(_row("total CPU time", cpu_ms))  # steadier than wall time on a busy machine
-    print(_row("(from scratch)", scratch_ms))
+    print(f"sent per day: {statistics.mean(sizes) / 1024:.1f} KiB of JSON (5 panels)")
 
 
 if __name__ == "__main__":

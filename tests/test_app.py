@@ -92,7 +92,7 @@ def _set(rc, name: str, value) -> None:
 def _charts(rc) -> dict[str, dict]:
     """Each panel's chart: its name -> {"spec", "payload"} as sent to the browser."""
     return {
-        w.name: {"spec": w.spec, "payload": json.loads(w.payload)}
+        w.name: {"spec": json.loads(w.spec), "payload": json.loads(w.payload)}
         for w in rc.find(ipyvue.VueTemplate).widgets
         if hasattr(w, "payload")
     }

@@ -16,6 +16,7 @@ busy server draws fewer frames, each frame advances more days.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import threading
@@ -211,6 +212,8 @@ def metrics_html(model: DevelopmentModel) -> str:
     return f"<table><tr><th>group</th>{head}</tr>{''.join(rows)}</table>"
 
 
+METRICS_NOTES = "<p>" + " ".join(f"<i>{k}</i>: {v}" for k, v in MEASURES.items()) + "</p>"
+
 INTRO = """
 **A litter grows up, one day per Step.** Each animal's visual cortex gets synapses from
 both eyes. Experience strengthens some and prunes others, but mostly while the
@@ -337,6 +340,10 @@ def change(name: str, value: Any) -> None:
     timer.start()
 
 
+def step_one() -> None:
+    advance(1)
+
+
 def toggle_play() -> None:
     run = session.value
     if run.model.age >= run.model.days:
@@ -383,8 +390,9 @@ def on_key(action: str) -> None:
 
 # --- components -------------------------------------------------------------------------------
 @solara.component_vue(str(HERE / "vega_chart.vue"))
-def VegaChart(spec: dict, payload: str, description: str, name: str, filename: str):
-    """One live chart (see vega_chart.vue)."""
+def VegaChart(spec: str, payload: str, description: str, name: str, filename: str):
+    """One live chart (see vega_chart.vue). ``spec`` and ``payload`` travel as JSON text: a
+    nested dict prop would be walked by every render of the page."""
 
 
 @solara.component_vue(str(HERE / "page_tools.vue"))
@@ -440,7 +448,7 @@ def Controls(run: Run):
     with solara.Div(classes=["devsim-bar"]):
         solara.Button(
             "Step",
-            on_click=lambda: advance(1),
+            on_click=step_one,
             disabled=finished or playing.value,
             color="primary",
             classes=["devsim-step"],
@@ -539,41 +547,46 @@ def Settings():
                         _input(name)
 
 
+def _tidy():
+    run = session.value
+    with run.lock:
+        return run.model.results().tidy()
+
+
+def results_csv() -> bytes:
+    """The running model's tidy results as they are today (the day is a column)."""
+    return _tidy().to_csv(index=False).encode()
+
+
+def results_parquet() -> bytes:
+    buffer = io.BytesIO()
+    _tidy().to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
 @solara.component
-def Export(run: Run):
-    """The run's tidy results (CSV, Parquet) as they are today, and the link to share."""
-    model = run.model
-    tick.value  # noqa: B018
-
-    def tidy():
-        with run.lock:
-            return model.results().tidy()
-
-    def csv() -> bytes:
-        return tidy().to_csv(index=False).encode()
-
-    def parquet() -> bytes:
-        import io
-
-        buffer = io.BytesIO()
-        tidy().to_parquet(buffer, index=False)
-        return buffer.getvalue()
-
-    stem = f"devsim_P{model.age}"
+def Export(query: str):
+    """The run's tidy results (CSV, Parquet), large text, and the link to share. Nothing
+    here changes with the day, so a step does not redraw it."""
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "center", "gap": "8px"}):
-        solara.FileDownload(csv, filename=f"{stem}.csv", label="Results (CSV)",
+        solara.FileDownload(results_csv, filename="devsim_results.csv", label="Results (CSV)",
                             mime_type="text/csv")  # fmt: skip
-        solara.FileDownload(parquet, filename=f"{stem}.parquet", label="Results (Parquet)")
+        solara.FileDownload(results_parquet, filename="devsim_results.parquet",
+                            label="Results (Parquet)")  # fmt: skip
         solara.Switch(label="Large text (projector)", value=large_text)
         with solara.Div(style={"flex": "1 1 320px"}):
-            PageTools(query=query_of(run.inputs), event_key=on_key)
+            PageTools(query=query, event_key=on_key)
 
 
 @solara.component
 def Panels(run: Run):
     model = run.model
     tick.value  # noqa: B018
-    specs = solara.use_memo(lambda: charts.panel_specs(model), dependencies=[model])
+    specs = solara.use_memo(
+        lambda: {name: (json.dumps(spec), spec["description"])
+                 for name, spec in charts.panel_specs(model).items()},
+        dependencies=[model],
+    )  # fmt: skip
     with run.lock:
         organism, labels = _selected(model)
         data = charts.panel_data(model, organism, previous.value)
@@ -581,7 +594,7 @@ def Panels(run: Run):
     version = f"{model.age}-{tick.value}"
     shown = charts.animal_label(organism)
     with solara.Div(classes=["devsim-grid"]):
-        for name, spec in specs.items():
+        for name, (spec, description) in specs.items():
             with solara.Div(classes=["devsim-panel", f"devsim-panel-{name}"]):
                 solara.HTML("h3", charts.PANEL_TITLES[name] + f" at P{model.age}")
                 if name in ("synapses", "maps"):
@@ -591,15 +604,14 @@ def Panels(run: Run):
                 VegaChart(
                     spec=spec,
                     payload=json.dumps({"version": version, "sets": data[name]}),
-                    description=spec["description"],
+                    description=description,
                     name=name,
                     filename=f"devsim_{name}_P{model.age}",
                 )
         with solara.Div(classes=["devsim-panel", "devsim-metrics"]):
             solara.HTML("h3", f"The groups at P{model.age}")
             solara.HTML("div", table)
-            notes = " ".join(f"*{k}*: {v}" for k, v in MEASURES.items())
-            solara.Markdown(notes, style={"font-size": "0.85em"})
+            solara.HTML("div", METRICS_NOTES, style="font-size: 0.85em")
 
 
 @solara.component
@@ -630,6 +642,6 @@ def Page():
         Player()
         with solara.Div(classes=["devsim-body"], style={"padding": "0 8px"}):
             Settings()
-            Export(run)
+            Export(query_of(run.inputs))
             Panels(run)
             solara.Markdown(INTRO, style={"font-size": "0.9em"})
