@@ -51,7 +51,8 @@ LATENCY_JS = """async () => {
         const now = performance.now();
         if (seen === null && age() === `Age: P${want}`) seen = now - t0;
         const charts = [...document.querySelectorAll('figure.devsim-chart')];
-        if (seen !== null && charts.every((c) => (c.dataset.version || '').startsWith(want + '-'))) {
+        const today = (c) => (c.dataset.version || '').startsWith(want + '-');
+        if (seen !== null && charts.every(today)) {
             return [seen, now - t0];
         }
         if (now - t0 > 20000) return [seen, null];
@@ -209,15 +210,25 @@ def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35
     return {
         "sessions": sessions,
         "seconds_playing": round(elapsed, 1),
-        "days_per_second": {"min": min(rates), "median": statistics.median(rates),
-                            "max": max(rates)},  # fmt: skip
-        "server_mib": {"baseline": round(baseline, 1), "opened": round(opened, 1),
-                       "peak": round(peak, 1), "after_cull": round(after, 1)},  # fmt: skip
+        "days_per_second": {
+            "min": min(rates),
+            "median": statistics.median(rates),
+            "max": max(rates),
+        },  # fmt: skip
+        "server_mib": {
+            "baseline": round(baseline, 1),
+            "opened": round(opened, 1),
+            "peak": round(peak, 1),
+            "after_cull": round(after, 1),
+        },  # fmt: skip
         "mib_per_session": round((peak - baseline) / sessions, 2),
         "server_cpu_cores": round(cpu_server, 2),
         "chromium_cpu_cores": round(cpu_chrome, 2),
-        "cull": {"sessions_left": history[-1][1], "seconds_to_cull": history[-1][0],
-                 "history": history},  # fmt: skip
+        "cull": {
+            "sessions_left": history[-1][1],
+            "seconds_to_cull": history[-1][0],
+            "history": history,
+        },  # fmt: skip
     }
 
 
@@ -267,8 +278,11 @@ def server_alone(sessions: int = 30, seconds: float = 30.0) -> dict:
     return {
         "sessions": sessions,
         "seconds": round(elapsed, 1),
-        "days_per_second": {"min": round(min(rates), 2), "median": statistics.median(rates),
-                            "max": round(max(rates), 2)},  # fmt: skip
+        "days_per_second": {
+            "min": round(min(rates), 2),
+            "median": statistics.median(rates),
+            "max": round(max(rates), 2),
+        },  # fmt: skip
         "mib_per_session": round((opened - base) / sessions, 2),
         "cpu_cores": round(cpu, 2),
     }

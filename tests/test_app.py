@@ -76,25 +76,37 @@ def _click(rc, cls: str) -> None:
 def _set(rc, name: str, value) -> None:
     """Set a settings field (``devsim-input-NAME``) as the user would, and wait until a
     setting made at P0 has been applied."""
+    components.settings_open.set(True)
     field = rc.find(class_=f"devsim-input-{name}").widget.children[0]
     field.v_model = value
     if isinstance(field, v.TextField):  # a text field reports its value when left
         field.fire_event("focusout", None)
     deadline = time.monotonic() + 10
     while components.check(components.draft.value) is None and components._fresh():
-        applying = rc.find(v.Html, class_="devsim-applying").widgets
-        if components.draft.value == components.session.value.inputs and not applying:
+        drawn = json.loads(_panels(rc).payload)["version"]
+        now = f"{components.session.value.model.age}-{components.tick.value}"
+        if components.draft.value == components.session.value.inputs and drawn == now:
             break  # applied and drawn
         assert time.monotonic() < deadline, "a setting at P0 was never applied"
         time.sleep(0.05)
 
 
+def _panels(rc):
+    (widget,) = [w for w in rc.find(ipyvue.VueTemplate).widgets if hasattr(w, "specs")]
+    return widget
+
+
 def _charts(rc) -> dict[str, dict]:
-    """Each panel's chart: its name -> {"spec", "payload"} as sent to the browser."""
+    """Each panel: its name -> {"spec", "sets"} as sent to the browser today."""
+    widget = _panels(rc)
+    today = json.loads(widget.payload)
     return {
-        w.name: {"spec": json.loads(w.spec), "payload": json.loads(w.payload)}
-        for w in rc.find(ipyvue.VueTemplate).widgets
-        if hasattr(w, "payload")
+        p["name"]: {
+            "spec": p["spec"],
+            "sets": today["sets"][p["name"]],
+            "version": today["version"],
+        }
+        for p in json.loads(widget.specs)
     }
 
 
@@ -122,23 +134,24 @@ def test_step_sends_new_data_not_pictures(page):
     after = _charts(page)
     for name in before:
         assert after[name]["spec"] == before[name]["spec"]  # built once per model
-        assert after[name]["payload"]["version"] != before[name]["payload"]["version"]
+        assert after[name]["version"] != before[name]["version"]
     assert page.find(widgets.Image).widgets == []  # no server-drawn pictures
 
 
 def test_choosing_an_organism_changes_its_panels_only(page):
-    select = page.find(v.Select, label="Animal shown").widget
-    assert select.v_model == "lid suture left P24-28 #1"
+    panels = _panels(page)
+    assert json.loads(panels.payload)["animal"] == "lid suture left P24-28 #1"
     before = _charts(page)
-    select.v_model = "control #3"
+    components.selected_organism.set("control #3")  # what the panel's chooser sends
     after = _charts(page)
-    changed = {n for n in before if before[n]["payload"]["sets"] != after[n]["payload"]["sets"]}
+    assert json.loads(panels.payload)["animal"] == "control #3"
+    changed = {n for n in before if before[n]["sets"] != after[n]["sets"]}
     assert changed == {"litter", "synapses", "receptive-fields"}  # the outline moves too
 
 
 def test_settings_apply_at_p0_and_are_pending_afterwards(page):
     _set(page, "organisms", 3)  # at P0: applied at once
-    assert len(_charts(page)["litter"]["payload"]["sets"]["litter"]) == 6
+    assert len(_charts(page)["litter"]["sets"]["litter"]) == 6
     page.find(v.Html, class_="devsim-pending").assert_empty()
     _click(page, "devsim-step")
     _set(page, "protocol", "md_critical")  # after a step: pending until Reset
@@ -150,13 +163,14 @@ def test_settings_apply_at_p0_and_are_pending_afterwards(page):
     assert components.session.value.model.protocol.title.startswith("Preset md_critical")
     page.find(v.Html, class_="devsim-pending").assert_empty()
     # the readable names reach the panels, and the previous run is drawn faintly
-    rows = _charts(page)["timeline"]["payload"]["sets"]["series"]
+    rows = _charts(page)["timeline"]["sets"]["series"]
     assert {r["group"] for r in rows if r["run"] == "this run"} == {"control", "MD P24"}
     assert {r["run"] for r in rows} == {"this run", "previous run"}
 
 
 def test_custom_fields_are_off_for_a_preset(page):
     _set(page, "protocol", "gad65")
+    components.settings_open.set(True)
     field = page.find(class_="devsim-input-condition").widget.children[0]
     assert field.disabled
 
@@ -185,7 +199,7 @@ def test_state_outlives_the_page_component(kernel_context):
     rc.close()
     _, rc = solara.render(InAppLayout(app.Page()), handle_error=False)
     assert _text(rc, "devsim-age") == "Age: P3"
-    assert len(_charts(rc)["litter"]["payload"]["sets"]["litter"]) == 4
+    assert len(_charts(rc)["litter"]["sets"]["litter"]) == 4
     rc.close()
 
 
@@ -195,7 +209,10 @@ def test_keys_play_step_and_reset(page):
     components.speed.set(16)
     components.on_key("play")
     assert components.playing.value
-    page.find(v.Html, class_="devsim-age", children=["Age: P4"]).wait_for(timeout=30)
+    deadline = time.monotonic() + 30
+    while components.session.value.model.age < 4:  # fast: several days per drawn frame
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     components.on_key("play")
     assert not components.playing.value
     components.on_key("reset")
@@ -203,13 +220,14 @@ def test_keys_play_step_and_reset(page):
 
 
 def test_play_keeps_the_pace_and_stops_at_the_end(page):
-    _set(page, "days", 12)
+    _set(page, "days", 30)
+    assert components.session.value.model.days == 30
     components.speed.set(16)
     start = time.monotonic()
     _click(page, "devsim-play")
-    page.find(v.Html, class_="devsim-age", children=["Age: P12"]).wait_for(timeout=30)
+    page.find(v.Html, class_="devsim-age", children=["Age: P30"]).wait_for(timeout=30)
     elapsed = time.monotonic() - start
-    assert elapsed > 11 / 16  # not faster than the speed
+    assert elapsed > 29 / 16  # not faster than the speed
     page.find(v.Btn, class_="devsim-play", children=["Finished"]).wait_for(timeout=5)
     assert "Finished" in _text(page, "devsim-today")
 

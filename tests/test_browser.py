@@ -66,7 +66,7 @@ class Sim(Tab):
         """Open the settings panel (once) and return the page."""
         panel = self.page.locator(".devsim-settings")
         if not panel.is_visible():
-            self.page.get_by_text("Settings (species, protocol, genes, seed)").click()
+            self.page.locator(".devsim-settings-toggle").click()
             panel.wait_for(state="visible")
         return self.page
 

@@ -230,9 +230,7 @@ def BaldwinPage():
                     )
                     solara.InputInt("Seed", value=seed, classes=["devsim-baldwin-seed"])
                     if bad_seed:
-                        solara.Error(
-                            "Seed: a whole number ≥ 0", classes=["devsim-baldwin-bad-seed"]
-                        )
+                        solara.Error("Seed: a whole number ≥ 0", classes=["devsim-baldwin-bad"])
                     solara.Button(
                         "Run",
                         icon_name="mdi-play",

@@ -3,7 +3,7 @@
 Each panel is a fixed Vega-Lite specification, built once per model (axes, scales, legends,
 the rearing events and treatments it already knows), whose named datasets are replaced
 every day. :func:`panel_data` computes those datasets (small lists of plain rows) from the
-model; the browser's :mod:`devsim.viz.vega_chart` widget swaps them into a live Vega view,
+model; the browser's widget (:file:`panels.vue`) swaps them into a live Vega view,
 so a step sends numbers, not pictures. matplotlib (:mod:`devsim.viz.figures`) stays for the
 lessons' handouts, the CLI and the figures a run writes.
 

@@ -4,7 +4,7 @@ Everything a session has lives in module-level ``solara.reactive`` values, which
 per browser session (virtual kernel), not per mounted component: leaving the Simulation tab
 for the Lessons and coming back finds the same run at the same day. The server computes
 (:mod:`devsim.viz.charts` turns the model into small datasets), the browser draws (one live
-Vega view per panel, :file:`vega_chart.vue`); a step sends numbers, never pictures.
+Vega view per panel, all in :file:`panels.vue`); a step sends numbers, never pictures.
 
 Settings apply at once while the run is still at P0; once it has started they are marked
 *pending* until Reset, so a running class demonstration is never thrown away by a slider.
@@ -48,6 +48,7 @@ CLOSED_GATE = 0.1  # after the window, a gate below this counts as closed
 SPEEDS = (0.5, 1, 2, 4, 8, 16)  # simulated days per second
 DEFAULT_SPEED = 2  # a pace a teacher can narrate
 CATCH_UP = 8  # at most this many days per drawn frame when the server falls behind
+FRAMES_PER_SECOND = 4  # faster speeds advance several days per drawn frame
 SETTLE = 0.3  # s: at P0 a setting applies this long after the last change
 HERE = Path(__file__).parent
 
@@ -59,6 +60,7 @@ playing = solara.reactive(False)
 speed = solara.reactive(DEFAULT_SPEED)
 previous = solara.reactive(None)  # the previous run's timeline rows (drawn faintly)
 large_text = solara.reactive(False)  # projector mode
+settings_open = solara.reactive(False)
 selected_organism = solara.reactive("")  # the animal in the synapse panels, by label
 
 
@@ -354,7 +356,8 @@ def toggle_play() -> None:
 
 def play_loop(cancel: threading.Event) -> None:
     """While playing: keep the pace of ``speed`` days per second; each frame advances the
-    days that are due (at most CATCH_UP), then the panels redraw once."""
+    days that are due (at most CATCH_UP), then the panels redraw once. A busy server draws
+    fewer frames, each with more days, so the simulated pace holds as long as it can."""
     if not playing.value:
         return
     start, done, pace = time.monotonic(), 0, speed.value
@@ -373,7 +376,8 @@ def play_loop(cancel: threading.Event) -> None:
         if due > 0:
             advance(due)
             done += due
-        wait = start + done / pace - time.monotonic()
+        # the next frame when the next day is due, but at most FRAMES_PER_SECOND
+        wait = max(start + done / pace, now + 1 / FRAMES_PER_SECOND) - time.monotonic()
         if wait > 0:
             cancel.wait(wait)
 
@@ -389,10 +393,10 @@ def on_key(action: str) -> None:
 
 
 # --- components -------------------------------------------------------------------------------
-@solara.component_vue(str(HERE / "vega_chart.vue"))
-def VegaChart(spec: str, payload: str, description: str, name: str, filename: str):
-    """One live chart (see vega_chart.vue). ``spec`` and ``payload`` travel as JSON text: a
-    nested dict prop would be walked by every render of the page."""
+@solara.component_vue(str(HERE / "panels.vue"))
+def PanelsView(specs: str, payload: str, notes: str, event_choose=None):
+    """Every live panel in one widget (see panels.vue). ``specs`` and ``payload`` travel as
+    JSON text: one property changes a day, and no nested dict is walked by each render."""
 
 
 @solara.component_vue(str(HERE / "page_tools.vue"))
@@ -523,10 +527,27 @@ def _input(name: str, disabled: bool = False):
                                  continuous_update=False)  # fmt: skip
 
 
+def toggle_settings() -> None:
+    settings_open.set(not settings_open.value)
+
+
 @solara.component
 def Settings():
+    """The settings, built only while open: every element on the page is visited by each
+    day's render, and the closed panel keeps a playing page light."""
+    shown = settings_open.value
+    solara.Button(
+        "Settings (species, protocol, genes, seed)",
+        icon_name="mdi-chevron-up" if shown else "mdi-chevron-down",
+        on_click=toggle_settings,
+        outlined=True,
+        classes=["devsim-settings-toggle"],
+        style={"width": "100%", "justify-content": "flex-start", "text-transform": "none"},
+    )
+    if not shown:
+        return
     custom = draft.value["protocol"] == CUSTOM
-    with solara.Details("Settings (species, protocol, genes, seed)", expand=False):
+    with solara.Card(margin=0):
         with solara.Div(classes=["devsim-settings"]):
             with solara.ColumnsResponsive(12, medium=4):
                 with solara.Column(gap="2px"):
@@ -583,35 +604,25 @@ def Panels(run: Run):
     model = run.model
     tick.value  # noqa: B018
     specs = solara.use_memo(
-        lambda: {name: (json.dumps(spec), spec["description"])
-                 for name, spec in charts.panel_specs(model).items()},
+        lambda: json.dumps([
+            {"name": name, "title": charts.PANEL_TITLES[name], "description": spec["description"],
+             "chooser": name in ("synapses", "maps"), "spec": spec}
+            for name, spec in charts.panel_specs(model).items()
+        ]),
         dependencies=[model],
     )  # fmt: skip
     with run.lock:
         organism, labels = _selected(model)
-        data = charts.panel_data(model, organism, previous.value)
-        table = metrics_html(model)
-    version = f"{model.age}-{tick.value}"
-    shown = charts.animal_label(organism)
-    with solara.Div(classes=["devsim-grid"]):
-        for name, (spec, description) in specs.items():
-            with solara.Div(classes=["devsim-panel", f"devsim-panel-{name}"]):
-                solara.HTML("h3", charts.PANEL_TITLES[name] + f" at P{model.age}")
-                if name in ("synapses", "maps"):
-                    solara.Select(label="Animal shown", values=labels, value=shown,
-                                  on_value=selected_organism.set, dense=True,
-                                  classes=["devsim-organism"])  # fmt: skip
-                VegaChart(
-                    spec=spec,
-                    payload=json.dumps({"version": version, "sets": data[name]}),
-                    description=description,
-                    name=name,
-                    filename=f"devsim_{name}_P{model.age}",
-                )
-        with solara.Div(classes=["devsim-panel", "devsim-metrics"]):
-            solara.HTML("h3", f"The groups at P{model.age}")
-            solara.HTML("div", table)
-            solara.HTML("div", METRICS_NOTES, style="font-size: 0.85em")
+        today = {
+            "version": f"{model.age}-{tick.value}",
+            "age": model.age,
+            "animal": charts.animal_label(organism),
+            "animals": labels,
+            "table": metrics_html(model),
+            "sets": charts.panel_data(model, organism, previous.value),
+        }
+    PanelsView(specs=specs, payload=json.dumps(today), notes=METRICS_NOTES,
+               event_choose=selected_organism.set)  # fmt: skip
 
 
 @solara.component
