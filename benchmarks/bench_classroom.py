@@ -75,7 +75,8 @@ def latency(url: str, clicks: int = 40) -> dict:
     from browser_support import chromium
 
     with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        # tall enough for every panel to be on screen: "all panels" means all of them
+        context = browser.new_context(viewport={"width": 1280, "height": 2000})
         page = context.new_page()
         page.goto(url)
         _wait_ready(page)
@@ -161,15 +162,18 @@ def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35
         chrome = [c for c in me.children(recursive=True) if "chrom" in c.name().lower()]
         cpu_server0, cpu_chrome0 = _cpu([server]), _cpu(chrome)
         start = time.monotonic()
-        for page in pages:
-            page.locator(".devsim-play").click()
+        pressed_at = []
+        for page in pages:  # a click in the page itself: no waiting for a busy Chromium
+            page.evaluate("() => document.querySelector('.devsim-play').click()")
+            pressed_at.append(time.monotonic())
         pressed = time.monotonic()
-        samples = []  # (time, [age of each session])
+        samples = [[] for _ in pages]  # per session: (time, age) as read in its page
         peak = opened
         while time.monotonic() - pressed < seconds:
             time.sleep(2.0)
-            now = time.monotonic()
-            samples.append((now, [page.evaluate(AGE_JS) for page in pages]))
+            for k, page in enumerate(pages):
+                age = page.evaluate(AGE_JS)
+                samples[k].append((time.monotonic(), age))
             peak = max(peak, _rss(server_pid))
         elapsed = time.monotonic() - start
         cpu_server = (_cpu([server]) - cpu_server0) / elapsed
@@ -178,14 +182,13 @@ def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35
                                  ".nextElementSibling.innerText.match(/P(\\d+)/)[1])")  # fmt: skip
         rates = []
         for k in range(sessions):
-            # from the first sample to the last one before the session reached the end of life
-            series = [(t, ages[k]) for t, ages in samples]
-            running = [(t, a) for t, a in series if a < days] or series[:1]
-            first = series[0]
-            last = running[-1] if len(running) > 1 else series[-1]
-            if last[1] >= days:  # finished between two samples: count up to its end
-                last = next((t, a) for t, a in series if a >= days)
-            rates.append((last[1] - first[1]) / max(last[0] - first[0], 1e-9))
+            # from Play (at P0) to the last sample before the session reached the end of
+            # life; a session already at the end by the first sample gets the lower bound
+            # days / (time of that sample - Play)
+            series = samples[k]
+            running = [(t, a) for t, a in series if 0 < a < days]
+            t, a = running[-1] if running else next((t, a) for t, a in series if a >= days)
+            rates.append(a / (t - pressed_at[k]))
         # a class that closes its laptops: chromium killed, no goodbye to the server
         for proc in chrome:
             try:
