@@ -31,6 +31,9 @@ CONDITIONS = (
     "strabismus",
 )
 EYE_CONDITIONS = ("lid_suture", "inactivate")  # conditions that need an `eye`
+# Scaled stimulus banks kept per world for the conditions seen lately: a browser session
+# holds one world, so this bounds its memory (a day of the default page uses 24 MiB).
+BANK_CACHE_BYTES = 24 * 2**20
 
 
 @dataclass(frozen=True)
@@ -356,8 +359,12 @@ class VisualWorld:
         stacked = cache.get(key)
         if stacked is None:
             stacked = np.concatenate([v * bank for v in distinct])  # float32 products
-            if len(cache) >= 8:  # a handful of rearing conditions; keep memory bounded
-                cache.clear()
+            # the oldest go first once the cache would outgrow its budget (a day's two
+            # stacks always fit: the arrays in use are referenced by the day's plan)
+            while cache and sum(a.nbytes for a in cache.values()) + stacked.nbytes > (
+                BANK_CACHE_BYTES
+            ):
+                del cache[next(iter(cache))]
             cache[key] = stacked
         offset = np.searchsorted(distinct, values).astype(np.intp) * bank.shape[0]
         return stacked, offset

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from devsim.cli.app import server_env
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-output" / "browser"
@@ -49,11 +51,9 @@ def solara_server(
     port = free_port()
     env = {
         **os.environ,
-        "SOLARA_ASSETS_PROXY": "true",  # serve the assets from <venv>/share/solara/cdn
+        **server_env(),  # as `devsim app` serves it
         "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/",  # a cache miss fails fast
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
         "PYTHONUNBUFFERED": "1",
-        "SOLARA_THEME_SHOW_BANNER": "false",  # as `devsim app` serves it
         **(env or {}),
     }
     command = [

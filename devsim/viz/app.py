@@ -14,6 +14,7 @@ Pages, with tabs in the app bar on every one of them:
 Solara picks up ``routes``; the ``Layout`` of the root route wraps every page.
 """
 
+import gc
 import os
 
 import psutil
@@ -21,7 +22,7 @@ import solara
 import solara.lab
 
 from devsim.viz.baldwin_page import BaldwinPage
-from devsim.viz.components import Page
+from devsim.viz.components import LIVE_MODELS, Page
 from devsim.viz.lessons_page import LessonsPage
 
 # (path, label): the tabs of the app bar
@@ -41,11 +42,16 @@ def Layout(children=[]):  # noqa: B006  (solara's Layout signature)
 
 
 def server_status() -> dict:
-    """Live sessions (virtual kernels) and the server's resident memory."""
+    """Live sessions (virtual kernels), the models they hold and the server's memory."""
     from solara.server import kernel_context
 
+    gc.collect()  # a closed session's cycles, so that "models" counts the live ones
     rss = psutil.Process(os.getpid()).memory_info().rss
-    return {"sessions": len(kernel_context.contexts), "rss_mib": round(rss / 2**20, 1)}
+    return {
+        "sessions": len(kernel_context.contexts),
+        "models": len(LIVE_MODELS),
+        "rss_mib": round(rss / 2**20, 1),
+    }
 
 
 @solara.component
@@ -53,7 +59,8 @@ def StatusPage():
     """How loaded the server is (this page's own session included)."""
     status = server_status()
     solara.Text(
-        f"sessions: {status['sessions']} · memory: {status['rss_mib']} MiB",
+        f"sessions: {status['sessions']} · models: {status['models']} · "
+        f"memory: {status['rss_mib']} MiB",
         classes=["devsim-status"],
     )
 

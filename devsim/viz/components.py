@@ -21,6 +21,7 @@ import json
 import math
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -148,8 +149,13 @@ def check(inputs: dict[str, Any]) -> str | None:
     return None
 
 
+LIVE_MODELS: weakref.WeakSet = weakref.WeakSet()  # every page model not yet freed (/status)
+
+
 def build(inputs: dict[str, Any]) -> Run:
-    return Run(PageModel(**inputs), dict(inputs))
+    model = PageModel(**inputs)
+    LIVE_MODELS.add(model)
+    return Run(model, dict(inputs))
 
 
 # --- what the header says ----------------------------------------------------------------
