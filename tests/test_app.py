@@ -83,10 +83,9 @@ def _set(rc, name: str, value) -> None:
         field.fire_event("focusout", None)
     deadline = time.monotonic() + 10
     while components.check(components.draft.value) is None and components._fresh():
-        drawn = json.loads(_panels(rc).payload)["version"]
-        now = f"{components.session.value.model.age}-{components.tick.value}"
-        if components.draft.value == components.session.value.inputs and drawn == now:
-            break  # applied and drawn
+        if components.draft.value == components.session.value.inputs:
+            time.sleep(0.3)  # applied; its render (in the timer's thread) ends in a moment
+            break
         assert time.monotonic() < deadline, "a setting at P0 was never applied"
         time.sleep(0.05)
 
