@@ -115,15 +115,15 @@ def _cpu(procs: list[psutil.Process]) -> float:
     return total
 
 
-def _status(browser, url: str) -> tuple[int, float]:
-    """(sessions, MiB) from the server's /status page (its own session included)."""
+def _status(browser, url: str) -> tuple[int, int, float]:
+    """(sessions, models, MiB) from the server's /status page (its own session included)."""
     context = browser.new_context()
     page = context.new_page()
     page.goto(url + "status")
     text = page.locator(".devsim-status").inner_text(timeout=60_000)
     context.close()
-    sessions, mib = text.replace("sessions: ", "").replace(" MiB", "").split(" · memory: ")
-    return int(sessions), float(mib)
+    sessions, models, mib = (float(part.split(": ")[1].split()[0]) for part in text.split(" · "))
+    return int(sessions), int(models), mib
 
 
 def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35.0,
@@ -136,7 +136,7 @@ def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35
     server = psutil.Process(server_pid)
     # one session first, so that imports and compilation are not counted per session
     with chromium() as browser:
-        base_sessions, _ = _status(browser, url)
+        base_sessions, _, _ = _status(browser, url)
         context = browser.new_context()
         page = context.new_page()
         page.goto(url)
@@ -204,8 +204,8 @@ def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35
         history = []
         while True:
             time.sleep(5)
-            count, mib = _status(browser, url)
-            history.append((round(time.monotonic() - killed, 1), count, mib))
+            count, models, mib = _status(browser, url)
+            history.append((round(time.monotonic() - killed, 1), count, models, mib))
             if count <= base_sessions or time.monotonic() - killed > cull_wait:
                 break
     time.sleep(30)  # the server collects closed sessions' cycles a moment later
@@ -229,9 +229,10 @@ def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35
         "chromium_cpu_cores": round(cpu_chrome, 2),
         "cull": {
             "sessions_left": history[-1][1],
+            "models_left": history[-1][2],
             "seconds_to_cull": history[-1][0],
-            "history": history,
-        },  # fmt: skip
+            "history": history,  # (s after the kill, sessions, models, MiB)
+        },
     }
 
 
