@@ -189,6 +189,8 @@ def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35
             running = [(t, a) for t, a in series if 0 < a < days]
             t, a = running[-1] if running else next((t, a) for t, a in series if a >= days)
             rates.append(a / (t - pressed_at[k]))
+        slowest = min(range(sessions), key=rates.__getitem__)
+        slowest_series = [(round(t - pressed_at[slowest], 1), a) for t, a in samples[slowest]]
         # a class that closes its laptops: chromium killed, no goodbye to the server
         for proc in chrome:
             try:
@@ -218,6 +220,7 @@ def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35
             "median": statistics.median(rates),
             "max": max(rates),
         },  # fmt: skip
+        "slowest_session": slowest_series,  # (s after its Play, age)
         "server_mib": {
             "baseline": round(baseline, 1),
             "opened": round(opened, 1),

@@ -584,33 +584,41 @@ def panel_specs(model: DevelopmentModel) -> dict[str, dict]:
 
 
 def panel_data(
-    model: DevelopmentModel, organism: Organism, previous: list[dict] | None = None
+    model: DevelopmentModel,
+    organism: Organism,
+    previous: list[dict] | None = None,
+    panels: tuple[str, ...] | None = None,
 ) -> dict[str, dict[str, list]]:
-    """Today's datasets of every panel, by panel name then dataset name.
+    """Today's datasets of the ``panels`` named (default: all of the model's), by panel then
+    dataset; only those are computed.
 
     ``previous``: the timeline rows of the run before the last Reset (drawn faintly).
     """
-    daily = model.daily()
-    data = {
-        "litter": {"litter": litter_rows(model, organism.row)},
-        "histogram": dict(
-            zip(("histogram", "histogram_labels"), histogram_rows(model), strict=True)
-        ),
-        "timeline": {
+
+    def timeline() -> dict:
+        daily = model.daily()
+        return {
             "series": [*(previous or []), *series_rows(daily)],
             "window": window_rows(daily, model.reference),
             "today": [{"day": model.age}],
-        },
+        }
+
+    makers = {
+        "litter": lambda: {"litter": litter_rows(model, organism.row)},
+        "histogram": lambda: dict(
+            zip(("histogram", "histogram_labels"), histogram_rows(model), strict=True)
+        ),
+        "timeline": timeline,
+        "maps": lambda: dict(
+            zip(("maps", "pinwheels", "map_labels"), map_rows(model, organism.row), strict=True)
+        ),
+        "synapses": lambda: dict(zip(("synapses", "neurons"), synapse_rows(organism), strict=True)),
+        "receptive-fields": lambda: dict(
+            zip(("fields", "field_labels"), receptive_field_rows(organism), strict=True)
+        ),
     }
-    if model.sheet:
-        cells, wheels, labels = map_rows(model, organism.row)
-        data["maps"] = {"maps": cells, "pinwheels": wheels, "map_labels": labels}
-    else:
-        synapses, neurons = synapse_rows(organism)
-        data["synapses"] = {"synapses": synapses, "neurons": neurons}
-    fields, labels = receptive_field_rows(organism)
-    data["receptive-fields"] = {"fields": fields, "field_labels": labels}
-    return data
+    names = [n for n in makers if n != ("synapses" if model.sheet else "maps")]
+    return {n: makers[n]() for n in names if panels is None or n in panels}
 
 
 PANEL_TITLES = {

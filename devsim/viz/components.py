@@ -62,6 +62,7 @@ speed = solara.reactive(DEFAULT_SPEED)
 previous = solara.reactive(None)  # the previous run's timeline rows (drawn faintly)
 large_text = solara.reactive(False)  # projector mode
 settings_open = solara.reactive(False)
+on_screen = solara.reactive(None)  # the panels the browser shows (None: not said yet, all)
 selected_organism = solara.reactive("")  # the animal in the synapse panels, by label
 
 
@@ -400,7 +401,7 @@ def on_key(action: str) -> None:
 
 # --- components -------------------------------------------------------------------------------
 @solara.component_vue(str(HERE / "panels.vue"))
-def PanelsView(specs: str, payload: str, notes: str, event_choose=None):
+def PanelsView(specs: str, payload: str, notes: str, event_choose=None, event_visible=None):
     """Every live panel in one widget (see panels.vue). ``specs`` and ``payload`` travel as
     JSON text: one property changes a day, and no nested dict is walked by each render."""
 
@@ -625,10 +626,11 @@ def Panels(run: Run):
             "animal": charts.animal_label(organism),
             "animals": labels,
             "table": metrics_html(model),
-            "sets": charts.panel_data(model, organism, previous.value),
+            "sets": charts.panel_data(model, organism, previous.value, on_screen.value),
         }
     PanelsView(specs=specs, payload=json.dumps(today), notes=METRICS_NOTES,
-               event_choose=selected_organism.set)  # fmt: skip
+               event_choose=selected_organism.set,
+               event_visible=lambda names: on_screen.set(tuple(names)))  # fmt: skip
 
 
 @solara.component
