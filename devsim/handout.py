@@ -244,7 +244,7 @@ def _evolution_part(name: str, quick: bool, numbers: dict) -> str:
 
 
 def _page(lesson: Lesson, parts: list[str], settings: Settings) -> str:
-    body = render_text(lesson.body)
+    body = render_text(lesson.student_body)
     source = (
         f"lessons/{lesson.path.name}"
         if lesson.path.resolve().parent == lesson_dir().resolve()

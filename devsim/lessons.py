@@ -33,6 +33,7 @@ from devsim.shipped import lesson_dir, lesson_names, lesson_path, scenario_names
 
 __all__ = ["Lesson", "LessonHeader", "find_lesson", "lesson_names", "lessons", "parse_lesson"]
 
+TEACHER = "For the teacher"  # a lesson's notes for the teacher: on the page, not in handouts
 MAX_LESSON_BYTES = MAX_FILE_BYTES  # shipped lessons are a few kB; a bigger file is not a lesson
 
 
@@ -60,8 +61,8 @@ class Lesson:
     def title(self) -> str:
         return self.header.title
 
-    def steps(self) -> list[tuple[str, str]]:
-        """The body split at ``## `` headings: (heading, markdown) pairs, for step-by-step."""
+    def sections(self) -> list[tuple[str, str]]:
+        """The body split at ``## `` headings: (heading, markdown) pairs."""
         steps, heading, lines = [], "", []
         for line in self.body.splitlines():
             if line.startswith("## "):
@@ -72,6 +73,20 @@ class Lesson:
                 lines.append(line)
         steps.append((heading, "\n".join(lines).strip()))
         return steps
+
+    def steps(self) -> list[tuple[str, str]]:
+        """The students' sections, for step-by-step (the teacher's notes left out)."""
+        return [(h, t) for h, t in self.sections() if h != TEACHER]
+
+    @property
+    def student_body(self) -> str:
+        """The body without the teacher's notes (what the handout prints)."""
+        return "\n\n".join(f"## {h}\n\n{t}" if h else t for h, t in self.steps())
+
+    @property
+    def teacher_notes(self) -> str:
+        """The ``## For the teacher`` section: what to say, what to ask ("" if none)."""
+        return next((t for h, t in self.sections() if h == TEACHER), "")
 
 
 def parse_lesson(path: Path) -> Lesson:

@@ -13,6 +13,8 @@ different patterns). Nothing downstream knows which experiment is running.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -271,6 +273,44 @@ def draw_bank_indices(rng: np.random.Generator, params, litter: int, batch: int)
     return idx
 
 
+class _Banks:
+    """A visual world's banks (read-only) and its cache of scaled banks."""
+
+    def __init__(self, rng: np.random.Generator, p: WorldParams):
+        channels = p.patch * p.patch
+        self.patterns = natural_patches(rng, p, p.bank_size)
+        self.noise = rng.standard_normal((p.noise_bank_size, channels)).astype(np.float32)
+        # Fixed test sets (drawn from fresh images so they are never trained on directly).
+        self.test_patterns = natural_patches(rng, p, p.n_test)
+        self.gratings = grating_stimuli(p)  # (sf, class, c)
+        self.cortical_noise = p.cortical_noise * rng.standard_normal(
+            (len(p.acuity_sfs), self.gratings.shape[1], p.acuity_reps, p.max_neurons)
+        ).astype(np.float32)
+        for array in (self.patterns, self.noise, self.test_patterns, self.cortical_noise):
+            array.flags.writeable = False
+        self.state_after = rng.bit_generator.state
+        self.scaled: dict[tuple, np.ndarray] = {}
+        self.lock = threading.Lock()
+
+
+# Banks by the generator state they were drawn from, while some world uses them: models with
+# the same seed (a class that opened one link) hold one copy. Taking them advances the
+# generator exactly as drawing them would, so every later draw is the same.
+_BANKS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_BANKS_LOCK = threading.Lock()
+
+
+def _shared_banks(rng: np.random.Generator, p: WorldParams) -> _Banks:
+    key = (repr(rng.bit_generator.state), p)
+    with _BANKS_LOCK:
+        banks = _BANKS.get(key)
+        if banks is None:
+            banks = _BANKS[key] = _Banks(rng, p)
+        else:
+            rng.bit_generator.state = banks.state_after
+    return banks
+
+
 class VisualWorld:
     """Banks of natural-like patterns and noise, drawn once from the model's generator.
 
@@ -283,14 +323,13 @@ class VisualWorld:
         self.params = params or WorldParams()
         p = self.params
         self.channels = p.patch * p.patch
-        self.patterns = natural_patches(rng, p, p.bank_size)
-        self.noise = rng.standard_normal((p.noise_bank_size, self.channels)).astype(np.float32)
-        # Fixed test sets (drawn from fresh images so they are never trained on directly).
-        self.test_patterns = natural_patches(rng, p, p.n_test)
-        self.gratings = grating_stimuli(p)  # (sf, class, c)
-        self.cortical_noise = p.cortical_noise * rng.standard_normal(
-            (len(p.acuity_sfs), self.gratings.shape[1], p.acuity_reps, p.max_neurons)
-        ).astype(np.float32)
+        banks = _shared_banks(rng, p)
+        self._banks = banks  # worlds drawn from the same generator state share it
+        self.patterns = banks.patterns
+        self.noise = banks.noise
+        self.test_patterns = banks.test_patterns
+        self.gratings = banks.gratings
+        self.cortical_noise = banks.cortical_noise
 
     def draw_indices(self, rng: np.random.Generator, litter: int, batch: int) -> np.ndarray:
         """Indices for one update: (4, litter, batch) = pattern L, pattern R, noise L, noise R."""
@@ -355,19 +394,27 @@ class VisualWorld:
         bank = getattr(self, which)
         distinct = np.unique(values)
         key = (which, distinct.tobytes())
-        cache = self.__dict__.setdefault("_bank_cache", {})
+        with self._banks.lock:  # shared with the worlds of other sessions (threads)
+            stacked = self._scaled_stack(bank, distinct, key)
+        offset = np.searchsorted(distinct, values).astype(np.intp) * bank.shape[0]
+        return stacked, offset
+
+    def _scaled_stack(self, bank: np.ndarray, distinct: np.ndarray, key: tuple) -> np.ndarray:
+        cache = self._banks.scaled
         stacked = cache.get(key)
         if stacked is None:
-            stacked = np.concatenate([v * bank for v in distinct])  # float32 products
+            stacked = np.empty((len(distinct) * len(bank), *bank.shape[1:]), dtype=bank.dtype)
+            for k, v in enumerate(distinct):  # float32 products, written in place
+                np.multiply(v, bank, out=stacked[k * len(bank) : (k + 1) * len(bank)])
             # the oldest go first once the cache would outgrow its budget (a day's two
             # stacks always fit: the arrays in use are referenced by the day's plan)
             while cache and sum(a.nbytes for a in cache.values()) + stacked.nbytes > (
                 BANK_CACHE_BYTES
             ):
                 del cache[next(iter(cache))]
+            stacked.flags.writeable = False
             cache[key] = stacked
-        offset = np.searchsorted(distinct, values).astype(np.intp) * bank.shape[0]
-        return stacked, offset
+        return stacked
 
     def gather(
         self,

@@ -81,3 +81,13 @@ def test_unknown_lesson_is_exit_2(tmp_path, capsys):
     assert main(["lesson", "nope", "--out", str(tmp_path / "h")]) == 2
     assert "lesson 'nope' not found; available:" in capsys.readouterr().err
     assert not (tmp_path / "h").exists()
+
+
+def test_every_lesson_has_notes_for_the_teacher_kept_out_of_the_students_pages():
+    from devsim.lessons import TEACHER, lessons
+
+    for lesson in lessons():
+        assert "Ask" in lesson.teacher_notes, lesson.name  # what to say, what to ask
+        assert TEACHER not in [h for h, _ in lesson.steps()]
+        assert TEACHER not in lesson.student_body
+        assert lesson.teacher_notes not in lesson.student_body

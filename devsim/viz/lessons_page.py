@@ -309,7 +309,21 @@ class LiveRuns:
     def summaries(self, name: str) -> list[dict]:
         if name == self.scenario and self.summary is not None:
             return [self.summary]
+        if name == "normal" and self.summary is not None and self._control_is_normal():
+            # normal rearing is what the live run's control group lives through
+            reference = presets()[self.scenario].reference
+            return [{**self.summary, "groups": {"control": self.summary["groups"][reference]}}]
         return [_blank_summary(name)]
+
+    def _control_is_normal(self) -> bool:
+        """The live scenario's control group is reared normally, untreated, with the genes
+        and species of the shipped normal-rearing scenario."""
+        live, normal = presets().get(self.scenario), presets().get("normal")
+        if live is None or normal is None or live.species != normal.species:
+            return False
+        group = next(g for g in live.groups if g.name == live.reference)
+        model = normal.groups[0]
+        return not group.rearing and not group.treatments and group.genome == model.genome
 
     def profile(self, species: str) -> Profile:
         starts = STARTS[species]
@@ -394,12 +408,13 @@ def numbers_html(snapshot: Snapshot, reference: str) -> str:
     """The groups' key numbers on the snapshot's day, as an HTML table."""
     ref_cbi = snapshot.metrics[reference]["cbi"]
     lines = [
-        "<table><thead><tr><th>group</th><th>CBI</th><th>CBI shift vs "
+        "<table><thead><tr><th>group</th><th>CBI</th><th>CBI change vs "
         f"{html.escape(reference)}</th><th>mean ODI</th><th>binocular</th><th>gate</th>"
         "</tr></thead><tbody>"
     ]
     for name, m in snapshot.metrics.items():
-        shift = "" if name == reference else _num(ref_cbi - m["cbi"], "+.2f")
+        # signed as it moved: negative when the CBI fell (a shift toward the ipsilateral eye)
+        shift = "" if name == reference else _num(m["cbi"] - ref_cbi, "+.2f")
         binocular = m["binocular_fraction"]
         lines.append(
             f"<tr><td>{html.escape(name)}</td><td>{_num(m['cbi'], '.2f')}</td><td>{shift}</td>"
@@ -775,6 +790,13 @@ def LessonView(lesson: Lesson):
             LiveFigures(run, question, task.pending)
         else:
             NoLiveRun(lesson)
+    if lesson.teacher_notes:
+        with solara.Details("For the teacher: what to say, what to ask", expand=False):
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=render_text(lesson.teacher_notes),
+                classes=["devsim-teacher-notes"],
+            )
 
 
 @solara.component
