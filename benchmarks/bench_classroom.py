@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_classroom.py latency [--clicks 40]
     .venv/bin/python benchmarks/bench_classroom.py class [--sessions 30] [--seconds 35]
     .venv/bin/python benchmarks/bench_classroom.py server [--sessions 30] [--seconds 30]
+        [--distinct-seeds]
 
 ``latency``: one Chromium session on the default page; for each Step, the time from the click
 to the frame on which the new age is on screen, and to the frame on which every panel shows
@@ -18,7 +19,8 @@ the server, which a real class does not.
 ``server``: the server alone. ``--sessions`` Solara virtual kernels in this process, each
 rendering the default page and pressing Play, exactly as the server does for a browser, with
 no browser drawing and no websocket transfer (the widget messages are still built). Their
-days per second say what the server itself can carry.
+days per second say what the server itself can carry. Sessions opened from one link share
+their visual world (same seed, same banks); ``--distinct-seeds`` gives each its own.
 
 ``tests/test_classroom.py`` (``pytest -m load``) runs ``class`` with the issue's thresholds.
 """
@@ -134,13 +136,16 @@ def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35
 
     me = psutil.Process()
     server = psutil.Process(server_pid)
-    # one session first, so that imports and compilation are not counted per session
+    # one session first, playing a few days, so that imports, compilation and the caches
+    # every session shares are not counted per session
     with chromium() as browser:
         base_sessions, _, _ = _status(browser, url)
         context = browser.new_context()
         page = context.new_page()
         page.goto(url)
         _wait_ready(page)
+        for _ in range(3):
+            page.evaluate(LATENCY_JS)
         context.close()
     time.sleep(2)
     baseline = _rss(server_pid)
@@ -239,8 +244,9 @@ def classroom(url: str, server_pid: int, sessions: int = 30, seconds: float = 35
     }
 
 
-def server_alone(sessions: int = 30, seconds: float = 30.0) -> dict:
-    """``sessions`` virtual kernels in this process playing the default page."""
+def server_alone(sessions: int = 30, seconds: float = 30.0, seeds: bool = False) -> dict:
+    """``sessions`` virtual kernels in this process playing the default page (``seeds``:
+    each with a seed of its own, so no two share their visual world)."""
     import asyncio
     import uuid
 
@@ -252,6 +258,12 @@ def server_alone(sessions: int = 30, seconds: float = 30.0) -> dict:
 
     from devsim.viz import app, components
 
+    @solara.component
+    def _AtLink(query: str):
+        """The page as opened at ``/?query`` (a link a student was given)."""
+        solara.routing.router_context.provide(solara.routing.Router("/?" + query, routes=[]))
+        return app.Page()
+
     loop = asyncio.new_event_loop()
     kernels = []
     base = _rss(os.getpid())
@@ -261,7 +273,8 @@ def server_alone(sessions: int = 30, seconds: float = 30.0) -> dict:
             event_loop=loop,
         )  # fmt: skip
         with context:
-            _, rc = solara.render(app.Page(), handle_error=False)
+            query = f"seed={len(kernels)}" if seeds else ""
+            _, rc = solara.render(_AtLink(query), handle_error=False)
         kernels.append((context, rc))
     opened = _rss(os.getpid())
     cpu0 = time.process_time()
@@ -304,6 +317,11 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=35.0)
     parser.add_argument("--cull", default="10s", help="the server's session timeout")
+    parser.add_argument(
+        "--distinct-seeds",
+        action="store_true",
+        help="server: every session with a seed of its own (no shared visual world)",
+    )
     args = parser.parse_args()
     if args.what == "server":
         from devsim.cli.app import server_env
@@ -312,7 +330,7 @@ def main() -> None:
         if any(os.environ.get(k) != v for k, v in wanted.items() if k.startswith("MALLOC")):
             # glibc reads these at start: run again as `devsim app` would start the server
             os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **wanted})
-        print(json.dumps(server_alone(args.sessions, args.seconds), indent=1))
+        print(json.dumps(server_alone(args.sessions, args.seconds, args.distinct_seeds), indent=1))
         return
     from browser_support import solara_server
 
