@@ -1,14 +1,14 @@
-"""The page's figures (matplotlib ``Figure``, no pyplot).
-
-The Solara components in :mod:`devsim.viz.components` draw exactly these figures, and
-``benchmarks/bench_app.py`` times them. Colours follow one convention everywhere: the
-left (contralateral) eye is blue, the right (ipsilateral) eye red, and ODI runs on the
-diverging ``RdBu`` map from -1 (red, right eye only) to +1 (blue, left eye only).
+"""matplotlib versions of the page's panels (``Figure``, no pyplot), for the lessons page
+and handouts; the Simulation page draws its live panels in the browser
+(:mod:`devsim.viz.charts`), which reuses this module's per-organism numbers and colours.
+Colours follow one convention everywhere: the left (contralateral) eye is blue, the right
+(ipsilateral) eye red, and ODI runs on the diverging ``RdBu`` map from -1 (red, right eye
+only) to +1 (blue, left eye only).
 
 Each figure is a :class:`PageFigure`: built once per model (the static parts: axes, ticks,
-labels, legends), then updated day by day. The page keeps one of each per browser session
-and redraws only what changes (see :meth:`PageFigure.png`); the ``*_figure`` functions
-build one and fill it in a single call, for everyone else (the lessons page, tests).
+labels, legends), then updated day by day; :meth:`PageFigure.png` redraws only what changed
+(the Simulation page used it before its panels moved to the browser). The ``*_figure``
+functions build one and fill it in a single call (the lessons page, tests).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ WEIGHT_CMAP = colormaps["PiYG"].with_extremes(bad="#e6e6e6")
 GROUP_COLOURS = ["#222222", "#e08214", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d"]
 CLASS_COLOURS = [ODI_CMAP(ODI_NORM(v)) for v in (0.9, 0.6, 0.3, 0.0, -0.3, -0.6, -0.9)]
 DPI = 100
-WIDTH = 4.4  # inches: about the width of a SolaraViz grid cell at 100 dpi
+WIDTH = 4.4  # inches: a panel's width at 100 dpi
 FONT = 8
 # Fast PNG encoding: the page redraws every figure every day, compression is not worth it.
 PNG_COMPRESS_LEVEL = 1

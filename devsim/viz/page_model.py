@@ -1,11 +1,12 @@
 """The browser page's model: flat keyword parameters (one per sidebar input) -> groups.
 
 :class:`PageModel` is a :class:`~devsim.model.DevelopmentModel` whose constructor takes
-the page's inputs as flat keyword arguments, so Mesa's ``SolaraViz`` can rebuild it on
-Reset straight from ``model_params``. An invalid combination (a suture that ends before
-it starts, a day outside the simulated life, a seed that is not a whole number) never
-raises: the page falls back to the default protocol and keeps the one-line
-:class:`~devsim.errors.DevsimInputError` message in ``input_error`` for the page to show.
+the page's inputs as flat keyword arguments, so the page (and a shared link's query) can
+rebuild it on Reset straight from its fields, described once in ``model_params``. An
+invalid combination (a suture that ends before it starts, a day outside the simulated
+life, a seed that is not a whole number) never raises: the page falls back to the default
+protocol and keeps the one-line :class:`~devsim.errors.DevsimInputError` message in
+``input_error`` for the page to show.
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ def _readable(message: str, groups: list[dict]) -> str:
 
 
 class PageModel(DevelopmentModel):
-    """A DevelopmentModel built from the page's flat inputs (SolaraViz ``model_params``).
+    """A DevelopmentModel built from the page's flat inputs (see ``model_params``).
 
     Never raises :class:`DevsimInputError`: on invalid input it builds the default
     protocol instead and keeps the message in ``input_error``.
@@ -254,7 +255,8 @@ def page_defaults() -> dict[str, Any]:
 
 
 def model_params() -> dict[str, Any]:
-    """SolaraViz ``model_params``: one sidebar input per PageModel argument."""
+    """The page's fields, one per PageModel argument: kind, default, range and label (the
+    settings panel draws them, a link's query is read by them)."""
     d = _defaults()
     days_max = 120
     out: dict[str, Any] = {
