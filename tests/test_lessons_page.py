@@ -135,7 +135,7 @@ def test_predict_then_run_then_compare(page, fast):
     # the worker thread renders the task's end; a click meanwhile would leave its render to it
     page.find(v.Html, class_="devsim-running").wait_for("detached", timeout=10)
     text = result.find(solara.widgets.HTML).widget.unsafe_innerHTML
-    assert "At P28 the CBI of <strong>md_p24</strong>" in text
+    assert "At P28 the CBI of <strong>MD P24</strong>" in text  # readable, not md_p24
     assert "You predicted: <em>Toward the right eye (the open eye): the CBI falls</em>" in text
     assert _texts(page, "devsim-lesson-age") == ["P28"]
     assert page.find(v.Btn, class_="devsim-run").widget.disabled  # the life is over
@@ -218,7 +218,7 @@ def test_questions_follow_the_scenario():
     assert md.answer(_summary("cbi", {"md_p24": 0.9, "control": 0.7})) == "up"
     text = md.result_text(_summary("cbi", {"md_p24": 0.4, "control": 0.7}))
     assert text == (
-        "At P28 the CBI of **md_p24** is 0.40 against 0.70 in control: it fell by 0.30. "
+        "At P28 the CBI of **MD P24** is 0.40 against 0.70 in control: it fell by 0.30. "
         "**Toward the right eye (the open eye): the CBI falls**."
     )
     gad = question_for("gad65")

@@ -46,6 +46,7 @@ from devsim.senses import EYE_CONDITIONS
 from devsim.shipped import scenario_path
 from devsim.validation import ROWS, Settings
 from devsim.viz import figures
+from devsim.viz.charts import display_name as _shown
 from devsim.viz.page_model import PageModel, presets
 
 LESSON_ORGANISMS = 8  # animals per group in a live lesson run (the shipped scenarios have 16)
@@ -88,13 +89,14 @@ class Question:
     def prompt(self) -> str:
         if self.metric == "binocular_fraction":
             return (
-                f"Compared with **{self.reference}**, how will the share of binocular cells "
-                f"(OD classes 2–6) of **{self.group}** have changed by P{self.age}?"
+                f"Compared with **{_shown(self.reference)}**, how will the share of binocular "
+                f"cells (OD classes 2–6) of **{_shown(self.group)}** have changed by P{self.age}?"
             )
         return (
-            f"Compared with **{self.reference}**, which way will the ocular dominance of "
-            f"**{self.group}** have moved by P{self.age}? (Read it in the contralateral bias "
-            "index, CBI: 1 = every cell prefers the left eye, 0.5 = balanced.)"
+            f"Compared with **{_shown(self.reference)}**, which way will the ocular dominance "
+            f"of **{_shown(self.group)}** have moved by P{self.age}? (Read it in the "
+            "contralateral bias index, CBI: 1 = every cell prefers the left eye, 0.5 = "
+            "balanced.)"
         )
 
     def options(self) -> list[tuple[str, str]]:
@@ -138,15 +140,15 @@ class Question:
         delta = group - reference
         if self.metric == "binocular_fraction":
             what = "share of binocular cells"
-            values = f"{group:.0%} against {reference:.0%} in {self.reference}"
+            values = f"{group:.0%} against {reference:.0%} in {_shown(self.reference)}"
             amount = f"{abs(100 * delta):.0f} percentage points"
         else:
             what = "CBI"
-            values = f"{group:.2f} against {reference:.2f} in {self.reference}"
+            values = f"{group:.2f} against {reference:.2f} in {_shown(self.reference)}"
             amount = f"{abs(delta):.2f}"
         if math.isnan(delta):
-            return f"At P{self.age} the {what} of {self.group} could not be measured."
-        text = f"At P{self.age} the {what} of **{self.group}** is {values}"
+            return f"At P{self.age} the {what} of {_shown(self.group)} could not be measured."
+        text = f"At P{self.age} the {what} of **{_shown(self.group)}** is {values}"
         answer = self.answer(summary)
         if answer == "none":
             return f"{text}: a difference of only {amount}, **no clear change**."
@@ -409,7 +411,7 @@ def numbers_html(snapshot: Snapshot, reference: str) -> str:
     ref_cbi = snapshot.metrics[reference]["cbi"]
     lines = [
         "<table><thead><tr><th>group</th><th>CBI</th><th>CBI change vs "
-        f"{html.escape(reference)}</th><th>mean ODI</th><th>binocular</th><th>gate</th>"
+        f"{html.escape(_shown(reference))}</th><th>mean ODI</th><th>binocular</th><th>gate</th>"
         "</tr></thead><tbody>"
     ]
     for name, m in snapshot.metrics.items():
@@ -417,7 +419,8 @@ def numbers_html(snapshot: Snapshot, reference: str) -> str:
         shift = "" if name == reference else _num(m["cbi"] - ref_cbi, "+.2f")
         binocular = m["binocular_fraction"]
         lines.append(
-            f"<tr><td>{html.escape(name)}</td><td>{_num(m['cbi'], '.2f')}</td><td>{shift}</td>"
+            f"<tr><td>{html.escape(_shown(name))}</td><td>{_num(m['cbi'], '.2f')}</td>"
+            f"<td>{shift}</td>"
             f"<td>{_num(m['mean_odi'], '+.2f')}</td>"
             f"<td>{_num(None if binocular != binocular else 100 * binocular, '.0f')} %</td>"
             f"<td>{_num(m['plasticity'], '.2f')}</td></tr>"
