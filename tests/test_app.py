@@ -387,3 +387,18 @@ def test_timeline_labels_are_not_cut_at_the_last_day():
     assert any(t.get_text() == f"today P{model.days}" for t in texts)
     for text in texts:
         assert text.get_window_extent(renderer).x1 <= fig.bbox.x1, text.get_text()
+
+
+def test_reset_while_playing_starts_the_new_run_at_p0(page):
+    """The play loop plays its own run: a Reset meanwhile never moves the new one."""
+    components.speed.set(16)
+    for _ in range(4):
+        components.toggle_play()
+        deadline = time.monotonic() + 30
+        while components.session.value.model.age < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        components.reset()
+        time.sleep(0.5)  # a frame the old loop had begun has ended by now
+        assert not components.playing.value
+        assert components.session.value.model.age == 0

@@ -348,7 +348,7 @@ def test_phone_and_tablet(browser, app_url, width, height, name):
     from playwright.sync_api import expect
 
     s = Sim(browser, app_url, width=width, height=height, is_mobile=name == "phone",
-            has_touch=True)  # fmt: skip
+            has_touch=True, device_scale_factor=3 if name == "phone" else 2)  # fmt: skip
     try:
         page = s.page
         for control in (s.step, s.play, s.reset):
@@ -366,10 +366,14 @@ def test_phone_and_tablet(browser, app_url, width, height, name):
         expect(s.age_text).to_have_text("Age: P1")
         s.wait_drawn()
         charts = page.locator("figure.devsim-chart .marks")
+        scale = page.evaluate("() => devicePixelRatio")
         for k in range(charts.count()):
             box = charts.nth(k).bounding_box()
             assert box["width"] >= min(300, width - 60)  # readable, not a thumbnail
             assert box["x"] + box["width"] <= width + 1  # and not cut at the edge
+            # sharp on a high-resolution screen: a canvas pixel per device pixel (or more)
+            pixels = charts.nth(k).evaluate("c => c.width")
+            assert pixels >= 0.99 * scale * box["width"], (pixels, scale, box)
         # the controls stay at hand while scrolling down to the panels
         page.mouse.wheel(0, 1500)
         page.wait_for_timeout(400)

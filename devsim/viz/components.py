@@ -294,12 +294,17 @@ div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
 
 
 # --- actions ------------------------------------------------------------------------------------
-def advance(days: int = 1) -> None:
-    """Simulate ``days`` more days of the running model (never past the end of life)."""
-    if _fresh() and check(draft.value) is None:  # settings changed a moment ago apply first
-        _apply_if_fresh(draft.value)
-    run = session.value
+def advance(days: int = 1, run: Run | None = None, cancel: threading.Event | None = None) -> None:
+    """Simulate ``days`` more days of ``run`` (default: the session's; never past the end of
+    life). The play loop passes its own run and cancel event: a Reset or Pause meanwhile
+    must not move the new run, nor the old one on."""
+    if run is None:
+        if _fresh() and check(draft.value) is None:  # settings changed a moment ago apply
+            _apply_if_fresh(draft.value)
+        run = session.value
     with run.lock:
+        if cancel is not None and (cancel.is_set() or session.value is not run):
+            return
         model = run.model
         for _ in range(days):
             if model.age >= model.days:
@@ -368,8 +373,8 @@ def play_loop(cancel: threading.Event) -> None:
     if not playing.value:
         return
     start, done, pace = time.monotonic(), 0, speed.value
-    while not cancel.is_set():
-        run = session.value
+    run = session.value  # this loop plays this run only
+    while not cancel.is_set() and session.value is run:
         if run.model.age >= run.model.days:
             playing.set(False)
             return
@@ -381,7 +386,7 @@ def play_loop(cancel: threading.Event) -> None:
             start, done = now - done / pace, done
             due = CATCH_UP
         if due > 0:
-            advance(due)
+            advance(due, run, cancel)
             done += due
         # the next frame when the next day is due, but at most FRAMES_PER_SECOND
         wait = max(start + done / pace, now + 1 / FRAMES_PER_SECOND) - time.monotonic()
