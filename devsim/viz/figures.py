@@ -15,22 +15,15 @@ from __future__ import annotations
 
 import io
 import math
-import struct
 import textwrap
-import zlib
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.artist import Artist
-from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import Collection, LineCollection, PatchCollection, PolyCollection
+from matplotlib.collections import LineCollection, PatchCollection, PolyCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.image import AxesImage
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
-from matplotlib.spines import Spine
+from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from devsim.measures import ocular_dominance_index, responsive
@@ -50,7 +43,7 @@ CLASS_COLOURS = [ODI_CMAP(ODI_NORM(v)) for v in (0.9, 0.6, 0.3, 0.0, -0.3, -0.6,
 DPI = 100
 WIDTH = 4.4  # inches: a panel's width at 100 dpi
 FONT = 8
-# Fast PNG encoding: the page redraws every figure every day, compression is not worth it.
+# Fast PNG encoding: the lessons page redraws its live figures often; compression is not worth it.
 PNG_COMPRESS_LEVEL = 1
 SAVE_KWARGS = {"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}}
 
@@ -82,143 +75,27 @@ def _odi_colours(odi: np.ndarray) -> np.ndarray:
     return colours
 
 
-# --- a figure redrawn every day -----------------------------------------------------------
-_PLOTTED = (Line2D, Patch, Collection, AxesImage)
-
-
-def _plotted(ax: Axes) -> list[Artist]:
-    """What ``ax`` plots (lines, patches, collections, images; not its text or ticks) and
-    its spines, which go over the data, in the order ``Axes.draw`` draws them."""
-    artists = [
-        a
-        for a in ax.get_children()
-        if isinstance(a, _PLOTTED)
-        and a is not ax.patch
-        and (ax.axison or not isinstance(a, Spine))  # axis("off") hides the spines
-    ]
-    return sorted(artists, key=lambda a: a.get_zorder())  # stable, like Axes.draw
-
-
+# --- a figure updated day by day ----------------------------------------------------------
 class PageFigure:
-    """A figure the page keeps for a session and redraws after every simulated day.
-
-    Drawing axes, ticks and text is most of matplotlib's time (every glyph is rendered on
-    its own), and on the page none of that changes from day to day. So :meth:`png` draws
-    the figure once without its daily artists, keeps that picture as the background and
-    afterwards draws only the daily artists over a copy of it ("blitting"). Daily artists
-    are everything plotted in ``data_axes`` (see :func:`_plotted`), ``daily_text`` and the
-    daily parts of ``lines`` (see :class:`_Line`). Should an update move an axes, change
-    its limits or re-place a line, the background is drawn again.
+    """A figure built once per model (axes, ticks, labels, legends) and updated day by day.
 
     Subclasses build the static figure in ``__init__`` and set a day's data in ``update``
-    (which returns ``self``). ``fig`` stays an ordinary Figure: ``savefig`` draws it all.
+    (which returns ``self``); ``fig`` is an ordinary Figure.
     """
 
     def __init__(self, fig: Figure):
         self.fig = fig
-        self.canvas = FigureCanvasAgg(fig)
-        self.data_axes: list[Axes] = []
-        self.daily_text: list[Text] = []
-        self.lines: list[_Line] = []
-        self._background = None
-        self._layout = None
-
-    def daily_artists(self) -> list[Artist]:
-        plotted = [a for ax in self.data_axes for a in _plotted(ax)]
-        return plotted + self.daily_text + [t for line in self.lines for t in line.daily]
-
-    def _layout_now(self) -> list:
-        axes = [(ax.get_position().bounds, ax.viewLim.bounds) for ax in self.fig.axes]
-        return axes + [line.key for line in self.lines]
-
-    def png(self) -> bytes:
-        """The figure as it is now, as PNG bytes.
-
-        The same picture as :func:`png` draws, except where daily data crosses static
-        text (a label, a tick label): the data now goes over the text.
-        """
-        daily = self.daily_artists()
-        if self._background is None or self._layout_now() != self._layout:
-            shown = [a.get_visible() for a in daily]
-            for artist in daily:
-                artist.set_visible(False)
-            self.canvas.draw()
-            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
-            self._layout = self._layout_now()  # after the draw, which applies aspect ratios
-            for artist, visible in zip(daily, shown, strict=True):
-                artist.set_visible(visible)
-        else:
-            self.canvas.restore_region(self._background)
-        renderer = self.canvas.get_renderer()
-        for artist in daily:
-            artist.draw(renderer)
-        return _png_rgba(np.asarray(self.canvas.buffer_rgba()))
+        FigureCanvasAgg(fig)  # text extents need a renderer before the first draw
 
 
 class _Line:
-    """A one-line figure text (``fig.text(x, y, ...)``) set in parts, each part where it
-    would be in the whole string, so that only the parts that change daily are redrawn.
+    """A one-line figure text set from parts: ``set("Ocular dominance at ", "P12")``."""
 
-    ``daily`` are the indices of those parts (a day, a count). The parts are placed again
-    when another part changes or a daily part changes length: all digits are equally wide,
-    so an age or a count keeps its place from day to day.
-    """
-
-    def __init__(self, fig: Figure, x: float, y: float, daily: tuple[int, ...], **kwargs):
-        self.fig, self.x, self.y, self.daily_parts, self.kwargs = fig, x, y, daily, kwargs
-        self.texts: list[Text] = []
-        self.key: tuple | None = None
-
-    @property
-    def daily(self) -> list[Text]:
-        return [self.texts[i] for i in self.daily_parts]
+    def __init__(self, fig: Figure, x: float, y: float, **kwargs):
+        self.text = fig.text(x, y, "", **kwargs)
 
     def set(self, *parts: str) -> None:
-        key = tuple(len(p) if i in self.daily_parts else p for i, p in enumerate(parts))
-        if key != self.key:
-            self._place(parts)
-            self.key = key
-        for text, part in zip(self.texts, parts, strict=True):
-            text.set_text(part)
-
-    def _place(self, parts: tuple[str, ...]) -> None:
-        for text in self.texts:
-            text.remove()
-        renderer = self.fig.canvas.get_renderer()
-        whole = self.fig.text(self.x, self.y, "".join(parts), **self.kwargs)
-        left = whole.get_window_extent(renderer).x0  # where the whole line would start
-        font = whole.get_fontproperties()
-        whole.remove()
-        self.texts = []
-        for i, part in enumerate(parts):
-            before = "".join(parts[:i])  # widths are advances: trailing spaces count
-            offset = renderer.get_text_width_height_descent(before, font, False)[0] if i else 0
-            x = (left + offset) / self.fig.bbox.width
-            self.texts.append(self.fig.text(x, self.y, part, **{**self.kwargs, "ha": "left"}))
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def _png_rgba(rgba: np.ndarray) -> bytes:
-    """An (h, w, 4) uint8 image as PNG bytes, written with zlib directly.
-
-    Every row unfiltered (PNG filter type 0): the figures are mostly flat colour, which
-    zlib alone compresses as well as Pillow's adaptive row filters do, in a third of the time.
-    """
-    height, width, _ = rgba.shape
-    rows = np.zeros((height, 1 + 4 * width), dtype=np.uint8)  # a filter-type byte, pixels
-    rows[:, 1:] = rgba.reshape(height, -1)
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8 bits per RGBA channel
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", zlib.compress(rows, PNG_COMPRESS_LEVEL)),
-            _png_chunk(b"IEND", b""),
-        )
-    )
+        self.text.set_text("".join(parts))
 
 
 # --- per-organism numbers -------------------------------------------------------------
@@ -307,11 +184,8 @@ class LitterFigure(PageFigure):
         ax.set_ylim(height - 0.4, -0.25)
         ax.axis("off")
         _odi_scale(self.fig, 0.3 / fig_h, 0.1 / fig_h)
-        self.title = _Line(self.fig, 0.5, 1 - 0.06 / fig_h, daily=(1,), ha="center", va="top",
+        self.title = _Line(self.fig, 0.5, 1 - 0.06 / fig_h, ha="center", va="top",
                            fontsize=FONT + 1, fontweight="bold")  # fmt: skip
-        self.lines = [self.title]
-        self.data_axes = [ax]
-        self.daily_text = list(self.values.values())
 
     def update(self, model: DevelopmentModel, selected_row: int | None = None) -> LitterFigure:
         odi = organism_odi(model)
@@ -405,11 +279,8 @@ class HistogramFigure(PageFigure):
                 )
                 ax.set_xlabel(xlabel, fontsize=6.5)
             ax.spines[["top", "right"]].set_visible(False)
-        self.title = _Line(self.fig, 0.5, 1 - 0.05 / height, daily=(1,), ha="center", va="top",
+        self.title = _Line(self.fig, 0.5, 1 - 0.05 / height, ha="center", va="top",
                            fontsize=FONT + 1, fontweight="bold")  # fmt: skip
-        self.lines = [self.title]
-        self.data_axes = list(axes)
-        self.daily_text = self.subtitles
 
     def update(self, model: DevelopmentModel) -> HistogramFigure:
         counts = histogram_counts(model)
@@ -536,7 +407,6 @@ class TimelineFigure(PageFigure):
         ax_gate.set_xlabel("age (postnatal day)", fontsize=7)
         fig.suptitle("Eye preference and plasticity over age", fontsize=FONT + 1,
                      fontweight="bold")  # fmt: skip
-        self.data_axes = [ax_odi, ax_gate]
 
     def _beside(self, right: float, left: float, days: float) -> tuple[float, str]:
         """(x, ha) of a label ``days`` long: starting at ``right`` if it ends by the last day,
@@ -568,7 +438,6 @@ class TimelineFigure(PageFigure):
         self.today_text.set_text(f"today P{model.age}")
         self.today_text.set_x(x)
         self.today_text.set_horizontalalignment(ha)
-        self.daily_text = [self.today_text, *self.window_text]
         return self
 
 
@@ -627,11 +496,9 @@ class SynapseFigure(PageFigure):
         ax.set_ylim(-2.6, side + 7)
         ax.set_aspect("equal")
         ax.axis("off")
-        self.title = _Line(self.fig, 0.5, 0.985, daily=(1,), ha="center", va="top",
+        self.title = _Line(self.fig, 0.5, 0.985, ha="center", va="top",
                            fontsize=FONT + 1, fontweight="bold")  # fmt: skip
-        self.count = _Line(self.fig, 0.5, 0.905, daily=(0,), ha="center", va="top", fontsize=7)
-        self.lines = [self.title, self.count]
-        self.data_axes = [ax]
+        self.count = _Line(self.fig, 0.5, 0.905, ha="center", va="top", fontsize=7)
 
     def update(self, organism: Organism) -> SynapseFigure:
         js, ks = np.nonzero(organism.mask)
@@ -703,14 +570,11 @@ class ReceptiveFieldFigure(PageFigure):
             ax.text(-1.5, r * (side + gap) + side / 2 - 0.5, f"{eye}\neye", ha="right",
                     va="center", fontsize=7.5, color=colour, fontweight="bold")  # fmt: skip
         ax.axis("off")
-        self.title = _Line(self.fig, 0.5, 0.98, daily=(1,), ha="center", va="top",
+        self.title = _Line(self.fig, 0.5, 0.98, ha="center", va="top",
                            fontsize=FONT + 1, fontweight="bold")  # fmt: skip
-        self.lines = [self.title]
         self.fig.text(0.5, 0.03,
                       "8×8 weights per eye: green excitatory, pink negative, grey no synapse",
                       ha="center", fontsize=7)  # fmt: skip
-        self.data_axes = [ax]
-        self.daily_text = self.odi
 
     def update(self, organism: Organism) -> ReceptiveFieldFigure:
         weights = organism.weights
@@ -771,11 +635,8 @@ class MapFigure(PageFigure):
                     0.5, 1.02, "", transform=ax_od.transAxes, ha="center", va="bottom", fontsize=7
                 )  # fmt: skip
             )
-            self.data_axes += [ax_od, ax_or]
-        self.title = _Line(self.fig, 0.5, 0.985, daily=(1,), ha="center", va="top",
+        self.title = _Line(self.fig, 0.5, 0.985, ha="center", va="top",
                            fontsize=FONT + 1, fontweight="bold")  # fmt: skip
-        self.lines = [self.title]
-        self.daily_text = self.labels
 
     def update(self, model: DevelopmentModel, row: int) -> MapFigure:
         from devsim import maps
