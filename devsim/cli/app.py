@@ -66,6 +66,7 @@ def server_env(session_timeout: str = SESSION_TIMEOUT) -> dict[str, str]:
         "MALLOC_ARENA_MAX": "2",
         "SOLARA_KERNEL_CULL_TIMEOUT": session_timeout,
         "SOLARA_THEME_SHOW_BANNER": "false",
+        "SOLARA_THEME_TITLE": "devsim",  # the browser tab's title
         "SOLARA_THEME_VARIANT": "light",
         "SOLARA_ASSETS_PROXY": "true",
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
