@@ -17,7 +17,7 @@ import json
 import statistics
 import time
 
-from devsim.viz import PageModel, charts, figures
+from devsim.viz import PageModel, charts
 from devsim.viz.page_model import presets
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     model = PageModel(**settings)
     for _ in range(args.start):
         model.step()
-    organism = figures.default_organism(model)
+    organism = charts.default_organism(model)
     charts.panel_specs(model)
 
     step_ms, data_ms, json_ms, total_ms, cpu_ms, sizes = [], [], [], [], [], []

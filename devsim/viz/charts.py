@@ -16,25 +16,25 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.colors import to_hex
 
+from devsim.measures import ocular_dominance_index, responsive
 from devsim.model import DevelopmentModel
 from devsim.organism import Organism
 from devsim.plots.development import CONDITION_COLOURS
+from devsim.viz import figures
 from devsim.viz.figures import (
     GROUP_COLOURS,
     LEFT_COLOUR,
     RIGHT_COLOUR,
-    graph_layout,
     histogram_counts,
-    neuron_odi,
     open_spans,
-    organism_odi,
 )
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 WIDTH = 420  # px: the charts are drawn at this width and scaled to their cell by CSS
 NO_DATA = "#cccccc"  # an organism or neuron that responds to neither eye
-CLASS_COLOURS = ["#2166ac", "#4393c3", "#92c5de", "#f7f7f7", "#f4a582", "#d6604d", "#b2182b"]
+CLASS_COLOURS = [to_hex(c) for c in figures.CLASS_COLOURS]  # OD classes 1..7, as the lessons'
 RF_SHOWN = 6  # neurons in the receptive-field panel
 RF_GAP = 2  # pixels between two receptive fields
 
@@ -56,6 +56,45 @@ def display_name(name: str) -> str:
         else:
             out.append(token)
     return " ".join(out)
+
+
+# --- per-organism numbers -------------------------------------------------------------------
+def organism_odi(model: DevelopmentModel) -> np.ndarray:
+    """Mean ODI of each organism's responsive neurons, (o,); NaN if none responds."""
+    r_left, r_right = model.eye_responses()
+    ok = responsive(r_left, r_right)
+    odi = np.where(ok, ocular_dominance_index(r_left, r_right), 0.0)
+    count = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, odi.sum(axis=1) / np.maximum(count, 1), np.nan)
+
+
+def neuron_odi(organism: Organism) -> np.ndarray:
+    """ODI of each neuron of one organism (NaN where unresponsive)."""
+    r_left, r_right = organism.responses()
+    odi = ocular_dominance_index(r_left, r_right)
+    return np.where(responsive(r_left, r_right), odi, np.nan)
+
+
+def default_organism(model: DevelopmentModel) -> Organism:
+    """The first organism of the first manipulated group (else of the control group)."""
+    others = [g.name for g in model.groups if g.name != model.reference]
+    group = others[0] if others else model.reference
+    return model.organisms(group)[0]
+
+
+def graph_layout(neurons: int, channels: int) -> dict[tuple[str, int], tuple[float, float]]:
+    """Fixed node positions: each eye's inputs on a square grid, the cortex in a row above."""
+    side = math.isqrt(channels)
+    pos = {}
+    for k in range(channels):
+        r, c = divmod(k, side)
+        pos[("left", k)] = (c, r)
+        pos[("right", k)] = (side + 3 + c, r)
+    width = 2 * side + 2
+    for j in range(neurons):
+        pos[("cortex", j)] = (width * (j + 0.5) / neurons, side + 5)
+    return pos
 
 
 def _value(x) -> float | None:

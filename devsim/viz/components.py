@@ -33,7 +33,7 @@ from devsim.errors import DevsimInputError
 from devsim.genome import GENE_BY_NAME
 from devsim.model import DevelopmentModel
 from devsim.plasticity import WINDOW_OPEN_GATE
-from devsim.viz import charts, figures
+from devsim.viz import charts
 from devsim.viz.page_model import (
     CUSTOM,
     PAGE_GENES,
@@ -419,7 +419,7 @@ def PageTools(query: str, event_key=None):
 def _selected(model: DevelopmentModel):
     """The organism chosen in this session (default: first of the first manipulated group)."""
     by_label = {charts.animal_label(o): o for o in model.organisms()}
-    organism = by_label.get(selected_organism.value) or figures.default_organism(model)
+    organism = by_label.get(selected_organism.value) or charts.default_organism(model)
     return organism, list(by_label)
 
 
