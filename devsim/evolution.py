@@ -273,7 +273,12 @@ class EvolutionModel(mesa.Model):
     activity_cost : fitness cost per unit of mean response (energy of signalling).
     environment : :class:`Environment` (or a dict of its fields).
     world : statistics of the pattern banks (:class:`HabitatWorldParams`).
-    rng : seed or generator; every random draw comes from ``self.rng``.
+    rng : seed or generator; every random draw comes from ``self.rng``...
+    world_rng : ...except the pattern banks' when this generator is given (an island keeps
+        the same banks whenever it is rebuilt from its :meth:`state`).
+    state : a population to continue from (:meth:`state` of a model of the same scenario):
+        no founders are drawn and no generation is lived; the next :meth:`step` breeds from
+        it. The island model (:mod:`devsim.islands`) moves islands between processes so.
     """
 
     def __init__(
@@ -304,6 +309,8 @@ class EvolutionModel(mesa.Model):
         environment: Environment | Mapping | None = None,
         world: HabitatWorldParams | None = None,
         rng=None,
+        world_rng: np.random.Generator | None = None,
+        state: Mapping[str, Any] | None = None,
     ) -> None:
         env = environment if isinstance(environment, Environment) else None
         scenario = parse_evolution_scenario(
@@ -351,7 +358,7 @@ class EvolutionModel(mesa.Model):
                 **{**world.__dict__, "anisotropy": self.env.anisotropy}
             )
         self.rearing = WorldParams()  # sigma_open / sigma_closed / sigma_dark, as in senses
-        self.world = HabitatWorld(self.rng, self.world_params)
+        self.world = HabitatWorld(self.rng if world_rng is None else world_rng, self.world_params)
 
         # --- habitats: a grid with PropertyLayers of habitat statistics ---
         self.grid = OrthogonalMooreGrid(
@@ -388,20 +395,22 @@ class EvolutionModel(mesa.Model):
         self.sigma_ceiling = np.where(self.evolving, (self.high - self.low) / 2.0, 0.0)
         founder = Genome.preset(species, scenario.genome, where="genome")
         self.inert = {n: (founder.values[n], founder.sigmas[n]) for n in sorted(SHEET_GENES)}
+        self.world_orientation = float(self.env.orientation_value)
+        self.world_offset = int(self.env.eye_offset_value)
+        # One row per generation (plain values): the record history() reads.
+        self.datacollector = mesa.DataCollector(model_reporters={"generation": "last_row"})
+        self.last_row: dict[str, float] = {}
+        self.parents_of_last_generation = np.zeros(0, dtype=int)
+        if state is not None:
+            self._restore(state)
+            return
         x0 = np.array([founder.values[n] for n in GENE_NAMES])
         n = self.width * self.height * per_cell
         values = np.tile(x0, (n, 1))
         sigmas = np.tile(self.sigma0, (n, 1))
         if mutation:  # founders carry standing variation: one round of mutation
             values, sigmas = self._mutate(values, sigmas)
-        self.world_orientation = float(self.env.orientation_value)
-        self.world_offset = int(self.env.eye_offset_value)
         self._place(values, sigmas, [c for c in self.cells for _ in range(per_cell)])
-
-        # One row per generation (plain values): the record history() reads.
-        self.datacollector = mesa.DataCollector(model_reporters={"generation": "last_row"})
-        self.last_row: dict[str, float] = {}
-        self.parents_of_last_generation = np.zeros(0, dtype=int)
         self.live()
         self._record()
 
@@ -423,7 +432,8 @@ class EvolutionModel(mesa.Model):
         """The living generation in row order (by cell, then age of lineage)."""
         return sorted(self.agents, key=lambda a: (a.cell.coordinate, a.unique_id))
 
-    def _place(self, values: np.ndarray, sigmas: np.ndarray, cells: list) -> None:
+    def _place(self, values: np.ndarray, sigmas: np.ndarray, cells: list) -> list:
+        placed = []
         for row, cell in enumerate(cells):
             genome = Genome(
                 values={n: v for n, (v, _) in self.inert.items()}
@@ -432,7 +442,44 @@ class EvolutionModel(mesa.Model):
                 | dict(zip(GENE_NAMES, sigmas[row].tolist(), strict=True)),
                 species=self.species,
             )
-            EvolvingOrganism(self, genome, cell)
+            placed.append(EvolvingOrganism(self, genome, cell))
+        return placed
+
+    # --- the population as data: an island's checkpoint ---------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Everything the next generation depends on, as plain data: the living generation
+        in row order (genes, mutation scales, habitat cells, traits: fitness decides who
+        breeds), the generator's state and the world shared by all. A model built with
+        ``state=`` continues exactly as this one would."""
+        organisms = self.organisms()
+        values, sigmas = self.genome_arrays(organisms)
+        return {
+            "generation": self.generation,
+            "rng": self.rng.bit_generator.state,
+            "world_orientation": self.world_orientation,
+            "world_offset": self.world_offset,
+            "values": values,
+            "sigmas": sigmas,
+            "cells": np.array([a.cell.coordinate for a in organisms], dtype=np.int64),
+            "traits": np.array([[a.traits[t] for t in TRAITS] for a in organisms]),
+        }
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        values, sigmas = np.asarray(state["values"]), np.asarray(state["sigmas"])
+        traits = np.asarray(state["traits"])
+        n = self.width * self.height * self.per_cell
+        if values.shape != (n, len(GENE_NAMES)) or sigmas.shape != values.shape:
+            raise ValueError(f"state: genomes of shape {values.shape}, expected ({n}, genes)")
+        if traits.shape != (n, len(TRAITS)):
+            raise ValueError(f"state: traits of shape {traits.shape}, expected ({n}, traits)")
+        by_coordinate = {c.coordinate: c for c in self.cells}
+        cells = [by_coordinate[tuple(int(v) for v in xy)] for xy in state["cells"]]
+        for agent, row in zip(self._place(values, sigmas, cells), traits, strict=True):
+            agent.traits = dict(zip(TRAITS, row.tolist(), strict=True))
+        self.generation = int(state["generation"])
+        self.world_orientation = float(state["world_orientation"])
+        self.world_offset = int(state["world_offset"])
+        self.rng.bit_generator.state = state["rng"]
 
     def _mutate(self, values, sigmas):
         return mutate(

@@ -172,6 +172,19 @@ class Costs(_Strict):
     activity: Annotated[float, Field(ge=0.0, le=100.0)] = 0.02  # per unit mean response
 
 
+class Islands(_Strict):
+    """An island model: ``count`` populations, each the scenario's grid of habitats, evolve
+    apart; every ``migration_every`` generations (an epoch) ``migrants`` organisms drawn at
+    random on each island move to the next island round a ring, replacing as many residents
+    drawn at random there (Wright 1943; the stepping-stone ring of Kimura & Weiss 1964).
+    One island (the default) is the plain model."""
+
+    count: Annotated[int, Field(ge=1, le=256)] = 1
+    migration_every: Annotated[int, Field(ge=1, le=100_000)] = 10
+    migrants: Annotated[int, Field(ge=0, le=10_000)] = 2
+    topology: Literal["ring"] = "ring"
+
+
 class Quick(_Strict):
     """Reduced settings for ``--quick`` (smoke tests); lifetimes and windows are kept. The
     bounds are those of the full settings."""
@@ -182,6 +195,7 @@ class Quick(_Strict):
     neurons: Annotated[int, Field(ge=1, le=1024)] = 8
     presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = 16
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 8
+    islands: Annotated[int, Field(ge=1, le=256)] = 2  # an island scenario's islands, at most
 
 
 class EvolutionScenario(_Strict):
@@ -216,6 +230,7 @@ class EvolutionScenario(_Strict):
     innate_map: Annotated[float, Field(ge=0.0, le=1.0)] = INNATE_MAP_SHARE
     environment: Environment = Environment()
     costs: Costs = Costs()
+    islands: Islands = Islands()
     quick: Quick = Quick()
     _source: str = PrivateAttr(default="<scenario>")  # the file, for errors of later changes
 
@@ -281,6 +296,12 @@ class EvolutionScenario(_Strict):
                 f"assess_from: {self.assess_from} is after the end of life; allowed 1..days "
                 f"({self.days})"
             )
+        island = self.grid[0] * self.grid[1] * self.per_cell
+        if self.islands.count > 1 and self.islands.migrants > island:
+            raise ValueError(
+                f"islands.migrants: {self.islands.migrants} is more than an island's "
+                f"population; allowed 0..{island} (grid x per_cell)"
+            )
         env = self.environment
         for name, chance in (
             ("world_change_days", env.world_change),
@@ -309,6 +330,12 @@ class EvolutionScenario(_Strict):
     def quick_version(self) -> EvolutionScenario:
         """The same experiment at the reduced ``quick`` settings."""
         q = self.quick
+        islands = self.islands.model_copy(
+            update={
+                "count": min(self.islands.count, q.islands),
+                "migrants": min(self.islands.migrants, q.grid[0] * q.grid[1] * q.per_cell),
+            }
+        )
         return self.with_changes(
             source=f"{self._source} [quick]",
             generations=min(self.generations, q.generations),
@@ -317,6 +344,7 @@ class EvolutionScenario(_Strict):
             neurons=q.neurons,
             presentations_per_day=q.presentations_per_day,
             batch_size=q.batch_size,
+            islands=islands.model_dump(),
         )
 
     def model_kwargs(self) -> dict[str, Any]:
@@ -337,6 +365,7 @@ class EvolutionScenario(_Strict):
 _NESTED: dict[str, type[BaseModel]] = {
     "environment": Environment,
     "costs": Costs,
+    "islands": Islands,
     "quick": Quick,
 }
 _TYPE_TEXT = {

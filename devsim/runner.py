@@ -249,6 +249,15 @@ def run_jobs(
             later.callback(closing.join)
 
 
+def cluster_client(stack: ExitStack, workers: int, scheduler: Any, warm: str | None = None):
+    """One backend for several rounds of :func:`run_jobs` (pass it as ``scheduler``): None
+    for this process (``workers`` 1, no ``scheduler``), else a client of a new local cluster
+    or of ``scheduler``, closed by ``stack``."""
+    if workers == 1 and scheduler is None:
+        return None
+    return _client(stack, scheduler, workers, warm)
+
+
 def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
     """A client of ``scheduler``, or of a new local cluster (both closed by ``stack``)."""
     from distributed import Client

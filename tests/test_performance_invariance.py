@@ -4,11 +4,13 @@ Three layers:
 
 1. Summary metrics of two small shipped scenarios, pinned to the values the code produced
    when the window became a circuit (issue 14; first pinned before the kernel was optimised,
-   re-pinned when the model changed on purpose). Tolerances are a few times
-   what a change of arithmetic precision does (float64 instead of float32 moves these
-   metrics by at most 0.003, a third of a synapse) and several times smaller than the
-   seed-to-seed spread (SD of CBI ~0.02, of mean ODI ~0.03 with 6 organisms per group),
-   so they survive a different BLAS on another machine but catch a change of the science.
+   re-pinned when the model changed on purpose). Tolerances are about twice what another
+   processor does to them (another OpenBLAS kernel rounds the last bits differently and
+   development amplifies it: on an AMD EPYC (Zen kernels) against the recording machine,
+   up to 0.0104 in a fraction of 192 cells, i.e. 2 cells, 0.007 in a response, 0.0063 in
+   an acuity, 0.005 in CBI and mean ODI, 1.7 synapses) and smaller than the seed-to-seed
+   spread (SD of CBI ~0.02, of mean ODI ~0.03 with 6 organisms per group), so they catch
+   a change of the science, not of the machine.
 2. Bit-for-bit: the optimised day (scaled banks, buffers, blocks, the fast plasticity
    kernel, fused constants) against a day built from the straightforward pieces: the
    library's reference rule :func:`devsim.plasticity.plasticity_step` (the one definition
@@ -89,16 +91,16 @@ PINNED = {
         }
     },
 }
-TOLERANCE = {  # absolute
+TOLERANCE = {  # absolute; fractions are of 6 x 32 = 192 cells (0.0052 a cell)
     "mean_odi": 0.01,
-    "cbi": 0.01,
-    "binocular_fraction": 0.01,
-    "responsive_fraction": 0.01,
-    "response_left": 0.01,
-    "response_right": 0.01,
-    "acuity_left": 0.005,
-    "acuity_right": 0.005,
-    "synapses": 3.0,
+    "cbi": 0.011,  # 2 cells
+    "binocular_fraction": 0.021,  # 4 cells
+    "responsive_fraction": 0.021,
+    "response_left": 0.015,
+    "response_right": 0.015,
+    "acuity_left": 0.0125,
+    "acuity_right": 0.0125,
+    "synapses": 4.0,
 }
 
 
@@ -351,9 +353,11 @@ def md_shifts():
 
 
 def test_float64_gives_the_same_md_shift_within_seed_spread(md_shifts):
+    # Paired seeds make even a negligible systematic difference detectable (on an AMD EPYC
+    # float64 moved the ODI shift by +0.0026 on all 4 seeds: 0.7 % of the shift, 12 % of
+    # the seed SD), so the test is the size of the difference, not its significance.
     result = compare_variants(md_shifts["default"], md_shifts["float64"], paired=True)
     for metric, v in result.items():
-        assert v["within_spread"], (metric, v)
         assert abs(v["difference"]) < 0.25 * v["seed_sd"], (metric, v)
 
 
