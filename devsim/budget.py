@@ -82,7 +82,8 @@ def scenario_cost(scenario) -> Cost:
 
 def evolution_cost(scenario) -> Cost:
     """The cost of one evolution run (:class:`devsim.evolution.EvolutionScenario`): a
-    generation's organisms develop together, once per generation."""
+    generation's organisms develop together, once per generation (per island: the memory
+    is one island's)."""
     from devsim.senses import WorldParams
 
     organisms = scenario.grid[0] * scenario.grid[1] * scenario.per_cell
@@ -93,7 +94,7 @@ def evolution_cost(scenario) -> Cost:
         scenario.presentations_per_day,
         2 * WorldParams().patch ** 2,
     )
-    return Cost(one.memory, one.organism_days * scenario.generations)
+    return Cost(one.memory, one.organism_days * scenario.generations * scenario.islands.count)
 
 
 def physical_memory() -> int:

@@ -152,24 +152,26 @@ def load_checkpoint(path: Path, print_: str) -> tuple[int, list[dict], list[dict
 def run_islands(
     scenario: EvolutionScenario,
     seed: int,
-    folder: Path,
+    folder: Path | None = None,
     workers: int = 1,
     scheduler: Any = None,
     report: Callable[[str], None] | None = None,
-) -> pd.DataFrame:
-    """Evolve an island scenario; one row per island and generation (``island`` first).
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Evolve an island scenario: one row per island and generation (``island`` first) and
+    the islands' last states.
 
-    Resumes from ``folder/checkpoint.npz`` when it holds this very run; writes it after
-    every epoch. The islands of an epoch run as jobs of :func:`run_jobs` on one backend for
-    the whole run: in this process (``workers`` 1, no ``scheduler``), a local cluster of
-    ``workers`` processes, or the cluster at ``scheduler``.
+    With a ``folder``, resumes from ``folder/checkpoint.npz`` when it holds this very run
+    and writes it after every epoch. The islands of an epoch run as jobs of
+    :func:`run_jobs` on one backend for the whole run: in this process (``workers`` 1, no
+    ``scheduler``), a local cluster of ``workers`` processes, or the cluster at
+    ``scheduler``.
     """
     islands = scenario.islands
     every, total = islands.migration_every, scenario.generations
     epochs = math.ceil(total / every)
-    path = folder / CHECKPOINT
+    path = None if folder is None else folder / CHECKPOINT
     print_ = fingerprint(scenario, seed)
-    found = load_checkpoint(path, print_)
+    found = None if path is None else load_checkpoint(path, print_)
     epoch, states, rows = found if found else (0, [None] * islands.count, [])
     if found and report:
         report(f"continuing from {printable(str(path))}: {epoch} of {epochs} epochs done")
@@ -192,10 +194,23 @@ def run_islands(
             epoch += 1
             if epoch < epochs:
                 states = migrate(states, islands.migrants, migration_generator(seed, epoch - 1))
-            save_checkpoint(path, print_, epoch, states, rows)
+            if path is not None:
+                save_checkpoint(path, print_, epoch, states, rows)
             if report:
                 report(_progress_line(scenario, epoch, epochs, rows, time.perf_counter() - start))
-    return table_of(rows)
+    return table_of(rows), states
+
+
+def island_models(
+    scenario: EvolutionScenario, seed: int, states: list[dict[str, Any]]
+) -> list[EvolutionModel]:
+    """The islands rebuilt from their states (for maps of the last generation)."""
+    models = []
+    for island, state in enumerate(states):
+        rng, world_rng = island_generators(seed, island)
+        kwargs = scenario.model_kwargs()
+        models.append(EvolutionModel(**kwargs, rng=rng, world_rng=world_rng, state=state))
+    return models
 
 
 def _run_epoch(jobs: list[Job], workers: int, client) -> list[dict[str, Any]]:

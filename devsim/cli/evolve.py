@@ -216,12 +216,28 @@ def _clean(value):
     return value
 
 
-def evolve(scenario, seed: int, progress: bool = True) -> dict:
+def evolve(
+    scenario,
+    seed: int,
+    progress: bool = True,
+    folder: Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> dict:
     """Evolve one scenario with one seed; return what :func:`write_run` writes (pure: the
-    result depends on the scenario and the seed only, so a Dask worker can compute it)."""
-    from devsim.evolution import MAP_TRAITS, build_evolution_model, gene_sigma_ratio, sigma_change
+    result depends on the scenario and the seed only, so a Dask worker can compute it).
+    An island scenario runs its islands on ``workers`` / ``scheduler`` and keeps its
+    checkpoint in ``folder`` (:mod:`devsim.islands`)."""
+    from devsim.evolution import build_evolution_model
 
     start = time.perf_counter()
+    if scenario.islands.count > 1:
+        from devsim.islands import island_models, pooled, run_islands
+
+        report = print if progress else None
+        table, states = run_islands(scenario, seed, folder, workers, scheduler, report)
+        models = island_models(scenario, seed, states)
+        return _result(scenario, seed, table, pooled(table), models, start)
     model = build_evolution_model(scenario, seed)
     every = max(1, scenario.generations // 10)
     for g in range(1, scenario.generations + 1):
@@ -236,26 +252,47 @@ def evolve(scenario, seed: int, progress: bool = True) -> dict:
                 flush=True,
             )
     table = model.history()
+    return _result(scenario, seed, table, table, [model], start)
+
+
+def _result(scenario, seed: int, table, pool, models: list, start: float) -> dict:
+    """What :func:`write_run` writes: ``table`` (generations.parquet), the figures and the
+    summary of ``pool`` (one row per generation) and of the last generation's habitat maps
+    (the mean over islands)."""
+    from devsim.evolution import MAP_TRAITS, gene_sigma_ratio, sigma_change
+
+    model = models[0]
     evolving = [n for n in model.gene_names if n in scenario.evolve]
-    maps = {t: model.habitat_map(t) for t in MAP_TRAITS}
-    maps.update({f"gene:{n}": model.habitat_map(f"gene:{n}") for n in evolving})
-    last = table.iloc[-1]
+    keys = [*MAP_TRAITS, *(f"gene:{n}" for n in evolving)]
+    maps = {k: _mean_map([m.habitat_map(k) for m in models], k, model) for k in keys}
+    last = pool.iloc[-1]
     summary = {
         "scenario": scenario.name,
         "seed": seed,
         "generations": int(last["generation"]),
-        "population": len(model.agents),
+        "population": sum(len(m.agents) for m in models),
         "days": scenario.days,
         "evolving_genes": evolving,
-        "final": {k: last[k] for k in table.columns},
-        "sigma_change": {n: sigma_change(table, n) for n in evolving},
+        "final": {k: last[k] for k in pool.columns},
+        "sigma_change": {n: sigma_change(pool, n) for n in evolving},
         "sigma_ratio_to_marker": (
-            {n: gene_sigma_ratio(table, n, "marker") for n in evolving if n != "marker"}
+            {n: gene_sigma_ratio(pool, n, "marker") for n in evolving if n != "marker"}
             if "marker" in evolving and scenario.self_adaptive
             else {}
         ),
         "habitat_map": {k: v.tolist() for k, v in maps.items()},
     }
+    if len(models) > 1:
+        islands = scenario.islands
+        summary["islands"] = {
+            "count": islands.count,
+            "migration_every": islands.migration_every,
+            "migrants": islands.migrants,
+            "topology": islands.topology,
+            "final": table[table["generation"] == table["generation"].max()]
+            .drop(columns="generation")
+            .to_dict(orient="records"),
+        }
     shown = {k: maps[k] for k in ("plasticity", "innate", "window_close", "adult_gate")}
     if "innate_orientation" in evolving:
         shown["innate_orientation (deg)"] = maps["gene:innate_orientation"]
@@ -268,6 +305,7 @@ def evolve(scenario, seed: int, progress: bool = True) -> dict:
             shown[f"habitat: {layer} risk"] = data
     return {
         "table": table,
+        "pooled": pool,
         "summary": _clean(summary),
         "evolving": evolving,
         "maps_shown": shown,
@@ -275,12 +313,37 @@ def evolve(scenario, seed: int, progress: bool = True) -> dict:
     }
 
 
+def _mean_map(maps: list[np.ndarray], key: str, model) -> np.ndarray:
+    """The mean of the islands' habitat maps (a circular mean for a periodic gene)."""
+    from devsim.evolution import GENE_NAMES, PERIODIC_GENES, circular_mean_sd
+
+    if len(maps) == 1:
+        return maps[0]
+    stack = np.stack(maps)
+    gene = key.removeprefix("gene:")
+    if key.startswith("gene:") and gene in PERIODIC_GENES:
+        j = GENE_NAMES.index(gene)
+        period = model.high[j] - model.low[j]
+        out = np.full(stack.shape[1:], np.nan)
+        for index in np.ndindex(*out.shape):
+            values = stack[(slice(None), *index)]
+            values = values[np.isfinite(values)]
+            if values.size:
+                out[index] = circular_mean_sd(values, period)[0]
+        return out
+    count = np.isfinite(stack).sum(axis=0)
+    total = np.where(np.isfinite(stack), stack, 0.0).sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def write_run(out: Path, scenario, result: dict) -> None:
     """Write one run's folder (generations.parquet, summary.json, figures/) atomically: it
-    appears complete or not at all."""
+    appears complete or not at all. An island run's checkpoint goes once it is written."""
+    from devsim.islands import CHECKPOINT
     from devsim.plots.evolution import plot_genes, plot_habitat_maps, plot_sigmas, plot_traits
 
     table, evolving = result["table"], result["evolving"]
+    pool = result.get("pooled", table)
     with staged(out) as staging:
         table.to_parquet(staging / "generations.parquet", index=False)
         (staging / "scenario.json").write_text(
@@ -291,16 +354,25 @@ def write_run(out: Path, scenario, result: dict) -> None:
         )
         fig = staging / "figures"
         fig.mkdir()
-        plot_traits(table, fig / "traits.png", title=scenario.name)
-        plot_genes(table, evolving, fig / "genes.png", title=scenario.name)
-        plot_sigmas(table, evolving, fig / "mutation_scales.png", title=scenario.name)
+        plot_traits(pool, fig / "traits.png", title=scenario.name)
+        plot_genes(pool, evolving, fig / "genes.png", title=scenario.name)
+        plot_sigmas(pool, evolving, fig / "mutation_scales.png", title=scenario.name)
         plot_habitat_maps(result["maps_shown"], fig / "habitat_map.png", title=scenario.name)
+    (out / CHECKPOINT).unlink(missing_ok=True)
 
 
-def run_one(scenario, seed: int, out: Path, progress: bool = True) -> pd.DataFrame:
-    """Evolve one scenario with one seed in this process; write its folder; return the
-    generation table."""
-    result = evolve(scenario, seed, progress)
+def run_one(
+    scenario,
+    seed: int,
+    out: Path,
+    progress: bool = True,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> pd.DataFrame:
+    """Evolve one scenario with one seed from this process (an island scenario's islands on
+    ``workers`` / ``scheduler``, resuming from its checkpoint in ``out``); write its folder;
+    return the generation table."""
+    result = evolve(scenario, seed, progress, out, workers, scheduler)
     write_run(out, scenario, result)
     return result["table"]
 
@@ -410,7 +482,12 @@ def write_comparison_figure(path: Path, runs: dict[str, list[pd.DataFrame]], inn
 
 
 def end_state(table: pd.DataFrame, tail: int = TAIL) -> dict[str, float]:
-    """Mean of the last ``tail`` generations of a run (smooths generation-to-generation noise)."""
+    """Mean of the last ``tail`` generations of a run (smooths generation-to-generation noise);
+    an island run's islands are pooled first."""
+    if "island" in table:
+        from devsim.islands import pooled
+
+        table = pooled(table)
     return table.tail(tail).mean(numeric_only=True).to_dict()
 
 
@@ -423,7 +500,9 @@ def check_job_cost(scenarios, args: argparse.Namespace) -> None:
     for _, scenario in scenarios:
         one = evolution_cost(scenario)
         total = total + Cost(one.memory, one.organism_days * args.seeds)
-    held = 1 if args.scheduler else min(args.workers, len(scenarios) * args.seeds)
+    runs = len(scenarios) * args.seeds
+    at_once = runs if runs > 1 else scenarios[0][1].islands.count  # one run: its islands
+    held = 1 if args.scheduler else min(args.workers, at_once)
     check_cost(Cost(total.memory * held, total.organism_days), *limits(args), what="evolve")
 
 
@@ -439,18 +518,25 @@ def main(args: argparse.Namespace) -> int:
     check_job_cost(scenarios, args)
     start = time.perf_counter()
     if len(scenarios) == 1 and args.seeds == 1:
-        _single(out, scenarios[0][1])
+        _single(out, scenarios[0][1], args)
     else:
         _many(out, scenarios, args)
     print(f"run time {time.perf_counter() - start:.0f} s")
     return 0
 
 
-def _single(out: Path, scenario) -> None:
-    """One scenario, one seed: evolve here (progress printed), write ``out``, summarise."""
+def _single(out: Path, scenario, args: argparse.Namespace) -> None:
+    """One scenario, one seed: evolve here (progress printed; an island scenario's islands
+    on --workers / --scheduler), write ``out``, summarise."""
     seed = scenario.seed
     _check_folder(out, RUN_FILES)
-    table = run_one(scenario, seed, out)
+    table = run_one(scenario, seed, out, True, args.workers, args.scheduler)
+    if "island" in table:
+        from devsim.islands import pooled
+
+        count = scenario.islands.count
+        print(f"{count} islands, {len(table) // count} generations each; mean of the islands:")
+        table = pooled(table)
     last = table.iloc[-1]
     print(f"{printable(scenario.name)}  (seed {seed}, {int(last['generation'])} generations)")
     for key in SUMMARY_TRAITS:

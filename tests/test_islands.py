@@ -1,0 +1,236 @@
+"""The island model (issue 19): migration, islands rebuilt from their state, the same bytes
+serially and on Dask, and a run killed mid-way that continues from its last epoch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from devsim import cli
+from devsim.evolution import EvolutionModel
+from devsim.evolution_scenario import parse_evolution_scenario
+from devsim.islands import (
+    CHECKPOINT,
+    island_generators,
+    load_checkpoint,
+    migrate,
+    migration_generator,
+    run_islands,
+)
+
+ISLANDS = """\
+name = "islands"
+seed = 4
+generations = {generations}
+days = 16
+assess_from = 15
+assess_every = 1
+grid = [2, 2]
+per_cell = 2
+neurons = 4
+presentations_per_day = 16
+batch_size = 16
+evolve = ["eta", "r_close", "floor_adult", "marker"]
+
+[islands]
+count = {count}
+migration_every = 2
+migrants = {migrants}
+"""
+
+
+def scenario(generations=4, count=3, migrants=2):
+    import tomllib
+
+    text = ISLANDS.format(generations=generations, count=count, migrants=migrants)
+    return parse_evolution_scenario(tomllib.loads(text), source="islands.toml")
+
+
+def write(tmp_path, **kw):
+    path = tmp_path / "islands.toml"
+    defaults = {"generations": 4, "count": 3, "migrants": 2}
+    path.write_text(ISLANDS.format(**(defaults | kw)), encoding="utf-8")
+    return path
+
+
+def states_of(n, size=8, genes=3, traits=2, rng=None):
+    rng = rng or np.random.default_rng(0)
+    return [
+        {
+            "values": rng.random((size, genes)) + 10 * i,
+            "sigmas": rng.random((size, genes)),
+            "cells": np.arange(2 * size).reshape(size, 2),
+            "traits": rng.random((size, traits)),
+            "generation": 3,
+        }
+        for i in range(n)
+    ]
+
+
+# --- migration ------------------------------------------------------------------------------
+def test_ring_migration_moves_migrants_to_the_next_island_only():
+    states = states_of(4)
+    out = migrate(states, 3, np.random.default_rng(1))
+    for j, after in enumerate(out):
+        before = states[j]
+        source = states[(j - 1) % 4]
+        changed = np.flatnonzero((after["values"] != before["values"]).any(axis=1))
+        assert changed.size == 3  # three residents replaced
+        arrived = {tuple(r) for r in after["values"][changed]}
+        assert arrived <= {tuple(r) for r in source["values"]}  # from the previous island
+        np.testing.assert_array_equal(after["cells"], before["cells"])  # cells stay
+        for row in changed:  # genes, scales and traits move together
+            k = np.flatnonzero((source["values"] == after["values"][row]).all(axis=1))[0]
+            np.testing.assert_array_equal(after["sigmas"][row], source["sigmas"][k])
+            np.testing.assert_array_equal(after["traits"][row], source["traits"][k])
+    assert all(s["values"].max() < 10 * (i + 1) for i, s in enumerate(states))  # not mutated
+
+
+def test_no_migrants_or_one_island_changes_nothing():
+    states = states_of(3)
+    assert migrate(states, 0, np.random.default_rng(1)) is states
+    one = states_of(1)
+    assert migrate(one, 2, np.random.default_rng(1)) is one
+
+
+def test_migration_draws_depend_on_seed_and_epoch_only():
+    a = migrate(states_of(3), 2, migration_generator(7, 2))
+    b = migrate(states_of(3), 2, migration_generator(7, 2))
+    c = migrate(states_of(3), 2, migration_generator(7, 3))
+    assert all((x["values"] == y["values"]).all() for x, y in zip(a, b, strict=True))
+    assert any((x["values"] != y["values"]).any() for x, y in zip(a, c, strict=True))
+
+
+# --- an island rebuilt from its state goes on as if never stopped -----------------------------
+def test_a_model_rebuilt_from_its_state_continues_exactly():
+    sc = scenario()
+    kwargs = sc.model_kwargs()
+    rng, world = island_generators(5, 1)
+    straight = EvolutionModel(**kwargs, rng=rng, world_rng=world)
+    for _ in range(2):
+        straight.step()
+    rng, world = island_generators(5, 1)
+    first = EvolutionModel(**kwargs, rng=rng, world_rng=world)
+    first.step()
+    rng, world = island_generators(5, 1)  # a fresh process would draw these again
+    second = EvolutionModel(**kwargs, rng=rng, world_rng=world, state=first.state())
+    assert second.generation == 1
+    assert len(second.agents) == len(first.agents)
+    second.step()
+    assert pd.Series(second.last_row).equals(pd.Series(straight.last_row))  # NaN == NaN
+    a, b = straight.state(), second.state()
+    for key in ("values", "sigmas", "cells", "traits"):
+        assert a[key].tobytes() == b[key].tobytes()
+    assert a["rng"] == b["rng"]
+
+
+def test_a_state_of_the_wrong_size_is_refused():
+    sc = scenario()
+    state = EvolutionModel(**sc.model_kwargs(), rng=1).state()
+    state["values"] = state["values"][:-1]
+    with pytest.raises(ValueError, match="genomes of shape"):
+        EvolutionModel(**sc.model_kwargs(), rng=1, state=state)
+
+
+# --- runs -------------------------------------------------------------------------------------
+def test_islands_without_migrants_are_independent_populations():
+    two, _ = run_islands(scenario(count=2, migrants=0), seed=9)
+    three, _ = run_islands(scenario(count=3, migrants=0), seed=9)
+    for island in (0, 1):
+        a = two[two["island"] == island].reset_index(drop=True)
+        b = three[three["island"] == island].reset_index(drop=True)
+        assert a.equals(b)
+    with_migrants, _ = run_islands(scenario(count=2, migrants=2), seed=9)
+    first_epoch = with_migrants["generation"] <= 2  # migrants arrive after generation 2
+    assert (
+        with_migrants[first_epoch]
+        .reset_index(drop=True)
+        .equals(two[two["generation"] <= 2].reset_index(drop=True))
+    )
+    assert not with_migrants.equals(two)
+
+
+def test_checkpoint_holds_the_run_after_each_epoch(tmp_path):
+    sc = scenario(generations=4)
+    table, states = run_islands(sc, 4, tmp_path)
+    epoch, saved, rows = load_checkpoint(tmp_path / CHECKPOINT, _fingerprint(sc, 4))
+    assert epoch == 2
+    assert len(rows) == len(table) == 3 * 5
+    for a, b in zip(states, saved, strict=True):
+        assert a["values"].tobytes() == b["values"].tobytes()
+        assert a["rng"] == b["rng"]
+    assert load_checkpoint(tmp_path / CHECKPOINT, _fingerprint(sc, 5)) is None  # other seed
+    # continuing a finished run does nothing more and gives the same table
+    again, _ = run_islands(sc, 4, tmp_path)
+    assert again.equals(table)
+
+
+def _fingerprint(sc, seed):
+    from devsim.islands import fingerprint
+
+    return fingerprint(sc, seed)
+
+
+def test_serial_and_two_dask_workers_write_the_same_bytes(tmp_path, capsys):
+    path = write(tmp_path)
+    assert cli.main(["evolve", str(path), "--out", str(tmp_path / "serial")]) == 0
+    argv = ["evolve", str(path), "--out", str(tmp_path / "dask"), "--workers", "2"]
+    assert cli.main(argv) == 0
+    for name in ("generations.parquet", "summary.json"):
+        serial = (tmp_path / "serial" / name).read_bytes()
+        assert serial == (tmp_path / "dask" / name).read_bytes(), name
+    assert not (tmp_path / "serial" / CHECKPOINT).exists()  # gone once the run is written
+    out = capsys.readouterr().out
+    assert "3 islands, 5 generations each" in out
+
+
+def test_a_killed_run_continues_from_its_last_epoch(tmp_path):
+    path = write(tmp_path, generations=8)
+    whole = tmp_path / "whole"
+    assert cli.main(["evolve", str(path), "--out", str(whole)]) == 0
+    out = tmp_path / "killed"
+    devsim = Path(sys.executable).with_name("devsim")  # the console script of this venv
+    argv = [str(devsim), "evolve", str(path), "--out", str(out)]
+    log = tmp_path / "killed.log"
+    with log.open("wb") as sink:
+        child = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while not (out / CHECKPOINT).exists():  # the first epoch is done
+            assert child.poll() is None, log.read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    epoch, _, _ = load_checkpoint(out / CHECKPOINT, _fingerprint(_read(path), 4))
+    assert 1 <= epoch < 4
+    assert not (out / "generations.parquet").exists()
+    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)
+    assert f"{epoch} of 4 epochs done" in rerun.stdout
+    assert f"epoch {epoch}/4" not in rerun.stdout  # not lived again
+    for name in ("generations.parquet", "summary.json"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def _read(path):
+    from devsim.evolution_scenario import load_evolution_scenario
+
+    return load_evolution_scenario(path)
+
+
+def test_too_many_migrants_is_one_line(tmp_path, capsys):
+    path = write(tmp_path, migrants=9)
+    assert cli.main(["evolve", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "islands.migrants" in err[0]
+    assert "allowed 0..8" in err[0]
+    assert "islands.toml" in err[0]
+    assert not (tmp_path / "o").exists()
