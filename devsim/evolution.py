@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 from mesa.discrete_space import CellAgent, OrthogonalMooreGrid, PropertyLayer
 
-from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY, Cohort
+from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY, Cohort, PhaseTimer
 from devsim.environment import (
     HabitatWorld,
     HabitatWorldParams,
@@ -401,6 +401,8 @@ class EvolutionModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters={"generation": "last_row"})
         self.last_row: dict[str, float] = {}
         self.parents_of_last_generation = np.zeros(0, dtype=int)
+        # set a PhaseTimer to time the development kernel's days (benchmarks/bench_islands.py)
+        self.timer: PhaseTimer | None = None
         if state is not None:
             self._restore(state)
             return
@@ -605,6 +607,7 @@ class EvolutionModel(mesa.Model):
             neurons=cfg.neurons,
             presentations_per_day=cfg.presentations_per_day,
             batch_size=cfg.batch_size,
+            timer=self.timer,
         )
         self._apply_template(cohort, genes)
         gates = np.empty((self.days, o))

@@ -33,6 +33,7 @@ import pytest
 from devsim.evolution import build_evolution_model
 from devsim.evolution_scenario import load_evolution_scenario
 from devsim.experiment import run_scenario, summary_json
+from devsim.islands import run_islands
 from devsim.scenario import load_scenario
 from devsim.shipped import scenario_names, scenario_path
 
@@ -56,10 +57,17 @@ def digest(name: str) -> str:
 
 def evolution_digest(name: str) -> str:
     scenario = load_evolution_scenario(scenario_path(name, "evolution")).quick_version()
-    model = build_evolution_model(scenario)
-    for _ in range(GENERATIONS):
-        model.step()
-    return hashlib.sha256(model.history().to_csv(index=False).encode()).hexdigest()[:16]
+    if scenario.islands.count > 1:  # every island, migration after each epoch
+        quick = scenario.with_changes(
+            generations=GENERATIONS, islands={**scenario.islands.model_dump(), "migration_every": 1}
+        )
+        table, _ = run_islands(quick, scenario.seed)
+    else:
+        model = build_evolution_model(scenario)
+        for _ in range(GENERATIONS):
+            model.step()
+        table = model.history()
+    return hashlib.sha256(table.to_csv(index=False).encode()).hexdigest()[:16]
 
 
 def test_every_shipped_scenario_is_recorded():

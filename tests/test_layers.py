@@ -34,7 +34,16 @@ LAYERS = {
     },
     "schema": {"scenario", "evolution_scenario", "data", "shipped"},
     "models": {"organism", "model", "evolution", "baldwin"},
-    "runners": {"experiment", "profile", "validation", "batch", "runner", "lessons", "bench"},
+    "runners": {
+        "experiment",
+        "profile",
+        "validation",
+        "batch",
+        "runner",
+        "islands",
+        "lessons",
+        "bench",
+    },
     "faces": {"cli", "viz", "plots", "handout", "app"},
 }
 ORDER = list(LAYERS)

@@ -8,7 +8,9 @@ One scenario and one seed write ``DIR/generations.parquet`` (one row per generat
 spread over seeds. The file names label the runs, so two files with one name (or one file
 given twice) are refused rather than written into one folder. Those runs go to Dask with
 ``--workers N`` (a local cluster) or ``--scheduler ADDRESS`` (an existing one); folders
-already written are kept, so rerunning an interrupted batch finishes it.
+already written are kept, so rerunning an interrupted batch finishes it. One island
+scenario (``[islands]``) sends its islands there instead and continues from its
+``checkpoint.npz`` when rerun (:mod:`devsim.islands`).
 """
 
 from __future__ import annotations
@@ -88,12 +90,14 @@ def add_parser(subparsers) -> None:
         "--workers",
         type=int,
         default=1,
-        help="several runs on a local Dask cluster of N processes (default 1: in this process)",
+        help="several runs, or the islands of one island scenario, on a local Dask cluster of "
+        "N processes (default 1: in this process)",
     )
     parser.add_argument(
         "--scheduler",
         default=None,
-        help="several runs on an existing Dask cluster, e.g. tcp://127.0.0.1:8786",
+        help="several runs, or the islands of one island scenario, on an existing Dask "
+        "cluster, e.g. tcp://127.0.0.1:8786",
     )
     parser.add_argument(
         "--quick", action="store_true", help="the scenario's reduced [quick] settings (tests)"
