@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from devsim import fused
 from devsim.errors import DevsimInputError
 from devsim.plasticity import response
 from devsim.senses import dog_filter, draw_bank_indices, stimuli_via_plan
@@ -218,6 +219,20 @@ class HabitatWorld:
         through the organism's eye offset (an unrelated scene where ``independent``)."""
         c = self.channels
         litter = plan.litter_index[a:b]
+        if out.dtype == self._flat_patterns.dtype == plan.gain.dtype == plan.sigma.dtype:
+            fused.gather_scenes(
+                self._flat_patterns,
+                self.noise,
+                indices,
+                litter,
+                plan.first_row[a:b],
+                plan.independent[a:b],
+                plan.gain[a:b],
+                plan.sigma[a:b],
+                out,
+            )
+            return out
+        # another working precision: the same steps in numpy
         left_idx = np.take(indices[0], litter, axis=0)
         right_idx = np.where(
             plan.independent[a:b, None], np.take(indices[1], litter, axis=0), left_idx

@@ -8,7 +8,8 @@ are bit for bit the same. ``tests/test_plasticity.py`` checks the loops of the r
 :class:`devsim.plasticity.PlasticityKernel` uses them) against the reference
 :func:`devsim.plasticity.plasticity_step`; ``tests/test_performance_invariance.py`` checks
 whole days (:func:`gather_inputs` and :func:`prune_and_sprout_slots` included) against a day
-built from that reference and frozen copies of the pre-optimisation stimuli and pruning.
+built from that reference and frozen copies of the pre-optimisation stimuli and pruning;
+the same file :func:`gather_scenes` against the habitat world's numpy gather.
 numba compiles without fast-math: no reassociation and no fused multiply-add, so float32
 stays IEEE float32 arithmetic.
 
@@ -46,6 +47,32 @@ def gather_inputs(pattern_bank, noise_bank, indices, litter, offsets, squint, ou
                 n = indices[2 + eye, pos, j] + offsets[k, 2 + eye]
                 for m in range(channels):
                     out[k, j, eye, m] = pattern_bank[p, m] + noise_bank[n, m]
+
+
+@_jit
+def gather_scenes(flat, noise, indices, litter, first_row, independent, gain, sigma, out):
+    """A habitat world's inputs for a block of organisms and one mini-batch, into ``out``
+    (o, batch, 2c): ``out[k, j, e*c:(e+1)*c] = gain[k, e] * flat[first_row[k, e] + P] +
+    sigma[k, e] * noise[N]`` with ``P = indices[0, litter[k], j]`` for both eyes (the right
+    eye's view of the left eye's scene) unless ``independent[k]`` (then ``indices[1, ...]``
+    for the right eye) and ``N = indices[2 + e, litter[k], j]``. numpy equivalent: the
+    float64 path of :meth:`devsim.environment.HabitatWorld.gather` (product, product, sum,
+    each rounded to float32)."""
+    organisms, batch = out.shape[0], out.shape[1]
+    channels = flat.shape[1]
+    for k in range(organisms):
+        pos = litter[k]
+        for j in range(batch):
+            left = indices[0, pos, j]
+            right = indices[1, pos, j] if independent[k] else left
+            for eye in range(2):
+                p = first_row[k, eye] + (left if eye == 0 else right)
+                n = indices[2 + eye, pos, j]
+                g = gain[k, eye]
+                s = sigma[k, eye]
+                base = eye * channels
+                for m in range(channels):
+                    out[k, j, base + m] = g * flat[p, m] + s * noise[n, m]
 
 
 @_jit

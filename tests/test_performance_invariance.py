@@ -420,3 +420,45 @@ def test_a_world_with_only_stimuli_gives_the_same_results(block):
     assert a.theta.tobytes() == b.theta.tobytes()
     assert a.mask.tobytes() == b.mask.tobytes()
     assert rng_a.bit_generator.state == rng_b.bit_generator.state
+
+
+def reference_habitat_gather(world, indices, plan, a, b, out):
+    """HabitatWorld.gather as it was before the fused loop (verbatim numpy, float32)."""
+    c = world.channels
+    litter = plan.litter_index[a:b]
+    left_idx = np.take(indices[0], litter, axis=0)
+    right_idx = np.where(plan.independent[a:b, None], np.take(indices[1], litter, axis=0), left_idx)
+    flat = world._flat_patterns
+    gain = plan.gain[a:b, :, None, None]
+    sigma = plan.sigma[a:b, :, None, None]
+    out[:, :, :c] = gain[:, 0] * flat[plan.first_row[a:b, 0, None] + left_idx]
+    out[:, :, :c] += sigma[:, 0] * world.noise[np.take(indices[2], litter, axis=0)]
+    out[:, :, c:] = gain[:, 1] * flat[plan.first_row[a:b, 1, None] + right_idx]
+    out[:, :, c:] += sigma[:, 1] * world.noise[np.take(indices[3], litter, axis=0)]
+    return out
+
+
+def test_habitat_world_gather_is_bit_for_bit_the_numpy_one():
+    from devsim.environment import HabitatWorld, HabitatWorldParams
+
+    rng = np.random.default_rng(4)
+    params = HabitatWorldParams(bank_size=64, noise_bank_size=64, n_images=4, n_test=8)
+    world = HabitatWorld(rng, params)
+    o = 9
+    world.assign(
+        rng.integers(params.orientations, size=o),
+        rng.integers(len(params.offsets), size=o),
+        np.exp(rng.uniform(-1.2, 0.2, size=o)),
+    )
+    gains = rng.choice([0.0, 0.5, 1.0, 0.37], size=(o, 2))
+    sigmas = rng.choice([0.0, 0.1, 0.3], size=(o, 2))
+    independent = rng.random(o) < 0.4
+    plan = world.stimulus_plan(np.arange(o), gains, sigmas, independent)
+    for _ in range(5):
+        indices = world.draw_indices(rng, o, 16)
+        for a, b in ((0, o), (2, 7)):
+            fast = np.full((b - a, 16, 2 * world.channels), np.nan, dtype=np.float32)
+            slow = fast.copy()
+            world.gather(indices, plan, a, b, fast)
+            reference_habitat_gather(world, indices, plan, a, b, slow)
+            assert fast.tobytes() == slow.tobytes()
