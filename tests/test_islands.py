@@ -234,3 +234,74 @@ def test_too_many_migrants_is_one_line(tmp_path, capsys):
     assert "allowed 0..8" in err[0]
     assert "islands.toml" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+# --- statistics: confidence intervals and the drift baseline ----------------------------------
+def test_summary_gives_the_t_interval_of_the_mean():
+    import pandas as pd
+
+    from devsim.cli.evolve import summarise
+
+    runs = pd.DataFrame(
+        {
+            "scenario": ["a"] * 5 + ["b"],
+            "selection": ["on"] * 5 + ["off"],
+            "seed": range(6),
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 7.0],
+        }
+    )
+    table = summarise(runs).set_index(["scenario", "metric"])
+    a = table.loc[("a", "x")]
+    assert a["n"] == 5
+    assert a["mean"] == pytest.approx(3.0)
+    # t(0.975, 4) = 2.7764, sd = sqrt(2.5): half-width 1.9632
+    assert a["ci_high"] - a["mean"] == pytest.approx(1.9632, abs=1e-4)
+    assert a["mean"] - a["ci_low"] == pytest.approx(1.9632, abs=1e-4)
+    b = table.loc[("b", "x")]
+    assert b["n"] == 1
+    assert b["mean"] == 7.0
+    assert np.isnan(b["ci_low"])
+
+
+def test_drift_runs_the_same_scenarios_without_selection(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    path = write(tmp_path, generations=2, count=2)
+    out = tmp_path / "out"
+    argv = ["evolve", str(path), "--out", str(out), "--seeds", "2", "--drift"]
+    assert cli.main(argv) == 0
+    for seed in (4, 5):
+        selected = json.loads((out / "islands" / f"seed{seed}" / "scenario.json").read_text())
+        drift = json.loads(
+            (out / "drift" / "islands" / f"seed{seed}" / "scenario.json").read_text()
+        )
+        assert selected["scenario"]["tournament"] == 3
+        assert drift["scenario"]["tournament"] == 1
+        selected["scenario"].pop("tournament")
+        drift["scenario"].pop("tournament")
+        assert selected == drift  # one parameter apart
+    runs = pd.read_csv(out / "comparison.csv")
+    assert sorted(zip(runs["selection"], runs["seed"], strict=True)) == [
+        ("off", 4),
+        ("off", 5),
+        ("on", 4),
+        ("on", 5),
+    ]
+    summary = pd.read_csv(out / "comparison_summary.csv")
+    assert set(summary["selection"]) == {"on", "off"}
+    assert (summary[summary["metric"] == "fitness_mean"]["n"] == 2).all()
+    assert "eta_sigma_change" in set(summary["metric"])
+    assert "no selection (drift)" in capsys.readouterr().out
+
+
+def test_a_scenario_named_drift_is_refused_with_drift(tmp_path, capsys):
+    path = tmp_path / "drift.toml"
+    path.write_text(ISLANDS.format(generations=1, count=2, migrants=1), encoding="utf-8")
+    argv = ["evolve", str(path), "--out", str(tmp_path / "o"), "--drift"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "--drift" in err[0]
+    assert not (tmp_path / "o").exists()

@@ -56,7 +56,13 @@ RUN_FILES = (  # what a run's folder receives (checked for things in the way bef
     "figures/mutation_scales.png",
     "figures/habitat_map.png",
 )
-RESERVED = ("comparison.csv", "comparison.png")  # files of --out, not scenario folders
+RESERVED = (  # files of --out, not scenario folders
+    "comparison.csv",
+    "comparison.png",
+    "comparison_summary.csv",
+)
+DRIFT = "drift"  # --drift: DIR/drift/<label>/seed<S>/, the same runs without selection
+CONFIDENCE = 0.95
 WARM = "devsim.cli.evolve:warm_up"  # loaded by each local Dask worker before it joins
 
 
@@ -98,6 +104,12 @@ def add_parser(subparsers) -> None:
         default=None,
         help="several runs, or the islands of one island scenario, on an existing Dask "
         "cluster, e.g. tcp://127.0.0.1:8786",
+    )
+    parser.add_argument(
+        "--drift",
+        action="store_true",
+        help="also run every scenario and seed without selection (tournament 1: parents "
+        "drawn at random), the drift baseline, into DIR/drift/<scenario>/",
     )
     parser.add_argument(
         "--quick", action="store_true", help="the scenario's reduced [quick] settings (tests)"
@@ -503,8 +515,9 @@ def check_job_cost(scenarios, args: argparse.Namespace) -> None:
     total = Cost(0.0, 0.0)
     for _, scenario in scenarios:
         one = evolution_cost(scenario)
-        total = total + Cost(one.memory, one.organism_days * args.seeds)
-    runs = len(scenarios) * args.seeds
+        arms = 2 if args.drift else 1  # --drift: every run again without selection
+        total = total + Cost(one.memory, one.organism_days * args.seeds * arms)
+    runs = len(scenarios) * args.seeds * (2 if args.drift else 1)
     at_once = runs if runs > 1 else scenarios[0][1].islands.count  # one run: its islands
     held = 1 if args.scheduler else min(args.workers, at_once)
     check_cost(Cost(total.memory * held, total.organism_days), *limits(args), what="evolve")
@@ -521,7 +534,7 @@ def main(args: argparse.Namespace) -> int:
     scenarios = [(path, _scenario(path, args)) for path in args.scenario]
     check_job_cost(scenarios, args)
     start = time.perf_counter()
-    if len(scenarios) == 1 and args.seeds == 1:
+    if len(scenarios) == 1 and args.seeds == 1 and not args.drift:
         _single(out, scenarios[0][1], args)
     else:
         _many(out, scenarios, args)
@@ -549,37 +562,99 @@ def _single(out: Path, scenario, args: argparse.Namespace) -> None:
 
 
 def _many(out: Path, scenarios: list, args: argparse.Namespace) -> None:
-    """Every scenario x seed (one folder each, :func:`run_many`), then the comparison."""
+    """Every scenario x seed (one folder each, :func:`run_many`), with --drift the same
+    without selection, then the comparison."""
     labels = _labels(args.scenario)
-    jobs = []
-    for label, (_, scenario) in zip(labels, scenarios, strict=True):
+    arms = [(label, "on", scenario) for label, (_, scenario) in zip(labels, scenarios, strict=True)]
+    if args.drift:
+        for label in labels:
+            if label.casefold() == DRIFT:
+                raise DevsimInputError(
+                    f"--drift: a scenario file may not be named {DRIFT!r} (that is the drift "
+                    "baselines' folder of --out); rename it"
+                )
+        arms += [(label, "off", _without_selection(scenario)) for label, _, scenario in arms]
+    jobs, tags = [], []
+    for label, selection, scenario in arms:
+        base = out / label if selection == "on" else out / DRIFT / label
         for k in range(args.seeds):
-            jobs.append((scenario, scenario.seed + k, out / label / f"seed{scenario.seed + k}"))
-    _check_folder(out, ("comparison.csv", "comparison.png"))
+            seed = scenario.seed + k
+            jobs.append((scenario, seed, base / f"seed{seed}"))
+            tags.append((label, selection))
+    _check_folder(out, RESERVED)
     for _, _, folder in jobs:
         _check_folder(folder, RUN_FILES)
     tables = run_many(jobs, args.workers, args.scheduler)
-    _compare(out, scenarios, jobs, tables, args.seeds)
+    _compare(out, scenarios, jobs, tags, tables)
 
 
-def _compare(out: Path, scenarios: list, jobs: list, tables: list, seeds: int) -> None:
-    """Write comparison.csv and comparison.png; print each scenario's end state."""
+def _without_selection(scenario):
+    """The drift baseline: the same scenario with parents drawn at random."""
+    return scenario.with_changes(source=f"--drift ({scenario.source})", tournament=1)
+
+
+def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -> None:
+    """Write comparison.csv (each run's end state), comparison_summary.csv (mean, sd and a
+    95 % confidence interval over seeds) and comparison.png; print the summary."""
+    from devsim.evolution import sigma_change
+    from devsim.islands import pooled
+
     records = []
     runs: dict[str, list[pd.DataFrame]] = {}
-    for (_, seed, folder), table in zip(jobs, tables, strict=True):
-        label = folder.parent.name
-        runs.setdefault(label, []).append(table)
-        records.append({"scenario": label, "seed": seed, **end_state(table)})
+    for (scenario, seed, _), (label, selection), table in zip(jobs, tags, tables, strict=True):
+        table = pooled(table) if "island" in table else table
+        name = label if selection == "on" else f"{label} (drift)"
+        runs.setdefault(name, []).append(table)
+        changes = {f"{g}_sigma_change": sigma_change(table, g) for g in scenario.evolve}
+        records.append(
+            {"scenario": label, "selection": selection, "seed": seed, **end_state(table), **changes}
+        )
     comparison = pd.DataFrame(records)
     atomic_write(out / "comparison.csv", lambda tmp: comparison.to_csv(tmp, index=False))
+    summary = summarise(comparison)
+    atomic_write(out / "comparison_summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     innate = any("innate_strength" in scenario.evolve for _, scenario in scenarios)
     write_comparison_figure(out / "comparison.png", runs, innate)
-    print(f"end state: mean (sd) over seeds of the last {TAIL} generations")
-    keys = [k for k in SUMMARY_TRAITS if k in comparison]
-    grouped = comparison.groupby("scenario", sort=False)[keys]
-    mean, sd = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
-    for label in mean.index:
-        print(f"  {printable(label)}  (seeds: {seeds})")
-        for key in keys:
-            print(f"    {key:<22} {mean.loc[label, key]:8.3f} ({sd.loc[label, key]:.3f})")
-    print(f"results in {printable(str(out))}/ (one folder per run, comparison.csv, comparison.png)")
+    print(f"end state: mean [95% CI] over seeds of the last {TAIL} generations")
+    shown = summary[summary["metric"].isin(SUMMARY_TRAITS)]
+    for (label, selection), rows in shown.groupby(["scenario", "selection"], sort=False):
+        drift = "" if selection == "on" else ", no selection (drift)"
+        print(f"  {printable(label)}  (seeds: {int(rows['n'].iloc[0])}{drift})")
+        for row in rows.itertuples():
+            print(f"    {row.metric:<22} {row.mean:8.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]")
+    print(
+        f"results in {printable(str(out))}/ (one folder per run, comparison.csv, "
+        "comparison_summary.csv, comparison.png)"
+    )
+
+
+def summarise(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario, selection and metric: seeds, mean, sd and the 95 % confidence interval
+    of the mean (Student's t; NaN with one seed)."""
+    from scipy.stats import t
+
+    metrics = [c for c in comparison.columns if c not in ("scenario", "selection", "seed")]
+    rows = []
+    for (label, selection), runs in comparison.groupby(["scenario", "selection"], sort=False):
+        for metric in metrics:
+            values = runs[metric].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            n = values.size
+            mean = float(values.mean()) if n else math.nan
+            sd = float(values.std(ddof=1)) if n > 1 else math.nan
+            half = (
+                float(t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
+            )
+            rows.append(
+                {
+                    "scenario": label,
+                    "selection": selection,
+                    "metric": metric,
+                    "n": n,
+                    "mean": mean,
+                    "sd": sd,
+                    "ci_low": mean - half,
+                    "ci_high": mean + half,
+                }
+            )
+    return pd.DataFrame(rows)
