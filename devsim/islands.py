@@ -58,6 +58,14 @@ def migration_generator(seed: int, epoch: int) -> np.random.Generator:
 
 
 # --- one island, one epoch (a job) ---------------------------------------------------------
+def island_model(
+    scenario: EvolutionScenario, seed: int, island: int, state: dict[str, Any] | None
+) -> EvolutionModel:
+    """Island ``island`` founded (``state`` None) or rebuilt from ``state``."""
+    rng, world_rng = island_generators(seed, island)
+    return EvolutionModel(**scenario.model_kwargs(), rng=rng, world_rng=world_rng, state=state)
+
+
 def live_epoch(
     scenario: EvolutionScenario,
     seed: int,
@@ -67,8 +75,7 @@ def live_epoch(
 ) -> dict[str, Any]:
     """Continue island ``island`` from ``state`` (or found it: generation 0) for
     ``generations`` generations; its new state and one record row per generation lived."""
-    rng, world_rng = island_generators(seed, island)
-    model = EvolutionModel(**scenario.model_kwargs(), rng=rng, world_rng=world_rng, state=state)
+    model = island_model(scenario, seed, island, state)
     rows = [] if state is not None else [dict(model.last_row)]
     for _ in range(generations):
         model.step()
@@ -103,7 +110,10 @@ def migrate(
 
 # --- checkpoints ---------------------------------------------------------------------------
 def fingerprint(scenario: EvolutionScenario, seed: int) -> str:
-    return json.dumps({"seed": seed, "scenario": scenario.model_dump(mode="json")}, sort_keys=True)
+    """The resolved scenario and seed of a run: what its ``scenario.json`` holds and what a
+    checkpoint must match to be continued."""
+    content = {"seed": seed, "scenario": scenario.model_dump(mode="json")}
+    return json.dumps(content, indent=1, sort_keys=True) + "\n"
 
 
 def save_checkpoint(
@@ -205,12 +215,7 @@ def island_models(
     scenario: EvolutionScenario, seed: int, states: list[dict[str, Any]]
 ) -> list[EvolutionModel]:
     """The islands rebuilt from their states (for maps of the last generation)."""
-    models = []
-    for island, state in enumerate(states):
-        rng, world_rng = island_generators(seed, island)
-        kwargs = scenario.model_kwargs()
-        models.append(EvolutionModel(**kwargs, rng=rng, world_rng=world_rng, state=state))
-    return models
+    return [island_model(scenario, seed, i, state) for i, state in enumerate(states)]
 
 
 def _run_epoch(jobs: list[Job], workers: int, client) -> list[dict[str, Any]]:
@@ -235,7 +240,9 @@ def table_of(rows: list[dict]) -> pd.DataFrame:
 def pooled(table: pd.DataFrame) -> pd.DataFrame:
     """One row per generation: the mean over islands of every column (islands are the same
     size, so a mean of island means is the population's mean; ``*_sd`` columns become the
-    mean within-island spread)."""
+    mean within-island spread). A table without islands is returned as it is."""
+    if "island" not in table:
+        return table
     out = table.drop(columns="island").groupby("generation", sort=True).mean()
     return out.reset_index()
 

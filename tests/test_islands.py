@@ -19,6 +19,7 @@ from devsim.evolution import EvolutionModel
 from devsim.evolution_scenario import parse_evolution_scenario
 from devsim.islands import (
     CHECKPOINT,
+    fingerprint,
     island_generators,
     load_checkpoint,
     migrate,
@@ -161,22 +162,16 @@ def test_islands_without_migrants_are_independent_populations():
 def test_checkpoint_holds_the_run_after_each_epoch(tmp_path):
     sc = scenario(generations=4)
     table, states = run_islands(sc, 4, tmp_path)
-    epoch, saved, rows = load_checkpoint(tmp_path / CHECKPOINT, _fingerprint(sc, 4))
+    epoch, saved, rows = load_checkpoint(tmp_path / CHECKPOINT, fingerprint(sc, 4))
     assert epoch == 2
     assert len(rows) == len(table) == 3 * 5
     for a, b in zip(states, saved, strict=True):
         assert a["values"].tobytes() == b["values"].tobytes()
         assert a["rng"] == b["rng"]
-    assert load_checkpoint(tmp_path / CHECKPOINT, _fingerprint(sc, 5)) is None  # other seed
+    assert load_checkpoint(tmp_path / CHECKPOINT, fingerprint(sc, 5)) is None  # other seed
     # continuing a finished run does nothing more and gives the same table
     again, _ = run_islands(sc, 4, tmp_path)
     assert again.equals(table)
-
-
-def _fingerprint(sc, seed):
-    from devsim.islands import fingerprint
-
-    return fingerprint(sc, seed)
 
 
 def test_serial_and_two_dask_workers_write_the_same_bytes(tmp_path, capsys):
@@ -209,7 +204,7 @@ def test_a_killed_run_continues_from_its_last_epoch(tmp_path):
             time.sleep(0.05)
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
-    epoch, _, _ = load_checkpoint(out / CHECKPOINT, _fingerprint(_read(path), 4))
+    epoch, _, _ = load_checkpoint(out / CHECKPOINT, fingerprint(_read(path), 4))
     assert 1 <= epoch < 4
     assert not (out / "generations.parquet").exists()
     rerun = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)

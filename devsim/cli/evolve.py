@@ -355,7 +355,7 @@ def _mean_map(maps: list[np.ndarray], key: str, model) -> np.ndarray:
 def write_run(out: Path, scenario, result: dict) -> None:
     """Write one run's folder (generations.parquet, summary.json, figures/) atomically: it
     appears complete or not at all. An island run's checkpoint goes once it is written."""
-    from devsim.islands import CHECKPOINT
+    from devsim.islands import CHECKPOINT, fingerprint
     from devsim.plots.evolution import plot_genes, plot_habitat_maps, plot_sigmas, plot_traits
 
     table, evolving = result["table"], result["evolving"]
@@ -363,7 +363,7 @@ def write_run(out: Path, scenario, result: dict) -> None:
     with staged(out) as staging:
         table.to_parquet(staging / "generations.parquet", index=False)
         (staging / "scenario.json").write_text(
-            _fingerprint(scenario, result["summary"]["seed"]), encoding="utf-8"
+            fingerprint(scenario, result["summary"]["seed"]), encoding="utf-8"
         )
         (staging / "summary.json").write_text(
             json.dumps(result["summary"], indent=1, sort_keys=False) + "\n", encoding="utf-8"
@@ -393,17 +393,13 @@ def run_one(
     return result["table"]
 
 
-def _fingerprint(scenario, seed: int) -> str:
-    """The resolved scenario and seed of a run, as written to its ``scenario.json``."""
-    content = {"seed": seed, "scenario": scenario.model_dump(mode="json")}
-    return json.dumps(content, indent=1, sort_keys=True) + "\n"
-
-
 def _finished(scenario, seed: int, out: Path) -> pd.DataFrame | None:
     """The generation table of this very run (same scenario and seed) written earlier, or
     None."""
+    from devsim.islands import fingerprint
+
     try:
-        if (out / "scenario.json").read_text(encoding="utf-8") != _fingerprint(scenario, seed):
+        if (out / "scenario.json").read_text(encoding="utf-8") != fingerprint(scenario, seed):
             return None
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
         if (summary["seed"], summary["generations"]) != (seed, scenario.generations):
@@ -500,11 +496,9 @@ def write_comparison_figure(path: Path, runs: dict[str, list[pd.DataFrame]], inn
 def end_state(table: pd.DataFrame, tail: int = TAIL) -> dict[str, float]:
     """Mean of the last ``tail`` generations of a run (smooths generation-to-generation noise);
     an island run's islands are pooled first."""
-    if "island" in table:
-        from devsim.islands import pooled
+    from devsim.islands import pooled
 
-        table = pooled(table)
-    return table.tail(tail).mean(numeric_only=True).to_dict()
+    return pooled(table).tail(tail).mean(numeric_only=True).to_dict()
 
 
 def check_job_cost(scenarios, args: argparse.Namespace) -> None:
@@ -602,7 +596,7 @@ def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -
     records = []
     runs: dict[str, list[pd.DataFrame]] = {}
     for (scenario, seed, _), (label, selection), table in zip(jobs, tags, tables, strict=True):
-        table = pooled(table) if "island" in table else table
+        table = pooled(table)
         name = label if selection == "on" else f"{label} (drift)"
         runs.setdefault(name, []).append(table)
         changes = {f"{g}_sigma_change": sigma_change(table, g) for g in scenario.evolve}
