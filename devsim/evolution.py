@@ -80,13 +80,16 @@ from devsim.environment import (
 )
 from devsim.evolution_scenario import (
     DEFAULT_EVOLVE,
+    DEFAULT_REGIONAL,
     INNATE_MAP_SHARE,
     Environment,
     EvolutionScenario,
+    Feature,
     Gradient,
     parse_evolution_scenario,
 )
-from devsim.genome import GENES, SHEET_GENES, SPECIES, Genome, gene_table
+from devsim.genome import GENE_BY_NAME, GENES, SHEET_GENES, SPECIES, Genome
+from devsim.genome import GENE_NAMES as ALL_GENES
 from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.senses import Span, WorldParams, rearing_inputs
 
@@ -111,6 +114,23 @@ TRAITS = (
     "adult_gate",
 )
 MAP_TRAITS = ("plasticity", "innate", "innate_effective", "window_close", "adult_gate", "fitness")
+# What each feature's region of cortex records in a world of several features (each also
+# per organism, the mean over its regions, in TRAITS).
+REGION_TRAITS = (
+    "quality",
+    "plasticity",
+    "innate",
+    "template_match",
+    "innate_effective",
+    "window_open",
+    "window_close",
+    "adult_gate",
+)
+
+
+def base_gene(column: str) -> str:
+    """The gene of a genome column: ``eta@fixed`` (a feature's own copy) is ``eta``."""
+    return column.partition("@")[0]
 
 
 # ------------------------------------------------------------------------------------------
@@ -272,6 +292,13 @@ class EvolutionModel(mesa.Model):
     plasticity_cost : fitness cost per unit of ``eta * sum_days(gate)``.
     activity_cost : fitness cost per unit of mean response (energy of signalling).
     environment : :class:`Environment` (or a dict of its fields).
+    features : several features of the world (:class:`Feature`, or dicts of their fields),
+        each the dominant orientation of one region of the visual field on its own
+        timescale; each region is its own patch of ``neurons`` neurons (a row of the cohort)
+        with its own copy of every ``regional`` gene (genome columns ``<gene>@<feature>``).
+        An organism's fitness counts its vision in every region. None: the environment's one
+        feature, and no gene is regional.
+    regional : the genes each feature's region carries its own copy of.
     world : statistics of the pattern banks (:class:`HabitatWorldParams`).
     rng : seed or generator; every random draw comes from ``self.rng``...
     world_rng : ...except the pattern banks' when this generator is given (an island keeps
@@ -307,6 +334,8 @@ class EvolutionModel(mesa.Model):
         plasticity_cost: float = 0.03,
         activity_cost: float = 0.02,
         environment: Environment | Mapping | None = None,
+        features: Sequence[Feature | Mapping] = (),
+        regional: Sequence[str] = DEFAULT_REGIONAL,
         world: HabitatWorldParams | None = None,
         rng=None,
         world_rng: np.random.Generator | None = None,
@@ -338,7 +367,13 @@ class EvolutionModel(mesa.Model):
                     "c50": c50,
                     "innate_map": innate_map,
                     "costs": {"plasticity": plasticity_cost, "activity": activity_cost},
-                    "environment": env.model_dump() if env else dict(environment or {}),
+                    "environment": (
+                        env.model_dump(exclude_unset=True) if env else dict(environment or {})
+                    ),
+                    "features": [
+                        f.model_dump() if isinstance(f, Feature) else dict(f) for f in features
+                    ],
+                    "regional": tuple(regional),
                 }
             ),
             source="EvolutionModel",
@@ -346,6 +381,8 @@ class EvolutionModel(mesa.Model):
         super().__init__(rng=rng)
         self.config = scenario
         self.env = scenario.environment
+        self.features = scenario.feature_list()
+        self.regions = len(self.features)
         self.species = species
         self.days = days
         self.width, self.height = scenario.grid
@@ -364,13 +401,15 @@ class EvolutionModel(mesa.Model):
         self.grid = OrthogonalMooreGrid(
             (self.width, self.height), torus=False, capacity=per_cell, random=self.random
         )
-        for name, value in (
-            ("deprivation", self.env.deprivation),
-            ("world_change", self.env.world_change),
-            ("orientation", None),
-        ):
+        layers = [("deprivation", self._column_values(self.env.deprivation))]
+        for r, feature in enumerate(self.features):
+            layers.append(
+                (self.layer_name("world_change", r), self._column_values(feature.world_change))
+            )
+            layers.append((self.layer_name("orientation", r), self._orientations(feature)))
+        for name, values in layers:
             layer = PropertyLayer(name, (self.width, self.height), 0.0, dtype=float)
-            layer.data = self._column_values(name, value)[:, None] * np.ones(self.height)
+            layer.data = values[:, None] * np.ones(self.height)
             self.grid.add_property_layer(layer)
         self.cells = sorted(self.grid.all_cells.cells, key=lambda c: c.coordinate)
         self._neighbours = {
@@ -383,19 +422,27 @@ class EvolutionModel(mesa.Model):
             for c in self.cells
         }
 
-        # --- genes: which mutate, bounds, founders ---
-        self.gene_names = GENE_NAMES
-        self.evolving = np.array([n in scenario.evolve for n in GENE_NAMES])
-        self.low = np.array([g.low for g in EVOLUTION_GENES])
-        self.high = np.array([g.high for g in EVOLUTION_GENES])
-        self.periodic = np.array([n in PERIODIC_GENES for n in GENE_NAMES])
-        sigma0 = np.array([g.sigma for g in EVOLUTION_GENES]) * mutation_scale
+        # --- genes: the genome's columns (a regional gene once per feature), which mutate,
+        # bounds, founders ---
+        regional = set(scenario.regional) if scenario.features else set()
+        self.gene_names = tuple(
+            f"{g.name}@{f.name}" if g.name in regional else g.name
+            for g in EVOLUTION_GENES
+            for f in (self.features if g.name in regional else self.features[:1])
+        )
+        genes = [GENE_BY_NAME[base_gene(n)] for n in self.gene_names]
+        self.evolving = np.array([g.name in scenario.evolve for g in genes])
+        self.low = np.array([g.low for g in genes])
+        self.high = np.array([g.high for g in genes])
+        self.periodic = np.array([g.name in PERIODIC_GENES for g in genes])
+        sigma0 = np.array([g.sigma for g in genes]) * mutation_scale
         self.sigma0 = np.where(self.evolving, sigma0, 0.0)
         self.sigma_floor = 1e-3 * self.sigma0
         self.sigma_ceiling = np.where(self.evolving, (self.high - self.low) / 2.0, 0.0)
         founder = Genome.preset(species, scenario.genome, where="genome")
         self.inert = {n: (founder.values[n], founder.sigmas[n]) for n in sorted(SHEET_GENES)}
-        self.world_orientation = float(self.env.orientation_value)
+        # the world's orientation of each feature now (constant or every G generations)
+        self.world_orientations = [float(f.orientation_value) for f in self.features]
         self.world_offset = int(self.env.eye_offset_value)
         # One row per generation (plain values): the record history() reads.
         self.datacollector = mesa.DataCollector(model_reporters={"generation": "last_row"})
@@ -406,7 +453,7 @@ class EvolutionModel(mesa.Model):
         if state is not None:
             self._restore(state)
             return
-        x0 = np.array([founder.values[n] for n in GENE_NAMES])
+        x0 = np.array([founder.values[base_gene(n)] for n in self.gene_names])
         n = self.width * self.height * per_cell
         values = np.tile(x0, (n, 1))
         sigmas = np.tile(self.sigma0, (n, 1))
@@ -417,16 +464,29 @@ class EvolutionModel(mesa.Model):
         self._record()
 
     # --- habitat statistics ----------------------------------------------------------------
-    def _column_values(self, name: str, value) -> np.ndarray:
+    def layer_name(self, name: str, region: int) -> str:
+        """The PropertyLayer of a feature's habitat statistic (``orientation``,
+        ``world_change``): the name itself in a world of one feature, else
+        ``<name>_<feature>``."""
+        return f"{name}_{self.features[region].name}" if self.config.features else name
+
+    def habitat_layers(self) -> list[str]:
+        """The grid's habitat risks (deprivation, each feature's world change)."""
+        names = [self.layer_name("world_change", r) for r in range(self.regions)]
+        return ["deprivation", *names]
+
+    def _fraction(self) -> np.ndarray:
         cols = np.arange(self.width)
-        frac = cols / (self.width - 1) if self.width > 1 else np.zeros(1)
-        if name == "orientation":
-            env = self.env
-            if env.orientation == "habitat":
-                return (env.orientation_value + env.orientation_span * frac) % 180.0
-            return np.full(self.width, float(env.orientation_value))
+        return cols / (self.width - 1) if self.width > 1 else np.zeros(1)
+
+    def _orientations(self, feature: Feature) -> np.ndarray:
+        if feature.orientation == "habitat":
+            return (feature.orientation_value + feature.orientation_span * self._fraction()) % 180.0
+        return np.full(self.width, float(feature.orientation_value))
+
+    def _column_values(self, value) -> np.ndarray:
         if isinstance(value, Gradient):
-            return value.left + (value.right - value.left) * frac
+            return value.left + (value.right - value.left) * self._fraction()
         return np.full(self.width, float(value))
 
     # --- population bookkeeping ----------------------------------------------------------------
@@ -439,9 +499,9 @@ class EvolutionModel(mesa.Model):
         for row, cell in enumerate(cells):
             genome = Genome(
                 values={n: v for n, (v, _) in self.inert.items()}
-                | dict(zip(GENE_NAMES, values[row].tolist(), strict=True)),
+                | dict(zip(self.gene_names, values[row].tolist(), strict=True)),
                 sigmas={n: s for n, (_, s) in self.inert.items()}
-                | dict(zip(GENE_NAMES, sigmas[row].tolist(), strict=True)),
+                | dict(zip(self.gene_names, sigmas[row].tolist(), strict=True)),
                 species=self.species,
             )
             placed.append(EvolvingOrganism(self, genome, cell))
@@ -458,7 +518,7 @@ class EvolutionModel(mesa.Model):
         return {
             "generation": self.generation,
             "rng": self.rng.bit_generator.state,
-            "world_orientation": self.world_orientation,
+            "world_orientation": list(self.world_orientations),
             "world_offset": self.world_offset,
             "values": values,
             "sigmas": sigmas,
@@ -470,7 +530,7 @@ class EvolutionModel(mesa.Model):
         values, sigmas = np.asarray(state["values"]), np.asarray(state["sigmas"])
         traits = np.asarray(state["traits"])
         n = self.width * self.height * self.per_cell
-        if values.shape != (n, len(GENE_NAMES)) or sigmas.shape != values.shape:
+        if values.shape != (n, len(self.gene_names)) or sigmas.shape != values.shape:
             raise ValueError(f"state: genomes of shape {values.shape}, expected ({n}, genes)")
         if traits.shape != (n, len(TRAITS)):
             raise ValueError(f"state: traits of shape {traits.shape}, expected ({n}, traits)")
@@ -479,7 +539,7 @@ class EvolutionModel(mesa.Model):
         for agent, row in zip(self._place(values, sigmas, cells), traits, strict=True):
             agent.traits = dict(zip(TRAITS, row.tolist(), strict=True))
         self.generation = int(state["generation"])
-        self.world_orientation = float(state["world_orientation"])
+        self.world_orientations = [float(v) for v in np.atleast_1d(state["world_orientation"])]
         self.world_offset = int(state["world_offset"])
         self.rng.bit_generator.state = state["rng"]
 
@@ -499,9 +559,26 @@ class EvolutionModel(mesa.Model):
     def genome_arrays(self, organisms=None) -> tuple[np.ndarray, np.ndarray]:
         """(values, sigmas), each (o, genes), of the organisms (default: the living)."""
         organisms = self.organisms() if organisms is None else organisms
-        values = np.array([[a.genome.values[n] for n in GENE_NAMES] for a in organisms])
-        sigmas = np.array([[a.genome.sigmas[n] for n in GENE_NAMES] for a in organisms])
+        values = np.array([[a.genome.values[n] for n in self.gene_names] for a in organisms])
+        sigmas = np.array([[a.genome.sigmas[n] for n in self.gene_names] for a in organisms])
         return values, sigmas
+
+    def row_genes(self, organisms) -> dict[str, np.ndarray]:
+        """Every gene of the cohort's rows (organism-major: organism ``i``'s region ``r``
+        is row ``i * regions + r``), one float array per gene: a regional gene from its
+        feature's column, the others repeated across an organism's regions."""
+        values, _ = self.genome_arrays(organisms)
+        column = {n: j for j, n in enumerate(self.gene_names)}
+        out = {}
+        for name in ALL_GENES:
+            if name in self.inert:
+                out[name] = np.full(len(organisms) * self.regions, self.inert[name][0])
+            elif name in column:
+                out[name] = np.repeat(values[:, column[name]], self.regions)
+            else:
+                copies = [column[f"{name}@{f.name}"] for f in self.features]
+                out[name] = values[:, copies].reshape(-1)
+        return out
 
     # --- one generation ----------------------------------------------------------------------
     def step(self) -> None:
@@ -514,10 +591,11 @@ class EvolutionModel(mesa.Model):
 
     def _update_global_world(self) -> None:
         env, k = self.env, self.world_params.orientations
-        if env.orientation == "generations" and self.generation % env.orientation_every == 0:
-            current = int(round(self.world_orientation / self.world_params.bin_degrees)) % k
-            new = (current + self.rng.integers(1, k)) % k  # always a different world
-            self.world_orientation = float(new * self.world_params.bin_degrees)
+        for r, f in enumerate(self.features):
+            if f.orientation == "generations" and self.generation % f.orientation_every == 0:
+                current = int(round(self.world_orientations[r] / self.world_params.bin_degrees))
+                new = (current % k + self.rng.integers(1, k)) % k  # always a different world
+                self.world_orientations[r] = float(new * self.world_params.bin_degrees)
         if env.eye_offset == "generations" and self.generation % env.eye_offset_every == 0:
             offsets = [d for d in self.world_params.offsets if d != self.world_offset]
             self.world_offset = int(offsets[self.rng.integers(len(offsets))])
@@ -553,56 +631,66 @@ class EvolutionModel(mesa.Model):
         self._place(child_values, child_sigmas, cells)
 
     def _draw_worlds(self, organisms) -> dict[str, np.ndarray]:
-        """Each newborn's world: orientation bin, eye offset, deprivation, change of world."""
+        """Each newborn's world: per feature (columns of the (o, features) arrays) the
+        orientation bin, whether and when it changes, and into what; per organism its eye
+        offset and deprivation."""
         env, wp, rng = self.env, self.world_params, self.rng
         o, k = len(organisms), wp.orientations
         coords = np.array([a.cell.coordinate for a in organisms])
         col, row = coords[:, 0], coords[:, 1]
-        if env.orientation == "individual":
-            bins = rng.integers(k, size=o)
-        elif env.orientation == "habitat":
-            degrees = self.grid.orientation.data[col, row]
-            bins = np.rint(degrees / wp.bin_degrees).astype(int) % k
-        else:
-            bins = np.full(o, int(round(self.world_orientation / wp.bin_degrees)) % k)
+        bins = []
+        for r, f in enumerate(self.features):
+            if f.orientation == "individual":
+                bins.append(rng.integers(k, size=o))
+            elif f.orientation == "habitat":
+                degrees = getattr(self.grid, self.layer_name("orientation", r)).data[col, row]
+                bins.append(np.rint(degrees / wp.bin_degrees).astype(int) % k)
+            else:
+                bins.append(np.full(o, int(round(self.world_orientations[r] / wp.bin_degrees)) % k))
         if env.eye_offset == "individual":
             offsets = rng.integers(-wp.max_offset, wp.max_offset + 1, size=o)
         else:
             offsets = np.full(o, self.world_offset)
-        change_p = self.grid.world_change.data[col, row]
-        changes = rng.random(o) < change_p
-        change_day = rng.integers(env.world_change_days[0], env.world_change_days[1] + 1, size=o)
-        new_bins = (bins + rng.integers(1, k, size=o)) % k
+        change = {"changes": [], "change_day": [], "new_bins": [], "new_contrast": []}
         lo, hi = np.log(env.world_change_contrast)
-        new_contrast = np.exp(rng.uniform(lo, hi, size=o))
+        for r, f in enumerate(self.features):
+            change_p = getattr(self.grid, self.layer_name("world_change", r)).data[col, row]
+            changes = rng.random(o) < change_p
+            day = rng.integers(f.world_change_days[0], f.world_change_days[1] + 1, size=o)
+            change["changes"].append(changes)
+            change["change_day"].append(np.where(changes, day, -1))
+            change["new_bins"].append((bins[r] + rng.integers(1, k, size=o)) % k)
+            change["new_contrast"].append(np.exp(rng.uniform(lo, hi, size=o)))
         dep_p = self.grid.deprivation.data[col, row]
         deprived = rng.random(o) < dep_p
         dep_start = rng.integers(env.deprivation_days[0], env.deprivation_days[1] + 1, size=o)
         dep_eye = rng.integers(2, size=o)
         return {
-            "bins": bins,
+            "bins": np.stack(bins, axis=1),
             "offsets": offsets,
-            "changes": changes,
-            "change_day": np.where(changes, change_day, -1),
-            "new_bins": new_bins,
-            "new_contrast": new_contrast,
+            **{key: np.stack(v, axis=1) for key, v in change.items()},
             "deprived": deprived,
             "dep_start": dep_start,
             "dep_eye": dep_eye,
         }
 
     def live(self) -> None:
-        """Develop the whole generation from birth to maturity, then score every organism."""
+        """Develop the whole generation from birth to maturity, then score every organism:
+        each organism is one row of the cohort per feature of its world (one in a world of
+        one feature), its traits the mean over its regions."""
         organisms = self.organisms()
-        o = len(organisms)
-        genes = gene_table([a.genome for a in organisms])
+        o, regions = len(organisms), self.regions
+        rows = o * regions
+        genes = self.row_genes(organisms)
         worlds = self._draw_worlds(organisms)
-        self.world.assign(worlds["bins"], self.world.offset_index_of(worlds["offsets"]))
+        bins, change_day = worlds["bins"].reshape(-1), worlds["change_day"].reshape(-1)
+        offsets = np.repeat(worlds["offsets"], regions)
+        self.world.assign(bins, self.world.offset_index_of(offsets))
         cfg = self.config
         cohort = Cohort(
             self.rng,
             genes,
-            np.arange(o),
+            np.arange(rows),
             self.world,
             neurons=cfg.neurons,
             presentations_per_day=cfg.presentations_per_day,
@@ -610,17 +698,17 @@ class EvolutionModel(mesa.Model):
             timer=self.timer,
         )
         self._apply_template(cohort, genes)
-        gates = np.empty((self.days, o))
-        gain, sigma = self._eye_inputs(worlds)
-        independent = np.zeros(o, dtype=bool)
+        gates = np.empty((self.days, rows))
+        gain, sigma = (np.repeat(a, regions, axis=1) for a in self._eye_inputs(worlds))
+        independent = np.zeros(rows, dtype=bool)
         scores: list[dict[str, np.ndarray]] = []
         for day in range(self.days):
-            switch = worlds["change_day"] == day
+            switch = change_day == day
             if switch.any():
                 bins = self.world.orientation_bin.copy()
-                bins[switch] = worlds["new_bins"][switch]
+                bins[switch] = worlds["new_bins"].reshape(-1)[switch]
                 contrast = self.world.contrast.copy()
-                contrast[switch] = worlds["new_contrast"][switch]
+                contrast[switch] = worlds["new_contrast"].reshape(-1)[switch]
                 self.world.assign(bins, self.world.offset_index, contrast)
             gates[day] = cohort.gate
             cohort.develop_day(self.rng, day, gain[day], sigma[day], independent)
@@ -631,11 +719,13 @@ class EvolutionModel(mesa.Model):
         traits = window_traits(gates, genes["eta"])
         traits.update(assessed)
         traits["innate"] = genes["innate_strength"].copy()
-        phi = self.world.orientation_degrees(worlds["bins"])
+        phi = self.world.orientation_degrees(worlds["bins"].reshape(-1))
         traits["template_match"] = np.cos(np.radians(2.0 * (genes["innate_orientation"] - phi)))
         # the world-specific part of the template: strength x alignment with the organism's
         # world at birth (0 for a template of arbitrary orientation)
         traits["innate_effective"] = traits["innate"] * traits["template_match"]
+        per_region = {t: v.reshape(o, regions) for t, v in traits.items()}
+        traits = {t: v.mean(axis=1) for t, v in per_region.items()}
         traits["fitness"] = (
             traits["quality"]
             - cfg.costs.plasticity * traits["plasticity"]
@@ -643,13 +733,19 @@ class EvolutionModel(mesa.Model):
         )
         self.cohort = cohort
         self.gates = gates
+        named = [
+            (f"{t}@{f.name}", t, r) for t in REGION_TRAITS for r, f in enumerate(self.features)
+        ]
+        if not cfg.features:
+            named = []
         for i, agent in enumerate(organisms):
             agent.traits = {name: float(traits[name][i]) for name in TRAITS}
+            agent.traits.update({n: float(per_region[t][i, r]) for n, t, r in named})
             agent.world = {
-                "orientation": float(phi[i]),
+                "orientation": float(phi[i * regions]),
                 "offset": int(worlds["offsets"][i]),
                 "deprived": bool(worlds["deprived"][i]),
-                "world_changed": bool(worlds["changes"][i]),
+                "world_changed": bool(worlds["changes"][i].any()),
             }
 
     def _eye_inputs(self, worlds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -723,8 +819,8 @@ class EvolutionModel(mesa.Model):
         traits = {t: np.array([a.traits[t] for a in organisms]) for t in TRAITS}
         row["fitness_mean"] = float(traits["fitness"].mean())
         row["fitness_sd"] = float(traits["fitness"].std())
-        for j, name in enumerate(GENE_NAMES):
-            if name in PERIODIC_GENES:
+        for j, name in enumerate(self.gene_names):
+            if self.periodic[j]:
                 mean, sd = circular_mean_sd(values[:, j], self.high[j] - self.low[j])
             else:
                 mean, sd = float(values[:, j].mean()), float(values[:, j].std())
@@ -736,16 +832,20 @@ class EvolutionModel(mesa.Model):
                 continue
             v = traits[t]
             row[f"{t}_mean"] = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+        for t in REGION_TRAITS if self.config.features else ():
+            for f in self.features:
+                v = np.array([a.traits[f"{t}@{f.name}"] for a in organisms])
+                mean = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+                row[f"{t}@{f.name}_mean"] = mean
         row["window_opened_fraction"] = float(np.isfinite(traits["window_open"]).mean())
         row["deprived_fraction"] = float(np.mean([a.world["deprived"] for a in organisms]))
         row["world_changed_fraction"] = float(
             np.mean([a.world["world_changed"] for a in organisms])
         )
-        row["world_orientation"] = (
-            self.world_orientation
-            if self.env.orientation in ("constant", "generations")
-            else float("nan")
-        )
+        for f, degrees in zip(self.features, self.world_orientations, strict=True):
+            shared = f.orientation in ("constant", "generations")
+            name = f"world_orientation@{f.name}" if self.config.features else "world_orientation"
+            row[name] = degrees if shared else float("nan")
         row["world_offset"] = (
             float(self.world_offset)
             if self.env.eye_offset in ("constant", "generations")
@@ -768,11 +868,11 @@ class EvolutionModel(mesa.Model):
             else:
                 value = a.traits.get(trait, float("nan"))
             groups.setdefault(a.cell.coordinate, []).append(value)
-        periodic = trait.startswith("gene:") and trait[5:] in PERIODIC_GENES
+        periodic = trait.startswith("gene:") and base_gene(trait[5:]) in PERIODIC_GENES
         for (x, y), vals in groups.items():
             vals = np.asarray(vals, dtype=float)
             if periodic:
-                j = GENE_NAMES.index(trait[5:])
+                j = self.gene_names.index(trait[5:])
                 out[x, y] = circular_mean_sd(vals, self.high[j] - self.low[j])[0]
             else:
                 out[x, y] = np.nanmean(vals) if np.isfinite(vals).any() else np.nan

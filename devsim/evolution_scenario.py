@@ -44,6 +44,17 @@ DEFAULT_EVOLVE = (
     "innate_offset",
     "marker",
 )
+# The genes each feature's region of cortex carries its own copy of (``regional``): its
+# template, its learning rate and its window (opening, closing, adult floor).
+DEFAULT_REGIONAL = (
+    "eta",
+    "r_close",
+    "floor_adult",
+    "theta_open",
+    "innate_strength",
+    "innate_orientation",
+)
+FEATURES_MAX = 16
 
 
 # ------------------------------------------------------------------------------------------
@@ -120,30 +131,60 @@ def _unprintable(text: str, allowed: str = "") -> str | None:
     return None
 
 
-class Environment(_Strict):
-    """What varies, and on which timescale.
+class _OrientationFeature(_Strict):
+    """How a world's dominant orientation varies, and on which timescale: ``constant`` (the
+    same for everybody, every generation), ``generations`` (redrawn every ``*_every``
+    generations, shared by all), ``individual`` (drawn for each organism at birth) or
+    ``habitat`` (a gradient across columns from ``orientation_value`` over
+    ``orientation_span`` degrees). ``world_change`` is the chance that an organism's
+    orientation is redrawn at a random day in ``world_change_days`` (a change within a
+    life); it may be a gradient ``{left, right}``."""
 
-    ``orientation`` / ``eye_offset``: ``constant`` (the same for everybody, every
-    generation), ``generations`` (redrawn every ``*_every`` generations, shared by all),
-    ``individual`` (drawn for each organism at birth) or ``habitat`` (orientation only: a
-    gradient across columns from ``orientation_value`` over ``orientation_span`` degrees).
-    ``world_change`` is the chance that an organism's world orientation is redrawn at a
-    random day in ``world_change_days`` (a change within a life), its contrast multiplied by
-    a log-uniform factor from ``world_change_contrast``; ``deprivation`` the chance
-    of a cataract-like lid suture of a random eye for ``deprivation_length`` days, starting
-    at a random day in ``deprivation_days``. Both may be gradients ``{left, right}``.
-    """
-
-    anisotropy: Annotated[float, Field(ge=0.0, le=100.0)] = 30.0
     orientation: Literal[FEATURE_MODES] = "constant"  # type: ignore[valid-type]
     orientation_value: Annotated[float, Field(ge=0.0, lt=180.0)] = 90.0
     orientation_span: Annotated[float, Field(ge=0.0, le=180.0)] = 90.0
     orientation_every: Annotated[int, Field(ge=1, le=100_000)] = 20
+    world_change: Habitat = 0.0
+    world_change_days: tuple[Day, Day] = Field(default=(25, 35), strict=False)
+
+    _habitat = field_validator("world_change", mode="before")(_check_habitat)
+
+    @model_validator(mode="after")
+    def _check_days(self) -> _OrientationFeature:
+        a, b = self.world_change_days
+        if not 0 <= a <= b:
+            raise ValueError(f"world_change_days: need 0 <= first <= last, got [{a}, {b}]")
+        return self
+
+
+ORIENTATION_FIELDS = tuple(_OrientationFeature.model_fields)
+
+
+class Feature(_OrientationFeature):
+    """One feature of a world with several (``[[features]]``): the dominant orientation in
+    one region of the visual field, seen by its own patch of cortex (``neurons`` neurons)
+    that develops with its own copies of the scenario's ``regional`` genes, varying on its
+    own timescale (the fields of :class:`Environment`'s orientation)."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
+
+
+class Environment(_OrientationFeature):
+    """What varies, and on which timescale.
+
+    ``orientation`` and ``world_change``: :class:`_OrientationFeature` (a world with
+    several features sets them per feature, ``[[features]]``, instead); ``eye_offset``:
+    ``constant``, ``generations`` (every ``eye_offset_every``) or ``individual``; after a
+    change within a life the world's contrast is multiplied by a log-uniform factor from
+    ``world_change_contrast``; ``deprivation`` is the chance of a cataract-like lid suture
+    of a random eye for ``deprivation_length`` days, starting at a random day in
+    ``deprivation_days`` (it may be a gradient ``{left, right}``).
+    """
+
+    anisotropy: Annotated[float, Field(ge=0.0, le=100.0)] = 30.0
     eye_offset: Literal["constant", "generations", "individual"] = "constant"
     eye_offset_value: Annotated[int, Field(ge=-2, le=2)] = 0
     eye_offset_every: Annotated[int, Field(ge=1, le=100_000)] = 20
-    world_change: Habitat = 0.0
-    world_change_days: tuple[Day, Day] = Field(default=(25, 35), strict=False)
     world_change_contrast: tuple[Contrast, Contrast] = Field(default=(1.0, 1.0), strict=False)
     deprivation: Habitat = 0.0
     deprivation_length: Annotated[int, Field(ge=1, le=365)] = 5
@@ -151,18 +192,23 @@ class Environment(_Strict):
     # the one-eye conditions of devsim.senses; the first (lid suture) by default
     deprivation_condition: Literal[EYE_CONDITIONS] = EYE_CONDITIONS[0]  # type: ignore[valid-type]
 
-    _habitat = field_validator("world_change", "deprivation", mode="before")(_check_habitat)
+    _deprivation = field_validator("deprivation", mode="before")(_check_habitat)
 
     @model_validator(mode="after")
     def _check(self) -> Environment:
-        for name in ("world_change_days", "deprivation_days"):
-            a, b = getattr(self, name)
-            if not 0 <= a <= b:
-                raise ValueError(f"{name}: need 0 <= first <= last, got [{a}, {b}]")
+        a, b = self.deprivation_days
+        if not 0 <= a <= b:
+            raise ValueError(f"deprivation_days: need 0 <= first <= last, got [{a}, {b}]")
         lo, hi = self.world_change_contrast
         if not 0 < lo <= hi:
             raise ValueError(f"world_change_contrast: need 0 < low <= high, got [{lo}, {hi}]")
         return self
+
+    def as_feature(self) -> Feature:
+        """The world's one feature (a scenario without ``[[features]]``)."""
+        return Feature.model_construct(
+            name="world", **{k: getattr(self, k) for k in ORIENTATION_FIELDS}
+        )
 
 
 class Costs(_Strict):
@@ -229,6 +275,9 @@ class EvolutionScenario(_Strict):
     # share of the initial wiring laid down as an innate orientation map (0: none)
     innate_map: Annotated[float, Field(ge=0.0, le=1.0)] = INNATE_MAP_SHARE
     environment: Environment = Environment()
+    # several features of the world, each on its own timescale (none: the environment's one)
+    features: tuple[Feature, ...] = Field(default=(), strict=False, max_length=FEATURES_MAX)
+    regional: tuple[str, ...] = Field(default=DEFAULT_REGIONAL, strict=False)
     costs: Costs = Costs()
     islands: Islands = Islands()
     quick: Quick = Quick()
@@ -245,7 +294,7 @@ class EvolutionScenario(_Strict):
             )
         return value
 
-    @field_validator("evolve")
+    @field_validator("evolve", "regional")
     @classmethod
     def _evolve(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for name in value:
@@ -303,17 +352,34 @@ class EvolutionScenario(_Strict):
                 f"population; allowed 0..{island} (grid x per_cell)"
             )
         env = self.environment
-        for name, chance in (
-            ("world_change_days", env.world_change),
-            ("deprivation_days", env.deprivation),
-        ):
-            used = (chance.left, chance.right) if isinstance(chance, Gradient) else (chance,)
-            if max(used) > 0 and getattr(env, name)[1] >= self.days:
+        if self.features:
+            names = [f.name for f in self.features]
+            if len(set(names)) != len(names):
+                raise ValueError("features: every feature needs its own name")
+            own = sorted(set(ORIENTATION_FIELDS) & env.model_fields_set)
+            if own:
                 raise ValueError(
-                    f"environment.{name}: {list(getattr(env, name))} must lie inside the "
-                    f"life; allowed days 0..{self.days - 1}"
+                    f"environment.{own[0]}: with [[features]] each feature sets its own "
+                    "orientation and world_change; remove it from [environment]"
+                )
+        checks = [("environment.deprivation_days", env.deprivation, env.deprivation_days)]
+        for i, feature in enumerate(self.feature_list()):
+            where = f"features[{i}]" if self.features else "environment"
+            checks.append(
+                (f"{where}.world_change_days", feature.world_change, feature.world_change_days)
+            )
+        for where, chance, days in checks:
+            used = (chance.left, chance.right) if isinstance(chance, Gradient) else (chance,)
+            if max(used) > 0 and days[1] >= self.days:
+                raise ValueError(
+                    f"{where}: {list(days)} must lie inside the life; allowed days "
+                    f"0..{self.days - 1}"
                 )
         return self
+
+    def feature_list(self) -> tuple[Feature, ...]:
+        """The features of the world: ``[[features]]``, or the environment's one."""
+        return self.features or (self.environment.as_feature(),)
 
     @property
     def source(self) -> str:
@@ -353,7 +419,7 @@ class EvolutionScenario(_Strict):
             "species days assess_from assess_every grid per_cell neighbourhood neurons "
             "presentations_per_day "
             "batch_size tournament recombination mutation self_adaptive mutation_scale "
-            "evolve genome noise c50 innate_map"
+            "evolve genome noise c50 innate_map features regional"
         ).split()
         kwargs = {k: getattr(self, k) for k in keep}
         kwargs["environment"] = self.environment
@@ -367,6 +433,7 @@ _NESTED: dict[str, type[BaseModel]] = {
     "costs": Costs,
     "islands": Islands,
     "quick": Quick,
+    "features": Feature,
 }
 _TYPE_TEXT = {
     "int_type": "must be a whole number (not a string, a boolean or a float)",
@@ -384,6 +451,8 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     """The scenario model that holds the key at the end of ``loc`` (for allowed keys)."""
     model: type[BaseModel] = EvolutionScenario
     for part in loc[:-1]:
+        if isinstance(part, int):  # an item of a list of tables ([[features]])
+            continue
         nested = _NESTED.get(part) if model is EvolutionScenario else None
         if nested is None:
             return None
@@ -406,6 +475,11 @@ def _message(err: dict) -> str:
         return f"must be a list of {err['ctx']['max_length']} items, got {len(value)}"
     if kind in _TYPE_TEXT:
         return f"{_TYPE_TEXT[kind]}, got {shown(value)}"
+    if kind == "string_pattern_mismatch":  # a feature's name: it names output columns
+        return (
+            "must be a lowercase letter then up to 23 lowercase letters, digits or _, "
+            f"got {shown(value)}"
+        )
     msg = error_message(err).replace("Input should be", "must be")
     if kind in ("string_too_short", "string_too_long"):
         return f"{msg.replace('String should', 'must')}, got {len(value)}"

@@ -275,10 +275,10 @@ def _result(scenario, seed: int, table, pool, models: list, start: float) -> dic
     """What :func:`write_run` writes: ``table`` (generations.parquet), the figures and the
     summary of ``pool`` (one row per generation) and of the last generation's habitat maps
     (the mean over islands)."""
-    from devsim.evolution import MAP_TRAITS, gene_sigma_ratio, sigma_change
+    from devsim.evolution import MAP_TRAITS, base_gene, gene_sigma_ratio, sigma_change
 
     model = models[0]
-    evolving = [n for n in model.gene_names if n in scenario.evolve]
+    evolving = [n for n in model.gene_names if base_gene(n) in scenario.evolve]
     keys = [*MAP_TRAITS, *(f"gene:{n}" for n in evolving)]
     maps = {k: _mean_map([m.habitat_map(k) for m in models], k, model) for k in keys}
     last = pool.iloc[-1]
@@ -315,7 +315,7 @@ def _result(scenario, seed: int, table, pool, models: list, start: float) -> dic
         shown["innate_effective"] = maps["innate_effective"]
     if scenario.environment.orientation == "habitat":
         shown["world orientation (deg)"] = model.grid.orientation.data
-    for layer in ("deprivation", "world_change"):
+    for layer in model.habitat_layers():
         data = getattr(model.grid, layer).data
         if np.ptp(data) > 0:
             shown[f"habitat: {layer} risk"] = data
@@ -331,14 +331,14 @@ def _result(scenario, seed: int, table, pool, models: list, start: float) -> dic
 
 def _mean_map(maps: list[np.ndarray], key: str, model) -> np.ndarray:
     """The mean of the islands' habitat maps (a circular mean for a periodic gene)."""
-    from devsim.evolution import GENE_NAMES, PERIODIC_GENES, circular_mean_sd
+    from devsim.evolution import PERIODIC_GENES, base_gene, circular_mean_sd
 
     if len(maps) == 1:
         return maps[0]
     stack = np.stack(maps)
     gene = key.removeprefix("gene:")
-    if key.startswith("gene:") and gene in PERIODIC_GENES:
-        j = GENE_NAMES.index(gene)
+    if key.startswith("gene:") and base_gene(gene) in PERIODIC_GENES:
+        j = model.gene_names.index(gene)
         period = model.high[j] - model.low[j]
         out = np.full(stack.shape[1:], np.nan)
         for index in np.ndindex(*out.shape):
