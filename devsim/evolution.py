@@ -367,9 +367,7 @@ class EvolutionModel(mesa.Model):
                     "c50": c50,
                     "innate_map": innate_map,
                     "costs": {"plasticity": plasticity_cost, "activity": activity_cost},
-                    "environment": (
-                        env.model_dump(exclude_unset=True) if env else dict(environment or {})
-                    ),
+                    "environment": env.model_dump() if env else dict(environment or {}),
                     "features": [
                         f.model_dump() if isinstance(f, Feature) else dict(f) for f in features
                     ],

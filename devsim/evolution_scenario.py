@@ -356,7 +356,8 @@ class EvolutionScenario(_Strict):
             names = [f.name for f in self.features]
             if len(set(names)) != len(names):
                 raise ValueError("features: every feature needs its own name")
-            own = sorted(set(ORIENTATION_FIELDS) & env.model_fields_set)
+            default = _OrientationFeature()
+            own = [k for k in ORIENTATION_FIELDS if getattr(env, k) != getattr(default, k)]
             if own:
                 raise ValueError(
                     f"environment.{own[0]}: with [[features]] each feature sets its own "

@@ -550,7 +550,7 @@ def _single(out: Path, scenario, args: argparse.Namespace) -> None:
         table = pooled(table)
     last = table.iloc[-1]
     print(f"{printable(scenario.name)}  (seed {seed}, {int(last['generation'])} generations)")
-    for key in SUMMARY_TRAITS:
+    for key in (k for k in SUMMARY_TRAITS if k in table):  # a gene may be regional
         print(f"  {key:<22} {table.iloc[0][key]:8.3f} -> {last[key]:8.3f}")
     print(f"results in {printable(str(out))}/ (generations.parquet, summary.json, figures/)")
 
@@ -590,7 +590,7 @@ def _without_selection(scenario):
 def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -> None:
     """Write comparison.csv (each run's end state), comparison_summary.csv (mean, sd and a
     95 % confidence interval over seeds) and comparison.png; print the summary."""
-    from devsim.evolution import sigma_change
+    from devsim.evolution import base_gene, sigma_change
     from devsim.islands import pooled
 
     records = []
@@ -599,7 +599,12 @@ def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -
         table = pooled(table)
         name = label if selection == "on" else f"{label} (drift)"
         runs.setdefault(name, []).append(table)
-        changes = {f"{g}_sigma_change": sigma_change(table, g) for g in scenario.evolve}
+        genes = [c.removesuffix("_sigma") for c in table if c.endswith("_sigma")]
+        changes = {
+            f"{g}_sigma_change": sigma_change(table, g)
+            for g in genes
+            if base_gene(g) in scenario.evolve
+        }
         records.append(
             {"scenario": label, "selection": selection, "seed": seed, **end_state(table), **changes}
         )
