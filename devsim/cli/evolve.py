@@ -60,6 +60,9 @@ RESERVED = (  # files of --out, not scenario folders
     "comparison.csv",
     "comparison.png",
     "comparison_summary.csv",
+    "timescales.csv",
+    "timescales.png",
+    "predictions.csv",
 )
 DRIFT = "drift"  # --drift: DIR/drift/<label>/seed<S>/, the same runs without selection
 CONFIDENCE = 0.95
@@ -614,6 +617,8 @@ def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -
     atomic_write(out / "comparison_summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     innate = any("innate_strength" in scenario.evolve for _, scenario in scenarios)
     write_comparison_figure(out / "comparison.png", runs, innate)
+    if any(scenario.features for _, scenario in scenarios):
+        _timescales(out, jobs, tags, comparison)
     print(f"end state: mean [95% CI] over seeds of the last {TAIL} generations")
     shown = summary[summary["metric"].isin(SUMMARY_TRAITS)]
     for (label, selection), rows in shown.groupby(["scenario", "selection"], sort=False):
@@ -625,6 +630,72 @@ def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -
         f"results in {printable(str(out))}/ (one folder per run, comparison.csv, "
         "comparison_summary.csv, comparison.png)"
     )
+
+
+def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> None:
+    """The timescale spectrum of runs in worlds of several features: every feature's layer
+    measures over seeds (``timescales.csv``), the headline figure (``timescales.png``) and
+    the predictions checked for each scenario (printed, and ``predictions.csv``)."""
+    from devsim.plots.evolution import plot_timescales
+    from devsim.timescales import (
+        feature_timescale,
+        layer_loads,
+        layer_measures,
+        predictions,
+        shares,
+        timescale_label,
+    )
+
+    records, order, checks = [], {}, []
+    for (scenario, _, _), run in zip(jobs, comparison.to_dict(orient="records"), strict=True):
+        row = {k: run[k] for k in ("scenario", "selection", "seed")}
+        for f in scenario.features:
+            order.setdefault(f.name, feature_timescale(f, scenario.days))
+            measures = layer_measures(run, f.name, scenario.days)
+            row.update({f"{k}@{f.name}": v for k, v in measures.items()})
+        records.append(row)
+    summary = summarise(pd.DataFrame(records))
+    atomic_write(out / "timescales.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    features = sorted(order, key=lambda f: -order[f])
+    means = {
+        key: rows.set_index("metric")["mean"].to_dict()
+        for key, rows in summary.groupby(["scenario", "selection"], sort=False)
+    }
+    first = next(iter(means))
+    print("which layer carries each feature (mean over seeds, last generations):")
+    for (label, selection), mean in means.items():
+        timescales = {f: order[f] for f in features if f"eta@{f}" in mean}
+        if selection != "on" or not timescales:
+            continue
+        print(f"  {printable(label)}")
+        for c in predictions(mean, timescales):
+            checks.append({"scenario": label, **c})
+            mark = "yes" if c["holds"] else "NO"
+            print(f"    {c['claim']:<44} {c['value']:9.3g}  {c['target']:<24} {mark}")
+    atomic_write(out / "predictions.csv", lambda tmp: pd.DataFrame(checks).to_csv(tmp, index=False))
+    notes = [
+        f"{'ok' if c['holds'] else 'MISS'}  {c['claim']}: {c['value']:.3g} ({c['target']})"
+        for c in checks
+        if c["scenario"] == first[0]
+    ]
+    loads = layer_loads(means[first], [f for f in features if f"eta@{f}" in means[first]])
+    atomic_write(
+        out / "timescales.png",
+        lambda tmp: plot_timescales(
+            summary,
+            [(f, _tick(f, timescale_label(order[f]))) for f in features],
+            shares(loads),
+            tmp,
+            title=f"Which memory layer carries each feature ({first[0]}: shares)",
+            notes=notes,
+        ),
+    )
+
+
+def _tick(feature: str, timescale: str) -> str:
+    """A feature's label on the spectrum's axis: its name and, if that does not say it,
+    its timescale."""
+    return feature if feature == timescale else f"{feature}\n({timescale})"
 
 
 def summarise(comparison: pd.DataFrame) -> pd.DataFrame:

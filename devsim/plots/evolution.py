@@ -4,12 +4,14 @@ and comparisons of scenarios over seeds."""
 from __future__ import annotations
 
 import os
+import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from devsim.outputs import printable
 from devsim.plasticity import WINDOW_OPEN_GATE
@@ -167,4 +169,90 @@ def plot_comparison(
             handles, labels = zip(*lines, strict=True) if lines else ((), ())
             _plain_legend(ax.legend(handles, labels, fontsize=7, frameon=False))
     _suptitle(fig, title, "Scenarios compared (mean and range over seeds)")
+    fig.savefig(path, format="png", dpi=110)
+
+
+TIMESCALE_PANELS = (
+    ("innate_effective", "genome: world-specific template\n(strength x match)", False),
+    ("sigma_ratio", "genome: orientation gene's sigma change\n/ the neutral marker's", True),
+    ("window_learning", "window: eta x gate-days\nbefore the window closes", False),
+    ("adult_learning", "adult: eta x gate-days\nafter the window closes", False),
+)
+LAYER_COLOURS = {"genome": "tab:green", "window": "tab:blue", "adult": "tab:red"}
+
+
+def plot_timescales(
+    summary: pd.DataFrame,
+    features: Sequence[tuple[str, str]],
+    shares: Mapping[str, Mapping[str, float]],
+    path: str | os.PathLike,
+    title: str = "",
+    notes: Sequence[str] = (),
+) -> None:
+    """The timescale spectrum: features ordered from the slowest to the fastest (x); first
+    the share of each memory layer per feature (stacked), then each layer's measure, mean
+    and 95 % confidence interval over seeds for every scenario and selection (``summary``:
+    rows of scenario, selection, metric ``<measure>@<feature>``, mean, ci_low, ci_high);
+    ``notes`` (the predictions checked) fill the last panel."""
+    names = [f for f, _ in features]
+    x = np.arange(len(names))
+    fig = Figure(figsize=(4.2 * 3, 3.4 * 2), layout="constrained")
+    ax = fig.add_subplot(2, 3, 1)
+    bottom = np.zeros(len(names))
+    for layer, colour in LAYER_COLOURS.items():
+        height = np.array([shares.get(f, {}).get(layer, np.nan) for f in names])
+        ax.bar(x, np.nan_to_num(height), bottom=bottom, color=colour, label=layer, width=0.7)
+        bottom += np.nan_to_num(height)
+    ax.set_ylim(0, 1.15)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.set_title("share carried by each layer", fontsize=9)
+    _plain_legend(ax.legend(fontsize=7, frameon=False, loc="upper center", ncols=3))
+    arms = list(dict.fromkeys(zip(summary["scenario"], summary["selection"], strict=True)))
+    colours = ["black", "tab:purple", "tab:orange", "tab:brown"]
+    axes = [ax]
+    for i, (measure, label, log) in enumerate(TIMESCALE_PANELS):
+        ax = fig.add_subplot(2, 3, i + 2)
+        axes.append(ax)
+        for j, (scenario, selection) in enumerate(arms):
+            rows = summary[(summary["scenario"] == scenario) & (summary["selection"] == selection)]
+            by_metric = rows.set_index("metric")
+            keys = [f"{measure}@{f}" for f in names]
+            mean = np.array([by_metric["mean"].get(k, np.nan) for k in keys], dtype=float)
+            low = np.array([by_metric["ci_low"].get(k, np.nan) for k in keys], dtype=float)
+            high = np.array([by_metric["ci_high"].get(k, np.nan) for k in keys], dtype=float)
+            spread = np.nan_to_num(np.stack([mean - low, high - mean]))
+            if log:
+                spread = np.minimum(spread, np.stack([mean * 0.999, high - mean]))
+            offset = (j - (len(arms) - 1) / 2) * 0.12
+            drift = selection == "off"
+            ax.errorbar(
+                x + offset,
+                mean,
+                yerr=spread,
+                fmt="o" if not drift else "s",
+                ms=4,
+                capsize=2,
+                color=colours[j % len(colours)],
+                mfc="white" if drift else None,
+                lw=1,
+                label=printable(f"{scenario}{' (drift)' if drift else ''}", 60),
+            )
+        if log:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+        ax.set_title(label, fontsize=9)
+        if i == 0:
+            _plain_legend(ax.legend(fontsize=7, frameon=False))
+    for ax in axes:
+        ax.set_xticks(x, [printable(t, 30) for _, t in features], rotation=30, ha="right")
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3, axis="y")
+    ax = fig.add_subplot(2, 3, 6)
+    ax.axis("off")
+    text = "\n".join(
+        textwrap.fill(printable(n, 120), 52, subsequent_indent="      ") for n in notes
+    )
+    ax.text(0, 1, text, va="top", ha="left", fontsize=7, family="monospace", **PLAIN)
+    _suptitle(fig, title, "Which memory layer carries each feature (slowest to fastest)")
     fig.savefig(path, format="png", dpi=110)

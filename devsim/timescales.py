@@ -1,0 +1,207 @@
+"""Which memory layer carries each feature of a world: the timescale spectrum's analysis.
+
+A world of several features (``[[features]]`` of an evolution scenario,
+:class:`devsim.evolution_scenario.Feature`) gives each feature its own region of cortex with
+its own copy of the regional genes, so after evolution every feature's region can be read
+for the layer that stores it (docs/science.md, Evolution):
+
+* **genome** -- the innate template: strength x match with the world at birth
+  (``innate_effective``), and how far its orientation gene's mutation scale shrank
+  relative to the neutral marker's (``sigma_ratio``: < 1 where selection is consistent);
+* **window** -- learning inside the critical window: the learning rate ``eta`` and the
+  plasticity spent before the window closes, ``eta x sum of the gate up to the close``;
+* **adult** -- learning after it: ``eta x sum of the gate from the close to the end of
+  life``, taken as ``eta x adult_gate x (days - window_close)`` (the gate is flat at its
+  adult value once the brakes are on).
+
+:func:`layer_measures` reads them from a run's end state (a row of ``comparison.csv``:
+means of the last generations, and each gene's ``_sigma_change``); :func:`shares` turns
+the three loads into the share of each layer per feature (each load divided by its
+largest value over the features, then by their sum); :func:`predictions` checks the
+spectrum's predictions (issue 19) against a summary over seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+LAYERS = ("genome", "window", "adult")
+MEASURES = (
+    "innate_strength",
+    "template_match",
+    "innate_effective",
+    "sigma_ratio",
+    "eta",
+    "window_close",
+    "adult_gate",
+    "floor_adult",
+    "window_learning",
+    "adult_learning",
+)
+
+
+def feature_timescale(feature, days: int) -> float:
+    """How often a feature changes, in generations: never (inf) when constant or a habitat
+    gradient, ``orientation_every`` when redrawn every G generations, 1 when drawn anew for
+    each individual, and the share of a life before its change when it changes within a
+    life (the fastest)."""
+    if feature.orientation == "individual":
+        timescale = 1.0
+    elif feature.orientation == "generations":
+        timescale = float(feature.orientation_every)
+    else:
+        timescale = math.inf
+    chance = feature.world_change
+    if not isinstance(chance, float) or chance > 0:  # a gradient, or a change in a life
+        timescale = min(timescale, float(np.mean(feature.world_change_days)) / days)
+    return timescale
+
+
+def timescale_label(timescale: float) -> str:
+    """``fixed``, ``every G gen.``, ``each individual`` or ``within a life``."""
+    if math.isinf(timescale):
+        return "fixed"
+    if timescale < 1:
+        return "within a life"
+    if timescale == 1:
+        return "each individual"
+    return f"every {timescale:g} gen."
+
+
+def layer_measures(end: Mapping[str, float], feature: str, days: int) -> dict[str, float]:
+    """One feature's layer measures from a run's end state (see the module docstring)."""
+
+    def value(key: str) -> float:
+        return float(end.get(key, math.nan))
+
+    eta = value(f"eta@{feature}_mean")
+    close = value(f"window_close@{feature}_mean")
+    adult_gate = value(f"adult_gate@{feature}_mean")
+    plasticity = value(f"plasticity@{feature}_mean")
+    adult = eta * adult_gate * max(days - close, 0.0) if np.isfinite(close) else 0.0
+    marker = value("marker_sigma_change")
+    return {
+        "innate_strength": value(f"innate@{feature}_mean"),
+        "template_match": value(f"template_match@{feature}_mean"),
+        "innate_effective": value(f"innate_effective@{feature}_mean"),
+        "sigma_ratio": value(f"innate_orientation@{feature}_sigma_change") / marker,
+        "eta": eta,
+        "window_close": close,
+        "adult_gate": adult_gate,
+        "floor_adult": value(f"floor_adult@{feature}_mean"),
+        "window_learning": max(plasticity - adult, 0.0),
+        "adult_learning": adult,
+    }
+
+
+def layer_table(comparison: pd.DataFrame, features: Sequence[str], days: int) -> pd.DataFrame:
+    """Every run's layer measures, one column ``<measure>@<feature>`` each (with the run's
+    ``scenario``, ``selection`` and ``seed``), ready for a summary over seeds."""
+    rows = []
+    for run in comparison.to_dict(orient="records"):
+        row = {k: run[k] for k in ("scenario", "selection", "seed")}
+        for f in features:
+            row.update({f"{k}@{f}": v for k, v in layer_measures(run, f, days).items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def shares(loads: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """Share of each layer per feature from ``loads[feature][layer]`` (genome: the
+    world-specific template, below 0 counted as 0; window, adult: learning): each layer's
+    load over its largest value among the features, then normalised over the layers."""
+    peak = {
+        layer: max((max(v[layer], 0.0) for v in loads.values()), default=0.0) for layer in LAYERS
+    }
+    out = {}
+    for feature, load in loads.items():
+        scaled = {
+            layer: max(load[layer], 0.0) / peak[layer] if peak[layer] > 0 else 0.0
+            for layer in LAYERS
+        }
+        total = sum(scaled.values())
+        out[feature] = {layer: scaled[layer] / total if total > 0 else math.nan for layer in LAYERS}
+    return out
+
+
+def layer_loads(means: Mapping[str, float], features: Iterable[str]) -> dict[str, dict]:
+    """``loads[feature][layer]`` from mean layer measures (keys ``<measure>@<feature>``)."""
+    return {
+        f: {
+            "genome": means[f"innate_effective@{f}"],
+            "window": means[f"window_learning@{f}"],
+            "adult": means[f"adult_learning@{f}"],
+        }
+        for f in features
+    }
+
+
+def predictions(
+    mean: Mapping[str, float], timescales: Mapping[str, float]
+) -> list[dict[str, object]]:
+    """The spectrum's predictions (issue 19) checked on the mean over seeds of one
+    scenario's layer measures (keys ``<measure>@<feature>``), the features identified by
+    their timescales: fixed (inf), every G generations (G > 1), each individual (1) and
+    within a life (< 1). Each: the claim, the measured value, the target and whether it
+    holds."""
+    by_kind: dict[str, list[str]] = {"fixed": [], "generations": [], "individual": [], "life": []}
+    for f, t in timescales.items():
+        kind = (
+            "fixed"
+            if math.isinf(t)
+            else "individual"
+            if t == 1
+            else "life"
+            if t < 1
+            else "generations"
+        )
+        by_kind[kind].append(f)
+    out: list[dict[str, object]] = []
+
+    def claim(text: str, value: float, target: str, holds: bool) -> None:
+        out.append({"claim": text, "value": value, "target": target, "holds": bool(holds)})
+
+    for f in by_kind["fixed"]:
+        claim(
+            f"{f}: template strength",
+            mean[f"innate_strength@{f}"],
+            ">= 0.5",
+            mean[f"innate_strength@{f}"] >= 0.5,
+        )
+        claim(
+            f"{f}: template match",
+            mean[f"template_match@{f}"],
+            ">= 0.9",
+            mean[f"template_match@{f}"] >= 0.9,
+        )
+        claim(
+            f"{f}: orientation sigma / marker sigma",
+            mean[f"sigma_ratio@{f}"],
+            "<= 0.1",
+            mean[f"sigma_ratio@{f}"] <= 0.1,
+        )
+    for fixed in by_kind["fixed"][:1]:
+        for f in by_kind["generations"]:
+            claim(
+                f"{f}: orientation sigma / marker sigma",
+                mean[f"sigma_ratio@{f}"],
+                f"> {fixed}'s ({mean[f'sigma_ratio@{fixed}']:.3g})",
+                mean[f"sigma_ratio@{f}"] > mean[f"sigma_ratio@{fixed}"],
+            )
+        for f in by_kind["individual"]:
+            ratio = mean[f"eta@{f}"] / mean[f"eta@{fixed}"]
+            claim(f"{f}: learning rate / {fixed}'s", ratio, ">= 2", ratio >= 2)
+            claim(
+                f"{f}: template match",
+                mean[f"template_match@{f}"],
+                "|match| <= 0.2",
+                abs(mean[f"template_match@{f}"]) <= 0.2,
+            )
+        for f in by_kind["life"]:
+            ratio = mean[f"adult_gate@{f}"] / mean[f"adult_gate@{fixed}"]
+            claim(f"{f}: adult gate / {fixed}'s", ratio, ">= 2", ratio >= 2)
+    return out
