@@ -473,7 +473,8 @@ def _message(err: dict) -> str:
             return "the list has too few items"
         return "required field is missing"
     if kind == "too_long" and isinstance(value, list | tuple):
-        return f"must be a list of {err['ctx']['max_length']} items, got {len(value)}"
+        most = "at most " if err["loc"][-1:] == ("features",) else ""  # others: fixed length
+        return f"must be a list of {most}{err['ctx']['max_length']} items, got {len(value)}"
     if kind in _TYPE_TEXT:
         return f"{_TYPE_TEXT[kind]}, got {shown(value)}"
     if kind == "string_pattern_mismatch":  # a feature's name: it names output columns

@@ -185,11 +185,19 @@ def test_validation_table_matches_the_code_and_the_readme():
 
 
 def test_scenario_pages_document_every_key():
-    from devsim.evolution_scenario import Costs, Environment, EvolutionScenario, Quick
+    from devsim.evolution_scenario import (
+        Costs,
+        Environment,
+        EvolutionScenario,
+        Feature,
+        Islands,
+        Quick,
+    )
     from devsim.scenario import Group, Rearing, Scenario, Treatment
 
     text = (DOCS / "scenarios.md").read_text(encoding="utf-8")
-    models = (Scenario, Group, Rearing, Treatment, EvolutionScenario, Environment, Costs, Quick)
+    models = (Scenario, Group, Rearing, Treatment, EvolutionScenario, Environment, Feature)
+    models += (Costs, Islands, Quick)
     for model in models:
         for name, info in model.model_fields.items():
             key = info.alias or name

@@ -41,6 +41,7 @@ LAYERS = {
         "batch",
         "runner",
         "islands",
+        "timescales",
         "lessons",
         "bench",
     },

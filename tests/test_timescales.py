@@ -1,0 +1,276 @@
+"""Worlds of several features on their own timescales, and the spectrum's analysis."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from devsim import cli
+from devsim.errors import DevsimInputError
+from devsim.evolution import EvolutionModel, base_gene
+from devsim.evolution_scenario import DEFAULT_REGIONAL, parse_evolution_scenario
+from devsim.islands import island_generators
+from devsim.shipped import resolve
+from devsim.timescales import (
+    feature_timescale,
+    layer_measures,
+    predictions,
+    shares,
+    timescale_label,
+)
+
+TINY = dict(
+    days=20,
+    assess_from=16,
+    assess_every=4,
+    grid=(3, 2),
+    per_cell=2,
+    neurons=4,
+    presentations_per_day=40,
+    batch_size=4,
+)
+FEATURES = [
+    {"name": "fixed", "orientation": "constant", "orientation_value": 90.0},
+    {"name": "every_2", "orientation": "generations", "orientation_every": 2},
+    {"name": "individual", "orientation": "individual"},
+    {
+        "name": "within_life",
+        "orientation": "constant",
+        "orientation_value": 45.0,
+        "world_change": 1.0,
+        "world_change_days": [8, 12],
+    },
+]
+
+
+def features_model(rng=0, **changes) -> EvolutionModel:
+    return EvolutionModel(**{**TINY, "features": FEATURES, **changes}, rng=rng)
+
+
+# --- the genome: one copy of each regional gene per feature -----------------------------------
+def test_regional_genes_have_one_column_per_feature_and_reach_their_region():
+    m = features_model()
+    names = [f["name"] for f in FEATURES]
+    for gene in DEFAULT_REGIONAL:
+        assert gene not in m.gene_names
+        assert [n for n in m.gene_names if base_gene(n) == gene] == [f"{gene}@{f}" for f in names]
+    assert "marker" in m.gene_names
+    assert "innate_offset" in m.gene_names
+    organisms = m.organisms()
+    values, _ = m.genome_arrays(organisms)
+    rows = m.row_genes(organisms)
+    r = len(names)
+    for k, f in enumerate(names):  # organism i's region k is row i * r + k
+        column = values[:, m.gene_names.index(f"eta@{f}")]
+        assert np.array_equal(rows["eta"][k::r], column)
+    marker = values[:, m.gene_names.index("marker")]
+    for k in range(r):
+        assert np.array_equal(rows["marker"][k::r], marker)
+    # founders start alike, one round of mutation apart: copies differ between regions
+    assert not np.array_equal(rows["eta"][0::r], rows["eta"][1::r])
+
+
+def test_each_feature_varies_on_its_own_timescale():
+    m = features_model(3)
+    k = m.world_params.orientations
+    birth = []
+    for _ in range(4):
+        m.step()
+        birth.append(m.last_row)
+    table = m.history()
+    assert (table["world_orientation@fixed"] == 90.0).all()
+    changes = table["world_orientation@every_2"].diff().fillna(0) != 0
+    assert changes.tolist() == [False, False, True, False, True]  # generations 2 and 4
+    assert table["world_orientation@individual"].isna().all()
+    # this generation's worlds, as the organisms' regions saw them at the end of life
+    organisms = len(m.organisms())
+    seen = m.world.orientation_bin.reshape(organisms, len(FEATURES))
+    assert (seen[:, 0] == round(90.0 / m.world_params.bin_degrees) % k).all()
+    assert len(set(seen[:, 2])) > 1  # drawn for each individual
+    born = round(45.0 / m.world_params.bin_degrees) % k
+    assert (seen[:, 3] != born).all()  # every within-life world changed before the end
+    assert table["world_changed_fraction"].iloc[-1] == 1.0
+
+
+def test_traits_are_recorded_per_feature_and_fitness_counts_every_region():
+    m = features_model(1)
+    a = m.organisms()[0]
+    regions = [a.traits[f"quality@{f['name']}"] for f in FEATURES]
+    assert a.traits["quality"] == pytest.approx(np.mean(regions))
+    row = m.last_row
+    for trait in ("template_match", "innate_effective", "window_close", "adult_gate"):
+        for f in FEATURES:
+            assert f"{trait}@{f['name']}_mean" in row
+    assert np.isfinite(row["innate_orientation@fixed_sigma"])
+
+
+def test_a_features_model_rebuilt_from_its_state_continues_exactly():
+    kwargs = dict(**TINY, features=FEATURES)
+    rng, world = island_generators(2, 0)
+    straight = EvolutionModel(**kwargs, rng=rng, world_rng=world)
+    straight.step()
+    straight.step()
+    rng, world = island_generators(2, 0)
+    first = EvolutionModel(**kwargs, rng=rng, world_rng=world)
+    first.step()
+    rng, world = island_generators(2, 0)
+    second = EvolutionModel(**kwargs, rng=rng, world_rng=world, state=first.state())
+    second.step()  # generation 2: every_2's world is redrawn from the restored one
+    assert pd.Series(second.last_row).equals(pd.Series(straight.last_row))
+
+
+# --- scenario files ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("change", "where", "says"),
+    [
+        ({"features": [{"name": "a", "bogus": 1}]}, "features[0].bogus", "allowed keys:"),
+        ({"features": [{"name": "A"}]}, "features[0].name", "lowercase letter"),
+        ({"features": [{"name": "a"}, {"name": "a"}]}, "features", "its own name"),
+        (
+            {"features": [{"name": "a"}], "environment": {"orientation": "individual"}},
+            "environment.orientation",
+            "remove it from [environment]",
+        ),
+        (
+            {"features": [{"name": "a", "world_change": 1.0, "world_change_days": [10, 80]}]},
+            "features[0].world_change_days",
+            "allowed days 0..59",
+        ),
+        ({"features": [{"name": "a"}], "regional": ["r_exc"]}, "regional", "cortical sheet"),
+        ({"features": [{"name": f"f{i}"} for i in range(17)]}, "features", "at most 16"),
+    ],
+)
+def test_bad_features_are_one_line_naming_the_field(change, where, says):
+    with pytest.raises(DevsimInputError) as err:
+        parse_evolution_scenario({"name": "x", **change}, source="w.toml")
+    text = str(err.value)
+    assert "\n" not in text
+    assert text.startswith(f"w.toml: {where}")
+    assert says in text
+
+
+def test_a_bad_features_file_exits_2_with_one_line(tmp_path, capsys):
+    path = tmp_path / "w.toml"
+    path.write_text('name = "w"\n[[features]]\nname = "x"\norientation = "weekly"\n')
+    assert cli.main(["evolve", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "features[0].orientation" in err[0]
+    assert "w.toml" in err[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_shipped_spectrum_and_control_differ_in_one_feature_only():
+    from devsim.evolution_scenario import load_evolution_scenario
+
+    spectrum = load_evolution_scenario(resolve("timescales", "evolution"))
+    control = load_evolution_scenario(resolve("timescales_control", "evolution"))
+    a = {f.name: f for f in spectrum.features}
+    b = {f.name: f for f in control.features}
+    assert list(a) == list(b)
+    differ = [n for n in a if a[n] != b[n]]
+    assert differ == ["every_5"]
+    assert b["every_5"].orientation == "constant"
+    same = spectrum.model_dump(exclude={"name", "description", "features"})
+    assert same == control.model_dump(exclude={"name", "description", "features"})
+    labels = [timescale_label(feature_timescale(f, spectrum.days)) for f in spectrum.features]
+    assert labels == ["fixed", "every 25 gen.", "every 5 gen.", "each individual", "within a life"]
+
+
+# --- the analysis ------------------------------------------------------------------------------
+def end_state(**per_feature) -> dict[str, float]:
+    """A run's end state with the given values ``<trait>@<feature>_mean`` and
+    ``<gene>@<feature>_sigma_change``."""
+    out = {"marker_sigma_change": 0.5}
+    for key, value in per_feature.items():
+        out[key.replace("__", "@")] = value
+    return out
+
+
+def test_layer_measures_split_learning_at_the_window_close():
+    end = end_state(
+        eta__f_mean=0.2,
+        window_close__f_mean=30.0,
+        adult_gate__f_mean=0.05,
+        plasticity__f_mean=2.0,
+        innate__f_mean=0.8,
+        template_match__f_mean=0.95,
+        innate_effective__f_mean=0.76,
+        innate_orientation__f_sigma_change=0.01,
+        floor_adult__f_mean=0.04,
+    )
+    m = layer_measures(end, "f", days=60)
+    assert m["adult_learning"] == pytest.approx(0.2 * 0.05 * 30)
+    assert m["window_learning"] == pytest.approx(2.0 - 0.3)
+    assert m["sigma_ratio"] == pytest.approx(0.02)
+    assert m["innate_effective"] == 0.76
+
+
+def test_shares_scale_each_layer_by_its_largest_use_then_sum_to_one():
+    loads = {
+        "fixed": {"genome": 0.8, "window": 0.5, "adult": 0.0},
+        "individual": {"genome": -0.1, "window": 1.0, "adult": 0.1},
+        "life": {"genome": 0.0, "window": 0.5, "adult": 0.4},
+    }
+    s = shares(loads)
+    for v in s.values():
+        assert sum(v.values()) == pytest.approx(1.0)
+    assert s["fixed"]["genome"] == pytest.approx(1.0 / 1.5)
+    assert s["individual"]["genome"] == 0.0  # a template against the world carries nothing
+    assert s["life"]["adult"] == pytest.approx(1.0 / 1.5)
+
+
+def test_predictions_hold_and_fail_on_the_measured_values():
+    timescales = {"fixed": math.inf, "g10": 10.0, "ind": 1.0, "life": 0.6}
+    good = {
+        "innate_strength@fixed": 0.7,
+        "template_match@fixed": 0.95,
+        "sigma_ratio@fixed": 0.05,
+        "sigma_ratio@g10": 0.4,
+        "eta@fixed": 0.01,
+        "eta@ind": 0.05,
+        "template_match@ind": 0.02,
+        "adult_gate@fixed": 0.01,
+        "adult_gate@life": 0.03,
+    }
+    checks = predictions(good, timescales)
+    assert len(checks) == 7
+    assert all(c["holds"] for c in checks)
+    bad = {**good, "sigma_ratio@g10": 0.01, "eta@ind": 0.015, "adult_gate@life": 0.015}
+    failed = [c["claim"] for c in predictions(bad, timescales) if not c["holds"]]
+    assert failed == [
+        "g10: orientation sigma / marker sigma",
+        "ind: learning rate / fixed's",
+        "life: adult gate / fixed's",
+    ]
+
+
+def test_evolve_writes_the_spectrum_for_worlds_of_several_features(tmp_path, capsys):
+    path = tmp_path / "spectrum.toml"
+    features = "".join(
+        f'[[features]]\nname = "{f["name"]}"\norientation = "{f["orientation"]}"\n'
+        for f in FEATURES[:3]
+    )
+    path.write_text(
+        'name = "tiny spectrum"\ndays = 20\nassess_from = 16\nassess_every = 4\n'
+        "generations = 2\ngrid = [2, 1]\nper_cell = 2\nneurons = 4\n"
+        "presentations_per_day = 16\nbatch_size = 4\n" + features
+    )
+    out = tmp_path / "o"
+    assert cli.main(["evolve", str(path), "--seeds", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "which layer carries each feature" in printed
+    summary = pd.read_csv(out / "timescales.csv")
+    for f in ("fixed", "every_2", "individual"):
+        for measure in ("innate_effective", "sigma_ratio", "window_learning", "adult_learning"):
+            assert f"{measure}@{f}" in set(summary["metric"])
+    checks = pd.read_csv(out / "predictions.csv")
+    assert set(checks["claim"]) >= {
+        "fixed: template strength",
+        "individual: learning rate / fixed's",
+        "every_2: orientation sigma / marker sigma",
+    }
+    assert (out / "timescales.png").stat().st_size > 10_000
