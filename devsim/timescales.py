@@ -146,8 +146,10 @@ def predictions(
     """The spectrum's predictions (issue 19) checked on the mean over seeds of one
     scenario's layer measures (keys ``<measure>@<feature>``), the features identified by
     their timescales: fixed (inf), every G generations (G > 1), each individual (1) and
-    within a life (< 1). Each: the claim, the measured value, the target and whether it
-    holds."""
+    within a life (< 1); the learning rate is compared with the fixed feature's, the adult
+    gate of a feature that changes within a life with the individual feature's (the same
+    feature without the change) or, without one, the fixed feature's. Each: the claim, the
+    measured value, the target and whether it holds."""
     by_kind: dict[str, list[str]] = {"fixed": [], "generations": [], "individual": [], "life": []}
     for f, t in timescales.items():
         kind = (
@@ -201,7 +203,10 @@ def predictions(
                 "|match| <= 0.2",
                 abs(mean[f"template_match@{f}"]) <= 0.2,
             )
+        # the control of a change within a life: the same feature without it (drawn for
+        # each individual) if the world has one, else the fixed feature
+        control = (by_kind["individual"] or [fixed])[0]
         for f in by_kind["life"]:
-            ratio = mean[f"adult_gate@{f}"] / mean[f"adult_gate@{fixed}"]
-            claim(f"{f}: adult gate / {fixed}'s", ratio, ">= 2", ratio >= 2)
+            ratio = mean[f"adult_gate@{f}"] / mean[f"adult_gate@{control}"]
+            claim(f"{f}: adult gate / {control}'s", ratio, ">= 2", ratio >= 2)
     return out

@@ -172,12 +172,12 @@ def test_shipped_spectrum_and_control_differ_in_one_feature_only():
     b = {f.name: f for f in control.features}
     assert list(a) == list(b)
     differ = [n for n in a if a[n] != b[n]]
-    assert differ == ["every_5"]
-    assert b["every_5"].orientation == "constant"
+    assert differ == ["every_10"]
+    assert b["every_10"].orientation == "constant"
     same = spectrum.model_dump(exclude={"name", "description", "features"})
     assert same == control.model_dump(exclude={"name", "description", "features"})
     labels = [timescale_label(feature_timescale(f, spectrum.days)) for f in spectrum.features]
-    assert labels == ["fixed", "every 25 gen.", "every 5 gen.", "each individual", "within a life"]
+    assert labels == ["fixed", "every 50 gen.", "every 10 gen.", "each individual", "within a life"]
 
 
 # --- the analysis ------------------------------------------------------------------------------
@@ -233,7 +233,8 @@ def test_predictions_hold_and_fail_on_the_measured_values():
         "eta@fixed": 0.01,
         "eta@ind": 0.05,
         "template_match@ind": 0.02,
-        "adult_gate@fixed": 0.01,
+        "adult_gate@fixed": 0.001,
+        "adult_gate@ind": 0.01,
         "adult_gate@life": 0.03,
     }
     checks = predictions(good, timescales)
@@ -244,7 +245,7 @@ def test_predictions_hold_and_fail_on_the_measured_values():
     assert failed == [
         "g10: orientation sigma / marker sigma",
         "ind: learning rate / fixed's",
-        "life: adult gate / fixed's",
+        "life: adult gate / ind's",
     ]
 
 
