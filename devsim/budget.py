@@ -83,10 +83,12 @@ def scenario_cost(scenario) -> Cost:
 def evolution_cost(scenario) -> Cost:
     """The cost of one evolution run (:class:`devsim.evolution.EvolutionScenario`): a
     generation's organisms develop together, once per generation (per island: the memory
-    is one island's)."""
+    is one island's); in a world of several features each organism is one cortex per
+    feature."""
     from devsim.senses import WorldParams
 
-    organisms = scenario.grid[0] * scenario.grid[1] * scenario.per_cell
+    regions = max(len(scenario.features), 1)
+    organisms = scenario.grid[0] * scenario.grid[1] * scenario.per_cell * regions
     one = development_cost(
         organisms,
         scenario.neurons,

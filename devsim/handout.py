@@ -217,23 +217,43 @@ def run_evolution_file(path: Path, quick: bool = False):
 
 
 def _evolution_part(name: str, quick: bool, numbers: dict) -> str:
-    """Run an evolution scenario and show its traits over generations."""
+    """Run an evolution scenario and show its traits over generations (in a world of
+    several features, each layer's measure per feature)."""
     scenario, table = run_evolution_file(scenario_path(name, "evolution"), quick)
-    columns = ("fitness_mean", "plasticity_mean", "innate_mean")
+    features = [f.name for f in scenario.features]
+    if features:
+        panels = {
+            "innate_effective": "genome: template (strength x match)",
+            "plasticity": "learning (eta x gate-days)",
+            "adult_gate": "adult gate",
+        }
+        lines = {c: [(f, f"{c}@{f}_mean") for f in features] for c in panels}
+    else:
+        panels = {c: c for c in ("fitness", "plasticity", "innate")}
+        lines = {c: [(None, f"{c}_mean")] for c in panels}
     last = table.iloc[-1]
-    numbers[f"evolution:{name}"] = {k: float(last[k]) for k in columns}
+    numbers[f"evolution:{name}"] = {
+        column: float(last[column]) for pairs in lines.values() for _, column in pairs
+    }
 
     def draw(path: Path) -> None:
-        fig = Figure(figsize=(7.5, 2.6), layout="constrained")
-        axes = fig.subplots(1, 3)
-        for ax, col in zip(axes, columns, strict=True):
-            ax.plot(table["generation"], table[col])
-            ax.set_title(col.removesuffix("_mean"))
+        fig = Figure(figsize=(7.5, 2.8), layout="constrained")
+        axes = fig.subplots(1, len(panels))
+        for ax, (key, title) in zip(axes, panels.items(), strict=True):
+            for label, column in lines[key]:
+                ax.plot(table["generation"], table[column], label=label)
+            ax.set_title(title, fontsize=9)
             ax.set_xlabel("generation")
+        if features:
+            axes[0].legend(fontsize=7, frameon=False)
         fig.savefig(path, dpi=100)
 
     caption = (
-        f"Population means over {scenario.generations} generations: fitness, "
+        f"Population means over {scenario.generations} generations, per feature of the "
+        "world: the world-specific innate template, plasticity (learning rate integrated "
+        "over the life) and the plasticity gate at maturity."
+        if features
+        else f"Population means over {scenario.generations} generations: fitness, "
         "plasticity (learning rate integrated over the open window) and the strength "
         "of the innate template."
     )
