@@ -48,6 +48,13 @@ eye reopens, so whether a deprivation risk favours short or long windows depends
 long the deprivation lasts compared with the sighted life left after it (see
 shipped ``window_deprivation_risk`` (``devsim/data/scenarios/evolution/``)).
 
+A world may have several features, each on its own timescale (``[[features]]``: the
+timescale spectrum, :mod:`devsim.timescales`). Each feature is the dominant orientation of
+one region of the visual field, seen by its own patch of cortex -- one more row of the
+cohort -- that develops with its own copy of the ``regional`` genes (template, learning
+rate, window), so selection can store each feature in a different memory layer; the
+organism's quality and plasticity are the means over its regions.
+
 Parents are chosen by tournaments among the organisms of a Moore neighbourhood; each
 offspring is placed in the cell it was bred for (within ``neighbourhood`` cells of its
 parents), so populations can adapt locally along habitat gradients (PropertyLayers of the
