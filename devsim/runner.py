@@ -239,9 +239,7 @@ def run_jobs(
         return
     with ExitStack() as stack:
         client = _client(stack, scheduler, min(workers, len(jobs)), warm)
-        if scheduler is None:
-            jobs = _while_starting(client, jobs, on_result)
-        _on_cluster(client, jobs, on_result)
+        _on_cluster(client, jobs, on_result, starting=scheduler is None)
         if later is not None and scheduler is None:
             client.close()  # in this thread; the cluster closes in the background
             closing = threading.Thread(target=stack.pop_all().close, name="devsim-close")
@@ -274,18 +272,22 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
     return client
 
 
-def _while_starting(client, jobs: list[Job], on_result) -> list[Job]:
-    """Run jobs here, one at a time, until a worker of the new cluster has joined; return
-    the jobs left for the cluster."""
-    left = list(jobs)
+def _while_starting(client, queued: list[tuple[Any, Job]], on_result) -> list[tuple[Any, Job]]:
+    """Run jobs here, one at a time, until a worker of the new cluster has joined: each is
+    taken back from the end of the queue (its future cancelled: no worker has started it)
+    so that a worker joining meanwhile finds the rest of the queue waiting and no core
+    idles however long a job runs here. Returns the (future, job) pairs left queued."""
+    left = list(queued)
     while left and not client.nthreads():
-        job = left.pop(0)
+        future, job = left.pop()
+        client.cancel([future])
         on_result(job, execute(job))
     return left
 
 
-def _on_cluster(client, jobs: list[Job], on_result) -> None:
-    """Submit every job at once; hand over each outcome as it completes."""
+def _on_cluster(client, jobs: list[Job], on_result, starting: bool = False) -> None:
+    """Submit every job at once; hand over each outcome as it completes (a new cluster,
+    ``starting``: jobs run here while no worker has joined, :func:`_while_starting`)."""
     from uuid import uuid4
 
     from distributed import as_completed
@@ -294,9 +296,13 @@ def _on_cluster(client, jobs: list[Job], on_result) -> None:
         return
     token = uuid4().hex[:8]
     futures = client.map(execute, jobs, key=[f"devsim-{job.key}-{token}" for job in jobs])
-    by_key = {future.key: job for future, job in zip(futures, jobs, strict=True)}
     try:
-        for future, result in as_completed(futures, with_results=True, raise_errors=False):
+        queued = list(zip(futures, jobs, strict=True))
+        if starting:
+            queued = _while_starting(client, queued, on_result)
+        by_key = {future.key: job for future, job in queued}
+        left = [future for future, _ in queued]
+        for future, result in as_completed(left, with_results=True, raise_errors=False):
             job = by_key[future.key]
             if future.status == "finished":
                 outcome = result

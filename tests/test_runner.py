@@ -124,17 +124,24 @@ class _Starting:
 
     def __init__(self, n: int):
         self.n = n
+        self.cancelled: list[str] = []
 
     def nthreads(self):
         self.n -= 1
         return {} if self.n >= 0 else {"tcp://127.0.0.1:1": 1}
 
+    def cancel(self, futures):
+        self.cancelled.extend(futures)
 
-def test_while_the_cluster_starts_jobs_run_here_one_at_a_time():
+
+def test_while_the_cluster_starts_jobs_run_here_from_the_end_of_the_queue():
     got: list[str] = []
-    left = runner._while_starting(_Starting(2), jobs(), lambda job, o: got.append(job.key))
-    assert got == ["sqrt0", "sqrt1"]
-    assert [j.key for j in left] == ["sqrt2", "sqrt3", "sqrt4", "sqrt5"]
+    client = _Starting(2)
+    queued = [(f"future-{job.key}", job) for job in jobs()]
+    left = runner._while_starting(client, queued, lambda job, o: got.append(job.key))
+    assert got == ["sqrt5", "sqrt4"]  # the workers, once there, take the queue's head
+    assert client.cancelled == ["future-sqrt5", "future-sqrt4"]
+    assert [j.key for _, j in left] == ["sqrt0", "sqrt1", "sqrt2", "sqrt3"]
 
 
 def test_progress_lines_name_the_command():
