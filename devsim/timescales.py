@@ -149,7 +149,10 @@ def predictions(
     within a life (< 1); the learning rate is compared with the fixed feature's, the adult
     gate of a feature that changes within a life with the individual feature's (the same
     feature without the change) or, without one, the fixed feature's. Each: the claim, the
-    measured value, the target and whether it holds."""
+    measured value, the target and whether it holds. The individual feature's learning is
+    checked twice: its learning rate ``eta`` and what it learns in the window (``eta`` times
+    the gate-days before the close: with the window as a circuit, a high rate behind a gate
+    that never opens learns little)."""
     by_kind: dict[str, list[str]] = {"fixed": [], "generations": [], "individual": [], "life": []}
     for f, t in timescales.items():
         kind = (
@@ -197,6 +200,9 @@ def predictions(
         for f in by_kind["individual"]:
             ratio = mean[f"eta@{f}"] / mean[f"eta@{fixed}"]
             claim(f"{f}: learning rate / {fixed}'s", ratio, ">= 2", ratio >= 2)
+            # the rate times the gate: what is learned in the window (the gate opens it)
+            ratio = mean[f"window_learning@{f}"] / mean[f"window_learning@{fixed}"]
+            claim(f"{f}: learning in the window / {fixed}'s", ratio, ">= 2", ratio >= 2)
             claim(
                 f"{f}: template match",
                 mean[f"template_match@{f}"],

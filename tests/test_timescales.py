@@ -232,13 +232,15 @@ def test_predictions_hold_and_fail_on_the_measured_values():
         "sigma_ratio@g10": 0.4,
         "eta@fixed": 0.01,
         "eta@ind": 0.05,
+        "window_learning@fixed": 0.1,
+        "window_learning@ind": 0.3,
         "template_match@ind": 0.02,
         "adult_gate@fixed": 0.001,
         "adult_gate@ind": 0.01,
         "adult_gate@life": 0.03,
     }
     checks = predictions(good, timescales)
-    assert len(checks) == 7
+    assert len(checks) == 8
     assert all(c["holds"] for c in checks)
     bad = {**good, "sigma_ratio@g10": 0.01, "eta@ind": 0.015, "adult_gate@life": 0.015}
     failed = [c["claim"] for c in predictions(bad, timescales) if not c["holds"]]
