@@ -172,11 +172,11 @@ def plot_comparison(
     fig.savefig(path, format="png", dpi=110)
 
 
-TIMESCALE_PANELS = (
+TIMESCALE_PANELS = (  # measure, title, log scale (learning: drift spreads it over decades)
     ("innate_effective", "genome: world-specific template\n(strength x match)", False),
     ("sigma_ratio", "genome: orientation gene's sigma change\n/ the neutral marker's", True),
-    ("window_learning", "window: eta x gate-days\nbefore the window closes", False),
-    ("adult_learning", "adult: eta x gate-days\nafter the window closes", False),
+    ("window_learning", "window: eta x gate-days\nbefore the window closes", True),
+    ("adult_learning", "adult: eta x gate-days\nafter the window closes", True),
 )
 LAYER_COLOURS = {"genome": "tab:green", "window": "tab:blue", "adult": "tab:red"}
 
@@ -240,12 +240,14 @@ def plot_timescales(
         if log:
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        if measure == "sigma_ratio":  # as much change as the neutral marker
             ax.axhline(1.0, color="grey", lw=0.8, ls=":")
         ax.set_title(label, fontsize=9)
         if i == 0:
             _plain_legend(ax.legend(fontsize=7, frameon=False))
     for ax in axes:
-        ax.set_xticks(x, [printable(t, 30) for _, t in features], rotation=30, ha="right")
+        ticks = ["\n".join(printable(line, 30) for line in t.split("\n")) for _, t in features]
+        ax.set_xticks(x, ticks, rotation=30, ha="right")
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3, axis="y")
     ax = fig.add_subplot(2, 3, 6)
