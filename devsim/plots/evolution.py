@@ -213,6 +213,7 @@ def plot_timescales(
     for i, (measure, label, log) in enumerate(TIMESCALE_PANELS):
         ax = fig.add_subplot(2, 3, i + 2)
         axes.append(ax)
+        positive = False  # a log axis needs a positive value to show
         for j, (scenario, selection) in enumerate(arms):
             rows = summary[(summary["scenario"] == scenario) & (summary["selection"] == selection)]
             by_metric = rows.set_index("metric")
@@ -221,6 +222,7 @@ def plot_timescales(
             low = np.array([by_metric["ci_low"].get(k, np.nan) for k in keys], dtype=float)
             high = np.array([by_metric["ci_high"].get(k, np.nan) for k in keys], dtype=float)
             spread = np.nan_to_num(np.stack([mean - low, high - mean]))
+            positive |= bool((mean > 0).any())
             if log:
                 spread = np.minimum(spread, np.stack([mean * 0.999, high - mean]))
             offset = (j - (len(arms) - 1) / 2) * 0.12
@@ -237,7 +239,7 @@ def plot_timescales(
                 lw=1,
                 label=printable(f"{scenario}{' (drift)' if drift else ''}", 60),
             )
-        if log:
+        if log and positive:
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         if measure == "sigma_ratio":  # as much change as the neutral marker
