@@ -15,7 +15,8 @@ for the layer that stores it (docs/science.md, Evolution):
   adult value once the brakes are on).
 
 :func:`layer_measures` reads them from a run's end state (a row of ``comparison.csv``:
-means of the last generations, and each gene's ``_sigma_change``); :func:`shares` turns
+means of the last generations, and each gene's ``_sigma_change``), :func:`run_layers` for
+every feature at once; :func:`shares` turns
 the three loads into the share of each layer per feature (each load divided by its
 largest value over the features, then by their sum); :func:`predictions` checks the
 spectrum's predictions (issue 19) against a summary over seeds.
@@ -24,24 +25,11 @@ spectrum's predictions (issue 19) against a summary over seeds.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import numpy as np
-import pandas as pd
 
 LAYERS = ("genome", "window", "adult")
-MEASURES = (
-    "innate_strength",
-    "template_match",
-    "innate_effective",
-    "sigma_ratio",
-    "eta",
-    "window_close",
-    "adult_gate",
-    "floor_adult",
-    "window_learning",
-    "adult_learning",
-)
 
 
 def feature_timescale(feature, days: int) -> float:
@@ -98,16 +86,14 @@ def layer_measures(end: Mapping[str, float], feature: str, days: int) -> dict[st
     }
 
 
-def layer_table(comparison: pd.DataFrame, features: Sequence[str], days: int) -> pd.DataFrame:
-    """Every run's layer measures, one column ``<measure>@<feature>`` each (with the run's
-    ``scenario``, ``selection`` and ``seed``), ready for a summary over seeds."""
-    rows = []
-    for run in comparison.to_dict(orient="records"):
-        row = {k: run[k] for k in ("scenario", "selection", "seed")}
-        for f in features:
-            row.update({f"{k}@{f}": v for k, v in layer_measures(run, f, days).items()})
-        rows.append(row)
-    return pd.DataFrame(rows)
+def run_layers(end: Mapping[str, float], features: Iterable[str], days: int) -> dict[str, float]:
+    """Every feature's layer measures of one run, keys ``<measure>@<feature>`` (a row of
+    ``timescales.csv`` before the summary over seeds)."""
+    return {
+        f"{measure}@{f}": value
+        for f in features
+        for measure, value in layer_measures(end, f, days).items()
+    }
 
 
 def shares(loads: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:

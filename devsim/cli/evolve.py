@@ -640,8 +640,8 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
     from devsim.timescales import (
         feature_timescale,
         layer_loads,
-        layer_measures,
         predictions,
+        run_layers,
         shares,
         timescale_label,
     )
@@ -651,8 +651,7 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
         row = {k: run[k] for k in ("scenario", "selection", "seed")}
         for f in scenario.features:
             order.setdefault(f.name, feature_timescale(f, scenario.days))
-            measures = layer_measures(run, f.name, scenario.days)
-            row.update({f"{k}@{f.name}": v for k, v in measures.items()})
+        row.update(run_layers(run, [f.name for f in scenario.features], scenario.days))
         records.append(row)
     summary = summarise(pd.DataFrame(records))
     atomic_write(out / "timescales.csv", lambda tmp: summary.to_csv(tmp, index=False))
