@@ -131,6 +131,13 @@ def _unprintable(text: str, allowed: str = "") -> str | None:
     return None
 
 
+def _days_in_order(name: str, days: tuple[int, int]) -> None:
+    """A [first, last] range of days must not run backwards."""
+    a, b = days
+    if not 0 <= a <= b:
+        raise ValueError(f"{name}: need 0 <= first <= last, got [{a}, {b}]")
+
+
 class _OrientationFeature(_Strict):
     """How a world's dominant orientation varies, and on which timescale: ``constant`` (the
     same for everybody, every generation), ``generations`` (redrawn every ``*_every``
@@ -151,9 +158,7 @@ class _OrientationFeature(_Strict):
 
     @model_validator(mode="after")
     def _check_days(self) -> _OrientationFeature:
-        a, b = self.world_change_days
-        if not 0 <= a <= b:
-            raise ValueError(f"world_change_days: need 0 <= first <= last, got [{a}, {b}]")
+        _days_in_order("world_change_days", self.world_change_days)
         return self
 
 
@@ -196,9 +201,7 @@ class Environment(_OrientationFeature):
 
     @model_validator(mode="after")
     def _check(self) -> Environment:
-        a, b = self.deprivation_days
-        if not 0 <= a <= b:
-            raise ValueError(f"deprivation_days: need 0 <= first <= last, got [{a}, {b}]")
+        _days_in_order("deprivation_days", self.deprivation_days)
         lo, hi = self.world_change_contrast
         if not 0 < lo <= hi:
             raise ValueError(f"world_change_contrast: need 0 < low <= high, got [{lo}, {hi}]")
