@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from test_evolution import TINY  # the evolution tests' very small world and life
 
 from devsim import cli
 from devsim.errors import DevsimInputError
@@ -22,16 +23,6 @@ from devsim.timescales import (
     timescale_label,
 )
 
-TINY = dict(
-    days=20,
-    assess_from=16,
-    assess_every=4,
-    grid=(3, 2),
-    per_cell=2,
-    neurons=4,
-    presentations_per_day=40,
-    batch_size=4,
-)
 FEATURES = [
     {"name": "fixed", "orientation": "constant", "orientation_value": 90.0},
     {"name": "every_2", "orientation": "generations", "orientation_every": 2},
