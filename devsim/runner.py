@@ -22,7 +22,9 @@ results), so the only per-job cost is the scheduler's and the client's writes. A
 local cluster starts its workers in the background; until the first one has joined, this
 process runs jobs itself (at most one at a time, so never more runs at once than
 ``workers``), and each worker loads the job's code (imports, compiled numba loops) before
-it joins (``warm``).
+it joins (``warm``). Where the platform has it, the workers are forked from one server
+process that has loaded that code once (:mod:`devsim.warm`), instead of each importing it
+afresh: on 2 cores the two imports competed with the job running here.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ from devsim.outputs import atomic_text
 
 WARM_ENV = "DEVSIM_WARM"  # the warm-up function of a local cluster's workers (by name)
 TRIM = "MALLOC_TRIM_THRESHOLD_"  # set by Dask for its workers; see _nanny
+QUIET = {  # a local cluster's event-loop checks: every 20 ms and 500 ms by default
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
 
 
 @dataclass(frozen=True)
@@ -143,29 +149,48 @@ def connect(address: str):
 def local_cluster(workers: int, warm: str | None = None, wait: bool = True):
     """A ``distributed.LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1.
 
-    Its workers run without two Dask defaults that slow devsim down (:func:`_nanny`).
-    ``warm`` (a function by name) is called by each worker before it joins. ``wait=False``
-    returns as soon as the scheduler runs; the workers join in the background.
+    Its workers run without two Dask defaults that slow devsim down (:func:`_nanny`), under
+    :func:`local_config`. ``warm`` (a function by name) is called by each worker before it
+    joins (once for all of them where they fork from a server, :func:`fork_server`).
+    ``wait=False`` returns as soon as the scheduler runs; the workers join in the
+    background (hold :func:`local_config` until the cluster is closed).
     """
+    import dask
     from distributed import LocalCluster
 
     extra = {"preload": ["devsim.runner"], "env": {WARM_ENV: warm}} if warm else {}
-    cluster = LocalCluster(
-        n_workers=workers if wait else 0,
-        threads_per_worker=1,
-        processes=True,
-        worker_class=_nanny(),
-        host="127.0.0.1",
-        dashboard_address=None,
-        # no dashboard; the scheduler's bare HTTP server on a free port of 127.0.0.1
-        # (not 8787, so that two batches at once do not collide)
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.ERROR,
-        **extra,
-    )
+    with dask.config.set(local_config()):
+        fork_server(warm)
+        cluster = LocalCluster(
+            n_workers=workers if wait else 0,
+            threads_per_worker=1,
+            processes=True,
+            worker_class=_nanny(),
+            host="127.0.0.1",
+            dashboard_address=None,
+            # no dashboard; the scheduler's bare HTTP server on a free port of 127.0.0.1
+            # (not 8787, so that two batches at once do not collide)
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
+            **extra,
+        )
     if not wait:
         cluster.scale(workers)
     return cluster
+
+
+def local_config() -> dict[str, Any]:
+    """Dask settings for a local cluster, read by the scheduler and nannies in this process
+    as they are made and start workers (so held for the cluster's life): event-loop checks
+    as the workers' (:func:`_nanny`); no work stealing (queued tasks of one kind: nothing
+    to steal, and its 100 ms rebalancing costs this process CPU that the jobs here need);
+    workers forked from a server process where the platform has one (:func:`fork_server`)."""
+    import multiprocessing
+
+    config = {**QUIET, "distributed.scheduler.work-stealing": False}
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        config["distributed.worker.multiprocessing-method"] = "forkserver"
+    return config
 
 
 @functools.cache
@@ -184,31 +209,68 @@ def _nanny():
             self.pre_spawn_env.pop(TRIM, None)
             self.env.pop(TRIM, None)
             off = {
-                "distributed": {
-                    "worker": {
-                        "profile": {"enabled": False},
-                        "memory": {"monitor-interval": "1s"},  # 100 ms by default
-                    },
-                    "admin": {  # event-loop checks every 20 ms and 500 ms by default
-                        "tick": {"interval": "1s"},
-                        "system-monitor": {"interval": "2s"},
-                    },
-                }
+                "distributed.worker.profile.enabled": False,
+                "distributed.worker.memory.monitor-interval": "1s",  # 100 ms by default
+                **QUIET,
             }
-            self.config = dask.config.merge(self.config, off)
+            self.config = dask.config.merge(self.config, _nested(off))
 
     return Fast
 
 
+def _nested(dotted: Mapping[str, Any]) -> dict:
+    """``{"a.b": 1}`` as ``{"a": {"b": 1}}`` (what ``dask.config.merge`` takes)."""
+    out: dict = {}
+    for key, value in dotted.items():
+        *parents, last = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return out
+
+
 def dask_setup(worker) -> None:
-    """Preload hook of a local cluster's workers: call the warm-up function (if any)
-    before the worker joins. A failed warm-up only costs time: the job pays it later."""
+    """Preload hook of a local cluster's workers: warm up before the worker joins."""
+    warm_up()
+
+
+def warm_up() -> None:
+    """Call the warm-up function named in ``DEVSIM_WARM`` (if any). A failed warm-up only
+    costs time: the job pays it later."""
     name = os.environ.get(WARM_ENV)
     if name:
         try:
             resolve(name)()
         except Exception:  # noqa: S110 - an optimisation, never fatal
             pass
+
+
+def fork_server(warm: str | None) -> None:
+    """Start the server process that a local cluster's workers are forked from (under
+    :func:`local_config`), having it import ``distributed`` and run ``warm`` once
+    (:mod:`devsim.warm`); started now, it loads while the scheduler starts.
+
+    Spawned workers (Dask's default) each import devsim, pandas and numba afresh: ~2 s of
+    CPU each, at the moment this process also runs the first jobs. The server lives as long
+    as this process (a later cluster forks from it too; its preload is fixed by the first)."""
+    from distributed.utils import get_mp_context
+
+    if get_mp_context().get_start_method() != "forkserver":
+        return
+    get_mp_context().set_forkserver_preload(["distributed", "devsim.warm"])
+    # the server reads the warm-up's name from its environment when it starts
+    saved = os.environ.get(WARM_ENV)
+    os.environ[WARM_ENV] = warm or ""
+    try:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    finally:
+        if saved is None:
+            os.environ.pop(WARM_ENV, None)
+        else:
+            os.environ[WARM_ENV] = saved
 
 
 # --- running -------------------------------------------------------------------------------
@@ -264,6 +326,9 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
         return stack.enter_context(connect(scheduler))
     if scheduler is not None:
         return scheduler
+    import dask
+
+    stack.enter_context(dask.config.set(local_config()))  # as its nannies start workers
     cluster = local_cluster(workers, warm, wait=False)
     stack.callback(cluster.close)  # not `with cluster`: that waits for every worker
     # and so would Client(cluster): connect by address

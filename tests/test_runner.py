@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import math
+import os
+from contextlib import ExitStack
 
 import pytest
 
@@ -184,6 +186,32 @@ def test_local_cluster_workers_are_warm_without_profiler_or_malloc_trim():
 
     with runner.local_cluster(1, "devsim.batch:warm_up") as cluster, Client(cluster) as c:
         assert list(c.run(_probe).values()) == [(None, False, True)]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/cmdline"), reason="needs Linux /proc")
+def test_local_cluster_workers_fork_from_one_warm_server_and_the_settings_are_put_back():
+    """Every worker's parent is multiprocessing's fork server, started with devsim.warm
+    preloaded (so devsim was imported and warmed once, not in each worker); Dask's
+    settings for the cluster hold only while it lives."""
+    import dask
+    import distributed  # noqa: F401 - its settings' defaults
+
+    before = dask.config.get("distributed.worker.multiprocessing-method")
+    with ExitStack() as stack:
+        client = runner.cluster_client(stack, 2, None, "devsim.batch:warm_up")
+        client.wait_for_workers(2)
+        got = collect([Job(str(k), "os:getppid") for k in range(6)], scheduler=client)
+        parents = {outcome.worker: outcome.value for outcome in got.values()}
+        assert dask.config.get("distributed.scheduler.work-stealing") is False
+    servers = set(parents.values())
+    assert len(servers) == 1
+    assert os.getpid() not in servers
+    with open(f"/proc/{servers.pop()}/cmdline", "rb") as f:
+        server = f.read().decode(errors="replace")
+    assert "multiprocessing.forkserver" in server
+    assert "devsim.warm" in server
+    assert dask.config.get("distributed.worker.multiprocessing-method") == before
+    assert dask.config.get("distributed.scheduler.work-stealing") is True
 
 
 EVOLVE = """
