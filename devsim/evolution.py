@@ -122,17 +122,10 @@ TRAITS = (
 )
 MAP_TRAITS = ("plasticity", "innate", "innate_effective", "window_close", "adult_gate", "fitness")
 # What each feature's region of cortex records in a world of several features (each also
-# per organism, the mean over its regions, in TRAITS).
-REGION_TRAITS = (
-    "quality",
-    "plasticity",
-    "innate",
-    "template_match",
-    "innate_effective",
-    "window_open",
-    "window_close",
-    "adult_gate",
-)
+# per organism, the mean over its regions, in TRAITS): all but fitness, the eyes' responses
+# and the activity, which are the whole organism's.
+WHOLE_ORGANISM = ("fitness", "d_left", "d_right", "d_both", "activity")
+REGION_TRAITS = tuple(t for t in TRAITS if t not in WHOLE_ORGANISM)
 
 
 def base_gene(column: str) -> str:

@@ -45,15 +45,9 @@ DEFAULT_EVOLVE = (
     "marker",
 )
 # The genes each feature's region of cortex carries its own copy of (``regional``): its
-# template, its learning rate and its window (opening, closing, adult floor).
-DEFAULT_REGIONAL = (
-    "eta",
-    "r_close",
-    "floor_adult",
-    "theta_open",
-    "innate_strength",
-    "innate_orientation",
-)
+# template, its learning rate and its window (opening, closing, adult floor); the map's
+# offset and the neutral marker stay the organism's.
+DEFAULT_REGIONAL = tuple(g for g in DEFAULT_EVOLVE if g not in ("innate_offset", "marker"))
 FEATURES_MAX = 16
 
 

@@ -126,6 +126,14 @@ def layer_loads(means: Mapping[str, float], features: Iterable[str]) -> dict[str
     }
 
 
+def _kind(timescale: float) -> str:
+    """A feature's kind by its timescale in generations: fixed (inf), every G generations
+    (G > 1), each individual (1), within a life (< 1)."""
+    if math.isinf(timescale):
+        return "fixed"
+    return "individual" if timescale == 1 else "life" if timescale < 1 else "generations"
+
+
 def predictions(
     mean: Mapping[str, float], timescales: Mapping[str, float]
 ) -> list[dict[str, object]]:
@@ -141,64 +149,36 @@ def predictions(
     that never opens learns little)."""
     by_kind: dict[str, list[str]] = {"fixed": [], "generations": [], "individual": [], "life": []}
     for f, t in timescales.items():
-        kind = (
-            "fixed"
-            if math.isinf(t)
-            else "individual"
-            if t == 1
-            else "life"
-            if t < 1
-            else "generations"
-        )
-        by_kind[kind].append(f)
+        by_kind[_kind(t)].append(f)
     out: list[dict[str, object]] = []
 
     def claim(text: str, value: float, target: str, holds: bool) -> None:
         out.append({"claim": text, "value": value, "target": target, "holds": bool(holds)})
 
+    def at_least(text: str, value: float, bound: float) -> None:
+        claim(text, value, f">= {bound:g}", value >= bound)
+
     for f in by_kind["fixed"]:
-        claim(
-            f"{f}: template strength",
-            mean[f"innate_strength@{f}"],
-            ">= 0.5",
-            mean[f"innate_strength@{f}"] >= 0.5,
-        )
-        claim(
-            f"{f}: template match",
-            mean[f"template_match@{f}"],
-            ">= 0.9",
-            mean[f"template_match@{f}"] >= 0.9,
-        )
-        claim(
-            f"{f}: orientation sigma / marker sigma",
-            mean[f"sigma_ratio@{f}"],
-            "<= 0.1",
-            mean[f"sigma_ratio@{f}"] <= 0.1,
-        )
+        at_least(f"{f}: template strength", mean[f"innate_strength@{f}"], 0.5)
+        at_least(f"{f}: template match", mean[f"template_match@{f}"], 0.9)
+        sigma = mean[f"sigma_ratio@{f}"]
+        claim(f"{f}: orientation sigma / marker sigma", sigma, "<= 0.1", sigma <= 0.1)
     for fixed in by_kind["fixed"][:1]:
         for f in by_kind["generations"]:
-            claim(
-                f"{f}: orientation sigma / marker sigma",
-                mean[f"sigma_ratio@{f}"],
-                f"> {fixed}'s ({mean[f'sigma_ratio@{fixed}']:.3g})",
-                mean[f"sigma_ratio@{f}"] > mean[f"sigma_ratio@{fixed}"],
-            )
+            sigma, floor = mean[f"sigma_ratio@{f}"], mean[f"sigma_ratio@{fixed}"]
+            text = f"{f}: orientation sigma / marker sigma"
+            claim(text, sigma, f"> {fixed}'s ({floor:.3g})", sigma > floor)
         for f in by_kind["individual"]:
-            ratio = mean[f"eta@{f}"] / mean[f"eta@{fixed}"]
-            claim(f"{f}: learning rate / {fixed}'s", ratio, ">= 2", ratio >= 2)
+            at_least(f"{f}: learning rate / {fixed}'s", mean[f"eta@{f}"] / mean[f"eta@{fixed}"], 2)
             # the rate times the gate: what is learned in the window (the gate opens it)
             ratio = mean[f"window_learning@{f}"] / mean[f"window_learning@{fixed}"]
-            claim(f"{f}: learning in the window / {fixed}'s", ratio, ">= 2", ratio >= 2)
-            claim(
-                f"{f}: template match",
-                mean[f"template_match@{f}"],
-                "|match| <= 0.2",
-                abs(mean[f"template_match@{f}"]) <= 0.2,
-            )
+            at_least(f"{f}: learning in the window / {fixed}'s", ratio, 2)
+            match = mean[f"template_match@{f}"]
+            claim(f"{f}: template match", match, "|match| <= 0.2", abs(match) <= 0.2)
         # the control of a change within a life: the same feature without it (drawn for
         # each individual) if the world has one, else the fixed feature
         control = (by_kind["individual"] or [fixed])[0]
         for f in by_kind["life"]:
             ratio = mean[f"adult_gate@{f}"] / mean[f"adult_gate@{control}"]
-            claim(f"{f}: adult gate / {control}'s", ratio, ">= 2", ratio >= 2)
+            at_least(f"{f}: adult gate / {control}'s", ratio, 2)
     return out

@@ -40,6 +40,7 @@ LAYERS = {
         "validation",
         "batch",
         "runner",
+        "warm",
         "islands",
         "timescales",
         "lessons",
