@@ -336,6 +336,14 @@ class SheetWorld:
         frames = [self.gratings(sf) for sf in MAP_SFS]
         return np.concatenate([g.reshape(-1, self.padded, self.padded) for g in frames])
 
+    @functools.cached_property
+    def grating_windows(self) -> np.ndarray:
+        """Each unit's window of one eye's retina showing the test gratings, (units, t,
+        patch**2) float32: made once (the gratings never change), and one eye's windows
+        serve both (the sheet's afferent slots are the left eye's, then the right eye's)."""
+        x = self.monocular(self.test_gratings, 0)
+        return np.ascontiguousarray(windows_of(x, self.size, self.patch)[0, :, :, : self.channels])
+
     def monocular(self, frames: np.ndarray, eye: int) -> np.ndarray:
         """Padded frames (t, P, P) shown through one eye (the other dark), (1, t, 2, P, P)."""
         x = np.zeros((1, frames.shape[0], 2, self.padded, self.padded), dtype=np.float32)
@@ -484,6 +492,28 @@ def _blocks(organisms: int):
     return [slice(a, min(a + MEASURE_BLOCK, organisms)) for a in range(0, organisms, MEASURE_BLOCK)]
 
 
+def grating_drives(cohort: SheetCohort, world: SheetWorld, rows: slice) -> list[np.ndarray]:
+    """Each eye's afferent drive to the test gratings (:attr:`SheetWorld.test_gratings`) for
+    organisms ``rows``: [left, right], each (o, t, units), before the lateral interaction.
+    One product per unit for all organisms (the units' windows by the organisms' weights);
+    the drive is linear in the weights, so both eyes' drive is their sum."""
+    w = cohort.weights[rows]  # (o, units, 2 * channels): left eye's slots, then right's
+    windows = world.grating_windows.astype(w.dtype, copy=False)  # (units, t, channels)
+    c = world.channels
+    drives = []
+    for e in (0, 1):
+        per_unit = np.matmul(windows, w[:, :, e * c : (e + 1) * c].transpose(1, 2, 0))
+        drives.append(np.ascontiguousarray(per_unit.transpose(2, 1, 0)))  # (units, t, o)
+    return drives
+
+
+def _responses(cohort, afferent: np.ndarray, rows: slice, inhibition: np.ndarray):
+    """The rectified responses (o, units, t) to afferent drive (o, t, units): the lateral
+    interaction, then inhibition and the output nonlinearity."""
+    u = spread(afferent, cohort.transfer[rows], cohort.size)
+    return circuit_response(u.transpose(0, 2, 1), inhibition, -2, afferent.transpose(0, 2, 1))
+
+
 def eye_responses(
     cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray, rows: slice | None = None
 ):
@@ -492,18 +522,12 @@ def eye_responses(
     R_right), each (o, units) for the organisms ``rows`` (default all); as
     :func:`devsim.measures.eye_responses` for the point cortex."""
     first, last, _ = (rows or slice(None)).indices(cohort.organisms)
-    out = []
-    frames = world.test_gratings
-    for eye in (0, 1):
-        x = world.monocular(frames, eye)
-        parts = []
-        for block in _blocks(last - first):  # ``inhibition`` is given for ``rows`` only
-            rows = slice(block.start + first, block.stop + first)
-            u, afferent = (d.transpose(0, 2, 1) for d in _drive(cohort, x, rows))  # (o, units, t)
-            y = circuit_response(u, inhibition[block], -2, afferent)
-            parts.append(y.mean(axis=-1))
-        out.append(np.concatenate(parts))
-    return out[0], out[1]
+    out: list[list[np.ndarray]] = [[], []]
+    for block in _blocks(last - first):  # ``inhibition`` is given for ``rows`` only
+        rows = slice(block.start + first, block.stop + first)
+        for eye, afferent in enumerate(grating_drives(cohort, world, rows)):
+            out[eye].append(_responses(cohort, afferent, rows, inhibition[block]).mean(axis=-1))
+    return np.concatenate(out[0]), np.concatenate(out[1])
 
 
 def orientation_responses(cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray):
@@ -512,12 +536,12 @@ def orientation_responses(cohort: SheetCohort, world: SheetWorld, inhibition: np
     :data:`MAP_SFS` that drives the organism's sheet most: (o, ORIENTATIONS, units)."""
     best = np.full(cohort.organisms, -np.inf)
     out = np.zeros((cohort.organisms, ORIENTATIONS, cohort.neurons))
-    for sf in MAP_SFS:
-        g = world.gratings(sf).reshape(ORIENTATIONS * PHASES, 1, world.padded, world.padded)
-        x = np.ascontiguousarray(np.repeat(g, 2, axis=1)[None])  # both eyes
-        for rows in _blocks(cohort.organisms):
-            u, afferent = (d.transpose(0, 2, 1) for d in _drive(cohort, x, rows))  # (o, units, t)
-            y = circuit_response(u, inhibition[rows], -2, afferent)
+    frames = ORIENTATIONS * PHASES  # per frequency, in test_gratings' order
+    for rows in _blocks(cohort.organisms):
+        left, right = grating_drives(cohort, world, rows)
+        both = _responses(cohort, left + right, rows, inhibition[rows])  # (o, units, t)
+        for k in range(len(MAP_SFS)):
+            y = both[:, :, k * frames : (k + 1) * frames]
             y = y.reshape(y.shape[0], cohort.neurons, ORIENTATIONS, PHASES).mean(axis=-1)
             y = y.transpose(0, 2, 1)
             mean = y.mean(axis=(1, 2))
