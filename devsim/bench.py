@@ -58,6 +58,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 
 from devsim.cohort import Cohort, PhaseTimer
 from devsim.measures import eye_responses
@@ -557,8 +558,9 @@ def sheet_floor_seconds(
 ) -> tuple[float, float]:
     """The bare sheet kernel: per mini-batch, every unit's afferent product with its own
     window (``u = P @ w`` per unit, P prepared once: no retina gathering), the lateral
-    interaction by FFT on the torus, and the Hebbian update ``dw = y @ P; w += dw``, float32,
-    in blocks of :data:`devsim.sheet.MEASURE_BLOCK` organisms; (wall, CPU) seconds."""
+    interaction by FFT on the torus (scipy's, as the sheet's), and the Hebbian update
+    ``dw = y @ P; w += dw``, float32, in blocks of :data:`devsim.sheet.MEASURE_BLOCK`
+    organisms; (wall, CPU) seconds."""
     rng = np.random.default_rng(0)
     units, slots = size * size, 2 * patch * patch
     block = min(organisms, MEASURE_BLOCK)
@@ -579,7 +581,9 @@ def sheet_floor_seconds(
                 p = windows[: b - a]
                 u = np.matmul(p, w[a:b])[..., 0]  # (o, units, batch)
                 grid = u.transpose(0, 2, 1).reshape(b - a, batch, size, size)
-                y = np.fft.irfft2(np.fft.rfft2(grid) * transfer[: b - a, None], s=(size, size))
+                y = scipy.fft.irfft2(
+                    scipy.fft.rfft2(grid) * transfer[: b - a, None], s=(size, size)
+                )
                 y = y.reshape(b - a, batch, units).transpose(0, 2, 1)[:, :, None, :]
                 w[a:b] += np.matmul(y, p).transpose(0, 1, 3, 2)
     elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu

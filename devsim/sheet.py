@@ -30,6 +30,7 @@ from dataclasses import replace
 
 import numba
 import numpy as np
+import scipy.fft
 
 from devsim.cohort import Cohort
 from devsim.measures import acuity_from_drive, circuit_response
@@ -152,8 +153,8 @@ def spread(u: np.ndarray, transfer: np.ndarray, size: int) -> np.ndarray:
     grid = u.reshape(o, b, size, size)
     y = np.maximum(grid, 0)
     lat = np.zeros_like(grid)
-    for _ in range(SETTLE_STEPS):
-        lat = np.fft.irfft2(np.fft.rfft2(y) * transfer[:, None], s=(size, size))
+    for _ in range(SETTLE_STEPS):  # scipy's FFT keeps float32 and batches: ~2-3x numpy's
+        lat = scipy.fft.irfft2(scipy.fft.rfft2(y) * transfer[:, None], s=(size, size))
         y = np.clip(grid + lat, 0, Y_MAX)
     return (grid + lat).astype(u.dtype, copy=False).reshape(o, b, size * size)
 
@@ -234,25 +235,70 @@ def windows_of(x: np.ndarray, size: int, patch: int, out: np.ndarray | None = No
     return out
 
 
-def afferent_drive(weights, x, size, patch, out, windows=None):
+@_jit
+def _drive_slot_major(wt, x, size, patch, out):
+    """``out[k, j, u] = sum over slots m of wt[k, m, u] * x[k, j, eye, i + p, c + q]`` (unit
+    ``u = i * size + c``, slot ``m = (eye * patch + p) * patch + q``; ``x`` of one organism
+    serves all): the weights slot-major, so the innermost loop runs along a retina's row
+    and a row of units at once (vectorised)."""
+    o, batch = out.shape[0], out.shape[1]
+    shared = x.shape[0] == 1
+    for k in range(o):
+        xk = 0 if shared else k
+        for j in range(batch):
+            acc = out[k, j]
+            acc[:] = 0
+            m = 0
+            for eye in range(2):
+                for p in range(patch):
+                    for q in range(patch):
+                        wm = wt[k, m]
+                        for i in range(size):
+                            row = x[xk, j, eye, i + p]
+                            base = i * size
+                            for c in range(size):
+                                acc[base + c] += wm[base + c] * row[q + c]
+                        m += 1
+
+
+@_jit
+def _hebb(phi, x, size, patch, out):
+    """``out[k, u, m] = sum over presentations j of phi[k, j, u] * x[k, j, eye, i + p, c +
+    q]`` (as :func:`_drive_slot_major`), unit by unit: each unit's slots are contiguous."""
+    o, batch = phi.shape[0], phi.shape[1]
+    for k in range(o):
+        for i in range(size):
+            for c in range(size):
+                u = i * size + c
+                ou = out[k, u]
+                ou[:] = 0
+                for j in range(batch):
+                    f = phi[k, j, u]
+                    m = 0
+                    for eye in range(2):
+                        for p in range(patch):
+                            row = x[k, j, eye, i + p]
+                            for q in range(patch):
+                                ou[m + q] += f * row[c + q]
+                            m += patch
+
+
+def afferent_drive(weights, x, size, patch, out, slot_major=None):
     """Each unit's afferent drive from its own window of both retinas, into ``out`` (o,
     batch, units): ``sum over slots m of weights[k, u, m] * window[u, j, m]``; ``x`` (o or
-    1, batch, 2, P, P) may hold one set of retinas for all organisms; ``windows`` are its
-    :func:`windows_of` when already made."""
-    if windows is None:
-        windows = windows_of(x, size, patch)
-    product = np.matmul(windows, weights[:, :, :, None])  # (o, units, batch, 1)
-    out[...] = product[..., 0].transpose(0, 2, 1)
+    1, batch, 2, P, P) may hold one set of retinas for all organisms. Read straight from
+    the retinas (no windows are made); ``slot_major``: the weights as (o, slots, units),
+    when already made."""
+    if slot_major is None:
+        slot_major = np.ascontiguousarray(weights.transpose(0, 2, 1))
+    _drive_slot_major(slot_major, x, size, patch, out)
     return out
 
 
-def local_hebb(phi, x, size, patch, out, windows=None):
+def local_hebb(phi, x, size, patch, out):
     """The Hebbian sum of a mini-batch on each unit's own window, into ``out`` (o, units,
     slots): ``sum over presentations j of phi[k, j, u] * window[u, j, m]``."""
-    if windows is None:
-        windows = windows_of(x, size, patch)
-    product = np.matmul(phi.transpose(0, 2, 1)[:, :, None, :], windows)  # (o, units, 1, m)
-    out[...] = product[:, :, 0, :]
+    _hebb(phi, x, size, patch, out)
     return out
 
 
@@ -376,7 +422,7 @@ class SheetKernel:
         self.size, self.patch, self.batch = size, patch, batch
         units = size * size
         self._dw = np.empty((block, units, 2 * patch * patch), dtype=self.dtype)
-        self._windows = np.empty((block, units, batch, 2 * patch * patch), dtype=self.dtype)
+        self._slot_major = np.empty((block, 2 * patch * patch, units), dtype=self.dtype)
         self.activity = np.zeros(0)
         self.y2 = np.zeros((0, units))
         self.gain = np.empty(0)  # PlasticityKernel's per-synapse scratch (none here)
@@ -392,12 +438,12 @@ class SheetKernel:
         self.y2 = np.zeros((o, self.size * self.size))
 
     def respond(
-        self, weights, x, transfer, inhibition=None, activity=None, windows=None
+        self, weights, x, transfer, inhibition=None, activity=None, slot_major=None
     ) -> np.ndarray:
         """The sheet's responses to padded retinas ``x``: (o, b, units)."""
         o, b = weights.shape[0], x.shape[1]
         u = np.empty((o, b, self.size * self.size), dtype=weights.dtype)
-        afferent_drive(weights, x, self.size, self.patch, u, windows)
+        afferent_drive(weights, x, self.size, self.patch, u, slot_major)
         return inhibited_response(spread(u, transfer, self.size), inhibition, activity, u)
 
     def step(self, a: int, b: int, weights: np.ndarray, theta: np.ndarray, x: np.ndarray):
@@ -405,15 +451,18 @@ class SheetKernel:
         genes = {k: v[a:b] for k, v in self.genes.items()}
         w, th = weights[a:b], theta[a:b]
         activity = self.activity[a:b]
-        windows = windows_of(x, self.size, self.patch, self._windows[: b - a])
-        y = self.respond(w, x, self.transfer[a:b], self.inhibition[a:b], activity, windows)
+        slot_major = self._slot_major[: b - a]
+        np.copyto(slot_major, w.transpose(0, 2, 1))
+        y = self.respond(w, x, self.transfer[a:b], self.inhibition[a:b], activity, slot_major)
         gate = self.gate[a:b]
         phi = rule_factor(y, th, genes, gate, self.potentiation[a:b])
         dw = self._dw[: b - a]
-        local_hebb(phi, x, self.size, self.patch, dw, windows)
+        local_hebb(phi, x, self.size, self.patch, dw)
         dw /= self.batch
-        if np.any(genes["rule_C"]):
-            rule_terms(dw, windows.mean(axis=2), y, genes, gate)
+        if np.any(genes["rule_C"]):  # each synapse's mean input: the sum with phi = 1 / b
+            mean = np.full_like(phi, 1.0 / self.batch)
+            x_mean = local_hebb(mean, x, self.size, self.patch, np.empty_like(dw))
+            rule_terms(dw, x_mean, y, genes, gate)
         else:
             rule_terms(dw, 0.0, y, genes, gate)
         apply_rule(w, dw, self.mask[a:b], genes, self.dt)
@@ -432,8 +481,8 @@ class SheetCohort(Cohort):
     def __init__(self, rng, genes, litter_index, world: SheetWorld, **kwargs):
         self.size, self.patch = world.size, world.patch
         kwargs["neurons"] = world.size * world.size
-        # A block's windows are (block, units, batch, slots): 85 MB at 8 organisms of a
-        # 32x32 sheet (every operation is per organism: results do not depend on it).
+        # Organisms develop in blocks (a block's retinas and slot-major weights are one
+        # buffer each; every operation is per organism: results do not depend on it).
         kwargs.setdefault("block", MEASURE_BLOCK)
         super().__init__(rng, genes, litter_index, world, **kwargs)
 
@@ -483,8 +532,7 @@ def _drive(cohort: SheetCohort, x: np.ndarray, rows: slice) -> tuple[np.ndarray,
     (o, t, units)."""
     w = cohort.weights[rows]
     u = np.empty((w.shape[0], x.shape[1], cohort.neurons), dtype=w.dtype)
-    windows = windows_of(x.astype(w.dtype, copy=False), cohort.size, cohort.patch)
-    afferent_drive(w, x, cohort.size, cohort.patch, u, windows)
+    afferent_drive(w, x.astype(w.dtype, copy=False), cohort.size, cohort.patch, u)
     return spread(u, cohort.transfer[rows], cohort.size), u
 
 

@@ -62,13 +62,17 @@ def test_retinas_wrap_and_the_eyes_see_one_image_unless_squinting():
     assert np.all(x[0, :, 1] == 0)  # an eye with no gain and no noise is silent
 
 
-def test_a_unit_of_the_sheet_learns_by_the_point_cortex_rule():
+@pytest.mark.parametrize(
+    "terms", [{}, {"rule_B": 0.3, "rule_C": -0.2, "rule_D": 0.1, "rule_E": 0.05}]
+)
+def test_a_unit_of_the_sheet_learns_by_the_point_cortex_rule(terms):
     """With no lateral interaction, one unit of the sheet changes exactly as a one-neuron
-    point cortex given that unit's window as its input (float64)."""
+    point cortex given that unit's window as its input (float64), BCM alone and with every
+    other term of the rule."""
     rng = np.random.default_rng(3)
     size, patch, o, b = 6, 5, 2, 8
     padded = size + patch - 1
-    genes = gene_table([Genome.preset("mouse", {"lat_exc": 0.0, "lat_inh": 0.0})] * o)
+    genes = gene_table([Genome.preset("mouse", {"lat_exc": 0.0, "lat_inh": 0.0} | terms)] * o)
     mask = rng.random((o, size * size, 2 * patch * patch)) < 0.7
     w0 = rng.standard_normal(mask.shape) * mask
     theta0 = np.abs(rng.standard_normal((o, size * size)))
