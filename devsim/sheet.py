@@ -207,35 +207,6 @@ def gather_retinas(images, noise, indices, litter, gain, sigma, squint, disparit
 
 
 @_jit
-def unit_windows(x, size, patch, out):
-    """Each unit's window of one organism's padded retinas ``x`` (batch, 2, P, P), into
-    ``out`` (units, batch, 2 * patch**2): ``out[u, j, m] = x[j, eye, i + p, c + q]`` for unit
-    ``u = i * size + c`` and slot ``m = (eye * patch + p) * patch + q``."""
-    batch = x.shape[0]
-    for i in range(size):
-        for c in range(size):
-            u = i * size + c
-            for j in range(batch):
-                m = 0
-                for eye in range(2):
-                    for p in range(patch):
-                        for q in range(patch):
-                            out[u, j, m] = x[j, eye, i + p, c + q]
-                            m += 1
-
-
-def windows_of(x: np.ndarray, size: int, patch: int, out: np.ndarray | None = None):
-    """:func:`unit_windows` for every organism of ``x`` (o, batch, 2, P, P): (o, units,
-    batch, 2 * patch**2), into ``out`` when given."""
-    o, batch = x.shape[:2]
-    if out is None:
-        out = np.empty((o, size * size, batch, 2 * patch * patch), dtype=x.dtype)
-    for k in range(o):
-        unit_windows(x[k], size, patch, out[k])
-    return out
-
-
-@_jit
 def _drive_slot_major(wt, x, size, patch, out):
     """``out[k, j, u] = sum over slots m of wt[k, m, u] * x[k, j, eye, i + p, c + q]`` (unit
     ``u = i * size + c``, slot ``m = (eye * patch + p) * patch + q``; ``x`` of one organism
@@ -383,12 +354,28 @@ class SheetWorld:
         return np.concatenate([g.reshape(-1, self.padded, self.padded) for g in frames])
 
     @functools.cached_property
-    def grating_windows(self) -> np.ndarray:
-        """Each unit's window of one eye's retina showing the test gratings, (units, t,
-        patch**2) float32: made once (the gratings never change), and one eye's windows
-        serve both (the sheet's afferent slots are the left eye's, then the right eye's)."""
-        x = self.monocular(self.test_gratings, 0)
-        return np.ascontiguousarray(windows_of(x, self.size, self.patch)[0, :, :, : self.channels])
+    def grating_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The test gratings split into what each unit's window holds and where the unit
+        sits. A full-field grating ``sqrt(2) cos(A + B)`` has, in the window of unit (i, c),
+        the phase ``A`` of the unit's position (and the grating's phase) plus ``B`` of the
+        slot's offset from the window's corner, so a unit's drive is ``sqrt(2) (cos A (w .
+        cos B) - sin A (w . sin B))``: two products per orientation and frequency instead of
+        one per frame. Returns ``basis`` (2 * G, patch**2): cos B then sin B of the G =
+        frequencies x orientations, and ``phases`` (2, G, PHASES, units): sqrt(2) cos A and
+        sqrt(2) sin A; the frames in :attr:`test_gratings`' order, float64."""
+        h = self.patch // 2
+        p, q = np.mgrid[0 : self.patch, 0 : self.patch].reshape(2, -1) - h  # slot offsets
+        i, c = np.mgrid[0 : self.size, 0 : self.size].reshape(2, -1)  # unit positions
+        angles = np.tile(np.pi * np.arange(ORIENTATIONS) / ORIENTATIONS, len(MAP_SFS))[:, None]
+        k = 2 * np.pi * np.repeat(MAP_SFS, ORIENTATIONS)[:, None]  # (G, 1)
+        cos, sin = np.cos(angles), np.sin(angles)
+        b = k * (q * cos + p * sin)  # (G, slots)
+        a = (k * (c * cos + i * sin))[:, None, :] + (2 * np.pi * np.arange(PHASES) / PHASES)[
+            None, :, None
+        ]  # (G, PHASES, units)
+        basis = np.concatenate([np.cos(b), np.sin(b)])
+        phases = np.sqrt(2) * np.stack([np.cos(a), np.sin(a)])
+        return basis, phases
 
     def monocular(self, frames: np.ndarray, eye: int) -> np.ndarray:
         """Padded frames (t, P, P) shown through one eye (the other dark), (1, t, 2, P, P)."""
@@ -542,16 +529,18 @@ def _blocks(organisms: int):
 
 def grating_drives(cohort: SheetCohort, world: SheetWorld, rows: slice) -> list[np.ndarray]:
     """Each eye's afferent drive to the test gratings (:attr:`SheetWorld.test_gratings`) for
-    organisms ``rows``: [left, right], each (o, t, units), before the lateral interaction.
-    One product per unit for all organisms (the units' windows by the organisms' weights);
-    the drive is linear in the weights, so both eyes' drive is their sum."""
+    organisms ``rows``: [left, right], each (o, t, units), before the lateral interaction
+    (from :attr:`SheetWorld.grating_parts`). The drive is linear in the weights, so both
+    eyes' drive is their sum."""
     w = cohort.weights[rows]  # (o, units, 2 * channels): left eye's slots, then right's
-    windows = world.grating_windows.astype(w.dtype, copy=False)  # (units, t, channels)
-    c = world.channels
+    basis, phases = (a.astype(w.dtype) for a in world.grating_parts)
+    g, c = basis.shape[0] // 2, world.channels
     drives = []
     for e in (0, 1):
-        per_unit = np.matmul(windows, w[:, :, e * c : (e + 1) * c].transpose(1, 2, 0))
-        drives.append(np.ascontiguousarray(per_unit.transpose(2, 1, 0)))  # (units, t, o)
+        parts = np.matmul(w[:, :, e * c : (e + 1) * c], basis.T).transpose(0, 2, 1)
+        cos, sin = parts[:, :g, None, :], parts[:, g:, None, :]  # (o, G, 1, units)
+        drive = phases[0] * cos - phases[1] * sin  # (o, G, PHASES, units)
+        drives.append(drive.reshape(w.shape[0], -1, cohort.neurons))
     return drives
 
 

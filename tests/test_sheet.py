@@ -39,6 +39,20 @@ def test_kernels_are_each_units_own_window():
     np.testing.assert_allclose(dw, np.einsum("obu,obum->oum", phi, patches), rtol=1e-10, atol=1e-12)
 
 
+def test_grating_drives_are_the_weights_on_each_units_window_of_the_test_gratings():
+    """The maps' drive, computed from each grating's parts (SheetWorld.grating_parts), is
+    every unit's weights on its window of each test grating shown to one eye (float64)."""
+    from types import SimpleNamespace
+
+    world = sheet.SheetWorld(np.random.default_rng(4), WorldParams(), size=10, patch=5)
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((2, 100, 2 * world.channels))
+    drives = sheet.grating_drives(SimpleNamespace(weights=w, neurons=100), world, slice(None))
+    for eye, drive in enumerate(drives):
+        patches = windows(world.monocular(world.test_gratings, eye).astype(float), 10, 5)[0]
+        np.testing.assert_allclose(drive, np.einsum("tum,oum->otu", patches, w), atol=1e-5)
+
+
 def test_retinas_wrap_and_the_eyes_see_one_image_unless_squinting():
     world = sheet.SheetWorld(np.random.default_rng(1), WorldParams(), size=10, patch=5)
     idx = world.draw_indices(np.random.default_rng(2), 1, 6)
