@@ -170,7 +170,7 @@ MAP_METRICS = (
     "od_wavelength",  # OD column spacing Lambda (sheet positions)
     "od_ring_peak",  # power of the OD spectrum's ring over the other frequencies' mean
     "monocular_fraction",  # share of units driven by one eye only (classes 1 and 7)
-    "orientation_selectivity",  # mean |z| of the orientation map
+    "orientation_selectivity",  # mean |z| of units at the frequency driving the sheet most
     "orientation_wavelength",  # orientation column spacing (sheet positions)
     "pinwheel_density",  # pinwheels per orientation Lambda**2
     "map_stability",  # correlation of the first measurable orientation map with the final
@@ -190,9 +190,26 @@ def stability(history: np.ndarray) -> float:
     return map_correlation(history[first], final)
 
 
-def organism_maps(odi: np.ndarray, z: np.ndarray, history: np.ndarray | None) -> dict:
-    """The :data:`MAP_METRICS` of one organism from its OD map, orientation map and the
-    orientation maps of the days before (None: stability not measured)."""
+def unit_selectivity(tuning: np.ndarray) -> np.ndarray:
+    """Each unit's orientation selectivity (|z| of :func:`orientation_map`) at the grating
+    frequency that drives the sheet most (the largest mean response over its orientations
+    and units), from one sheet's responses (frequencies, orientations, units), or several
+    sheets' (..., frequencies, orientations, units): (..., units)."""
+    k = tuning.shape[-2]
+    phase = np.exp(2j * np.pi * np.arange(k) / k)[:, None]
+    total = tuning.sum(axis=-2)  # (..., frequencies, units)
+    vector = np.abs((tuning * phase).sum(axis=-2))
+    z = np.divide(vector, total, out=np.zeros_like(vector), where=total > 0)
+    best = np.argmax(total.mean(axis=-1), axis=-1)[..., None, None]
+    return np.take_along_axis(z, best, axis=-2)[..., 0, :]
+
+
+def organism_maps(
+    odi: np.ndarray, z: np.ndarray, history: np.ndarray | None, selectivity=None
+) -> dict:
+    """The :data:`MAP_METRICS` of one organism from its OD map, orientation map, the
+    orientation maps of the days before (None: stability not measured) and its units'
+    selectivity (:func:`unit_selectivity`; default the map's |z|)."""
     od_lambda, od_peak = wavelength(odi)
     density, ori_lambda, _ = pinwheel_density(z)
     return {
@@ -200,7 +217,9 @@ def organism_maps(odi: np.ndarray, z: np.ndarray, history: np.ndarray | None) ->
         "od_wavelength": od_lambda,
         "od_ring_peak": od_peak,
         "monocular_fraction": monocular_fraction(odi),
-        "orientation_selectivity": float(np.abs(z).mean()),
+        "orientation_selectivity": float(
+            np.mean(np.abs(z) if selectivity is None else selectivity)
+        ),
         "orientation_wavelength": ori_lambda,
         "pinwheel_density": density,
         "map_stability": float("nan") if history is None else stability(history),

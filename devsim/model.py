@@ -152,7 +152,7 @@ class DevelopmentModel(mesa.Model):
         inhibition = self.cohort.circuit.pv_inhibition(self.genes)
         r_left, r_right = self.eye_responses()
         if self.sheet:
-            odi_maps, orientation = self.maps(inhibition, r_left, r_right)
+            odi_maps, orientation, selectivity = self.maps(inhibition, r_left, r_right)
             if len(self.orientation_history) <= self.age:
                 self.orientation_history.append(orientation.astype(np.complex64))
                 self.od_history.append(odi_maps.astype(np.float32))
@@ -192,7 +192,9 @@ class DevelopmentModel(mesa.Model):
                     metrics.update(
                         maps.group_maps(
                             [
-                                maps.organism_maps(odi_maps[k], history[-1, k], history[:, k])
+                                maps.organism_maps(
+                                    odi_maps[k], history[-1, k], history[:, k], selectivity[k]
+                                )
                                 for k in np.flatnonzero(sel)
                             ]
                         )
@@ -217,9 +219,11 @@ class DevelopmentModel(mesa.Model):
             self._responses = (self.age, out)
         return out
 
-    def maps(self, inhibition=None, r_left=None, r_right=None) -> tuple[np.ndarray, np.ndarray]:
+    def maps(self, inhibition=None, r_left=None, r_right=None) -> tuple[np.ndarray, ...]:
         """A sheet's maps today: (OD maps (o, size, size) of ODI, orientation maps (o, size,
-        size) complex; see :mod:`devsim.maps`)."""
+        size) complex, from the responses pooled over the test frequencies as imaging pools
+        its conditions, and each unit's selectivity at the frequency that drives its sheet
+        most (o, units); see :mod:`devsim.maps`)."""
         if not self.sheet:
             raise ValueError('maps: only a sheet cortex (cortex = "sheet") has maps')
         if inhibition is None:
@@ -229,7 +233,7 @@ class DevelopmentModel(mesa.Model):
         size = self.cohort.size
         odi = maps.od_map(r_left, r_right, size)
         tuning = sheet.orientation_responses(self.cohort, self.world, inhibition)
-        return odi, maps.orientation_map(tuning, size)
+        return odi, maps.orientation_map(tuning.mean(axis=1), size), maps.unit_selectivity(tuning)
 
     def map_record(self) -> dict:
         """A sheet's maps for figures and ``maps.npz``: per organism its ``group`` and

@@ -568,23 +568,15 @@ def eye_responses(
 
 
 def orientation_responses(cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray):
-    """Each unit's mean rectified response to full-field gratings seen by both eyes, at
-    ``ORIENTATIONS`` orientations (mean over ``PHASES`` phases), at the frequency of
-    :data:`MAP_SFS` that drives the organism's sheet most: (o, ORIENTATIONS, units)."""
-    best = np.full(cohort.organisms, -np.inf)
-    out = np.zeros((cohort.organisms, ORIENTATIONS, cohort.neurons))
-    frames = ORIENTATIONS * PHASES  # per frequency, in test_gratings' order
+    """Each unit's mean rectified response (over ``PHASES`` phases) to full-field gratings
+    seen by both eyes at each frequency of :data:`MAP_SFS` and ``ORIENTATIONS``
+    orientations: (o, len(MAP_SFS), ORIENTATIONS, units)."""
+    out = np.empty((cohort.organisms, len(MAP_SFS), ORIENTATIONS, cohort.neurons))
     for rows in _blocks(cohort.organisms):
         left, right = grating_drives(cohort, world, rows)
         both = _responses(cohort, left + right, rows, inhibition[rows])  # (o, units, t)
-        for k in range(len(MAP_SFS)):
-            y = both[:, :, k * frames : (k + 1) * frames]
-            y = y.reshape(y.shape[0], cohort.neurons, ORIENTATIONS, PHASES).mean(axis=-1)
-            y = y.transpose(0, 2, 1)
-            mean = y.mean(axis=(1, 2))
-            better = mean > best[rows]
-            out[rows][better] = y[better]
-            best[rows] = np.where(better, mean, best[rows])
+        y = both.reshape(both.shape[0], cohort.neurons, len(MAP_SFS), ORIENTATIONS, PHASES)
+        out[rows] = y.mean(axis=-1).transpose(0, 2, 3, 1)
     return out
 
 

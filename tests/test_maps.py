@@ -66,6 +66,23 @@ def test_orientation_map_reads_the_preferred_orientation():
     assert z[0, 1] == 0
 
 
+def test_selectivity_is_read_at_the_frequency_that_drives_the_sheet_most():
+    # 2 frequencies x 8 orientations x 3 units: at frequency 0 units 0 and 1 are tuned, unit
+    # 2 silent; frequency 1 drives every unit weakly and without tuning
+    angles = np.pi * np.arange(8) / 8
+    tuned = np.exp(np.cos(2 * (angles - np.pi / 4)))
+    tuning = np.full((2, 8, 3), 0.5)
+    tuning[0] = 0.0
+    tuning[0, :, 0], tuning[0, :, 1] = tuned, 2 * tuned
+    at_best = abs(maps.orientation_map(tuned[:, None], 1)[0, 0])
+    np.testing.assert_allclose(maps.unit_selectivity(tuning), [at_best, at_best, 0.0])
+    louder = tuning.copy()
+    louder[1] = 5.0  # now frequency 1 drives the sheet most: no unit is selective there
+    np.testing.assert_allclose(maps.unit_selectivity(louder), 0.0, atol=1e-12)
+    both = maps.unit_selectivity(np.stack([louder, tuning]))  # two sheets at once
+    np.testing.assert_allclose(both, [[0.0, 0.0, 0.0], [at_best, at_best, 0.0]], atol=1e-12)
+
+
 def test_map_correlation_and_stability():
     z = ring_field(24, 3, 1)
     other = ring_field(24, 3, 2)
