@@ -207,69 +207,81 @@ def gather_retinas(images, noise, indices, litter, gain, sigma, squint, disparit
 
 
 @_jit
-def _drive_slot_major(wt, x, size, patch, out):
-    """``out[k, j, u] = sum over slots m of wt[k, m, u] * x[k, j, eye, i + p, c + q]`` (unit
+def _afferent_rows(w, x, size, patch, out):
+    """``out[k, j, u] = sum over slots m of w[k, u, m] * x[k, j, eye, i + p, c + q]`` (unit
     ``u = i * size + c``, slot ``m = (eye * patch + p) * patch + q``; ``x`` of one organism
-    serves all): the weights slot-major, so the innermost loop runs along a retina's row
-    and a row of units at once (vectorised)."""
+    serves all), a row of units at a time: the row's weights are turned slot-major in a
+    small buffer, so the innermost loop runs along a retina row and the row of units at
+    once (vectorised)."""
     o, batch = out.shape[0], out.shape[1]
+    slots = 2 * patch * patch
     shared = x.shape[0] == 1
+    local = np.empty((slots, size), dtype=w.dtype)
+    acc = np.empty(size, dtype=out.dtype)
     for k in range(o):
         xk = 0 if shared else k
-        for j in range(batch):
-            acc = out[k, j]
-            acc[:] = 0
-            m = 0
-            for eye in range(2):
-                for p in range(patch):
-                    for q in range(patch):
-                        wm = wt[k, m]
-                        for i in range(size):
-                            row = x[xk, j, eye, i + p]
-                            base = i * size
+        for i in range(size):
+            base = i * size
+            for c in range(size):
+                wu = w[k, base + c]
+                for m in range(slots):
+                    local[m, c] = wu[m]
+            for j in range(batch):
+                acc[:] = 0
+                m = 0
+                for eye in range(2):
+                    for p in range(patch):
+                        row = x[xk, j, eye, i + p]
+                        for q in range(patch):
+                            lm = local[m]
                             for c in range(size):
-                                acc[base + c] += wm[base + c] * row[q + c]
-                        m += 1
+                                acc[c] += lm[c] * row[q + c]
+                            m += 1
+                out[k, j, base : base + size] = acc
 
 
 @_jit
-def _hebb(phi, x, size, patch, out):
+def _hebb_rows(phi, x, size, patch, out):
     """``out[k, u, m] = sum over presentations j of phi[k, j, u] * x[k, j, eye, i + p, c +
-    q]`` (as :func:`_drive_slot_major`), unit by unit: each unit's slots are contiguous."""
+    q]`` (as :func:`_afferent_rows`), a row of units at a time, summed slot-major in a small buffer
+    (vectorised along the row) and written out unit by unit."""
     o, batch = phi.shape[0], phi.shape[1]
+    slots = 2 * patch * patch
+    local = np.empty((slots, size), dtype=out.dtype)
     for k in range(o):
         for i in range(size):
+            local[:] = 0
+            base = i * size
+            for j in range(batch):
+                f = phi[k, j, base : base + size]
+                m = 0
+                for eye in range(2):
+                    for p in range(patch):
+                        row = x[k, j, eye, i + p]
+                        for q in range(patch):
+                            lm = local[m]
+                            for c in range(size):
+                                lm[c] += f[c] * row[q + c]
+                            m += 1
             for c in range(size):
-                u = i * size + c
-                ou = out[k, u]
-                ou[:] = 0
-                for j in range(batch):
-                    f = phi[k, j, u]
-                    m = 0
-                    for eye in range(2):
-                        for p in range(patch):
-                            row = x[k, j, eye, i + p]
-                            for q in range(patch):
-                                ou[m + q] += f * row[c + q]
-                            m += patch
+                ou = out[k, base + c]
+                for m in range(slots):
+                    ou[m] = local[m, c]
 
 
-def afferent_drive(weights, x, size, patch, out, slot_major=None):
+def afferent_drive(weights, x, size, patch, out):
     """Each unit's afferent drive from its own window of both retinas, into ``out`` (o,
     batch, units): ``sum over slots m of weights[k, u, m] * window[u, j, m]``; ``x`` (o or
     1, batch, 2, P, P) may hold one set of retinas for all organisms. Read straight from
-    the retinas (no windows are made); ``slot_major``: the weights as (o, slots, units),
-    when already made."""
-    if slot_major is None:
-        slot_major = np.ascontiguousarray(weights.transpose(0, 2, 1))
-    _drive_slot_major(slot_major, x, size, patch, out)
+    the retinas (no windows are made)."""
+    _afferent_rows(weights, x, size, patch, out)
     return out
 
 
 def local_hebb(phi, x, size, patch, out):
     """The Hebbian sum of a mini-batch on each unit's own window, into ``out`` (o, units,
     slots): ``sum over presentations j of phi[k, j, u] * window[u, j, m]``."""
-    _hebb(phi, x, size, patch, out)
+    _hebb_rows(phi, x, size, patch, out)
     return out
 
 
@@ -409,7 +421,6 @@ class SheetKernel:
         self.size, self.patch, self.batch = size, patch, batch
         units = size * size
         self._dw = np.empty((block, units, 2 * patch * patch), dtype=self.dtype)
-        self._slot_major = np.empty((block, 2 * patch * patch, units), dtype=self.dtype)
         self.activity = np.zeros(0)
         self.y2 = np.zeros((0, units))
         self.gain = np.empty(0)  # PlasticityKernel's per-synapse scratch (none here)
@@ -424,13 +435,11 @@ class SheetKernel:
         self.activity = np.zeros(o)
         self.y2 = np.zeros((o, self.size * self.size))
 
-    def respond(
-        self, weights, x, transfer, inhibition=None, activity=None, slot_major=None
-    ) -> np.ndarray:
+    def respond(self, weights, x, transfer, inhibition=None, activity=None) -> np.ndarray:
         """The sheet's responses to padded retinas ``x``: (o, b, units)."""
         o, b = weights.shape[0], x.shape[1]
         u = np.empty((o, b, self.size * self.size), dtype=weights.dtype)
-        afferent_drive(weights, x, self.size, self.patch, u, slot_major)
+        afferent_drive(weights, x, self.size, self.patch, u)
         return inhibited_response(spread(u, transfer, self.size), inhibition, activity, u)
 
     def step(self, a: int, b: int, weights: np.ndarray, theta: np.ndarray, x: np.ndarray):
@@ -438,9 +447,7 @@ class SheetKernel:
         genes = {k: v[a:b] for k, v in self.genes.items()}
         w, th = weights[a:b], theta[a:b]
         activity = self.activity[a:b]
-        slot_major = self._slot_major[: b - a]
-        np.copyto(slot_major, w.transpose(0, 2, 1))
-        y = self.respond(w, x, self.transfer[a:b], self.inhibition[a:b], activity, slot_major)
+        y = self.respond(w, x, self.transfer[a:b], self.inhibition[a:b], activity)
         gate = self.gate[a:b]
         phi = rule_factor(y, th, genes, gate, self.potentiation[a:b])
         dw = self._dw[: b - a]
@@ -468,8 +475,8 @@ class SheetCohort(Cohort):
     def __init__(self, rng, genes, litter_index, world: SheetWorld, **kwargs):
         self.size, self.patch = world.size, world.patch
         kwargs["neurons"] = world.size * world.size
-        # Organisms develop in blocks (a block's retinas and slot-major weights are one
-        # buffer each; every operation is per organism: results do not depend on it).
+        # Organisms develop in blocks (a block's retinas are one buffer; every operation
+        # is per organism: results do not depend on it).
         kwargs.setdefault("block", MEASURE_BLOCK)
         super().__init__(rng, genes, litter_index, world, **kwargs)
 
