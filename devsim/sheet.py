@@ -243,8 +243,8 @@ def _afferent_rows(w, x, size, patch, out):
 @_jit
 def _hebb_rows(phi, x, size, patch, out):
     """``out[k, u, m] = sum over presentations j of phi[k, j, u] * x[k, j, eye, i + p, c +
-    q]`` (as :func:`_afferent_rows`), a row of units at a time, summed slot-major in a small buffer
-    (vectorised along the row) and written out unit by unit."""
+    q]`` (as :func:`_afferent_rows`), a row of units at a time, summed slot-major in a
+    small buffer (vectorised along the row) and written out unit by unit."""
     o, batch = phi.shape[0], phi.shape[1]
     slots = 2 * patch * patch
     local = np.empty((slots, size), dtype=out.dtype)
