@@ -27,12 +27,16 @@ def orientation_map(responses: np.ndarray, size: int) -> np.ndarray:
     at evenly spaced orientations over 180 degrees: ``z = sum_k R_k exp(2 i theta_k) /
     sum_k R_k``, angle = twice the preferred orientation, modulus = selectivity (0 where a
     unit does not respond)."""
+    return _vector_sum(responses).reshape(*responses.shape[:-2], size, size)
+
+
+def _vector_sum(responses: np.ndarray) -> np.ndarray:
+    """:func:`orientation_map`'s ``z`` of each unit, (..., units), unshaped."""
     k = responses.shape[-2]
     phase = np.exp(2j * np.pi * np.arange(k) / k)[:, None]
     total = responses.sum(axis=-2)
     vector = (responses * phase).sum(axis=-2)
-    z = np.divide(vector, total, out=np.zeros_like(vector), where=total > 0)
-    return z.reshape(*responses.shape[:-2], size, size)
+    return np.divide(vector, total, out=np.zeros_like(vector), where=total > 0)
 
 
 def _power(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -195,12 +199,8 @@ def unit_selectivity(tuning: np.ndarray) -> np.ndarray:
     frequency that drives the sheet most (the largest mean response over its orientations
     and units), from one sheet's responses (frequencies, orientations, units), or several
     sheets' (..., frequencies, orientations, units): (..., units)."""
-    k = tuning.shape[-2]
-    phase = np.exp(2j * np.pi * np.arange(k) / k)[:, None]
-    total = tuning.sum(axis=-2)  # (..., frequencies, units)
-    vector = np.abs((tuning * phase).sum(axis=-2))
-    z = np.divide(vector, total, out=np.zeros_like(vector), where=total > 0)
-    best = np.argmax(total.mean(axis=-1), axis=-1)[..., None, None]
+    z = np.abs(_vector_sum(tuning))  # (..., frequencies, units)
+    best = np.argmax(tuning.sum(axis=-2).mean(axis=-1), axis=-1)[..., None, None]
     return np.take_along_axis(z, best, axis=-2)[..., 0, :]
 
 
