@@ -356,25 +356,22 @@ class SheetWorld:
         return out
 
     @functools.cached_property
-    def test_gratings(self) -> np.ndarray:
-        """The stimuli of OD maps and responses: full-field gratings at every frequency of
-        :data:`MAP_SFS`, orientation and phase, (t, P, P). Every unit sees the same
-        statistics (as in optical imaging of OD: Bonhoeffer & Grinvald 1991); a few natural
-        test images would give neighbouring units, which share their windows, the same
-        sampling error and paint spurious OD patches."""
-        frames = [self.gratings(sf) for sf in MAP_SFS]
-        return np.concatenate([g.reshape(-1, self.padded, self.padded) for g in frames])
-
-    @functools.cached_property
     def grating_parts(self) -> tuple[np.ndarray, np.ndarray]:
-        """The test gratings split into what each unit's window holds and where the unit
-        sits. A full-field grating ``sqrt(2) cos(A + B)`` has, in the window of unit (i, c),
+        """The stimuli of OD maps and responses: full-field gratings ``sqrt(2) cos(2 pi sf
+        (x cos theta + y sin theta) + 2 pi j / PHASES)`` on the padded frame (every unit sees
+        an unbroken grating) at every frequency ``sf`` of :data:`MAP_SFS`, orientation
+        ``theta`` and phase ``j``. Every unit sees the same statistics (as in optical imaging
+        of OD: Bonhoeffer & Grinvald 1991); a few natural test images would give neighbouring
+        units, which share their windows, the same sampling error and paint spurious OD
+        patches. No frame is drawn: each is split into what each unit's window holds and
+        where the unit sits. A full-field grating ``sqrt(2) cos(A + B)`` has, in the window
+        of unit (i, c),
         the phase ``A`` of the unit's position (and the grating's phase) plus ``B`` of the
         slot's offset from the window's corner, so a unit's drive is ``sqrt(2) (cos A (w .
         cos B) - sin A (w . sin B))``: two products per orientation and frequency instead of
         one per frame. Returns ``basis`` (2 * G, patch**2): cos B then sin B of the G =
         frequencies x orientations, and ``phases`` (2, G, PHASES, units): sqrt(2) cos A and
-        sqrt(2) sin A; the frames in :attr:`test_gratings`' order, float64."""
+        sqrt(2) sin A; the frames ordered frequency, orientation, phase; float64."""
         h = self.patch // 2
         p, q = np.mgrid[0 : self.patch, 0 : self.patch].reshape(2, -1) - h  # slot offsets
         i, c = np.mgrid[0 : self.size, 0 : self.size].reshape(2, -1)  # unit positions
@@ -388,26 +385,6 @@ class SheetWorld:
         basis = np.concatenate([np.cos(b), np.sin(b)])
         phases = np.sqrt(2) * np.stack([np.cos(a), np.sin(a)])
         return basis, phases
-
-    def monocular(self, frames: np.ndarray, eye: int) -> np.ndarray:
-        """Padded frames (t, P, P) shown through one eye (the other dark), (1, t, 2, P, P)."""
-        x = np.zeros((1, frames.shape[0], 2, self.padded, self.padded), dtype=np.float32)
-        x[0, :, eye] = frames
-        return x
-
-    @functools.cache  # noqa: B019 - a world lives as long as its model; few frequencies
-    def gratings(self, sf: float) -> np.ndarray:
-        """Full-field gratings of frequency ``sf`` drawn on the padded frame (so every unit
-        sees an unbroken grating), (ORIENTATIONS, PHASES, P, P) float32, unit std."""
-        h = self.patch // 2
-        yy, xx = np.mgrid[0 : self.padded, 0 : self.padded].astype(float) - h
-        out = np.empty((ORIENTATIONS, PHASES, self.padded, self.padded), dtype=np.float32)
-        for k in range(ORIENTATIONS):
-            angle = np.pi * k / ORIENTATIONS
-            ramp = xx * np.cos(angle) + yy * np.sin(angle)
-            for j in range(PHASES):
-                out[k, j] = np.sqrt(2) * np.cos(2 * np.pi * sf * ramp + 2 * np.pi * j / PHASES)
-        return out
 
 
 class SheetKernel:
@@ -535,9 +512,9 @@ def _blocks(organisms: int):
 
 
 def grating_drives(cohort: SheetCohort, world: SheetWorld, rows: slice) -> list[np.ndarray]:
-    """Each eye's afferent drive to the test gratings (:attr:`SheetWorld.test_gratings`) for
+    """Each eye's afferent drive to the test gratings (:attr:`SheetWorld.grating_parts`) for
     organisms ``rows``: [left, right], each (o, t, units), before the lateral interaction
-    (from :attr:`SheetWorld.grating_parts`). The drive is linear in the weights, so both
+    (from their parts). The drive is linear in the weights, so both
     eyes' drive is their sum."""
     w = cohort.weights[rows]  # (o, units, 2 * channels): left eye's slots, then right's
     basis, phases = (a.astype(w.dtype) for a in world.grating_parts)
@@ -562,7 +539,7 @@ def eye_responses(
     cohort: SheetCohort, world: SheetWorld, inhibition: np.ndarray, rows: slice | None = None
 ):
     """Mean rectified response of every unit to the test gratings
-    (:attr:`SheetWorld.test_gratings`) through each eye alone (the other dark): (R_left,
+    (:attr:`SheetWorld.grating_parts`) through each eye alone (the other dark): (R_left,
     R_right), each (o, units) for the organisms ``rows`` (default all); as
     :func:`devsim.measures.eye_responses` for the point cortex."""
     first, last, _ = (rows or slice(None)).indices(cohort.organisms)

@@ -39,18 +39,39 @@ def test_kernels_are_each_units_own_window():
     np.testing.assert_allclose(dw, np.einsum("obu,obum->oum", phi, patches), rtol=1e-10, atol=1e-12)
 
 
+def grating_frames(padded: int, patch: int) -> np.ndarray:
+    """The maps' full-field gratings drawn on the padded frame, (t, P, P): every frequency
+    of MAP_SFS, orientation and phase, in that order."""
+    h = patch // 2
+    yy, xx = np.mgrid[0:padded, 0:padded].astype(float) - h
+    frames = []
+    for sf in sheet.MAP_SFS:
+        for k in range(sheet.ORIENTATIONS):
+            angle = np.pi * k / sheet.ORIENTATIONS
+            ramp = xx * np.cos(angle) + yy * np.sin(angle)
+            for j in range(sheet.PHASES):
+                frames.append(
+                    np.sqrt(2) * np.cos(2 * np.pi * sf * ramp + 2 * np.pi * j / sheet.PHASES)
+                )
+    return np.array(frames)
+
+
 def test_grating_drives_are_the_weights_on_each_units_window_of_the_test_gratings():
     """The maps' drive, computed from each grating's parts (SheetWorld.grating_parts), is
-    every unit's weights on its window of each test grating shown to one eye (float64)."""
+    every unit's weights on its window of each test grating, drawn here, shown to one eye
+    (the other dark; float64)."""
     from types import SimpleNamespace
 
     world = sheet.SheetWorld(np.random.default_rng(4), WorldParams(), size=10, patch=5)
     rng = np.random.default_rng(5)
     w = rng.standard_normal((2, 100, 2 * world.channels))
     drives = sheet.grating_drives(SimpleNamespace(weights=w, neurons=100), world, slice(None))
+    frames = grating_frames(world.padded, world.patch)
     for eye, drive in enumerate(drives):
-        patches = windows(world.monocular(world.test_gratings, eye).astype(float), 10, 5)[0]
-        np.testing.assert_allclose(drive, np.einsum("tum,oum->otu", patches, w), atol=1e-5)
+        x = np.zeros((1, len(frames), 2, world.padded, world.padded))
+        x[0, :, eye] = frames
+        patches = windows(x, 10, 5)[0]
+        np.testing.assert_allclose(drive, np.einsum("tum,oum->otu", patches, w), atol=1e-9)
 
 
 def test_retinas_wrap_and_the_eyes_see_one_image_unless_squinting():
