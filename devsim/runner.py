@@ -256,9 +256,10 @@ def fork_server(warm: str | None) -> None:
     as this process (a later cluster forks from it too; its preload is fixed by the first)."""
     from distributed.utils import get_mp_context
 
-    if get_mp_context().get_start_method() != "forkserver":
+    context = get_mp_context()
+    if context.get_start_method() != "forkserver":
         return
-    get_mp_context().set_forkserver_preload(["distributed", "devsim.warm"])
+    context.set_forkserver_preload(["distributed", "devsim.warm"])
     # the server reads the warm-up's name from its environment when it starts
     saved = os.environ.get(WARM_ENV)
     os.environ[WARM_ENV] = warm or ""
