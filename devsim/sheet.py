@@ -169,6 +169,8 @@ def gather_retinas(images, noise, indices, litter, gain, sigma, squint, disparit
     noise[N, r + ny, c + nx]`` (indices modulo ``size``, shifted by ``-patch // 2``), where
     the right eye's image is the left eye's shifted by the presentation's disparity unless
     ``squint[k]`` (then its own image and shift), and each eye has its own noise.
+    ``images`` and ``noise`` are given wide (:func:`wrapped_columns`), so every row of a
+    retina is one contiguous run.
     """
     organisms, batch, _, padded, _ = out.shape
     size = images.shape[1]
@@ -193,17 +195,24 @@ def gather_retinas(images, noise, indices, litter, gain, sigma, squint, disparit
                 nid = indices[_NOISE_L if eye == 0 else _NOISE_R, pos, j]
                 nshift = indices[_NSHIFT_L if eye == 0 else _NSHIFT_R, pos, j]
                 ny = nshift // size
-                nx = nshift % size
+                c_image = (sx - half) % size
+                c_noise = (nshift % size - half) % size
                 g = gain[k, eye]
                 s = sigma[k, eye]
                 for r in range(padded):
-                    ri = (r - half + sy) % size
-                    rn = (r - half + ny) % size
+                    row = images[image, (r - half + sy) % size, c_image : c_image + padded]
+                    dots = noise[nid, (r - half + ny) % size, c_noise : c_noise + padded]
+                    target = out[k, j, eye, r]
                     for c in range(padded):
-                        out[k, j, eye, r, c] = (
-                            g * images[image, ri, (c - half + sx) % size]
-                            + s * noise[nid, rn, (c - half + nx) % size]
-                        )
+                        target[c] = g * row[c] + s * dots[c]
+
+
+def wrapped_columns(images: np.ndarray, padded: int) -> np.ndarray:
+    """Periodic images ``(n, size, size)`` widened to ``size + padded - 1`` columns (column
+    ``c`` is column ``c % size``): any ``padded`` columns starting inside the image, wrapped,
+    are then one contiguous run."""
+    size = images.shape[-1]
+    return np.ascontiguousarray(images[..., np.arange(size + padded - 1) % size])
 
 
 @_jit
@@ -343,8 +352,7 @@ class SheetWorld:
         if out is None:
             out = np.empty((o, batch, 2, self.padded, self.padded), dtype=np.float32)
         gather_retinas(
-            self.images,
-            self.noise,
+            *self._wide,
             indices,
             np.ascontiguousarray(litter_index, dtype=np.intp),
             np.ascontiguousarray(pattern_gain, dtype=np.float32),
@@ -354,6 +362,11 @@ class SheetWorld:
             out,
         )
         return out
+
+    @functools.cached_property
+    def _wide(self) -> tuple[np.ndarray, np.ndarray]:
+        """The images and the noise, widened for :func:`gather_retinas`."""
+        return wrapped_columns(self.images, self.padded), wrapped_columns(self.noise, self.padded)
 
     @functools.cached_property
     def grating_parts(self) -> tuple[np.ndarray, np.ndarray]:
