@@ -178,20 +178,27 @@ MAP_METRICS = (
     "orientation_wavelength",  # orientation column spacing (sheet positions)
     "pinwheel_density",  # pinwheels per orientation Lambda**2
     "map_stability",  # correlation of the first measurable orientation map with the final
+    "map_first_day",  # the age at which the orientation map is first measurable
 )
 MEASURABLE = 0.5  # a map is measurable from the day its selectivity reaches this x final
 
 
-def stability(history: np.ndarray) -> float:
-    """Correlation of the orientation map on the first day it is measurable (mean
-    selectivity at least :data:`MEASURABLE` of the final map's) with the final map;
-    ``history`` (days, size, size) complex, the last day final (Chapman et al. 1996)."""
-    final = history[-1]
+def first_measurable(history: np.ndarray) -> int | None:
+    """The first day (index into ``history``, (days, size, size) complex, the last day
+    final) on which the orientation map's mean selectivity is at least
+    :data:`MEASURABLE` of the final map's; None if the final map has none."""
     selectivity = np.abs(history).mean(axis=(1, 2))
     if not selectivity[-1] > 0:
-        return float("nan")
-    first = int(np.argmax(selectivity >= MEASURABLE * selectivity[-1]))
-    return map_correlation(history[first], final)
+        return None
+    return int(np.argmax(selectivity >= MEASURABLE * selectivity[-1]))
+
+
+def stability(history: np.ndarray) -> float:
+    """Correlation of the orientation map on the first day it is measurable
+    (:func:`first_measurable`) with the final map; ``history`` (days, size, size) complex,
+    the last day final (Chapman et al. 1996)."""
+    first = first_measurable(history)
+    return float("nan") if first is None else map_correlation(history[first], history[-1])
 
 
 def unit_selectivity(tuning: np.ndarray) -> np.ndarray:
@@ -212,6 +219,7 @@ def organism_maps(
     selectivity (:func:`unit_selectivity`; default the map's |z|)."""
     od_lambda, od_peak = wavelength(odi)
     density, ori_lambda, _ = pinwheel_density(z)
+    first = None if history is None else first_measurable(history)
     return {
         "contra_share": eye_share(odi, "left"),
         "od_wavelength": od_lambda,
@@ -223,6 +231,7 @@ def organism_maps(
         "orientation_wavelength": ori_lambda,
         "pinwheel_density": density,
         "map_stability": float("nan") if history is None else stability(history),
+        "map_first_day": float("nan") if first is None else float(first),
     }
 
 

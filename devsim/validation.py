@@ -678,6 +678,10 @@ def row_sheet_columns(runs: Runs) -> list[Measure]:
             map_values(runs, "sheet_cat", "control", "map_stability"),
             0.5,
         ),
+        Measure(
+            "age at which the orientation map is first measurable (days; reported)",
+            map_values(runs, "sheet_cat", "control", "map_first_day"),
+        ),
     ]
 
 

@@ -93,6 +93,11 @@ def test_map_correlation_and_stability():
     assert maps.stability(history) == pytest.approx(1.0)
     # one whose early layout is another map's is not
     assert abs(maps.stability(np.array([0.6 * other, z]))) < 0.3
+    # measurable from the first day its selectivity is half the final map's
+    assert maps.first_measurable(history) == 1
+    assert maps.first_measurable(np.array([0.6 * other, z])) == 0
+    assert maps.first_measurable(np.zeros((3, 4, 4), dtype=complex)) is None
+    assert np.isnan(maps.stability(np.zeros((3, 4, 4), dtype=complex)))
 
 
 def test_eye_shares_and_monocular_fraction():
