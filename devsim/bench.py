@@ -96,7 +96,7 @@ QUICK = Plan(
     sheet_sizes=(16, 24),
     sheet_size_days=2,
 )
-SHEET_GENOME = {"eta": 0.01, "a_ref": 1.1}
+SHEET_GENOME = {"eta": 0.01, "a_ref": 1.1, "floor_adult": 0.0}  # the kittens of sheet_cat
 SHEET_PRESENTATIONS = 256  # a sheet presentation is a whole retina (the shipped setting)
 NEURONS = 32
 PRESENTATIONS_PER_DAY = 640

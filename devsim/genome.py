@@ -80,6 +80,7 @@ GENES: tuple[Gene, ...] = (
     Gene("contra_bias", 0.7, 0.0, 1.0, 0.02, "-", "contralateral share of afferents"),
     # --- the cortical sheet (scenario cortex = "sheet"; the point cortex has no space) ---
     Gene("aff_spread", 2.5, 0.5, 20.0, 0.1, "positions", "afferent arbor: sd of strength"),
+    Gene("aff_corr", 0.0, 0.0, 20.0, 0.1, "units", "shared afferents: correlation length"),
     Gene("lat_exc", 1.0, 0.0, 10.0, 0.05, "-", "gain of short-range lateral excitation"),
     Gene("r_exc", 0.5, 0.1, 20.0, 0.05, "units", "range (sd) of lateral excitation"),
     Gene("lat_inh", 2.0, 0.0, 10.0, 0.05, "-", "gain of longer-range lateral inhibition"),
@@ -97,7 +98,7 @@ EVOLUTION_ONLY_GENES = frozenset(
     {"innate_strength", "innate_orientation", "innate_offset", "marker"}
 )
 # Genes that only a sheet cortex expresses (lateral interactions, afferent spread).
-SHEET_GENES = frozenset({"aff_spread", "lat_exc", "r_exc", "lat_inh", "r_inh"})
+SHEET_GENES = frozenset({"aff_spread", "aff_corr", "lat_exc", "r_exc", "lat_inh", "r_inh"})
 GENE_BY_NAME: dict[str, Gene] = {g.name: g for g in GENES}
 
 
@@ -122,8 +123,10 @@ SPECIES: dict[str, Species] = {
             "r_lynx": 0.08,
             "open_width": 0.04,
             "a_vis": 0.85,
-            # On a sheet: lateral interactions wide enough to grow columns (no effect on the
-            # point cortex, which has no space).
+            # On a sheet: neighbouring units share thalamocortical axons over ~3 units (an
+            # innate map, Crair et al. 1998) and lateral interactions wide enough to grow
+            # columns (no effect on the point cortex, which has no space).
+            "aff_corr": 3.0,
             "lat_exc": 4.0,
             "r_exc": 1.5,
             "lat_inh": 6.0,

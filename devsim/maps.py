@@ -193,12 +193,24 @@ def first_measurable(history: np.ndarray) -> int | None:
     return int(np.argmax(selectivity >= MEASURABLE * selectivity[-1]))
 
 
+def as_imaged_history(history: np.ndarray) -> np.ndarray:
+    """Every day's orientation map of ``history`` (days, size, size) complex, the last day
+    final, as optical imaging records it (:func:`imaged`, at the final map's column
+    spacing: the point spread is fixed in the cortex); unchanged if the final map has no
+    spacing."""
+    spacing = wavelength(history[-1])[0]
+    return imaged(history, spacing) if np.isfinite(spacing) else history
+
+
 def stability(history: np.ndarray) -> float:
     """Correlation of the orientation map on the first day it is measurable
     (:func:`first_measurable`) with the final map; ``history`` (days, size, size) complex,
-    the last day final (Chapman et al. 1996)."""
-    first = first_measurable(history)
-    return float("nan") if first is None else map_correlation(history[first], history[-1])
+    the last day final. Both read as imaging records them (:func:`as_imaged_history`):
+    Chapman et al. (1996) compared imaged maps, whose point spread hides unit-to-unit
+    scatter, as the pinwheel count does (:func:`pinwheel_density`)."""
+    seen = as_imaged_history(history)
+    first = first_measurable(seen)
+    return float("nan") if first is None else map_correlation(seen[first], seen[-1])
 
 
 def unit_selectivity(tuning: np.ndarray) -> np.ndarray:
@@ -219,7 +231,7 @@ def organism_maps(
     selectivity (:func:`unit_selectivity`; default the map's |z|)."""
     od_lambda, od_peak = wavelength(odi)
     density, ori_lambda, _ = pinwheel_density(z)
-    first = None if history is None else first_measurable(history)
+    first = None if history is None else first_measurable(as_imaged_history(history))
     return {
         "contra_share": eye_share(odi, "left"),
         "od_wavelength": od_lambda,

@@ -31,6 +31,7 @@ from dataclasses import replace
 import numba
 import numpy as np
 import scipy.fft
+from scipy.special import ndtr
 
 from devsim.cohort import Cohort
 from devsim.measures import acuity_from_drive, circuit_response
@@ -51,6 +52,8 @@ DISPARITY = 1  # largest binocular disparity between the two eyes' images (posit
 ORIENTATIONS = 8  # grating orientations for orientation maps
 PHASES = 4  # grating phases for orientation maps
 MAP_SFS = (0.1, 0.15, 0.2)  # grating frequencies (cycles per position) for orientation maps
+SUBREGION = 1.0  # sd (retinal positions) of the clusters of ON or OFF afferents in a field
+EYE_MATCH = 0.6  # correlation of the two eyes' innate draws (matched maps, see wiring)
 SETTLE_STEPS = 4  # iterations of the recurrent lateral settling
 IMAGE_BANK = 512  # training retinas (4 dihedral copies of IMAGE_BANK // 4 drawn images)
 LEAVES = 80  # occluding rectangles per dead-leaves image
@@ -454,6 +457,52 @@ class SheetKernel:
         return y
 
 
+def shared_afferent_draws(
+    rng: np.random.Generator, litter_index: np.ndarray, length: np.ndarray, size: int, patch: int
+) -> np.ndarray:
+    """Uniform draws in (0, 1) for every afferent slot, (organisms, units, 2 * patch**2):
+    the innate part of the wiring (docs/science.md, The cortical sheet). For each litter
+    position, standard normals on (eye, retinal position, cortical position) are
+
+    * smoothed over retinal position by a Gaussian of sd :data:`SUBREGION`: ON- and
+      OFF-centre afferents come in clusters, so a unit's field has ON and OFF subregions
+      rather than a salt-and-pepper of signs (Ringach 2004's statistical wiring);
+    * shared between the eyes with correlation :data:`EYE_MATCH` (the two eyes' maps match
+      even without common experience: Goedecke & Bonhoeffer 1996);
+    * smoothed over cortical position by a Gaussian of sd ``length`` (each organism's
+      ``aff_corr``, units; 0: independent): nearby cortical cells share thalamocortical
+      axons, so their strengths from one afferent are alike, which gives a weak, smooth
+      orientation map before vision (Crair et al. 1998);
+
+    each smoothing on the torus and scaled back to unit variance, then mapped to uniform by
+    the normal CDF. Littermates at one litter position share the normals whatever their
+    group."""
+    h = patch // 2
+    i, c = np.mgrid[0:size, 0:size].reshape(2, -1)  # unit positions
+    p, q = np.mgrid[0:patch, 0:patch].reshape(2, -1) - h  # slot offsets
+    rows, cols = (i[:, None] + p) % size, (c[:, None] + q) % size  # (units, slots) retina
+    f2 = np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2
+
+    def smooth(z, sd):  # a unit-variance Gaussian smoothing over the last two axes
+        g = np.exp(-2 * np.pi**2 * sd**2 * f2)
+        half = g[:, : size // 2 + 1].astype(np.float32)
+        return scipy.fft.irfft2(scipy.fft.rfft2(z) * half, s=(size, size)) / np.sqrt(
+            np.mean(g**2), dtype=np.float32
+        )
+
+    out = np.empty((len(litter_index), size * size, 2 * patch * patch), dtype=np.float32)
+    for position in range(int(litter_index.max()) + 1 if len(litter_index) else 0):
+        # (eye, cortex row, cortex column, retina row, retina column)
+        z = smooth(rng.standard_normal((2, size, size, size, size), dtype=np.float32), SUBREGION)
+        z[1] = EYE_MATCH * z[0] + np.sqrt(1.0 - EYE_MATCH**2) * z[1]
+        z = np.ascontiguousarray(np.moveaxis(z, (1, 2), (3, 4)))  # cortex last
+        for k in np.flatnonzero(litter_index == position):
+            field = smooth(z, length[k]) if length[k] > 0 else z
+            slots = field[:, rows, cols, i[:, None], c[:, None]]  # (eye, units, slots)
+            out[k] = ndtr(slots.transpose(1, 0, 2).reshape(size * size, -1))
+    return out
+
+
 class SheetCohort(Cohort):
     """:class:`devsim.cohort.Cohort` on a sheet: ``size**2`` units per organism, each with
     ``2 * patch**2`` afferent slots inside its arbor; the day, the circuit and homeostatic
@@ -482,22 +531,28 @@ class SheetCohort(Cohort):
     def _initial_wiring(self, rng):
         """Every slot of each unit's arbor connected (retinotopic arbors are complete:
         a sparse random mask with a per-unit eye share seeds salt-and-pepper noise that no
-        map outgrows), strengths uniform in ``[0, 2 * INITIAL_WEIGHT]`` times a Gaussian
-        envelope of sd ``aff_spread`` and the eye's share of the projection (``2 *
-        contra_bias`` for the left eye, ``2 * (1 - contra_bias)`` for the right). Drawn per
-        litter position, so littermates in different groups start identical."""
-        n, c = self.neurons, self.channels
+        map outgrows), with signed strengths (the net of ON- and OFF-centre afferents: the
+        retina's signal is centre-surround, :func:`devsim.senses.dog_filter`) uniform in
+        ``[-2, 2] * INITIAL_WEIGHT`` (:func:`shared_afferent_draws`: correlated between
+        neighbouring units over ``aff_corr``) times a Gaussian envelope of sd ``aff_spread``
+        and the eye's share of the projection (``2 * contra_bias`` for the left eye, ``2 *
+        (1 - contra_bias)`` for the right). Drawn per litter position, so littermates in
+        different groups start identical."""
+        c = self.channels
         d2 = np.tile(arbor_distance2(self.patch), 2)  # both eyes' windows
         inside = np.tile(arbor(self.patch), 2)
-        draws = rng.random((self.litter, n, 2 * c), dtype=np.float32)[self.litter_index]
         genes = self.genes
+        draws = shared_afferent_draws(
+            rng, self.litter_index, np.asarray(genes["aff_corr"]), self.size, self.patch
+        )
         spread_ = np.asarray(genes["aff_spread"])[:, None, None]
         envelope = np.exp(-d2 / (2.0 * spread_**2)) * inside
         left = np.arange(2 * c) < c
         contra = np.asarray(genes["contra_bias"])[:, None, None]
         share = np.where(left, 2.0 * contra, 2.0 * (1.0 - contra))
         mask = np.broadcast_to(inside, draws.shape).copy()
-        weights = (INITIAL_WEIGHT * 2.0 * draws * envelope * share).astype(np.float32)
+        weights = INITIAL_WEIGHT * 2.0 * (2.0 * draws - 1.0) * envelope * share
+        weights = weights.astype(np.float32)
         return mask, weights, (mask * envelope).astype(np.float32)
 
     @property

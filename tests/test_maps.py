@@ -100,6 +100,24 @@ def test_map_correlation_and_stability():
     assert np.isnan(maps.stability(np.zeros((3, 4, 4), dtype=complex)))
 
 
+def test_stability_reads_the_maps_as_imaging_does():
+    """Unit-to-unit scatter far below the column spacing, which intrinsic-signal imaging
+    cannot resolve, lowers the raw correlation of an early map with the final one but not
+    the imaged one's; a layout that really differs stays unstable when imaged."""
+    size = 32
+    z = ring_field(size, 4, 1)  # columns 8 units apart
+    z *= 0.5 / np.abs(z).mean()
+    rng = np.random.default_rng(3)
+    scatter = (rng.standard_normal((size, size)) + 1j * rng.standard_normal((size, size))) * 0.6
+    history = np.array([z + scatter, z])
+    raw = maps.map_correlation(history[0], history[1])
+    assert raw < 0.6
+    assert maps.stability(history) > raw + 0.2
+    other = ring_field(size, 4, 2)
+    other *= 0.5 / np.abs(other).mean()
+    assert abs(maps.stability(np.array([other + scatter, z]))) < 0.3
+
+
 def test_eye_shares_and_monocular_fraction():
     odi = np.array([[0.9, 0.5], [-0.8, np.nan]])
     assert maps.eye_share(odi, "left") == pytest.approx(2 / 3)

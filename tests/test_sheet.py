@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from devsim import sheet
+from devsim import maps, sheet
 from devsim.cli import main
 from devsim.genome import GENE_BY_NAME, Genome, gene_table
 from devsim.model import DevelopmentModel
@@ -241,3 +241,57 @@ def test_results_do_not_depend_on_the_block_of_organisms():
         return summary_json(model.results().summary())
 
     assert run(6) == run(4)
+
+
+def test_innate_wiring_shares_afferents_between_neighbours_and_eyes():
+    """The innate draws: with ``aff_corr`` > 0 neighbouring units' strengths from one
+    retinal position are correlated (with 0, nearly independent: only the ON/OFF
+    subregions of each field are shared), the eyes' draws are correlated (matched maps),
+    the draws stay uniform, and littermates at one litter position share them."""
+    size, patch = 16, 5
+    draws = sheet.shared_afferent_draws(
+        np.random.default_rng(0), np.array([0, 0, 1]), np.array([0.0, 3.0, 3.0]), size, patch
+    )
+    assert draws.shape == (3, size * size, 2 * patch * patch)
+    assert 0.0 < draws.min()
+    assert draws.max() < 1.0
+    assert abs(draws.mean() - 0.5) < 0.02
+    assert abs(draws.std() - 12**-0.5) < 0.02
+
+    def neighbours(d):
+        """Correlation between unit (i, c) and unit (i, c + 1) of their strengths from the
+        same retinal position: slot (p, q) of the first is slot (p, q - 1) of the second."""
+        grid = d.reshape(size, size, 2, patch, patch) - 0.5
+        return float(
+            np.corrcoef(grid[:, :-1, ..., 1:].ravel(), grid[:, 1:, ..., :-1].ravel())[0, 1]
+        )
+
+    assert abs(neighbours(draws[0])) < 0.1
+    assert neighbours(draws[1]) > 0.8  # a Gaussian of sd 3 units
+    assert neighbours(draws[2]) > 0.8
+    left, right = draws[1, :, : patch * patch], draws[1, :, patch * patch :]
+    assert np.corrcoef(left.ravel(), right.ravel())[0, 1] > 0.5  # the eyes' maps match
+    again = sheet.shared_afferent_draws(
+        np.random.default_rng(0), np.array([0]), np.array([0.0]), size, patch
+    )
+    assert np.array_equal(again[0], draws[0])  # the same litter position, another group
+
+
+def test_shared_afferents_give_a_smooth_map_before_vision():
+    """Behavioural: on the day of birth, before any plasticity, a kitten whose neighbouring
+    units share afferents (the cat's ``aff_corr``) has an orientation map whose neighbours
+    agree; a littermate with independent afferents has a salt-and-pepper one."""
+    model = DevelopmentModel(
+        **SMALL | {"days": 1, "species": "cat"},
+        groups=[
+            {"name": "shared", "organisms": 1},
+            {"name": "independent", "organisms": 1, "genome": {"aff_corr": 0.0}},
+        ],
+    )
+    z = model.map_record()["orientation"]
+
+    def neighbour_agreement(m):
+        return np.mean([maps.map_correlation(m, np.roll(m, 1, axis=a)) for a in (0, 1)])
+
+    assert neighbour_agreement(z[0]) > 0.5
+    assert abs(neighbour_agreement(z[1])) < 0.3
