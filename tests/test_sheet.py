@@ -170,12 +170,16 @@ def test_same_seed_same_bytes_and_maps_recorded():
     assert np.isfinite(final["pinwheel_density"])
 
 
-def test_columns_come_from_the_lateral_genes():
+def test_columns_come_from_the_sheet_genes():
     """Behavioural, from runs: littermate kittens on a small sheet, alike but for their
-    lateral-interaction genes. The cat's wide lateral interaction grows OD columns (a clear
-    ring in the OD map's spectrum); the mouse's short one leaves salt and pepper."""
+    sheet genes. The cat's (afferents shared between neighbours, wide lateral interaction)
+    grow OD columns (a clear ring in the OD map's spectrum); the mouse's (independent
+    afferents, short lateral interaction) leave salt and pepper."""
     slow = {"eta": 0.01, "a_ref": 1.2}  # the shipped sheet scenarios' settings
-    mouse = {name: GENE_BY_NAME[name].default for name in ("lat_exc", "r_exc", "lat_inh", "r_inh")}
+    mouse = {
+        name: GENE_BY_NAME[name].default
+        for name in ("aff_corr", "lat_exc", "r_exc", "lat_inh", "r_inh")
+    }
     model = DevelopmentModel(
         name="lateral genes",
         species="cat",
