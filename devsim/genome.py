@@ -97,7 +97,7 @@ GENE_NAMES: tuple[str, ...] = tuple(g.name for g in GENES)
 EVOLUTION_ONLY_GENES = frozenset(
     {"innate_strength", "innate_orientation", "innate_offset", "marker"}
 )
-# Genes that only a sheet cortex expresses (lateral interactions, afferent spread).
+# Genes that only a sheet cortex expresses (afferent spread and sharing, lateral interactions).
 SHEET_GENES = frozenset({"aff_spread", "aff_corr", "lat_exc", "r_exc", "lat_inh", "r_inh"})
 GENE_BY_NAME: dict[str, Gene] = {g.name: g for g in GENES}
 

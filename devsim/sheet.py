@@ -53,7 +53,8 @@ ORIENTATIONS = 8  # grating orientations for orientation maps
 PHASES = 4  # grating phases for orientation maps
 MAP_SFS = (0.1, 0.15, 0.2)  # grating frequencies (cycles per position) for orientation maps
 SUBREGION = 1.0  # sd (retinal positions) of the clusters of ON or OFF afferents in a field
-EYE_MATCH = 0.4  # correlation of the two eyes' innate draws (matched maps, see wiring)
+EYE_MATCH = 0.4  # correlation of the two eyes' innate draws: trades MD against map
+# stability (rows 21, 23; the measured trade is in docs/science.md, Known disagreements)
 SETTLE_STEPS = 4  # iterations of the recurrent lateral settling
 IMAGE_BANK = 512  # training retinas (4 dihedral copies of IMAGE_BANK // 4 drawn images)
 LEAVES = 80  # occluding rectangles per dead-leaves image
