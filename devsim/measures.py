@@ -125,10 +125,17 @@ def contralateral_bias_index(hist: np.ndarray) -> float:
     return float(((n1 - n7) + 2 / 3 * (n2 - n6) + 1 / 3 * (n3 - n5) + n) / (2 * n))
 
 
+def class_share(hist: np.ndarray, first: int, last: int) -> float:
+    """Fraction of responsive cells in OD classes ``first`` to ``last`` (1-7, inclusive)
+    of a 7-class histogram (:func:`od_histogram`)."""
+    hist = np.asarray(hist)
+    n = hist.sum()
+    return float(hist[first - 1 : last].sum() / n) if n else float("nan")
+
+
 def binocular_fraction(hist: np.ndarray) -> float:
     """Fraction of responsive cells in classes 2-6."""
-    n = hist.sum()
-    return float(hist[1:6].sum() / n) if n else float("nan")
+    return class_share(hist, 2, 6)
 
 
 def monocularity_index(hist: np.ndarray) -> float:

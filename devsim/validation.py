@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from devsim.experiment import run_scenario
+from devsim.measures import class_share
 from devsim.profile import Profile, critical_period_profile
 from devsim.scenario import load_scenario
 from devsim.senses import WorldParams
@@ -604,13 +605,17 @@ def row_reopening(runs: Runs) -> list[Measure]:
 
 
 def row_cat_md_peak(runs: Runs) -> list[Measure]:
-    return [
-        Measure(
-            "binocular share of responsive cells (classes 2-6)",
-            per_seed(runs, "cat_md_peak", lambda s: final(s, "md_10d")["binocular_fraction"]),
-            -np.inf,
-            0.35,
+    def share(first: int, last: int) -> list[float]:
+        return per_seed(
+            runs,
+            "cat_md_peak",
+            lambda s: class_share(final(s, "md_10d")["od_histogram"], first, last),
         )
+
+    return [
+        Measure("share of responsive cells in the binocular classes 3-5", share(3, 5), high=0.35),
+        Measure("share in classes 2-6 (reported)", share(2, 6)),
+        Measure("share driven by the open eye alone, class 7 (reported)", share(7, 7)),
     ]
 
 

@@ -43,6 +43,10 @@ def test_binocular_fraction_and_monocularity():
     hist = np.array([1, 2, 3, 4, 3, 2, 1])
     assert m.binocular_fraction(hist) == pytest.approx(14 / 16)
     assert m.monocularity_index(hist) == pytest.approx((2 + 2 / 3 * 4 + 1 / 3 * 6) / 16)
+    assert m.class_share(hist, 3, 5) == pytest.approx(10 / 16)  # the balanced classes
+    assert m.class_share(hist, 7, 7) == pytest.approx(1 / 16)
+    assert m.class_share(hist, 1, 7) == pytest.approx(1.0)
+    assert np.isnan(m.class_share(np.zeros(7), 3, 5))
 
 
 def test_responses_follow_the_eye_that_carries_the_weights():

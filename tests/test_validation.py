@@ -27,7 +27,6 @@ def quick_table(quick_runs):
 KNOWN_MISSES = {
     14: {"1-day shift / 4-day shift", "7-day shift / 4-day shift"},
     16: {"CBI shift, 7-day MD at P70", "open-eye response change, 7-day adult MD"},
-    18: {"binocular share of responsive cells (classes 2-6)"},
 }
 
 
