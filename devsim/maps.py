@@ -202,15 +202,22 @@ def as_imaged_history(history: np.ndarray) -> np.ndarray:
     return imaged(history, spacing) if np.isfinite(spacing) else history
 
 
+def stability_from(history: np.ndarray) -> tuple[float, int | None]:
+    """(:func:`stability`, the day it compares: :func:`first_measurable` of the imaged
+    history) of ``history`` (days, size, size) complex, the last day final."""
+    seen = as_imaged_history(history)
+    first = first_measurable(seen)
+    value = float("nan") if first is None else map_correlation(seen[first], seen[-1])
+    return value, first
+
+
 def stability(history: np.ndarray) -> float:
     """Correlation of the orientation map on the first day it is measurable
     (:func:`first_measurable`) with the final map; ``history`` (days, size, size) complex,
     the last day final. Both read as imaging records them (:func:`as_imaged_history`):
     Chapman et al. (1996) compared imaged maps, whose point spread hides unit-to-unit
     scatter, as the pinwheel count does (:func:`pinwheel_density`)."""
-    seen = as_imaged_history(history)
-    first = first_measurable(seen)
-    return float("nan") if first is None else map_correlation(seen[first], seen[-1])
+    return stability_from(history)[0]
 
 
 def unit_selectivity(tuning: np.ndarray) -> np.ndarray:
@@ -231,7 +238,7 @@ def organism_maps(
     selectivity (:func:`unit_selectivity`; default the map's |z|)."""
     od_lambda, od_peak = wavelength(odi)
     density, ori_lambda, _ = pinwheel_density(z)
-    first = None if history is None else first_measurable(as_imaged_history(history))
+    stable, first = (float("nan"), None) if history is None else stability_from(history)
     return {
         "contra_share": eye_share(odi, "left"),
         "od_wavelength": od_lambda,
@@ -242,7 +249,7 @@ def organism_maps(
         ),
         "orientation_wavelength": ori_lambda,
         "pinwheel_density": density,
-        "map_stability": float("nan") if history is None else stability(history),
+        "map_stability": stable,
         "map_first_day": float("nan") if first is None else float(first),
     }
 
