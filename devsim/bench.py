@@ -63,7 +63,9 @@ import scipy.fft
 from devsim.cohort import Cohort, PhaseTimer
 from devsim.measures import eye_responses
 from devsim.model import DevelopmentModel
+from devsim.scenario import load_scenario
 from devsim.sheet import MEASURE_BLOCK, SHEET_SIZE, lateral_transfer
+from devsim.shipped import scenario_path
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,6 @@ QUICK = Plan(
     sheet_sizes=(16, 24),
     sheet_size_days=2,
 )
-SHEET_GENOME = {"eta": 0.01, "a_ref": 1.1, "floor_adult": 0.0}  # the kittens of sheet_cat
 SHEET_PRESENTATIONS = 256  # a sheet presentation is a whole retina (the shipped setting)
 NEURONS = 32
 PRESENTATIONS_PER_DAY = 640
@@ -541,8 +542,9 @@ def run_checks(seeds: int, organisms: int = 16) -> dict:
 # --- the sheet workload ------------------------------------------------------------------
 def build_sheet(organisms: int, days: int, size: int = SHEET_SIZE, seed: int = SEED):
     """Cat sheets, normal rearing, the shipped sheet settings (``sheet_cat``'s genome)."""
+    genome = dict(load_scenario(scenario_path("sheet_cat")).groups[0].genome)
     return DevelopmentModel(
-        groups=[{"name": "control", "organisms": organisms, "genome": SHEET_GENOME}],
+        groups=[{"name": "control", "organisms": organisms, "genome": genome}],
         species="cat",
         days=days,
         cortex="sheet",
