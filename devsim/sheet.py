@@ -136,16 +136,21 @@ def arbor_distance2(patch: int = SHEET_PATCH) -> np.ndarray:
     return np.add.outer((np.arange(patch) - h) ** 2, (np.arange(patch) - h) ** 2).ravel()
 
 
+def torus_gaussian(sd, size: int) -> np.ndarray:
+    """The Fourier transform (..., size, size) of a unit-sum Gaussian of sd ``sd`` (sheet
+    positions; an array gives one per leading index) on a torus of side ``size``."""
+    f2 = np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2
+    return np.exp(-2 * np.pi**2 * np.asarray(sd, dtype=float)[..., None, None] ** 2 * f2)
+
+
 def lateral_transfer(genes: dict[str, np.ndarray], size: int) -> np.ndarray:
     """The lateral interaction of each organism in Fourier space, (o, size, size // 2 + 1)
     complex64: ``lat_exc * G(r_exc) - lat_inh * G(r_inh)`` with ``G(s)`` a unit-sum
     Gaussian of sd ``s`` (sheet positions) on the torus (recurrent: no identity term)."""
-    fy = np.fft.fftfreq(size)[:, None]
-    fx = np.fft.rfftfreq(size)[None, :]
-    f2 = (fx**2 + fy**2)[None]
-    gauss = lambda s: np.exp(-2 * np.pi**2 * (np.asarray(s)[:, None, None] ** 2) * f2)  # noqa: E731
-    transfer = genes["lat_exc"][:, None, None] * gauss(genes["r_exc"])
-    transfer = transfer - genes["lat_inh"][:, None, None] * gauss(genes["r_inh"])
+    half = size // 2 + 1  # the rfft2 layout
+    transfer = genes["lat_exc"][:, None, None] * torus_gaussian(genes["r_exc"], size)[..., :half]
+    inhibition = torus_gaussian(genes["r_inh"], size)[..., :half]
+    transfer = transfer - genes["lat_inh"][:, None, None] * inhibition
     return transfer.astype(np.complex64)
 
 
@@ -482,10 +487,9 @@ def shared_afferent_draws(
     i, c = np.mgrid[0:size, 0:size].reshape(2, -1)  # unit positions
     p, q = np.mgrid[0:patch, 0:patch].reshape(2, -1) - h  # slot offsets
     rows, cols = (i[:, None] + p) % size, (c[:, None] + q) % size  # (units, slots) retina
-    f2 = np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2
 
     def smooth(z, sd):  # a unit-variance Gaussian smoothing over the last two axes
-        g = np.exp(-2 * np.pi**2 * sd**2 * f2)
+        g = torus_gaussian(sd, size)
         half = g[:, : size // 2 + 1].astype(np.float32)
         return scipy.fft.irfft2(scipy.fft.rfft2(z) * half, s=(size, size)) / np.sqrt(
             np.mean(g**2), dtype=np.float32
@@ -497,10 +501,14 @@ def shared_afferent_draws(
         z = smooth(rng.standard_normal((2, size, size, size, size), dtype=np.float32), SUBREGION)
         z[1] = EYE_MATCH * z[0] + np.sqrt(1.0 - EYE_MATCH**2) * z[1]
         z = np.ascontiguousarray(np.moveaxis(z, (1, 2), (3, 4)))  # cortex last
+        by_length = {}  # littermates with the same aff_corr share the smoothing
         for k in np.flatnonzero(litter_index == position):
-            field = smooth(z, length[k]) if length[k] > 0 else z
-            slots = field[:, rows, cols, i[:, None], c[:, None]]  # (eye, units, slots)
-            out[k] = ndtr(slots.transpose(1, 0, 2).reshape(size * size, -1))
+            sd = float(length[k])
+            if sd not in by_length:
+                field = smooth(z, sd) if sd > 0 else z
+                slots = field[:, rows, cols, i[:, None], c[:, None]]  # (eye, units, slots)
+                by_length[sd] = ndtr(slots.transpose(1, 0, 2).reshape(size * size, -1))
+            out[k] = by_length[sd]
     return out
 
 
