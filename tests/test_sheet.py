@@ -175,7 +175,7 @@ def test_columns_come_from_the_sheet_genes():
     sheet genes. The cat's (afferents shared between neighbours, wide lateral interaction)
     grow OD columns (a clear ring in the OD map's spectrum); the mouse's (independent
     afferents, short lateral interaction) leave salt and pepper."""
-    slow = {"eta": 0.01, "a_ref": 1.2}  # the shipped sheet scenarios' settings
+    slow = {"eta": 0.01, "a_ref": 1.2}  # near the shipped sheet scenarios' (a_ref 1.1)
     mouse = {
         name: GENE_BY_NAME[name].default
         for name in ("aff_corr", "lat_exc", "r_exc", "lat_inh", "r_inh")
