@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from devsim.measures import OD_CLASS_EDGES, ocular_dominance_index
+from devsim.senses import torus_gaussian
 
 MIN_COLUMN = 4  # the shortest column spacing looked for (units): 2 units per column
 IMAGING_BLUR = 0.125  # sd of optical imaging's blur, x the column spacing (see imaged)
@@ -116,10 +117,7 @@ def imaged(z: np.ndarray, spacing: float) -> np.ndarray:
     ``IMAGING_BLUR * spacing`` on the torus (the point spread of intrinsic-signal imaging,
     ~100-250 um, against column spacings of ~1 mm: Polimeni et al. 2005). Unit-to-unit
     scatter below that scale, which imaging cannot see, no longer adds pinwheel pairs."""
-    size = z.shape[-1]
-    f2 = np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2
-    kernel = np.exp(-2 * np.pi**2 * (IMAGING_BLUR * spacing) ** 2 * f2)
-    return np.fft.ifft2(np.fft.fft2(z) * kernel)
+    return np.fft.ifft2(np.fft.fft2(z) * torus_gaussian(IMAGING_BLUR * spacing, z.shape[-1]))
 
 
 def as_imaged(field: np.ndarray) -> np.ndarray:

@@ -126,14 +126,19 @@ def pink_noise_images(rng: np.random.Generator, n: int, size: int) -> np.ndarray
     return images
 
 
+def torus_gaussian(sd, size: int) -> np.ndarray:
+    """The Fourier transform (..., size, size) of a unit-sum Gaussian of sd ``sd`` (in
+    positions; an array gives one per leading index) on a torus of side ``size``: the one
+    smoothing kernel of the retina's filter, the sheet's lateral interactions and innate
+    draws, and the imaging blur of maps."""
+    f2 = np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2
+    return np.exp(-2 * np.pi**2 * np.asarray(sd, dtype=float)[..., None, None] ** 2 * f2)
+
+
 def dog_filter(images: np.ndarray, sigma_center: float = 0.8, sigma_surround: float = 2.4):
     """Difference-of-Gaussians (retinal centre-surround) filtering, applied in Fourier space."""
     size = images.shape[-1]
-    fy = np.fft.fftfreq(size)[:, None]
-    fx = np.fft.fftfreq(size)[None, :]
-    f2 = fx**2 + fy**2
-    gauss = lambda s: np.exp(-2 * (np.pi**2) * (s**2) * f2)  # noqa: E731
-    kernel = gauss(sigma_center) - gauss(sigma_surround)
+    kernel = torus_gaussian(sigma_center, size) - torus_gaussian(sigma_surround, size)
     return np.fft.ifft2(np.fft.fft2(images) * kernel).real
 
 

@@ -43,7 +43,7 @@ from devsim.plasticity import (
     rule_terms,
     slide,
 )
-from devsim.senses import WorldParams, dog_filter, grating_stimuli
+from devsim.senses import WorldParams, dog_filter, grating_stimuli, torus_gaussian
 from devsim.wiring import INITIAL_WEIGHT
 
 SHEET_PATCH = 9  # afferent window side (retinal positions) around each unit's own
@@ -134,13 +134,6 @@ def arbor_distance2(patch: int = SHEET_PATCH) -> np.ndarray:
     """Squared distance of each arbor position from the unit's own, (patch * patch,)."""
     h = patch // 2
     return np.add.outer((np.arange(patch) - h) ** 2, (np.arange(patch) - h) ** 2).ravel()
-
-
-def torus_gaussian(sd, size: int) -> np.ndarray:
-    """The Fourier transform (..., size, size) of a unit-sum Gaussian of sd ``sd`` (sheet
-    positions; an array gives one per leading index) on a torus of side ``size``."""
-    f2 = np.fft.fftfreq(size)[:, None] ** 2 + np.fft.fftfreq(size)[None, :] ** 2
-    return np.exp(-2 * np.pi**2 * np.asarray(sd, dtype=float)[..., None, None] ** 2 * f2)
 
 
 def lateral_transfer(genes: dict[str, np.ndarray], size: int) -> np.ndarray:
