@@ -501,6 +501,26 @@ def eye_inputs(condition: str, eye: str | None, params: WorldParams):
     raise ValueError(f"unknown condition {condition!r}")
 
 
+def input_variances(
+    condition: str,
+    eye: str | None,
+    params: WorldParams,
+    rng: np.random.Generator,
+    presentations: int = 16384,
+) -> tuple[float, float]:
+    """The variance of each eye's input (left, right; per channel, over ``presentations``
+    draws) that ``condition`` delivers in a world drawn from ``rng``: what a recording
+    from the eyes would measure, not a formula."""
+    world = VisualWorld(rng, params)
+    gain, sigma, independent = eye_inputs(condition, eye, params)
+    indices = world.draw_indices(rng, 1, presentations)
+    x = world.stimuli(
+        indices, np.array([0]), np.array([gain]), np.array([sigma]), np.array([independent])
+    )[0].astype(np.float64)
+    c = world.channels
+    return float(x[:, :c].var()), float(x[:, c:].var())
+
+
 @dataclass(frozen=True)
 class Span:
     """Days ``[start, end)`` reared under ``condition`` (``eye`` for one-eye conditions)."""

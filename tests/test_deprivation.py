@@ -57,3 +57,23 @@ def test_daily_series_cover_every_age(deprivation_runs):
         assert daily["day"] == list(range(run["days"] + 1))
         assert daily["cbi"][-1] == group["final"]["cbi"]
         assert all(0.0 <= g <= 1.0 for g in daily["plasticity"])
+
+
+def test_each_condition_delivers_the_input_variance_it_stands_for():
+    # measured on what the senses deliver, against the world's declared statistics
+    from devsim.senses import WorldParams, input_variances
+
+    p = WorldParams()
+    rng = np.random.default_rng(0)
+    closed, open_ = input_variances("lid_suture", "left", p, rng)
+    assert abs(closed / p.sigma_closed**2 - 1) < 0.05, closed
+    assert abs(open_ - (1 + p.sigma_open**2)) < 0.1, open_  # unit-std patterns + noise
+    silenced, seeing = input_variances("inactivate", "left", p, rng)
+    assert silenced == 0.0
+    assert abs(seeing / open_ - 1) < 0.05
+    dark_left, dark_right = input_variances("dark", None, p, rng)
+    assert abs(dark_left / p.sigma_dark**2 - 1) < 0.05
+    assert abs(dark_right / p.sigma_dark**2 - 1) < 0.05
+    left_open, right_closed = input_variances("lid_suture", "right", p, rng)
+    assert abs(left_open / open_ - 1) < 0.05
+    assert abs(right_closed / closed - 1) < 0.05
