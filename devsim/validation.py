@@ -528,7 +528,7 @@ def four_day(summary: dict) -> float:
     return cbi_shift(summary, "md_4d", age=28)
 
 
-def ratio(summary: dict, days: int) -> float:
+def duration_ratio(summary: dict, days: int) -> float:
     """Row 14: the shift of a ``days``-day MD at P24 over the 4-day shift."""
     four = four_day(summary)
     return cbi_shift(summary, f"md_{days}d", age=24 + days) / four if four > 1e-9 else 99.0
@@ -536,7 +536,7 @@ def ratio(summary: dict, days: int) -> float:
 
 def row_md_duration(runs: Runs) -> list[Measure]:
     def of(days: int):
-        return lambda s: ratio(s, days)
+        return lambda s: duration_ratio(s, days)
 
     return [
         Measure("CBI shift, 4-day MD at P24", per_seed(runs, "md_duration", four_day), 0.15, 0.40),
@@ -638,11 +638,11 @@ def row_littermates(runs: Runs) -> list[Measure]:
     ]
 
 
-def sutured_variance_ratio(seed: int, sigma_closed: float | None = None) -> float:
+def sutured_variance_ratio(seed: int) -> float:
     """The sutured eye's input variance over the open eye's, as the senses deliver them
     under lid suture (issue 14: a lid passes diffuse light, no more than vision)."""
-    params = WorldParams() if sigma_closed is None else WorldParams(sigma_closed=sigma_closed)
-    closed, open_ = input_variances("lid_suture", "left", params, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    closed, open_ = input_variances("lid_suture", "left", WorldParams(), rng)
     return closed / open_
 
 
@@ -669,7 +669,8 @@ def row_suture_noise(runs: Runs) -> list[Measure]:
         out.append(Measure(f"row 10 open-eye change by MD day 3, {at}", open3))
         duration = runs.summaries("md_duration", sigma)
         out.append(Measure(f"row 14 4-day shift at P24, {at}", [four_day(s) for s in duration]))
-        out.append(Measure(f"row 14 1-day / 4-day shift, {at}", [ratio(s, 1) for s in duration]))
+        one_day = [duration_ratio(s, 1) for s in duration]
+        out.append(Measure(f"row 14 1-day / 4-day shift, {at}", one_day))
         dark = [dark_md_p50(s) for s in runs.summaries("dark_rearing", sigma)]
         out.append(Measure(f"row 8 MD at P50, dark-reared to P46, {at}", dark))
     return out
