@@ -194,9 +194,9 @@ def row_normal(runs: Runs) -> list[Measure]:
     ]
 
 
-def deprived_share(summary: dict, group: str) -> float:
-    hist = np.array(final(summary, group)["od_histogram"])
-    return float(hist[:2].sum() / hist.sum())
+def od_class_share(summary: dict, group: str, first: int, last: int) -> float:
+    """A group's share of responsive cells in OD classes ``first`` to ``last`` at the end."""
+    return class_share(final(summary, group)["od_histogram"], first, last)
 
 
 def row_md_window(runs: Runs) -> list[Measure]:
@@ -209,7 +209,7 @@ def row_md_window(runs: Runs) -> list[Measure]:
         ),
         Measure(
             "share in deprived-eye classes 1-2 after MD P14-P45",
-            per_seed(runs, "md_long", lambda s: deprived_share(s, "md_long")),
+            per_seed(runs, "md_long", lambda s: od_class_share(s, "md_long", 1, 2)),
             0.0,
             0.10,
         ),
@@ -609,11 +609,7 @@ def row_reopening(runs: Runs) -> list[Measure]:
 
 def row_cat_md_peak(runs: Runs) -> list[Measure]:
     def share(first: int, last: int) -> list[float]:
-        return per_seed(
-            runs,
-            "cat_md_peak",
-            lambda s: class_share(final(s, "md_10d")["od_histogram"], first, last),
-        )
+        return per_seed(runs, "cat_md_peak", lambda s: od_class_share(s, "md_10d", first, last))
 
     return [
         Measure("share of responsive cells in the binocular classes 3-5", share(3, 5), high=0.35),
