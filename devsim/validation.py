@@ -409,6 +409,11 @@ def row_lid_vs_ttx(runs: Runs) -> list[Measure]:
     ]
 
 
+def open_eye_day3(summary: dict) -> float:
+    """Row 10: the open eye's response change by day 3 of the 7-day MD from P24."""
+    return response_change(summary, "md_7d", "right", 27)
+
+
 def row_two_phase(runs: Runs) -> list[Measure]:
     def change(eye, age):
         return lambda s: response_change(s, "md_7d", eye, age)
@@ -426,7 +431,7 @@ def row_two_phase(runs: Runs) -> list[Measure]:
         ),
         Measure(
             "open-eye response change by MD day 3",
-            per_seed(runs, name, change("right", 27)),
+            per_seed(runs, name, open_eye_day3),
             -np.inf,
             0.1,
         ),
@@ -665,9 +670,7 @@ def row_suture_noise(runs: Runs) -> list[Measure]:
         at = f"lid noise {sigma:g}{mark}"
         lid_ttx = [lid_ttx_ratio(s) for s in runs.summaries("lid_vs_ttx", sigma)]
         out.append(Measure(f"row 9 lid / TTX response, {at}", lid_ttx))
-        open3 = [
-            response_change(s, "md_7d", "right", 27) for s in runs.summaries("md_timecourse", sigma)
-        ]
+        open3 = [open_eye_day3(s) for s in runs.summaries("md_timecourse", sigma)]
         out.append(Measure(f"row 10 open-eye change by MD day 3, {at}", open3))
         duration = runs.summaries("md_duration", sigma)
         out.append(Measure(f"row 14 4-day shift at P24, {at}", [four_day(s) for s in duration]))
