@@ -44,7 +44,7 @@ class WorldParams:
 
     patch: int = 8  # retina patch side, channels per eye = patch**2
     sigma_open: float = 0.3  # independent noise of an open eye (x pattern std)
-    sigma_closed: float = 1.5  # diffuse light through a sutured lid (variance <= an open eye's)
+    sigma_closed: float = 1.5  # lid's diffuse light: 2.1x an open eye's variance (row 20)
     sigma_dark: float = 0.3  # spontaneous activity in darkness / before eye opening
     image_size: int = 64  # side of each generated 1/f image
     n_images: int = 24
