@@ -67,9 +67,14 @@ def check_out(out: str | Path, flag: str = "--out") -> Path:
 
 
 def printable(text: str, limit: int = 200) -> str:
-    """``text`` safe for a terminal: control characters escaped, at most ``limit`` chars."""
+    """``text`` safe for a terminal: control characters escaped, at most ``limit`` chars.
+
+    A longer text loses its middle, not its end: the end of a path names the file."""
     shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    if len(shown) <= limit:
+        return shown
+    head = (limit - 1) // 2
+    return shown[:head] + "…" + shown[len(shown) - (limit - 1 - head) :]
 
 
 def atomic_write(path: Path | str, write: Callable[[Path], None]) -> None:

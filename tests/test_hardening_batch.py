@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -136,9 +135,7 @@ def test_a_huge_sweep_is_refused_before_any_point_is_built(tmp_path, capsys, mon
         raise AssertionError("a point was built")
 
     monkeypatch.setattr(batch, "parse_scenario", never)
-    start = time.perf_counter()
     assert batch_cli(path, tmp_path / "out") == 2
-    assert time.perf_counter() - start < 5
     err = one_line(capsys)
     assert str(path) in err
     assert "100,000,000 runs" in err
