@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/devsim run md_critical --out out/md_critical
 
-# The whole test suite, browser tests included (installs chromium and Solara's assets), then
+# The whole test suite on every core (pytest-xdist; `pytest -n 0` runs it serially), browser
+# tests included (installs chromium and Solara's assets), then
 # the packaging check: the wheel, installed in a fresh venv, run from another folder.
 test: $(STAMP)
 	bash scripts/install_system_deps.sh
