@@ -82,7 +82,7 @@ uses the same seeds (common random numbers make differences between points sharp
   ``sweep.organisms``, beside each group's own ``organisms``), ``seed_index``, ``seed``,
   ``run_id``, ``group``, ``status`` (``ok``/``failed``), ``error``, ``organisms``, the final
   metrics of ``summary.json`` (the OD histogram as ``od_class_1`` .. ``od_class_7``), ``shift_cbi``
-  (reference group CBI minus this group's CBI, NaN for the reference group itself),
+  (reference group CBI minus this group's CBI: 0 for the reference group itself),
   ``md_end_day`` (end of the group's last one-eye rearing interval) and
   ``shift_cbi_md_end`` (the same shift read from the daily series at ``md_end_day``: the
   shift at the end of deprivation even when the scenario lives longer), then bookkeeping
@@ -1316,12 +1316,11 @@ def _metrics(summary: dict | None, group: dict, ref_name: str) -> dict[str, Any]
     final = data["final"]
     row = {m: _nan(final[m]) for m in METRIC_COLUMNS}
     row.update(dict(zip(OD_COLUMNS, final["od_histogram"], strict=True)))
-    own = group["name"] == ref_name
-    row["shift_cbi"] = math.nan if own else _nan(ref["final"]["cbi"]) - row["cbi"]
+    row["shift_cbi"] = _nan(ref["final"]["cbi"]) - row["cbi"]  # 0 for the reference itself
     row["md_end_day"] = md_end
     row["shift_cbi_md_end"] = (
         math.nan
-        if own or md_end is None
+        if md_end is None
         else _at_day(ref["daily"], "cbi", md_end) - _at_day(data["daily"], "cbi", md_end)
     )
     return row

@@ -109,6 +109,11 @@ class Species:
     name: str
     eye_opening_day: int  # post-natal day
     genes: Mapping[str, float] = field(default_factory=dict)  # departures from GENES defaults
+    animal: str = ""  # the animal a strain belongs to (a knockout is a mouse); default: name
+
+    def __post_init__(self):
+        if not self.animal:
+            object.__setattr__(self, "animal", self.name)
 
 
 SPECIES: dict[str, Species] = {
@@ -134,9 +139,9 @@ SPECIES: dict[str, Species] = {
         },
     ),
     # GAD65 knockout: weak GABA release; the window never opens by itself (Hensch 1998).
-    "gad65_ko": Species("gad65_ko", eye_opening_day=14, genes={"g_inh": 0.35}),
+    "gad65_ko": Species("gad65_ko", eye_opening_day=14, genes={"g_inh": 0.35}, animal="mouse"),
     # Lynx1 knockout: no Lynx1 brake, the adult stays plastic (Morishita et al. 2010).
-    "lynx1_ko": Species("lynx1_ko", eye_opening_day=14, genes={"r_lynx": 0.0}),
+    "lynx1_ko": Species("lynx1_ko", eye_opening_day=14, genes={"r_lynx": 0.0}, animal="mouse"),
 }
 
 

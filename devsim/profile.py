@@ -13,13 +13,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from devsim.experiment import run_scenario
+from devsim.genome import SPECIES
 from devsim.scenario import Scenario, parse_scenario
 
 MD_DAYS = 4
-STARTS = {
+STARTS = {  # per animal (a knockout strain is profiled at its animal's ages)
     "mouse": (15, 18, 21, 24, 27, 30, 33, 36, 40, 46, 52, 60, 70),
     "cat": (14, 21, 28, 35, 42, 49, 56, 63, 77, 91, 112),
 }
+
+
+def default_starts(species: str) -> tuple[int, ...]:
+    """The MD start days of a profile of ``species`` (a preset name)."""
+    return STARTS[SPECIES[species].animal]
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ def profile_scenario(
     dark_until_start: bool = True,
 ) -> Scenario:
     """A scenario holding the whole profile: control + one MD group per start day."""
-    starts = tuple(starts or STARTS[species])
+    starts = tuple(starts or default_starts(species))
     days = max(starts) + MD_DAYS
     md = {"condition": "lid_suture", "eye": "left"}
     groups = []
@@ -120,9 +126,7 @@ def critical_period_profile(
     ``rearings`` may also contain ``"diazepam"``: light-reared animals given diazepam
     before the natural window (eye opening + 1 day, for 2 days), as in Iwai et al. 2003.
     """
-    starts = tuple(starts or STARTS[species])
-    from devsim.genome import SPECIES
-
+    starts = tuple(starts or default_starts(species))
     opening = SPECIES[species].eye_opening_day
     shifts = {}
     for rearing in rearings:

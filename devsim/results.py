@@ -78,17 +78,15 @@ class Results:
         }
 
     def tidy(self) -> pd.DataFrame:
-        """One row per (group, organism, day, metric, value): the daily group measures,
-        then the final ones at ``age`` (the OD histogram as ``od_class_1`` .. ``_7``).
-        ``organism`` is empty for measures pooled over a group."""
+        """One row per (group, day, metric, value): the daily group measures, then the
+        final ones at ``age`` (the OD histogram as ``od_class_1`` .. ``_7``). Every measure
+        is pooled over the group's organisms."""
         final = [
             {"group": name, "day": self.age, "metric": metric, "value": value}
             for name, measures in self.final.items()
             for metric, value in _flat(measures, final_metrics(self.scenario))
         ]
-        table = pd.concat([self.daily, pd.DataFrame(final)], ignore_index=True)
-        table.insert(1, "organism", pd.array([pd.NA] * len(table), dtype="Int64"))
-        return table
+        return pd.concat([self.daily, pd.DataFrame(final)], ignore_index=True)
 
 
 def _flat(measures: dict, metrics: tuple[str, ...]):

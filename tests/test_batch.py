@@ -206,7 +206,10 @@ def test_serial_local_cluster_and_existing_cluster_give_identical_tables(tmp_pat
 
     table = tables["serial"]
     assert list(table["group"]) == ["control", "md"] * 4
-    assert table["shift_cbi"].isna().tolist() == [True, False] * 4
+    control = table[table["group"] == "control"]
+    assert (control["shift_cbi"] == 0).all()  # the reference minus itself
+    assert control["shift_cbi_md_end"].isna().all()  # no deprivation, no end of it
+    assert (table.loc[table["group"] == "md", "shift_cbi"] != 0).all()
     md = table[table["group"] == "md"]
     assert md["md_end_day"].tolist() == [16, 16, 19, 19]
     assert md["shift_cbi_md_end"].notna().all()

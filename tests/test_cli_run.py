@@ -6,6 +6,7 @@ import json
 import textwrap
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from devsim.cli import main
@@ -61,6 +62,33 @@ def test_run_writes_summary_timeline_and_figures(tmp_path, capsys):
     assert (out / "figures" / "timeline.png").stat().st_size > 1000
     assert "control" in capsys.readouterr().out
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.staging")]
+
+
+SILENT = """
+name = "silent"
+days = 3
+neurons = 4
+presentations_per_day = 16
+
+[[groups]]
+name = "control"
+organisms = 2
+genome = { w_max = 0.01, density = 0.02, sprout_rate = 0.0 }
+"""
+
+
+def test_measures_of_a_cortex_that_does_not_respond_are_missing_not_nan(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(write(tmp_path, SILENT)), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "nan" not in printed.lower()
+    final = json.loads((out / "summary.json").read_text())["groups"]["control"]["final"]
+    assert final["responsive_fraction"] == 0
+    assert final["cbi"] is None  # no responsive cell, no OD: null
+    assert final["mean_odi"] is None
+    assert "n/a" in printed
+    cbi = pq.read_table(out / "timeline.parquet").column("cbi")
+    assert cbi[-1].as_py() is None  # stored as a null (read back by pandas as NaN)
 
 
 def test_same_seed_same_bytes_different_seed_differs(tmp_path):

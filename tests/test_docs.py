@@ -184,6 +184,30 @@ def test_validation_table_matches_the_code_and_the_readme():
             assert f"`{name}`" in line, f"row {number}: scenario {name}"
 
 
+def test_the_readme_lists_every_lesson_as_devsim_lesson_list_does():
+    from devsim.lessons import lessons
+
+    table = block(ROOT / "README.md", "<!-- lessons:start -->", "<!-- lessons:end -->")
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    expected = [
+        f"| `{lesson.name}` — {lesson.title} | {lesson.header.summary} |" for lesson in lessons()
+    ]
+    assert rows == expected
+
+
+def test_scenario_pages_name_every_species_condition_and_drug():
+    from devsim.genome import SPECIES
+    from devsim.scenario import DRUGS
+    from devsim.senses import CONDITIONS
+
+    page = (DOCS / "scenarios.md").read_text(encoding="utf-8")
+    species = next(line for line in page.splitlines() if line.startswith("| `species` |"))
+    drug = next(line for line in page.splitlines() if line.startswith("| `drug` |"))
+    assert all(f"`{name}`" in species for name in SPECIES)
+    assert all(f"`{name}`" in drug for name in DRUGS)
+    assert all(f"`{name}`" in page for name in CONDITIONS)
+
+
 def test_scenario_pages_document_every_key():
     from devsim.evolution_scenario import (
         Costs,

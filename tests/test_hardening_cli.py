@@ -17,8 +17,10 @@ import pytest
 
 from devsim.budget import BYTES_PER_SLOT, development_cost, parse_size
 from devsim.cli import main
+from devsim.genome import SPECIES
 from devsim.model import DevelopmentModel
 from devsim.outputs import check_out, publish_directory, staging_dir
+from devsim.profile import default_starts, profile_scenario
 
 TINY = """
 name = "tiny"
@@ -222,6 +224,14 @@ def test_profile_refuses_bad_sizes_before_running(tmp_path, capsys):
     assert code == 2
     assert "--seeds" in one_line(err)
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("species", sorted(SPECIES))
+def test_every_preset_has_a_profile(species):
+    starts = default_starts(species)  # a knockout strain: its animal's ages (was a KeyError)
+    scenario = profile_scenario(species, organisms=1)
+    assert scenario.species == species
+    assert [g.name for g in scenario.groups][1:] == [f"md_p{s}" for s in starts]
 
 
 # --- 6. tracebacks where one line is promised ---------------------------------------------

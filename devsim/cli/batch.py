@@ -97,7 +97,7 @@ def _batch(args: argparse.Namespace, out: Path, workers: int, printable) -> int:
         f"{counts['failed']} failed"
     )
     with pd.option_context("display.max_rows", 200, "display.width", 160):
-        print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
     if counts["failed"]:
         failed = table[table["status"] == "failed"].drop_duplicates("run_id")
         for run_id, error in zip(failed["run_id"], failed["error"], strict=True):

@@ -19,14 +19,17 @@ def add_parser(subparsers) -> None:
         "for normal and dark-reared animals; writes profile.csv, profile.json "
         "and profile.png.",
     )
-    parser.add_argument("--species", choices=("mouse", "cat", "gad65_ko"), default="mouse")
+    from devsim.genome import SPECIES
+
+    parser.add_argument("--species", choices=tuple(SPECIES), default="mouse")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
     parser.add_argument("--organisms", type=int, default=8, help="organisms per group")
     parser.add_argument(
         "--starts",
         type=str,
         default=None,
-        help="comma-separated MD start days (default: species preset)",
+        help="comma-separated MD start days (default: the animal's, e.g. the mouse's for "
+        "a knockout)",
     )
     parser.add_argument("--no-dark", action="store_true", help="light-reared animals only")
     parser.add_argument("--out", type=str, required=True, help="output folder")
@@ -110,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
         profile_figure(profile, staging / "profile.png")
     print(
         table[["rearing", "start_day", "shift_mean", "shift_sd"]].to_string(
-            index=False, float_format=lambda v: f"{v:.3f}"
+            index=False, float_format=lambda v: f"{v:.3f}", na_rep="n/a"
         )
     )
     for rearing in profile.shifts:

@@ -85,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
         f"age {scenario.days} days)"
     )
     table["group"] = [printable(name, 60) for name in table["group"]]
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
     written = (
         "summary.json, timeline.parquet, maps.npz, figures/"
         if model.sheet
