@@ -129,7 +129,7 @@ import numpy as np
 import pandas as pd
 
 from devsim import __version__
-from devsim.budget import Cost, development_cost
+from devsim.budget import Cost, cortex_units, development_cost
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
@@ -195,7 +195,8 @@ STRING_FIELDS = ("species", "condition", "eye", "drug")
 LOCK_NAME = ".devsim-batch.lock"
 _TEMPORARY = re.compile(r"^\..+\.devsim-tmp$")  # devsim.outputs.atomic_write's temporaries
 _REPR = reprlib.Repr(maxlevel=3, maxstring=60, maxother=60, maxlist=6, maxdict=6, maxlong=40)
-_LINK = re.compile(r"^(?P<source>\S+)(?:\s+(?P<op>[+-])\s*(?P<num>\d+(?:\.\d*)?))?$")
+# the offset's digits are bounded: a number is a day or a gene value, never 4,300 digits
+_LINK = re.compile(r"^(?P<source>\S+)(?:\s+(?P<op>[+-])\s*(?P<num>\d{1,15}(?:\.\d{0,15})?))?$")
 
 
 # --- the sweep ---------------------------------------------------------------------------
@@ -554,10 +555,15 @@ def _load_base(table: dict, base_dir: Path, err: _Errors) -> tuple[str, dict]:
     if not isinstance(base, str) or not base:
         raise err("sweep.base", f"must be a file path (a string), got {base!r}")
     path = base_dir / base
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        problem = getattr(exc, "strerror", None) or str(exc)
+        raise err("sweep.base", f"cannot read {_show(base)} ({problem})") from None
+    if not found:
         raise err(
             "sweep.base",
-            f"no such scenario file {base!r} (looked for {path}); "
+            f"no such scenario file {_show(base)} (looked for {printable(str(path), 120)}); "
             f"allowed: a scenario TOML path relative to the sweep file",
         )
     try:
@@ -1021,6 +1027,13 @@ class SweepCost:
     organism_days: int
 
 
+def _units(scenario: dict) -> int:
+    """Units of one organism's cortex in a resolved scenario (point or sheet)."""
+    return cortex_units(
+        scenario.get("cortex", "point"), scenario["neurons"], scenario.get("sheet_size")
+    )
+
+
 def sweep_cost(sweep: Sweep) -> SweepCost:
     """The size of the largest single run and the total organism-days of a sweep."""
     largest: dict[str, int] = {}
@@ -1030,7 +1043,7 @@ def sweep_cost(sweep: Sweep) -> SweepCost:
         scenario = run.scenario
         groups = scenario["groups"]
         organisms = sum(g["organisms"] for g in groups)
-        days, neurons = scenario["days"], scenario["neurons"]
+        days, neurons = scenario["days"], _units(scenario)
         total += organisms * days
         if organisms * neurons * days > size:
             size = organisms * neurons * days
@@ -1055,7 +1068,7 @@ def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> 
         scenario = run.scenario
         total = total + development_cost(
             sum(g["organisms"] for g in scenario["groups"]),
-            scenario["neurons"],
+            _units(scenario),
             scenario["days"],
             scenario["presentations_per_day"],
         )

@@ -69,14 +69,21 @@ def development_cost(
     return Cost(BASE_BYTES + BYTES_PER_SLOT * slots, work)
 
 
+def cortex_units(cortex: str, neurons: int, sheet_size: int | None) -> int:
+    """Units of one organism's cortex: ``neurons`` on the point cortex, a sheet's
+    ``sheet_size**2`` (each with its own afferent synapses and the same per-unit work)."""
+    return sheet_size**2 if cortex == "sheet" and sheet_size else neurons
+
+
 def scenario_cost(scenario) -> Cost:
     """The cost of a development scenario (:class:`devsim.scenario.Scenario`)."""
     from devsim.senses import WorldParams
 
     organisms = sum(g.organisms for g in scenario.groups)
     channels = 2 * WorldParams().patch ** 2
+    units = cortex_units(scenario.cortex, scenario.neurons, scenario.sheet_size)
     return development_cost(
-        organisms, scenario.neurons, scenario.days, scenario.presentations_per_day, channels
+        organisms, units, scenario.days, scenario.presentations_per_day, channels
     )
 
 
@@ -124,9 +131,10 @@ def parse_size(text: str) -> int:
         raise DevsimInputError(
             f"--max-memory: expected a size like 4G or 512M, got {text[:40]!r}"
         ) from None
-    if not math.isfinite(value) or value <= 0:
-        raise DevsimInputError(f"--max-memory: must be a positive size, got {text[:40]!r}")
-    return int(value * _UNITS[unit])
+    nbytes = value * _UNITS[unit]
+    if not math.isfinite(nbytes) or nbytes <= 0:
+        raise DevsimInputError(f"--max-memory: must be a positive, finite size, got {text[:40]!r}")
+    return int(nbytes)
 
 
 def size_text(nbytes: float) -> str:

@@ -159,7 +159,13 @@ def check_gene(name: str, value: object, where: str = "genome") -> float:
         raise DevsimInputError(
             f"{where}: gene {name!r} must be a number in [{gene.low}, {gene.high}], got {value!r}"
         )
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise DevsimInputError(
+            f"{where}: gene {name!r} is an integer too large for a float; allowed "
+            f"[{gene.low}, {gene.high}]"
+        ) from None
     if not (gene.low <= value <= gene.high) or math.isnan(value):
         raise DevsimInputError(
             f"{where}: gene {name!r} = {value} is out of bounds; allowed [{gene.low}, {gene.high}]"

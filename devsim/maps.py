@@ -44,7 +44,8 @@ def _power(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(power, ring) of a periodic map's Fourier components: |FFT|**2 of the map (mean
     removed, NaN as the mean) and each component's integer frequency in cycles per sheet."""
     size = field.shape[-1]
-    values = np.nan_to_num(field - np.nanmean(field))
+    mean = np.nanmean(field) if not np.isnan(field).all() else 0.0  # no unit responds
+    values = np.nan_to_num(field - mean)
     power = np.abs(np.fft.fft2(values)) ** 2
     f = np.fft.fftfreq(size, 1.0 / size)
     return power, np.rint(np.hypot(f[:, None], f[None, :])).astype(int)

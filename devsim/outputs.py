@@ -20,6 +20,8 @@ from devsim.errors import DevsimInputError
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 COMPONENT_MAX = 255  # bytes in one path component (Linux, macOS)
+# The staging folder beside --out is named ".NAME.staging-PID-XXXXXXXX": room for it
+OUT_NAME_MAX = COMPONENT_MAX - 32
 PATH_MAX = 4096
 _ACTIVE: set[Path] = set()  # staging folders of this process, removed on SIGTERM / Ctrl-C
 
@@ -37,16 +39,22 @@ def check_out(out: str | Path, flag: str = "--out") -> Path:
         raise DevsimInputError(f"{flag}: must not contain a NUL character")
     path = Path(text)
     shown = printable(text, 80)
-    if len(os.fsencode(text)) > PATH_MAX or any(
-        len(os.fsencode(part)) > COMPONENT_MAX for part in path.parts
+    if (
+        len(os.fsencode(text)) > PATH_MAX
+        or any(len(os.fsencode(part)) > COMPONENT_MAX for part in path.parts)
+        or len(os.fsencode(path.name)) > OUT_NAME_MAX
     ):
         raise DevsimInputError(
-            f"{flag}: {shown}: name too long (at most {COMPONENT_MAX} bytes a component)"
+            f"{flag}: {shown}: name too long (at most {OUT_NAME_MAX} bytes for the folder's "
+            f"own name, {COMPONENT_MAX} for the folders above it)"
         )
+    if os.path.islink(text) and not os.path.exists(text):
+        raise DevsimInputError(f"{flag}: {shown}: a symbolic link to nothing (or a loop)")
     try:
         resolved = path.resolve()
-    except (OSError, RuntimeError) as exc:  # symlink loop
-        raise DevsimInputError(f"{flag}: {shown}: cannot resolve ({exc.strerror or exc})") from None
+    except (OSError, RuntimeError) as exc:  # a loop of symbolic links on the way
+        problem = getattr(exc, "strerror", None) or "a loop of symbolic links"
+        raise DevsimInputError(f"{flag}: {shown}: cannot resolve ({problem})") from None
     if resolved.parent == resolved:
         raise DevsimInputError(f"{flag}: {shown}: refusing to write into the file-system root")
     existing = resolved

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -292,6 +293,11 @@ def parse_toml(text: str, source: str, kind: str = "scenario", what: str = "TOML
         raise DevsimInputError(f"{source}: malformed {what}: {printable(str(exc))}") from None
     except RecursionError:
         raise DevsimInputError(f"{source}: malformed {what}: nested too deeply") from None
+    except ValueError:  # Python's limit on an integer's digits
+        raise DevsimInputError(
+            f"{source}: malformed {what}: a number of more than "
+            f"{sys.get_int_max_str_digits():,} digits"
+        ) from None
     if _depth(data) > MAX_DEPTH:
         raise DevsimInputError(
             f"{source}: values nested more than {MAX_DEPTH} levels deep; {kind} files are flat"
@@ -336,7 +342,7 @@ def read_text_file(path: str | Path, kind: str = "file", form: str = "") -> str:
     if len(raw) > MAX_FILE_BYTES:  # grew while being read
         raise DevsimInputError(f"{shown}: {kind} is over {MAX_FILE_BYTES} bytes")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark is not text
     except UnicodeDecodeError as exc:
         raise DevsimInputError(f"{shown}: {kind} is not UTF-8 text (byte {exc.start})") from None
 

@@ -67,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     from devsim.outputs import printable, remove_staging
 
     command = "devsim"
+    for stream in (sys.stdout, sys.stderr):  # a name the terminal's encoding lacks: escaped
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a text stream we may change
+            pass
     previous = signal.getsignal(signal.SIGTERM)
     try:  # before the heavy imports, so an early SIGTERM is handled too
         signal.signal(signal.SIGTERM, _terminate)

@@ -165,6 +165,12 @@ def _scenario(path: str, args: argparse.Namespace):
     return scenario
 
 
+def _shown(value: float, width: int = 8) -> str:
+    """A measure as printed: three decimals, or ``n/a`` where there is none (no window
+    opened, one seed for an interval), never ``nan``."""
+    return f"{value:{width}.3f}" if math.isfinite(value) else f"{'n/a':>{width}}"
+
+
 def _labels(paths: list[str]) -> list[str]:
     """Each scenario file's label: its name without ``.toml``, which names its folder in
     --out and its rows in comparison.csv. Two files with one name (or one file given twice)
@@ -183,6 +189,11 @@ def _labels(paths: list[str]) -> list[str]:
             )
         label = Path(path).stem
         key = label.casefold()  # folders differing only in case clash on macOS / Windows
+        if not label.strip(".") or label.startswith("."):  # "..toml", "...toml": not a folder
+            raise DevsimInputError(
+                f"{printable(path)}: a scenario file's name (without .toml) names its folder "
+                f"in --out, so it may not start with a dot; got {printable(label)!r}; rename it"
+            )
         if key in RESERVED:
             raise DevsimInputError(
                 f"{printable(path)}: a scenario file may not be named {printable(label)!r} "
@@ -554,7 +565,7 @@ def _single(out: Path, scenario, args: argparse.Namespace) -> None:
     last = table.iloc[-1]
     print(f"{printable(scenario.name)}  (seed {seed}, {int(last['generation'])} generations)")
     for key in (k for k in SUMMARY_TRAITS if k in table):  # a gene may be regional
-        print(f"  {key:<22} {table.iloc[0][key]:8.3f} -> {last[key]:8.3f}")
+        print(f"  {key:<22} {_shown(table.iloc[0][key])} -> {_shown(last[key])}")
     print(f"results in {printable(str(out))}/ (generations.parquet, summary.json, figures/)")
 
 
@@ -625,7 +636,8 @@ def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -
         drift = "" if selection == "on" else ", no selection (drift)"
         print(f"  {printable(label)}  (seeds: {int(rows['n'].iloc[0])}{drift})")
         for row in rows.itertuples():
-            print(f"    {row.metric:<22} {row.mean:8.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]")
+            interval = f"[{_shown(row.ci_low, 0)}, {_shown(row.ci_high, 0)}]"
+            print(f"    {row.metric:<22} {_shown(row.mean)} {interval}")
     print(
         f"results in {printable(str(out))}/ (one folder per run, comparison.csv, "
         "comparison_summary.csv, comparison.png)"

@@ -1,0 +1,206 @@
+"""Edge-of-range input found by an attack pass on every command: each ends in one line and
+exit 2 before any work, or in a documented missing value, never a traceback or a NaN."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devsim.budget import BASE_BYTES, scenario_cost
+from devsim.cli import main
+from devsim.scenario import parse_scenario
+
+DEVSIM = [sys.executable, "-c", "import sys; from devsim.cli import main; sys.exit(main())"]
+
+TINY = """\
+name = "tiny"
+days = 3
+neurons = 2
+presentations_per_day = 16
+[[groups]]
+name = "control"
+organisms = 1
+"""
+
+EVOLUTION = """\
+name = "e"
+generations = 2
+days = 5
+assess_from = 4
+assess_every = 1
+grid = [2, 1]
+per_cell = 1
+neurons = 2
+presentations_per_day = 16
+batch_size = 16
+"""
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def refused(capsys, argv: list, *words: str) -> str:
+    """Exit 2 with one line holding ``words``."""
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (TINY.replace("days = 3", "days = " + "9" * 4301), "more than 4,300 digits"),
+        (TINY + "genome = { eta = " + "9" * 400 + " }\n", "too large for a float"),
+    ],
+)
+def test_numbers_beyond_any_float_are_one_line(tmp_path, capsys, text, words):
+    source = write(tmp_path / "s.toml", text)
+    refused(capsys, ["run", source, "--out", tmp_path / "o"], words)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_sweep_link_with_a_huge_offset_is_one_line(tmp_path, capsys):
+    write(tmp_path / "base.toml", TINY.replace("days = 3", "days = 6"))
+    sweep = write(
+        tmp_path / "sweep.toml",
+        '[sweep]\nbase = "base.toml"\nseeds = 1\n[sweep.grid]\n"days" = [5, 6]\n'
+        '[sweep.link]\n"groups.control.organisms" = "days + ' + "9" * 5000 + '"\n',
+    )
+    refused(capsys, ["batch", sweep, "--out", tmp_path / "o", "--workers", "1"], "link")
+
+
+def test_an_over_long_base_name_is_one_line(tmp_path, capsys):
+    sweep = write(
+        tmp_path / "sweep.toml",
+        f'[sweep]\nbase = "{"x" * 300}.toml"\nseeds = 1\n[sweep.grid]\n"days" = [2]\n',
+    )
+    refused(capsys, ["batch", sweep, "--out", tmp_path / "o", "--workers", "1"], "sweep.base")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_file(tmp_path, capsys):
+    source = write(tmp_path / "s.toml", TINY, encoding="utf-8-sig")  # as Notepad saves it
+    assert source.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert main(["run", str(source), "--out", str(tmp_path / "o")]) == 0
+
+
+@pytest.mark.parametrize("size", ["1e300G", "1e400", "inf"])
+def test_a_memory_limit_beyond_any_number_is_one_line(tmp_path, capsys, size):
+    source = write(tmp_path / "s.toml", TINY)
+    refused(capsys, ["run", source, "--max-memory", size, "--out", tmp_path / "o"], "finite")
+
+
+def test_out_through_broken_symbolic_links_is_refused_before_the_work(tmp_path, capsys):
+    source = write(tmp_path / "s.toml", TINY)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "x")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for out in ("dangling", "a", "a/sub"):
+        refused(capsys, ["run", source, "--out", tmp_path / out], "--out")
+    refused(capsys, ["scenarios", "copy", "normal", tmp_path / "dangling"], "symbolic link")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_an_out_name_leaves_room_for_its_staging_folder(tmp_path, capsys):
+    source = write(tmp_path / "s.toml", TINY)
+    refused(capsys, ["run", source, "--out", tmp_path / ("n" * 240)], "name too long")
+    assert main(["run", str(source), "--out", str(tmp_path / ("n" * 223))]) == 0
+
+
+def test_evolve_never_writes_outside_out(tmp_path, capsys, monkeypatch):
+    work = tmp_path / "work"
+    for name in ("...toml", "b.toml"):
+        write(work / name, EVOLUTION)
+    monkeypatch.chdir(work)
+    refused(capsys, ["evolve", "...toml", "b.toml", "--out", "res"], "dot")
+    assert sorted(p.name for p in work.iterdir()) == ["...toml", "b.toml"]
+
+
+def test_missing_evolution_measures_print_as_n_a(tmp_path, capsys):
+    source = write(tmp_path / "e.toml", EVOLUTION)
+    assert main(["evolve", str(source), "--out", str(tmp_path / "o")]) == 0
+    printed = capsys.readouterr().out
+    assert "nan" not in printed.lower()
+    assert "window_open_mean" in printed  # no window opened in 5 days: n/a
+    assert "n/a" in printed
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert "NaN" not in json.dumps(summary)
+
+
+def test_a_sheet_is_costed_by_its_units(tmp_path):
+    point = parse_scenario(
+        {"name": "p", "days": 1, "groups": [{"name": "c", "organisms": 40}]}, source="p"
+    )
+    sheet = parse_scenario(
+        {
+            "name": "s",
+            "species": "cat",
+            "days": 1,
+            "cortex": "sheet",
+            "groups": [{"name": "c", "organisms": 40}],
+        },
+        source="s",
+    )
+    units = 32 * 32 / 32  # a 32 x 32 sheet against 32 point neurons
+    assert scenario_cost(sheet).organism_days == pytest.approx(
+        units * scenario_cost(point).organism_days
+    )
+    synapses = [scenario_cost(s).memory - BASE_BYTES for s in (sheet, point)]
+    assert synapses[0] == pytest.approx(units * synapses[1])
+
+
+def test_a_sheet_where_no_unit_responds_gives_nulls_and_no_warning(tmp_path):
+    genome = (  # genes at corners of their bounds (found by the attack pass): nothing responds
+        "eta = 0.0, tau_theta = 5.0, tau_theta_down = 0.01, y0 = 0.05, gamma = 1.0, "
+        "w_max = 0.01, rule_A = -2.0, rule_B = -2.0, rule_C = 1.0, rule_D = -1.0, "
+        "rule_E = -1.0, r_mat = 1.0, a_vis = 0.0, a_ref = 50.0, mat_noise = 1.0, g_inh = 3.0, "
+        "w_pv = 4.0, theta_open = 0.0, open_width = 0.005, r_close = 0.0, pnn_loss = 0.0, "
+        "r_lynx = 2.0, s_brake = 0.0, floor_adult = 0.0, ltp_brake = 0.0, r_scale = 5.0, "
+        "tau_set = 0.5, density = 1.0, prune_threshold = 1.0, sprout_rate = 0.0, "
+        "contra_bias = 0.0, aff_spread = 20.0, aff_corr = 0.0, lat_exc = 0.0, r_exc = 0.1, "
+        "lat_inh = 10.0, r_inh = 20.0"
+    )
+    silent = (
+        'name = "s"\nspecies = "cat"\ndays = 4\ncortex = "sheet"\nsheet_size = 8\n'
+        'presentations_per_day = 16\n[[groups]]\nname = "c"\norganisms = 1\n'
+        f"genome = {{ {genome} }}\n"
+    )
+    source = write(tmp_path / "s.toml", silent)
+    # a child process: numpy's RuntimeWarnings would reach its stderr
+    proc = subprocess.run(
+        [*DEVSIM, "run", str(source), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    final = json.loads((tmp_path / "o" / "summary.json").read_text())["groups"]["c"]["final"]
+    assert final["responsive_fraction"] == 0
+    assert final["cbi"] is None
+    assert final["od_wavelength"] is None
+
+
+def test_a_terminal_without_unicode_gets_escapes_not_an_error(tmp_path):
+    source = write(tmp_path / "s.toml", TINY.replace('name = "control"', 'name = "🐭 mäuse 鼠"'))
+    proc = subprocess.run(
+        [*DEVSIM, "run", str(source), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "cp1252"},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert b"\\U0001f42d" in proc.stdout
