@@ -451,7 +451,7 @@ class _Axes:
             for key, value in point.items():
                 where = f"sweep.points[{k}].{_quote(key)}"
                 _check_value(key, value, self.places[key], err, where)
-        if len({json.dumps(p, sort_keys=True) for p in points}) != len(points):
+        if len({_same(p) for p in points}) != len(points):
             raise err("sweep.points", "two points are the same; allowed: distinct points")
         self.axes.append([dict(p) for p in points])
 
@@ -637,8 +637,21 @@ def _check_list(values: Any, err: _Errors, where: str) -> None:
         raise err(where, f"must be a list of values, got {_show(values)}")
     if not values:
         raise err(where, "empty list; allowed: a non-empty list of values")
-    if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+    if len({_same(v) for v in values}) != len(values):
         raise err(where, f"duplicate values in {_show(values)}; allowed: distinct values")
+
+
+def _same(value: Any) -> str:
+    """A key equal for values that give the same scenario: 1 and 1.0, 0.0 and -0.0 (a gene
+    is a float); otherwise the value's JSON."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{_same(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return repr(float(value) + 0.0)  # -0.0 + 0.0 is 0.0
+        except OverflowError:  # an integer beyond any float: refused later, by its field
+            return repr(value)
+    return json.dumps(value, sort_keys=True)
 
 
 def _check_value(key: str, value: Any, locs: list[tuple], err: _Errors, where: str) -> None:

@@ -23,8 +23,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from devsim.errors import DevsimInputError
 from devsim.outputs import printable
@@ -37,17 +46,28 @@ TEACHER = "For the teacher"  # a lesson's notes for the teacher: on the page, no
 MAX_LESSON_BYTES = MAX_FILE_BYTES  # shipped lessons are a few kB; a bigger file is not a lesson
 
 
-class LessonHeader(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
 
-    title: str = Field(min_length=1)
-    summary: str = Field(min_length=1)
+
+Text = Annotated[str, AfterValidator(_not_blank)]
+
+
+class LessonHeader(BaseModel):
+    # strict, as scenario files are: "5", 5.0 or true is never read as a number, "yes" as
+    # a boolean; TOML lists are accepted for the tuples, their items are not coerced
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    title: Text
+    summary: Text
     order: int = 100
-    scenarios: tuple[str, ...] = ()
-    rows: tuple[int, ...] = ()
+    scenarios: tuple[StrictStr, ...] = Field(default=(), strict=False)
+    rows: tuple[StrictInt, ...] = Field(default=(), strict=False)
     profile: str | None = None
     baldwin: bool = False
-    evolution: tuple[str, ...] = ()  # shipped evolution scenario names
+    evolution: tuple[StrictStr, ...] = Field(default=(), strict=False)  # shipped evolution names
 
 
 @dataclass(frozen=True)

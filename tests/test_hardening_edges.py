@@ -204,3 +204,48 @@ def test_a_terminal_without_unicode_gets_escapes_not_an_error(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert b"\\U0001f42d" in proc.stdout
+
+
+@pytest.mark.parametrize("values", ["[1, 1.0]", "[0.0, -0.0]"])
+def test_sweep_values_giving_the_same_scenario_are_duplicates(tmp_path, capsys, values):
+    write(tmp_path / "base.toml", TINY)
+    sweep = write(
+        tmp_path / "sweep.toml",
+        f'[sweep]\nbase = "base.toml"\nseeds = 1\n[sweep.grid]\n"genome.eta" = {values}\n',
+    )
+    refused(capsys, ["batch", sweep, "--out", tmp_path / "o", "--workers", "1"], "duplicate")
+    points = write(
+        tmp_path / "points.toml",
+        '[sweep]\nbase = "base.toml"\nseeds = 1\n[[sweep.points]]\n"genome.eta" = 1\n'
+        '[[sweep.points]]\n"genome.eta" = 1.0\n',
+    )
+    refused(capsys, ["batch", points, "--out", tmp_path / "o", "--workers", "1"], "the same")
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ("order = true", "order"),
+        ('order = "5"', "order"),
+        ("order = 5.0", "order"),
+        ('rows = ["2", true]', "rows"),
+        ('baldwin = "yes"', "baldwin"),
+        ('title = " "', "title"),
+    ],
+)
+def test_lesson_headers_are_strict_as_scenarios_are(tmp_path, capsys, line, field):
+    header = {"title": '"A lesson"', "summary": '"What it shows."'}
+    key = line.split(" = ")[0]
+    header[key] = line.split(" = ", 1)[1]
+    text = "+++\n" + "".join(f"{k} = {v}\n" for k, v in header.items()) + "+++\n## Step\n\nText.\n"
+    lesson = write(tmp_path / "mine.md", text)
+    refused(capsys, ["lesson", "--file", lesson, "--out", tmp_path / "o"], field)
+    assert not (tmp_path / "o").exists()
+
+
+def test_figures_draw_without_warnings_for_long_names_and_nothing_evolving(tmp_path):
+    # the suite turns warnings into errors: a figure that warned would fail here
+    long = TINY.replace('name = "control"', f'name = "{"g" * 150}"')
+    assert main(["run", str(write(tmp_path / "s.toml", long)), "--out", str(tmp_path / "o")]) == 0
+    fixed = write(tmp_path / "e.toml", EVOLUTION + "evolve = []\n")
+    assert main(["evolve", str(fixed), "--out", str(tmp_path / "e")]) == 0

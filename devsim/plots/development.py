@@ -7,10 +7,12 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from devsim.outputs import printable
 from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.scenario import Scenario
 
 PANELS_PER_ROW = 6
+LEGEND_CHARS = 40  # a group's name in a legend or a label (its middle elided beyond)
 CLASS_LABELS = [str(k) for k in range(1, 8)]
 CONDITION_COLOURS = {
     "lid_suture": "#d62728",
@@ -65,8 +67,9 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     for name, group in summary["groups"].items():
         daily = group["daily"]
         odi = [np.nan if v is None else v for v in daily["mean_odi"]]
-        ax_odi.plot(daily["day"], odi, label=name, lw=1.8 if name == reference else 1.2)
-        ax_gate.plot(daily["day"], daily["plasticity"], label=name)
+        label = printable(name, LEGEND_CHARS)  # a long name would squeeze the axes away
+        ax_odi.plot(daily["day"], odi, label=label, lw=1.8 if name == reference else 1.2)
+        ax_gate.plot(daily["day"], daily["plasticity"], label=label)
     gate = np.asarray(summary["groups"][reference]["daily"]["plasticity"])
     open_days = np.nonzero(gate >= WINDOW_OPEN_GATE)[0]
     if len(open_days):
@@ -79,7 +82,8 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
             y = -1.0 + 0.06 * k
             ax_odi.plot([item.start, item.end], [y, y], color=colour, lw=4, solid_capstyle="butt")
             label = item.condition + (f" {item.eye}" if item.eye else "")
-            ax_odi.text(item.end + 0.5, y, f"{group.name}: {label}", fontsize=7, va="center")
+            name = printable(group.name, LEGEND_CHARS)
+            ax_odi.text(item.end + 0.5, y, f"{name}: {label}", fontsize=7, va="center")
         for item in group.treatments:
             ax_gate.axvspan(item.start, item.end, color="#17becf", alpha=0.2, lw=0)
     ax_odi.axhline(0, color="grey", lw=0.5)

@@ -105,7 +105,10 @@ def plot_sigmas(
     ax.set_xlabel("generation")
     ax.set_ylabel("mutation scale / generation 0")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncols=2, frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # no gene evolves: nothing to name
+        ax.legend(fontsize=7, ncols=2, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no gene's mutation scale evolves", ha="center", transform=ax.transAxes)
     ax.set_title(
         printable(title, 200) if title else "Heritable mutation scales", fontsize=10, **PLAIN
     )
