@@ -110,12 +110,13 @@ def bcm_factor(y, theta, phi, inhibition, ltp, ltd, inv_n, activity, y_min, y_ma
 
 
 @_jit
-def slide_threshold(y, theta, rate, rate_down, mean, y2):
-    """``theta += r * (<y^2> - theta)`` with ``r = rate_down[k]`` where ``<y^2> < theta``
-    and ``rate[k]`` elsewhere: ``<y^2>`` is the batch mean of ``y * y``, summed in batch
-    order and divided in float64 (as ``np.add.reduce`` over the batch axis and
+def slide_threshold(y, theta, rate, rate_down, mean, y2, y0):
+    """``theta += r * (<y^2> / y0 - theta)`` with ``r = rate_down[k]`` where ``<y^2> / y0
+    < theta`` and ``rate[k]`` elsewhere: ``<y^2>`` is the batch mean of ``y * y``, summed
+    in batch order and divided in float64 (as ``np.add.reduce`` over the batch axis and
     ``np.true_divide(..., np.intp(batch))`` do), stored in ``mean`` (o, n) of theta's
-    dtype and added to ``y2`` (o, n, float64); ``y`` (batch, o, n), the rates (o,)."""
+    dtype and added to ``y2`` (o, n, float64) before the division by ``y0`` (o,), which is
+    exact where ``y0`` is 1; ``y`` (batch, o, n), the rates (o,)."""
     batch, organisms, neurons = y.shape
     for k in range(organisms):  # batch-major: accumulate row by row, in batch order
         for i in range(neurons):
@@ -128,6 +129,7 @@ def slide_threshold(y, theta, rate, rate_down, mean, y2):
         for i in range(neurons):
             mean[k, i] = np.float64(mean[k, i]) / batch  # rounded to theta's dtype on store
             y2[k, i] += mean[k, i]
+            mean[k, i] = mean[k, i] / y0[k]  # one rounding either way: as the reference's /=
             r = rate_down[k] if mean[k, i] < theta[k, i] else rate[k]
             theta[k, i] += r * (mean[k, i] - theta[k, i])
 

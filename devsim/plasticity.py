@@ -440,12 +440,12 @@ class PlasticityKernel:
         asymmetric = np.any(genes["tau_theta_down"] != genes["tau_theta"])
         self.rate_down = cast(threshold_rate(dt, genes["tau_theta_down"])) if asymmetric else None
         self.y0 = None if np.all(genes["y0"] == 1.0) else cast(genes["y0"])  # x / 1 == x
+        self.y0_fused = cast(genes["y0"])  # the fused loop divides always (exact for 1)
         self.plain_bcm = (
             self.fold
             and self.rule_a is None
             and self.rule_b is None
             and self.decay is None
-            and self.y0 is None
             and np.ndim(self.w_max) == 0
         )
         if not self.plain_bcm:  # the general path multiplies by mask x scale, made today
@@ -486,7 +486,9 @@ class PlasticityKernel:
             dw = np.matmul(phib.transpose(1, 2, 0), x, out=self._dw[:o])
             fused.apply_update(w, dw, self.mask[a:b], self.scale[a:b], self.w_max)
             down = self.rate if self.rate_down is None else self.rate_down
-            fused.slide_threshold(yb, th, self.rate[a:b], down[a:b], self._mean[:o], self.y2[a:b])
+            fused.slide_threshold(
+                yb, th, self.rate[a:b], down[a:b], self._mean[:o], self.y2[a:b], self.y0_fused[a:b]
+            )
             return y
         pv = pv_drive(y)  # (o, batch)
         for j in range(self.batch):

@@ -156,7 +156,11 @@ BRANCHES = {
     "gamma": {"gamma": [0.0, 0.1, 0.5, 1.0]},
     "w_max shared, clipping (fused loops)": {"w_max": 0.4},
     "w_max per organism, clipping": {"w_max": [0.05, 0.3, 2.0, 100.0]},
-    "y0": {"y0": [0.05, 1.0, 3.0, 20.0]},
+    "y0 (fused loops)": {"y0": [0.05, 1.0, 3.0, 20.0]},
+    "y0 with a slower threshold down (fused loops)": {
+        "y0": [0.5, 2.0, 1.0, 7.0],
+        "tau_theta_down": [0.1, 0.5, 2.0, 0.1],
+    },
     "tau_theta (fused loops)": {
         "tau_theta": [0.05, 0.1, 1.0, 5.0],
         "tau_theta_down": [0.05, 0.1, 1.0, 5.0],
