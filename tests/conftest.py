@@ -43,3 +43,12 @@ def quick_runs():
     from devsim.validation import Runs, Settings
 
     return Runs(Settings.quick())
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject) spreads the suite over every core; the classroom load test
+    (``pytest -m load``) measures throughput, so it runs alone, in this process."""
+    marks = config.option.markexpr or ""
+    if "load" in marks.replace("not load", ""):
+        return 0
+    return None  # xdist's own count: every core
