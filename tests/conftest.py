@@ -45,6 +45,7 @@ def quick_runs():
     return Runs(Settings.quick())
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: harmless where xdist is absent
 def pytest_xdist_auto_num_workers(config):
     """``-n auto`` (pyproject) spreads the suite over every core; the classroom load test
     (``pytest -m load``) measures throughput, so it runs alone, in this process."""
