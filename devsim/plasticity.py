@@ -439,8 +439,7 @@ class PlasticityKernel:
         # slide down slowly (delayed open-eye potentiation after MD, Frenkel & Bear 2004).
         asymmetric = np.any(genes["tau_theta_down"] != genes["tau_theta"])
         self.rate_down = cast(threshold_rate(dt, genes["tau_theta_down"])) if asymmetric else None
-        self.y0 = None if np.all(genes["y0"] == 1.0) else cast(genes["y0"])  # x / 1 == x
-        self.y0_fused = cast(genes["y0"])  # the fused loop divides always (exact for 1)
+        self.y0 = cast(genes["y0"])  # divided by on both paths: x / 1 == x where it is 1
         self.plain_bcm = (
             self.fold
             and self.rule_a is None
@@ -487,7 +486,7 @@ class PlasticityKernel:
             fused.apply_update(w, dw, self.mask[a:b], self.scale[a:b], self.w_max)
             down = self.rate if self.rate_down is None else self.rate_down
             fused.slide_threshold(
-                yb, th, self.rate[a:b], down[a:b], self._mean[:o], self.y2[a:b], self.y0_fused[a:b]
+                yb, th, self.rate[a:b], down[a:b], self._mean[:o], self.y2[a:b], self.y0[a:b]
             )
             return y
         pv = pv_drive(y)  # (o, batch)
@@ -527,8 +526,7 @@ class PlasticityKernel:
         mean = np.add.reduce(yy, axis=0)
         np.true_divide(mean, np.intp(self.batch), out=mean, casting="unsafe")
         self.y2[a:b] += mean
-        if self.y0 is not None:
-            mean /= self.y0[a:b, None]
+        mean /= self.y0[a:b, None]
         if self.rate_down is None:
             th += self.rate[a:b, None] * (mean - th)
         else:
