@@ -14,45 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_support import TINY, one_line, run_cli, write
 
 from devsim.budget import BYTES_PER_SLOT, development_cost, parse_size
-from devsim.cli import main
 from devsim.genome import SPECIES
 from devsim.model import DevelopmentModel
 from devsim.outputs import check_out, publish_directory, staging_dir
 from devsim.profile import default_starts, profile_scenario
-
-TINY = """
-name = "tiny"
-days = 3
-neurons = 2
-presentations_per_day = 16
-[[groups]]
-name = "control"
-organisms = 1
-"""
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str]:
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    err = capsys.readouterr().err
-    return int(code), err
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def no_staging(folder: Path) -> bool:

@@ -7,25 +7,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from cli_support import TINY, one_line, run_cli, write
 
 from devsim.budget import BASE_BYTES, scenario_cost
 from devsim.cli import main
 from devsim.scenario import parse_scenario
 
 DEVSIM = [sys.executable, "-c", "import sys; from devsim.cli import main; sys.exit(main())"]
-
-TINY = """\
-name = "tiny"
-days = 3
-neurons = 2
-presentations_per_day = 16
-[[groups]]
-name = "control"
-organisms = 1
-"""
 
 EVOLUTION = """\
 name = "e"
@@ -41,23 +31,14 @@ batch_size = 16
 """
 
 
-def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding=encoding)
-    return path
-
-
 def refused(capsys, argv: list, *words: str) -> str:
     """Exit 2 with one line holding ``words``."""
-    code = main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
+    code, err = run_cli(capsys, *argv)
     assert code == 2, err
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
+    line = one_line(err)
     for word in words:
-        assert word in lines[0]
-    return lines[0]
+        assert word in line
+    return line
 
 
 @pytest.mark.parametrize(
