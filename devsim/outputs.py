@@ -85,6 +85,12 @@ def printable(text: str, limit: int = 200) -> str:
     return shown[:head] + "…" + shown[len(shown) - (limit - 1 - head) :]
 
 
+def table_text(table) -> str:
+    """A results table (a pandas DataFrame) as the terminal shows it: three decimals, and
+    ``n/a`` where a measure has no value (never ``NaN``)."""
+    return table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="n/a")
+
+
 def atomic_write(path: Path | str, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp_path)`` then move the file into place with one rename (fsynced)."""
     path = Path(path)

@@ -73,6 +73,7 @@ def _batch(args: argparse.Namespace, out: Path, workers: int, printable) -> int:
 
     from devsim.batch import load_sweep, run_sweep, summary_table
     from devsim.budget import limits
+    from devsim.outputs import table_text
     from devsim.plots import batch as batch_plots
     from devsim.shipped import resolve
 
@@ -97,7 +98,7 @@ def _batch(args: argparse.Namespace, out: Path, workers: int, printable) -> int:
         f"{counts['failed']} failed"
     )
     with pd.option_context("display.max_rows", 200, "display.width", 160):
-        print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
+        print(table_text(summary))
     if counts["failed"]:
         failed = table[table["status"] == "failed"].drop_duplicates("run_id")
         for run_id, error in zip(failed["run_id"], failed["error"], strict=True):

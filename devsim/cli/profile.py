@@ -8,7 +8,7 @@ import json
 from devsim.budget import Cost, check_cost, limits, scenario_cost
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.errors import DevsimInputError
-from devsim.outputs import check_out, printable, staged
+from devsim.outputs import check_out, printable, staged, table_text
 
 
 def add_parser(subparsers) -> None:
@@ -111,11 +111,7 @@ def main(args: argparse.Namespace) -> int:
             + "\n"
         )
         profile_figure(profile, staging / "profile.png")
-    print(
-        table[["rearing", "start_day", "shift_mean", "shift_sd"]].to_string(
-            index=False, float_format=lambda v: f"{v:.3f}", na_rep="n/a"
-        )
-    )
+    print(table_text(table[["rearing", "start_day", "shift_mean", "shift_sd"]]))
     for rearing in profile.shifts:
         print(f"peak ({rearing}): MD starting at day {profile.peak_start(rearing)}")
     print(f"results in {printable(str(out))}/ (profile.csv, profile.json, profile.png)")

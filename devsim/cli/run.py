@@ -13,7 +13,7 @@ from devsim.errors import DevsimInputError
 from devsim.experiment import final_table, run_scenario, summary_json, timeline_table
 from devsim.maps import MAP_METRICS
 from devsim.measures import FINAL_METRICS
-from devsim.outputs import check_out, printable, staged
+from devsim.outputs import check_out, printable, staged, table_text
 from devsim.scenario import SEED_MAX, load_scenario
 from devsim.shipped import resolve
 
@@ -85,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
         f"age {scenario.days} days)"
     )
     table["group"] = [printable(name, 60) for name in table["group"]]
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="n/a"))
+    print(table_text(table))
     written = (
         "summary.json, timeline.parquet, maps.npz, figures/"
         if model.sheet
