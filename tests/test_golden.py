@@ -125,8 +125,9 @@ def test_shipped_evolution_gives_the_recorded_generations(name, digests):
 if os.environ.get("DEVSIM_RECORD_GOLDEN"):  # pragma: no cover - deliberate re-recording
 
     def test_record(digests):
-        GOLDEN.write_text(json.dumps(digests["scenario"], indent=1) + "\n")
-        EVOLUTION.write_text(json.dumps(digests["evolution"], indent=1) + "\n")
+        # sorted: the digests arrive in the shards' order, the files stay diffable
+        GOLDEN.write_text(json.dumps(digests["scenario"], indent=1, sort_keys=True) + "\n")
+        EVOLUTION.write_text(json.dumps(digests["evolution"], indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":  # a child process of the `digests` fixture
