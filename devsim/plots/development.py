@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from devsim.outputs import printable
@@ -59,39 +60,98 @@ def _percent(hist) -> np.ndarray:
     return 100 * hist / hist.sum() if hist.sum() else hist
 
 
+DRUG_COLOURS = {"diazepam": "#1f77b4", "fluoxetine": "#17becf", "chondroitinase": "#bcbd22"}
+
+
 def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
-    """Mean ODI and the plasticity gate over age, window shaded, rearing events marked."""
-    fig = Figure(figsize=(8, 5.5), layout="constrained")
-    ax_odi, ax_gate = fig.subplots(2, 1, sharex=True)
+    """Mean ODI and the plasticity gate over age, window shaded; below them the protocol,
+    one lane per group that has rearing or treatments."""
+    lanes = [
+        g
+        for g in scenario.groups
+        if g.rearing or g.treatments or g.species not in (None, scenario.species)
+    ]
+    ratios = [3.0, 2.0] + ([0.9 + 0.32 * len(lanes)] if lanes else [])
+    fig = Figure(figsize=(8.5, 1.1 * sum(ratios)), layout="constrained")
+    axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
+    ax_odi, ax_gate = axes[0], axes[1]
     reference = summary["reference_group"]
+    if len(summary["groups"]) > 10:  # the default cycle repeats after 10 colours
+        ax_odi.set_prop_cycle(color=colormaps["tab20"].colors)
+    colours = {}
     for name, group in summary["groups"].items():
         daily = group["daily"]
         odi = [np.nan if v is None else v for v in daily["mean_odi"]]
         label = printable(name, LEGEND_CHARS)  # a long name would squeeze the axes away
-        ax_odi.plot(daily["day"], odi, label=label, lw=1.8 if name == reference else 1.2)
-        ax_gate.plot(daily["day"], daily["plasticity"], label=label)
+        (line,) = ax_odi.plot(daily["day"], odi, label=label, lw=1.8 if name == reference else 1.2)
+        colours[name] = line.get_color()
+        ax_gate.plot(daily["day"], daily["plasticity"], color=colours[name])
     gate = np.asarray(summary["groups"][reference]["daily"]["plasticity"])
     open_days = np.nonzero(gate >= WINDOW_OPEN_GATE)[0]
     if len(open_days):
-        for ax in (ax_odi, ax_gate):
+        for ax in axes:
             ax.axvspan(open_days[0], open_days[-1], color="gold", alpha=0.25, lw=0)
         ax_gate.text(open_days[0], gate.max() * 1.02, "critical window", fontsize=8)
-    for k, group in enumerate(scenario.groups):
-        for item in group.rearing:
-            colour = CONDITION_COLOURS.get(item.condition, "grey")
-            y = -1.0 + 0.06 * k
-            ax_odi.plot([item.start, item.end], [y, y], color=colour, lw=4, solid_capstyle="butt")
-            label = item.condition + (f" {item.eye}" if item.eye else "")
-            name = printable(group.name, LEGEND_CHARS)
-            ax_odi.text(item.end + 0.5, y, f"{name}: {label}", fontsize=7, va="center")
-        for item in group.treatments:
-            ax_gate.axvspan(item.start, item.end, color="#17becf", alpha=0.2, lw=0)
     ax_odi.axhline(0, color="grey", lw=0.5)
-    ax_odi.set_ylim(-1.05, 1.0)
+    ax_odi.set_ylim(-1.05, 1.05)
     ax_odi.set_ylabel("mean ODI (+1 = contra)")
-    ax_odi.legend(frameon=False, fontsize=8, ncol=2)
+    ax_odi.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax_gate.set_ylabel("plasticity gate g(t)")
-    ax_gate.set_xlabel("age (days)")
     ax_gate.set_ylim(0, 1.05)
+    if lanes:
+        _protocol(axes[2], lanes, colours, scenario.species)
+    axes[-1].set_xlabel("age (days)")
     fig.suptitle(summary["scenario"], fontsize=11)
     fig.savefig(path, dpi=110)
+
+
+def _protocol(ax, lanes: list, colours: dict[str, str], scenario_species: str) -> None:
+    """Each group's rearing as a bar coloured by condition (the closed or silenced eye
+    written on it), its treatments as thin bars under it, another species or strain by
+    name; the group's name in its colour."""
+    shown: dict[str, object] = {}
+    for k, group in enumerate(lanes):
+        y = len(lanes) - 1 - k  # the first group on top
+        for item in group.rearing:
+            colour = CONDITION_COLOURS.get(item.condition, "grey")
+            bar = ax.barh(
+                y + 0.12,
+                item.end - item.start,
+                left=item.start,
+                height=0.5,
+                color=colour,
+                edgecolor="white",
+                lw=0.8,  # back-to-back intervals stay apart
+            )
+            shown.setdefault(item.condition.replace("_", " "), bar)
+            if item.eye:
+                middle = (item.start + item.end) / 2
+                ax.text(
+                    middle, y + 0.12, item.eye, fontsize=6, color="white", ha="center", va="center"
+                )
+        if group.species not in (None, scenario_species):  # a knockout: no bar, its name
+            ax.text(1, y, group.species, fontsize=7, color="#555555", va="center", style="italic")
+        drugs = sorted({t.drug for t in group.treatments})
+        for item in group.treatments:
+            row = drugs.index(item.drug)  # two drugs at once get two thin rows
+            colour = DRUG_COLOURS.get(item.drug, "grey")
+            height = 0.3 / len(drugs)
+            bottom = y - 0.16 - row * height
+            bar = ax.barh(
+                bottom, item.end - item.start, left=item.start, height=height, color=colour
+            )
+            shown.setdefault(item.drug, bar)
+    ax.set_yticks(range(len(lanes)))
+    ax.set_yticklabels([printable(g.name, LEGEND_CHARS) for g in reversed(lanes)], fontsize=7)
+    for tick, group in zip(ax.get_yticklabels(), reversed(lanes), strict=True):
+        tick.set_color(colours.get(group.name, "black"))
+    ax.set_ylim(-0.6, len(lanes) - 0.4)
+    ax.tick_params(axis="y", length=0)
+    ax.legend(
+        list(shown.values()),
+        list(shown),
+        frameon=False,
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+    )
