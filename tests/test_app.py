@@ -381,10 +381,15 @@ def test_timeline_labels_are_not_cut_at_the_last_day():
     fig = figures.timeline_figure(model)
     renderer = fig.canvas.get_renderer()
     texts = [t for ax in fig.axes for t in ax.texts]
-    assert any(t.get_text() == "lid suture (left)" for t in texts)
+    assert any(t.get_text() == "left" for t in texts)  # the closed eye, on its bar
     assert any(t.get_text() == f"today P{model.days}" for t in texts)
-    for text in texts:
-        assert text.get_window_extent(renderer).x1 <= fig.bbox.x1, text.get_text()
+    lanes = [t for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()]
+    legends = [t for legend in fig.legends for t in legend.get_texts()]
+    assert "lid suture" in [t.get_text() for t in legends]
+    for text in texts + lanes + legends:  # nothing leaves the figure on either side
+        box = text.get_window_extent(renderer)
+        assert fig.bbox.x0 <= box.x0, text.get_text()
+        assert box.x1 <= fig.bbox.x1, text.get_text()
 
 
 def test_reset_while_playing_starts_the_new_run_at_p0(page):

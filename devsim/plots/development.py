@@ -63,14 +63,15 @@ def _percent(hist) -> np.ndarray:
 DRUG_COLOURS = {"diazepam": "#1f77b4", "fluoxetine": "#17becf", "chondroitinase": "#bcbd22"}
 
 
+def protocol_groups(groups, species: str) -> list:
+    """The groups that get a protocol lane: rearing, treatments or another strain."""
+    return [g for g in groups if g.rearing or g.treatments or g.species not in (None, species)]
+
+
 def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     """Mean ODI and the plasticity gate over age, window shaded; below them the protocol,
     one lane per group that has rearing or treatments."""
-    lanes = [
-        g
-        for g in scenario.groups
-        if g.rearing or g.treatments or g.species not in (None, scenario.species)
-    ]
+    lanes = protocol_groups(scenario.groups, scenario.species)
     ratios = [3.0, 2.0] + ([0.9 + 0.32 * len(lanes)] if lanes else [])
     fig = Figure(figsize=(8.5, 1.1 * sum(ratios)), layout="constrained")
     axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
@@ -99,16 +100,26 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     ax_gate.set_ylabel("plasticity gate g(t)")
     ax_gate.set_ylim(0, 1.05)
     if lanes:
-        _protocol(axes[2], lanes, colours, scenario.species)
+        handles = protocol_lanes(axes[2], lanes, colours, scenario.species)
+        axes[2].legend(
+            list(handles.values()),
+            list(handles),
+            frameon=False,
+            fontsize=7,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
     axes[-1].set_xlabel("age (days)")
     fig.suptitle(summary["scenario"], fontsize=11)
     fig.savefig(path, dpi=110)
 
 
-def _protocol(ax, lanes: list, colours: dict[str, str], scenario_species: str) -> None:
+def protocol_lanes(
+    ax, lanes: list, colours: dict[str, str], scenario_species: str, fontsize: float = 7
+) -> dict[str, object]:
     """Each group's rearing as a bar coloured by condition (the closed or silenced eye
     written on it), its treatments as thin bars under it, another species or strain by
-    name; the group's name in its colour."""
+    name; the group's name in its colour. Returns the legend's handles by label."""
     shown: dict[str, object] = {}
     for k, group in enumerate(lanes):
         y = len(lanes) - 1 - k  # the first group on top
@@ -127,10 +138,18 @@ def _protocol(ax, lanes: list, colours: dict[str, str], scenario_species: str) -
             if item.eye:
                 middle = (item.start + item.end) / 2
                 ax.text(
-                    middle, y + 0.12, item.eye, fontsize=6, color="white", ha="center", va="center"
+                    middle,
+                    y + 0.12,
+                    item.eye,
+                    fontsize=fontsize - 1,
+                    color="white",
+                    ha="center",
+                    va="center",
                 )
         if group.species not in (None, scenario_species):  # a knockout: no bar, its name
-            ax.text(1, y, group.species, fontsize=7, color="#555555", va="center", style="italic")
+            ax.text(
+                1, y, group.species, fontsize=fontsize, color="#555555", va="center", style="italic"
+            )
         drugs = sorted({t.drug for t in group.treatments})
         for item in group.treatments:
             row = drugs.index(item.drug)  # two drugs at once get two thin rows
@@ -142,16 +161,10 @@ def _protocol(ax, lanes: list, colours: dict[str, str], scenario_species: str) -
             )
             shown.setdefault(item.drug, bar)
     ax.set_yticks(range(len(lanes)))
-    ax.set_yticklabels([printable(g.name, LEGEND_CHARS) for g in reversed(lanes)], fontsize=7)
+    names = [printable(g.name, LEGEND_CHARS) for g in reversed(lanes)]
+    ax.set_yticklabels(names, fontsize=fontsize)
     for tick, group in zip(ax.get_yticklabels(), reversed(lanes), strict=True):
         tick.set_color(colours.get(group.name, "black"))
     ax.set_ylim(-0.6, len(lanes) - 0.4)
     ax.tick_params(axis="y", length=0)
-    ax.legend(
-        list(shown.values()),
-        list(shown),
-        frameon=False,
-        fontsize=7,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-    )
+    return shown

@@ -21,7 +21,7 @@ from matplotlib.colors import to_hex
 from devsim.measures import ocular_dominance_index, responsive
 from devsim.model import DevelopmentModel
 from devsim.organism import Organism
-from devsim.plots.development import CONDITION_COLOURS
+from devsim.plots.development import CONDITION_COLOURS, DRUG_COLOURS, protocol_groups
 from devsim.viz import figures
 from devsim.viz.figures import (
     GROUP_COLOURS,
@@ -284,18 +284,37 @@ def _group_colour(model: DevelopmentModel) -> dict:
             "legend": {"orient": "top", "title": None, "columns": 3}}  # fmt: skip
 
 
+def _protocol_rows(model: DevelopmentModel) -> tuple[list[str], list[dict], list[dict]]:
+    """The protocol panel's lanes (groups with rearing, treatments or another strain, by
+    display name), its bars (rearing thick, drugs thin) and its texts (the closed eye on its
+    bar, a strain's name)."""
+    lanes, bars, texts = [], [], []
+    species = model.experiment.species
+    for group in protocol_groups(model.groups, species):
+        strain = group.species if group.species not in (None, species) else None
+        name = display_name(group.name)
+        lanes.append(name)
+        for item in group.rearing:
+            label = item.condition.replace("_", " ") + (f" ({item.eye})" if item.eye else "")
+            bars.append({"group": name, "start": item.start, "end": item.end, "what": label,
+                         "colour": CONDITION_COLOURS.get(item.condition, "grey"),
+                         "kind": "rearing"})  # fmt: skip
+            if item.eye:
+                texts.append({"group": name, "x": (item.start + item.end) / 2,
+                              "text": item.eye, "colour": "white"})  # fmt: skip
+        for item in group.treatments:
+            bars.append({"group": name, "start": item.start, "end": item.end, "what": item.drug,
+                         "colour": DRUG_COLOURS.get(item.drug, "grey"),
+                         "kind": "drug"})  # fmt: skip
+        if strain:
+            texts.append({"group": name, "x": 0.5, "text": strain, "colour": "#555555"})
+    return lanes, bars, texts
+
+
 def timeline_spec(model: DevelopmentModel) -> dict:
     days = model.days
     x = {"field": "day", "type": "quantitative", "scale": {"domain": [0, days], "nice": False}}
-    rearing, treatments = [], []
-    for k, group in enumerate(model.groups):
-        for item in group.rearing:
-            label = item.condition.replace("_", " ") + (f" ({item.eye})" if item.eye else "")
-            rearing.append({"start": item.start, "end": item.end, "y": -0.95 + 0.12 * k,
-                            "label": f"{display_name(group.name)}: {label}",
-                            "colour": CONDITION_COLOURS.get(item.condition, "grey")})  # fmt: skip
-        for item in group.treatments:
-            treatments.append({"start": item.start, "end": item.end, "drug": item.drug})
+    lanes, bars, texts = _protocol_rows(model)
     window = {
         "data": {"name": "window"},
         "mark": {"type": "rect", "color": "gold", "opacity": 0.3},
@@ -327,19 +346,11 @@ def timeline_spec(model: DevelopmentModel) -> dict:
         },
     }
     tooltip = [{"field": "group"}, {"field": "run"}, {"field": "day"}]
+    age = {**x, "title": "age (postnatal day)"}
     odi_panel = {
         "width": WIDTH - 50, "height": 150,
         "layer": [
             window,
-            {"data": {"values": rearing or [{"start": 0, "end": 0, "y": 0, "label": "",
-                                             "colour": "white"}]},
-             "mark": {"type": "rule", "strokeWidth": 5},
-             "encoding": {"x": {**x, "field": "start"}, "x2": {"field": "end"},
-                          "y": {"field": "y", "type": "quantitative"},
-                          "color": {"field": "colour", "type": "nominal", "scale": None},
-                          "tooltip": [{"field": "label", "title": "rearing"},
-                                      {"field": "start", "title": "from P"},
-                                      {"field": "end", "title": "to P"}]}},
             {"data": {"name": "series"}, **line,
              "encoding": {**line["encoding"],
                           "y": {"field": "odi", "type": "quantitative",
@@ -354,14 +365,9 @@ def timeline_spec(model: DevelopmentModel) -> dict:
         "width": WIDTH - 50, "height": 110,
         "layer": [
             window,
-            {"data": {"values": treatments or [{"start": 0, "end": 0, "drug": ""}]},
-             "mark": {"type": "rect", "color": "#17becf", "opacity": 0.25},
-             "encoding": {"x": {**x, "field": "start"}, "x2": {"field": "end"},
-                          "tooltip": [{"field": "drug"}, {"field": "start", "title": "from P"},
-                                      {"field": "end", "title": "to P"}]}},
             {"data": {"name": "series"}, **line,
              "encoding": {**line["encoding"],
-                          "x": {**x, "title": "age (postnatal day)"},
+                          "x": age if not lanes else line["encoding"]["x"],
                           "y": {"field": "gate", "type": "quantitative",
                                 "title": "plasticity gate", "scale": {"domain": [0, 1.2]}},
                           "tooltip": [*tooltip, {"field": "gate", "format": ".2f",
@@ -369,10 +375,39 @@ def timeline_spec(model: DevelopmentModel) -> dict:
             today,
         ],
     }  # fmt: skip
+    panels = [odi_panel, gate_panel]
+    if lanes:
+        axis = {"title": None, "labelFontSize": 10, "ticks": False, "domain": False}
+        lane = {"field": "group", "type": "nominal", "sort": lanes, "scale": {"domain": lanes},
+                "axis": axis}  # fmt: skip
+        when = [{"field": "group"}, {"field": "what"}, {"field": "start", "title": "from P"},
+                {"field": "end", "title": "to P"}]  # fmt: skip
+        panels.append({
+            "width": WIDTH - 50, "height": 18 * len(lanes),
+            "layer": [
+                window,
+                {"data": {"values": [b for b in bars if b["kind"] == "rearing"] or [{}]},
+                 "mark": {"type": "rule", "strokeWidth": 9, "yOffset": -2},
+                 "encoding": {"x": {**age, "field": "start"}, "x2": {"field": "end"}, "y": lane,
+                              "color": {"field": "colour", "type": "nominal", "scale": None},
+                              "tooltip": when}},
+                {"data": {"values": [b for b in bars if b["kind"] == "drug"] or [{}]},
+                 "mark": {"type": "rule", "strokeWidth": 3, "yOffset": 5},
+                 "encoding": {"x": {**age, "field": "start"}, "x2": {"field": "end"}, "y": lane,
+                              "color": {"field": "colour", "type": "nominal", "scale": None},
+                              "tooltip": when}},
+                {"data": {"values": texts or [{}]},
+                 "mark": {"type": "text", "fontSize": 8, "yOffset": -2, "align": "center"},
+                 "encoding": {"x": {**age, "field": "x"}, "y": lane, "text": {"field": "text"},
+                              "color": {"field": "colour", "type": "nominal", "scale": None}}},
+                today,
+            ],
+        })  # fmt: skip
     spec = _base(0, "Mean ODI and the plasticity gate of each group over age; the gold band is "
-                    "the open critical window, coloured bars the rearing events")  # fmt: skip
+                    "the open critical window; below, each group's protocol: rearing (thick, "
+                    "the closed eye written on it) and drugs (thin)")  # fmt: skip
     del spec["width"], spec["height"]
-    spec.update({"vconcat": [odi_panel, gate_panel], "spacing": 6})
+    spec.update({"vconcat": panels, "spacing": 6})
     return spec
 
 

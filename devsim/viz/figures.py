@@ -24,8 +24,13 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from devsim.model import DevelopmentModel
+from devsim.outputs import printable
 from devsim.plasticity import WINDOW_OPEN_GATE
-from devsim.plots.development import CONDITION_COLOURS
+from devsim.plots.development import (
+    LEGEND_CHARS,
+    protocol_groups,
+    protocol_lanes,
+)
 
 LEFT_COLOUR = "#2166ac"
 RIGHT_COLOUR = "#b2182b"
@@ -195,51 +200,50 @@ def _text_width(fig: Figure, text: str, fontsize: float) -> float:
     return width
 
 
-def _rearing_label(item) -> str:
-    return item.condition.replace("_", " ") + (f" ({item.eye})" if item.eye else "")
-
-
 class TimelineFigure(PageFigure):
-    """Mean ODI and the plasticity gate over age: window shaded, rearing marked, today.
+    """Mean ODI and the plasticity gate over age: window shaded, today marked; below them
+    each group's protocol in its own lane (:func:`devsim.plots.development.protocol_lanes`).
 
-    Nothing is cut at the last day: the axes leave room on the right for the rearing labels
-    and "today" moves to the left of its line near the end.
+    Nothing is cut at the last day: "today" and "window open" move to the left of their
+    line near the end, and the left margin fits the longest lane name.
     """
 
-    LEFT, RIGHT = 0.16, 0.97  # axes edges, as fractions of the width (right: at most)
+    LEFT, RIGHT = 0.16, 0.97  # axes edges, as fractions of the width (left: at least)
+    LANE = 0.17  # inches per protocol lane
 
     def __init__(self, model: DevelopmentModel):
         self.names = names = [group.name for group in model.groups]
         self.days = model.days
-        super().__init__(Figure(figsize=(WIDTH, 3.5), dpi=DPI))
+        lanes = protocol_groups(model.groups, model.experiment.species)
+        lanes_h = self.LANE * len(lanes) + 0.12 if lanes else 0.0
+        height = 3.5 + lanes_h + (0.2 if lanes else 0.0)
+        super().__init__(Figure(figsize=(WIDTH, height), dpi=DPI))
         fig = self.fig
-        ax_odi, ax_gate = fig.subplots(2, 1, sharex=True, height_ratios=[1.25, 1])
+        ratios = [1.25, 1.0] + ([lanes_h / 1.2] if lanes else [])
+        axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
+        ax_odi, ax_gate = axes[0], axes[1]
         self.ax_odi, self.ax_gate = ax_odi, ax_gate
-        ncol = 2 if len(names) <= 4 else 3
-        legend_rows = math.ceil(len(names) / ncol)
-        top = 0.87 - 0.035 * (legend_rows - 1)
-        # narrow the axes until every rearing label, right of its bar, ends inside the figure
-        axes_w = (self.RIGHT - self.LEFT) * WIDTH  # inches
-        for group in model.groups:
-            for item in group.rearing:
-                at = (item.end + 0.6) / model.days  # where the label starts, along the axes
-                room = WIDTH * (1 - self.LEFT) - 0.05 - _text_width(fig, _rearing_label(item), 6.5)
-                if at > 0 and room > 0:
-                    axes_w = min(axes_w, room / at)
-        right = self.LEFT + axes_w / WIDTH
-        fig.subplots_adjust(left=self.LEFT, right=right, bottom=0.12, top=top, hspace=0.12)
-        ax_gate.set_xlim(0, model.days)
+        ncol = 2 if len(names) <= 4 or max(map(len, names)) > 18 else 3
+        left = self.LEFT
+        if lanes:  # room for the longest lane name
+            widest = max(_text_width(fig, printable(g.name, LEGEND_CHARS), 6) for g in lanes)
+            left = max(left, (widest + 0.12) / WIDTH)
+        bottom = (0.42 + (0.22 if lanes else 0.0)) / height
+        fig.subplots_adjust(left=left, right=self.RIGHT, bottom=bottom, top=0.8, hspace=0.12)
+        axes_w = (self.RIGHT - left) * WIDTH  # inches
+        axes[-1].set_xlim(0, model.days)
         self.reference = model.reference
         # the open window, drawn under everything else; its spans are set every day
         self.window = []
-        for ax in (ax_odi, ax_gate):
+        for ax in axes:
             spans = PolyCollection([], facecolors="gold", alpha=0.3, linewidths=0)
             spans.set_transform(ax.get_xaxis_transform())  # x in days, y in axes height
             self.window.append(ax.add_collection(spans, autolim=False))
         self.window_text: list[Text] = []
         self.odi_lines, self.gate_lines = [], []
+        colours = {}
         for k, name in enumerate(names):
-            colour = GROUP_COLOURS[k % len(GROUP_COLOURS)]
+            colour = colours[name] = GROUP_COLOURS[k % len(GROUP_COLOURS)]
             lw = 2.0 if name == self.reference else 1.4
             (odi,) = ax_odi.plot([], [], color=colour, lw=lw, label=_wrap(name, 30))
             (gate,) = ax_gate.plot([], [], color=colour, lw=lw)
@@ -247,19 +251,8 @@ class TimelineFigure(PageFigure):
             self.gate_lines.append(gate)
         days_per_inch = model.days / axes_w
         self._window_days = days_per_inch * _text_width(fig, "window open", 6.5)
-        for k, group in enumerate(model.groups):
-            colour = GROUP_COLOURS[k % len(GROUP_COLOURS)]
-            y = -0.95 + 0.12 * k
-            for item in group.rearing:
-                bar = CONDITION_COLOURS.get(item.condition, "grey")
-                ax_odi.plot([item.start, item.end], [y, y], color=bar, lw=4, solid_capstyle="butt")
-                ax_odi.text(item.end + 0.6, y, _rearing_label(item), fontsize=6.5, va="center",
-                            color=colour)  # fmt: skip
-            for item in group.treatments:
-                ax_gate.axvspan(item.start, item.end, color="#17becf", alpha=0.25, lw=0)
-                ax_gate.text(item.start, 0.92, item.drug, fontsize=6.5, color="#0e7c86")
-        self.today = [ax.axvline(0, color="#555555", lw=1.0, ls="--") for ax in (ax_odi, ax_gate)]
-        for ax in (ax_odi, ax_gate):
+        self.today = [ax.axvline(0, color="#555555", lw=1.0, ls="--") for ax in axes]
+        for ax in axes:
             ax.spines[["top", "right"]].set_visible(False)
             ax.tick_params(labelsize=7)
         self.today_text = ax_odi.text(0, 0.93, "", fontsize=7, va="top")
@@ -267,13 +260,23 @@ class TimelineFigure(PageFigure):
         ax_odi.axhline(0, color="grey", lw=0.5)
         ax_odi.set_ylim(-1.05, 1.0)
         ax_odi.set_ylabel("mean ODI\n(+1 left eye)", fontsize=7)
-        fig.legend(frameon=False, fontsize=6.5, loc="upper center", ncol=ncol,
-                   bbox_to_anchor=(0.5, 0.945), handlelength=1.5, columnspacing=1.2)  # fmt: skip
+        legend = fig.legend(frameon=False, fontsize=6.5, loc="upper center", ncol=ncol,
+                            bbox_to_anchor=(0.5, 1 - 0.3 / height), handlelength=1.5,
+                            columnspacing=1.2)  # fmt: skip
+        # the axes start under the legend, however many lines its names take
+        legend_h = legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi
+        fig.subplots_adjust(top=1 - (0.3 + legend_h + 0.1) / height)
         ax_gate.set_ylim(0, 1.2)
         ax_gate.set_ylabel("plasticity gate", fontsize=7)
-        ax_gate.set_xlabel("age (postnatal day)", fontsize=7)
+        if lanes:
+            handles = protocol_lanes(axes[2], lanes, colours, model.experiment.species, 6)
+            axes[2].tick_params(axis="y", labelsize=6)
+            fig.legend(list(handles.values()), list(handles), frameon=False, fontsize=6.5,
+                       loc="lower center", ncol=min(len(handles), 4),
+                       bbox_to_anchor=(0.5, 0.0), handlelength=1.2)  # fmt: skip
+        axes[-1].set_xlabel("age (postnatal day)", fontsize=7)
         fig.suptitle("Eye preference and plasticity over age", fontsize=FONT + 1,
-                     fontweight="bold")  # fmt: skip
+                     fontweight="bold", y=1 - 0.05 / height)  # fmt: skip
 
     def _beside(self, right: float, left: float, days: float) -> tuple[float, str]:
         """(x, ha) of a label ``days`` long: starting at ``right`` if it ends by the last day,
