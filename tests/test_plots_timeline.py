@@ -88,7 +88,7 @@ def test_the_timeline_draws_a_scenario_of_many_groups(tmp_path):
             "organisms": 1,
             "rearing": [{"from": 2, "to": 4, "condition": "dark"}],
         }
-        for k in range(9)
+        for k in range(20)  # 24 groups: the legend goes under the panels
     ]
     scenario = Scenario.model_validate(data)
     summary = run_scenario(scenario)[0]

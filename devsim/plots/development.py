@@ -14,6 +14,7 @@ from devsim.scenario import Scenario
 
 PANELS_PER_ROW = 6
 LEGEND_CHARS = 40  # a group's name in a legend or a label (its middle elided beyond)
+LEGEND_ROWS = 14  # groups named in one column beside a panel
 CLASS_LABELS = [str(k) for k in range(1, 8)]
 CONDITION_COLOURS = {
     "lid_suture": "#d62728",
@@ -73,7 +74,10 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     one lane per group that has rearing or treatments."""
     lanes = protocol_groups(scenario.groups, scenario.species)
     ratios = [3.0, 2.0] + ([0.9 + 0.32 * len(lanes)] if lanes else [])
-    fig = Figure(figsize=(8.5, 1.1 * sum(ratios)), layout="constrained")
+    # up to LEGEND_ROWS groups are named beside the ODI panel, more in columns underneath
+    below = len(summary["groups"]) > LEGEND_ROWS
+    extra = 0.3 + 0.17 * -(-len(summary["groups"]) // 4) if below else 0.0
+    fig = Figure(figsize=(8.5, 1.1 * sum(ratios) + extra), layout="constrained")
     axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
     ax_odi, ax_gate = axes[0], axes[1]
     reference = summary["reference_group"]
@@ -96,7 +100,11 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     ax_odi.axhline(0, color="grey", lw=0.5)
     ax_odi.set_ylim(-1.05, 1.05)
     ax_odi.set_ylabel("mean ODI (+1 = contra)")
-    ax_odi.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if below:
+        fig.legend(*ax_odi.get_legend_handles_labels(), frameon=False, fontsize=7, ncol=4,
+                   loc="outside lower center")  # fmt: skip
+    else:
+        ax_odi.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax_gate.set_ylabel("plasticity gate g(t)")
     ax_gate.set_ylim(0, 1.05)
     if lanes:
