@@ -216,14 +216,15 @@ class TimelineFigure(PageFigure):
         self.days = model.days
         lanes = protocol_groups(model.groups, model.experiment.species)
         lanes_h = self.LANE * len(lanes) + 0.12 if lanes else 0.0
-        height = 3.5 + lanes_h + (0.2 if lanes else 0.0)
+        ncol = 2 if len(names) <= 4 or max(map(len, names)) > 18 else 3
+        rows = math.ceil(len(names) / ncol)  # the groups' legend, above the panels
+        height = 3.5 + lanes_h + (0.2 if lanes else 0.0) + 0.13 * max(rows - 2, 0)
         super().__init__(Figure(figsize=(WIDTH, height), dpi=DPI))
         fig = self.fig
         ratios = [1.25, 1.0] + ([lanes_h / 1.2] if lanes else [])
         axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
         ax_odi, ax_gate = axes[0], axes[1]
         self.ax_odi, self.ax_gate = ax_odi, ax_gate
-        ncol = 2 if len(names) <= 4 or max(map(len, names)) > 18 else 3
         left = self.LEFT
         if lanes:  # room for the longest lane name
             widest = max(_text_width(fig, printable(g.name, LEGEND_CHARS), 6) for g in lanes)
