@@ -24,6 +24,7 @@ CONDITION_COLOURS = {
     "strabismus": "#ff7f0e",
     "normal": "#2ca02c",
 }
+DRUG_COLOURS = {"diazepam": "#1f77b4", "fluoxetine": "#17becf", "chondroitinase": "#bcbd22"}
 
 
 def od_histograms(summary: dict, path: Path | str, reference: str | None = None) -> None:
@@ -61,9 +62,6 @@ def _percent(hist) -> np.ndarray:
     return 100 * hist / hist.sum() if hist.sum() else hist
 
 
-DRUG_COLOURS = {"diazepam": "#1f77b4", "fluoxetine": "#17becf", "chondroitinase": "#bcbd22"}
-
-
 def protocol_groups(groups, species: str) -> list:
     """The groups that get a protocol lane: rearing, treatments or another strain."""
     return [g for g in groups if g.rearing or g.treatments or g.species not in (None, species)]
@@ -71,7 +69,7 @@ def protocol_groups(groups, species: str) -> list:
 
 def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     """Mean ODI and the plasticity gate over age, window shaded; below them the protocol,
-    one lane per group that has rearing or treatments."""
+    one lane per group that has rearing, treatments or another strain."""
     lanes = protocol_groups(scenario.groups, scenario.species)
     ratios = [3.0, 2.0] + ([0.9 + 0.32 * len(lanes)] if lanes else [])
     # up to LEGEND_ROWS groups are named beside the ODI panel, more in columns underneath
