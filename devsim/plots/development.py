@@ -62,9 +62,15 @@ def _percent(hist) -> np.ndarray:
     return 100 * hist / hist.sum() if hist.sum() else hist
 
 
+def strain(group, species: str) -> str | None:
+    """A group's own species or strain where it is not the scenario's ``species`` (a
+    knockout among wild types), else None."""
+    return group.species if group.species not in (None, species) else None
+
+
 def protocol_groups(groups, species: str) -> list:
     """The groups that get a protocol lane: rearing, treatments or another strain."""
-    return [g for g in groups if g.rearing or g.treatments or g.species not in (None, species)]
+    return [g for g in groups if g.rearing or g.treatments or strain(g, species)]
 
 
 def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
@@ -152,10 +158,8 @@ def protocol_lanes(
                     ha="center",
                     va="center",
                 )
-        if group.species not in (None, scenario_species):  # a knockout: no bar, its name
-            ax.text(
-                1, y, group.species, fontsize=fontsize, color="#555555", va="center", style="italic"
-            )
+        if other := strain(group, scenario_species):  # a knockout: no bar, its name
+            ax.text(1, y, other, fontsize=fontsize, color="#555555", va="center", style="italic")
         drugs = sorted({t.drug for t in group.treatments})
         for item in group.treatments:
             row = drugs.index(item.drug)  # two drugs at once get two thin rows

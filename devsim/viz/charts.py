@@ -21,7 +21,7 @@ from matplotlib.colors import to_hex
 from devsim.measures import ocular_dominance_index, responsive
 from devsim.model import DevelopmentModel
 from devsim.organism import Organism
-from devsim.plots.development import CONDITION_COLOURS, DRUG_COLOURS, protocol_groups
+from devsim.plots.development import CONDITION_COLOURS, DRUG_COLOURS, protocol_groups, strain
 from devsim.viz import figures
 from devsim.viz.figures import (
     GROUP_COLOURS,
@@ -291,7 +291,7 @@ def _protocol_rows(model: DevelopmentModel) -> tuple[list[str], list[dict], list
     lanes, bars, texts = [], [], []
     species = model.experiment.species
     for group in protocol_groups(model.groups, species):
-        strain = group.species if group.species not in (None, species) else None
+        other = strain(group, species)
         name = display_name(group.name)
         lanes.append(name)
         for item in group.rearing:
@@ -306,8 +306,8 @@ def _protocol_rows(model: DevelopmentModel) -> tuple[list[str], list[dict], list
             bars.append({"group": name, "start": item.start, "end": item.end, "what": item.drug,
                          "colour": DRUG_COLOURS.get(item.drug, "grey"),
                          "kind": "drug"})  # fmt: skip
-        if strain:
-            texts.append({"group": name, "x": 0.5, "text": strain, "colour": "#555555"})
+        if other:
+            texts.append({"group": name, "x": 0.5, "text": other, "colour": "#555555"})
     return lanes, bars, texts
 
 
