@@ -97,8 +97,7 @@ def _batch(args: argparse.Namespace, out: Path, workers: int, printable) -> int:
         f"{len(sweep.seeds)} seeds): {counts['ran']} run now, {counts['reused']} reused, "
         f"{counts['failed']} failed"
     )
-    with pd.option_context("display.max_rows", 200, "display.width", 160):
-        print(table_text(summary))
+    print(table_text(summary))  # to_string prints every row and column, whatever the options
     if counts["failed"]:
         failed = table[table["status"] == "failed"].drop_duplicates("run_id")
         for run_id, error in zip(failed["run_id"], failed["error"], strict=True):
