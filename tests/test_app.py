@@ -220,6 +220,23 @@ def test_keys_play_step_and_reset(page):
     page.find(v.Html, class_="devsim-age", children=["Age: P0"]).wait_for(timeout=5)
 
 
+def test_pause_leaves_the_run_at_the_age_it_shows(page):
+    """Pause lets the day under way end and starts no other: the age beside "Play" stays."""
+    components.speed.set(32)  # several days per frame: a frame is under way most of the time
+    for _ in range(5):
+        components.toggle_play()
+        start = components.session.value.model.age
+        deadline = time.monotonic() + 30
+        while components.session.value.model.age < start + 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        components.toggle_play()
+        assert not components.playing.value
+        paused_at = components.session.value.model.age
+        time.sleep(0.3)  # longer than a frame: an old frame would have stepped by now
+        assert components.session.value.model.age == paused_at
+
+
 def test_play_keeps_the_pace_and_stops_at_the_end(page):
     _set(page, "days", 30)
     assert components.session.value.model.days == 30

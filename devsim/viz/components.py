@@ -73,6 +73,8 @@ class Run:
     model: PageModel
     inputs: dict[str, Any]
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
+    # set by Pause before it waits for the lock: the play loop starts no further day
+    paused: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
 # --- settings <-> inputs <-> link ----------------------------------------------------------------
@@ -303,11 +305,13 @@ def advance(days: int = 1, run: Run | None = None, cancel: threading.Event | Non
             _apply_if_fresh(draft.value)
         run = session.value
     with run.lock:
-        if cancel is not None and (cancel.is_set() or session.value is not run):
-            return
         model = run.model
         for _ in range(days):
             if model.age >= model.days:
+                break
+            if cancel is not None and (
+                cancel.is_set() or run.paused.is_set() or session.value is not run
+            ):
                 break
             model.step()
     tick.set(tick.value + 1)
@@ -360,10 +364,18 @@ def step_one() -> None:
 
 def toggle_play() -> None:
     run = session.value
+    if playing.value:
+        # Pause: the day under way ends, no other starts, and only then does the button
+        # change, so the age it shows beside "Play" is the age the run stays at
+        run.paused.set()
+        with run.lock:
+            playing.set(False)
+        return
+    run.paused.clear()
     if run.model.age >= run.model.days:
         playing.set(False)
         return
-    playing.set(not playing.value)
+    playing.set(True)
 
 
 def play_loop(cancel: threading.Event) -> None:
