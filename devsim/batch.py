@@ -36,7 +36,7 @@ The parameter points are the cartesian product of the axes: each ``grid`` entry,
 the sweep is the base scenario over the seeds). ``link`` values are ``"PARAMETER"``,
 ``"PARAMETER + N"`` or ``"PARAMETER - N"`` where PARAMETER is a swept one (the operator
 needs a space before it), e.g. a 4-day deprivation whose start day varies
-(``scenarios/cp_profile_sweep.toml``). Each parameter may appear once (set, an axis or
+(the shipped ``cp_profile_sweep``). Each parameter may appear once (set, an axis or
 link); values in a list must be distinct.
 
 **Parameter names** address the scenario:

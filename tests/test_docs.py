@@ -195,6 +195,36 @@ def test_the_readme_lists_every_lesson_as_devsim_lesson_list_does():
     assert rows == expected
 
 
+KINDS = {"run": "scenario", "batch": "sweep", "evolve": "evolution"}
+# ``devsim run md_critical``, ``devsim batch scenarios/x.toml``, ``devsim lesson timing``:
+# a command and the first argument after it (placeholders such as NAME and options skipped)
+COMMAND = re.compile(r"devsim (run|batch|evolve|lesson)\s+([a-z][\w./-]*)")
+
+
+def _shipped_texts() -> list[Path]:
+    data = Path(devsim.__file__).parent / "data"
+    return [ROOT / "README.md", *PAGES, *sorted(data.rglob("*.md")), *sorted(data.rglob("*.toml"))]
+
+
+@pytest.mark.parametrize("path", _shipped_texts(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_commands_written_in_the_docs_name_what_exists(path):
+    """A command a reader copies from a page, a lesson or a shipped file's comment names a
+    shipped scenario, sweep or lesson, or a file of the repository."""
+    from devsim.errors import DevsimInputError
+    from devsim.shipped import is_path, lesson_names, resolve
+
+    for command, arg in COMMAND.findall(path.read_text(encoding="utf-8")):
+        if command == "lesson":
+            assert arg in lesson_names(), f"{path.name}: devsim lesson {arg}"
+        elif is_path(arg):
+            assert (ROOT / arg).is_file(), f"{path.name}: devsim {command} {arg}"
+        else:
+            try:
+                resolve(arg, KINDS[command])
+            except DevsimInputError as exc:
+                pytest.fail(f"{path.name}: devsim {command} {arg}: {exc}")
+
+
 def test_scenario_pages_name_every_species_condition_and_drug():
     from devsim.genome import SPECIES
     from devsim.scenario import DRUGS

@@ -4,9 +4,10 @@ One scenario and one seed write ``DIR/generations.parquet`` (one row per generat
 ``DIR/summary.json`` (the last generation, habitat maps, mutation-scale ratios) and
 ``DIR/figures/*.png``. Several scenarios and/or ``--seeds N`` write one such folder per run
 (``DIR/<scenario>/seed<S>/``, ``<scenario>`` the file's name without ``.toml``) plus
-``DIR/comparison.csv`` and ``DIR/comparison.png``: every scenario's end state, mean and
-spread over seeds. The file names label the runs, so two files with one name (or one file
-given twice) are refused rather than written into one folder. Those runs go to Dask with
+``DIR/comparison.csv`` (every run's end state), ``DIR/comparison_summary.csv`` (each
+scenario's mean and spread over seeds) and ``DIR/comparison.png``. The file names label
+the runs, so two files with one name (or one file given twice) are refused rather than
+written into one folder. Those runs go to Dask with
 ``--workers N`` (a local cluster) or ``--scheduler ADDRESS`` (an existing one); folders
 already written are kept, so rerunning an interrupted batch finishes it. One island
 scenario (``[islands]``) sends its islands there instead and continues from its
@@ -75,7 +76,8 @@ def add_parser(subparsers) -> None:
         help="evolve developmental genomes over generations",
         description="Evolve a population of developing organisms (EvolutionModel) and write "
         "generations.parquet, summary.json and figures/ into --out. Several scenarios or "
-        "--seeds N write one folder per run plus comparison.csv / comparison.png.",
+        "--seeds N write one folder per run plus comparison.csv, comparison_summary.csv "
+        "(mean, sd, 95% interval) and comparison.png.",
     )
     parser.add_argument(
         "scenario",

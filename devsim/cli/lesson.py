@@ -29,7 +29,11 @@ def add_parser(subparsers) -> None:
         help="your own lesson file (Markdown with a TOML header) instead of a NAME",
     )
     parser.add_argument("--out", type=str, default=None, help="output folder")
-    parser.add_argument("--quick", action="store_true", help="fewer animals and one seed")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="two seeds instead of three, and smaller profile, sheet, Baldwin and evolution runs",
+    )
     parser.set_defaults(func=main)
 
 

@@ -26,8 +26,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="two seeds, 12 organisms per group, mouse only, no cortical-sheet rows unless "
-        "named in --rows (what the tests run)",
+        help="two seeds, 12 organisms per group, no cat critical-period profile, no "
+        "cortical-sheet rows unless named in --rows (what the tests run)",
     )
     parser.add_argument("--out", type=str, default="out/validation", help="output folder")
     parser.add_argument(
