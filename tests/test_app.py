@@ -24,6 +24,7 @@ import solara.server.kernel_context
 import solara.server.starlette  # noqa: F401  (as in the server: reactive state is per session)
 from PIL import Image
 
+from devsim.genome import Genome
 from devsim.viz import PageModel, charts, components, figures, model_params
 from devsim.viz.page_model import presets
 
@@ -218,6 +219,35 @@ def test_keys_play_step_and_reset(page):
     assert components.session.value.model.age == 0
     # a frame of the play loop may still be drawing the old run: the new one shows after it
     page.find(v.Html, class_="devsim-age", children=["Age: P0"]).wait_for(timeout=5)
+
+
+def test_settings_show_their_numbers_and_the_genes_that_run(page):
+    """A slider says its value without being dragged; a gene left at the mouse default says
+    the value the chosen species runs; which eye is off for conditions of both eyes."""
+
+    def label(name):
+        components.settings_open.set(True)
+        return page.find(class_=f"devsim-input-{name}").widget.children[0].label
+
+    def disabled(name):
+        return page.find(class_=f"devsim-input-{name}").widget.children[0].disabled
+
+    assert label("days").endswith(f": {components.draft.value['days']}")
+    mouse = Genome.preset("mouse").values["g_inh"]
+    assert label("g_inh").endswith(f": {mouse:g}")
+    _set(page, "species", "gad65_ko")
+    ko = Genome.preset("gad65_ko").values["g_inh"]
+    assert ko != mouse
+    assert label("g_inh").endswith(f": {ko:g} (gad65_ko's own)")
+    assert components.session.value.model.protocol.scenario.groups[0].genome == {}
+    _set(page, "g_inh", 1.5)  # moved: every group runs the value set
+    assert label("g_inh").endswith(": 1.5")
+    assert components.session.value.model.protocol.scenario.groups[0].genome == {"g_inh": 1.5}
+    _set(page, "protocol", components.CUSTOM)
+    _set(page, "condition", "lid_suture")
+    assert not disabled("eye")
+    _set(page, "condition", "dark")
+    assert disabled("eye")
 
 
 def test_pause_leaves_the_run_at_the_age_it_shows(page):

@@ -33,13 +33,16 @@ from devsim.errors import DevsimInputError
 from devsim.genome import GENE_BY_NAME
 from devsim.model import DevelopmentModel
 from devsim.plasticity import WINDOW_OPEN_GATE
+from devsim.senses import EYE_CONDITIONS
 from devsim.viz import charts
 from devsim.viz.page_model import (
     CUSTOM,
     PAGE_GENES,
     PageModel,
+    at_default,
     build_protocol,
     default_genes,
+    gene_in_use,
     model_params,
     page_defaults,
 )
@@ -526,6 +529,13 @@ def _input(name: str, disabled: bool = False):
     spec = model_params()[name]
     value = draft.value[name]
     label = spec["label"].removeprefix("Custom: ")
+    if spec["type"] == "SliderInt":  # the number in view, not only while dragged
+        label = f"{label}: {int(value)}"
+    elif spec["type"] == "SliderFloat":
+        species = draft.value["species"]
+        used = gene_in_use(name, value, species)
+        own = f" ({species}'s own)" if species != "mouse" and at_default(name, value) else ""
+        label = f"{label}: {used:g}{own}"
 
     def on_value(new):
         change(name, new)
@@ -580,13 +590,14 @@ def Settings():
                 with solara.Column(gap="2px"):
                     off = "" if custom else " (off: a preset is chosen)"
                     solara.Text("Custom protocol" + off, style={"font-weight": "600"})
-                    for name in CUSTOM_ONLY:
-                        _input(name, disabled=not custom)
+                    one_eye = draft.value["condition"] in EYE_CONDITIONS
+                    for name in CUSTOM_ONLY:  # which eye: only for a one-eyed condition
+                        _input(name, disabled=not custom or (name == "eye" and not one_eye))
                     dz = custom and bool(draft.value["diazepam"])
                     for name in ("diazepam_from", "diazepam_to"):
                         _input(name, disabled=not dz)
                 with solara.Column(gap="2px"):
-                    solara.Text("Genes (left at the mouse default, each species keeps its own)",
+                    solara.Text("Genes (at the mouse default, each species runs its own value)",
                                 style={"font-weight": "600"})  # fmt: skip
                     for name, *_ in PAGE_GENES:
                         _input(name)

@@ -21,7 +21,7 @@ from typing import Any
 
 from devsim.cohort import BATCH_SIZE, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
-from devsim.genome import GENE_BY_NAME, SPECIES
+from devsim.genome import GENE_BY_NAME, SPECIES, Genome
 from devsim.model import DevelopmentModel
 from devsim.scenario import Scenario, load_scenario, parse_scenario, read_toml
 from devsim.senses import CONDITIONS, EYE_CONDITIONS
@@ -83,13 +83,19 @@ def _seed(value: Any) -> int:
     return seed
 
 
+def at_default(name: str, value: float) -> bool:
+    """A page gene left at the mouse default: each species then keeps its own value."""
+    return math.isclose(float(value), GENE_BY_NAME[name].default, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def gene_in_use(name: str, value: float, species: str) -> float:
+    """The value a page gene runs at: the species' own while left at the mouse default."""
+    return Genome.preset(species).values[name] if at_default(name, value) else float(value)
+
+
 def _gene_overrides(genes: dict[str, float]) -> dict[str, float]:
     """Genes moved away from the mouse default (the others keep each species' value)."""
-    return {
-        name: float(value)
-        for name, value in genes.items()
-        if not math.isclose(float(value), GENE_BY_NAME[name].default, rel_tol=1e-6, abs_tol=1e-9)
-    }
+    return {name: float(value) for name, value in genes.items() if not at_default(name, value)}
 
 
 def custom_group_name(condition: str, eye: str, start: int, end: int, drug: tuple | None) -> str:
