@@ -162,11 +162,15 @@ class Measure:
         return bool(self.low <= self.mean <= self.high)
 
     def target(self) -> str:
+        """The range as a reader writes it: "> 0" for a bound of ±1e-9 (strictly signed),
+        three significant digits, "reported" for a quantity without a target."""
+        if np.isinf(self.low) and np.isinf(self.high):
+            return "reported"
         if np.isinf(self.low):
-            return f"<= {self.high:g}"
+            return "< 0" if -1e-9 <= self.high < 0 else f"<= {self.high:.3g}"
         if np.isinf(self.high):
-            return f">= {self.low:g}"
-        return f"{self.low:g} .. {self.high:g}"
+            return "> 0" if 0 < self.low <= 1e-9 else f">= {self.low:.3g}"
+        return f"{self.low:.3g} .. {self.high:.3g}"
 
 
 @dataclass

@@ -216,13 +216,19 @@ def test_questions_follow_the_scenario():
     assert md.answer(_summary("cbi", {"md_p24": 0.4, "control": 0.7})) == "down"
     assert md.answer(_summary("cbi", {"md_p24": 0.68, "control": 0.7})) == "none"
     assert md.answer(_summary("cbi", {"md_p24": 0.9, "control": 0.7})) == "up"
-    text = md.result_text(_summary("cbi", {"md_p24": 0.4, "control": 0.7}))
+    text = md.result_text(_summary("cbi", {"md_p24": 0.4, "control": 0.7}, days=28))
     assert text == (
         "At P28 the CBI of **MD P24** is 0.40 against 0.70 in control: it fell by 0.30. "
         "**Toward the right eye (the open eye): the CBI falls**."
     )
+    # the difference is the one of the numbers shown: 0.654 and 0.656 read 0.65 and 0.66
+    text = md.result_text(_summary("cbi", {"md_p24": 0.654, "control": 0.656}, days=28))
+    assert "0.65 against 0.66 in control: a difference of only 0.01" in text
+    assert md.answer(_summary("cbi", {"md_p24": 0.604, "control": 0.6549})) == "down"  # 0.05
     gad = question_for("gad65")
     assert (gad.group, gad.reference, gad.age) == ("ko_md", "ko_control", 28)
+    text = gad.result_text(_summary("cbi", {"ko_md": 0.65, "ko_control": 0.66}, days=40))
+    assert text.endswith("(The figures and the table show P40, the end of the run.)")
     strabismus = question_for("strabismus")
     assert strabismus.metric == "binocular_fraction"
     assert strabismus.options()[0] == ("down", "Fewer binocular cells")

@@ -83,3 +83,22 @@ def test_bad_rows_argument_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == f"devsim: error: --rows: unknown row(s) [99]; allowed 1..{len(ROWS)}"
     assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "text"),
+    [
+        (-np.inf, np.inf, "reported"),
+        (1e-9, np.inf, "> 0"),
+        (-np.inf, -1e-9, "< 0"),
+        (-np.inf, 1 / 3, "<= 0.333"),
+        (0.15, np.inf, ">= 0.15"),
+        (-0.05, 0.05, "-0.05 .. 0.05"),
+        (24, 32, "24 .. 32"),
+    ],
+)
+def test_targets_read_as_written(low, high, text):
+    from devsim.validation import Measure
+
+    measure = Measure("q", [0.0], low, high)
+    assert measure.target() == text

@@ -104,12 +104,20 @@ class Question:
         if self.metric == "binocular_fraction":
             return [
                 ("down", "Fewer binocular cells"),
-                ("none", f"No clear change (within ±{NO_CHANGE:g} of {self.reference})"),
+                (
+                    "none",
+                    f"No clear change (less than {100 * NO_CHANGE:g} points from "
+                    f"{_shown(self.reference)})",
+                ),
                 ("up", "More binocular cells"),
             ]
         left = ("up", f"Toward {self._eye('left')}: the CBI rises")
         right = ("down", f"Toward {self._eye('right')}: the CBI falls")
-        none = ("none", f"No clear change (CBI within ±{NO_CHANGE:g} of {self.reference})")
+        none = (
+            "none",
+            f"No clear change (the CBI differs from {_shown(self.reference)}'s "
+            f"by less than {NO_CHANGE:g})",
+        )
         if self.deprived_eye == "right":
             return [left, none, right]  # the open eye first
         return [right, none, left]
@@ -118,18 +126,20 @@ class Question:
         return dict(self.options()).get(value, value)
 
     def values(self, summary: dict) -> tuple[float, float]:
-        """(group, reference) value of the metric on the day the answer is read."""
+        """(group, reference) value of the metric on the day the answer is read, rounded as
+        the page shows them (the CBI to 0.01, a share to 1 %), so that the difference a
+        student reads off the two numbers is the one the answer is judged by."""
 
         def read(group: str) -> float:
             series = summary["groups"][group]["daily"][self.metric]
             value = series[min(self.age, len(series) - 1)]
-            return float("nan") if value is None else float(value)
+            return float("nan") if value is None else round(float(value), 2)
 
         return read(self.group), read(self.reference)
 
     def answer(self, summary: dict) -> str:
         group, reference = self.values(summary)
-        delta = group - reference
+        delta = round(group - reference, 2)
         if math.isnan(delta) or abs(delta) < NO_CHANGE:
             return "none"
         return "up" if delta > 0 else "down"
@@ -137,7 +147,7 @@ class Question:
     def result_text(self, summary: dict) -> str:
         """What happened, in one or two sentences of Markdown."""
         group, reference = self.values(summary)
-        delta = group - reference
+        delta = round(group - reference, 2)
         if self.metric == "binocular_fraction":
             what = "share of binocular cells"
             values = f"{group:.0%} against {reference:.0%} in {_shown(self.reference)}"
@@ -151,9 +161,14 @@ class Question:
         text = f"At P{self.age} the {what} of **{_shown(self.group)}** is {values}"
         answer = self.answer(summary)
         if answer == "none":
-            return f"{text}: a difference of only {amount}, **no clear change**."
-        verb = "rose" if delta > 0 else "fell"
-        return f"{text}: it {verb} by {amount}. **{self.label(answer)}**."
+            text = f"{text}: a difference of only {amount}, **no clear change**."
+        else:
+            verb = "rose" if delta > 0 else "fell"
+            text = f"{text}: it {verb} by {amount}. **{self.label(answer)}**."
+        end = len(summary["groups"][self.reference]["daily"][self.metric]) - 1
+        if self.age < end:  # the question's day is not the day the figures end on
+            text += f" (The figures and the table show P{end}, the end of the run.)"
+        return text
 
 
 def question_for(scenario: str) -> Question:
@@ -416,7 +431,10 @@ def numbers_html(snapshot: Snapshot, reference: str) -> str:
     ]
     for name, m in snapshot.metrics.items():
         # signed as it moved: negative when the CBI fell (a shift toward the ipsilateral eye)
-        shift = "" if name == reference else _num(m["cbi"] - ref_cbi, "+.2f")
+        # from the rounded CBIs, as a reader subtracts them (and as the prediction is judged)
+        both = None not in (m["cbi"], ref_cbi)
+        change = round(m["cbi"], 2) - round(ref_cbi, 2) if both else None
+        shift = "" if name == reference else _num(change, "+.2f")
         binocular = m["binocular_fraction"]
         lines.append(
             f"<tr><td>{html.escape(_shown(name))}</td><td>{_num(m['cbi'], '.2f')}</td>"
