@@ -63,14 +63,20 @@ def check_out(out: str | Path, flag: str = "--out") -> Path:
     if not existing.is_dir():
         what = "a file" if existing == resolved else f"{printable(str(existing), 80)} is a file"
         raise DevsimInputError(f"{flag}: {shown}: must be a folder, but {what}")
-    try:  # the very operation staging needs: a folder created beside (or inside) --out
-        probe = tempfile.mkdtemp(prefix=".devsim-probe-", dir=existing)
-        os.rmdir(probe)
-    except OSError as exc:
-        raise DevsimInputError(
-            f"{flag}: {shown}: cannot write in {printable(str(existing), 80)} "
-            f"({exc.strerror or exc.__class__.__name__})"
-        ) from None
+    # The folders written: the one the staging folder is made in (beside --out, or the
+    # nearest that exists above it) and --out itself, where the files are published.
+    beside = path.absolute().parent
+    while not beside.exists():
+        beside = beside.parent
+    for place in dict.fromkeys([beside, existing]):
+        try:  # the very operation staging and publishing need: a folder created there
+            probe = tempfile.mkdtemp(prefix=".devsim-probe-", dir=place)
+            os.rmdir(probe)
+        except OSError as exc:
+            raise DevsimInputError(
+                f"{flag}: {shown}: cannot write in {printable(str(place), 80)} "
+                f"({exc.strerror or exc.__class__.__name__})"
+            ) from None
     return path
 
 
@@ -137,11 +143,17 @@ def publish_directory(staging: Path, out: Path) -> None:
                     f"{printable(str(place))}: is in the way of {dst.name}; move it and rerun "
                     "(nothing was published)"
                 )
-    for src in files:
+    for done, src in enumerate(files):
         _fsync(src)
         dst = out / src.relative_to(staging)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dst)
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+        except OSError as exc:  # e.g. a folder made read-only while the run went on
+            raise DevsimInputError(
+                f"{printable(str(dst))}: cannot write it ({exc.strerror or exc}); "
+                f"{done} of {len(files)} files were published"
+            ) from None
     shutil.rmtree(staging, ignore_errors=True)
     _ACTIVE.discard(staging)
 

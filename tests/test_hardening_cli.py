@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from cli_support import TINY, one_line, run_cli, write
 
 from devsim.budget import BYTES_PER_SLOT, development_cost, parse_size
+from devsim.errors import DevsimInputError
 from devsim.genome import SPECIES
 from devsim.model import DevelopmentModel
 from devsim.outputs import check_out, publish_directory, staging_dir
@@ -341,6 +343,50 @@ def test_a_run_whose_output_collides_exits_2_with_nothing_published(tmp_path, ca
     assert "in the way" in one_line(err)
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["timeline.parquet"]
     assert no_staging(tmp_path)
+
+
+def _unwritable(monkeypatch, folder: Path) -> None:
+    """Creating anything directly in ``folder`` fails (as in a read-only folder; the tests
+    may run as root, whom chmod does not stop)."""
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir).resolve() == folder.resolve():
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+
+
+def test_out_is_refused_before_work_when_the_folder_beside_it_is_read_only(
+    tmp_path, capsys, monkeypatch
+):
+    """The staging folder is made beside --out: an existing, writable --out in a read-only
+    folder is refused up front, not after the run."""
+    source = write(tmp_path / "tiny.toml", TINY)
+    (tmp_path / "ro" / "out").mkdir(parents=True)
+    _unwritable(monkeypatch, tmp_path / "ro")
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "ro" / "out")
+    assert code == 2
+    assert f"cannot write in {tmp_path / 'ro'} " in one_line(err)
+    assert list((tmp_path / "ro" / "out").iterdir()) == []
+
+
+def test_a_file_that_cannot_be_published_is_one_line(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    staging = staging_dir(out)
+    (staging / "a.json").write_text("{}")
+    (staging / "b.json").write_text("{}")
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst).name == "b.json":
+            raise PermissionError(13, "Permission denied")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(DevsimInputError, match=r"b\.json: cannot write it .*1 of 2 files"):
+        publish_directory(staging, out)
 
 
 def test_check_out_accepts_new_and_existing_folders(tmp_path):
