@@ -840,10 +840,15 @@ def _job(run: Run) -> Job:
 
 
 def _done(out: Path, run: Run) -> bool:
+    """The run's summary.json is there and holds what the results table reads from it (a
+    damaged or hand-edited one is run again, not read into the table)."""
     path = out / "runs" / run.run_id / "summary.json"
     try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        groups = run.scenario["groups"]
+        for group in groups:
+            _metrics(summary, group, _reference(groups))
+    except (OSError, ValueError, RecursionError, KeyError, TypeError, IndexError):
         return False
     return True
 
@@ -1286,7 +1291,7 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
         summary, timing = _read_run(out / "runs" / run.run_id, run.run_id in errors)
         error = None if summary is not None else error_line(errors.get(run.run_id, "missing"))
         groups = run.scenario["groups"]
-        ref_name = "control" if any(g["name"] == "control" for g in groups) else groups[0]["name"]
+        ref_name = _reference(groups)
         for group in groups:
             row: dict[str, Any] = {
                 **{columns[k]: v for k, v in run.params.items()},
@@ -1310,6 +1315,11 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
     for col in ("error", "timing_worker"):
         table[col] = table[col].astype("string")
     return table
+
+
+def _reference(groups: list[dict]) -> str:
+    """The group shifts are measured against: ``control``, else the first group."""
+    return "control" if any(g["name"] == "control" for g in groups) else groups[0]["name"]
 
 
 def _read_run(folder: Path, failed: bool) -> tuple[dict | None, dict | None]:

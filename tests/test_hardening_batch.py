@@ -109,6 +109,32 @@ def test_sweeping_organisms_writes_results_and_reruns(tmp_path, capsys, monkeypa
     assert "0 run now, 2 reused, 0 failed" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("damage", ["{}", "[]", "mean_odi"], ids=["empty", "list", "text"])
+def test_a_damaged_run_summary_is_run_again(tmp_path, capsys, no_figures, damage):
+    """A summary.json that parses but does not hold a run's results is not read into the
+    table (it was a KeyError or TypeError traceback): the run is run again."""
+    path = write_sweep(tmp_path, SWEEP)
+    out = tmp_path / "out"
+    assert batch_cli(path, out) == 0
+    before = pd.read_parquet(out / "results.parquet")
+    damaged = sorted((out / "runs").glob("*/summary.json"))[0]
+    good = damaged.read_text()
+    if damage == "mean_odi":  # a real summary with one value that is not a number
+        summary = json.loads(good)
+        next(iter(summary["groups"].values()))["final"]["mean_odi"] = "abc"
+        damaged.write_text(json.dumps(summary))
+    else:
+        damaged.write_text(damage)
+    capsys.readouterr()
+    assert batch_cli(path, out) == 0
+    assert "1 run now, 1 reused, 0 failed" in capsys.readouterr().out
+    assert damaged.read_text() == good
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "results.parquet").drop(columns=["timing_run_s", "timing_worker"]),
+        before.drop(columns=["timing_run_s", "timing_worker"]),
+    )
+
+
 def test_a_groups_own_parameter_wins_over_an_every_group_one(tmp_path):
     sweep = load_sweep(
         write_sweep(
