@@ -253,6 +253,29 @@ def test_panels_download_as_png_and_svg(browser, app_url):
         s.close()
 
 
+def test_projector_mode_draws_the_charts_larger(browser, app_url):
+    """Large text grows the charts with their cells (as SVG), not only the page's text, and
+    they keep updating."""
+    from playwright.sync_api import expect
+
+    s = Sim(browser, app_url)
+    try:
+        chart = s.page.locator(".devsim-chart-histogram .marks")
+        before = chart.bounding_box()["width"]
+        s.page.get_by_text("Large text (projector)").click()
+        expect(s.page.locator(".devsim-chart-histogram svg.marks")).to_have_count(1)
+        s.wait_drawn()
+        after = s.page.locator(".devsim-chart-histogram .marks").bounding_box()["width"]
+        assert after > 1.4 * before, (before, after)
+        s.step.click()
+        expect(s.age_text).to_have_text("Age: P1")
+        s.wait_drawn()
+        s.screenshot("projector.png")
+        assert s.failed == []
+    finally:
+        s.close()
+
+
 def test_keyboard_shortcuts(browser, app_url):
     from playwright.sync_api import expect
 

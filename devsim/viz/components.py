@@ -421,7 +421,9 @@ def on_key(action: str) -> None:
 
 # --- components -------------------------------------------------------------------------------
 @solara.component_vue(str(HERE / "panels.vue"))
-def PanelsView(specs: str, payload: str, notes: str, event_choose=None, event_visible=None):
+def PanelsView(
+    specs: str, payload: str, notes: str, large: bool, event_choose=None, event_visible=None
+):
     """Every live panel in one widget (see panels.vue). ``specs`` and ``payload`` travel as
     JSON text: one property changes a day, and no nested dict is walked by each render."""
 
@@ -657,6 +659,7 @@ def Panels(run: Run):
             "sets": charts.panel_data(model, organism, previous.value, on_screen.value),
         }
     PanelsView(specs=specs, payload=json.dumps(today), notes=METRICS_NOTES,
+               large=large_text.value,
                event_choose=selected_organism.set,
                event_visible=lambda names: on_screen.set(tuple(names)))  # fmt: skip
 
