@@ -69,15 +69,21 @@ def check_out(out: str | Path, flag: str = "--out") -> Path:
     while not beside.exists():
         beside = beside.parent
     for place in dict.fromkeys([beside, existing]):
-        try:  # the very operation staging and publishing need: a folder created there
-            probe = tempfile.mkdtemp(prefix=".devsim-probe-", dir=place)
-            os.rmdir(probe)
-        except OSError as exc:
-            raise DevsimInputError(
-                f"{flag}: {shown}: cannot write in {printable(str(place), 80)} "
-                f"({exc.strerror or exc.__class__.__name__})"
-            ) from None
+        check_writable(place, f"{flag}: {shown}")
     return path
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """One line naming ``what`` unless this process can create a folder in ``folder`` (the
+    very operation staging, publishing and atomic writes need)."""
+    try:
+        probe = tempfile.mkdtemp(prefix=".devsim-probe-", dir=folder)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise DevsimInputError(
+            f"{what}: cannot write in {printable(str(folder), 80)} "
+            f"({exc.strerror or exc.__class__.__name__})"
+        ) from None
 
 
 def printable(text: str, limit: int = 200) -> str:

@@ -45,6 +45,7 @@ class _Strict(BaseModel):
 
 
 NAME_MAX = 200  # characters in a scenario or group name (they title figures and folders)
+ORGANISMS_MAX = 100_000  # organisms in one group
 SEED_MAX = 2**32 - 1  # largest seed (the seeds a batch derives are 32-bit too)
 
 
@@ -100,7 +101,7 @@ class Group(_Strict):
     """Organisms that share a genome preset, a rearing timeline and treatments."""
 
     name: Name
-    organisms: Annotated[int, Field(ge=1, le=100_000)] = 16
+    organisms: Annotated[int, Field(ge=1, le=ORGANISMS_MAX)] = 16
     species: Species | None = None  # defaults to the scenario's species
     genome: dict[str, float] = Field(default_factory=dict)
     rearing: tuple[Rearing, ...] = Field(default=(), strict=False)

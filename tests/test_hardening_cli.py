@@ -175,6 +175,21 @@ def test_validate_checks_readme_and_out_before_running(tmp_path, capsys):
     assert not (tmp_path / "v").exists()
 
 
+def test_validate_refuses_a_readme_it_could_not_replace_before_running(
+    tmp_path, capsys, monkeypatch
+):
+    from devsim.cli.validate import README_END, README_START
+
+    readme = write(tmp_path / "doc" / "README.md", f"{README_START}\n{README_END}\n")
+    _unwritable(monkeypatch, tmp_path / "doc")
+    code, err = run_cli(
+        capsys, "validate", "--quick", "--rows", "1", "--readme", readme, "--out", tmp_path / "v"
+    )
+    assert code == 2
+    assert f"--readme: {readme}: cannot write in {tmp_path / 'doc'} " in one_line(err)
+    assert not (tmp_path / "v").exists()
+
+
 def test_update_readme_replaces_the_file_whole(tmp_path):
     from devsim.cli.validate import README_END, README_START, update_readme
 
@@ -193,6 +208,21 @@ def test_profile_refuses_bad_sizes_before_running(tmp_path, capsys):
     code, err = run_cli(capsys, "profile", "--seeds", "0", "--out", tmp_path / "p")
     assert code == 2
     assert "--seeds" in one_line(err)
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--starts", "2,2"], "--starts: each day once"),
+        (["--starts="], "--starts: expected days"),
+        (["--organisms", "100000000"], "--organisms: must be 1..100000"),
+    ],
+)
+def test_profile_names_the_flag_it_refuses(tmp_path, capsys, flags, message):
+    code, err = run_cli(capsys, "profile", *flags, "--out", tmp_path / "p")
+    assert code == 2
+    assert message in one_line(err)
     assert not (tmp_path / "p").exists()
 
 
@@ -441,6 +471,19 @@ def test_an_evolution_too_big_is_refused_before_it_starts(tmp_path, capsys):
     code, err = run_cli(capsys, "evolve", source, "--out", tmp_path / "o")
     assert code == 2
     assert "organism-days" in one_line(err)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--scheduler", "tcp://127.0.0.1:1"], ["--workers", "2"]],
+    ids=["scheduler", "workers"],
+)
+def test_one_evolution_run_refuses_cluster_flags_it_would_ignore(tmp_path, capsys, flags):
+    source = write(tmp_path / "ev.toml", 'name = "one"\ngrid = [2, 2]\nper_cell = 2\n')
+    code, err = run_cli(capsys, "evolve", source, *flags, "--out", tmp_path / "o")
+    assert code == 2
+    assert one_line(err).startswith(f"devsim: error: {flags[0]}: one run of a scenario")
     assert not (tmp_path / "o").exists()
 
 

@@ -79,6 +79,15 @@ def test_every_listed_name_is_accepted(capsys):
     assert sorted(listed) == SHIPPED
 
 
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [(["timing"], "NAME"), (["--file", "x.md"], "--file"), (["--out", "o"], "--out")],
+)
+def test_list_refuses_what_it_would_ignore(tmp_path, capsys, extra, named):
+    assert main(["lesson", "--list", *extra]) == 2
+    assert _one_error_line(capsys.readouterr().err).endswith(f"not with {named}")
+
+
 def test_own_lesson_file_is_explicit_and_builds(tmp_path, capsys):
     path = tmp_path / "mine.md"
     path.write_text(TEXT_LESSON)

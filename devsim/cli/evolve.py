@@ -542,9 +542,16 @@ def main(args: argparse.Namespace) -> int:
         raise DevsimInputError(f"--seed: must be in 0..{SEED_MAX}, got {args.seed}")
     args.scenario = [str(resolve(arg, "evolution")) for arg in args.scenario]  # name or path
     scenarios = [(path, _scenario(path, args)) for path in args.scenario]
+    single = len(scenarios) == 1 and args.seeds == 1 and not args.drift
+    if single and scenarios[0][1].islands.count == 1 and (args.scheduler or args.workers > 1):
+        flag = "--scheduler" if args.scheduler else "--workers"
+        raise DevsimInputError(
+            f"{flag}: one run of a scenario without islands runs in this process; allowed "
+            "with several scenarios, --seeds N, --drift or an island scenario"
+        )
     check_job_cost(scenarios, args)
     start = time.perf_counter()
-    if len(scenarios) == 1 and args.seeds == 1 and not args.drift:
+    if single:
         _single(out, scenarios[0][1], args)
     else:
         _many(out, scenarios, args)

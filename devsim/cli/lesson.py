@@ -42,6 +42,11 @@ def main(args: argparse.Namespace) -> int:
     from devsim.outputs import check_out, printable
 
     if args.list:
+        extra = [flag for flag, given in (("NAME", args.name is not None),
+                 ("--file", args.file is not None), ("--out", args.out is not None),
+                 ("--quick", args.quick)) if given]  # fmt: skip
+        if extra:
+            raise DevsimInputError(f"--list: lists the lessons only; not with {extra[0]}")
         for lesson in lessons():
             print(
                 f"{printable(lesson.name, 40):<22} {printable(lesson.title, 100)} — "

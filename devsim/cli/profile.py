@@ -9,6 +9,7 @@ from devsim.budget import Cost, check_cost, limits, scenario_cost
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.errors import DevsimInputError
 from devsim.outputs import check_out, printable, staged, table_text
+from devsim.scenario import ORGANISMS_MAX
 
 
 def add_parser(subparsers) -> None:
@@ -58,18 +59,20 @@ def main(args: argparse.Namespace) -> int:
     out = check_out(args.out)
     if not 1 <= args.seeds <= 1000:
         raise DevsimInputError(f"--seeds: must be 1..1000, got {args.seeds}")
-    if args.organisms < 1:
-        raise DevsimInputError(f"--organisms: must be >= 1, got {args.organisms}")
+    if not 1 <= args.organisms <= ORGANISMS_MAX:
+        raise DevsimInputError(f"--organisms: must be 1..{ORGANISMS_MAX}, got {args.organisms}")
     starts = None
-    if args.starts:
+    if args.starts is not None:
         try:
             starts = tuple(int(s) for s in args.starts.split(","))
         except ValueError:
             raise DevsimInputError(
-                f"--starts: expected days like 18,24,30; got {args.starts!r}"
+                f"--starts: expected days like 18,24,30; got {printable(args.starts, 80)!r}"
             ) from None
         if min(starts) < 0 or max(starts) > 3000:
             raise DevsimInputError("--starts: days must lie in 0..3000")
+        if len(set(starts)) != len(starts):
+            raise DevsimInputError(f"--starts: each day once; got {args.starts!r}")
     rearings = ("light",) if args.no_dark else ("light", "dark")
     check_cost(
         profile_cost(args.species, args.seeds, args.organisms, starts, rearings),

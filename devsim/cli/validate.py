@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from devsim.errors import DevsimInputError
-from devsim.outputs import atomic_text, check_out, printable, staged
+from devsim.outputs import atomic_text, check_out, check_writable, printable, staged
 from devsim.scenario import read_text_file
 
 README_START = "<!-- validation:start -->"
@@ -87,6 +87,8 @@ def read_readme(path: Path) -> str:
         raise DevsimInputError(
             f"--readme: {printable(str(path))}: no {README_START} ... {README_END} markers"
         )
+    # it is replaced whole by a file written beside it: refused now, not after the run
+    check_writable(Path(path).absolute().parent, f"--readme: {printable(str(path))}")
     return text
 
 
