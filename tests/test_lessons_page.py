@@ -319,3 +319,19 @@ def test_the_app_has_three_pages_with_tabs(kernel_context):
         assert [t.children[0] for t in tabs] == ["Simulation", "Lessons", "Baldwin effect"]
     finally:
         rc.close()
+
+
+def test_the_sheet_lesson_shows_its_maps_and_runs_the_presets_litter():
+    """The stripes lesson reads the maps: its live run draws them (the point-cortex lessons
+    draw none), with the sheet preset's own 2 animals per group (8 took minutes)."""
+    from devsim.viz.lessons_page import LESSON_ORGANISMS, lesson_organisms, new_live_run
+    from devsim.viz.page_model import presets
+
+    assert lesson_organisms(presets()["sheet_md"]) == 2
+    assert lesson_organisms(presets()["md_critical"]) == LESSON_ORGANISMS
+    run = new_live_run(find_lesson("stripes"))
+    assert run.model.sheet
+    assert sum(1 for _ in run.model.organisms()) == 2 * len(run.model.groups)
+    assert run.snapshot.maps.startswith(b"\x89PNG")
+    rows = comparisons(find_lesson("stripes"), "sheet_md", None)
+    assert {r.row for r in rows} == {23}

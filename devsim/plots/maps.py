@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import hsv_to_rgb  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from devsim import maps  # noqa: E402
 
@@ -83,9 +84,9 @@ def _group_grid(record: dict, path: Path | str, title: str, group) -> None:
     """One row per group, up to :data:`COLUMNS` littermates each: ``group(name, members)``
     returns how to draw one of them, ``draw(ax, c, k)`` for the ``c``-th, organism ``k``."""
     rows = _groups(record)
-    fig, axes = plt.subplots(
-        len(rows), COLUMNS, figsize=(2.1 * COLUMNS, 2.6 * len(rows)), squeeze=False
-    )
+    # a Figure of its own, not pyplot's: the lessons page draws it in a server thread
+    fig = Figure(figsize=(2.1 * COLUMNS, 2.6 * len(rows)))
+    axes = fig.subplots(len(rows), COLUMNS, squeeze=False)
     for r, (name, members) in enumerate(rows):
         draw = group(name, members)
         for c in range(COLUMNS):
@@ -96,7 +97,6 @@ def _group_grid(record: dict, path: Path | str, title: str, group) -> None:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def od_maps(record: dict, path: Path | str) -> None:

@@ -38,6 +38,7 @@ import solara.lab
 from devsim.errors import DevsimInputError
 from devsim.handout import render_text
 from devsim.lessons import Lesson, lessons
+from devsim.maps import MAP_METRICS
 from devsim.measures import DAILY_METRICS, FINAL_METRICS
 from devsim.model import DevelopmentModel
 from devsim.profile import STARTS, Profile
@@ -239,6 +240,7 @@ class Snapshot:
     timeline: bytes
     metrics: dict[str, dict]
     summary: dict | None = None  # the run's summary, once it has reached its last day
+    maps: bytes | None = None  # a cortical sheet's OD maps (None on the point cortex)
 
     @property
     def finished(self) -> bool:
@@ -276,7 +278,23 @@ def take_snapshot(model: DevelopmentModel) -> Snapshot:
         timeline=_png(figures.timeline_figure(model)),
         metrics=metrics,
         summary=None if model.running else live_summary(model),
+        maps=_od_maps(model) if model.sheet else None,
     )
+
+
+def _od_maps(model: DevelopmentModel) -> bytes:
+    """The sheet's OD maps as the run's ``od_maps.png`` draws them (the lessons read them)."""
+    from devsim.plots.maps import od_maps
+
+    buffer = io.BytesIO()
+    od_maps(model.map_record(), buffer)
+    return buffer.getvalue()
+
+
+def lesson_organisms(preset) -> int:
+    """Animals per group in a live lesson run: LESSON_ORGANISMS, or fewer where the preset
+    itself has fewer (a cortical sheet's run is heavy: the shipped ones have 2)."""
+    return min(LESSON_ORGANISMS, max(g.organisms for g in preset.groups))
 
 
 def new_live_run(lesson: Lesson) -> LiveRun | None:
@@ -289,7 +307,7 @@ def new_live_run(lesson: Lesson) -> LiveRun | None:
         species=preset.species,
         protocol=name,
         days=preset.days,
-        organisms=LESSON_ORGANISMS,
+        organisms=lesson_organisms(preset),
         seed=preset.seed,
         neurons=preset.neurons,
         presentations_per_day=preset.presentations_per_day,
@@ -304,7 +322,8 @@ def _blank_summary(name: str) -> dict:
     """A summary of scenario ``name`` with every number NaN (a run that is not available)."""
     scenario = load_scenario(scenario_path(name))
     nan, days = float("nan"), scenario.days + 1
-    final = {m: nan for m in FINAL_METRICS} | {"od_histogram": [nan] * 7}
+    metrics = [*FINAL_METRICS, *(MAP_METRICS if scenario.cortex == "sheet" else ())]
+    final = {m: nan for m in metrics} | {"od_histogram": [nan] * 7}
     daily = {"day": list(range(days))} | {m: [nan] * days for m in DAILY_METRICS}
     return {"groups": {g.name: {"final": final, "daily": daily} for g in scenario.groups}}
 
@@ -599,7 +618,7 @@ def LiveFigures(run: LiveRun, question: Question | None, pending: bool):
                 )
         description = " ".join(preset.description.split())
         solara.Text(
-            f"{description} ({LESSON_ORGANISMS} animals per group.)",
+            f"{description} ({lesson_organisms(preset)} animals per group.)",
             classes=["devsim-live-description"],
         )
         with solara.Div(classes=["devsim-live-figures"]):
@@ -607,6 +626,9 @@ def LiveFigures(run: LiveRun, question: Question | None, pending: bool):
                 solara.Image(snap.histogram)
             with solara.Div(classes=["devsim-lesson-timeline"]):
                 solara.Image(snap.timeline)
+            if snap.maps is not None:
+                with solara.Div(classes=["devsim-lesson-maps"]):
+                    solara.Image(snap.maps)
         reference = question.reference if question is not None else run.model.reference
         solara.HTML(
             tag="div",
