@@ -27,6 +27,7 @@ from devsim.viz.figures import (
     GROUP_COLOURS,
     LEFT_COLOUR,
     RIGHT_COLOUR,
+    display_name,
     histogram_counts,
     open_spans,
 )
@@ -37,25 +38,6 @@ NO_DATA = "#cccccc"  # an organism or neuron that responds to neither eye
 CLASS_COLOURS = [to_hex(c) for c in figures.CLASS_COLOURS]  # OD classes 1..7, as the lessons'
 RF_SHOWN = 6  # neurons in the receptive-field panel
 RF_GAP = 2  # pixels between two receptive fields
-
-
-def display_name(name: str) -> str:
-    """A group name as people read it: ``md_p24`` -> ``MD P24``, ``ko_diazepam_md`` ->
-    ``KO diazepam MD``, ``md_4d`` -> ``MD 4 days``; a name with spaces is kept as written."""
-    if " " in name:
-        return name
-    words = {"md": "MD", "bd": "BD", "ko": "KO", "wt": "WT", "ttx": "TTX", "lynx1": "Lynx1"}
-    out = []
-    for token in name.split("_"):
-        if token in words:
-            out.append(words[token])
-        elif len(token) > 1 and token[0] == "p" and token[1:].isdigit():
-            out.append("P" + token[1:])
-        elif token[:-1].isdigit() and token[-1] == "d":
-            out.append(f"{token[:-1]} days")
-        else:
-            out.append(token)
-    return " ".join(out)
 
 
 # --- per-organism numbers -------------------------------------------------------------------

@@ -53,6 +53,25 @@ def png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def display_name(name: str) -> str:
+    """A group name as people read it: ``md_p24`` -> ``MD P24``, ``ko_diazepam_md`` ->
+    ``KO diazepam MD``, ``md_4d`` -> ``MD 4 days``; a name with spaces is kept as written."""
+    if " " in name:
+        return name
+    words = {"md": "MD", "bd": "BD", "ko": "KO", "wt": "WT", "ttx": "TTX", "lynx1": "Lynx1"}
+    out = []
+    for token in name.split("_"):
+        if token in words:
+            out.append(words[token])
+        elif len(token) > 1 and token[0] == "p" and token[1:].isdigit():
+            out.append("P" + token[1:])
+        elif token[:-1].isdigit() and token[-1] == "d":
+            out.append(f"{token[:-1]} days")
+        else:
+            out.append(token)
+    return " ".join(out)
+
+
 def _wrap(name: str, width: int = 22) -> str:
     return "\n".join(textwrap.wrap(name, width)) or name
 
@@ -108,7 +127,7 @@ class HistogramFigure(PageFigure):
         self.reference = model.reference
         per_row = 3 if len(names) > 2 else 2
         rows = math.ceil(len(names) / per_row)
-        self.names = [_wrap(name, 24 if per_row == 3 else 36) for name in names]
+        self.names = [_wrap(display_name(name), 24 if per_row == 3 else 36) for name in names]
         title_lines = max(t.count("\n") + 2 for t in self.names)
         # inches: suptitle + panel titles above each row, x labels below the last
         head, gap, foot = 0.3 + 0.14 * title_lines, 0.3 + 0.14 * title_lines, 0.42
@@ -246,7 +265,7 @@ class TimelineFigure(PageFigure):
         for k, name in enumerate(names):
             colour = colours[name] = GROUP_COLOURS[k % len(GROUP_COLOURS)]
             lw = 2.0 if name == self.reference else 1.4
-            (odi,) = ax_odi.plot([], [], color=colour, lw=lw, label=_wrap(name, 30))
+            (odi,) = ax_odi.plot([], [], color=colour, lw=lw, label=_wrap(display_name(name), 30))
             (gate,) = ax_gate.plot([], [], color=colour, lw=lw)
             self.odi_lines.append(odi)
             self.gate_lines.append(gate)

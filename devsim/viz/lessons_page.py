@@ -748,8 +748,9 @@ def NoLiveRun(lesson: Lesson):
             )
         else:
             Text(
-                "This lesson has no live simulation here; `devsim lesson "
-                f"{lesson.name}` writes its handout with figures.",
+                "This lesson has no live simulation on this page: its runs take longer than a "
+                "lesson. Its handout has their figures (for the teacher: `devsim lesson "
+                f"{lesson.name} --out DIR` writes it).",
             )
 
 
