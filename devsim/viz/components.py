@@ -260,9 +260,11 @@ CSS = """
 .devsim-page .v-card { background: #ffffff !important; color: #1a1a1a !important; }
 .devsim-page .v-card__text, .devsim-page .v-label, .devsim-page .v-select__selection,
 .devsim-page input { color: #1a1a1a !important; }
-.devsim-bar { position: sticky; top: 0; z-index: 5; background: #ffffff; padding: 6px 8px;
+.devsim-bar { position: sticky; top: -12px; z-index: 5; background: #ffffff; padding: 6px 8px;
   display: flex; flex-wrap: wrap; gap: 8px; align-items: center;
   border-bottom: 1px solid #ddd; }
+/* the charts' "..." menus scroll under the bar, not over it */
+.devsim-page .vega-embed summary { z-index: 4 !important; }
 .devsim-bar .v-btn { min-width: 88px !important; }
 .devsim-speed { min-width: 180px; max-width: 260px; }
 .devsim-grid { display: grid; gap: 12px; padding: 8px 0;
