@@ -73,6 +73,29 @@ def check_out(out: str | Path, flag: str = "--out") -> Path:
     return path
 
 
+def check_room(folder: Path, names: tuple[str, ...] | list[str]) -> None:
+    """Before any work: ``folder`` can take files ``names`` (paths relative to it): no
+    folder where one of them goes, no file where one of their folders goes."""
+    check_out(folder)
+    for name in names:
+        place = _in_the_way(folder, name)
+        if place is not None:
+            raise DevsimInputError(
+                f"--out: {printable(str(place))} is in the way of {Path(name).name}; move it "
+                "and rerun"
+            )
+
+
+def _in_the_way(folder: Path, name: str) -> Path | None:
+    """A folder where file ``name`` goes, or a file where one of its folders goes."""
+    if (folder / name).is_dir():
+        return folder / name
+    for part in list(Path(name).parents)[:-1]:  # its folders below ``folder``, nearest first
+        if (folder / part).exists() and not (folder / part).is_dir():
+            return folder / part
+    return None
+
+
 def check_writable(folder: Path, what: str) -> None:
     """One line naming ``what`` unless this process can create a folder in ``folder`` (the
     very operation staging, publishing and atomic writes need)."""

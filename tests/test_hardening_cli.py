@@ -419,6 +419,45 @@ def test_a_file_that_cannot_be_published_is_one_line(tmp_path, monkeypatch):
         publish_directory(staging, out)
 
 
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_folder_holds_one_runs_results(tmp_path, capsys):
+    """A run writes exactly the files it declares; a point run after a sheet run in one
+    folder removes the sheet's maps (they were left beside the new summary)."""
+    from devsim.cli.run import RUN_FILES, SHEET_FILES
+
+    sheet = write(
+        tmp_path / "sheet.toml",
+        TINY.replace("neurons = 2", 'cortex = "sheet"\nsheet_size = 8'),
+    )
+    point = write(tmp_path / "tiny.toml", TINY)
+    out = tmp_path / "o"
+    assert run_cli(capsys, "run", sheet, "--out", out)[0] == 0
+    assert _files(out) == set(RUN_FILES) | set(SHEET_FILES)
+    assert run_cli(capsys, "run", point, "--out", out)[0] == 0
+    assert _files(out) == set(RUN_FILES)
+
+
+def test_a_run_refuses_a_batch_folder_and_blockers_before_running(tmp_path, capsys):
+    point = write(tmp_path / "tiny.toml", TINY)
+    batch = tmp_path / "b"
+    (batch / "runs").mkdir(parents=True)
+    (batch / "manifest.json").write_text("{}")
+    code, err = run_cli(capsys, "run", point, "--out", batch)
+    assert code == 2
+    assert "holds a devsim batch" in one_line(err)
+    assert _files(batch) == {"manifest.json"}
+    blocked = tmp_path / "x"
+    blocked.mkdir()
+    (blocked / "figures").write_text("mine")
+    code, err = run_cli(capsys, "run", point, "--out", blocked)
+    assert code == 2
+    assert "is in the way of od_histograms.png" in one_line(err)
+    assert _files(blocked) == {"figures"}
+
+
 def test_check_out_accepts_new_and_existing_folders(tmp_path):
     assert check_out(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
     assert check_out(str(tmp_path)) == tmp_path

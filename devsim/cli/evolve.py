@@ -29,7 +29,7 @@ import pandas as pd
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_workers
 from devsim.errors import DevsimInputError, DevsimRunError
-from devsim.outputs import atomic_write, check_out, printable, staged
+from devsim.outputs import atomic_write, check_out, check_room, printable, staged
 from devsim.scenario import SEED_MAX
 from devsim.shipped import resolve
 
@@ -211,28 +211,6 @@ def _labels(paths: list[str]) -> list[str]:
             )
         out.append(label)
     return out
-
-
-def _check_folder(folder: Path, names: tuple[str, ...]) -> None:
-    """Before any work: ``folder`` can take a run's files (nothing in the way of them)."""
-    check_out(folder)
-    for name in names:
-        place = _in_the_way(folder, name)
-        if place is not None:
-            raise DevsimInputError(
-                f"--out: {printable(str(place))} is in the way of {Path(name).name}; move it "
-                "and rerun"
-            )
-
-
-def _in_the_way(folder: Path, name: str) -> Path | None:
-    """A folder where file ``name`` goes, or a file where one of its folders goes."""
-    if (folder / name).is_dir():
-        return folder / name
-    for part in list(Path(name).parents)[:-1]:  # its folders below ``folder``, nearest first
-        if (folder / part).exists() and not (folder / part).is_dir():
-            return folder / part
-    return None
 
 
 def _clean(value):
@@ -563,7 +541,7 @@ def _single(out: Path, scenario, args: argparse.Namespace) -> None:
     """One scenario, one seed: evolve here (progress printed; an island scenario's islands
     on --workers / --scheduler), write ``out``, summarise."""
     seed = scenario.seed
-    _check_folder(out, RUN_FILES)
+    check_room(out, RUN_FILES)
     table = run_one(scenario, seed, out, True, args.workers, args.scheduler)
     if "island" in table:
         from devsim.islands import pooled
@@ -598,9 +576,9 @@ def _many(out: Path, scenarios: list, args: argparse.Namespace) -> None:
             seed = scenario.seed + k
             jobs.append((scenario, seed, base / f"seed{seed}"))
             tags.append((label, selection))
-    _check_folder(out, RESERVED)
+    check_room(out, RESERVED)
     for _, _, folder in jobs:
-        _check_folder(folder, RUN_FILES)
+        check_room(folder, RUN_FILES)
     tables = run_many(jobs, args.workers, args.scheduler)
     _compare(out, scenarios, jobs, tags, tables)
 

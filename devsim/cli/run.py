@@ -13,7 +13,7 @@ from devsim.errors import DevsimInputError
 from devsim.experiment import final_table, run_scenario, summary_json, timeline_table
 from devsim.maps import MAP_METRICS
 from devsim.measures import FINAL_METRICS
-from devsim.outputs import check_out, printable, staged, table_text
+from devsim.outputs import check_out, check_room, printable, staged, table_text
 from devsim.scenario import SEED_MAX, load_scenario
 from devsim.shipped import resolve
 
@@ -42,9 +42,21 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=main)
 
 
+# What a run writes into --out: these on every cortex, SHEET_FILES besides on a sheet.
+RUN_FILES = ("summary.json", "timeline.parquet", "figures/od_histograms.png",
+             "figures/timeline.png")  # fmt: skip
+SHEET_FILES = ("maps.npz", "figures/od_maps.png", "figures/orientation_maps.png",
+               "figures/map_development.png")  # fmt: skip
+
+
+def run_files(scenario) -> tuple[str, ...]:
+    return RUN_FILES + (SHEET_FILES if scenario.cortex == "sheet" else ())
+
+
 def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> None:
     """Write summary.json, timeline.parquet and figures/*.png (and, for a sheet, its
-    ``maps``: maps.npz and the map figures); all or nothing."""
+    ``maps``: maps.npz and the map figures); all or nothing. A previous run's sheet files
+    that this run does not write are removed: a folder holds one run's results."""
     from devsim.plots.development import od_histograms, timeline
 
     with staged(out) as staging:
@@ -58,6 +70,8 @@ def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> N
 
             save_maps(staging / "maps.npz", maps)
             map_figures(maps, staging / "figures")
+    for name in set(SHEET_FILES) - set(run_files(scenario)):
+        (out / name).unlink(missing_ok=True)
 
 
 def save_maps(path: Path, record: dict) -> None:
@@ -76,6 +90,12 @@ def main(args: argparse.Namespace) -> int:
             raise DevsimInputError(f"--seed: must be in 0..{SEED_MAX}, got {args.seed}")
         scenario = scenario.with_changes(seed=args.seed)
     check_cost(scenario_cost(scenario), *limits(args), what=printable(scenario.name, 80))
+    check_room(out, run_files(scenario))
+    if (out / "manifest.json").exists() or (out / "runs").is_dir():
+        raise DevsimInputError(
+            f"--out: {printable(str(out))} holds a devsim batch (manifest.json, runs/); "
+            "allowed: a new folder or one of devsim run's"
+        )
     summary, model = run_scenario(scenario)
     write_run(out, summary, scenario, model.map_record() if model.sheet else None)
     columns = TABLE_COLUMNS[:-1] + [m for m in MAP_METRICS if model.sheet] + TABLE_COLUMNS[-1:]
