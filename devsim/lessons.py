@@ -37,7 +37,7 @@ from pydantic import (
 
 from devsim.errors import DevsimInputError
 from devsim.outputs import printable
-from devsim.scenario import MAX_FILE_BYTES, parse_toml, read_text_file
+from devsim.scenario import MAX_FILE_BYTES, check_name, parse_toml, read_text_file
 from devsim.shipped import lesson_dir, lesson_names, lesson_path, scenario_names
 
 __all__ = ["Lesson", "LessonHeader", "find_lesson", "lesson_names", "lessons", "parse_lesson"]
@@ -46,13 +46,16 @@ TEACHER = "For the teacher"  # a lesson's notes for the teacher: on the page, no
 MAX_LESSON_BYTES = MAX_FILE_BYTES  # shipped lessons are a few kB; a bigger file is not a lesson
 
 
-def _not_blank(value: str) -> str:
+def _line(value: str) -> str:
+    """One line of printable text (it goes into a page's title and a terminal)."""
+    if not value.isprintable():
+        raise ValueError("must contain only printable characters (no control characters)")
     if not value.strip():
         raise ValueError("must not be blank")
     return value
 
 
-Text = Annotated[str, AfterValidator(_not_blank)]
+Line = Annotated[str, AfterValidator(_line)]
 
 
 class LessonHeader(BaseModel):
@@ -60,8 +63,8 @@ class LessonHeader(BaseModel):
     # a boolean; TOML lists are accepted for the tuples, their items are not coerced
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    title: Text
-    summary: Text
+    title: Annotated[str, AfterValidator(check_name)]  # as a scenario's name
+    summary: Line
     order: int = 100
     scenarios: tuple[StrictStr, ...] = Field(default=(), strict=False)
     rows: tuple[StrictInt, ...] = Field(default=(), strict=False)

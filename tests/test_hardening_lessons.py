@@ -373,11 +373,21 @@ def test_control_characters_in_a_name_are_escaped(tmp_path, capsys):
     assert "evil\\x1b[2J\\nname" in _one_error_line(err)
 
 
-def test_control_characters_in_a_title_are_escaped(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "T\\u0007\\u001b[2J", "printable"),
+        ("summary", "line one\\nline two", "printable"),
+        ("title", "x" * 201, "at most 200 characters"),
+    ],
+)
+def test_a_lesson_title_and_summary_are_printable_lines(tmp_path, capsys, field, value, message):
+    """They title the handout's page and the terminal's list: no control characters."""
     path = tmp_path / "mine.md"
-    path.write_text(TEXT_LESSON.replace("A teacher's own lesson", "Bell\\u0007\\u001b[31mred"))
-    assert main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")]) == 0
-    printed = capsys.readouterr().out
-    assert "\x07" not in printed
-    assert "\x1b" not in printed
-    assert "Bell\\x07\\x1b[31mred: handout written to" in printed
+    old = {"title": "A teacher's own lesson", "summary": "Only text, so nothing is simulated."}
+    path.write_text(TEXT_LESSON.replace(f'"{old[field]}"', f'"{value}"'))
+    assert main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert field in line
+    assert message in line
+    assert not (tmp_path / "h").exists()
