@@ -545,3 +545,26 @@ def test_baldwin_checks_sizes_and_out_before_running(tmp_path, capsys, argv, wor
     assert words in one_line(err)
     assert afile.read_text() == "mine"
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--host=-v", "--host: an IP address"),
+        ("--host=999.999.999.999", "--host: an IP address"),
+        ("--host=::::", "--host: an IP address"),
+        ("--port=0", "--port: a whole number"),
+        ("--session-timeout=soon", "--session-timeout:"),
+    ],
+)
+def test_app_refuses_bad_server_settings_before_starting(capsys, flag, message):
+    code, err = run_cli(capsys, "app", flag)
+    assert code == 2
+    assert message in one_line(err)
+
+
+def test_app_takes_addresses_and_host_names():
+    from devsim.cli.app import _host
+
+    for host in ("127.0.0.1", "0.0.0.0", "::1", "localhost", "lab-pc.school.example"):
+        assert _host(host), host

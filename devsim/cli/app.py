@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import re
 import sys
@@ -45,8 +46,11 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
         )
     if not str(args.port).isdigit() or not 1 <= int(args.port) <= 65535:
         raise DevsimInputError(f"--port: a whole number from 1 to 65535, got {args.port!r}")
-    if not re.fullmatch(r"[0-9A-Za-z.:-]+", args.host):
-        raise DevsimInputError(f"--host: an address or host name, got {args.host!r}")
+    if not _host(args.host):
+        raise DevsimInputError(
+            f"--host: an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1) or a host name, "
+            f"got {args.host!r}"
+        )
     env = {**os.environ, **server_env(args.session_timeout)}
     command = [
         sys.executable, "-m", "solara", "run", "devsim.viz.app",
@@ -54,6 +58,19 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
         "--production", "--no-open", "--no-check-version",
     ]  # fmt: skip
     return command, env
+
+
+def _host(text: str) -> bool:
+    """An IPv4 or IPv6 address, or a host name of letters, digits and inner hyphens."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9.]+", text):  # dotted digits that are no IPv4 address
+        return False
+    label = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    return len(text) <= 253 and re.fullmatch(rf"{label}(\.{label})*\.?", text) is not None
 
 
 def server_env(session_timeout: str = SESSION_TIMEOUT) -> dict[str, str]:
