@@ -142,7 +142,14 @@ def size_text(nbytes: float) -> str:
         scale = _UNITS[unit[0]]
         if nbytes >= scale:
             return f"{nbytes / scale:,.1f} {unit}"
-    return f"{nbytes / 2**10:,.0f} KiB"
+    if nbytes >= 2**10:
+        return f"{nbytes / 2**10:,.0f} KiB"
+    return f"{nbytes:,.0f} bytes"
+
+
+def _count(value: float) -> str:
+    """A count as read: thousands separated, three significant digits below 10 (0.5)."""
+    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
 
 
 def check_cost(
@@ -158,8 +165,8 @@ def check_cost(
         )
     if cost.organism_days > max_work:
         raise DevsimInputError(
-            f"{what}: {cost.organism_days:,.0f} organism-days (~{cost.hours():,.1f} h on one "
-            f"core) is above the limit of {max_work:,.0f} (make it smaller, or raise "
+            f"{what}: {_count(cost.organism_days)} organism-days (~{cost.hours():,.1f} h on "
+            f"one core) is above the limit of {_count(max_work)} (make it smaller, or raise "
             "--max-organism-days)"
         )
     return cost

@@ -76,6 +76,19 @@ def test_the_memory_estimate_grows_with_synapses_and_sizes_parse():
     assert parse_size("1000") == 1000
 
 
+def test_small_limits_are_said_as_given(tmp_path, capsys):
+    """A limit below a KiB or below one organism-day is not rounded to 0 in the message."""
+    source = write(tmp_path / "tiny.toml", TINY)
+    code, err = run_cli(capsys, "run", source, "--max-memory", "0.5K", "--out", tmp_path / "o")
+    assert code == 2
+    assert "the limit is 512 bytes" in one_line(err)
+    code, err = run_cli(
+        capsys, "run", source, "--max-organism-days", "0.001", "--out", tmp_path / "o"
+    )
+    assert code == 2
+    assert "above the limit of 0.001" in one_line(err)
+
+
 @pytest.mark.parametrize("special", ["/dev/zero", "fifo", "folder", "loop", "long"])
 def test_unreadable_scenarios_are_refused_without_reading_them(tmp_path, capsys, special):
     if special == "fifo":
