@@ -6,6 +6,7 @@ what is allowed (:class:`devsim.errors.DevsimInputError`).
 
 from __future__ import annotations
 
+import datetime
 import os
 import stat
 import sys
@@ -220,8 +221,11 @@ def error_message(err: dict) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind.endswith("_type") and "input" in err:
-        shown = printable(repr(err["input"]), 60)
-        return f"{msg}, got {_TYPE_NAMES.get(type(err['input']), 'a value')} {shown}"
+        value = err["input"]
+        if isinstance(value, datetime.date | datetime.time):  # a TOML date or time
+            return f"{msg}, got a TOML date or time {value.isoformat()}"
+        shown = printable(repr(value), 60)
+        return f"{msg}, got {_TYPE_NAMES.get(type(value), 'a value')} {shown}"
     return msg.removeprefix("Value error, ")
 
 

@@ -581,3 +581,12 @@ def test_app_takes_addresses_and_host_names():
 
     for host in ("127.0.0.1", "0.0.0.0", "::1", "localhost", "lab-pc.school.example"):
         assert _host(host), host
+
+
+def test_a_toml_date_is_named_as_one(tmp_path, capsys):
+    source = write(tmp_path / "d.toml", TINY.replace("days = 3", "days = 1979-05-27"))
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "o")
+    assert code == 2
+    assert one_line(err).endswith(
+        "days: Input should be a valid integer, got a TOML date or time 1979-05-27"
+    )
