@@ -323,6 +323,17 @@ def test_a_bad_link_says_so_and_runs_the_rest(kernel_context):
     rc.close()
 
 
+def test_a_link_with_several_bad_fields_names_each(kernel_context):
+    """Every field the link got wrong is named, and what its settings do wrong after them
+    (species=dog used to fall back to mouse in silence beside the seed's message)."""
+    query = "species=dog&organisms=abc&seed=-1"
+    _, rc = solara.render(InAppLayout(AtLink(query)), handle_error=False)
+    text = rc.find(v.Alert, class_="devsim-error").widget.children[0]
+    for field in ("'species'", "'organisms'", "seed"):
+        assert field in text, text
+    rc.close()
+
+
 def test_every_panel_dataset_is_sent_and_is_plain_json():
     for protocol in ("custom", "gad65"):
         model = PageModel(protocol=protocol, organisms=2)

@@ -98,15 +98,15 @@ def _kind(name: str) -> str:
 def parse_inputs(pairs: dict[str, str]) -> tuple[dict[str, Any], str | None]:
     """Page inputs from a link's query (``species=cat&organisms=4...``).
 
-    Returns the inputs (defaults for anything absent) and a one-line message naming the first
-    field that could not be read (its default is used instead), or None.
+    Returns the inputs (defaults for anything absent) and a one-line message naming every
+    field that could not be read (each keeps its default), or None.
     """
     inputs = default_inputs()
     params = model_params()
-    error = None
+    errors: list[str] = []
     for name, text in pairs.items():
         if name not in inputs:
-            error = error or f"link: unknown field {name!r}; allowed: {', '.join(inputs)}"
+            errors.append(f"unknown field {name!r} (allowed: {', '.join(inputs)})")
             continue
         kind = _kind(name)
         try:
@@ -129,10 +129,10 @@ def parse_inputs(pairs: dict[str, str]) -> tuple[dict[str, Any], str | None]:
             what = {"int": "a whole number", "float": "a number", "bool": "true or false"}
             allowed = params[name].get("values")
             wanted = what.get(kind) or ("one of " + ", ".join(map(str, allowed)))
-            error = error or f"link: field {name!r} must be {wanted}, got {text!r}"
+            errors.append(f"field {name!r} must be {wanted}, got {text!r}")
             continue
         inputs[name] = value
-    return inputs, error
+    return inputs, ("link: " + "; ".join(errors)) if errors else None
 
 
 def query_of(inputs: dict[str, Any]) -> str:
@@ -681,8 +681,9 @@ def Page():
     if session.value is None:  # the session's first visit: the link's settings, if any
         inputs, link_error = parse_inputs(dict(parse_qsl(router.search or "")))
         run = build(inputs)
-        if link_error and not run.model.input_error:
-            run.model.input_error = link_error
+        if link_error:  # what the link got wrong, and then what its settings do
+            problems = [link_error, run.model.input_error]
+            run.model.input_error = "; ".join(p for p in problems if p)
         draft.set(dict(inputs))
         session.set(run)
     run = session.value
