@@ -562,11 +562,17 @@ def receptive_field_rows(organism: Organism) -> tuple[list[dict], list[dict]]:
 def map_spec(model: DevelopmentModel) -> dict:
     size = model.cohort.size
     gap = 3
+    key = 8  # map units below the maps for the key
     x = {"type": "quantitative", "scale": {"domain": [0, 2 * size + gap]}, "axis": None}
-    y = {"type": "quantitative", "scale": {"domain": [2 * size + gap, -4]}, "axis": None}
-    spec = _base(WIDTH + 20, "Maps on the cortical sheet: ocular dominance (left eye's territory "
+    y = {"type": "quantitative", "scale": {"domain": [2 * size + gap + key, -4]}, "axis": None}
+    spec = _base(WIDTH + 70, "Maps on the cortical sheet: ocular dominance (left eye's territory "
                              "white) and orientation preference (hue), shown animal and its "
                              "littermate control")  # fmt: skip
+    bottom = 2 * size + gap
+    lines = [
+        {"y": bottom + 3.5, "text": "top: which eye wins (white: left eye, black: right eye)"},
+        {"y": bottom + 7, "text": "bottom: preferred orientation (colour); circles: pinwheels"},
+    ]
     spec["layer"] = [
         {"data": {"name": "maps"}, "mark": {"type": "rect"},
          "encoding": {"x": {"field": "x", **x}, "x2": {"field": "x2"},
@@ -577,6 +583,10 @@ def map_spec(model: DevelopmentModel) -> dict:
         {"data": {"name": "map_labels"}, "mark": {"type": "text", "fontSize": 10,
                                                    "baseline": "bottom"},
          "encoding": {"x": {"field": "x", **x}, "y": {"datum": -0.5, **y},
+                      "text": {"field": "text"}}},
+        {"data": {"values": lines}, "mark": {"type": "text", "fontSize": 10, "align": "left",
+                                              "color": "#444"},
+         "encoding": {"x": {"datum": 0, **x}, "y": {"field": "y", **y},
                       "text": {"field": "text"}}},
     ]  # fmt: skip
     return spec
