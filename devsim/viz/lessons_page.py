@@ -202,7 +202,10 @@ The published experiments of this lesson, with the target the validation table c
 (`devsim validate` runs each with 16 animals per group and 5 seeds). The last column is what
 **this live run** gives, wherever the quantity comes from the scenario you just ran. One small
 run scatters more than the mean over five seeds: a value a little outside the target is no
-surprise, one on the other side of zero would be.
+surprise, one on the other side of zero would be. Each quantity is read as its row defines it
+(a shift is the littermate controls' CBI minus the deprived group's, on the day the
+deprivation ends); the table of groups below shows the last day, each group against one
+reference group, so its numbers can differ from these.
 """
 
 
