@@ -121,7 +121,8 @@ def test_page_builds(page):
     labels = [b.children[-1] for b in page.find(v.Btn).widgets if b.children]
     assert {"Step", "Play", "Reset"} <= set(map(str, labels))
     assert _text(page, "devsim-age") == "Age: P0"
-    assert _text(page, "devsim-window").startswith("Critical window: not yet open (gate 0.")
+    window = _text(page, "devsim-window")
+    assert window.startswith("Critical window: not yet open (plasticity gate 0.")
     charts_ = _charts(page)
     assert list(charts_) == ["litter", "histogram", "timeline", "synapses", "receptive-fields"]
     page.find(v.Alert, class_="devsim-error").assert_empty()

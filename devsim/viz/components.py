@@ -175,21 +175,18 @@ def window_status(model: DevelopmentModel) -> str:
         state = "closing" if today >= CLOSED_GATE else "closed"
     else:
         state = "not yet open"
-    return f"{state} (gate {today:.2f})"
+    return f"{state} (plasticity gate {today:.2f})"
 
 
 def today_conditions(model: DevelopmentModel) -> str:
     """What each group lives through today (the day that the next Step simulates)."""
     if model.age >= model.days:
-        return (
-            f"Finished: the simulated life ends at P{model.days}. Press Reset to run again, "
-            "or set a longer life in Settings and press Reset."
-        )
+        return f"Finished: the simulated life ends at P{model.days}."
     parts = [
         f"{charts.display_name(name)}: {labels[model.age].replace('_', ' ')}"
         for name, labels in model.condition_labels.items()
     ]
-    return f"Next Step lives P{model.age} → P{model.age + 1}. " + " · ".join(parts)
+    return f"The next Step simulates P{model.age} → P{model.age + 1}: " + " · ".join(parts)
 
 
 def _number(value, fmt: str) -> str:
@@ -523,7 +520,7 @@ def Controls(run: Run):
             solara.Text("Applying the new settings…", classes=["devsim-applying"])
         if finished:
             solara.Text(
-                f"Finished at P{model.days}: Reset to run again, or set a longer life and Reset",
+                "Reset to run again, or set a longer life in Settings and press Reset",
                 classes=["devsim-finished"],
             )
 
