@@ -845,10 +845,12 @@ def _done(out: Path, run: Run) -> bool:
     path = out / "runs" / run.run_id / "summary.json"
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(summary, dict):  # `null` would read as a run of NaNs
+            return False
         groups = run.scenario["groups"]
         for group in groups:
             _metrics(summary, group, _reference(groups))
-    except (OSError, ValueError, RecursionError, KeyError, TypeError, IndexError):
+    except (OSError, ValueError, RecursionError, KeyError, TypeError, IndexError, AttributeError):
         return False
     return True
 

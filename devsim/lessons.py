@@ -37,7 +37,7 @@ from pydantic import (
 
 from devsim.errors import DevsimInputError
 from devsim.outputs import printable
-from devsim.scenario import MAX_FILE_BYTES, check_name, parse_toml, read_text_file
+from devsim.scenario import MAX_FILE_BYTES, check_line, check_name, parse_toml, read_text_file
 from devsim.shipped import lesson_dir, lesson_names, lesson_path, scenario_names
 
 __all__ = ["Lesson", "LessonHeader", "find_lesson", "lesson_names", "lessons", "parse_lesson"]
@@ -46,16 +46,7 @@ TEACHER = "For the teacher"  # a lesson's notes for the teacher: on the page, no
 MAX_LESSON_BYTES = MAX_FILE_BYTES  # shipped lessons are a few kB; a bigger file is not a lesson
 
 
-def _line(value: str) -> str:
-    """One line of printable text (it goes into a page's title and a terminal)."""
-    if not value.isprintable():
-        raise ValueError("must contain only printable characters (no control characters)")
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-Line = Annotated[str, AfterValidator(_line)]
+Line = Annotated[str, AfterValidator(check_line)]  # it goes into a page and a terminal
 
 
 class LessonHeader(BaseModel):

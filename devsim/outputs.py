@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from devsim.errors import DevsimInputError
+from devsim.errors import DevsimInputError, DevsimRunError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -26,11 +26,14 @@ PATH_MAX = 4096
 _ACTIVE: set[Path] = set()  # staging folders of this process, removed on SIGTERM / Ctrl-C
 
 
-def check_out(out: str | Path, flag: str = "--out") -> Path:
+def check_out(out: str | Path, flag: str = "--out", stages: bool = True) -> Path:
     """``out`` as a folder devsim may write into, checked before any work starts.
 
     Refuses the empty string, the file-system root, an existing file (or a file on the
-    way to it), names too long for the file system and places this process cannot write.
+    way to it), names too long for the file system and places this process cannot write:
+    ``out`` (or the nearest folder above it that exists) and, for a command that ``stages``
+    its results beside ``out`` (:func:`staged`), the folder they are staged in, which must
+    be on ``out``'s file system (the results are moved into ``out`` by renaming).
     """
     text = str(out)
     if not text.strip():
@@ -63,20 +66,30 @@ def check_out(out: str | Path, flag: str = "--out") -> Path:
     if not existing.is_dir():
         what = "a file" if existing == resolved else f"{printable(str(existing), 80)} is a file"
         raise DevsimInputError(f"{flag}: {shown}: must be a folder, but {what}")
-    # The folders written: the one the staging folder is made in (beside --out, or the
-    # nearest that exists above it) and --out itself, where the files are published.
-    beside = path.absolute().parent
-    while not beside.exists():
-        beside = beside.parent
-    for place in dict.fromkeys([beside, existing]):
-        check_writable(place, f"{flag}: {shown}")
+    check_writable(existing, f"{flag}: {shown}")
+    if stages:
+        beside = _beside(path)
+        while not beside.exists():
+            beside = beside.parent
+        check_writable(beside, f"{flag}: {shown}")
+        if path.exists() and os.stat(path).st_dev != os.stat(beside).st_dev:
+            raise DevsimInputError(
+                f"{flag}: {shown}: is on another file system than the folder above it, "
+                f"where the results are made before they are moved in; give --out a new "
+                "folder inside it"
+            )
     return path
 
 
-def check_room(folder: Path, names: tuple[str, ...] | list[str]) -> None:
+def _beside(out: Path) -> Path:
+    """The folder a staging folder for ``out`` is made in (``.`` for ``.``)."""
+    return Path(out).parent
+
+
+def check_room(folder: Path, names: tuple[str, ...] | list[str], stages: bool = True) -> None:
     """Before any work: ``folder`` can take files ``names`` (paths relative to it): no
     folder where one of them goes, no file where one of their folders goes."""
-    check_out(folder)
+    check_out(folder, stages=stages)
     for name in names:
         place = _in_the_way(folder, name)
         if place is not None:
@@ -179,7 +192,7 @@ def publish_directory(staging: Path, out: Path) -> None:
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)
         except OSError as exc:  # e.g. a folder made read-only while the run went on
-            raise DevsimInputError(
+            raise DevsimRunError(
                 f"{printable(str(dst))}: cannot write it ({exc.strerror or exc}); "
                 f"{done} of {len(files)} files were published"
             ) from None
@@ -193,12 +206,13 @@ def staging_dir(out: Path) -> Path:
     Staging folders left beside ``out`` by processes that no longer run are removed first.
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    beside = _beside(out)
+    beside.mkdir(parents=True, exist_ok=True)
     prefix = f".{out.name}.staging-"
-    for stale in out.parent.glob(f"{glob_escape(prefix)}*"):
+    for stale in beside.glob(f"{glob_escape(prefix)}*"):
         if stale.is_dir() and not _alive(stale.name.removeprefix(prefix).split("-")[0]):
             shutil.rmtree(stale, ignore_errors=True)
-    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=out.parent))
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=beside))
     _ACTIVE.add(path)
     return path
 

@@ -52,8 +52,13 @@ SEED_MAX = 2**32 - 1  # largest seed (the seeds a batch derives are 32-bit too)
 
 def check_name(value: str) -> str:
     """A name that can title a figure, a terminal line and a folder: printable, short."""
-    if len(value) > NAME_MAX:
-        raise ValueError(f"at most {NAME_MAX} characters, got {len(value)}")
+    return check_line(value, NAME_MAX)
+
+
+def check_line(value: str, limit: int | None = None) -> str:
+    """One line of printable text, not blank, of at most ``limit`` characters."""
+    if limit is not None and len(value) > limit:
+        raise ValueError(f"at most {limit} characters, got {len(value)}")
     if not value.isprintable():
         raise ValueError("must contain only printable characters (no control characters)")
     if not value.strip():

@@ -164,13 +164,18 @@ class Measure:
     def target(self) -> str:
         """The range as a reader writes it: "> 0" for a bound of ±1e-9 (strictly signed),
         three significant digits, "reported" for a quantity without a target."""
+
+        def bound(x: float) -> str:  # three significant digits, never an exponent
+            return np.format_float_positional(x, precision=3, unique=False, fractional=False,
+                                              trim="-")  # fmt: skip
+
         if np.isinf(self.low) and np.isinf(self.high):
             return "reported"
         if np.isinf(self.low):
-            return "< 0" if -1e-9 <= self.high < 0 else f"<= {self.high:.3g}"
+            return "< 0" if -1e-9 <= self.high < 0 else f"<= {bound(self.high)}"
         if np.isinf(self.high):
-            return "> 0" if 0 < self.low <= 1e-9 else f">= {self.low:.3g}"
-        return f"{self.low:.3g} .. {self.high:.3g}"
+            return "> 0" if 0 < self.low <= 1e-9 else f">= {bound(self.low)}"
+        return f"{bound(self.low)} .. {bound(self.high)}"
 
 
 @dataclass

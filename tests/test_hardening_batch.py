@@ -109,7 +109,9 @@ def test_sweeping_organisms_writes_results_and_reruns(tmp_path, capsys, monkeypa
     assert "0 run now, 2 reused, 0 failed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("damage", ["{}", "[]", "mean_odi"], ids=["empty", "list", "text"])
+@pytest.mark.parametrize(
+    "damage", ["{}", "[]", "null", "mean_odi", "day"], ids=["empty", "list", "null", "text", "day"]
+)
 def test_a_damaged_run_summary_is_run_again(tmp_path, capsys, no_figures, damage):
     """A summary.json that parses but does not hold a run's results is not read into the
     table (it was a KeyError or TypeError traceback): the run is run again."""
@@ -119,9 +121,13 @@ def test_a_damaged_run_summary_is_run_again(tmp_path, capsys, no_figures, damage
     before = pd.read_parquet(out / "results.parquet")
     damaged = sorted((out / "runs").glob("*/summary.json"))[0]
     good = damaged.read_text()
-    if damage == "mean_odi":  # a real summary with one value that is not a number
+    if damage in ("mean_odi", "day"):  # a real summary with one value of the wrong kind
         summary = json.loads(good)
-        next(iter(summary["groups"].values()))["final"]["mean_odi"] = "abc"
+        group = next(iter(summary["groups"].values()))
+        if damage == "mean_odi":
+            group["final"]["mean_odi"] = "abc"
+        else:
+            group["daily"]["day"] = {}
         damaged.write_text(json.dumps(summary))
     else:
         damaged.write_text(damage)

@@ -18,7 +18,7 @@ import pytest
 from cli_support import TINY, one_line, run_cli, write
 
 from devsim.budget import BYTES_PER_SLOT, development_cost, parse_size
-from devsim.errors import DevsimInputError
+from devsim.errors import DevsimInputError, DevsimRunError
 from devsim.genome import SPECIES
 from devsim.model import DevelopmentModel
 from devsim.outputs import check_out, publish_directory, staging_dir
@@ -428,7 +428,7 @@ def test_a_file_that_cannot_be_published_is_one_line(tmp_path, monkeypatch):
         return real(src, dst)
 
     monkeypatch.setattr(os, "replace", replace)
-    with pytest.raises(DevsimInputError, match=r"b\.json: cannot write it .*1 of 2 files"):
+    with pytest.raises(DevsimRunError, match=r"b\.json: cannot write it .*1 of 2 files"):
         publish_directory(staging, out)
 
 
@@ -469,6 +469,39 @@ def test_a_run_refuses_a_batch_folder_and_blockers_before_running(tmp_path, caps
     assert code == 2
     assert "is in the way of od_histograms.png" in one_line(err)
     assert _files(blocked) == {"figures"}
+
+
+def test_out_dot_stages_in_the_working_folder(tmp_path, monkeypatch, capsys):
+    """``--out .`` stages beside '.', that is in '.', so a read-only folder above it does
+    not matter; batch and scenarios copy write inside --out and never probe above it."""
+    work = tmp_path / "ro" / "work"
+    work.mkdir(parents=True)
+    _unwritable(monkeypatch, tmp_path / "ro")
+    monkeypatch.chdir(work)
+    assert check_out(".") == Path(".")
+    assert check_out(work, stages=False) == work
+    with pytest.raises(DevsimInputError, match="cannot write in"):
+        check_out(work)  # a staging folder would go into the read-only folder
+    code, _ = run_cli(capsys, "scenarios", "copy", "md_critical", ".")
+    assert code == 0
+    assert (work / "md_critical.toml").is_file()
+
+
+def test_an_out_on_another_file_system_is_refused_before_the_run(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    real = os.stat
+
+    def stat(path, *args, **kwargs):  # --out as if mounted from elsewhere
+        result = real(path, *args, **kwargs)
+        if Path(path) == out:
+            return os.stat_result((*result[:2], result.st_dev + 1, *result[3:]))
+        return result
+
+    monkeypatch.setattr(os, "stat", stat)
+    with pytest.raises(DevsimInputError, match="on another file system"):
+        check_out(out)
+    assert check_out(out, stages=False) == out
 
 
 def test_check_out_accepts_new_and_existing_folders(tmp_path):

@@ -61,7 +61,8 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
 
 
 def _host(text: str) -> bool:
-    """An IPv4 or IPv6 address, or a host name of letters, digits and inner hyphens."""
+    """An IPv4 or IPv6 address, or a host name of letters, digits, inner hyphens and
+    underscores (as container names have)."""
     try:
         ipaddress.ip_address(text)
         return True
@@ -69,7 +70,7 @@ def _host(text: str) -> bool:
         pass
     if re.fullmatch(r"[0-9.]+", text):  # dotted digits that are no IPv4 address
         return False
-    label = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    label = r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
     return len(text) <= 253 and re.fullmatch(rf"{label}(\.{label})*\.?", text) is not None
 
 

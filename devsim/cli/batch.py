@@ -56,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
     from devsim.budget import check_workers, cores
     from devsim.outputs import check_out, printable
 
-    out = check_out(args.out)
+    out = check_out(args.out, stages=False)  # writes inside --out, not beside it
     workers = min(2, cores()) if args.workers is None else args.workers
     workers = check_workers(workers, args.scheduler)
     if args.max_runs < 1:

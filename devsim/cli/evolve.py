@@ -512,7 +512,7 @@ def check_job_cost(scenarios, args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    out = check_out(args.out)
+    out = check_out(args.out, stages=False)  # writes inside --out, not beside it
     check_workers(args.workers, args.scheduler)
     if not 1 <= args.seeds <= SEEDS_MAX:
         raise DevsimInputError(f"--seeds: must be in 1..{SEEDS_MAX}, got {args.seeds}")
@@ -576,7 +576,7 @@ def _many(out: Path, scenarios: list, args: argparse.Namespace) -> None:
             seed = scenario.seed + k
             jobs.append((scenario, seed, base / f"seed{seed}"))
             tags.append((label, selection))
-    check_room(out, RESERVED)
+    check_room(out, RESERVED, stages=False)
     for _, _, folder in jobs:
         check_room(folder, RUN_FILES)
     tables = run_many(jobs, args.workers, args.scheduler)

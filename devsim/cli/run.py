@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -70,8 +71,14 @@ def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> N
 
             save_maps(staging / "maps.npz", maps)
             map_figures(maps, staging / "figures")
-    for name in set(SHEET_FILES) - set(run_files(scenario)):
-        (out / name).unlink(missing_ok=True)
+    for name in sorted(set(SHEET_FILES) - set(run_files(scenario))):
+        stale = out / name
+        try:
+            if stale.is_file():
+                stale.unlink()
+        except OSError as exc:  # the new results are published; say what is left
+            print(f"devsim run: note: a previous run's {printable(str(stale))} could not be "
+                  f"removed ({exc.strerror or exc})", file=sys.stderr)  # fmt: skip
 
 
 def save_maps(path: Path, record: dict) -> None:

@@ -82,7 +82,7 @@ def copy(name: str, folder: str) -> list[Path]:
     from devsim.shipped import scenario_dir
 
     kind, source = _find(name)
-    out = check_out(folder, flag="DIR")
+    out = check_out(folder, flag="DIR", stages=False)  # writes inside DIR
     sources = [source]
     if kind == "sweep":
         base = _read(source)["sweep"]["base"]

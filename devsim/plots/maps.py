@@ -10,7 +10,6 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import hsv_to_rgb  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -139,7 +138,8 @@ def map_development(record: dict, path: Path | str, organism: int = 0, ages: int
     history_od, history_z = record["od_history"], record["history"]
     days = history_z.shape[0]
     picks = np.unique(np.linspace(days // ages, days - 1, ages).astype(int))
-    fig, axes = plt.subplots(2, len(picks), figsize=(2.0 * len(picks), 4.3), squeeze=False)
+    fig = Figure(figsize=(2.0 * len(picks), 4.3))  # not pyplot's (see _group_grid)
+    axes = fig.subplots(2, len(picks), squeeze=False)
     span = od_span([maps.as_imaged(history_od[day, organism]) for day in picks])
     for c, day in enumerate(picks):
         draw_od(axes[0, c], history_od[day, organism], f"P{day}", span)
@@ -148,7 +148,6 @@ def map_development(record: dict, path: Path | str, organism: int = 0, ages: int
     fig.suptitle(f"Maps over age: {name} #{record['litter'][organism]}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def map_figures(record: dict, folder: Path) -> list[Path]:

@@ -35,6 +35,7 @@ from devsim.model import DevelopmentModel
 from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.senses import EYE_CONDITIONS
 from devsim.viz import charts
+from devsim.viz.figures import display_name
 from devsim.viz.page_model import (
     CUSTOM,
     PAGE_GENES,
@@ -183,7 +184,7 @@ def today_conditions(model: DevelopmentModel) -> str:
     if model.age >= model.days:
         return f"Finished: the simulated life ends at P{model.days}."
     parts = [
-        f"{charts.display_name(name)}: {labels[model.age].replace('_', ' ')}"
+        f"{display_name(name)}: {labels[model.age].replace('_', ' ')}"
         for name, labels in model.condition_labels.items()
     ]
     return f"The next Step simulates P{model.age} → P{model.age + 1}: " + " · ".join(parts)
@@ -217,9 +218,7 @@ def metrics_html(model: DevelopmentModel) -> str:
             _number(m["synapses"], ".0f"),
             _number(m["plasticity"], ".2f"),
         ]
-        rows.append(
-            f"<tr><td>{charts.display_name(name)}</td>" + "".join(f"<td>{c}</td>" for c in cells)
-        )
+        rows.append(f"<tr><td>{display_name(name)}</td>" + "".join(f"<td>{c}</td>" for c in cells))
     return f"<table><tr><th>group</th>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -257,6 +256,7 @@ CSS = """
 .devsim-page .v-card { background: #ffffff !important; color: #1a1a1a !important; }
 .devsim-page .v-card__text, .devsim-page .v-label, .devsim-page .v-select__selection,
 .devsim-page input { color: #1a1a1a !important; }
+/* top -12px: Solara pads the scrolling content 12px below its app bar; the bar covers it */
 .devsim-bar { position: sticky; top: -12px; z-index: 5; background: #ffffff; padding: 6px 8px;
   display: flex; flex-wrap: wrap; gap: 8px; align-items: center;
   border-bottom: 1px solid #ddd; }

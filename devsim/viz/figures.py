@@ -147,7 +147,7 @@ class HistogramFigure(PageFigure):
             )
             if name != self.reference:
                 (line,) = ax.step(x, zeros, where="mid", color="black", lw=1.2,
-                                  label=f"{self.reference} (outline)")  # fmt: skip
+                                  label=f"{display_name(self.reference)} (outline)")  # fmt: skip
                 self.outlines.append(line)
                 if legend:
                     ax.legend(frameon=False, fontsize=6.5, loc="upper right", handlelength=1.2)

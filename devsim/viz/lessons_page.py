@@ -47,7 +47,7 @@ from devsim.senses import EYE_CONDITIONS
 from devsim.shipped import scenario_path
 from devsim.validation import ROWS, Settings
 from devsim.viz import figures
-from devsim.viz.charts import display_name as _shown
+from devsim.viz.figures import display_name as _shown
 from devsim.viz.page_model import PageModel, presets
 
 LESSON_ORGANISMS = 8  # animals per group in a live lesson run (the shipped scenarios have 16)
