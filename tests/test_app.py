@@ -249,6 +249,9 @@ def test_settings_show_their_numbers_and_the_genes_that_run(page):
     assert not disabled("eye")
     _set(page, "condition", "dark")
     assert disabled("eye")
+    _set(page, "days", 40)  # a protocol's days reach as far as the life
+    slider = page.find(class_="devsim-input-rearing_from").widget.children[0]
+    assert slider.max == 40
 
 
 def test_pause_leaves_the_run_at_the_age_it_shows(page):

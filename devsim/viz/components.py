@@ -250,6 +250,7 @@ TIPS = {  # settings -> what they do (tooltips)
     **{name: GENE_BY_NAME[name].doc for name, *_ in PAGE_GENES},
 }
 CUSTOM_ONLY = ("condition", "eye", "rearing_from", "rearing_to", "diazepam")
+DAY_FIELDS = ("rearing_from", "rearing_to", "diazepam_from", "diazepam_to")
 
 CSS = """
 .devsim-page { color: #1a1a1a; background: #ffffff; color-scheme: light; }
@@ -548,7 +549,10 @@ def _input(name: str, disabled: bool = False):
                 solara.Select(label, values=spec["values"], value=value, on_value=on_value,
                               disabled=disabled, dense=True)  # fmt: skip
             elif kind == "SliderInt":
-                solara.SliderInt(label, value=int(value), min=spec["min"], max=spec["max"],
+                top = spec["max"]
+                if name in DAY_FIELDS:  # a day of the protocol: within the life (or its value)
+                    top = max(min(top, int(draft.value["days"])), int(value))
+                solara.SliderInt(label, value=int(value), min=spec["min"], max=top,
                                  on_value=on_value, disabled=disabled)  # fmt: skip
             elif kind == "SliderFloat":
                 solara.SliderFloat(label, value=float(value), min=spec["min"], max=spec["max"],
