@@ -335,3 +335,20 @@ def test_the_sheet_lesson_shows_its_maps_and_runs_the_presets_litter():
     assert run.snapshot.maps.startswith(b"\x89PNG")
     rows = comparisons(find_lesson("stripes"), "sheet_md", None)
     assert {r.row for r in rows} == {23}
+
+
+def test_a_lesson_being_prepared_says_so(page, monkeypatch):
+    """While a live run is built (a sheet takes seconds) the page says it is preparing,
+    not "Prepare the live simulation" as if nothing were under way."""
+    seen = []
+    real = lessons_page.new_live_run
+
+    def slow(lesson):
+        seen.append(_texts(page, "devsim-preparing"))  # what the page shows meanwhile
+        return real(lesson)
+
+    monkeypatch.setattr(lessons_page, "new_live_run", slow)
+    lessons_page.open_lesson(find_lesson("hubel_wiesel"))
+    assert seen == [["Preparing the live simulation…"]]
+    assert not lessons_page.preparing.value
+    assert _texts(page, "devsim-preparing") == []

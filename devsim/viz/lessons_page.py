@@ -474,6 +474,7 @@ chosen = solara.reactive("")  # the lesson shown ("" = the list of lessons)
 step_index = solara.reactive(0)
 prediction = solara.reactive("")
 live = solara.reactive(None)  # LiveRun of the chosen lesson, or None
+preparing = solara.reactive(False)  # a live run is being built
 _lock = threading.Lock()  # the check-and-set of a worker's snapshot
 
 
@@ -481,7 +482,16 @@ def open_lesson(lesson: Lesson) -> None:
     chosen.set(lesson.name)
     step_index.set(0)
     prediction.set("")
-    live.set(new_live_run(lesson))
+    _prepare(lesson)
+
+
+def _prepare(lesson: Lesson) -> None:
+    """Build the lesson's live run; the page says so meanwhile (a sheet takes seconds)."""
+    preparing.set(True)
+    try:
+        live.set(new_live_run(lesson))
+    finally:
+        preparing.set(False)
 
 
 def close_lesson() -> None:
@@ -492,7 +502,7 @@ def close_lesson() -> None:
 
 def start_over(lesson: Lesson) -> None:
     prediction.set("")
-    live.set(new_live_run(lesson))
+    _prepare(lesson)
 
 
 CSS = """
@@ -742,7 +752,10 @@ def NoLiveRun(lesson: Lesson):
                     color="primary",
                     classes=["devsim-to-baldwin"],
                 )
-        elif live_scenario(lesson) is not None:  # not prepared yet (should not happen)
+        elif live_scenario(lesson) is not None and preparing.value:
+            solara.Text("Preparing the live simulation…", classes=["devsim-preparing"])
+            solara.ProgressLinear(True)
+        elif live_scenario(lesson) is not None:  # not prepared (should not happen)
             solara.Button(
                 "Prepare the live simulation",
                 icon_name="mdi-restart",
