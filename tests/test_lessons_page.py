@@ -187,6 +187,7 @@ def test_a_lesson_without_scenario_links_to_the_baldwin_page(page):
 
 
 def test_every_lesson_with_a_scenario_has_predict_and_compare_steps():
+    """Predict with every live scenario; Compare where the lesson names validation rows."""
     for lesson in lessons():
         steps = lesson_steps(lesson)
         headings = [s.heading for s in steps]
@@ -197,7 +198,7 @@ def test_every_lesson_with_a_scenario_has_predict_and_compare_steps():
         texts = [h for h, _ in lesson.steps() if not h.lower().startswith("predict")]
         assert [s.heading for s in steps if s.kind == "text"] == texts
         assert headings.count(PREDICT) == 1
-        assert headings[-1] == COMPARE
+        assert (headings[-1] == COMPARE) == bool(lesson.header.rows), lesson.name
         assert len(question_for(scenario).options()) == 3
 
 
@@ -333,8 +334,8 @@ def test_the_sheet_lesson_shows_its_maps_and_runs_the_presets_litter():
     assert run.model.sheet
     assert sum(1 for _ in run.model.organisms()) == 2 * len(run.model.groups)
     assert run.snapshot.maps.startswith(b"\x89PNG")
-    rows = comparisons(find_lesson("stripes"), "sheet_md", None)
-    assert {r.row for r in rows} == {23}
+    # no validation rows (row 23 needs the slow sheet_cat run too): no Compare step
+    assert COMPARE not in [s.heading for s in lesson_steps(find_lesson("stripes"))]
 
 
 def test_a_lesson_being_prepared_says_so(page, monkeypatch):

@@ -228,7 +228,8 @@ def lesson_steps(lesson: Lesson) -> list[Step]:
     if live:
         if not predict:
             steps.append(Step(PREDICT, "", "predict"))
-        steps.append(Step(COMPARE, COMPARE_TEXT, "compare"))
+        if lesson.header.rows:  # published experiments to compare with
+            steps.append(Step(COMPARE, COMPARE_TEXT, "compare"))
     return steps
 
 
