@@ -71,7 +71,7 @@ def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> N
 
             save_maps(staging / "maps.npz", maps)
             map_figures(maps, staging / "figures")
-    for name in sorted(set(SHEET_FILES) - set(run_files(scenario))):
+    for name in SHEET_FILES if maps is None else ():  # a sheet run's maps, left from before
         stale = out / name
         try:
             if stale.is_file():
