@@ -37,7 +37,7 @@ from pydantic import (
 
 from devsim.errors import DevsimInputError
 from devsim.outputs import printable
-from devsim.scenario import MAX_FILE_BYTES, check_line, check_name, parse_toml, read_text_file
+from devsim.scenario import MAX_FILE_BYTES, Name, check_line, parse_toml, read_text_file
 from devsim.shipped import lesson_dir, lesson_names, lesson_path, scenario_names
 
 __all__ = ["Lesson", "LessonHeader", "find_lesson", "lesson_names", "lessons", "parse_lesson"]
@@ -54,7 +54,7 @@ class LessonHeader(BaseModel):
     # a boolean; TOML lists are accepted for the tuples, their items are not coerced
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    title: Annotated[str, AfterValidator(check_name)]  # as a scenario's name
+    title: Name  # as a scenario's name
     summary: Line
     order: int = 100
     scenarios: tuple[StrictStr, ...] = Field(default=(), strict=False)

@@ -72,7 +72,7 @@ def main(args: argparse.Namespace) -> int:
         if min(starts) < 0 or max(starts) > 3000:
             raise DevsimInputError("--starts: days must lie in 0..3000")
         if len(set(starts)) != len(starts):
-            raise DevsimInputError(f"--starts: each day once; got {args.starts!r}")
+            raise DevsimInputError(f"--starts: each day once; got {printable(args.starts, 80)!r}")
     rearings = ("light",) if args.no_dark else ("light", "dark")
     check_cost(
         profile_cost(args.species, args.seeds, args.organisms, starts, rearings),
