@@ -139,8 +139,14 @@ class Question:
         return read(self.group), read(self.reference)
 
     def answer(self, summary: dict) -> str:
-        group, reference = self.values(summary)
-        delta = round(group - reference, 2)
+        return self._answer(self._change(*self.values(summary)))
+
+    @staticmethod
+    def _change(group: float, reference: float) -> float:
+        return round(group - reference, 2)  # of the two numbers as shown
+
+    @staticmethod
+    def _answer(delta: float) -> str:
         if math.isnan(delta) or abs(delta) < NO_CHANGE:
             return "none"
         return "up" if delta > 0 else "down"
@@ -148,7 +154,7 @@ class Question:
     def result_text(self, summary: dict) -> str:
         """What happened, in one or two sentences of Markdown."""
         group, reference = self.values(summary)
-        delta = round(group - reference, 2)
+        delta = self._change(group, reference)
         if self.metric == "binocular_fraction":
             what = "share of binocular cells"
             values = f"{group:.0%} against {reference:.0%} in {_shown(self.reference)}"
@@ -160,7 +166,7 @@ class Question:
         if math.isnan(delta):
             return f"At P{self.age} the {what} of {_shown(self.group)} could not be measured."
         text = f"At P{self.age} the {what} of **{_shown(self.group)}** is {values}"
-        answer = self.answer(summary)
+        answer = self._answer(delta)
         if answer == "none":
             text = f"{text}: a difference of only {amount}, **no clear change**."
         else:
