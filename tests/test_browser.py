@@ -51,17 +51,21 @@ class Sim(Tab):
         return int(AGE.fullmatch(self.age_text.inner_text())[1])
 
     def wait_drawn(self) -> None:
-        """Every panel on screen shows today's data (its figure's data-version starts with
-        the age); panels below the fold catch up when scrolled to."""
+        """The panels have today's data (the groups' table is headed with the age) and every
+        panel on screen shows it (its figure's data-version starts with the age); panels
+        below the fold catch up when scrolled to. The table is checked too because with the
+        settings open no chart may be on screen, and "every" of none is true at once."""
         self.page.wait_for_function(
             """() => {
                 const age = document.querySelector('.devsim-age').innerText.match(/P(\\d+)/)[1];
+                const table = document.querySelector('.devsim-metrics h3');
                 const charts = [...document.querySelectorAll('figure.devsim-chart')];
                 const near = (c) => {
                     const r = c.getBoundingClientRect();
                     return r.top < innerHeight && r.bottom > 0;
                 };
-                return charts.length >= 5 && charts.filter(near).every(
+                return table !== null && table.innerText.endsWith('P' + age)
+                    && charts.length >= 5 && charts.filter(near).every(
                     c => (c.dataset.version || '').startsWith(age + '-'));
             }""",
             timeout=30_000,
