@@ -508,10 +508,13 @@ class _Axes:
             params = self.point_params(point, combo)
             data_point = self.scenario(params)
             label = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "base"
-            parse_scenario(data_point, source=f"{source}: sweep point {point} ({label})")
+            parsed = parse_scenario(data_point, source=f"{source}: sweep point {point} ({label})")
+            # The id hashes the scenario as devsim reads it, so `eta = 1` and `eta = 1.0`
+            # name one run (and a sweep listing both is refused below as a repeat).
+            resolved = parsed.model_dump(mode="json", exclude_unset=True, by_alias=True)
             for seed_index, seed in enumerate(seeds):
                 scenario = {**data_point, "seed": seed}
-                run_id = _run_id(scenario)
+                run_id = _run_id({**resolved, "seed": seed})
                 if run_id in seen:
                     raise self.err(
                         "sweep",
@@ -800,7 +803,9 @@ def _assign(data: dict, loc: tuple, value: Any) -> None:
 
 
 def _run_id(scenario: dict) -> str:
-    """A stable name for a run: a hash of its resolved scenario (description left out)."""
+    """A stable name for a run: a hash of its resolved scenario (as validated, in JSON
+    form: a number written ``1`` in a float field hashes as ``1.0``; description left
+    out)."""
     content = {k: v for k, v in scenario.items() if k != "description"}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

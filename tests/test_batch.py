@@ -109,6 +109,18 @@ def test_sweep_points_seeds_and_links(tmp_path):
     assert {r.scenario["seed"] for r in explicit.runs} == {4, 9}
 
 
+def test_run_ids_name_the_scenario_as_read_not_as_written(tmp_path):
+    """A number written 1 or 1.0 in a float field is one scenario: one run id (a rerun
+    with either spelling resumes the other's runs)."""
+    ints = SWEEP.replace('"genome.eta" = 0.12', '"genome.eta" = 1')
+    floats = SWEEP.replace('"genome.eta" = 0.12', '"genome.eta" = 1.0')
+    a = load_sweep(write_sweep(tmp_path / "a", ints))
+    b = load_sweep(write_sweep(tmp_path / "b", floats))
+    assert a.runs[0].scenario["groups"][0]["genome"]["eta"] == 1  # written as an integer
+    assert [r.run_id for r in a.runs] == [r.run_id for r in b.runs]
+    assert len({r.run_id for r in a.runs}) == 4
+
+
 @pytest.mark.parametrize("name", ["cp_profile_sweep", "genome_sweep"])
 def test_shipped_sweeps_validate(name):
     sweep = load_sweep(scenario_path(name, "sweep"))
