@@ -60,6 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
+from devsim.budget import STANDARD_RATE, cortex_work, development_cost
 from devsim.cohort import Cohort, PhaseTimer
 from devsim.measures import eye_responses
 from devsim.model import DevelopmentModel
@@ -644,6 +645,12 @@ def run_sheet(plan: Plan) -> dict:
         "runs": runs,
         "per_organism_day_s": per,
         "sizes": sizes,
+        # What `--max-organism-days` and the time estimates count for one of these
+        # organism-days, in seconds at the budget's standard rate (compare with ``per``).
+        "budget_s_per_organism_day": development_cost(
+            1, SHEET_SIZE**2, 1, SHEET_PRESENTATIONS, unit_work=cortex_work("sheet")
+        ).organism_days
+        / STANDARD_RATE,
     }
 
 
@@ -746,6 +753,10 @@ def format_report(r: dict) -> str:
         )
         + "   by sheet side (1 organism): "
         + ", ".join(f"{z['size']}: {z['s_per_organism_day'] * 1e3:.1f} ms" for z in sheet["sizes"])
+    )
+    lines.append(
+        f"  the budget (--max-organism-days, time estimates) counts "
+        f"{sheet['budget_s_per_organism_day'] * 1e3:.1f} ms per organism-day of this sheet"
     )
     if "checks" in r:
         c = r["checks"]

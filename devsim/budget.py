@@ -44,6 +44,11 @@ BASE_BYTES = 64 * 2**20
 STANDARD_WORK = NEURONS * PRESENTATIONS_PER_DAY
 STANDARD_RATE = 3500.0
 DEFAULT_MAX_WORK = 20_000_000  # standard organism-days (~1.5 h on one core)
+# A sheet unit's presentation costs ~10 of a point unit's: its afferent window is gathered
+# from the retina, the lateral interaction settles by FFT and the maps are measured daily
+# (`devsim bench`, sheet workload: 32 x 32 cats, 256 presentations, 8 organisms, 34.9 ms
+# per organism-day against 3.7 ms counted without it; the bench prints both).
+SHEET_WORK = 10.0
 
 
 @dataclass(frozen=True)
@@ -61,18 +66,31 @@ class Cost:
 
 
 def development_cost(
-    organisms: int, neurons: int, days: int, presentations_per_day: int, channels: int = 128
+    organisms: int,
+    neurons: int,
+    days: int,
+    presentations_per_day: int,
+    channels: int = 128,
+    unit_work: float = 1.0,
 ) -> Cost:
-    """The cost of one model of ``organisms`` (all groups together) living ``days``."""
+    """The cost of one model of ``organisms`` (all groups together) living ``days``;
+    ``unit_work``: what a unit's presentation costs against a point unit's
+    (:func:`cortex_work`)."""
     slots = float(organisms) * neurons * channels
     work = float(organisms) * days * neurons * presentations_per_day / STANDARD_WORK
-    return Cost(BASE_BYTES + BYTES_PER_SLOT * slots, work)
+    return Cost(BASE_BYTES + BYTES_PER_SLOT * slots, work * unit_work)
 
 
 def cortex_units(cortex: str, neurons: int, sheet_size: int | None) -> int:
     """Units of one organism's cortex: ``neurons`` on the point cortex, a sheet's
-    ``sheet_size**2`` (each with its own afferent synapses and the same per-unit work)."""
+    ``sheet_size**2`` (each with its own afferent synapses)."""
     return sheet_size**2 if cortex == "sheet" and sheet_size else neurons
+
+
+def cortex_work(cortex: str) -> float:
+    """What one unit's presentation costs against a point unit's: :data:`SHEET_WORK` on
+    a sheet, 1 on the point cortex."""
+    return SHEET_WORK if cortex == "sheet" else 1.0
 
 
 def scenario_cost(scenario) -> Cost:
@@ -83,7 +101,12 @@ def scenario_cost(scenario) -> Cost:
     channels = 2 * WorldParams().patch ** 2
     units = cortex_units(scenario.cortex, scenario.neurons, scenario.sheet_size)
     return development_cost(
-        organisms, units, scenario.days, scenario.presentations_per_day, channels
+        organisms,
+        units,
+        scenario.days,
+        scenario.presentations_per_day,
+        channels,
+        cortex_work(scenario.cortex),
     )
 
 

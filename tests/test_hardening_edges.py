@@ -11,7 +11,8 @@ import sys
 import pytest
 from cli_support import TINY, one_line, run_cli, write
 
-from devsim.budget import BASE_BYTES, scenario_cost
+import devsim.batch as batch
+from devsim.budget import BASE_BYTES, SHEET_WORK, scenario_cost
 from devsim.cli import main
 from devsim.scenario import parse_scenario
 
@@ -137,10 +138,26 @@ def test_a_sheet_is_costed_by_its_units(tmp_path):
     )
     units = 32 * 32 / 32  # a 32 x 32 sheet against 32 point neurons
     assert scenario_cost(sheet).organism_days == pytest.approx(
-        units * scenario_cost(point).organism_days
+        units * SHEET_WORK * scenario_cost(point).organism_days
     )
     synapses = [scenario_cost(s).memory - BASE_BYTES for s in (sheet, point)]
     assert synapses[0] == pytest.approx(units * synapses[1])
+
+
+def test_a_sweep_costs_its_sheet_runs_as_devsim_run_does(tmp_path):
+    """One cost per scenario: a sweep's organism-days are its runs' as `devsim run` counts
+    them, the sheet's work per unit included."""
+    (tmp_path / "base.toml").write_text(
+        'name = "s"\nspecies = "cat"\ndays = 3\ncortex = "sheet"\nsheet_size = 16\n'
+        '[[groups]]\nname = "c"\norganisms = 2\n'
+    )
+    (tmp_path / "sweep.toml").write_text(
+        '[sweep]\nbase = "base.toml"\nseeds = 2\n[sweep.grid]\ndays = [3, 5]\n'
+    )
+    sweep = batch.load_sweep(tmp_path / "sweep.toml")
+    one_each = [scenario_cost(parse_scenario(r.scenario)).organism_days for r in sweep.runs]
+    assert batch.check_cost(sweep).organism_days == pytest.approx(sum(one_each))
+    assert sum(one_each) == pytest.approx(2 * 2 * (3 + 5) * 16 * 16 * SHEET_WORK / 32)
 
 
 def test_a_sheet_where_no_unit_responds_gives_nulls_and_no_warning(tmp_path):
