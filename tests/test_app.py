@@ -412,6 +412,19 @@ def test_figures_draw_for_many_groups(protocol, organisms):
     assert figures.open_spans([0.0, 0.6, 0.7, 0.2, 0.9]) == [(1, 2), (4, 4)]
 
 
+def test_the_timeline_names_each_group_alike_in_its_lanes_and_its_legend():
+    """A preset's groups (md_p24, ...) read as the legend reads them in their lanes too."""
+    model = PageModel(protocol="gad65", organisms=1, neurons=4)
+    model.step()
+    fig = figures.timeline_figure(model)
+    lanes = {t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()}
+    legend = {t.get_text() for legend in fig.legends for t in legend.get_texts()}
+    shown = {figures.display_name(g.name) for g in model.groups if g.rearing or g.treatments}
+    assert shown
+    assert any(g.name != figures.display_name(g.name) for g in model.groups)
+    assert shown <= lanes & legend
+
+
 def _pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
 

@@ -130,7 +130,9 @@ def test_the_handout_timeline_keeps_long_names_inside_and_the_legend_off_the_axe
     top_axes = max(ax.get_window_extent(renderer).y1 for ax in fig.axes)
     assert legend.y0 >= top_axes  # the groups' legend sits above the panels
     lanes = list(fig.axes[2].get_yticklabels())
-    assert [t.get_text() for t in lanes][-1] == "reverse_after_window_chondroitinase"
+    assert [t.get_text() for t in lanes][
+        -1
+    ] == "reverse after window chondroitinase"  # as the legend
     for text in lanes + [t for ax in fig.axes for t in ax.texts]:
         box = text.get_window_extent(renderer)
         assert fig.bbox.x0 <= box.x0, text.get_text()

@@ -127,11 +127,17 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
 
 
 def protocol_lanes(
-    ax, lanes: list, colours: dict[str, str], scenario_species: str, fontsize: float = 7
+    ax,
+    lanes: list,
+    colours: dict[str, str],
+    scenario_species: str,
+    fontsize: float = 7,
+    label=None,
 ) -> dict[str, object]:
     """Each group's rearing as a bar coloured by condition (the closed or silenced eye
     written on it), its treatments as thin bars under it, another species or strain by
-    name; the group's name in its colour. Returns the legend's handles by label."""
+    name; the group's name in its colour (``label(name)`` when given, as the figure's
+    legend names it). Returns the legend's handles by label."""
     shown: dict[str, object] = {}
     for k, group in enumerate(lanes):
         y = len(lanes) - 1 - k  # the first group on top
@@ -171,7 +177,8 @@ def protocol_lanes(
             )
             shown.setdefault(item.drug, bar)
     ax.set_yticks(range(len(lanes)))
-    names = [printable(g.name, LEGEND_CHARS) for g in reversed(lanes)]
+    label = label or (lambda name: name)
+    names = [printable(label(g.name), LEGEND_CHARS) for g in reversed(lanes)]
     ax.set_yticklabels(names, fontsize=fontsize)
     for tick, group in zip(ax.get_yticklabels(), reversed(lanes), strict=True):
         tick.set_color(colours.get(group.name, "black"))

@@ -289,7 +289,9 @@ class TimelineFigure(PageFigure):
         ax_gate.set_ylim(0, 1.2)
         ax_gate.set_ylabel("plasticity gate", fontsize=7)
         if lanes:
-            handles = protocol_lanes(axes[2], lanes, colours, model.experiment.species, 6)
+            handles = protocol_lanes(
+                axes[2], lanes, colours, model.experiment.species, 6, label=display_name
+            )
             axes[2].tick_params(axis="y", labelsize=6)
             fig.legend(list(handles.values()), list(handles), frameon=False, fontsize=6.5,
                        loc="lower center", ncol=min(len(handles), 4),
