@@ -110,6 +110,11 @@ def test_the_page_timeline_has_the_same_lanes_below_its_panels():
     panels = timeline_spec(model)["vconcat"]
     assert len(panels) == 3
     assert panels[2]["height"] == 18 * len(lanes)
+    # the two drugs given together are drawn one under the other, not over each other
+    drugs = [layer for layer in panels[2]["layer"] if layer["mark"].get("strokeWidth", 9) < 9]
+    drawn = {layer["data"]["values"][0]["what"]: layer["mark"]["yOffset"] for layer in drugs}
+    assert drawn["fluoxetine"] != drawn["chondroitinase"]
+    assert all(-9 < offset < 9 for offset in drawn.values())  # inside the 18 px lane
     # a scenario of controls only draws no protocol panel
     alone = DevelopmentModel(
         Scenario.model_validate({**SCENARIO, "groups": SCENARIO["groups"][:1]})

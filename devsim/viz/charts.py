@@ -284,13 +284,39 @@ def _protocol_rows(model: DevelopmentModel) -> tuple[list[str], list[dict], list
             if item.eye:
                 texts.append({"group": name, "x": (item.start + item.end) / 2,
                               "text": item.eye, "colour": "white"})  # fmt: skip
-        for item in group.treatments:
+        drugs = sorted({t.drug for t in group.treatments})
+        for item in group.treatments:  # two drugs at once get two thin rows
             bars.append({"group": name, "start": item.start, "end": item.end, "what": item.drug,
-                         "colour": DRUG_COLOURS.get(item.drug, "grey"),
-                         "kind": "drug"})  # fmt: skip
+                         "colour": DRUG_COLOURS.get(item.drug, "grey"), "kind": "drug",
+                         "row": drugs.index(item.drug), "rows": len(drugs)})  # fmt: skip
         if other:
             texts.append({"group": name, "x": 0.5, "text": other, "colour": "#555555"})
     return lanes, bars, texts
+
+
+def _drug_layers(bars: list[dict], age: dict, lane: dict, when: list) -> list[dict]:
+    """The drugs' thin bars under each lane, one layer per place: a group's only drug 3 px
+    thick, 5 px below the lane's centre; ``n`` drugs of one group share those 5 px in
+    rows, one under another (as the figures draw them)."""
+    places: dict[tuple[float, float], list[dict]] = {}
+    for bar in bars:
+        if bar["kind"] == "drug":
+            width = min(3.0, 5.0 / bar["rows"])
+            places.setdefault((width, 3.5 + width * (bar["row"] + 0.5)), []).append(bar)
+    return [
+        {
+            "data": {"values": values},
+            "mark": {"type": "rule", "strokeWidth": width, "yOffset": offset},
+            "encoding": {
+                "x": {**age, "field": "start"},
+                "x2": {"field": "end"},
+                "y": lane,
+                "color": {"field": "colour", "type": "nominal", "scale": None},
+                "tooltip": when,
+            },
+        }  # fmt: skip
+        for (width, offset), values in sorted(places.items()) or [((3.0, 5.0), [{}])]
+    ]
 
 
 def timeline_spec(model: DevelopmentModel) -> dict:
@@ -373,11 +399,7 @@ def timeline_spec(model: DevelopmentModel) -> dict:
                  "encoding": {"x": {**age, "field": "start"}, "x2": {"field": "end"}, "y": lane,
                               "color": {"field": "colour", "type": "nominal", "scale": None},
                               "tooltip": when}},
-                {"data": {"values": [b for b in bars if b["kind"] == "drug"] or [{}]},
-                 "mark": {"type": "rule", "strokeWidth": 3, "yOffset": 5},
-                 "encoding": {"x": {**age, "field": "start"}, "x2": {"field": "end"}, "y": lane,
-                              "color": {"field": "colour", "type": "nominal", "scale": None},
-                              "tooltip": when}},
+                *_drug_layers(bars, age, lane, when),
                 {"data": {"values": texts or [{}]},
                  "mark": {"type": "text", "fontSize": 8, "yOffset": -2, "align": "center"},
                  "encoding": {"x": {**age, "field": "x"}, "y": lane, "text": {"field": "text"},
