@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devsim.batch import holds_batch
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_cost, limits, scenario_cost
 from devsim.errors import DevsimInputError
@@ -98,7 +99,7 @@ def main(args: argparse.Namespace) -> int:
         scenario = scenario.with_changes(seed=args.seed)
     check_cost(scenario_cost(scenario), *limits(args), what=printable(scenario.name, 80))
     check_room(out, run_files(scenario))
-    if (out / "manifest.json").exists() or (out / "runs").is_dir():
+    if holds_batch(out):
         raise DevsimInputError(
             f"--out: {printable(str(out))} holds a devsim batch (manifest.json, runs/); "
             "allowed: a new folder or one of devsim run's"
