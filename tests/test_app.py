@@ -169,6 +169,16 @@ def test_settings_apply_at_p0_and_are_pending_afterwards(page):
     assert {r["run"] for r in rows} == {"this run", "previous run"}
 
 
+def test_the_protocol_menu_reads_each_preset_by_its_title_and_name(page):
+    components.settings_open.set(True)
+    field = page.find(class_="devsim-input-protocol").widget.children[0]
+    items = {item["value"]: item["text"] for item in field.items}
+    assert list(items) == [components.CUSTOM, *presets()]
+    title = presets()["md_critical"].name
+    assert items["md_critical"] == f"{title} (md_critical)"
+    assert items[components.CUSTOM].startswith("Custom")
+
+
 def test_custom_fields_are_off_for_a_preset(page):
     _set(page, "protocol", "gad65")
     components.settings_open.set(True)

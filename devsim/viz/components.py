@@ -545,7 +545,15 @@ def _input(name: str, disabled: bool = False):
     with solara.Tooltip(TIPS[name]):
         with solara.Div(classes=[f"devsim-input-{name}"]):
             kind = spec["type"]
-            if kind == "Select":
+            if kind == "Select" and "texts" in spec:  # items read as text, set as values
+                items = [
+                    {"text": t, "value": v}
+                    for t, v in zip(spec["texts"], spec["values"], strict=True)
+                ]
+                solara.v.Select(label=label, items=items, v_model=value,
+                                on_v_model=on_value, disabled=disabled,
+                                dense=True)  # fmt: skip
+            elif kind == "Select":
                 solara.Select(label, values=spec["values"], value=value, on_value=on_value,
                               disabled=disabled, dense=True)  # fmt: skip
             elif kind == "SliderInt":

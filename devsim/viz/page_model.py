@@ -57,6 +57,17 @@ def load_presets(directory: Path | None = None) -> dict[str, Scenario]:
     return presets
 
 
+# The custom protocol's conditions as its menu reads them (links and the CLI use the names).
+CONDITION_TEXTS = {
+    "normal": "normal vision",
+    "lid_suture": "lid suture of one eye (lid_suture)",
+    "inactivate": "one eye silenced, as by TTX (inactivate)",
+    "binocular_suture": "both lids sutured (binocular_suture)",
+    "dark": "darkness (dark)",
+    "strabismus": "strabismus: the eyes see different images",
+}
+
+
 @functools.cache
 def presets() -> dict[str, Scenario]:
     """The shipped presets, read on first use (never at import)."""
@@ -276,6 +287,11 @@ def model_params() -> dict[str, Any]:
             "type": "Select",
             "value": d["protocol"],
             "values": [CUSTOM, *presets()],
+            # the menu reads each preset's title, and its name as the CLI and links use it
+            "texts": [
+                "Custom: control vs one rearing event you set",
+                *(f"{scenario.name} ({name})" for name, scenario in presets().items()),
+            ],
             "label": "Rearing protocol (custom or a preset)",
         },
         "days": {
@@ -299,6 +315,7 @@ def model_params() -> dict[str, Any]:
             "type": "Select",
             "value": d["condition"],
             "values": list(CONDITIONS),
+            "texts": [CONDITION_TEXTS[c] for c in CONDITIONS],
             "label": "Custom: rearing condition",
         },
         "eye": {
