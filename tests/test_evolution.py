@@ -381,3 +381,22 @@ def test_cli_seeds_on_dask_match_serial_runs_and_resume(tmp_path, capsys):
     # another setting is another run: nothing is reused
     assert cli.main(["evolve", *common, "--out", str(dask), "--generations", "2"]) == 0
     assert json.loads(kept.read_text())["generations"] == 2
+
+
+def test_log_axes_label_their_ticks_as_numbers(tmp_path, monkeypatch):
+    """matplotlib labels log axes in TeX, which devsim's figures print as written: the
+    mutation scales' axis reads 0.9 and 1, never $\\mathdefault{10^{0}}$."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from devsim.plots.evolution import plot_sigmas
+
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *args, **kwargs: drawn.append(fig))
+    table = pd.DataFrame({"generation": range(5), "eta_sigma": [1.0, 0.95, 0.9, 0.92, 0.85]})
+    plot_sigmas(table, ["eta"], tmp_path / "mutation_scales.png")
+    FigureCanvasAgg(drawn[0]).draw()
+    axis = drawn[0].axes[0].yaxis
+    labels = [t.get_text() for t in axis.get_ticklabels(which="both") if t.get_text()]
+    assert labels
+    assert all(float(label) > 0 for label in labels), labels

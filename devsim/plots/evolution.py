@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
 from devsim.outputs import printable
 from devsim.plasticity import WINDOW_OPEN_GATE
+from devsim.plots import plain_log_labels
 
 # Scenario names and file names are the user's text: shown as they are, never parsed as
 # matplotlib maths ($...$) or TeX, control characters escaped.
@@ -101,6 +101,7 @@ def plot_sigmas(
         if s[0] > 0:
             ax.plot(x, s / s[0], lw=1.5, label=gene)
     ax.set_yscale("log")
+    plain_log_labels(ax.yaxis)
     ax.axhline(1.0, color="k", lw=0.6)
     ax.set_xlabel("generation")
     ax.set_ylabel("mutation scale / generation 0")
@@ -244,7 +245,7 @@ def plot_timescales(
             )
         if log and positive:
             ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            plain_log_labels(ax.yaxis)
         if measure == "sigma_ratio":  # as much change as the neutral marker
             ax.axhline(1.0, color="grey", lw=0.8, ls=":")
         ax.set_title(label, fontsize=9)
