@@ -214,6 +214,48 @@ def circular_mean_sd(degrees: np.ndarray, period: float = 180.0) -> tuple[float,
     return float(mean), float(sd)
 
 
+WORLD_ORIENTATION_PERIOD = 180.0  # a world's orientation is an orientation, not a direction
+
+
+def column_period(column: str) -> float | None:
+    """The period of a results column that holds an angle, so that its averages (over
+    islands, generations or seeds) are circular: an orientation gene's population mean
+    (``innate_orientation_mean``, a feature's ``innate_orientation@f_mean``) and the world's
+    orientation; None for every other column."""
+    if base_gene(column) == "world_orientation":
+        return WORLD_ORIENTATION_PERIOD
+    stem = column.removesuffix("_mean")
+    if stem != column and base_gene(stem) in PERIODIC_GENES:
+        gene = GENE_BY_NAME[base_gene(stem)]
+        return gene.high - gene.low
+    return None
+
+
+def column_mean(values, column: str) -> float:
+    """The mean of a results column's finite values (NaN if none): circular for an angle
+    (:func:`column_period`), so that 179 and 1 degrees average to 0, not 90."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return float("nan")
+    period = column_period(column)
+    return float(values.mean()) if period is None else circular_mean_sd(values, period)[0]
+
+
+def circular_columns(means: pd.Series | pd.DataFrame, rows) -> pd.Series | pd.DataFrame:
+    """``means`` (a frame's column means, or a grouped frame's ``rows.mean()``) with every
+    angle column averaged circularly instead (:func:`column_mean`; ``rows`` is the frame
+    or its groupby); the other columns are kept as computed."""
+    for column in list(means.index if isinstance(means, pd.Series) else means.columns):
+        if column_period(column) is None:
+            continue
+        if isinstance(means, pd.Series):
+            means[column] = column_mean(rows[column], column)
+        else:
+            means[column] = rows[column].agg(lambda v, c=column: column_mean(v, c))
+    return means
+
+
 def window_traits(gates: np.ndarray, eta: np.ndarray) -> dict[str, np.ndarray]:
     """Per-organism window traits from the daily gate (days, o).
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from devsim.errors import DevsimRunError
-from devsim.evolution import EvolutionModel
+from devsim.evolution import EvolutionModel, circular_columns
 from devsim.evolution_scenario import EvolutionScenario
 from devsim.outputs import atomic_write, printable
 from devsim.runner import Job, cluster_client, error_line, run_jobs
@@ -240,11 +240,12 @@ def table_of(rows: list[dict]) -> pd.DataFrame:
 def pooled(table: pd.DataFrame) -> pd.DataFrame:
     """One row per generation: the mean over islands of every column (islands are the same
     size, so a mean of island means is the population's mean; ``*_sd`` columns become the
-    mean within-island spread). A table without islands is returned as it is."""
+    mean within-island spread; an angle's mean is circular). A table without islands is
+    returned as it is."""
     if "island" not in table:
         return table
-    out = table.drop(columns="island").groupby("generation", sort=True).mean()
-    return out.reset_index()
+    grouped = table.drop(columns="island").groupby("generation", sort=True)
+    return circular_columns(grouped.mean(), grouped).reset_index()
 
 
 def _progress_line(scenario, epoch: int, epochs: int, rows: list[dict], seconds: float) -> str:

@@ -258,6 +258,41 @@ def test_summary_gives_the_t_interval_of_the_mean():
     assert np.isnan(b["ci_low"])
 
 
+def test_orientations_average_as_angles_over_islands_generations_and_seeds():
+    """An orientation of 179 and one of 1 degree average to 0 (mod 180), not 90: pooled
+    islands, a run's last generations and seeds alike; other columns as before."""
+    from devsim.cli.evolve import end_state, summarise
+    from devsim.islands import pooled
+
+    table = pd.DataFrame(
+        {
+            "generation": [0, 0, 1, 1],
+            "island": [0, 1, 0, 1],
+            "innate_orientation_mean": [179.0, 1.0, 178.0, 4.0],
+            "world_orientation": [170.0, 10.0, 170.0, 10.0],
+            "fitness_mean": [1.0, 2.0, 3.0, 5.0],
+        }
+    )
+    islands = pooled(table)
+    assert islands["innate_orientation_mean"].tolist() == pytest.approx([0.0, 1.0], abs=1e-9)
+    assert islands["world_orientation"].tolist() == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert islands["fitness_mean"].tolist() == [1.5, 4.0]
+    end = end_state(table)
+    assert end["innate_orientation_mean"] == pytest.approx(0.5, abs=1e-9)
+    assert end["fitness_mean"] == 2.75
+    seeds = pd.DataFrame(
+        {
+            "scenario": "a",
+            "selection": "on",
+            "seed": [0, 1, 2],
+            "innate_orientation_mean": [178.0, 2.0, 0.0],
+        }  # fmt: skip
+    )
+    row = summarise(seeds).set_index("metric").loc["innate_orientation_mean"]
+    assert min(row["mean"], 180 - row["mean"]) == pytest.approx(0.0, abs=1e-9)
+    assert row["sd"] < 3  # the circular spread, not the sd of 178, 2 and 0
+
+
 def test_drift_runs_the_same_scenarios_without_selection(tmp_path, capsys):
     import json
 

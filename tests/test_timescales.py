@@ -268,3 +268,33 @@ def test_evolve_writes_the_spectrum_for_worlds_of_several_features(tmp_path, cap
         "every_2: orientation sigma / marker sigma",
     }
     assert (out / "timescales.png").stat().st_size > 10_000
+
+
+def test_a_scenario_without_features_beside_one_with_them_gets_no_spectrum(tmp_path, capsys):
+    """The spectrum is measured on the scenarios whose worlds have features; another
+    scenario in the same command gets no (NaN) predictions and no headline figure."""
+    common = (
+        "days = 20\nassess_from = 16\nassess_every = 4\ngenerations = 2\ngrid = [2, 1]\n"
+        "per_cell = 2\nneurons = 4\npresentations_per_day = 16\nbatch_size = 4\n"
+    )
+    plain = tmp_path / "plain.toml"
+    plain.write_text('name = "plain"\n' + common)
+    spectrum = tmp_path / "spectrum.toml"
+    spectrum.write_text(
+        'name = "spectrum"\n'
+        + common
+        + "".join(
+            f'[[features]]\nname = "{f["name"]}"\norientation = "{f["orientation"]}"\n'
+            for f in FEATURES[:2]
+        )
+    )
+    out = tmp_path / "o"
+    assert cli.main(["evolve", str(plain), str(spectrum), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "nan" not in printed.lower()
+    checks = pd.read_csv(out / "predictions.csv")
+    assert set(checks["scenario"]) == {"spectrum"}
+    assert checks["value"].notna().all()
+    summary = pd.read_csv(out / "timescales.csv")
+    assert set(summary["scenario"]) == {"spectrum"}
+    assert summary["mean"].notna().all()

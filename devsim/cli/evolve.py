@@ -488,11 +488,13 @@ def write_comparison_figure(path: Path, runs: dict[str, list[pd.DataFrame]], inn
 
 
 def end_state(table: pd.DataFrame, tail: int = TAIL) -> dict[str, float]:
-    """Mean of the last ``tail`` generations of a run (smooths generation-to-generation noise);
-    an island run's islands are pooled first."""
+    """Mean of the last ``tail`` generations of a run (smooths generation-to-generation noise;
+    circular for an angle); an island run's islands are pooled first."""
+    from devsim.evolution import circular_columns
     from devsim.islands import pooled
 
-    return pooled(table).tail(tail).mean(numeric_only=True).to_dict()
+    last = pooled(table).tail(tail)
+    return circular_columns(last.mean(numeric_only=True), last).to_dict()
 
 
 def check_job_cost(scenarios, args: argparse.Namespace) -> None:
@@ -647,19 +649,22 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
 
     records, order, checks = [], {}, []
     for (scenario, _, _), run in zip(jobs, comparison.to_dict(orient="records"), strict=True):
+        if not scenario.features:  # a world of one feature has no spectrum
+            continue
         row = {k: run[k] for k in ("scenario", "selection", "seed")}
         for f in scenario.features:
             order.setdefault(f.name, feature_timescale(f, scenario.days))
         row.update(run_layers(run, [f.name for f in scenario.features], scenario.days))
         records.append(row)
     summary = summarise(pd.DataFrame(records))
+    summary = summary[summary["n"] > 0]  # a feature another scenario's world has
     atomic_write(out / "timescales.csv", lambda tmp: summary.to_csv(tmp, index=False))
     features = sorted(order, key=lambda f: -order[f])
-    means = {
-        key: rows.set_index("metric")["mean"].to_dict()
+    means = {  # what each scenario measured (another scenario's features are not its own)
+        key: {k: v for k, v in rows.set_index("metric")["mean"].items() if np.isfinite(v)}
         for key, rows in summary.groupby(["scenario", "selection"], sort=False)
     }
-    first = next(iter(means))
+    first = next((key for key in means if key[1] == "on"), next(iter(means)))
     print("which layer carries each feature (mean over seeds, last generations):")
     for (label, selection), mean in means.items():
         timescales = {f: order[f] for f in features if f"eta@{f}" in mean}
@@ -698,8 +703,10 @@ def _tick(feature: str, timescale: str) -> str:
 
 def summarise(comparison: pd.DataFrame) -> pd.DataFrame:
     """Per scenario, selection and metric: seeds, mean, sd and the 95 % confidence interval
-    of the mean (Student's t; NaN with one seed)."""
+    of the mean (Student's t; NaN with one seed); an angle's mean and sd are circular."""
     from scipy.stats import t
+
+    from devsim.evolution import circular_mean_sd, column_mean, column_period
 
     metrics = [c for c in comparison.columns if c not in ("scenario", "selection", "seed")]
     rows = []
@@ -708,8 +715,10 @@ def summarise(comparison: pd.DataFrame) -> pd.DataFrame:
             values = runs[metric].to_numpy(dtype=float)
             values = values[np.isfinite(values)]
             n = values.size
-            mean = float(values.mean()) if n else math.nan
+            mean = column_mean(values, metric)
             sd = float(values.std(ddof=1)) if n > 1 else math.nan
+            if (period := column_period(metric)) is not None and n > 1:  # an angle
+                sd = circular_mean_sd(values, period)[1]  # the circular sd
             half = (
                 float(t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
             )
