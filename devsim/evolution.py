@@ -22,7 +22,7 @@ Every generation develops from birth to maturity in the one vectorised kernel
 (:class:`devsim.environment.HabitatWorld`: a dominant orientation, an eye alignment,
 perhaps a cataract-like deprivation or a change of world during its life). Its vision is
 assessed throughout its sighted life (ages ``assess_from``, ``assess_from + assess_every``,
-..., ``days``: an animal needs vision from the day its eyes open, not only as an adult),
+... up to ``days``: an animal needs vision from the day its eyes open, not only as an adult),
 and fitness is what development produced, minus explicit costs:
 
 ``fitness = quality - c_plasticity * eta * sum_days(gate) - c_activity * activity``
@@ -214,6 +214,16 @@ def circular_mean_sd(degrees: np.ndarray, period: float = 180.0) -> tuple[float,
     return float(mean), float(sd)
 
 
+SHARED_WORLD = 1 << 21  # spawn key of the shared world's draws (beyond any island's index)
+
+
+def shared_world_generator(seed: int, generation: int) -> np.random.Generator:
+    """The draws of the world every island of a run lives in at ``generation`` (its
+    orientation or eye offset when they change every G generations): a stream of the run's
+    seed and the generation alone, so every island draws the same world."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SHARED_WORLD, generation)))
+
+
 WORLD_ORIENTATION_PERIOD = 180.0  # a world's orientation is an orientation, not a direction
 
 
@@ -344,7 +354,9 @@ class EvolutionModel(mesa.Model):
     world : statistics of the pattern banks (:class:`HabitatWorldParams`).
     rng : seed or generator; every random draw comes from ``self.rng``...
     world_rng : ...except the pattern banks' when this generator is given (an island keeps
-        the same banks whenever it is rebuilt from its :meth:`state`).
+        the same banks whenever it is rebuilt from its :meth:`state`),
+    world_seed : ...and the worlds that change every G generations when this seed is given
+        (:func:`shared_world_generator`: the islands of one run live in one world).
     state : a population to continue from (:meth:`state` of a model of the same scenario):
         no founders are drawn and no generation is lived; the next :meth:`step` breeds from
         it. The island model (:mod:`devsim.islands`) moves islands between processes so.
@@ -381,6 +393,7 @@ class EvolutionModel(mesa.Model):
         world: HabitatWorldParams | None = None,
         rng=None,
         world_rng: np.random.Generator | None = None,
+        world_seed: int | None = None,
         state: Mapping[str, Any] | None = None,
     ) -> None:
         env = environment if isinstance(environment, Environment) else None
@@ -483,6 +496,7 @@ class EvolutionModel(mesa.Model):
         self.inert = {n: (founder.values[n], founder.sigmas[n]) for n in sorted(SHEET_GENES)}
         # the world's orientation of each feature now (constant or every G generations)
         self.world_orientations = [float(f.orientation_value) for f in self.features]
+        self.world_seed = world_seed
         self.world_offset = int(self.env.eye_offset_value)
         # One row per generation (plain values): the record history() reads.
         self.datacollector = mesa.DataCollector(model_reporters={"generation": "last_row"})
@@ -630,15 +644,23 @@ class EvolutionModel(mesa.Model):
         self._record()
 
     def _update_global_world(self) -> None:
+        """Redraw the worlds that change every G generations (the same for everybody: with
+        ``world_seed``, from a stream of that seed and the generation that every island of
+        a run shares, else from the model's own)."""
         env, k = self.env, self.world_params.orientations
+        rng = (
+            self.rng
+            if self.world_seed is None
+            else shared_world_generator(self.world_seed, self.generation)
+        )
         for r, f in enumerate(self.features):
             if f.orientation == "generations" and self.generation % f.orientation_every == 0:
                 current = int(round(self.world_orientations[r] / self.world_params.bin_degrees))
-                new = (current % k + self.rng.integers(1, k)) % k  # always a different world
+                new = (current % k + rng.integers(1, k)) % k  # always a different world
                 self.world_orientations[r] = float(new * self.world_params.bin_degrees)
         if env.eye_offset == "generations" and self.generation % env.eye_offset_every == 0:
             offsets = [d for d in self.world_params.offsets if d != self.world_offset]
-            self.world_offset = int(offsets[self.rng.integers(len(offsets))])
+            self.world_offset = int(offsets[rng.integers(len(offsets))])
 
     def reproduce(self) -> None:
         """Local reproduction: every cell's offspring have parents from its neighbourhood."""

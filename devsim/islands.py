@@ -12,7 +12,9 @@ they lived come with them, so they breed in the next generation like any residen
 
 Every epoch starts each island afresh from its state (:meth:`EvolutionModel.state`: the
 population, its generator's state, the world) and every random draw comes from generators
-seeded by the scenario's seed, the island and the epoch -- never from where a job ran. So
+seeded by the scenario's seed, the island and the epoch (a world that changes every G
+generations: the seed and the generation, so all islands live in it) -- never from where a
+job ran. So
 the same seed gives the same generations, byte for byte, serially, on a local cluster or on
 ``--scheduler``; and after each epoch the states and the generations so far are written to
 ``checkpoint.npz`` (atomically), from which a rerun of the same command continues after a
@@ -63,7 +65,9 @@ def island_model(
 ) -> EvolutionModel:
     """Island ``island`` founded (``state`` None) or rebuilt from ``state``."""
     rng, world_rng = island_generators(seed, island)
-    return EvolutionModel(**scenario.model_kwargs(), rng=rng, world_rng=world_rng, state=state)
+    return EvolutionModel(
+        **scenario.model_kwargs(), rng=rng, world_rng=world_rng, world_seed=seed, state=state
+    )
 
 
 def live_epoch(

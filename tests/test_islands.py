@@ -24,6 +24,7 @@ from devsim.islands import (
     load_checkpoint,
     migrate,
     migration_generator,
+    pooled,
     run_islands,
 )
 
@@ -142,6 +143,23 @@ def test_a_state_of_the_wrong_size_is_refused():
 
 
 # --- runs -------------------------------------------------------------------------------------
+def test_the_islands_of_a_run_live_in_one_world_that_changes_every_generation():
+    """A world "the same for everybody", redrawn every generation, is one world across the
+    islands (it was drawn from each island's own generator: 15, 135 and 135 degrees)."""
+    import tomllib
+
+    text = ISLANDS.format(generations=5, count=3, migrants=1) + (
+        '[environment]\norientation = "generations"\norientation_every = 1\n'
+        'eye_offset = "generations"\neye_offset_every = 1\n'
+    )
+    table, _ = run_islands(parse_evolution_scenario(tomllib.loads(text), source="w.toml"), seed=9)
+    for column in ("world_orientation", "world_offset"):
+        per_generation = table.groupby("generation")[column]
+        assert (per_generation.nunique() == 1).all(), column  # one world, every island
+        assert per_generation.first().nunique() > 1, column  # and it does change
+    assert set(pooled(table)["world_offset"]) <= {-2, -1, 0, 1, 2}  # a world that exists
+
+
 def test_islands_without_migrants_are_independent_populations():
     two, _ = run_islands(scenario(count=2, migrants=0), seed=9)
     three, _ = run_islands(scenario(count=3, migrants=0), seed=9)
