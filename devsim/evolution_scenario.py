@@ -360,18 +360,43 @@ class EvolutionScenario(_Strict):
                     f"environment.{own[0]}: with [[features]] each feature sets its own "
                     "orientation and world_change; remove it from [environment]"
                 )
-        checks = [("environment.deprivation_days", env.deprivation, env.deprivation_days)]
+        # An event acts only on the eyes' sighted life: a deprivation must reach the day the
+        # eyes open, a change of world must come after it (before it, the animal only ever
+        # sees the second world: no change within its life).
+        sighted = SPECIES[self.species].eye_opening_day
+        length = env.deprivation_length
+        checks = [
+            (
+                "environment.deprivation_days",
+                env.deprivation,
+                env.deprivation_days,
+                max(sighted - length + 1, 0),
+                f"a deprivation of {length} days that ends before "
+                f"the eyes open (day {sighted}) deprives nothing",
+            )  # fmt: skip
+        ]
         for i, feature in enumerate(self.feature_list()):
             where = f"features[{i}]" if self.features else "environment"
             checks.append(
-                (f"{where}.world_change_days", feature.world_change, feature.world_change_days)
+                (
+                    f"{where}.world_change_days",
+                    feature.world_change,
+                    feature.world_change_days,
+                    sighted,
+                    f"a change before the eyes open (day {sighted}) is no change the animal sees",
+                )  # fmt: skip
             )
-        for where, chance, days in checks:
+        for where, chance, days, first, why in checks:
             used = (chance.left, chance.right) if isinstance(chance, Gradient) else (chance,)
             if max(used) > 0 and days[1] >= self.days:
                 raise ValueError(
                     f"{where}: {list(days)} must lie inside the life; allowed days "
                     f"0..{self.days - 1}"
+                )
+            if max(used) > 0 and days[0] < first:
+                raise ValueError(
+                    f"{where}: {list(days)} starts too early ({why}); allowed days "
+                    f"{first}..{self.days - 1}"
                 )
         return self
 

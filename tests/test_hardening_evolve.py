@@ -425,3 +425,28 @@ def test_unreadable_scenario_files(tmp_path, capsys):
     refused(capsys, ["evolve", "a\x00b.toml", "--out", out], "scenario file")
     deep = write(tmp_path / "deep.toml", "x = " + "[" * 5000 + "]" * 5000 + "\n")
     refused(capsys, ["evolve", str(deep), "--out", out], "deep.toml")
+
+
+@pytest.mark.parametrize(
+    ("table", "field", "allowed"),
+    [
+        # three days of deprivation starting on days 0-2 all end before the eyes open (P14)
+        ("deprivation = 1.0\ndeprivation_days = [0, 2]\ndeprivation_length = 3\n",
+         "environment.deprivation_days", "allowed days 12..15"),
+        ("world_change = 1.0\nworld_change_days = [5, 15]\n",
+         "environment.world_change_days", "allowed days 14..15"),
+    ],
+)  # fmt: skip
+def test_an_event_before_the_eyes_open_is_refused_not_reported(tmp_path, table, field, allowed):
+    """A deprivation that ends before eye opening deprives nothing, a change of world
+    before it is no change the animal sees: refused, where they were run and counted in
+    deprived_fraction / world_changed_fraction."""
+    message = bad_file(tmp_path, TINY + "[environment]\n" + table)
+    assert field in message
+    assert "before the eyes open (day 14)" in message
+    assert allowed in message
+    # from the first day that reaches the sighted life, the same event is accepted
+    start = allowed.split()[-1].split("..")[0]
+    key = field.rpartition(".")[2]
+    fixed = table.replace(table.split(f"{key} = ")[1].split("\n")[0], f"[{start}, 15]")
+    load_evolution_scenario(write(tmp_path / "ok.toml", TINY + "[environment]\n" + fixed))
