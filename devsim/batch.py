@@ -134,6 +134,7 @@ from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
 from devsim.genome import GENE_NAMES, check_gene
+from devsim.maps import MAP_METRICS
 from devsim.outputs import atomic_text, atomic_write, printable
 from devsim.runner import (
     Job,
@@ -1317,14 +1318,15 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
                 "error": error,
                 "organisms": group["organisms"],
             }
-            row.update(_metrics(summary, group, ref_name))
+            row.update(_metrics(summary, group, ref_name, _map_columns(sweep)))
             row["timing_run_s"] = _nan(timing["run_s"]) if timing else math.nan
             row["timing_worker"] = timing["worker"] if timing else None
             rows.append(row)
-    table = pd.DataFrame(rows, columns=[*columns.values(), *RESULT_COLUMNS])
+    maps = _map_columns(sweep)
+    table = pd.DataFrame(rows, columns=[*columns.values(), *result_columns(sweep)])
     for col in (*OD_COLUMNS, "md_end_day"):
         table[col] = table[col].astype("Int64")
-    for col in (*METRIC_COLUMNS, "shift_cbi", "shift_cbi_md_end", "timing_run_s"):
+    for col in (*METRIC_COLUMNS, *maps, "shift_cbi", "shift_cbi_md_end", "timing_run_s"):
         table[col] = table[col].astype("float64")
     for col in ("error", "timing_worker"):
         table[col] = table[col].astype("string")
@@ -1351,12 +1353,28 @@ def _read_run(folder: Path, failed: bool) -> tuple[dict | None, dict | None]:
     return summary, timing
 
 
-def _metrics(summary: dict | None, group: dict, ref_name: str) -> dict[str, Any]:
-    """One group's final metrics, OD classes and shifts against the reference group."""
+def _map_columns(sweep: Sweep) -> tuple[str, ...]:
+    """The map measures of a sweep on a cortical sheet (its base's cortex: not a sweep
+    parameter), none on the point cortex."""
+    return MAP_METRICS if sweep.base.get("cortex", "point") == "sheet" else ()
+
+
+def result_columns(sweep: Sweep) -> tuple[str, ...]:
+    """The columns of ``results.parquet`` after the parameters: :data:`RESULT_COLUMNS`,
+    on a sheet with the map measures after the final metrics."""
+    at = RESULT_COLUMNS.index(METRIC_COLUMNS[-1]) + 1
+    return RESULT_COLUMNS[:at] + _map_columns(sweep) + RESULT_COLUMNS[at:]
+
+
+def _metrics(
+    summary: dict | None, group: dict, ref_name: str, maps: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """One group's final metrics (and ``maps``, a sheet's map measures), OD classes and
+    shifts against the reference group."""
     md_end = _md_end(group)
     if summary is None:
         row: dict[str, Any] = {
-            m: math.nan for m in (*METRIC_COLUMNS, "shift_cbi", "shift_cbi_md_end")
+            m: math.nan for m in (*METRIC_COLUMNS, *maps, "shift_cbi", "shift_cbi_md_end")
         }
         row.update(dict.fromkeys(OD_COLUMNS))
         row["md_end_day"] = md_end
@@ -1364,7 +1382,7 @@ def _metrics(summary: dict | None, group: dict, ref_name: str) -> dict[str, Any]
     ref = summary["groups"][ref_name]
     data = summary["groups"][group["name"]]
     final = data["final"]
-    row = {m: _nan(final[m]) for m in METRIC_COLUMNS}
+    row = {m: _nan(final[m]) for m in (*METRIC_COLUMNS, *maps)}
     row.update(dict(zip(OD_COLUMNS, final["od_histogram"], strict=True)))
     row["shift_cbi"] = _nan(ref["final"]["cbi"]) - row["cbi"]  # 0 for the reference itself
     row["md_end_day"] = md_end

@@ -369,3 +369,40 @@ def test_failed_run_is_recorded_exit_1_and_retried(tmp_path, capsys, monkeypatch
     assert not list(out.glob("runs/*/error.txt"))
     assert all(p.stat().st_mtime_ns == t for p, t in done.items())
     assert (pd.read_parquet(out / "results.parquet")["status"] == "ok").all()
+
+
+def test_a_sheet_sweep_tables_the_map_measures_too(tmp_path):
+    """results.parquet holds every final metric: on a sheet, its map measures as well."""
+    from devsim.maps import MAP_METRICS
+
+    base = """
+    name = "tiny sheet"
+    species = "cat"
+    days = 12
+    cortex = "sheet"
+    sheet_size = 8
+    presentations_per_day = 32
+
+    [[groups]]
+    name = "control"
+    organisms = 1
+    """
+    sweep = """
+    [sweep]
+    base = "base.toml"
+    seeds = 1
+
+    [sweep.grid]
+    "genome.eta" = [0.01, 0.02]
+    """
+    out = tmp_path / "out"
+    table = run_sweep(write_sweep(tmp_path, sweep, base), out, workers=1)
+    assert all(m in table.columns for m in MAP_METRICS)
+    assert table.columns.get_loc("contra_share") > table.columns.get_loc("acuity_right")
+    run_id = table["run_id"].iloc[0]
+    final = json.loads((out / "runs" / run_id / "summary.json").read_text())["groups"]
+    for metric in MAP_METRICS:
+        written = final["control"]["final"][metric]
+        expected = np.nan if written is None else written
+        assert table[metric].iloc[0] == pytest.approx(expected, nan_ok=True), metric
+    assert pd.read_parquet(out / "results.parquet").columns.tolist() == table.columns.tolist()
