@@ -247,3 +247,24 @@ def test_figures_draw_without_warnings_for_long_names_and_nothing_evolving(tmp_p
     assert main(["run", str(write(tmp_path / "s.toml", long)), "--out", str(tmp_path / "o")]) == 0
     fixed = write(tmp_path / "e.toml", EVOLUTION + "evolve = []\n")
     assert main(["evolve", str(fixed), "--out", str(tmp_path / "e")]) == 0
+
+
+def test_a_measure_that_could_not_be_computed_is_n_a_in_figures_too(tmp_path, monkeypatch):
+    """No responsive cell: the terminal prints n/a, summary.json null, and the histogram's
+    panel title n/a (it said "CBI nan")."""
+    from matplotlib.figure import Figure
+
+    from devsim.plots.development import od_histograms
+
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *args, **kwargs: drawn.append(fig))
+    summary = {
+        "reference_group": "control",
+        "groups": {
+            "control": {"final": {"od_histogram": [1, 2, 3, 4, 3, 2, 1], "cbi": 0.5}},
+            "silent": {"final": {"od_histogram": [0] * 7, "cbi": float("nan")}},
+        },
+    }
+    od_histograms(summary, tmp_path / "h.png")
+    titles = [ax.get_title() for ax in drawn[0].axes if ax.get_visible()]
+    assert titles == ["control\nCBI 0.50", "silent\nCBI n/a"]

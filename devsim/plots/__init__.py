@@ -1,5 +1,6 @@
 """Matplotlib figures (top layer): one module per topic."""
 
+import math
 import warnings
 
 import matplotlib
@@ -26,3 +27,11 @@ def plain_log_labels(axis) -> None:
     """Label a log ``axis`` (``ax.yaxis``) with plain numbers, major and minor ticks."""
     axis.set_major_formatter(PlainLogFormatter())
     axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+
+
+def shown(value, spec: str) -> str:
+    """A measure as a figure writes it: ``format(value, spec)``, or "n/a" where it could not
+    be computed (None, or NaN when no cell responds), as the terminal prints it."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return format(value, spec)

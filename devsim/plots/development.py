@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from devsim.outputs import printable
 from devsim.plasticity import WINDOW_OPEN_GATE
+from devsim.plots import shown
 from devsim.scenario import Scenario
 
 PANELS_PER_ROW = 6
@@ -50,7 +51,7 @@ def od_histograms(summary: dict, path: Path | str, reference: str | None = None)
             ax.step(np.arange(7), ref, where="mid", color="black", lw=1.2, label=reference)
             ax.legend(frameon=False, fontsize=8)
         cbi = final["cbi"]
-        ax.set_title(f"{name}\nCBI {cbi:.2f}" if cbi is not None else name, fontsize=10)
+        ax.set_title(f"{name}\nCBI {shown(cbi, '.2f')}", fontsize=10)
         ax.set_xlabel("OD class (1 = contra, 7 = ipsi)")
     for ax in axes[::columns]:
         ax.set_ylabel("% of responsive cells")

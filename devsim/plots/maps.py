@@ -15,6 +15,7 @@ from matplotlib.colors import hsv_to_rgb  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from devsim import maps  # noqa: E402
+from devsim.plots import shown  # noqa: E402
 
 COLUMNS = 4  # organisms drawn per group
 MAX_GROUPS = 6
@@ -108,8 +109,8 @@ def od_maps(record: dict, path: Path | str) -> None:
             odi = record["od"][k]
             spacing, peak = maps.wavelength(odi)
             share = maps.eye_share(odi, "left")
-            title = f"{name} #{c}: contra {share:.0%}, ±{span:.2f}\n"
-            title += f"Λ {spacing:.1f}, ring ×{peak:.1f}"
+            title = f"{name} #{c}: contra {shown(share, '.0%')}, ±{span:.2f}\n"
+            title += f"Λ {shown(spacing, '.1f')}, ring ×{shown(peak, '.1f')}"
             draw_od(ax, odi, title, span)
 
         return draw
@@ -125,7 +126,8 @@ def orientation_maps(record: dict, path: Path | str) -> None:
         def draw(ax, c, k):
             z = record["orientation"][k]
             density, _, count = maps.pinwheel_density(z)
-            draw_orientation(ax, z, f"{name} #{c}: {count} pinwheels\n{density:.2f} per Λ²")
+            per = f"{shown(density, '.2f')} per Λ²"
+            draw_orientation(ax, z, f"{name} #{c}: {count} pinwheels\n{per}")
 
         return draw
 
