@@ -406,3 +406,35 @@ def test_a_sheet_sweep_tables_the_map_measures_too(tmp_path):
         expected = np.nan if written is None else written
         assert table[metric].iloc[0] == pytest.approx(expected, nan_ok=True), metric
     assert pd.read_parquet(out / "results.parquet").columns.tolist() == table.columns.tolist()
+
+
+def test_a_figure_that_pools_the_other_parameters_says_so(tmp_path, monkeypatch):
+    """Beyond 12 lines the other swept parameters are pooled into one line per group; the
+    title then says the spread is over them as well as over seeds."""
+    from matplotlib.figure import Figure
+
+    grid = '"genome.eta" = [0.1, 0.2]\n"genome.g_inh" = [0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6]\n'
+    sweep = load_sweep(
+        write_sweep(
+            tmp_path,
+            SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', grid)
+            .replace('"groups.md.rearing.0.to" = "groups.md.rearing.0.from + 4"', "")
+            .replace("[sweep.link]", "")
+            .replace('"genome.eta" = 0.12', '"days" = 20'),
+        )
+    )
+    rng = np.random.default_rng(0)
+    rows = [
+        {**{sweep.columns[k]: v for k, v in run.params.items()}, "seed": run.seed,
+         "group": group, "status": "ok", "cbi": rng.random(), "mean_odi": rng.random(),
+         "shift_cbi": rng.random(), "shift_cbi_md_end": np.nan}
+        for run in sweep.runs for group in ("control", "md")
+    ]  # fmt: skip
+    titles = []
+    monkeypatch.setattr(
+        Figure, "savefig", lambda fig, *a, **k: titles.append(fig.axes[0].get_title())
+    )
+    render_figures(pd.DataFrame(rows), sweep)
+    by_param = {t.split("\n")[1].split(" vs ")[1].split(" (")[0]: t for t in titles}
+    assert "over 2 seeds and every genome.g_inh)" in by_param["genome.eta"]
+    assert "over 2 seeds)" in by_param["genome.g_inh"]  # 2 x 2 lines: drawn, not pooled

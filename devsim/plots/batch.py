@@ -23,7 +23,8 @@ def _text(value: Any, limit: int = 120) -> str:
 
 def render_figures(table: pd.DataFrame, sweep: Sweep) -> dict[str, bytes]:
     """The PNG bytes of every figure, by file name: mean +/- sd over seeds, one line per
-    group (and per value of the other swept parameters while that stays readable).
+    group (and per value of the other swept parameters while that stays readable; beyond
+    12 lines they are pooled, and the title says so).
 
     Names are drawn as plain text (no mathtext, no LaTeX), so ``$`` or ``_`` in a scenario,
     group or parameter name is shown as written."""
@@ -71,9 +72,12 @@ def _figure(ok: pd.DataFrame, sweep: Sweep, param: str, metric: str, keys: list[
         ax.axhline(0, color="grey", lw=0.6)
     ax.set_xlabel(_text(param))
     ax.set_ylabel(FIGURE_METRICS[metric], fontsize=9)
+    # too many lines to draw one per value of the other swept parameters: they are pooled,
+    # and the title says the spread is over them too
+    pooled = [p for p in sweep.swept if p != param and sweep.columns[p] not in keys]
+    over = f"{len(sweep.seeds)} seeds" + "".join(f" and every {_text(p, 40)}" for p in pooled)
     ax.set_title(
-        f"{_text(sweep.name, 100)}\n{metric} vs {_text(param)} "
-        f"(mean ± sd over {len(sweep.seeds)} seeds)",
+        f"{_text(sweep.name, 100)}\n{metric} vs {_text(param)} (mean ± sd over {over})",
         fontsize=9,
     )
     ax.legend(frameon=False, fontsize=7)
