@@ -90,7 +90,7 @@ def _rows_table(rows: list[Row]) -> str:
             )
             lines.append(
                 f"<tr><td>{html.escape(row.experiment)}</td><td>{html.escape(m.name)}</td>"
-                f"<td>{html.escape(m.target())}</td><td>{m.mean:.3f} ± {m.sd:.3f}</td>"
+                f"<td>{html.escape(m.target())}</td><td>{m.measured()}</td>"
                 f"<td>{mark}</td><td>{html.escape(row.source)}</td></tr>"
             )
     lines.append("</table>")

@@ -39,8 +39,13 @@ class Profile:
     def mean(self, rearing: str = "light") -> np.ndarray:
         return self.shifts[rearing].mean(axis=0)
 
-    def peak_start(self, rearing: str = "light") -> int:
-        return int(self.starts[int(np.argmax(self.mean(rearing)))])
+    def peak_start(self, rearing: str = "light") -> int | None:
+        """The start day of the largest mean shift (a start whose shift could not be
+        computed in some seed is left out; None if none could)."""
+        mean = self.mean(rearing)
+        if not np.isfinite(mean).any():
+            return None
+        return int(self.starts[int(np.nanargmax(mean))])
 
 
 def profile_scenario(

@@ -161,6 +161,13 @@ class Measure:
     def passed(self) -> bool:
         return bool(self.low <= self.mean <= self.high)
 
+    def measured(self) -> str:
+        """The mean ± sd over seeds as the table prints it; "n/a" where a seed's value could
+        not be computed (no cell responded: NaN), and the measure fails."""
+        if not np.all(np.isfinite(self.values)):
+            return "n/a"
+        return f"{self.mean:.3f} ± {self.sd:.3f}"
+
     def target(self) -> str:
         """The range as a reader writes it: "> 0" for a bound of ±1e-9 (strictly signed),
         three significant digits, "reported" for a quantity without a target."""
@@ -973,9 +980,9 @@ def as_json(rows: list[Row], settings: Settings) -> dict:
                     {
                         "quantity": m.name,
                         "target": m.target(),
-                        "mean": round(m.mean, 4),
-                        "sd": round(m.sd, 4),
-                        "values": [round(v, 4) for v in m.values],
+                        "mean": _json_number(m.mean),
+                        "sd": _json_number(m.sd),
+                        "values": [_json_number(v) for v in m.values],
                         "passed": m.passed,
                     }
                     for m in r.measures
@@ -984,6 +991,12 @@ def as_json(rows: list[Row], settings: Settings) -> dict:
             for r in rows
         ],
     }
+
+
+def _json_number(value: float) -> float | None:
+    """A value as validation.json holds it: 4 decimals, null where it could not be
+    computed (JSON has no NaN)."""
+    return round(value, 4) if np.isfinite(value) else None
 
 
 def as_markdown(rows: list[Row], settings: Settings) -> str:
@@ -1007,7 +1020,7 @@ def as_markdown(rows: list[Row], settings: Settings) -> str:
             first = k == 0
             lines.append(
                 f"| {r.number if first else ''} | {r.experiment if first else ''} | {m.name} | "
-                f"{m.target()} | {m.mean:.3f} ± {m.sd:.3f} | {'yes' if m.passed else '**no**'} "
+                f"{m.target()} | {m.measured()} | {'yes' if m.passed else '**no**'} "
                 f"| {r.source if first else ''} |"
             )
     return "\n".join(lines) + "\n"

@@ -268,3 +268,36 @@ def test_a_measure_that_could_not_be_computed_is_n_a_in_figures_too(tmp_path, mo
     od_histograms(summary, tmp_path / "h.png")
     titles = [ax.get_title() for ax in drawn[0].axes if ax.get_visible()]
     assert titles == ["control\nCBI 0.50", "silent\nCBI n/a"]
+
+
+def test_profile_sd_is_the_sample_sd_of_its_seeds(tmp_path, capsys):
+    """profile.csv's shift_sd is the sd over seeds that batch and validate give (ddof 1)."""
+    import pandas as pd
+
+    out = tmp_path / "p"
+    argv = ["profile", "--seeds", "2", "--organisms", "2", "--starts", "20,24", "--out", out]
+    assert main([str(a) for a in argv]) == 0
+    table = pd.read_csv(out / "profile.csv")
+    seeds = table[["shift_seed0", "shift_seed1"]].to_numpy()
+    assert table["shift_sd"].to_numpy() == pytest.approx(seeds.std(axis=1, ddof=1))
+    json.loads((out / "profile.json").read_text(), parse_constant=pytest.fail)  # no NaN
+
+
+def test_a_value_that_could_not_be_computed_is_null_and_n_a_not_nan():
+    """validation.json has no NaN (invalid JSON), the table says n/a, the measure fails; a
+    profile's peak leaves such a start out."""
+    import numpy as np
+
+    from devsim.profile import Profile
+    from devsim.validation import Measure, Row, Settings, as_json, as_markdown
+
+    m = Measure("q", [float("nan"), 0.1], 0.0, 1.0)
+    assert m.measured() == "n/a"
+    assert not m.passed
+    row = Row(1, "x", "s", lambda runs: [m], measures=[m])
+    text = json.dumps(as_json([row], Settings(seeds=(0, 1))), allow_nan=False)
+    assert json.loads(text)["rows"][0]["measures"][0]["values"] == [None, 0.1]
+    assert "| n/a |" in as_markdown([row], Settings(seeds=(0, 1)))
+    shifts = {"light": np.array([[0.1, np.nan, 0.05], [0.1, 0.3, 0.05]])}
+    assert Profile("mouse", (20, 24, 28), shifts).peak_start("light") == 20
+    assert Profile("mouse", (20,), {"light": np.array([[np.nan]])}).peak_start() is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from devsim.budget import Cost, check_cost, limits, scenario_cost
 from devsim.budget import add_arguments as add_budget_arguments
@@ -94,7 +95,8 @@ def main(args: argparse.Namespace) -> int:
                     "rearing": rearing,
                     "start_day": start,
                     "shift_mean": float(shifts[:, k].mean()),
-                    "shift_sd": float(shifts[:, k].std()),
+                    # the sample sd over seeds, as batch and validate give it
+                    "shift_sd": float(shifts[:, k].std(ddof=1)) if len(shifts) > 1 else math.nan,
                     **{f"shift_seed{s}": float(shifts[s, k]) for s in range(len(shifts))},
                 }
             )
@@ -107,7 +109,13 @@ def main(args: argparse.Namespace) -> int:
                     "species": profile.species,
                     "starts": list(profile.starts),
                     "peak_start": {r: profile.peak_start(r) for r in profile.shifts},
-                    "shifts": {r: s.round(6).tolist() for r, s in profile.shifts.items()},
+                    "shifts": {  # null where a shift could not be computed (JSON has no NaN)
+                        r: [
+                            [v if math.isfinite(v) else None for v in seed]
+                            for seed in s.round(6).tolist()
+                        ]
+                        for r, s in profile.shifts.items()
+                    },
                 },
                 indent=1,
             )
@@ -116,6 +124,7 @@ def main(args: argparse.Namespace) -> int:
         profile_figure(profile, staging / "profile.png")
     print(table_text(table[["rearing", "start_day", "shift_mean", "shift_sd"]]))
     for rearing in profile.shifts:
-        print(f"peak ({rearing}): MD starting at day {profile.peak_start(rearing)}")
+        peak = profile.peak_start(rearing)
+        print(f"peak ({rearing}): MD starting at day {'n/a' if peak is None else peak}")
     print(f"results in {printable(str(out))}/ (profile.csv, profile.json, profile.png)")
     return 0

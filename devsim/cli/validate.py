@@ -119,7 +119,7 @@ def main(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"-- row {r.number}: {r.experiment}")
         for m in r.measures:
-            measured = f"{m.mean:.3f} ± {m.sd:.3f}"
+            measured = m.measured()
             print(
                 f"{r.number:>2}  {m.name:<{width}}  {m.target():<14} {measured:<18} "
                 f"{'yes ' if m.passed else 'NO  '}  {r.source}"
