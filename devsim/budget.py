@@ -112,9 +112,9 @@ def scenario_cost(scenario) -> Cost:
 
 def evolution_cost(scenario) -> Cost:
     """The cost of one evolution run (:class:`devsim.evolution.EvolutionScenario`): a
-    generation's organisms develop together, once per generation (per island: the memory
-    is one island's); in a world of several features each organism is one cortex per
-    feature."""
+    generation's organisms develop together, once per generation, the founders' included
+    (per island: the memory is one island's); in a world of several features each organism
+    is one cortex per feature."""
     from devsim.senses import WorldParams
 
     regions = max(len(scenario.features), 1)
@@ -126,7 +126,8 @@ def evolution_cost(scenario) -> Cost:
         scenario.presentations_per_day,
         2 * WorldParams().patch ** 2,
     )
-    return Cost(one.memory, one.organism_days * scenario.generations * scenario.islands.count)
+    lives = scenario.generations + 1  # the founders live generation 0 too
+    return Cost(one.memory, one.organism_days * lives * scenario.islands.count)
 
 
 def physical_memory() -> int:

@@ -5,6 +5,7 @@ different files never share a folder or a comparison row."""
 from __future__ import annotations
 
 import math
+import tomllib
 import typing
 
 import numpy as np
@@ -450,3 +451,20 @@ def test_an_event_before_the_eyes_open_is_refused_not_reported(tmp_path, table, 
     key = field.rpartition(".")[2]
     fixed = table.replace(table.split(f"{key} = ")[1].split("\n")[0], f"[{start}, 15]")
     load_evolution_scenario(write(tmp_path / "ok.toml", TINY + "[environment]\n" + fixed))
+
+
+def test_the_budget_counts_every_generation_lived_the_founders_included(monkeypatch):
+    """evolution_cost counts what a run lives: the founders' generation 0 and each bred one
+    (it left out one generation)."""
+    from devsim.budget import development_cost, evolution_cost
+
+    scenario = parse_evolution_scenario(tomllib.loads(TINY), source="tiny.toml")
+    lived = []
+    live = EvolutionModel.live
+    monkeypatch.setattr(EvolutionModel, "live", lambda self: (lived.append(1), live(self)))
+    model = EvolutionModel(**scenario.model_kwargs(), rng=3)
+    for _ in range(scenario.generations):
+        model.step()
+    one_life = development_cost(4, 2, 16, 4).organism_days  # TINY: 4 organisms, 16 days
+    assert evolution_cost(scenario).organism_days == pytest.approx(len(lived) * one_life)
+    assert len(lived) == scenario.generations + 1
