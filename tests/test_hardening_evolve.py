@@ -468,3 +468,23 @@ def test_the_budget_counts_every_generation_lived_the_founders_included(monkeypa
     one_life = development_cost(4, 2, 16, 4).organism_days  # TINY: 4 organisms, 16 days
     assert evolution_cost(scenario).organism_days == pytest.approx(len(lived) * one_life)
     assert len(lived) == scenario.generations + 1
+
+
+def test_a_reader_that_leaves_early_costs_no_run(tmp_path):
+    """`devsim evolve ... | head -1`: the progress lines after the reader has gone are
+    dropped, the runs finish and write their results (a failed print had failed them)."""
+    import subprocess
+    import sys
+
+    source = write(tmp_path / "tiny.toml", with_line("generations = 3"))
+    out = tmp_path / "o"
+    code = "import sys; from devsim.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, "evolve", str(source), "--seeds", "2", "--out", str(out)]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout.readline()  # the first progress line, then the reader leaves
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 0, err
+    assert "Error" not in err
+    assert (out / "comparison_summary.csv").is_file()
+    assert not list(out.rglob("error.txt"))

@@ -11,6 +11,7 @@ an interrupted command are removed before it exits.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -63,6 +64,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ReaderMayLeave:
+    """Standard output that outlives its reader (``devsim evolve ... | head``): once the
+    pipe is closed, what is printed goes to the null device and the work goes on to write
+    its results (a progress line failing inside a run marked every run failed)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_null()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_null()
+
+    def _to_null(self) -> None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, self._stream.fileno())
+        finally:
+            os.close(null)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     from devsim.outputs import printable, remove_staging
 
@@ -72,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
         except (AttributeError, ValueError, OSError):  # not a text stream we may change
             pass
+    stdout = sys.stdout
+    sys.stdout = _ReaderMayLeave(stdout)
     previous = signal.getsignal(signal.SIGTERM)
     try:  # before the heavy imports, so an early SIGTERM is handled too
         signal.signal(signal.SIGTERM, _terminate)
@@ -97,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         remove_staging()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        sys.stdout.flush()  # through the wrapper: a reader gone at the end is no error
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":  # pragma: no cover
