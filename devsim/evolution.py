@@ -210,7 +210,9 @@ def circular_mean_sd(degrees: np.ndarray, period: float = 180.0) -> tuple[float,
     c, s = np.cos(angle).mean(), np.sin(angle).mean()
     r = min(math.hypot(c, s), 1.0)
     mean = (math.atan2(s, c) % (2.0 * np.pi)) * period / (2.0 * np.pi)
-    sd = math.sqrt(max(-2.0 * math.log(r), 0.0)) * period / (2.0 * np.pi) if r > 0 else 1e9
+    # r == 1 (every angle alike): sd 0.0, not the -0.0 that sqrt(-2 * log(1)) gives
+    spread = math.sqrt(-2.0 * math.log(r)) if r < 1.0 else 0.0
+    sd = spread * period / (2.0 * np.pi) if r > 0 else 1e9
     return float(mean), float(sd)
 
 

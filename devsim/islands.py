@@ -5,8 +5,9 @@ the scenario's grid of habitats (so ``count x grid x per_cell`` organisms in all
 cut into epochs of ``migration_every`` generations. In an epoch every island lives its
 generations on its own, as one job of :func:`devsim.runner.run_jobs` (in this process, or
 on Dask workers: one job per island, so the islands of an epoch run side by side); then
-``migrants`` organisms drawn at random on each island move to the next island round the
-ring, replacing as many residents drawn at random there (they keep the cell and take the
+``migrants`` organisms drawn at random on each island are copied to the next island round
+the ring (as in a GA's island model, the emigrants also stay: every island keeps its size),
+replacing as many residents drawn at random there (they keep the cell and take the
 place of the one they replace; their genes, mutation scales and the fitness of the life
 they lived come with them, so they breed in the next generation like any resident).
 
