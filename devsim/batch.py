@@ -133,7 +133,7 @@ from devsim.budget import Cost, cortex_units, cortex_work, development_cost
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
-from devsim.genome import GENE_NAMES, check_gene
+from devsim.genome import DEVELOPMENT_GENES, GENE_NAMES, check_gene
 from devsim.maps import MAP_METRICS
 from devsim.outputs import atomic_text, atomic_write, printable
 from devsim.runner import (
@@ -666,9 +666,9 @@ def _check_value(key: str, value: Any, locs: list[tuple], err: _Errors, where: s
         if isinstance(value, dict | list):
             raise err(where, f"got {_show(value)}; allowed: a number")
         try:
-            check_gene(loc[-1], value, where="gene")
+            check_gene(loc[-1], value, where="", allowed=DEVELOPMENT_GENES)
         except DevsimInputError as exc:
-            raise err(where, str(exc).removeprefix("gene: ")) from None
+            raise err(where, str(exc)) from None
     elif loc[-1] in STRING_FIELDS:
         if not isinstance(value, str):
             raise err(where, f"got {_show(value)}; allowed: a string ({loc[-1]})")
@@ -791,8 +791,13 @@ def _group_field(key: str, gi: int, tail: str, base: dict, err: _Errors, where: 
 
 
 def _gene(name: str, err: _Errors, where: str) -> str:
-    if name not in GENE_NAMES:
-        raise err(where, f"unknown gene {name!r}; allowed genes: {', '.join(GENE_NAMES)}")
+    if name not in DEVELOPMENT_GENES:
+        what = (
+            f"gene {name!r} acts only in evolution scenarios"
+            if name in GENE_NAMES
+            else f"unknown gene {name!r}"
+        )
+        raise err(where, f"{what}; allowed genes: {', '.join(DEVELOPMENT_GENES)}")
     return name
 
 

@@ -23,7 +23,14 @@ from pydantic import (
 
 from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
-from devsim.genome import GENE_BY_NAME, GENE_NAMES, SHEET_GENES, SPECIES, check_gene
+from devsim.genome import (
+    EVOLUTION_GENES,
+    GENE_BY_NAME,
+    GENE_NAMES,
+    SHEET_GENES,
+    SPECIES,
+    check_gene,
+)
 from devsim.outputs import printable
 from devsim.scenario import SEED_MAX, Name, error_message, field_location, read_toml
 from devsim.senses import EYE_CONDITIONS
@@ -297,7 +304,7 @@ class EvolutionScenario(_Strict):
         for name in value:
             if name not in GENE_NAMES:
                 raise ValueError(
-                    f"unknown gene {shown(name)}; allowed genes: {', '.join(GENE_NAMES)}"
+                    f"unknown gene {shown(name)}; allowed genes: {', '.join(EVOLUTION_GENES)}"
                 )
             if name in SHEET_GENES:
                 raise ValueError(
@@ -326,9 +333,9 @@ class EvolutionScenario(_Strict):
                     f"gene {name!r} must be a number in [{gene.low}, {gene.high}], got {shown(v)}"
                 )
             try:  # check_gene refuses booleans and strings, NaN and values out of bounds
-                genes[name] = check_gene(str(name), v, where="genome")
+                genes[name] = check_gene(str(name), v, where="", allowed=EVOLUTION_GENES)
             except DevsimInputError as exc:
-                raise ValueError(str(exc).removeprefix("genome: ")) from None
+                raise ValueError(str(exc)) from None
         return genes
 
     @model_validator(mode="after")

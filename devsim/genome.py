@@ -20,7 +20,7 @@ Hensch et al. 1998) and ``lynx1_ko`` (mouse without the Lynx1 brake, Morishita e
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,6 +100,10 @@ EVOLUTION_ONLY_GENES = frozenset(
 # Genes that only a sheet cortex expresses (afferent spread and sharing, lateral interactions).
 SHEET_GENES = frozenset({"aff_spread", "aff_corr", "lat_exc", "r_exc", "lat_inh", "r_inh"})
 GENE_BY_NAME: dict[str, Gene] = {g.name: g for g in GENES}
+# The genes a development scenario takes, and those an evolution scenario takes (it
+# develops the point cortex).
+DEVELOPMENT_GENES = tuple(n for n in GENE_NAMES if n not in EVOLUTION_ONLY_GENES)
+EVOLUTION_GENES = tuple(n for n in GENE_NAMES if n not in SHEET_GENES)
 
 
 @dataclass(frozen=True)
@@ -145,30 +149,33 @@ SPECIES: dict[str, Species] = {
 }
 
 
-def check_gene(name: str, value: object, where: str = "genome") -> float:
+def check_gene(
+    name: str, value: object, where: str = "genome", allowed: Sequence[str] = GENE_NAMES
+) -> float:
     """Return ``value`` as a float if it is an allowed value of gene ``name``.
 
-    Raises ``DevsimInputError`` naming the gene and its allowed range otherwise.
+    Raises ``DevsimInputError`` naming the gene and its allowed range otherwise (prefixed
+    by ``where`` unless it is empty); an unknown gene's message lists ``allowed`` (the
+    genes of the context: :data:`DEVELOPMENT_GENES`, :data:`EVOLUTION_GENES`).
     """
     gene = GENE_BY_NAME.get(name)
+    at = f"{where}: " if where else ""
     if gene is None:
-        raise DevsimInputError(
-            f"{where}: unknown gene {name!r}; allowed genes: {', '.join(GENE_NAMES)}"
-        )
+        raise DevsimInputError(f"{at}unknown gene {name!r}; allowed genes: {', '.join(allowed)}")
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         raise DevsimInputError(
-            f"{where}: gene {name!r} must be a number in [{gene.low}, {gene.high}], got {value!r}"
+            f"{at}gene {name!r} must be a number in [{gene.low}, {gene.high}], got {value!r}"
         )
     try:
         value = float(value)
     except OverflowError:  # an integer beyond any float
         raise DevsimInputError(
-            f"{where}: gene {name!r} is an integer too large for a float; allowed "
+            f"{at}gene {name!r} is an integer too large for a float; allowed "
             f"[{gene.low}, {gene.high}]"
         ) from None
     if not (gene.low <= value <= gene.high) or math.isnan(value):
         raise DevsimInputError(
-            f"{where}: gene {name!r} = {value} is out of bounds; allowed [{gene.low}, {gene.high}]"
+            f"{at}gene {name!r} = {value} is out of bounds; allowed [{gene.low}, {gene.high}]"
         )
     return value
 

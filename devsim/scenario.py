@@ -26,7 +26,13 @@ from pydantic import (
 
 from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
-from devsim.genome import EVOLUTION_ONLY_GENES, SHEET_GENES, SPECIES, check_gene
+from devsim.genome import (
+    DEVELOPMENT_GENES,
+    EVOLUTION_ONLY_GENES,
+    SHEET_GENES,
+    SPECIES,
+    check_gene,
+)
 from devsim.outputs import printable
 from devsim.plasticity import TREATMENTS
 from devsim.senses import CONDITIONS, EYE_CONDITIONS
@@ -124,7 +130,10 @@ class Group(_Strict):
                         "a development scenario takes the genes of the rule, the window "
                         "and the wiring"
                     )
-            return {name: check_gene(name, v, where="gene") for name, v in value.items()}
+            return {
+                name: check_gene(name, v, where="", allowed=DEVELOPMENT_GENES)
+                for name, v in value.items()
+            }
         return value
 
     @model_validator(mode="after")

@@ -207,7 +207,7 @@ assess_every = 4
 [environment]
 orientation = "individual"
 world_change = { left = 0.0, right = 1.0 }
-world_change_days = [12, 15]
+world_change_days = [14, 15]
 deprivation = 0.5
 deprivation_days = [14, 15]
 [quick]

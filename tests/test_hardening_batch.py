@@ -158,7 +158,7 @@ def test_a_groups_own_parameter_wins_over_an_every_group_one(tmp_path):
 
 def test_a_huge_sweep_is_refused_before_any_point_is_built(tmp_path, capsys, monkeypatch):
     genes = ("gamma", "r_mat", "a_vis", "floor_adult", "prune_threshold", "sprout_rate")
-    genes += ("contra_bias", "innate_strength")
+    genes += ("contra_bias", "mat_noise")
     values = ", ".join(f"{k / 10}" for k in range(1, 11))
     grid = "\n".join(f'"genome.{g}" = [{values}]' for g in genes)
     path = write_sweep(tmp_path, f"[sweep]\nbase = 'base.toml'\nseeds = 1\n[sweep.grid]\n{grid}\n")

@@ -301,3 +301,35 @@ def test_a_value_that_could_not_be_computed_is_null_and_n_a_not_nan():
     shifts = {"light": np.array([[0.1, np.nan, 0.05], [0.1, 0.3, 0.05]])}
     assert Profile("mouse", (20, 24, 28), shifts).peak_start("light") == 20
     assert Profile("mouse", (20,), {"light": np.array([[np.nan]])}).peak_start() is None
+
+
+def test_a_gene_error_lists_the_genes_of_its_context_and_says_gene_once(tmp_path):
+    """A development scenario or sweep lists the genes it takes (not the evolution-only
+    ones it refuses), an evolution scenario those of the point cortex; "gene: gene" is gone."""
+    from devsim.errors import DevsimInputError
+    from devsim.evolution_scenario import parse_evolution_scenario
+    from devsim.genome import EVOLUTION_ONLY_GENES, SHEET_GENES
+
+    def message(data, parse=parse_scenario):
+        with pytest.raises(DevsimInputError) as info:
+            parse(data, source="s.toml")
+        return str(info.value)
+
+    group = {"name": "c", "organisms": 1}
+    unknown = message({"name": "s", "days": 20, "groups": [{**group, "genome": {"foo": 1.0}}]})
+    assert "unknown gene 'foo'" in unknown
+    assert not any(g in unknown for g in EVOLUTION_ONLY_GENES)
+    typed = message({"name": "s", "days": 20, "groups": [{**group, "genome": {"eta": True}}]})
+    assert "genome: gene 'eta' must be a number" in typed
+    assert "gene: gene" not in typed
+    evolved = message({"name": "e", "days": 20, "genome": {"foo": 1.0}}, parse_evolution_scenario)
+    assert "unknown gene 'foo'" in evolved
+    assert not any(f" {g}," in evolved or evolved.endswith(g) for g in SHEET_GENES)
+    (tmp_path / "base.toml").write_text(
+        'name = "b"\ndays = 20\n[[groups]]\nname = "c"\norganisms = 1\n'
+    )
+    (tmp_path / "sweep.toml").write_text(
+        '[sweep]\nbase = "base.toml"\nseeds = 1\n[sweep.grid]\n"genome.marker" = [1.0, 2.0]\n'
+    )
+    with pytest.raises(DevsimInputError, match="gene 'marker' acts only in evolution"):
+        batch.load_sweep(tmp_path / "sweep.toml")
