@@ -156,8 +156,10 @@ def parse_size(text: str) -> int:
             f"--max-memory: expected a size like 4G or 512M, got {text[:40]!r}"
         ) from None
     nbytes = value * _UNITS[unit]
-    if not math.isfinite(nbytes) or nbytes <= 0:
-        raise DevsimInputError(f"--max-memory: must be a positive, finite size, got {text[:40]!r}")
+    if not math.isfinite(nbytes) or nbytes < 1:  # 0.5 would be a limit of 0 bytes
+        raise DevsimInputError(
+            f"--max-memory: must be a finite size of at least 1 byte, got {text[:40]!r}"
+        )
     return int(nbytes)
 
 
@@ -221,5 +223,7 @@ def limits(args) -> tuple[int | None, float | None]:
     memory = None if args.max_memory is None else parse_size(args.max_memory)
     work = args.max_organism_days
     if work is not None and not (math.isfinite(work) and work > 0):
-        raise DevsimInputError(f"--max-organism-days: must be a positive number, got {work}")
+        raise DevsimInputError(
+            f"--max-organism-days: must be a positive, finite number, got {work}"
+        )
     return memory, work

@@ -74,6 +74,9 @@ def test_the_memory_estimate_grows_with_synapses_and_sizes_parse():
     assert parse_size("4G") == 4 * 2**30
     assert parse_size("512MiB") == 512 * 2**20
     assert parse_size("1000") == 1000
+    for below_a_byte in ("0.5", "0", "-1G", "inf"):  # a limit of 0 bytes refuses every job
+        with pytest.raises(DevsimInputError, match="at least 1 byte"):
+            parse_size(below_a_byte)
 
 
 def test_small_limits_are_said_as_given(tmp_path, capsys):
