@@ -606,8 +606,8 @@ def _seed_spec(table: dict, base: dict, err: _Errors) -> tuple[dict, int]:
     if not 1 <= spec <= MAX_SEEDS:
         raise err("sweep.seeds", f"got {spec}; allowed: a count in 1..{MAX_SEEDS}")
     seed = table.get("seed", base["seed"])
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise err("sweep.seed", f"got {_show(seed)}; allowed: an integer >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise err("sweep.seed", f"got {_show(seed)}; allowed: an integer in 0..{SEED_MAX}")
     return {"seed": seed, "count": spec}, spec
 
 

@@ -388,6 +388,10 @@ STRICT = {
     "seeds bool": (SWEEP.replace("seeds = 1", "seeds = true"), "sweep.seeds: got True"),
     "seed too big": (SWEEP.replace("seeds = 1", "seeds = [1, 4294967296]"), "at most 4294967295"),
     "seed string": (SWEEP.replace("seeds = 1", 'seeds = 2\nseed = "5"'), "sweep.seed: got '5'"),
+    "master seed too big": (
+        SWEEP.replace("seeds = 1", "seeds = 2\nseed = 18446744073709551616"),
+        "sweep.seed: got 18446744073709551616; allowed: an integer in 0..4294967295",
+    ),
     "grid strings": (SWEEP.replace("[1, 2]", '["1", "2"]'), "0.from\"[0]: got '1'"),
     "grid floats": (SWEEP.replace("[1, 2]", "[1.0, 2.0]"), "allowed: an integer (from)"),
     "grid bools": (
