@@ -508,7 +508,9 @@ class _Axes:
         for point, combo in enumerate(itertools.product(*self.axes) if self.axes else [()]):
             params = self.point_params(point, combo)
             data_point = self.scenario(params)
-            label = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "base"
+            label = ", ".join(f"{k}={v!r}" for k, v in params.items()) or (
+                "the base with sweep.set" if self.fixed else "base"
+            )
             parsed = parse_scenario(data_point, source=f"{source}: sweep point {point} ({label})")
             # The id hashes the scenario as devsim reads it, so `eta = 1` and `eta = 1.0`
             # name one run (and a sweep listing both is refused below as a repeat).
