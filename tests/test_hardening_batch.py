@@ -591,3 +591,12 @@ def test_a_run_folder_in_the_way_stops_before_any_run(tmp_path, capsys):
     assert batch_cli(path, out) == 2
     assert "summary.json: is in the way" in one_line(capsys)
     assert not list(out.glob("runs/*/run.json"))
+
+
+def test_a_sweep_of_seeds_alone_promises_no_figures(tmp_path, capsys):
+    """Figures plot a swept parameter: a sweep of seeds alone writes none and says none."""
+    path = write_sweep(tmp_path, "[sweep]\nbase = 'base.toml'\nseeds = 2\n")
+    assert batch_cli(path, tmp_path / "out") == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.endswith("(results.parquet, manifest.json, runs/)")
+    assert not (tmp_path / "out" / "figures").exists()

@@ -104,5 +104,6 @@ def _batch(args: argparse.Namespace, out: Path, workers: int, printable) -> int:
             where = printable(str(out / "runs" / run_id / "error.txt"), 300)
             print(f"failed: {run_id}: {printable(str(error), 300)} (see {where})")
     shown = printable(str(out), 300)
-    print(f"results in {shown}/ (results.parquet, manifest.json, runs/, figures/)")
+    written = "results.parquet, manifest.json, runs/" + (", figures/" if sweep.swept else "")
+    print(f"results in {shown}/ ({written})")  # figures plot a swept parameter
     return 1 if counts["failed"] else 0
