@@ -206,8 +206,9 @@ def _labels(paths: list[str]) -> list[str]:
         if first is not None:
             raise DevsimInputError(
                 f"{printable(first)} and {printable(path)}: both scenario files are named "
-                f"{printable(label)!r}, which names each file's folder in --out and its rows "
-                "in comparison.csv; rename one of them"
+                f"{printable(label)!r} (letter case aside: folders on a case-insensitive file "
+                "system are one), which names each file's folder in --out and its rows in "
+                "comparison.csv; rename one of them"
             )
         out.append(label)
     return out
