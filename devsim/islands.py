@@ -15,11 +15,10 @@ Every epoch starts each island afresh from its state (:meth:`EvolutionModel.stat
 population, its generator's state, the world) and every random draw comes from generators
 seeded by the scenario's seed, the island and the epoch (a world that changes every G
 generations: the seed and the generation, so all islands live in it) -- never from where a
-job ran. So
-the same seed gives the same generations, byte for byte, serially, on a local cluster or on
-``--scheduler``; and after each epoch the states and the generations so far are written to
-``checkpoint.npz`` (atomically), from which a rerun of the same command continues after a
-crash.
+job ran. So the same seed gives the same generations, byte for byte, serially, on a local
+cluster or on ``--scheduler``; and after each epoch the states and the generations so far
+are written to ``checkpoint.npz`` (atomically), from which a rerun of the same command
+continues after a crash.
 """
 
 from __future__ import annotations
