@@ -497,7 +497,9 @@ class EvolutionModel(mesa.Model):
         founder = Genome.preset(species, scenario.genome, where="genome")
         self.inert = {n: (founder.values[n], founder.sigmas[n]) for n in sorted(SHEET_GENES)}
         # the world's orientation of each feature now (constant or every G generations)
-        self.world_orientations = [float(f.orientation_value) for f in self.features]
+        self.world_orientations = [
+            float(self._world_orientation(f.orientation_value)) for f in self.features
+        ]
         self.world_seed = world_seed
         self.world_offset = int(self.env.eye_offset_value)
         # One row per generation (plain values): the record history() reads.
@@ -536,9 +538,19 @@ class EvolutionModel(mesa.Model):
         return cols / (self.width - 1) if self.width > 1 else np.zeros(1)
 
     def _orientations(self, feature: Feature) -> np.ndarray:
+        """Each habitat column's world orientation as the organisms live it: the world has
+        ``orientations`` of them (15 degrees apart), so an asked value lives as the nearest
+        (the habitat map and the tables report that one, not the value asked)."""
         if feature.orientation == "habitat":
-            return (feature.orientation_value + feature.orientation_span * self._fraction()) % 180.0
-        return np.full(self.width, float(feature.orientation_value))
+            asked = feature.orientation_value + feature.orientation_span * self._fraction()
+        else:
+            asked = np.full(self.width, float(feature.orientation_value))
+        return self._world_orientation(asked)
+
+    def _world_orientation(self, degrees):
+        """``degrees`` as the nearest of the world's orientations, in [0, 180)."""
+        step, k = self.world_params.bin_degrees, self.world_params.orientations
+        return np.rint(np.asarray(degrees, dtype=float) / step) % k * step
 
     def _column_values(self, value) -> np.ndarray:
         if isinstance(value, Gradient):

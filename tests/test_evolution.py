@@ -400,3 +400,23 @@ def test_log_axes_label_their_ticks_as_numbers(tmp_path, monkeypatch):
     labels = [t.get_text() for t in axis.get_ticklabels(which="both") if t.get_text()]
     assert labels
     assert all(float(label) > 0 for label in labels), labels
+
+
+def test_the_world_reported_is_the_world_lived():
+    """The world holds 12 orientations 15 degrees apart: an orientation asked between them
+    lives as the nearest, and the tables and the habitat map report that one (they
+    reported 10 where the animals lived 15)."""
+    from devsim.evolution_scenario import parse_evolution_scenario
+
+    base = {"name": "w", "days": 16, "assess_from": 15, "assess_every": 1, "grid": [4, 1],
+            "per_cell": 1, "neurons": 2, "presentations_per_day": 4, "batch_size": 4,
+            "generations": 1}  # fmt: skip
+    environment = {"orientation": "constant", "orientation_value": 10.0}
+    constant = parse_evolution_scenario({**base, "environment": environment})
+    model = EvolutionModel(**constant.model_kwargs(), rng=1)
+    assert model.history()["world_orientation"].tolist() == [15.0]
+    assert model.grid.orientation.data[:, 0].tolist() == [15.0] * 4
+    environment = {"orientation": "habitat", "orientation_value": 0.0, "orientation_span": 100.0}
+    gradient = parse_evolution_scenario({**base, "environment": environment})
+    model = EvolutionModel(**gradient.model_kwargs(), rng=1)
+    assert model.grid.orientation.data[:, 0].tolist() == [0.0, 30.0, 60.0, 105.0]

@@ -32,7 +32,7 @@ FEATURES = [
         "orientation": "constant",
         "orientation_value": 45.0,
         "world_change": 1.0,
-        "world_change_days": [8, 12],
+        "world_change_days": [15, 17],  # after eye opening (P14): a change the animal sees
     },
 ]
 
