@@ -314,7 +314,7 @@ def _drug_layers(bars: list[dict], age: dict, lane: dict, when: list) -> list[di
                 "color": {"field": "colour", "type": "nominal", "scale": None},
                 "tooltip": when,
             },
-        }  # fmt: skip
+        }
         for (width, offset), values in sorted(places.items()) or [((3.0, 5.0), [{}])]
     ]
 
