@@ -265,9 +265,10 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
         if err["type"] == "extra_forbidden":
             model = _model_at(loc[:-1])
             allowed = f"; allowed keys: {', '.join(_keys(model))}" if model else ""
-        where = field_location(loc)
+        # a check of the whole scenario names its own fields (as evolution scenarios do)
+        where = f"{field_location(loc)}: " if loc else ""
         message = printable(error_message(err), 300)
-        raise DevsimInputError(f"{source}: {where}: {message}{allowed}") from None
+        raise DevsimInputError(f"{source}: {where}{message}{allowed}") from None
     except DevsimInputError as exc:
         raise DevsimInputError(f"{source}: {exc}") from None
 

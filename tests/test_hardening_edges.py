@@ -333,3 +333,12 @@ def test_a_gene_error_lists_the_genes_of_its_context_and_says_gene_once(tmp_path
     )
     with pytest.raises(DevsimInputError, match="gene 'marker' acts only in evolution"):
         batch.load_sweep(tmp_path / "sweep.toml")
+
+
+def test_a_check_of_the_whole_scenario_names_its_fields_without_a_top_level_tag():
+    from devsim.errors import DevsimInputError
+
+    group = {"name": "c", "organisms": 1}
+    with pytest.raises(DevsimInputError) as info:
+        parse_scenario({"name": "s", "days": 20, "groups": [group, group]}, source="s.toml")
+    assert str(info.value).startswith("s.toml: group names must be unique")
