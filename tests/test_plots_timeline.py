@@ -142,3 +142,25 @@ def test_the_handout_timeline_keeps_long_names_inside_and_the_legend_off_the_axe
         box = text.get_window_extent(renderer)
         assert fig.bbox.x0 <= box.x0, text.get_text()
         assert box.x1 <= fig.bbox.x1, text.get_text()
+
+
+def test_lane_names_stay_inside_the_figure_at_the_lessons_page_resolution():
+    """The lessons page saves the timeline at 150 dpi, where small text renders wider than
+    at the 100 dpi its margin is measured at: "reverse after window chondroitinase" lost
+    its first letter there."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from devsim.scenario import load_scenario
+    from devsim.shipped import scenario_path
+    from devsim.viz.lessons_page import FIGURE_DPI
+
+    scenario = load_scenario(scenario_path("reverse_suture")).with_changes(neurons=4)
+    fig = figures.timeline_figure(DevelopmentModel(scenario))
+    for dpi in (figures.DPI, FIGURE_DPI):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+        pixels = np.asarray(Image.open(buffer).convert("L"))
+        assert (pixels[:, :3] > 200).all(), dpi  # nothing drawn at the left edge

@@ -245,9 +245,11 @@ class TimelineFigure(PageFigure):
         ax_odi, ax_gate = axes[0], axes[1]
         self.ax_odi, self.ax_gate = ax_odi, ax_gate
         left = self.LEFT
-        if lanes:  # room for the longest lane name
-            widest = max(_text_width(fig, printable(g.name, LEGEND_CHARS), 6) for g in lanes)
-            left = max(left, (widest + 0.12) / WIDTH)
+        if lanes:  # room for the longest lane name, as drawn (its display name)
+            shown = [printable(display_name(g.name), LEGEND_CHARS) for g in lanes]
+            widest = max(_text_width(fig, text, 6) for text in shown)
+            # small text renders ~5 % wider at the lessons page's 150 dpi than at this 100
+            left = max(left, (1.08 * widest + 0.12) / WIDTH)
         bottom = (0.42 + (0.22 if lanes else 0.0)) / height
         fig.subplots_adjust(left=left, right=self.RIGHT, bottom=bottom, top=0.8, hspace=0.12)
         axes_w = (self.RIGHT - left) * WIDTH  # inches
