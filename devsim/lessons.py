@@ -21,6 +21,7 @@ predict, what to look at. A teacher can add a lesson without touching code.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -46,7 +47,10 @@ TEACHER = "For the teacher"  # a lesson's notes for the teacher: on the page, no
 MAX_LESSON_BYTES = MAX_FILE_BYTES  # shipped lessons are a few kB; a bigger file is not a lesson
 
 
-Line = Annotated[str, AfterValidator(check_line)]  # it goes into a page and a terminal
+SUMMARY_MAX = 500  # characters of a lesson's one-line summary (a card on the page)
+ORDER_MAX = 100_000
+# it goes into a page and a terminal
+Line = Annotated[str, AfterValidator(lambda value: check_line(value, SUMMARY_MAX))]
 
 
 class LessonHeader(BaseModel):
@@ -56,7 +60,7 @@ class LessonHeader(BaseModel):
 
     title: Name  # as a scenario's name
     summary: Line
-    order: int = 100
+    order: Annotated[int, Field(ge=0, le=ORDER_MAX)] = 100
     scenarios: tuple[StrictStr, ...] = Field(default=(), strict=False)
     rows: tuple[StrictInt, ...] = Field(default=(), strict=False)
     profile: str | None = None
@@ -107,10 +111,13 @@ def parse_lesson(path: Path) -> Lesson:
     """Read and check one lesson file; one clear line naming the file on any problem."""
     path = Path(path)
     text = read_text_file(path, "lesson file", form="Markdown")
-    parts = text.split("+++")
-    if not text.lstrip().startswith("+++") or len(parts) < 3:
+    # the header lies between the first two lines that are "+++" (a value may hold +++)
+    lines = text.lstrip().splitlines()
+    fences = [k for k, line in enumerate(lines) if line.strip() == "+++"]
+    if not fences or fences[0] != 0 or len(fences) < 2:
         raise DevsimInputError(f"{path}: a lesson starts with a TOML header between +++ lines")
-    data = parse_toml(parts[1], str(path), "lesson header", what="TOML header")
+    header_text = "\n".join(lines[1 : fences[1]])
+    data = parse_toml(header_text, str(path), "lesson header", what="TOML header")
     try:
         header = LessonHeader.model_validate(data)
     except ValidationError as exc:
@@ -124,10 +131,21 @@ def parse_lesson(path: Path) -> Lesson:
         )
         raise DevsimInputError(f"{path}: {field}: {msg}{allowed}") from None
     _check_references(path, header)
-    body = "+++".join(parts[2:]).strip()
+    body = "\n".join(lines[fences[1] + 1 :]).strip()
     if not body:
         raise DevsimInputError(f"{path}: the lesson has no text after its header")
-    return Lesson(name=path.stem, path=path, header=header, body=body)
+    for number, line in enumerate(body.splitlines(), start=fences[1] + 2):
+        if any(unicodedata.category(c) == "Cc" and c != "\t" for c in line):
+            raise DevsimInputError(
+                f"{path}: line {number}: a control character in the text; allowed: printable text"
+            )
+    lesson = Lesson(name=path.stem, path=path, header=header, body=body)
+    if not any(text for _, text in lesson.steps()):
+        raise DevsimInputError(
+            f"{path}: the lesson has no text for students (only '## {TEACHER}'); allowed: "
+            "sections students read, and the teacher's notes under their own heading"
+        )
+    return lesson
 
 
 def _check_references(path: Path, header: LessonHeader) -> None:
@@ -138,11 +156,14 @@ def _check_references(path: Path, header: LessonHeader) -> None:
         known = scenario_names(kind)
         for name in getattr(header, field):
             if name not in known:
+                shipped = "scenarios" if kind == "scenario" else f"{kind} scenarios"
                 raise DevsimInputError(
                     f"{path}: {field}: no scenario {printable(name, 60)!r} among the shipped "
-                    f"{kind} scenarios; allowed: {', '.join(known)}"
+                    f"{shipped}; allowed: {', '.join(known)}"
                 )
     numbers = {r[0] for r in ROWS}
+    if len(set(header.rows)) != len(header.rows):
+        raise DevsimInputError(f"{path}: rows: {list(header.rows)}; allowed: each row once")
     for row in header.rows:
         if row not in numbers:
             raise DevsimInputError(

@@ -391,3 +391,40 @@ def test_a_lesson_title_and_summary_are_printable_lines(tmp_path, capsys, field,
     assert field in line
     assert message in line
     assert not (tmp_path / "h").exists()
+
+
+@pytest.mark.parametrize(
+    ("header", "body", "needle"),
+    [
+        ('title = "t"\nsummary = "s"', "## For the teacher\n\nnotes only", "no text for students"),
+        ('title = "t"\nsummary = "' + "x" * 501 + '"', "Text.", "summary: "),
+        ('title = "t"\nsummary = "s"\nrows = [2, 2]', "Text.", "each row once"),
+        ('title = "t"\nsummary = "s"\norder = 99999999999999999999', "Text.", "order"),
+        ('title = "t"\nsummary = "s"', "Text with a NUL \x00 in it.", "line 5: a control"),
+        ('title = "t"\nsummary = "s"\nscenarios = ["nope"]', "Text.", "the shipped scenarios;"),
+    ],
+)
+def test_a_lesson_students_cannot_use_is_refused_in_one_line(tmp_path, header, body, needle):
+    """A lesson with only teacher's notes crashed the Lessons page; a summary of any length,
+    a row listed twice, an order beyond any use and a control character were accepted."""
+    from devsim.errors import DevsimInputError
+    from devsim.lessons import parse_lesson
+
+    path = tmp_path / "l.md"
+    path.write_text(f"+++\n{header}\n+++\n{body}\n", encoding="utf-8")
+    with pytest.raises(DevsimInputError) as info:
+        parse_lesson(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    assert needle in message, message
+
+
+def test_a_header_value_may_hold_three_pluses(tmp_path):
+    from devsim.lessons import parse_lesson
+
+    path = tmp_path / "l.md"
+    path.write_text('+++\ntitle = "a+++b"\nsummary = "s"\n+++\nText.\n', encoding="utf-8")
+    lesson = parse_lesson(path)
+    assert lesson.title == "a+++b"
+    assert lesson.body == "Text."
