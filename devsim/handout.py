@@ -84,9 +84,11 @@ def _rows_table(rows: list[Row]) -> str:
     for row in rows:
         for m in row.measures:
             mark = (
-                '<span class="pass">agrees</span>'
+                ""  # reported: no published target to agree or differ with
+                if not m.has_target
+                else '<span class="pass">agrees</span>'
                 if m.passed
-                else ('<span class="fail">differs</span>')
+                else '<span class="fail">differs</span>'
             )
             lines.append(
                 f"<tr><td>{html.escape(row.experiment)}</td><td>{html.escape(m.name)}</td>"

@@ -161,6 +161,11 @@ class Measure:
     def passed(self) -> bool:
         return bool(self.low <= self.mean <= self.high)
 
+    @property
+    def has_target(self) -> bool:
+        """False for a quantity only reported (no published target to agree with)."""
+        return not (np.isinf(self.low) and np.isinf(self.high))
+
     def measured(self) -> str:
         """The mean ± sd over seeds as the table prints it; "n/a" where a seed's value could
         not be computed (no cell responded: NaN), and the measure fails."""

@@ -353,3 +353,28 @@ def test_a_lesson_being_prepared_says_so(page, monkeypatch):
     assert seen == [["Preparing the live simulation…"]]
     assert not lessons_page.preparing.value
     assert _texts(page, "devsim-preparing") == []
+
+
+def test_a_reported_quantity_neither_agrees_nor_differs():
+    """A quantity without a published target (row 7's adult MD alone, "reported") shows
+    its value and no verdict, on the page and in the handout (both said "agrees")."""
+    from devsim.handout import _rows_table
+    from devsim.validation import Measure, Row
+
+    reported, targeted = Measure("alone", [0.04, 0.05]), Measure("shift", [0.2, 0.3], 0.15)
+    assert not reported.has_target
+    assert targeted.has_target
+    table = _rows_table([Row(7, "x", "s", lambda runs: [], measures=[reported, targeted])])
+    cells = table.split("</tr>")
+    assert "agrees" not in cells[1]  # the reported quantity's line
+    assert "reported" in cells[1]
+    assert "agrees" in cells[2]
+    rows = [
+        lessons_page.Comparison(7, "x", "s", "alone", "reported", 0.046, None),
+        lessons_page.Comparison(7, "x", "s", "shift", ">= 0.15", 0.25, True),
+    ]
+    html = lessons_page.comparison_html(rows).split("</tr>")
+    assert "<b>0.046</b>" in html[1]
+    assert "agrees" not in html[1]
+    assert "differs" not in html[1]
+    assert "agrees" in html[2]

@@ -385,7 +385,7 @@ class Comparison:
     quantity: str
     target: str
     live: float | None  # None: the quantity does not come from the live scenario
-    agrees: bool | None
+    agrees: bool | None  # None: not measured live, or only reported (no target)
 
 
 def comparisons(lesson: Lesson, scenario: str, summary: dict | None) -> list[Comparison]:
@@ -413,7 +413,7 @@ def comparisons(lesson: Lesson, scenario: str, summary: dict | None) -> list[Com
                     m.name,
                     m.target(),
                     value if measured else None,
-                    m.passed if measured else None,
+                    m.passed if measured and m.has_target else None,
                 )
             )
     return out
@@ -435,6 +435,8 @@ def comparison_html(rows: list[Comparison]) -> str:
             )
         if r.live is None:
             live = '<span class="devsim-muted">not measured in this run</span>'
+        elif r.agrees is None:  # reported: nothing to agree with
+            live = f"<b>{r.live:.3f}</b>"
         else:
             mark = "agrees" if r.agrees else "differs"
             live = f'<b>{r.live:.3f}</b> <span class="devsim-{mark}">{mark}</span>'
