@@ -10,7 +10,8 @@ from devsim.cli import main
 from devsim.errors import DevsimInputError
 from devsim.handout import build_handout
 from devsim.lessons import lessons, parse_lesson
-from devsim.shipped import lesson_path
+from devsim.scenario import load_scenario
+from devsim.shipped import lesson_path, scenario_path
 
 SHIPPED = [lesson.name for lesson in lessons()]
 
@@ -46,6 +47,18 @@ def test_every_lesson_builds_a_self_contained_handout(name, tmp_path, quick_runs
         assert re.search(r"\d\.\d{3} ± \d\.\d{3}", page)  # measured numbers are printed
     if lesson.header.baldwin:
         assert 0.0 <= numbers["baldwin"]["undecided"] <= 1.0
+    # the page's foot says what each run used, and only for what ran (it said "12 organisms
+    # per group" for the Baldwin population and the stripes' one kitten)
+    foot = re.search(r'<p class="meta">(.*?)</p>', page, re.S)[1]
+    settings = quick_runs.settings
+    for name in lesson.header.scenarios:
+        scenario = load_scenario(scenario_path(name))
+        count = settings.sheet_organisms if scenario.cortex == "sheet" else settings.organisms
+        assert f"seed {settings.seeds[0]}, {count} organisms per group" in foot
+    if lesson.header.rows:
+        assert "the table: seeds 0 and 1, 12 organisms per group" in foot
+    if not (lesson.header.scenarios or lesson.header.rows or lesson.header.profile):
+        assert "Runs:" not in foot
 
 
 def test_list_names_every_lesson(capsys):
