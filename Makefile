@@ -1,13 +1,17 @@
 # devsim: the README's commands. `make demo` runs the main job, `make test` the test suite.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTHON ?= python3  # pyenv picks 3.12 from .python-version
+# devsim needs Python 3.12: python3.12 if there is one (pyenv also picks 3.12 from
+# .python-version), else python3; PYTHON=/path/to/python3.12 make demo chooses another.
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || echo python3)
 STAMP := $(VENV)/.installed
+NEEDS_312 := import sys; sys.exit(sys.version_info < (3, 12))
 
-.PHONY: demo test app lint bench validate clean
+.PHONY: demo test app lint clean
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c '$(NEEDS_312)' || { echo "devsim needs Python 3.12 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1). Install 3.12 (e.g. pyenv install 3.12) or run PYTHON=/path/to/python3.12 make ..." >&2; exit 2; }
+	@$(PY) -c '$(NEEDS_312)' 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)

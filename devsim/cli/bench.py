@@ -29,7 +29,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--checks",
         action="store_true",
-        help="also check the MD shift for batch 16 vs 32 and float32 vs float64",
+        help="also check the MD shift for batch 16 vs 1 and vs 32, and float32 vs float64",
     )
     parser.add_argument(
         "--seeds", type=int, default=5, help="seeds per variant for --checks (default 5)"
