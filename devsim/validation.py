@@ -167,10 +167,13 @@ class Measure:
         return not (np.isinf(self.low) and np.isinf(self.high))
 
     def measured(self) -> str:
-        """The mean ± sd over seeds as the table prints it; "n/a" where a seed's value could
-        not be computed (no cell responded: NaN), and the measure fails."""
+        """The mean ± sd over seeds as the table prints it ("(1 seed)" for one); "n/a" where
+        a seed's value could not be computed (no cell responded: NaN), and the measure
+        fails."""
         if not np.all(np.isfinite(self.values)):
             return "n/a"
+        if len(self.values) == 1:  # no spread to report ("± 0.000" said there was none)
+            return f"{self.mean:.3f} (1 seed)"
         return f"{self.mean:.3f} ± {self.sd:.3f}"
 
     def target(self) -> str:

@@ -293,6 +293,7 @@ def test_a_value_that_could_not_be_computed_is_null_and_n_a_not_nan():
 
     m = Measure("q", [float("nan"), 0.1], 0.0, 1.0)
     assert m.measured() == "n/a"
+    assert Measure("one seed", [0.2]).measured() == "0.200 (1 seed)"  # not "± 0.000"
     assert not m.passed
     row = Row(1, "x", "s", lambda runs: [m], measures=[m])
     text = json.dumps(as_json([row], Settings(seeds=(0, 1))), allow_nan=False)
