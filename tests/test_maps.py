@@ -138,3 +138,28 @@ def test_unit_scatter_below_imaging_resolution_adds_no_pinwheels():
         raw.append(maps.pinwheels(noisy) * 8.0**2 / 48**2)
     assert np.mean(raw) > 4.0
     assert np.mean(densities) == pytest.approx(np.pi, abs=0.5)
+
+
+def test_od_maps_have_no_empty_columns_and_name_groups_as_given(tmp_path, monkeypatch):
+    """One kitten per group (a lesson's quick run) fills its row (three quarters of the
+    figure were blank), and the pages name groups as they read them."""
+    from matplotlib.figure import Figure
+
+    from devsim.model import DevelopmentModel
+    from devsim.plots.maps import od_maps
+    from devsim.scenario import Scenario
+
+    scenario = Scenario.model_validate(
+        {"name": "s", "species": "cat", "days": 3, "cortex": "sheet", "sheet_size": 8,
+         "presentations_per_day": 16,
+         "groups": [{"name": "control", "organisms": 1}, {"name": "md_peak", "organisms": 1}]}
+    )  # fmt: skip
+    model = DevelopmentModel(scenario)
+    while model.running:
+        model.step()
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    od_maps(model.map_record(), tmp_path / "m.png", label=str.upper)
+    axes = drawn[0].axes
+    assert len(axes) == 2  # one per kitten, none blank
+    assert axes[1].get_title().startswith("MD_PEAK #0")

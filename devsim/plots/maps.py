@@ -84,12 +84,13 @@ def _group_grid(record: dict, path: Path | str, title: str, group) -> None:
     """One row per group, up to :data:`COLUMNS` littermates each: ``group(name, members)``
     returns how to draw one of them, ``draw(ax, c, k)`` for the ``c``-th, organism ``k``."""
     rows = _groups(record)
+    columns = min(COLUMNS, max(len(members) for _, members in rows))  # no empty columns
     # a Figure of its own, not pyplot's: the lessons page draws it in a server thread
-    fig = Figure(figsize=(2.1 * COLUMNS, 2.6 * len(rows)))
-    axes = fig.subplots(len(rows), COLUMNS, squeeze=False)
+    fig = Figure(figsize=(2.1 * max(columns, 2), 2.6 * len(rows)))
+    axes = fig.subplots(len(rows), columns, squeeze=False)
     for r, (name, members) in enumerate(rows):
         draw = group(name, members)
-        for c in range(COLUMNS):
+        for c in range(columns):
             if c < len(members):
                 draw(axes[r, c], c, members[c])
             else:
@@ -99,10 +100,12 @@ def _group_grid(record: dict, path: Path | str, title: str, group) -> None:
     fig.savefig(path, dpi=110)
 
 
-def od_maps(record: dict, path: Path | str) -> None:
-    """Final OD maps: one row per group, up to :data:`COLUMNS` littermates each."""
+def od_maps(record: dict, path: Path | str, label=None) -> None:
+    """Final OD maps: one row per group, up to :data:`COLUMNS` littermates each; a group
+    is named ``label(name)`` when given (the pages' display names)."""
 
     def group(name, members):
+        name = label(name) if label else name
         span = od_span([maps.as_imaged(record["od"][k]) for k in members])  # per group
 
         def draw(ax, c, k):

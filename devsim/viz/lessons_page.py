@@ -297,7 +297,7 @@ def _od_maps(model: DevelopmentModel) -> bytes:
     from devsim.plots.maps import od_maps
 
     buffer = io.BytesIO()
-    od_maps(model.map_record(), buffer)
+    od_maps(model.map_record(), buffer, label=_shown)
     return buffer.getvalue()
 
 
