@@ -123,3 +123,22 @@ def test_the_baldwin_page(browser, app_url):
         assert tab.failed == []
     finally:
         tab.close()
+
+
+@pytest.mark.parametrize("path", ["lessons", "baldwin"])
+def test_the_pages_are_centred_on_a_wide_screen(browser, app_url, path):
+    """At 1920 px the Lessons and Baldwin pages (at most 1600 px wide) sit in the middle:
+    Solara's columns carry Vuetify's `ma-0` (margin 0 !important), which kept them left."""
+    from playwright.sync_api import expect
+
+    tab = Tab(browser, app_url + path, width=1920, height=1000)
+    try:
+        body = tab.page.locator(f".devsim-{path}")
+        expect(body).to_be_visible(timeout=60_000)
+        box = body.bounding_box()
+        width = tab.page.evaluate("document.documentElement.clientWidth")
+        assert box["width"] <= 1600 + 1
+        left, right = box["x"], width - box["x"] - box["width"]
+        assert abs(left - right) < 30, (left, right)
+    finally:
+        tab.close()

@@ -150,7 +150,9 @@ def numbers_html(result: BaldwinResult) -> str:
 
 
 CSS = """
-.devsim-baldwin { max-width: 1600px; margin: 0 auto; color: rgba(0, 0, 0, 0.87); }
+.devsim-baldwin { max-width: 1600px; color: rgba(0, 0, 0, 0.87); }
+/* centred: Solara's column carries Vuetify's ma-0 (margin: 0 !important) */
+.v-sheet.devsim-baldwin.ma-0 { margin: 0 auto !important; }
 .devsim-baldwin .v-card__text { color: rgba(0, 0, 0, 0.87) !important; font-size: 1em; }
 .devsim-baldwin-title { font-size: 1.9em; font-weight: 700; }
 .devsim-baldwin-intro { font-size: 1.12em; line-height: 1.55; max-width: 75em; }

@@ -515,7 +515,9 @@ def start_over(lesson: Lesson) -> None:
 
 
 CSS = """
-.devsim-lessons { max-width: 1600px; margin: 0 auto; color: rgba(0, 0, 0, 0.87); }
+.devsim-lessons { max-width: 1600px; color: rgba(0, 0, 0, 0.87); }
+/* centred: Solara's column carries Vuetify's ma-0 (margin: 0 !important) */
+.v-sheet.devsim-lessons.ma-0 { margin: 0 auto !important; }
 .devsim-lessons .v-card__text { color: rgba(0, 0, 0, 0.87) !important; }
 .devsim-lessons-intro { font-size: 1.1em; }
 .devsim-lessons strong { font-weight: 700; }
