@@ -134,7 +134,8 @@ def parse_lesson(path: Path) -> Lesson:
     body = "\n".join(lines[fences[1] + 1 :]).strip()
     if not body:
         raise DevsimInputError(f"{path}: the lesson has no text after its header")
-    for number, line in enumerate(body.splitlines(), start=fences[1] + 2):
+    skipped = text[: len(text) - len(text.lstrip())].count("\n")  # blank lines before +++
+    for number, line in enumerate(lines[fences[1] + 1 :], start=skipped + fences[1] + 2):
         if any(unicodedata.category(c) == "Cc" and c != "\t" for c in line):
             raise DevsimInputError(
                 f"{path}: line {number}: a control character in the text; allowed: printable text"
