@@ -319,6 +319,7 @@ ALLOWED_TAGS = {
     "p", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "code", "pre", "ul", "ol",
     "li", "a", "img", "table", "thead", "tbody", "tr", "th", "td", "blockquote", "hr",
     "br", "sup", "sub",
+    "details", "summary",  # an answer a teacher folds away until a student opens it
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},

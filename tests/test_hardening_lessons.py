@@ -263,6 +263,18 @@ def test_sanitiser_keeps_normal_markdown():
     assert "<hr>" in page
 
 
+def test_a_folded_answer_stays_folded():
+    """<details> keeps an answer hidden until opened (it was flattened to "Answerhidden",
+    showing students the answer); its attributes go, as every tag's do."""
+    page = render_text(
+        '<details open onclick="x()"><summary>Answer</summary>\n\nIt shifts.\n\n</details>'
+    )
+    assert "<details><summary>Answer</summary>" in page
+    assert "It shifts." in page
+    assert "onclick" not in page
+    assert "open" not in page
+
+
 def test_handout_page_is_sanitised(tmp_path):
     path = tmp_path / "evil.md"
     path.write_text(TEXT_LESSON + ATTACKS)
