@@ -1308,6 +1308,7 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
     """The tidy table, read back from the run folders (same bytes whichever backend ran)."""
     errors = errors or {}
     columns = sweep.columns
+    maps = _map_columns(sweep)
     rows = []
     for run in sweep.runs:
         summary, timing = _read_run(out / "runs" / run.run_id, run.run_id in errors)
@@ -1325,11 +1326,10 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
                 "error": error,
                 "organisms": group["organisms"],
             }
-            row.update(_metrics(summary, group, ref_name, _map_columns(sweep)))
+            row.update(_metrics(summary, group, ref_name, maps))
             row["timing_run_s"] = _nan(timing["run_s"]) if timing else math.nan
             row["timing_worker"] = timing["worker"] if timing else None
             rows.append(row)
-    maps = _map_columns(sweep)
     table = pd.DataFrame(rows, columns=[*columns.values(), *result_columns(sweep)])
     for col in (*OD_COLUMNS, "md_end_day"):
         table[col] = table[col].astype("Int64")

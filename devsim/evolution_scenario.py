@@ -378,9 +378,9 @@ class EvolutionScenario(_Strict):
                 env.deprivation,
                 env.deprivation_days,
                 max(sighted - length + 1, 0),
-                f"a deprivation of {length} days that ends before "
-                f"the eyes open (day {sighted}) deprives nothing",
-            )  # fmt: skip
+                f"a deprivation of {length} days that ends before the eyes open (day "
+                f"{sighted}) deprives nothing",
+            )
         ]
         for i, feature in enumerate(self.feature_list()):
             where = f"features[{i}]" if self.features else "environment"
@@ -391,7 +391,7 @@ class EvolutionScenario(_Strict):
                     feature.world_change_days,
                     sighted,
                     f"a change before the eyes open (day {sighted}) is no change the animal sees",
-                )  # fmt: skip
+                )
             )
         for where, chance, days, first, why in checks:
             used = (chance.left, chance.right) if isinstance(chance, Gradient) else (chance,)
