@@ -74,6 +74,14 @@ def protocol_groups(groups, species: str) -> list:
     return [g for g in groups if g.rearing or g.treatments or strain(g, species)]
 
 
+def drug_rows(group) -> list[tuple]:
+    """Each treatment of ``group`` with its thin row under the lane and the lane's count of
+    rows: one row per drug, so two drugs given at once are drawn one under the other (the
+    figures and the page's chart alike)."""
+    drugs = sorted({t.drug for t in group.treatments})
+    return [(item, drugs.index(item.drug), len(drugs)) for item in group.treatments]
+
+
 def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     """Mean ODI and the plasticity gate over age, window shaded; below them the protocol,
     one lane per group that has rearing, treatments or another strain."""
@@ -167,11 +175,9 @@ def protocol_lanes(
                 )
         if other := strain(group, scenario_species):  # a knockout: no bar, its name
             ax.text(1, y, other, fontsize=fontsize, color="#555555", va="center", style="italic")
-        drugs = sorted({t.drug for t in group.treatments})
-        for item in group.treatments:
-            row = drugs.index(item.drug)  # two drugs at once get two thin rows
+        for item, row, rows in drug_rows(group):
             colour = DRUG_COLOURS.get(item.drug, "grey")
-            height = 0.3 / len(drugs)
+            height = 0.3 / rows
             bottom = y - 0.16 - row * height
             bar = ax.barh(
                 bottom, item.end - item.start, left=item.start, height=height, color=colour

@@ -21,7 +21,13 @@ from matplotlib.colors import to_hex
 from devsim.measures import ocular_dominance_index, responsive
 from devsim.model import DevelopmentModel
 from devsim.organism import Organism
-from devsim.plots.development import CONDITION_COLOURS, DRUG_COLOURS, protocol_groups, strain
+from devsim.plots.development import (
+    CONDITION_COLOURS,
+    DRUG_COLOURS,
+    drug_rows,
+    protocol_groups,
+    strain,
+)
 from devsim.viz import figures
 from devsim.viz.figures import (
     GROUP_COLOURS,
@@ -284,11 +290,10 @@ def _protocol_rows(model: DevelopmentModel) -> tuple[list[str], list[dict], list
             if item.eye:
                 texts.append({"group": name, "x": (item.start + item.end) / 2,
                               "text": item.eye, "colour": "white"})  # fmt: skip
-        drugs = sorted({t.drug for t in group.treatments})
-        for item in group.treatments:  # two drugs at once get two thin rows
+        for item, row, rows in drug_rows(group):
             bars.append({"group": name, "start": item.start, "end": item.end, "what": item.drug,
                          "colour": DRUG_COLOURS.get(item.drug, "grey"), "kind": "drug",
-                         "row": drugs.index(item.drug), "rows": len(drugs)})  # fmt: skip
+                         "row": row, "rows": rows})  # fmt: skip
         if other:
             texts.append({"group": name, "x": 0.5, "text": other, "colour": "#555555"})
     return lanes, bars, texts
