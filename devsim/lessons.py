@@ -111,12 +111,14 @@ def parse_lesson(path: Path) -> Lesson:
     """Read and check one lesson file; one clear line naming the file on any problem."""
     path = Path(path)
     text = read_text_file(path, "lesson file", form="Markdown")
-    # the header lies between the first two lines that are "+++" (a value may hold +++)
-    lines = text.lstrip().splitlines()
+    # the header lies between the first two lines that are "+++" (a value may hold +++),
+    # the first of them the file's first line that is not blank
+    lines = text.splitlines()
+    first = next((k for k, line in enumerate(lines) if line.strip()), None)
     fences = [k for k, line in enumerate(lines) if line.strip() == "+++"]
-    if not fences or fences[0] != 0 or len(fences) < 2:
+    if first is None or len(fences) < 2 or fences[0] != first:
         raise DevsimInputError(f"{path}: a lesson starts with a TOML header between +++ lines")
-    header_text = "\n".join(lines[1 : fences[1]])
+    header_text = "\n".join(lines[first + 1 : fences[1]])
     data = parse_toml(header_text, str(path), "lesson header", what="TOML header")
     try:
         header = LessonHeader.model_validate(data)
@@ -134,8 +136,7 @@ def parse_lesson(path: Path) -> Lesson:
     body = "\n".join(lines[fences[1] + 1 :]).strip()
     if not body:
         raise DevsimInputError(f"{path}: the lesson has no text after its header")
-    skipped = text[: len(text) - len(text.lstrip())].count("\n")  # blank lines before +++
-    for number, line in enumerate(lines[fences[1] + 1 :], start=skipped + fences[1] + 2):
+    for number, line in enumerate(lines[fences[1] + 1 :], start=fences[1] + 2):
         if any(unicodedata.category(c) == "Cc" and c != "\t" for c in line):
             raise DevsimInputError(
                 f"{path}: line {number}: a control character in the text; allowed: printable text"
