@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -356,9 +357,46 @@ _CLEANER = nh3.Cleaner(
 )
 
 
+# Every element name of HTML (WHATWG, obsolete ones included), SVG and MathML. A tag that
+# names one of them and is not allowed is removed (with its content for scripts and the
+# like); anything else in angle brackets is the author's text (``<N>``, ``<g_inh>``, ``<your
+# answer>``), which ammonia would drop as an unknown tag: it is shown as written instead.
+HTML_ELEMENTS = frozenset(
+    """a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound
+    big blink blockquote body br button canvas caption center cite code col colgroup data
+    datalist dd del details dfn dialog dir div dl dt em embed fieldset figcaption figure font
+    footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe image img
+    input ins isindex kbd keygen label legend li link listing main map mark marquee menu
+    menuitem meta meter multicol nav nextid nobr noembed noframes noscript object ol optgroup
+    option output p param picture plaintext pre progress q rb rp rt rtc ruby s samp script
+    search section select slot small source spacer span strike strong style sub summary sup
+    table tbody td template textarea tfoot th thead time title tr track tt u ul var video wbr
+    xmp
+    svg altglyph animate animatecolor animatemotion animatetransform circle clippath
+    color-profile cursor defs desc discard ellipse feblend fecolormatrix fecomponenttransfer
+    fecomposite feconvolvematrix fediffuselighting fedisplacementmap fedistantlight
+    fedropshadow feflood fefunca fefuncb fefuncg fefuncr fegaussianblur feimage femerge
+    femergenode femorphology feoffset fepointlight fespecularlighting fespotlight fetile
+    feturbulence filter font-face foreignobject g glyph hatch line lineargradient marker mask
+    metadata mpath path pattern polygon polyline radialgradient rect set stop switch symbol
+    text textpath tref tspan use view
+    math annotation annotation-xml maction menclose merror mfenced mfrac mi mmultiscripts mn
+    mo mover mpadded mphantom mprescripts mroot mrow ms mspace msqrt mstyle msub msubsup msup
+    mtable mtd mtext mtr munder munderover none semantics""".split()
+)
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)([^<>]*)>")
+
+
+def _show_unknown_tag(match: re.Match) -> str:
+    if match.group(2).lower() in HTML_ELEMENTS:
+        return match.group(0)
+    return html.escape(match.group(0), quote=False)
+
+
 def sanitise_html(fragment: str) -> str:
-    """``fragment`` with only the tags, attributes and URLs Markdown text needs."""
-    return _CLEANER.clean(fragment)
+    """``fragment`` with only the tags, attributes and URLs Markdown text needs; text in
+    angle brackets that names no HTML element is kept as text."""
+    return _CLEANER.clean(_TAG.sub(_show_unknown_tag, fragment))
 
 
 def render_text(text: str) -> str:

@@ -263,6 +263,20 @@ def test_sanitiser_keeps_normal_markdown():
     assert "<hr>" in page
 
 
+def test_text_in_angle_brackets_is_shown():
+    """A teacher's placeholder or gene name in angle brackets is text, not a tag to drop
+    (ammonia removed '<g_inh>' and '<your answer>', leaving students a gap); real HTML
+    elements are still removed."""
+    page = render_text("The gene <g_inh> sets GABA. Fill in <your answer> after <N> days.")
+    assert "The gene &lt;g_inh&gt; sets GABA." in page
+    assert "Fill in &lt;your answer&gt; after &lt;N&gt; days." in page
+    page = render_text('<x onclick="alert(1)">hi</x> <span onclick="alert(2)">there</span>')
+    assert "&lt;x onclick" in page  # shown as text, never a tag
+    for needle in ("<x", "<span", "alert(2)"):
+        assert needle not in page, needle
+    assert "there" in page
+
+
 def test_a_folded_answer_stays_folded():
     """<details> keeps an answer hidden until opened (it was flattened to "Answerhidden",
     showing students the answer); its attributes go, as every tag's do."""
