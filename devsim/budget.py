@@ -49,6 +49,9 @@ DEFAULT_MAX_WORK = 20_000_000  # standard organism-days (~1.5 h on one core)
 # (`devsim bench`, sheet workload: 32 x 32 cats, 256 presentations, 8 organisms, 34.9 ms
 # per organism-day against 3.7 ms counted without it; the bench prints both).
 SHEET_WORK = 10.0
+# A sheet's daily maps: an orientation (complex64) and an OD map (float32) per unit, 12
+# bytes, held once as the days' list and once more as the arrays made from it at the end.
+MAP_HISTORY_BYTES = 24
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def scenario_cost(scenario) -> Cost:
     organisms = sum(g.organisms for g in scenario.groups)
     channels = 2 * WorldParams().patch ** 2
     units = cortex_units(scenario.cortex, scenario.neurons, scenario.sheet_size)
-    return development_cost(
+    cost = development_cost(
         organisms,
         units,
         scenario.days,
@@ -108,6 +111,11 @@ def scenario_cost(scenario) -> Cost:
         channels,
         cortex_work(scenario.cortex),
     )
+    if scenario.cortex != "sheet":
+        return cost
+    # A sheet keeps every day's maps (the stability measure, the development figures).
+    history = MAP_HISTORY_BYTES * float(organisms) * units * (scenario.days + 1)
+    return Cost(cost.memory + history, cost.organism_days)
 
 
 def evolution_cost(scenario) -> Cost:
@@ -187,7 +195,8 @@ def check_cost(
     if cost.memory > max_memory:
         raise DevsimInputError(
             f"{what}: would need about {size_text(cost.memory)} of memory; the limit is "
-            f"{size_text(max_memory)} (fewer organisms or neurons, or raise --max-memory)"
+            f"{size_text(max_memory)} (fewer organisms, neurons or sheet units, fewer days of a "
+            "sheet, or raise --max-memory)"
         )
     if cost.organism_days > max_work:
         raise DevsimInputError(

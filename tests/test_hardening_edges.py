@@ -12,7 +12,7 @@ import pytest
 from cli_support import TINY, one_line, run_cli, write
 
 import devsim.batch as batch
-from devsim.budget import BASE_BYTES, SHEET_WORK, scenario_cost
+from devsim.budget import BASE_BYTES, MAP_HISTORY_BYTES, SHEET_WORK, scenario_cost
 from devsim.cli import main
 from devsim.scenario import parse_scenario
 
@@ -140,8 +140,27 @@ def test_a_sheet_is_costed_by_its_units(tmp_path):
     assert scenario_cost(sheet).organism_days == pytest.approx(
         units * SHEET_WORK * scenario_cost(point).organism_days
     )
-    synapses = [scenario_cost(s).memory - BASE_BYTES for s in (sheet, point)]
+    history = MAP_HISTORY_BYTES * 40 * 32 * 32 * 2  # the maps of days 0 and 1
+    synapses = [scenario_cost(sheet).memory - BASE_BYTES - history]
+    synapses.append(scenario_cost(point).memory - BASE_BYTES)
     assert synapses[0] == pytest.approx(units * synapses[1])
+
+
+def test_a_sheet_is_costed_by_its_days_of_maps():
+    """A sheet keeps every day's maps, so its memory grows with its days (the audit's 24
+    kittens for 2,000 days were estimated as for 10); the point cortex's does not."""
+
+    def memory(days: int, cortex: str) -> float:
+        settings = {"name": "s", "species": "cat", "days": days, "cortex": cortex}
+        scenario = parse_scenario(
+            {**settings, "groups": [{"name": "c", "organisms": 24}]}, source="s"
+        )
+        return scenario_cost(scenario).memory
+
+    grown = memory(2000, "sheet") - memory(10, "sheet")
+    assert grown == pytest.approx(MAP_HISTORY_BYTES * 24 * 32 * 32 * 1990)
+    assert grown > 500 * 2**20
+    assert memory(2000, "point") == memory(10, "point")
 
 
 def test_a_sweep_costs_its_sheet_runs_as_devsim_run_does(tmp_path):

@@ -5,6 +5,7 @@ orientation preference in the colour wheel with pinwheels marked (Bonhoeffer & G
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -85,8 +86,15 @@ def _group_grid(record: dict, path: Path | str, title: str, group) -> None:
     returns how to draw one of them, ``draw(ax, c, k)`` for the ``c``-th, organism ``k``."""
     rows = _groups(record)
     columns = min(COLUMNS, max(len(members) for _, members in rows))  # no empty columns
+    groups = np.asarray(record["group"])
+    names = list(dict.fromkeys(record["group"]))
+    if len(names) > len(rows) or any((groups == name).sum() > COLUMNS for name in names):
+        title += f" (the first {len(rows)} of {len(names)} groups, up to {COLUMNS} animals each)"
+    width = 2.1 * max(columns, 2)
+    title = textwrap.fill(title, int(width * 11))  # ~11 characters an inch at 10 pt
+    lines = title.count("\n") + 1
     # a Figure of its own, not pyplot's: the lessons page draws it in a server thread
-    fig = Figure(figsize=(2.1 * max(columns, 2), 2.6 * len(rows)))
+    fig = Figure(figsize=(width, 2.6 * len(rows) + 0.18 * (lines - 1)))
     axes = fig.subplots(len(rows), columns, squeeze=False)
     for r, (name, members) in enumerate(rows):
         draw = group(name, members)
