@@ -306,6 +306,9 @@ def test_links_round_trip_and_bad_links_say_which_field():
         ("eta=nan", "eta"),
         ("diazepam=maybe", "diazepam"),
         ("colour=red", "colour"),
+        ("organisms=200", "organisms"),  # beyond the slider: a class server's minutes
+        ("days=3650", "days"),
+        ("organisms=0", "organisms"),
     ]:
         parsed, error = components.parse_inputs(dict(parse_qsl(query)))
         assert error.startswith("link: "), error
@@ -371,6 +374,16 @@ def test_sheet_models_show_maps():
     assert "synapses" not in data
     size = model.cohort.size
     assert len(data["maps"]["maps"]) == 2 * 2 * size * size  # OD and orientation, 2 animals
+
+
+def test_every_group_of_a_preset_has_its_own_colour():
+    """The largest preset (adult_plasticity, 11 groups) drew its 8th group black like the
+    control and three MD groups orange: the palette had 7 colours and cycled."""
+    largest = max(presets(), key=lambda name: len(presets()[name].groups))
+    model = PageModel(protocol=largest, organisms=1)
+    scale = charts._group_colour(model)["scale"]
+    assert len(scale["domain"]) == len(model.groups) >= 11
+    assert len(set(scale["range"])) == len(scale["range"])
 
 
 def test_display_names():

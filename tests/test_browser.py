@@ -401,6 +401,14 @@ def test_phone_and_tablet(browser, app_url, width, height, name):
             # sharp on a high-resolution screen: a canvas pixel per device pixel (or more)
             pixels = charts.nth(k).evaluate("c => c.width")
             assert pixels >= 0.99 * scale * box["width"], (pixels, scale, box)
+        # the groups table scrolls sideways inside its panel rather than running off the
+        # screen and over the controls (a phone cut its last columns)
+        overflow, right = page.evaluate(
+            "() => { const m = document.querySelector('.devsim-metrics');"
+            " return [getComputedStyle(m).overflowX, m.getBoundingClientRect().right]; }"
+        )
+        assert overflow in ("auto", "scroll")
+        assert right <= width + 1
         # the controls stay at hand while scrolling down to the panels
         page.mouse.wheel(0, 1500)
         page.wait_for_timeout(400)

@@ -132,6 +132,11 @@ def parse_inputs(pairs: dict[str, str]) -> tuple[dict[str, Any], str | None]:
             wanted = what.get(kind) or ("one of " + ", ".join(map(str, allowed)))
             errors.append(f"field {name!r} must be {wanted}, got {text!r}")
             continue
+        low, high = params[name].get("min"), params[name].get("max")
+        if low is not None and not low <= value <= high:
+            # the slider's range: a link may not ask a class server for more (organisms=200)
+            errors.append(f"field {name!r} must be {low} .. {high}, got {text!r}")
+            continue
         inputs[name] = value
     return inputs, ("link: " + "; ".join(errors)) if errors else None
 
@@ -270,6 +275,8 @@ CSS = """
 .devsim-panel { border: 1px solid #e0e0e0; border-radius: 6px; padding: 8px; background: #fff;
   min-width: 0; }
 .devsim-panel h3 { font-size: 1.0em; margin: 0 0 14px 0; color: #1a1a1a; }
+/* a narrow screen scrolls the groups table sideways instead of cutting its last columns */
+.devsim-metrics { overflow-x: auto; max-width: 100%; }
 .devsim-metrics table { border-collapse: collapse; font-size: 0.95em; }
 .devsim-metrics th, .devsim-metrics td { padding: 2px 8px; text-align: right; }
 .devsim-metrics td:first-child, .devsim-metrics th:first-child { text-align: left; }

@@ -36,7 +36,12 @@ LEFT_COLOUR = "#2166ac"
 RIGHT_COLOUR = "#b2182b"
 ODI_CMAP = colormaps["RdBu"]
 ODI_NORM = Normalize(-1.0, 1.0)
-GROUP_COLOURS = ["#222222", "#e08214", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d"]
+# One colour per group, distinct for the largest shipped preset (adult_plasticity, 11 groups);
+# no blue or red, which stand for the eyes.
+GROUP_COLOURS = [
+    "#222222", "#e08214", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d",
+    "#17becf", "#6a3d9a", "#bcbd22", "#999999", "#b15928",
+]  # fmt: skip
 CLASS_COLOURS = [ODI_CMAP(ODI_NORM(v)) for v in (0.9, 0.6, 0.3, 0.0, -0.3, -0.6, -0.9)]
 DPI = 100
 WIDTH = 4.4  # inches: a panel's width at 100 dpi
