@@ -731,7 +731,7 @@ def map_change(runs: Runs, name: str, group: str, metric: str) -> list[float]:
 def row_sheet_columns(runs: Runs) -> list[Measure]:
     return [
         Measure(
-            "OD ring peak (power at the column ring / other frequencies)",
+            "OD ring peak (the column ring over lower and higher frequencies)",
             map_values(runs, "sheet_cat", "control", "od_ring_peak"),
             2.0,
         ),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from devsim import maps
+from devsim.senses import torus_gaussian
 
 
 def ring_field(size: int, k: int, seed: int) -> np.ndarray:
@@ -36,6 +37,30 @@ def test_salt_and_pepper_has_no_ring():
     ]
     assert np.median(peaks) < 1.3
     assert max(peaks) < 2.0
+
+
+@pytest.mark.parametrize("blur", [1.0, 2.0, 3.0])
+def test_a_smooth_map_without_columns_has_no_ring(blur):
+    """Blurred noise puts most of its power at the lowest frequencies without a ring (its
+    spectrum falls from k = 1): the old measure, power near the strongest ring against all
+    other frequencies, scored it 10 to 10**7, above the sheet's column maps."""
+    peaks = []
+    for seed in range(40):
+        noise = np.random.default_rng(seed).standard_normal((32, 32))
+        blurred = np.fft.ifft2(np.fft.fft2(noise) * torus_gaussian(blur, 32)).real
+        peaks.append(maps.wavelength(blurred)[1])
+    assert np.median(peaks) == pytest.approx(1.0)
+    assert np.mean(np.array(peaks) >= 2.0) <= 0.1
+
+
+def test_a_gradient_has_no_ring_but_a_ring_of_columns_has():
+    yy, xx = np.mgrid[0:32, 0:32]
+    gradient = np.cos(2 * np.pi * xx / 32) + 0.5 * np.sin(2 * np.pi * yy / 32)
+    assert maps.wavelength(gradient)[1] == 1.0
+    columns = ring_field(32, 4, 0).real  # columns 8 units apart, every direction
+    spacing, peak = maps.wavelength(columns)
+    assert spacing == pytest.approx(8, rel=0.1)
+    assert peak > 10
 
 
 def test_pinwheel_density_of_a_ring_spectrum_is_about_pi():
