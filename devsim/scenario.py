@@ -190,7 +190,8 @@ class Scenario(_Strict):
             sheet_only = sorted(set(group.genome) & SHEET_GENES)
             if self.cortex == "point" and sheet_only:
                 raise ValueError(
-                    f"groups[{gi}].genome: {', '.join(sheet_only)} act only on a sheet "
+                    f"groups[{gi}].genome: {', '.join(sheet_only)} "
+                    f"{'acts' if len(sheet_only) == 1 else 'act'} only on a sheet "
                     'cortex (cortex = "sheet"); the point cortex has no space'
                 )
         for gi, group in enumerate(self.groups):

@@ -221,7 +221,7 @@ def test_od_patches_come_from_the_sheet_genes():
     [
         ({"cortex": "sheet", "neurons": 16}, "neurons: a sheet cortex has"),
         ({"sheet_size": 16}, "sheet_size: only a sheet cortex"),
-        ({"groups": [{"name": "a", "genome": {"lat_exc": 1.0}}]}, "act only on a sheet"),
+        ({"groups": [{"name": "a", "genome": {"lat_exc": 1.0}}]}, "lat_exc acts only on a sheet"),
         ({"cortex": "sheet", "sheet_size": 64}, "sheet_size"),
     ],
 )
