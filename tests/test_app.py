@@ -25,6 +25,7 @@ import solara.server.starlette  # noqa: F401  (as in the server: reactive state 
 from PIL import Image
 
 from devsim.genome import Genome
+from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.viz import PageModel, charts, components, figures, model_params
 from devsim.viz.page_model import presets
 
@@ -122,7 +123,7 @@ def test_page_builds(page):
     assert {"Step", "Play", "Reset"} <= set(map(str, labels))
     assert _text(page, "devsim-age") == "Age: P0"
     window = _text(page, "devsim-window")
-    assert window.startswith("Critical window: not yet open (plasticity gate 0.")
+    assert window.startswith("Critical window (control): not yet open (plasticity gate 0.")
     charts_ = _charts(page)
     assert list(charts_) == ["litter", "histogram", "timeline", "synapses", "receptive-fields"]
     page.find(v.Alert, class_="devsim-error").assert_empty()
@@ -384,6 +385,17 @@ def test_every_group_of_a_preset_has_its_own_colour():
     scale = charts._group_colour(model)["scale"]
     assert len(scale["domain"]) == len(model.groups) >= 11
     assert len(set(scale["range"])) == len(scale["range"])
+
+
+def test_a_window_on_its_way_up_is_opening():
+    """A kitten's gate at P28 is ~0.2 and rising, and 4 days of MD from P24 already shift
+    its CBI by 0.15: the header said "not yet open"."""
+    model = PageModel(species="cat")
+    while model.age < 28:
+        model.step()
+    gate = model.daily()[model.reference]["plasticity"]
+    assert components.CLOSED_GATE <= gate[-1] < WINDOW_OPEN_GATE
+    assert components.window_status(model).startswith("opening (plasticity gate")
 
 
 def test_display_names():

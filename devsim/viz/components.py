@@ -172,13 +172,17 @@ def build(inputs: dict[str, Any]) -> Run:
 
 # --- what the header says ----------------------------------------------------------------
 def window_status(model: DevelopmentModel) -> str:
-    """The control group's critical window today: not yet open, open, closing or closed."""
+    """The control group's critical window today: not yet open, opening, open, closing or
+    closed. "Opening" once the gate has risen past :data:`CLOSED_GATE` (a kitten's gate of
+    0.19 at P28 already lets 4 days of MD shift CBI by 0.15; "not yet open" said otherwise)."""
     gate = model.daily()[model.reference]["plasticity"]
     today = gate[-1]
     if today >= WINDOW_OPEN_GATE:
         state = "open"
     elif any(g >= WINDOW_OPEN_GATE for g in gate):
         state = "closing" if today >= CLOSED_GATE else "closed"
+    elif today >= CLOSED_GATE and len(gate) > 1 and today > gate[-2]:
+        state = "opening"
     else:
         state = "not yet open"
     return f"{state} (plasticity gate {today:.2f})"
@@ -451,10 +455,12 @@ def _selected(model: DevelopmentModel):
 def Header(run: Run):
     model = run.model
     tick.value  # noqa: B018  (re-render after each step)
-    with run.lock:
+    with run.lock:  # one day's numbers: Play advances the model in another thread
+        age = model.age
         status = window_status(model)
         conditions = today_conditions(model)
-    colours = {"open": "#8a6d00", "closing": "#b8440f", "closed": "#4a5a60", "not": "#1f6fb2"}
+    colours = {"open": "#8a6d00", "opening": "#8a6d00", "closing": "#b8440f",
+               "closed": "#4a5a60", "not": "#1f6fb2"}  # fmt: skip
     colour = colours[status.split()[0]]
     protocol = model.protocol
     with solara.Column(gap="4px", style={"padding": "6px 8px"}):
@@ -462,13 +468,13 @@ def Header(run: Run):
             solara.Error(f"Invalid settings: {model.input_error}", classes=["devsim-error"])
         with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
             solara.Text(
-                f"Age: P{model.age}",
+                f"Age: P{age}",
                 classes=["devsim-age"],
                 style={"font-size": "2.4em", "font-weight": "700", "line-height": "1.1"},
             )
             solara.Text(f"of P{model.days}", style={"font-size": "1.1em", "color": "#555"})
             solara.Text(
-                f"Critical window: {status}",
+                f"Critical window ({display_name(model.reference)}): {status}",
                 classes=["devsim-window"],
                 style={"font-size": "1.1em", "font-weight": "600", "color": colour},
             )
