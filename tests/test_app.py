@@ -334,6 +334,33 @@ def test_a_link_builds_its_run(kernel_context):
     rc.close()
 
 
+def _intro(rc) -> str:
+    """The page's first words to a student (all the text under .devsim-intro)."""
+    found = rc.find(v.Html, class_="devsim-intro").widget
+    texts = []
+
+    def walk(widget):
+        for child in getattr(widget, "children", []) or []:
+            texts.append(child) if isinstance(child, str) else walk(child)
+        texts.append(getattr(widget, "template", "") or "")  # Markdown's rendered HTML
+
+    walk(found)
+    return " ".join(texts)
+
+
+@pytest.mark.parametrize(
+    ("query", "default_told"), [("", True), ("protocol=gad65&organisms=1", False)]
+)
+def test_what_to_do_first_comes_first_and_fits_the_protocol(kernel_context, query, default_told):
+    """The instructions sat below every panel, and told of the default suture while a
+    preset ran."""
+    _, rc = solara.render(InAppLayout(AtLink(query)), handle_error=False)
+    text = _intro(rc)
+    assert "one day per Step" in text
+    assert ("closes the <em>left</em> eye from P24 to P28" in text) == default_told
+    rc.close()
+
+
 def test_a_bad_link_says_so_and_runs_the_rest(kernel_context):
     _, rc = solara.render(InAppLayout(AtLink("organisms=3&seed=-1")), handle_error=False)
     assert "seed" in rc.find(v.Alert, class_="devsim-error").widget.children[0]

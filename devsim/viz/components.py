@@ -236,10 +236,14 @@ METRICS_NOTES = "<p>" + " ".join(f"<i>{k}</i>: {v}" for k, v in MEASURES.items()
 INTRO = """
 **A litter grows up, one day per Step.** Each animal's visual cortex gets synapses from
 both eyes. Experience strengthens some and prunes others, but mostly while the
-**critical window** is open. Press ▶ (or the space bar): the default protocol closes the
-*left* eye from P24 to P28, at the peak of the window; watch the histograms shift to the
-right eye. Then set the suture to P50–P54 in Settings and press Reset: after the window has
-closed, almost nothing happens. Keys: space = play/pause, → = one step, r = reset.
+**critical window** is open. Press ▶ (or the space bar) to live their days. Keys: space =
+play/pause, → = one step, r = reset.
+"""
+# What to try with the default protocol (shown only while it is the one running).
+INTRO_DEFAULT = """
+The default protocol closes the *left* eye from P24 to P28, at the peak of the window;
+watch the histograms shift to the right eye. Then set the suture to P50–P54 in Settings and
+press Reset: after the window has closed, almost nothing happens.
 """
 
 TIPS = {  # settings -> what they do (tooltips)
@@ -716,7 +720,14 @@ def Page():
         Controls(run)
         Player()
         with solara.Div(classes=["devsim-body"], style={"padding": "0 8px"}):
+            # what to do first, above the panels (it sat below them, out of sight)
+            default, inputs = default_inputs(), run.inputs
+            rearing = ("protocol", "condition", "eye", "rearing_from", "rearing_to")
+            text = INTRO
+            if all(inputs[name] == default[name] for name in rearing):
+                text += INTRO_DEFAULT
+            with solara.Div(classes=["devsim-intro"]):
+                solara.Markdown(text, style={"font-size": "0.9em"})
             Settings()
             Export(query_of(run.inputs))
             Panels(run)
-            solara.Markdown(INTRO, style={"font-size": "0.9em"})
