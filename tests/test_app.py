@@ -425,6 +425,15 @@ def test_a_window_on_its_way_up_is_opening():
     assert components.window_status(model).startswith("opening (plasticity gate")
 
 
+def test_a_sheet_preset_keeps_its_own_litter():
+    """The page's 8 animals per group made a sheet preset's day take ~1.5 s (Play stalled
+    and overshot Pause); a sheet preset keeps its own 2 unless fewer are asked for."""
+    own = presets()["sheet_md"].groups[0].organisms
+    assert len(PageModel(protocol="sheet_md").organisms("control")) == own
+    assert len(PageModel(protocol="sheet_md", organisms=1).organisms("control")) == 1
+    assert len(PageModel(protocol="md_critical").organisms("control")) == 8  # point cortex
+
+
 def test_display_names():
     assert charts.display_name("md_p24") == "MD P24"
     assert charts.display_name("ko_diazepam_md") == "KO diazepam MD"

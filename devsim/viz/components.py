@@ -250,7 +250,8 @@ TIPS = {  # settings -> what they do (tooltips)
     "species": "Mouse or cat: each species' own gene values (window timing, inhibition...).",
     "protocol": "custom: control vs one rearing event you set below; or a shipped experiment.",
     "days": "How long the animals live, in days after birth (P0).",
-    "organisms": "Animals per group; littermates share their initial wiring and what they see.",
+    "organisms": "Animals per group; littermates share their initial wiring and what they see. "
+    "A sheet preset keeps its own (fewer) animals: a sheet's day costs ~60 of a point cortex's.",
     "seed": "The random seed: the same seed and settings give the same run, to the byte.",
     "condition": "What the manipulated group's eyes get: lid suture, inactivation (TTX), "
     "binocular suture, dark, strabismus (the two eyes see unrelated images).",
