@@ -434,6 +434,24 @@ def test_a_sheet_preset_keeps_its_own_litter():
     assert len(PageModel(protocol="md_critical").organisms("control")) == 8  # point cortex
 
 
+def test_litter_numbers_only_where_they_fit_and_names_never_overlap():
+    """adult_plasticity (11 groups of 8) drew each square's number over its neighbours' and
+    ran the group names into each other; a number hid its square's tooltip."""
+
+    def layers(model):
+        spec = charts.litter_spec(model)
+        texts = [layer for layer in spec["layer"] if layer["mark"]["type"] == "text"]
+        return texts[0]["mark"], texts[1:]
+
+    names, numbers = layers(PageModel())  # the default: 2 groups of 8
+    assert len(numbers) == 1
+    assert "tooltip" in numbers[0]["encoding"]
+    names, numbers = layers(PageModel(protocol="adult_plasticity"))
+    assert numbers == []
+    cols = charts._litter_layout(PageModel(protocol="adult_plasticity"))[2]
+    assert names["limit"] <= 5 * charts.WIDTH / (cols + 1)  # a group's own 4 squares + gap
+
+
 def test_display_names():
     assert charts.display_name("md_p24") == "MD P24"
     assert charts.display_name("ko_diazepam_md") == "KO diazepam MD"

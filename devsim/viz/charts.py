@@ -128,7 +128,7 @@ def _litter_layout(model: DevelopmentModel) -> tuple[dict[int, tuple[int, int]],
         for k, row in enumerate(members):
             cells[int(row)] = (x0 + k % cols, k // cols)
         rows = max(rows, math.ceil(n / cols))
-        labels.append({"x": x0 + cols / 2, "name": display_name(group.name)})
+        labels.append({"x": x0 + cols / 2, "name": display_name(group.name), "cells": cols})
         x0 += cols + 1
     return cells, labels, x0 - 1, rows
 
@@ -139,10 +139,17 @@ def litter_spec(model: DevelopmentModel) -> dict:
     x = {"scale": {"domain": [0, cols]}, "axis": None}
     y = {"scale": {"domain": [rows, -1.2]}, "axis": None}
     spec = _base(height + 60, "The litter: one square per animal, coloured by its mean ODI")
+    cell = WIDTH / (cols + 1)  # px per square, about (the chart fits its width)
+    # a group's name may take its own squares' width, never its neighbour's (11 groups ran
+    # their names into each other)
+    name_limit = max(24, int(cell * min(label["cells"] for label in labels) + cell * 0.8))
+    tooltip = [{"field": "animal", "title": "animal"},
+               {"field": "odi", "title": "mean ODI", "format": "+.2f"}]  # fmt: skip
     spec["layer"] = [
         {
             "data": {"values": labels},
-            "mark": {"type": "text", "fontWeight": "bold", "fontSize": 12, "baseline": "bottom"},
+            "mark": {"type": "text", "fontWeight": "bold", "fontSize": 12, "baseline": "bottom",
+                     "limit": name_limit},  # fmt: skip
             "encoding": {"x": {"field": "x", "type": "quantitative", **x},
                          "y": {"datum": -0.15, "type": "quantitative", **y},
                          "text": {"field": "name"}},
@@ -157,11 +164,12 @@ def litter_spec(model: DevelopmentModel) -> dict:
                 "stroke": {"condition": {"test": "datum.selected", "value": "#000"},
                            "value": None},
                 "strokeWidth": {"condition": {"test": "datum.selected", "value": 3}, "value": 0},
-                "tooltip": [{"field": "animal", "title": "animal"},
-                            {"field": "odi", "title": "mean ODI", "format": "+.2f"}],
+                "tooltip": tooltip,
             },
         },
-        {
+    ]  # fmt: skip
+    if cell >= 30:  # the number fits its square ("+0.25" is ~28 px at 10 px); else a smear
+        spec["layer"].append({
             "data": {"name": "litter"},
             "mark": {"type": "text", "fontSize": 10},
             "encoding": {
@@ -170,9 +178,9 @@ def litter_spec(model: DevelopmentModel) -> dict:
                 "text": {"field": "text"},
                 "color": {"condition": {"test": "datum.odi !== null && abs(datum.odi) > 0.55",
                                         "value": "white"}, "value": "black"},
+                "tooltip": tooltip,  # hovering the number shows the animal too
             },
-        },
-    ]  # fmt: skip
+        })  # fmt: skip
     return spec
 
 
