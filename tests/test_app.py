@@ -452,6 +452,26 @@ def test_litter_numbers_only_where_they_fit_and_names_never_overlap():
     assert names["limit"] <= 5 * charts.WIDTH / (cols + 1)  # a group's own 4 squares + gap
 
 
+def test_histogram_names_and_captions_stay_within_their_group():
+    for protocol in ("custom", "adult_plasticity"):
+        model = PageModel(protocol=protocol, organisms=1)
+        texts = [lay for lay in charts.histogram_spec(model)["layer"]
+                 if lay["mark"]["type"] == "text"]  # fmt: skip
+        assert len(texts) == 2
+        for layer in texts:
+            assert layer["mark"]["limit"] <= charts.WIDTH / len(model.groups)
+
+
+def test_a_strain_name_starts_at_birth_in_its_lane():
+    """gad65_ko was centred on P0.5, so half of it lay over the lanes' names."""
+    spec = charts.timeline_spec(PageModel(protocol="gad65", organisms=1))
+    texts = [lay for panel in spec["vconcat"] for lay in panel.get("layer", [])
+             if lay.get("mark", {}).get("type") == "text"]  # fmt: skip
+    strains = [t for t in texts if any("ko" in str(d.get("text", "")) for d in t["data"]["values"])]
+    assert strains
+    assert all(t["mark"]["align"] == "left" for t in strains)
+
+
 def test_display_names():
     assert charts.display_name("md_p24") == "MD P24"
     assert charts.display_name("ko_diazepam_md") == "KO diazepam MD"

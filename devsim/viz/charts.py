@@ -222,9 +222,11 @@ def histogram_spec(model: DevelopmentModel) -> dict:
                   "title": "OD class: 1 = left eye only ... 7 = right eye only"}}  # fmt: skip
     y = {"type": "quantitative", "scale": {"domain": [0, 100]}}
     spec = _base(190, "Ocular dominance histograms of each group, the control's as a black outline")
+    # a group's name and caption stay within its own histogram (11 groups ran them together)
+    limit = max(24, int(0.9 * WIDTH / n) - 4)
     spec["layer"] = [
         {"data": {"values": names}, "mark": {"type": "text", "fontWeight": "bold", "fontSize": 11,
-                                             "baseline": "bottom"},
+                                             "baseline": "bottom", "limit": limit},
          "encoding": {"x": {"field": "x", **x}, "y": {"datum": 100, **y},
                       "text": {"field": "name"}}},
         {"data": {"name": "histogram"}, "mark": {"type": "rect"},
@@ -243,7 +245,7 @@ def histogram_spec(model: DevelopmentModel) -> dict:
          "encoding": {"x": {"field": "x", **x}, "x2": {"field": "x2"},
                       "y": {"field": "control", **y}}},
         {"data": {"name": "histogram_labels"}, "mark": {"type": "text", "fontSize": 10,
-                                                        "baseline": "top"},
+                                                        "baseline": "top", "limit": limit},
          "encoding": {"x": {"field": "x", **x}, "y": {"datum": 94, **y},
                       "text": {"field": "text"}}},
     ]  # fmt: skip
@@ -303,7 +305,8 @@ def _protocol_rows(model: DevelopmentModel) -> tuple[list[str], list[dict], list
                          "colour": DRUG_COLOURS.get(item.drug, "grey"), "kind": "drug",
                          "row": row, "rows": rows})  # fmt: skip
         if other:
-            texts.append({"group": name, "x": 0.5, "text": other, "colour": "#555555"})
+            texts.append({"group": name, "x": 0.5, "text": other, "colour": "#555555",
+                          "strain": True})  # fmt: skip
     return lanes, bars, texts
 
 
@@ -413,10 +416,14 @@ def timeline_spec(model: DevelopmentModel) -> dict:
                               "color": {"field": "colour", "type": "nominal", "scale": None},
                               "tooltip": when}},
                 *_drug_layers(bars, age, lane, when),
-                {"data": {"values": texts or [{}]},
-                 "mark": {"type": "text", "fontSize": 8, "yOffset": -2, "align": "center"},
-                 "encoding": {"x": {**age, "field": "x"}, "y": lane, "text": {"field": "text"},
-                              "color": {"field": "colour", "type": "nominal", "scale": None}}},
+                # the closed eye centred on its bar; a strain's name starts at P0 (centred
+                # there, half of it lay over the lanes' names)
+                *({"data": {"values": [t for t in texts if t.get("strain") == strain] or [{}]},
+                   "mark": {"type": "text", "fontSize": 8, "yOffset": -2,
+                            "align": "left" if strain else "center"},
+                   "encoding": {"x": {**age, "field": "x"}, "y": lane, "text": {"field": "text"},
+                                "color": {"field": "colour", "type": "nominal", "scale": None}}}
+                  for strain in (None, True)),
                 today,
             ],
         })  # fmt: skip
