@@ -169,6 +169,51 @@ def test_state_is_kept_across_tabs(browser, app_url):
         s.close()
 
 
+# Where an animal's square is drawn on the screen, from the litter view's scenegraph.
+SQUARE_AT = """(animal) => {
+  const grid = document.querySelector('.devsim-grid').__vue__;
+  const view = grid.views.litter;
+  const found = [];
+  (function walk(node, dx, dy) {
+    if (!node) return;
+    const x = dx + (node.mark && node.mark.marktype === 'group' ? node.x || 0 : 0);
+    const y = dy + (node.mark && node.mark.marktype === 'group' ? node.y || 0 : 0);
+    if (node.mark && node.mark.marktype === 'rect' && node.datum && node.datum.animal === animal) {
+      found.push([x + node.x + node.width / 2, y + node.y + node.height / 2]);
+    }
+    for (const child of node.items || []) walk(child, x, y);
+  })(view.scenegraph().root, 0, 0);
+  const [ox, oy] = view.origin();
+  const box = view.container().querySelector('canvas').getBoundingClientRect();
+  const scale = box.width / view.width();
+  if (!found.length) return null;
+  return [box.left + (ox + found[0][0]) * scale, box.top + (oy + found[0][1]) * scale];
+}"""
+
+
+def test_a_click_on_a_litter_square_shows_that_animal(browser, app_url):
+    """The chosen animal's square is outlined, so a student clicks another one: it now
+    shows that animal in the synapse panels (it did nothing)."""
+    from playwright.sync_api import expect
+
+    s = Sim(browser, app_url)
+    try:
+        s.step.click()
+        expect(s.age_text).to_have_text("Age: P1")
+        s.wait_drawn()
+        chooser = s.page.locator(".devsim-organism select").first
+        options = s.page.locator(".devsim-organism select").first.locator("option")
+        target = options.nth(options.count() - 1).get_attribute("value")
+        assert chooser.input_value() != target
+        s.page.locator(".devsim-chart-litter").scroll_into_view_if_needed()
+        point = s.page.evaluate(SQUARE_AT, target)
+        assert point is not None
+        s.page.mouse.click(*point)
+        expect(chooser).to_have_value(target)
+    finally:
+        s.close()
+
+
 def test_settings_apply_at_p0_and_are_pending_after(browser, app_url):
     from playwright.sync_api import expect
 

@@ -156,7 +156,7 @@ def litter_spec(model: DevelopmentModel) -> dict:
         },
         {
             "data": {"name": "litter"},
-            "mark": {"type": "rect", "cornerRadius": 2, "invalid": None},
+            "mark": {"type": "rect", "cornerRadius": 2, "invalid": None, "cursor": "pointer"},
             "encoding": {
                 "x": {"field": "x", "type": "quantitative", **x}, "x2": {"field": "x2"},
                 "y": {"field": "y", "type": "quantitative", **y}, "y2": {"field": "y2"},
