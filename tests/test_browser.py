@@ -210,6 +210,11 @@ def test_a_click_on_a_litter_square_shows_that_animal(browser, app_url):
         assert point is not None
         s.page.mouse.click(*point)
         expect(chooser).to_have_value(target)
+        # what the marks mean is written under each panel, not only in its aria-label
+        caption = s.page.locator(".devsim-chart-timeline .devsim-caption")
+        expect(caption).to_be_visible()
+        expect(caption).to_contain_text("the gold band is the control group's open critical")
+        expect(s.page.locator(".devsim-chart-litter .devsim-caption")).to_contain_text("click")
     finally:
         s.close()
 

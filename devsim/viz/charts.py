@@ -138,7 +138,8 @@ def litter_spec(model: DevelopmentModel) -> dict:
     height = int(min(260, max(90, 28 * rows * WIDTH / max(cols, 1) / 16)))
     x = {"scale": {"domain": [0, cols]}, "axis": None}
     y = {"scale": {"domain": [rows, -1.2]}, "axis": None}
-    spec = _base(height + 60, "The litter: one square per animal, coloured by its mean ODI")
+    spec = _base(height + 60, "The litter: one square per animal, coloured by its mean ODI; "
+                              "click a square to show that animal below")  # fmt: skip
     cell = WIDTH / (cols + 1)  # px per square, about (the chart fits its width)
     # a group's name may take its own squares' width, never its neighbour's (11 groups ran
     # their names into each other)
@@ -428,8 +429,9 @@ def timeline_spec(model: DevelopmentModel) -> dict:
             ],
         })  # fmt: skip
     spec = _base(0, "Mean ODI and the plasticity gate of each group over age; the gold band is "
-                    "the open critical window; below, each group's protocol: rearing (thick, "
-                    "the closed eye written on it) and drugs (thin)")  # fmt: skip
+                    "the control group's open critical window; a faint dashed line is "
+                    "the previous run; below, each group's protocol: rearing (thick, the "
+                    "closed eye written on it) and drugs (thin)")  # fmt: skip
     del spec["width"], spec["height"]
     spec.update({"vconcat": panels, "spacing": 6})
     return spec

@@ -284,6 +284,9 @@ CSS = """
 .devsim-panel { border: 1px solid #e0e0e0; border-radius: 6px; padding: 8px; background: #fff;
   min-width: 0; }
 .devsim-panel h3 { font-size: 1.0em; margin: 0 0 14px 0; color: #1a1a1a; }
+/* what a panel's marks mean, under it (the gold band, the dashed line: it was only in the
+   figure's aria-label) */
+.devsim-caption { font-size: 0.8em; color: #555; margin: 2px 4px 0 4px; line-height: 1.3; }
 /* a narrow screen scrolls the groups table sideways instead of cutting its last columns */
 .devsim-metrics { overflow-x: auto; max-width: 100%; }
 .devsim-metrics table { border-collapse: collapse; font-size: 0.95em; }
