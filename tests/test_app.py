@@ -363,8 +363,19 @@ def test_what_to_do_first_comes_first_and_fits_the_protocol(kernel_context, quer
 
 def test_a_bad_link_says_so_and_runs_the_rest(kernel_context):
     _, rc = solara.render(InAppLayout(AtLink("organisms=3&seed=-1")), handle_error=False)
-    assert "seed" in rc.find(v.Alert, class_="devsim-error").widget.children[0]
+    text = rc.find(v.Alert, class_="devsim-error").widget.children[0]
+    assert "seed" in text
+    assert "the default protocol runs instead" in text  # it did not say what runs
     assert len(components.session.value.model.organisms()) == 2 * 8  # the default protocol
+    rc.close()
+
+
+def test_a_link_with_an_unreadable_field_runs_the_rest(kernel_context):
+    _, rc = solara.render(InAppLayout(AtLink("organisms=3&colour=red")), handle_error=False)
+    text = rc.find(v.Alert, class_="devsim-error").widget.children[0]
+    assert "'colour'" in text
+    assert "those fields keep their defaults, the rest apply" in text
+    assert len(components.session.value.model.organisms()) == 2 * 3  # the link's organisms
     rc.close()
 
 

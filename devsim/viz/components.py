@@ -473,7 +473,15 @@ def Header(run: Run):
     protocol = model.protocol
     with solara.Column(gap="4px", style={"padding": "6px 8px"}):
         if model.input_error:
-            solara.Error(f"Invalid settings: {model.input_error}", classes=["devsim-error"])
+            # say what runs instead: the default protocol, or the rest of the link's settings
+            instead = (
+                "the default protocol runs instead"
+                if model.fell_back
+                else "those fields keep their defaults, the rest apply"
+            )
+            solara.Error(
+                f"Invalid settings: {model.input_error} ({instead})", classes=["devsim-error"]
+            )
         with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
             solara.Text(
                 f"Age: P{age}",

@@ -258,6 +258,7 @@ class PageModel(DevelopmentModel):
         self.inputs = {**inputs, **genes}  # as given, also when invalid
         self.input_error: str | None = error  # one line, for the page to show
         self.protocol = protocol_  # what actually runs (the default protocol on error)
+        self.fell_back = error is not None  # the default protocol runs instead
 
 
 def _defaults() -> dict[str, Any]:
