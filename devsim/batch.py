@@ -129,7 +129,7 @@ import numpy as np
 import pandas as pd
 
 from devsim import __version__
-from devsim.budget import Cost, cortex_units, cortex_work, development_cost
+from devsim.budget import Cost, cortex_day_work, cortex_units, cortex_work, development_cost
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
@@ -1111,6 +1111,7 @@ def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> 
             scenario["days"],
             scenario["presentations_per_day"],
             unit_work=cortex_work(scenario.get("cortex", "point")),
+            day_work=cortex_day_work(scenario.get("cortex", "point")),
         )
     if largest:
         one = development_cost(

@@ -44,11 +44,14 @@ BASE_BYTES = 64 * 2**20
 STANDARD_WORK = NEURONS * PRESENTATIONS_PER_DAY
 STANDARD_RATE = 3500.0
 DEFAULT_MAX_WORK = 20_000_000  # standard organism-days (~1.5 h on one core)
-# A sheet unit's presentation costs ~10 of a point unit's: its afferent window is gathered
-# from the retina, the lateral interaction settles by FFT and the maps are measured daily
-# (`devsim bench`, sheet workload: 32 x 32 cats, 256 presentations, 8 organisms, 34.9 ms
-# per organism-day against 3.7 ms counted without it; the bench prints both).
-SHEET_WORK = 10.0
+# A sheet unit's presentation costs ~6.7 of a point unit's (its afferent window is gathered
+# from the retina, the lateral interaction settles by FFT), and every day a sheet unit's maps
+# are measured, ~0.026 standard organism-days a unit whatever the presentations: 32 x 32
+# cats, 2 a run, 18 ms a day at 16 presentations and 64 ms at 256 on this machine (the
+# presentations alone would say 5 and 73). `devsim bench` prints the sheet's budget and
+# measured time per organism-day side by side.
+SHEET_WORK = 6.7
+MAP_DAY_WORK = 0.026
 # A sheet's daily maps: an orientation (complex64) and an OD map (float32) per unit, 12
 # bytes, held once as the days' list and once more as the arrays made from it at the end.
 MAP_HISTORY_BYTES = 24
@@ -75,13 +78,16 @@ def development_cost(
     presentations_per_day: int,
     channels: int = 128,
     unit_work: float = 1.0,
+    day_work: float = 0.0,
 ) -> Cost:
     """The cost of one model of ``organisms`` (all groups together) living ``days``;
     ``unit_work``: what a unit's presentation costs against a point unit's
-    (:func:`cortex_work`)."""
+    (:func:`cortex_work`); ``day_work``: what a unit costs each day whatever the
+    presentations, in standard organism-days (:func:`cortex_day_work`)."""
     slots = float(organisms) * neurons * channels
     work = float(organisms) * days * neurons * presentations_per_day / STANDARD_WORK
-    return Cost(BASE_BYTES + BYTES_PER_SLOT * slots, work * unit_work)
+    daily = float(organisms) * days * neurons * day_work
+    return Cost(BASE_BYTES + BYTES_PER_SLOT * slots, work * unit_work + daily)
 
 
 def cortex_units(cortex: str, neurons: int, sheet_size: int | None) -> int:
@@ -94,6 +100,12 @@ def cortex_work(cortex: str) -> float:
     """What one unit's presentation costs against a point unit's: :data:`SHEET_WORK` on
     a sheet, 1 on the point cortex."""
     return SHEET_WORK if cortex == "sheet" else 1.0
+
+
+def cortex_day_work(cortex: str) -> float:
+    """What one unit costs each day beyond its presentations: a sheet's daily maps
+    (:data:`MAP_DAY_WORK`), nothing on the point cortex."""
+    return MAP_DAY_WORK if cortex == "sheet" else 0.0
 
 
 def scenario_cost(scenario) -> Cost:
@@ -110,6 +122,7 @@ def scenario_cost(scenario) -> Cost:
         scenario.presentations_per_day,
         channels,
         cortex_work(scenario.cortex),
+        cortex_day_work(scenario.cortex),
     )
     if scenario.cortex != "sheet":
         return cost

@@ -12,7 +12,13 @@ import pytest
 from cli_support import TINY, one_line, run_cli, write
 
 import devsim.batch as batch
-from devsim.budget import BASE_BYTES, MAP_HISTORY_BYTES, SHEET_WORK, scenario_cost
+from devsim.budget import (
+    BASE_BYTES,
+    MAP_DAY_WORK,
+    MAP_HISTORY_BYTES,
+    SHEET_WORK,
+    scenario_cost,
+)
 from devsim.cli import main
 from devsim.scenario import parse_scenario
 
@@ -137,13 +143,32 @@ def test_a_sheet_is_costed_by_its_units(tmp_path):
         source="s",
     )
     units = 32 * 32 / 32  # a 32 x 32 sheet against 32 point neurons
+    maps = 40 * 1 * 32 * 32 * MAP_DAY_WORK  # the day's maps of 40 kittens
     assert scenario_cost(sheet).organism_days == pytest.approx(
-        units * SHEET_WORK * scenario_cost(point).organism_days
+        units * SHEET_WORK * scenario_cost(point).organism_days + maps
     )
     history = MAP_HISTORY_BYTES * 40 * 32 * 32 * 2  # the maps of days 0 and 1
     synapses = [scenario_cost(sheet).memory - BASE_BYTES - history]
     synapses.append(scenario_cost(point).memory - BASE_BYTES)
     assert synapses[0] == pytest.approx(units * synapses[1])
+
+
+def test_a_sheet_day_costs_its_maps_whatever_the_presentations():
+    """A sheet's maps are measured every day: at 16 presentations a day the estimate said
+    a quarter of the time a 32 x 32 run took (the presentations alone)."""
+
+    def work(presentations: int) -> float:
+        settings = {"name": "s", "species": "cat", "days": 20, "cortex": "sheet",
+                    "presentations_per_day": presentations}  # fmt: skip
+        scenario = parse_scenario(
+            {**settings, "groups": [{"name": "c", "organisms": 2}]}, source="s"
+        )
+        return scenario_cost(scenario).organism_days
+
+    assert work(16) > 4 * (16 / 256) * work(256)  # the daily maps, not 1/16 of the work
+    assert work(16) - (16 / 256) * work(256) == pytest.approx(
+        (1 - 16 / 256) * 2 * 20 * 32 * 32 * MAP_DAY_WORK
+    )
 
 
 def test_a_sheet_is_costed_by_its_days_of_maps():
@@ -176,7 +201,8 @@ def test_a_sweep_costs_its_sheet_runs_as_devsim_run_does(tmp_path):
     sweep = batch.load_sweep(tmp_path / "sweep.toml")
     one_each = [scenario_cost(parse_scenario(r.scenario)).organism_days for r in sweep.runs]
     assert batch.check_cost(sweep).organism_days == pytest.approx(sum(one_each))
-    assert sum(one_each) == pytest.approx(2 * 2 * (3 + 5) * 16 * 16 * SHEET_WORK / 32)
+    presentations = 2 * 2 * (3 + 5) * 16 * 16 * SHEET_WORK / 32
+    assert sum(one_each) == pytest.approx(presentations + 2 * 2 * (3 + 5) * 16 * 16 * MAP_DAY_WORK)
 
 
 def test_a_sheet_where_no_unit_responds_gives_nulls_and_no_warning(tmp_path):
