@@ -129,7 +129,7 @@ import numpy as np
 import pandas as pd
 
 from devsim import __version__
-from devsim.budget import Cost, cortex_day_work, cortex_units, cortex_work, development_cost
+from devsim.budget import Cost, cortex_terms, cortex_units, development_cost
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
@@ -1102,6 +1102,7 @@ def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> 
     and the organism-days of every run; ``limits`` = (max memory, max organism-days),
     None for the defaults (``--max-memory``, ``--max-organism-days``)."""
     largest = sweep_cost(sweep).largest_run
+    terms = cortex_terms(sweep.base.get("cortex", "point"))  # the base's: not swept
     total = Cost(0.0, 0.0)
     for run in sweep.runs:
         scenario = run.scenario
@@ -1110,8 +1111,7 @@ def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> 
             _units(scenario),
             scenario["days"],
             scenario["presentations_per_day"],
-            unit_work=cortex_work(scenario.get("cortex", "point")),
-            day_work=cortex_day_work(scenario.get("cortex", "point")),
+            **terms,
         )
     if largest:
         one = development_cost(
@@ -1119,6 +1119,7 @@ def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> 
             largest["neurons"],
             largest["days"],
             largest["presentations_per_day"],
+            **terms,
         )
         total = Cost(one.memory * min(workers, len(sweep.runs)), total.organism_days)
     return budget_check(total, *limits, what=f"{sweep.source}: sweep")

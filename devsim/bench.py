@@ -60,7 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
-from devsim.budget import STANDARD_RATE, cortex_day_work, cortex_work, development_cost
+from devsim.budget import STANDARD_RATE, cortex_terms, development_cost
 from devsim.cohort import Cohort, PhaseTimer
 from devsim.measures import eye_responses
 from devsim.model import DevelopmentModel
@@ -648,12 +648,7 @@ def run_sheet(plan: Plan) -> dict:
         # What `--max-organism-days` and the time estimates count for one of these
         # organism-days, in seconds at the budget's standard rate (compare with ``per``).
         "budget_s_per_organism_day": development_cost(
-            1,
-            SHEET_SIZE**2,
-            1,
-            SHEET_PRESENTATIONS,
-            unit_work=cortex_work("sheet"),
-            day_work=cortex_day_work("sheet"),
+            1, SHEET_SIZE**2, 1, SHEET_PRESENTATIONS, **cortex_terms("sheet")
         ).organism_days
         / STANDARD_RATE,
     }

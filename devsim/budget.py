@@ -52,8 +52,9 @@ DEFAULT_MAX_WORK = 20_000_000  # standard organism-days (~1.5 h on one core)
 # measured time per organism-day side by side.
 SHEET_WORK = 6.7
 MAP_DAY_WORK = 0.026
-# A sheet's daily maps: an orientation (complex64) and an OD map (float32) per unit, 12
-# bytes, held once as the days' list and once more as the arrays made from it at the end.
+# A sheet keeps every day's maps (the stability measure, the development figures): an
+# orientation (complex64) and an OD map (float32) per unit, 12 bytes, held once as the days'
+# list and once more as the arrays made from it at the end.
 MAP_HISTORY_BYTES = 24
 
 
@@ -79,15 +80,20 @@ def development_cost(
     channels: int = 128,
     unit_work: float = 1.0,
     day_work: float = 0.0,
+    day_bytes: float = 0.0,
 ) -> Cost:
-    """The cost of one model of ``organisms`` (all groups together) living ``days``;
-    ``unit_work``: what a unit's presentation costs against a point unit's
-    (:func:`cortex_work`); ``day_work``: what a unit costs each day whatever the
-    presentations, in standard organism-days (:func:`cortex_day_work`)."""
+    """The cost of one model of ``organisms`` (all groups together) living ``days``.
+    What a cortex adds (:func:`cortex_terms`): ``unit_work``, what a unit's presentation
+    costs against a point unit's; ``day_work``, what a unit costs each day whatever the
+    presentations, in standard organism-days; ``day_bytes``, what a unit keeps of each day
+    (from day 0 to ``days``)."""
     slots = float(organisms) * neurons * channels
-    work = float(organisms) * days * neurons * presentations_per_day / STANDARD_WORK
-    daily = float(organisms) * days * neurons * day_work
-    return Cost(BASE_BYTES + BYTES_PER_SLOT * slots, work * unit_work + daily)
+    unit_days = float(organisms) * days * neurons
+    history = day_bytes * float(organisms) * neurons * (days + 1)
+    return Cost(
+        BASE_BYTES + BYTES_PER_SLOT * slots + history,
+        unit_days * presentations_per_day / STANDARD_WORK * unit_work + unit_days * day_work,
+    )
 
 
 def cortex_units(cortex: str, neurons: int, sheet_size: int | None) -> int:
@@ -96,16 +102,13 @@ def cortex_units(cortex: str, neurons: int, sheet_size: int | None) -> int:
     return sheet_size**2 if cortex == "sheet" and sheet_size else neurons
 
 
-def cortex_work(cortex: str) -> float:
-    """What one unit's presentation costs against a point unit's: :data:`SHEET_WORK` on
-    a sheet, 1 on the point cortex."""
-    return SHEET_WORK if cortex == "sheet" else 1.0
-
-
-def cortex_day_work(cortex: str) -> float:
-    """What one unit costs each day beyond its presentations: a sheet's daily maps
-    (:data:`MAP_DAY_WORK`), nothing on the point cortex."""
-    return MAP_DAY_WORK if cortex == "sheet" else 0.0
+def cortex_terms(cortex: str) -> dict[str, float]:
+    """What a cortex adds to :func:`development_cost` (its keyword arguments): a sheet's
+    presentations cost :data:`SHEET_WORK` of a point unit's, its daily maps
+    :data:`MAP_DAY_WORK` and :data:`MAP_HISTORY_BYTES`; the point cortex, nothing more."""
+    if cortex == "sheet":
+        return {"unit_work": SHEET_WORK, "day_work": MAP_DAY_WORK, "day_bytes": MAP_HISTORY_BYTES}
+    return {}
 
 
 def scenario_cost(scenario) -> Cost:
@@ -115,20 +118,14 @@ def scenario_cost(scenario) -> Cost:
     organisms = sum(g.organisms for g in scenario.groups)
     channels = 2 * WorldParams().patch ** 2
     units = cortex_units(scenario.cortex, scenario.neurons, scenario.sheet_size)
-    cost = development_cost(
+    return development_cost(
         organisms,
         units,
         scenario.days,
         scenario.presentations_per_day,
         channels,
-        cortex_work(scenario.cortex),
-        cortex_day_work(scenario.cortex),
+        **cortex_terms(scenario.cortex),
     )
-    if scenario.cortex != "sheet":
-        return cost
-    # A sheet keeps every day's maps (the stability measure, the development figures).
-    history = MAP_HISTORY_BYTES * float(organisms) * units * (scenario.days + 1)
-    return Cost(cost.memory + history, cost.organism_days)
 
 
 def evolution_cost(scenario) -> Cost:

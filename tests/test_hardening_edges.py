@@ -201,6 +201,9 @@ def test_a_sweep_costs_its_sheet_runs_as_devsim_run_does(tmp_path):
     sweep = batch.load_sweep(tmp_path / "sweep.toml")
     one_each = [scenario_cost(parse_scenario(r.scenario)).organism_days for r in sweep.runs]
     assert batch.check_cost(sweep).organism_days == pytest.approx(sum(one_each))
+    # and its largest run's memory as `devsim run` counts it, the daily maps included
+    memory = [scenario_cost(parse_scenario(r.scenario)).memory for r in sweep.runs]
+    assert batch.check_cost(sweep).memory == pytest.approx(max(memory))
     presentations = 2 * 2 * (3 + 5) * 16 * 16 * SHEET_WORK / 32
     assert sum(one_each) == pytest.approx(presentations + 2 * 2 * (3 + 5) * 16 * 16 * MAP_DAY_WORK)
 
