@@ -54,8 +54,11 @@ def _power(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def radial_spectrum(field: np.ndarray) -> np.ndarray:
     """Mean power of a periodic map in rings of integer spatial frequency ``k = 0 ..
     size // 2`` cycles per sheet (k = 0 is the mean, removed: 0)."""
-    size = field.shape[-1]
-    power, ring = _power(field)
+    return _ring_means(*_power(field), field.shape[-1])
+
+
+def _ring_means(power: np.ndarray, ring: np.ndarray, size: int) -> np.ndarray:
+    """:func:`radial_spectrum` from :func:`_power`'s components."""
     total = np.bincount(ring.ravel(), power.ravel())[: size // 2 + 1]
     counts = np.bincount(ring.ravel())[: size // 2 + 1]
     return total / np.maximum(counts, 1)
@@ -82,7 +85,8 @@ def wavelength(field: np.ndarray) -> tuple[float, float]:
     against all other frequencies at once, as devsim did first, blurred noise scored 10 to
     10**7, more than the sheet's maps.)"""
     size = field.shape[-1]
-    spectrum = radial_spectrum(field)
+    power, ring = _power(field)  # one FFT for the rings and the ratio
+    spectrum = _ring_means(power, ring, size)
     top = max(size // MIN_COLUMN, 1)
     rings = spectrum[1 : top + 1]
     if not np.any(rings > 0):
@@ -92,7 +96,6 @@ def wavelength(field: np.ndarray) -> tuple[float, float]:
     peak = int(np.argmax(rings)) + 1
     if peak <= 2:  # the band reaches k = 1: no lower frequency to fall towards
         return size / k_mean, 1.0
-    power, ring = _power(field)
     band = power[np.abs(ring - peak) <= 1].mean()
     inner = power[(ring >= 1) & (ring < peak - 1)].mean()
     outer = power[(ring > peak + 1) & (ring <= size // 2)]

@@ -75,21 +75,24 @@ def draw_orientation(ax, z: np.ndarray, title: str = "", pinwheels: bool = True)
         ax.set_title(title, fontsize=8)
 
 
-def _groups(record: dict) -> list[tuple[str, np.ndarray]]:
-    names = list(dict.fromkeys(record["group"]))[:MAX_GROUPS]
+def _groups(record: dict) -> tuple[list[tuple[str, np.ndarray]], bool]:
+    """The groups drawn (up to :data:`MAX_GROUPS`, each with up to :data:`COLUMNS`
+    members), and whether any group or animal is left out."""
+    names = list(dict.fromkeys(record["group"]))
     groups = np.asarray(record["group"])
-    return [(name, np.flatnonzero(groups == name)[:COLUMNS]) for name in names]
+    members = [(name, np.flatnonzero(groups == name)) for name in names]
+    left_out = len(names) > MAX_GROUPS or any(len(m) > COLUMNS for _, m in members)
+    return [(name, m[:COLUMNS]) for name, m in members[:MAX_GROUPS]], left_out
 
 
 def _group_grid(record: dict, path: Path | str, title: str, group) -> None:
     """One row per group, up to :data:`COLUMNS` littermates each: ``group(name, members)``
     returns how to draw one of them, ``draw(ax, c, k)`` for the ``c``-th, organism ``k``."""
-    rows = _groups(record)
+    rows, left_out = _groups(record)
     columns = min(COLUMNS, max(len(members) for _, members in rows))  # no empty columns
-    groups = np.asarray(record["group"])
-    names = list(dict.fromkeys(record["group"]))
-    if len(names) > len(rows) or any((groups == name).sum() > COLUMNS for name in names):
-        title += f" (the first {len(rows)} of {len(names)} groups, up to {COLUMNS} animals each)"
+    if left_out:
+        groups = len(set(record["group"]))
+        title += f" (the first {len(rows)} of {groups} groups, up to {COLUMNS} animals each)"
     width = 2.1 * max(columns, 2)
     title = textwrap.fill(title, int(width * 11))  # ~11 characters an inch at 10 pt
     lines = title.count("\n") + 1

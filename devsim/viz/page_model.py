@@ -187,7 +187,7 @@ def build_protocol(
     for group in groups:
         # A sheet's day costs ~60 point days: a sheet preset keeps its own litter size (2
         # kittens, ~240 ms a day) unless fewer are asked for; the page's 8 made Play stall.
-        own = group.get("organisms") if protocol != CUSTOM and common.get("cortex") else None
+        own = group.get("organisms") if common.get("cortex") == "sheet" else None
         group["organisms"] = int(organisms) if own is None else min(int(organisms), int(own))
         group["genome"] = {**group.get("genome", {}), **overrides}
     data = {"name": title, "description": description, "days": life, **common, "groups": groups}
