@@ -6,6 +6,8 @@ module only runs the model and lays its results out as tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from devsim.measures import FINAL_METRICS
@@ -18,13 +20,17 @@ __all__ = ["FINAL_METRICS", "final_table", "run_scenario", "summary_json", "time
 
 
 def run_scenario(
-    scenario: Scenario, world: WorldParams | None = None
+    scenario: Scenario,
+    world: WorldParams | None = None,
+    on_day: Callable[[int], None] | None = None,
 ) -> tuple[dict, DevelopmentModel]:
     """Simulate ``scenario`` from birth to ``days`` (in ``world``, default the standard
-    visual world); return (summary, model)."""
+    visual world); return (summary, model). ``on_day(age)`` is called after each day."""
     model = DevelopmentModel(scenario, world=world)
     while model.running:
         model.step()
+        if on_day is not None:
+            on_day(model.age)
     return model.results().summary(), model
 
 

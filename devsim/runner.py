@@ -385,18 +385,30 @@ def _on_cluster(client, jobs: list[Job], on_result, starting: bool = False) -> N
 
 
 class Progress:
-    """A tqdm bar on a terminal; plain log lines (at most one a second) otherwise, or none
-    (``plain=False``)."""
+    """A tqdm bar on a terminal; plain log lines otherwise (at most one every ``every``
+    seconds, and one when all is done unless ``quiet_if_fast`` and none came before), or
+    none (``plain=False``). ``unit``: what is counted; a bar of runs counts failures."""
 
     def __init__(
-        self, total: int, done: int, enabled: bool, label: str, stream=None, plain: bool = True
+        self,
+        total: int,
+        done: int,
+        enabled: bool,
+        label: str,
+        stream=None,
+        plain: bool = True,
+        unit: str = "run",
+        every: float = 1.0,
+        quiet_if_fast: bool = False,
     ):
         self.stream = stream or sys.stderr
         self.total, self.done, self.failed, self.new = total, done, 0, 0
         self.label = label
         self.enabled = enabled
         self.plain = plain
+        self.unit, self.every, self.quiet_if_fast = unit, every, quiet_if_fast
         self.start = self.last = time.monotonic()
+        self.logged = False  # a plain line was printed: the last one is printed too
         self.bar = None
         if enabled and self.stream.isatty():
             from tqdm import tqdm
@@ -404,7 +416,7 @@ class Progress:
             self.bar = tqdm(
                 total=total,
                 initial=done,
-                unit="run",
+                unit=unit,
                 desc=label,
                 file=self.stream,
                 dynamic_ncols=True,
@@ -436,12 +448,15 @@ class Progress:
                 self.bar.set_postfix(failed=self.failed)
             return
         now = time.monotonic()
-        if self.enabled and self.plain and (now - self.last >= 1.0 or self.done == self.total):
-            self.last = now
+        due = now - self.last >= self.every
+        last = self.done == self.total and (self.logged or not self.quiet_if_fast)
+        if self.enabled and self.plain and (due or last):
+            self.last, self.logged = now, True
             elapsed = now - self.start
             left = elapsed / self.new * (self.total - self.done)
+            failed = f" ({self.failed} failed)" if self.unit == "run" else ""
             print(
-                f"{self.label}: {self.done}/{self.total} runs done ({self.failed} failed), "
+                f"{self.label}: {self.done}/{self.total} {self.unit}s done{failed}, "
                 f"{clock(elapsed)} elapsed, ~{clock(left)} left",
                 file=self.stream,
                 flush=True,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 import textwrap
 
 import pandas as pd
@@ -75,6 +77,25 @@ name = "control"
 organisms = 2
 genome = { w_max = 0.01, density = 0.02, sprout_rate = 0.0 }
 """
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_run_shows_a_bar_of_days_on_a_terminal_unless_quiet(tmp_path, monkeypatch, quiet):
+    scenario = write(tmp_path, SMALL)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    quiet_flag = ["--quiet"] if quiet else []
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out"), *quiet_flag]) == 0
+    if quiet:
+        assert terminal.getvalue() == ""
+    else:
+        assert "devsim run: 100%" in terminal.getvalue()
+        assert "20/20" in terminal.getvalue()
 
 
 def test_measures_of_a_cortex_that_does_not_respond_are_missing_not_nan(tmp_path, capsys):

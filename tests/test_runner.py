@@ -161,6 +161,34 @@ def test_progress_lines_name_the_command():
     assert quiet.getvalue() == ""
 
 
+def test_day_progress_is_silent_for_a_short_run_and_a_line_every_interval_for_a_long_one(
+    monkeypatch,
+):
+    clock = [0.0]
+    monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
+
+    def days(total, step):
+        clock[0] = 0.0
+        stream = io.StringIO()
+        bar = Progress(total, 0, True, "devsim run", stream=stream, unit="day", every=10.0,
+                       quiet_if_fast=True)  # fmt: skip
+        for _ in range(total):
+            clock[0] += step
+            bar.update(False)
+        bar.close()
+        return stream.getvalue().splitlines()
+
+    assert days(30, 0.1) == []  # 3 s in all: nothing in the log
+    lines = days(30, 1.0)  # 30 s: a line at 10 and 20 s, and one at the end
+    assert [line.split(",")[0] for line in lines] == [
+        "devsim run: 10/30 days done",
+        "devsim run: 20/30 days done",
+        "devsim run: 30/30 days done",
+    ]
+    assert "~0:00:20 left" in lines[0]
+    assert "failed" not in lines[0]
+
+
 def test_backend_in_words():
     assert runner.backend(1, None) == "serial"
     assert runner.backend(3, None) == "local Dask cluster, 3 workers"

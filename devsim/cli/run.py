@@ -16,6 +16,7 @@ from devsim.experiment import final_table, run_scenario, summary_json, timeline_
 from devsim.maps import MAP_METRICS
 from devsim.measures import FINAL_METRICS
 from devsim.outputs import check_out, check_room, printable, staged, table_text
+from devsim.runner import Progress
 from devsim.scenario import SEED_MAX, load_scenario
 from devsim.shipped import resolve
 
@@ -40,6 +41,11 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--out", type=str, required=True, help="output folder")
     parser.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (a bar on a terminal, else a line every 10 s)",
+    )
     add_budget_arguments(parser)
     parser.set_defaults(func=main)
 
@@ -104,7 +110,13 @@ def main(args: argparse.Namespace) -> int:
             f"--out: {printable(str(out))} holds a devsim batch (manifest.json, runs/); "
             "allowed: a new folder or one of devsim run's"
         )
-    summary, model = run_scenario(scenario)
+    # a bar of days on a terminal; in a log, a line every 10 s of a long run (none if short)
+    bar = Progress(scenario.days, 0, not args.quiet, "devsim run", unit="day", every=10.0,
+                   quiet_if_fast=True)  # fmt: skip
+    try:
+        summary, model = run_scenario(scenario, on_day=lambda _age: bar.update(False))
+    finally:
+        bar.close()
     write_run(out, summary, scenario, model.map_record() if model.sheet else None)
     columns = TABLE_COLUMNS[:-1] + [m for m in MAP_METRICS if model.sheet] + TABLE_COLUMNS[-1:]
     table = final_table(summary)[columns]
