@@ -165,13 +165,14 @@ def test_unit_scatter_below_imaging_resolution_adds_no_pinwheels():
     assert np.mean(densities) == pytest.approx(np.pi, abs=0.5)
 
 
-def test_od_maps_have_no_empty_columns_and_name_groups_as_given(tmp_path, monkeypatch):
+def test_od_maps_have_no_empty_columns_name_groups_as_given_and_keys(tmp_path, monkeypatch):
     """One kitten per group (a lesson's quick run) fills its row (three quarters of the
-    figure were blank), and the pages name groups as they read them."""
+    figure were blank), the pages name groups as they read them, and the figures say what
+    their grey and their colours mean."""
     from matplotlib.figure import Figure
 
     from devsim.model import DevelopmentModel
-    from devsim.plots.maps import od_maps
+    from devsim.plots.maps import od_maps, orientation_maps
     from devsim.scenario import Scenario
 
     scenario = Scenario.model_validate(
@@ -185,6 +186,14 @@ def test_od_maps_have_no_empty_columns_and_name_groups_as_given(tmp_path, monkey
     drawn = []
     monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
     od_maps(model.map_record(), tmp_path / "m.png", label=str.upper)
-    axes = drawn[0].axes
+    axes = [ax for ax in drawn[0].axes if ax.get_label() != "<colorbar>"]
     assert len(axes) == 2  # one per kitten, none blank
     assert axes[1].get_title().startswith("MD_PEAK #0")
+    # each row's grey scale is keyed: ODI from the ipsilateral eye's black to contra white
+    keys = [ax for ax in drawn[0].axes if ax.get_label() == "<colorbar>"]
+    assert len(keys) == 2
+    assert all(key.get_ylabel() == "ODI" for key in keys)
+    assert keys[0].get_yticklabels()[-1].get_text().startswith("contra")
+    orientation_maps(model.map_record(), tmp_path / "o.png")
+    keys = [ax for ax in drawn[1].axes if ax.get_label() == "<colorbar>"]
+    assert [key.get_ylabel() for key in keys] == ["preferred orientation (°)"]  # one wheel

@@ -12,7 +12,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
-from matplotlib.colors import hsv_to_rgb  # noqa: E402
+from matplotlib.cm import ScalarMappable  # noqa: E402
+from matplotlib.colors import Normalize, hsv_to_rgb  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from devsim import maps  # noqa: E402
@@ -75,6 +76,27 @@ def draw_orientation(ax, z: np.ndarray, title: str = "", pinwheels: bool = True)
         ax.set_title(title, fontsize=8)
 
 
+def od_key(fig, axes, span: float) -> None:
+    """The OD grey scale beside ``axes``: ODI from -``span`` (ipsilateral eye, black) to
+    +``span`` (contralateral, white); beyond ``span`` the grey saturates."""
+    bar = fig.colorbar(
+        ScalarMappable(Normalize(-span, span), "gray"), ax=axes, shrink=0.8, aspect=15,
+        ticks=[-span, 0, span],
+    )  # fmt: skip
+    bar.ax.set_yticklabels([f"ipsi\n−{span:.2f}", "0", f"contra\n+{span:.2f}"], fontsize=7)
+    bar.set_label("ODI", fontsize=7)
+
+
+def orientation_key(fig, axes) -> None:
+    """The colour wheel beside ``axes``: hue = preferred orientation, 0-180 degrees."""
+    bar = fig.colorbar(
+        ScalarMappable(Normalize(0, 180), "hsv"), ax=axes, shrink=0.8, aspect=15,
+        ticks=[0, 45, 90, 135, 180],
+    )  # fmt: skip
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label("preferred orientation (°)", fontsize=7)
+
+
 def _groups(record: dict) -> tuple[list[tuple[str, np.ndarray]], bool]:
     """The groups drawn (up to :data:`MAX_GROUPS`, each with up to :data:`COLUMNS`
     members), and whether any group or animal is left out."""
@@ -85,29 +107,34 @@ def _groups(record: dict) -> tuple[list[tuple[str, np.ndarray]], bool]:
     return [(name, m[:COLUMNS]) for name, m in members[:MAX_GROUPS]], left_out
 
 
-def _group_grid(record: dict, path: Path | str, title: str, group) -> None:
+def _group_grid(record: dict, path: Path | str, title: str, group, key=None) -> None:
     """One row per group, up to :data:`COLUMNS` littermates each: ``group(name, members)``
-    returns how to draw one of them, ``draw(ax, c, k)`` for the ``c``-th, organism ``k``."""
+    returns how to draw one of them, ``draw(ax, c, k)`` for the ``c``-th, organism ``k``,
+    and that row's key, ``row_key(fig, axes)`` (or None); ``key(fig, axes)`` draws one key
+    for the whole figure."""
     rows, left_out = _groups(record)
     columns = min(COLUMNS, max(len(members) for _, members in rows))  # no empty columns
     if left_out:
         groups = len(set(record["group"]))
         title += f" (the first {len(rows)} of {groups} groups, up to {COLUMNS} animals each)"
-    width = 2.1 * max(columns, 2)
+    width = 2.1 * max(columns, 2) + 0.9  # and the key
     title = textwrap.fill(title, int(width * 11))  # ~11 characters an inch at 10 pt
     lines = title.count("\n") + 1
     # a Figure of its own, not pyplot's: the lessons page draws it in a server thread
-    fig = Figure(figsize=(width, 2.6 * len(rows) + 0.18 * (lines - 1)))
+    fig = Figure(figsize=(width, 2.6 * len(rows) + 0.18 * (lines - 1)), layout="constrained")
     axes = fig.subplots(len(rows), columns, squeeze=False)
     for r, (name, members) in enumerate(rows):
-        draw = group(name, members)
+        draw, row_key = group(name, members)
         for c in range(columns):
             if c < len(members):
                 draw(axes[r, c], c, members[c])
             else:
                 axes[r, c].axis("off")
+        if row_key is not None:
+            row_key(fig, list(axes[r]))
+    if key is not None:
+        key(fig, list(axes.ravel()))
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
@@ -127,7 +154,7 @@ def od_maps(record: dict, path: Path | str, label=None) -> None:
             title += f"Λ {shown(spacing, '.1f')}, ring ×{shown(peak, '.1f')}"
             draw_od(ax, odi, title, span)
 
-        return draw
+        return draw, lambda fig, axes: od_key(fig, axes, span)
 
     title = "Ocular dominance as imaging sees it (contralateral eye white: ODI ≥ +span white)"
     _group_grid(record, path, title, group)
@@ -143,10 +170,10 @@ def orientation_maps(record: dict, path: Path | str) -> None:
             per = f"{shown(density, '.2f')} per Λ²"
             draw_orientation(ax, z, f"{name} #{c}: {count} pinwheels\n{per}")
 
-        return draw
+        return draw, None
 
     title = "Orientation preference as imaging sees it (hue 0-180°, brightness = selectivity)"
-    _group_grid(record, path, title, group)
+    _group_grid(record, path, title, group, key=orientation_key)
 
 
 def map_development(record: dict, path: Path | str, organism: int = 0, ages: int = 6) -> None:
@@ -154,15 +181,17 @@ def map_development(record: dict, path: Path | str, organism: int = 0, ages: int
     history_od, history_z = record["od_history"], record["history"]
     days = history_z.shape[0]
     picks = np.unique(np.linspace(days // ages, days - 1, ages).astype(int))
-    fig = Figure(figsize=(2.0 * len(picks), 4.3))  # not pyplot's (see _group_grid)
+    # not pyplot's (see _group_grid)
+    fig = Figure(figsize=(2.0 * len(picks) + 1.0, 4.3), layout="constrained")
     axes = fig.subplots(2, len(picks), squeeze=False)
     span = od_span([maps.as_imaged(history_od[day, organism]) for day in picks])
     for c, day in enumerate(picks):
         draw_od(axes[0, c], history_od[day, organism], f"P{day}", span)
         draw_orientation(axes[1, c], history_z[day, organism], pinwheels=False)
+    od_key(fig, list(axes[0]), span)
+    orientation_key(fig, list(axes[1]))
     name = record["group"][organism]
     fig.suptitle(f"Maps over age: {name} #{record['litter'][organism]}", fontsize=10)
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
