@@ -175,10 +175,19 @@ def _check_references(path: Path, header: LessonHeader) -> None:
         raise DevsimInputError(f"{path}: profile: {header.profile!r}; allowed mouse, cat")
 
 
-def lessons(folder: Path | None = None) -> list[Lesson]:
-    """All lessons in ``folder`` (default: the shipped ones), in teaching order."""
+def lessons(folder: Path | None = None, errors: list[str] | None = None) -> list[Lesson]:
+    """All lessons in ``folder`` (default: the shipped ones), in teaching order. A malformed
+    file raises :class:`DevsimInputError`, or, given ``errors``, adds its one line there
+    and the other lessons are still returned (a class is not held up by one typo)."""
     folder = lesson_dir() if folder is None else folder
-    found = [parse_lesson(p) for p in sorted(folder.glob("*.md"))]
+    found = []
+    for path in sorted(folder.glob("*.md")):
+        try:
+            found.append(parse_lesson(path))
+        except DevsimInputError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
     return sorted(found, key=lambda lesson: (lesson.header.order, lesson.name))
 
 

@@ -378,3 +378,31 @@ def test_a_reported_quantity_neither_agrees_nor_differs():
     assert "agrees" not in html[1]
     assert "differs" not in html[1]
     assert "agrees" in html[2]
+
+
+def test_a_malformed_lesson_file_is_named_and_the_others_still_listed(
+    kernel_context, monkeypatch, tmp_path
+):
+    """A teacher's typo in one lesson file leaves the class its other lessons (the list was
+    emptied); the error names the file and the field."""
+    import shutil
+
+    import devsim.lessons
+    from devsim.errors import DevsimInputError
+
+    shipped = [lesson.title for lesson in lessons()]
+    for path in devsim.lessons.lesson_dir().glob("*.md"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "zz_broken.md").write_text("+++\ntitle = 'x'\n+++\nbody", encoding="utf-8")
+    monkeypatch.setattr(devsim.lessons, "lesson_dir", lambda: tmp_path)
+    _, rc = solara.render(InAppLayout(lessons_page.LessonsPage()), handle_error=False)
+    try:
+        assert _texts(rc, "devsim-lesson-title") == shipped
+        alerts = [str(w.children) for w in rc.find(v.Alert).widgets]
+        assert len(alerts) == 1
+        assert "zz_broken.md: summary: Field required" in alerts[0]
+        assert "left out" in alerts[0]
+    finally:
+        rc.close()
+    with pytest.raises(DevsimInputError, match="zz_broken.md"):  # the CLI still refuses it
+        devsim.lessons.lessons()

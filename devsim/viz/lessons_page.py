@@ -35,7 +35,6 @@ import numpy as np
 import solara
 import solara.lab
 
-from devsim.errors import DevsimInputError
 from devsim.handout import render_text
 from devsim.lessons import Lesson, lessons
 from devsim.maps import MAP_METRICS
@@ -877,8 +876,8 @@ def LessonsPage():
     solara.Style(CSS)
     solara.AppBarTitle("devsim: lessons")
     with solara.Column(classes=["devsim-lessons"], gap="10px"):
-        if error:
-            solara.Error(error)
+        for line in error.splitlines() if error else ():
+            solara.Error(f"{line} (this lesson is left out until its file is mended)")
         lesson = next((item for item in items if item.name == chosen.value), None)
         if lesson is None:
             solara.Text("Lessons", classes=["devsim-lesson-heading"])
@@ -888,7 +887,7 @@ def LessonsPage():
 
 
 def _load() -> tuple[list[Lesson], str | None]:
-    try:
-        return lessons(), None
-    except DevsimInputError as exc:  # a teacher's malformed lesson file: say which
-        return [], str(exc)
+    """The lessons that read, and one line per malformed file (a teacher's: say which)."""
+    errors: list[str] = []
+    found = lessons(errors=errors)
+    return found, "\n".join(errors) or None
