@@ -367,6 +367,30 @@ def test_a_bad_link_says_so_and_runs_the_rest(kernel_context):
     assert "seed" in text
     assert "the default protocol runs instead" in text  # it did not say what runs
     assert len(components.session.value.model.organisms()) == 2 * 8  # the default protocol
+    # one note, not the banner and the bar's "Not applied" both; the address bar and the
+    # link to share carry what runs (they kept seed=-1)
+    assert rc.find(v.Html, class_="devsim-invalid").widgets == []
+    tools = [w for w in rc.find(ipyvue.VueTemplate).widgets if hasattr(w, "query")]
+    assert [w.query for w in tools] == [components.query_of(components.default_inputs())]
+    rc.close()
+
+
+def test_a_fixed_setting_after_a_bad_link_says_if_it_is_still_wrong(kernel_context):
+    _, rc = solara.render(InAppLayout(AtLink("rearing_from=30&rearing_to=20")), handle_error=False)
+    assert "must be after" in rc.find(v.Alert, class_="devsim-error").widget.children[0]
+    assert rc.find(v.Html, class_="devsim-invalid").widgets == []
+    components.change("rearing_to", 25)  # still before 'from': now the bar says so
+    assert "must be after" in _text(rc, "devsim-invalid")
+    rc.close()
+
+
+def test_a_preset_longer_than_the_life_set_says_how_long_it_lives(kernel_context):
+    """The link said days=60 and the header P120 without a word why."""
+    _, rc = solara.render(InAppLayout(AtLink("protocol=recovery&organisms=2")), handle_error=False)
+    assert components.session.value.model.days == 120
+    components.settings_open.set(True)
+    labels = [w.label for w in rc.find(v.Slider).widgets if w.label.startswith("Simulated")]
+    assert labels == ["Simulated life (days): 60 (this preset lives to P120)"]
     rc.close()
 
 

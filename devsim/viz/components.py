@@ -46,6 +46,7 @@ from devsim.viz.page_model import (
     gene_in_use,
     model_params,
     page_defaults,
+    presets,
 )
 
 TITLE = "devsim: the critical period of ocular dominance"
@@ -159,6 +160,12 @@ def check(inputs: dict[str, Any]) -> str | None:
     except DevsimInputError as exc:
         return str(exc)
     return None
+
+
+def running_inputs(run: Run) -> dict[str, Any]:
+    """The inputs that reproduce what runs (the address bar's and the shared link's): the
+    defaults when a link's settings made no protocol and the default one runs instead."""
+    return default_inputs() if run.model.fell_back else run.inputs
 
 
 LIVE_MODELS: weakref.WeakSet = weakref.WeakSet()  # every page model not yet freed (/status)
@@ -539,7 +546,8 @@ def Controls(run: Run):
                 dense=True,
                 classes=["devsim-speed-select"],
             )
-        if error:
+        if error and not (draft.value == run.inputs and model.input_error):
+            # (settings as the running link gave them: the header's banner already says it)
             solara.Text(f"Not applied: {error}", classes=["devsim-invalid"])
         elif pending and model.age > 0:
             solara.Text(
@@ -562,6 +570,10 @@ def _input(name: str, disabled: bool = False):
     label = spec["label"].removeprefix("Custom: ")
     if spec["type"] == "SliderInt":  # the number in view, not only while dragged
         label = f"{label}: {int(value)}"
+        preset = presets().get(draft.value["protocol"])
+        if name == "days" and preset is not None and preset.days > int(value):
+            # a preset is never cut short: say how long it lives (the header's "of P...")
+            label += f" (this preset lives to P{preset.days})"
     elif spec["type"] == "SliderFloat":
         species = draft.value["species"]
         used = gene_in_use(name, value, species)
@@ -741,5 +753,5 @@ def Page():
             with solara.Div(classes=["devsim-intro"]):
                 solara.Markdown(text, style={"font-size": "0.9em"})
             Settings()
-            Export(query_of(run.inputs))
+            Export(query_of(running_inputs(run)))
             Panels(run)
