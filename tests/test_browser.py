@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser_support import Tab, chromium, solara_server
+from browser_support import SCREENSHOTS, Tab, chromium, solara_server
 
 pytestmark = pytest.mark.browser
 
@@ -189,6 +189,45 @@ SQUARE_AT = """(animal) => {
   if (!found.length) return null;
   return [box.left + (ox + found[0][0]) * scale, box.top + (oy + found[0][1]) * scale];
 }"""
+
+
+# The texts of a view's legends, from its scenegraph: [[label, ...] per legend].
+LEGENDS_OF = """(name) => {
+  const view = document.querySelector('.devsim-grid').__vue__.views[name];
+  const legends = [];
+  (function walk(node, texts) {
+    if (!node) return;
+    if (node.marktype && node.role === 'legend') {  // a legend: its labels in one list
+      texts = [];
+      legends.push(texts);
+    }
+    if (node.marktype && node.role === 'legend-label' && texts) {
+      for (const item of node.items || []) texts.push(item.text);
+    }
+    for (const child of node.items || []) walk(child, texts);
+  })(view.scenegraph().root, null);
+  return legends;
+}"""
+
+
+def test_the_protocol_lanes_have_a_legend_of_their_colours(browser, app_url):
+    """A suture's colour and a drug's were named only in tooltips; the groups are keyed once
+    (the gate panel repeated the ODI panel's legend when the colours became independent)."""
+    s = Sim(browser, app_url + "/?protocol=gad65&organisms=1")
+    try:
+        s.page.locator(".devsim-chart-timeline").scroll_into_view_if_needed()
+        s.wait_drawn()
+        legends = s.page.evaluate(LEGENDS_OF, "timeline")
+        from devsim.viz.figures import display_name
+        from devsim.viz.page_model import presets
+
+        groups = [display_name(g.name) for g in presets()["gad65"].groups]
+        assert legends == [groups, ["lid suture", "diazepam"]]
+        s.page.locator(".devsim-chart-timeline").screenshot(
+            path=str(SCREENSHOTS / "timeline_lanes.png")
+        )
+    finally:
+        s.close()
 
 
 def test_a_click_on_a_litter_square_shows_that_animal(browser, app_url):

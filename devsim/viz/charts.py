@@ -296,6 +296,7 @@ def _protocol_rows(model: DevelopmentModel) -> tuple[list[str], list[dict], list
         for item in group.rearing:
             label = item.condition.replace("_", " ") + (f" ({item.eye})" if item.eye else "")
             bars.append({"group": name, "start": item.start, "end": item.end, "what": label,
+                         "key": item.condition.replace("_", " "),
                          "colour": CONDITION_COLOURS.get(item.condition, "grey"),
                          "kind": "rearing"})  # fmt: skip
             if item.eye:
@@ -303,12 +304,21 @@ def _protocol_rows(model: DevelopmentModel) -> tuple[list[str], list[dict], list
                               "text": item.eye, "colour": "white"})  # fmt: skip
         for item, row, rows in drug_rows(group):
             bars.append({"group": name, "start": item.start, "end": item.end, "what": item.drug,
-                         "colour": DRUG_COLOURS.get(item.drug, "grey"), "kind": "drug",
-                         "row": row, "rows": rows})  # fmt: skip
+                         "key": item.drug, "colour": DRUG_COLOURS.get(item.drug, "grey"),
+                         "kind": "drug", "row": row, "rows": rows})  # fmt: skip
         if other:
             texts.append({"group": name, "x": 0.5, "text": other, "colour": "#555555",
                           "strain": True})  # fmt: skip
     return lanes, bars, texts
+
+
+def _lane_colour(bars: list[dict]) -> dict:
+    """The lanes' colours, keyed under the lanes: each condition and drug once."""
+    keys = dict.fromkeys((bar["key"], bar["colour"]) for bar in bars)
+    return {"field": "key", "type": "nominal",
+            "scale": {"domain": [k for k, _ in keys], "range": [c for _, c in keys]},
+            "legend": {"orient": "bottom", "title": None, "direction": "horizontal",
+                       "symbolType": "stroke", "symbolStrokeWidth": 4}}  # fmt: skip
 
 
 def _drug_layers(bars: list[dict], age: dict, lane: dict, when: list) -> list[dict]:
@@ -328,7 +338,7 @@ def _drug_layers(bars: list[dict], age: dict, lane: dict, when: list) -> list[di
                 "x": {**age, "field": "start"},
                 "x2": {"field": "end"},
                 "y": lane,
-                "color": {"field": "colour", "type": "nominal", "scale": None},
+                "color": _lane_colour(bars),
                 "tooltip": when,
             },
         }
@@ -393,6 +403,7 @@ def timeline_spec(model: DevelopmentModel) -> dict:
             {"data": {"name": "series"}, **line,
              "encoding": {**line["encoding"],
                           "x": age if not lanes else line["encoding"]["x"],
+                          "color": {**_group_colour(model), "legend": None},  # the ODI's
                           "y": {"field": "gate", "type": "quantitative",
                                 "title": "plasticity gate", "scale": {"domain": [0, 1.2]}},
                           "tooltip": [*tooltip, {"field": "gate", "format": ".2f",
@@ -414,8 +425,7 @@ def timeline_spec(model: DevelopmentModel) -> dict:
                 {"data": {"values": [b for b in bars if b["kind"] == "rearing"] or [{}]},
                  "mark": {"type": "rule", "strokeWidth": 9, "yOffset": -2},
                  "encoding": {"x": {**age, "field": "start"}, "x2": {"field": "end"}, "y": lane,
-                              "color": {"field": "colour", "type": "nominal", "scale": None},
-                              "tooltip": when}},
+                              "color": _lane_colour(bars), "tooltip": when}},
                 *_drug_layers(bars, age, lane, when),
                 # the closed eye centred on its bar; a strain's name starts at P0 (centred
                 # there, half of it lay over the lanes' names)
@@ -423,7 +433,7 @@ def timeline_spec(model: DevelopmentModel) -> dict:
                    "mark": {"type": "text", "fontSize": 8, "yOffset": -2,
                             "align": "left" if strain else "center"},
                    "encoding": {"x": {**age, "field": "x"}, "y": lane, "text": {"field": "text"},
-                                "color": {"field": "colour", "type": "nominal", "scale": None}}}
+                                "color": {"value": "#555555" if strain else "white"}}}
                   for strain in (None, True)),
                 today,
             ],
@@ -431,9 +441,12 @@ def timeline_spec(model: DevelopmentModel) -> dict:
     spec = _base(0, "Mean ODI and the plasticity gate of each group over age; the gold band is "
                     "the control group's open critical window; a faint dashed line is "
                     "the previous run; below, each group's protocol: rearing (thick, the "
-                    "closed eye written on it) and drugs (thin)")  # fmt: skip
+                    "closed eye written on it) and drugs (thin), their colours keyed "
+                    "under the lanes")  # fmt: skip
     del spec["width"], spec["height"]
-    spec.update({"vconcat": panels, "spacing": 6})
+    # the groups' colours (legend above) and the lanes' conditions (legend below) differ
+    spec.update({"vconcat": panels, "spacing": 6,
+                 "resolve": {"scale": {"color": "independent"}}})  # fmt: skip
     return spec
 
 
