@@ -13,7 +13,7 @@ import nh3
 from matplotlib.figure import Figure
 
 from devsim.experiment import run_scenario
-from devsim.lessons import Lesson
+from devsim.lessons import IMAGE_TYPES, Lesson
 from devsim.scenario import load_scenario
 from devsim.shipped import lesson_dir, scenario_path
 from devsim.validation import ROWS, SHEET_ROWS, Row, Runs, Settings
@@ -292,7 +292,7 @@ def _evolution_part(name: str, quick: bool, numbers: dict) -> str:
 
 
 def _page(lesson: Lesson, parts: list[str], ran: list[str]) -> str:
-    body = render_text(lesson.student_body)
+    body = render_text(lesson.student_body, lesson.images)
     source = (
         f"lessons/{lesson.path.name}"
         if lesson.path.resolve().parent == lesson_dir().resolve()
@@ -399,6 +399,24 @@ def sanitise_html(fragment: str) -> str:
     return _CLEANER.clean(_TAG.sub(_show_unknown_tag, fragment))
 
 
-def render_text(text: str) -> str:
-    """Markdown to sanitised HTML (handouts and the browser Lessons page)."""
-    return sanitise_html(markdown.markdown(text, extensions=["tables"]))
+_IMG_SRC = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)([\"'])(.*?)\2", re.IGNORECASE | re.DOTALL)
+
+
+def render_text(text: str, images: tuple[tuple[str, Path], ...] = ()) -> str:
+    """Markdown to sanitised HTML (handouts and the browser Lessons page); a lesson's own
+    ``images`` (:attr:`devsim.lessons.Lesson.images`) embedded as data, so a handout stays
+    one offline file and the page shows them."""
+    page = markdown.markdown(text, extensions=["tables"])
+    if images:
+        files = dict(images)
+
+        def embed(match: re.Match) -> str:
+            file = files.get(html.unescape(match[3]).strip())
+            if file is None:
+                return match[0]
+            kind = IMAGE_TYPES[file.suffix.lower()]
+            data = base64.b64encode(file.read_bytes()).decode("ascii")
+            return f'{match[1]}"data:image/{kind};base64,{data}"'
+
+        page = _IMG_SRC.sub(embed, page)
+    return sanitise_html(page)

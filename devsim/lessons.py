@@ -21,6 +21,8 @@ predict, what to look at. A teacher can add a lesson without touching code.
 
 from __future__ import annotations
 
+import html
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,12 @@ __all__ = ["Lesson", "LessonHeader", "find_lesson", "lesson_names", "lessons", "
 TEACHER = "For the teacher"  # a lesson's notes for the teacher: on the page, not in handouts
 MAX_LESSON_BYTES = MAX_FILE_BYTES  # shipped lessons are a few kB; a bigger file is not a lesson
 
+
+# A lesson's own pictures: raster files beside it, embedded into handouts and the page
+IMAGE_TYPES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif", ".webp": "webp"}
+MAX_IMAGE_BYTES = 5 * 2**20
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(?:<([^>]*)>|([^)\s]+))")
+_HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*([\"'])(.*?)\1", re.IGNORECASE | re.DOTALL)
 
 SUMMARY_MAX = 500  # characters of a lesson's one-line summary (a card on the page)
 ORDER_MAX = 100_000
@@ -74,6 +82,7 @@ class Lesson:
     path: Path
     header: LessonHeader
     body: str
+    images: tuple[tuple[str, Path], ...] = ()  # (src as written, its file): the own pictures
 
     @property
     def title(self) -> str:
@@ -141,13 +150,40 @@ def parse_lesson(path: Path) -> Lesson:
             raise DevsimInputError(
                 f"{path}: line {number}: a control character in the text; allowed: printable text"
             )
-    lesson = Lesson(name=path.stem, path=path, header=header, body=body)
+    lesson = Lesson(name=path.stem, path=path, header=header, body=body,
+                    images=_images(path, body))  # fmt: skip
     if not any(text for _, text in lesson.steps()):
         raise DevsimInputError(
             f"{path}: the lesson has no text for students (only '## {TEACHER}'); allowed: "
             "sections students read, and the teacher's notes under their own heading"
         )
     return lesson
+
+
+def _images(path: Path, body: str) -> tuple[tuple[str, Path], ...]:
+    """The lesson's own pictures: every image whose address is a relative path, found in the
+    lesson's folder (or below it) as a PNG, JPEG, GIF or WebP file of at most
+    :data:`MAX_IMAGE_BYTES`. A handout is one offline file, so they are embedded in it."""
+    sources = [a or b for a, b in _MARKDOWN_IMAGE.findall(body)]
+    sources += [html.unescape(src) for _, src in _HTML_IMAGE.findall(body)]
+    folder = path.resolve().parent
+    found: dict[str, Path] = {}
+    for src in sources:
+        text = src.strip()
+        if not text or ":" in text.split("/", 1)[0] or text.startswith("/") or text in found:
+            continue  # an address elsewhere (http:, data:, //host): the sanitiser decides
+        file = (folder / text).resolve()
+        allowed = (f"allowed: {', '.join(sorted(set(IMAGE_TYPES.values())))} files of at most "
+                   f"{MAX_IMAGE_BYTES // 2**20} MiB in the lesson's folder")  # fmt: skip
+        name = printable(text, 200)
+        if not file.is_relative_to(folder) or file.suffix.lower() not in IMAGE_TYPES:
+            raise DevsimInputError(f"{path}: image {name!r}: {allowed}")
+        if not file.is_file():
+            raise DevsimInputError(f"{path}: image {name!r}: no such file; {allowed}")
+        if file.stat().st_size > MAX_IMAGE_BYTES:
+            raise DevsimInputError(f"{path}: image {name!r}: too large; {allowed}")
+        found[text] = file
+    return tuple(found.items())
 
 
 def _check_references(path: Path, header: LessonHeader) -> None:

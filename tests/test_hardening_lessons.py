@@ -292,6 +292,7 @@ def test_a_folded_answer_stays_folded():
 def test_handout_page_is_sanitised(tmp_path):
     path = tmp_path / "evil.md"
     path.write_text(TEXT_LESSON + ATTACKS)
+    (tmp_path / "x.png").write_bytes(PNG)  # the picture an attack hangs its handler on
     out = tmp_path / "h"
     assert main(["lesson", "--file", str(path), "--out", str(out)]) == 0
     page = (out / "index.html").read_text().lower()
@@ -454,3 +455,52 @@ def test_a_header_value_may_hold_three_pluses(tmp_path):
     lesson = parse_lesson(path)
     assert lesson.title == "a+++b"
     assert lesson.body == "Text."
+
+
+PNG = bytes.fromhex(  # a 1 x 1 PNG
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def test_a_lessons_own_pictures_are_embedded_in_the_handout(tmp_path, capsys):
+    """A handout is one offline file: a picture beside the lesson (Markdown or HTML) was
+    left as a relative address that the handout's folder does not hold."""
+    import base64
+
+    (tmp_path / "figs").mkdir()
+    (tmp_path / "figs" / "eye & lid.png").write_bytes(PNG)
+    path = tmp_path / "mine.md"
+    path.write_text(TEXT_LESSON + "\n![a diagram](<figs/eye & lid.png>)\n"
+                    '<img src="figs/eye &amp; lid.png" alt="again">\n'
+                    "![elsewhere](https://example.org/x.png)\n")  # fmt: skip
+    out = tmp_path / "h"
+    assert main(["lesson", "--file", str(path), "--out", str(out)]) == 0
+    page = (out / "index.html").read_text()
+    embedded = f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
+    assert page.count(embedded) == 2
+    assert "figs/" not in page
+    assert 'src="https://example.org/x.png"' not in page  # the sanitiser's rule stands
+
+
+@pytest.mark.parametrize(
+    ("src", "needle"),
+    [
+        ("missing.png", "image 'missing.png': no such file"),
+        ("../outside.png", "image '../outside.png': allowed: gif, jpeg, png, webp files"),
+        ("notes.txt", "image 'notes.txt': allowed: gif, jpeg, png, webp files"),
+    ],
+)
+def test_a_picture_the_handout_cannot_embed_is_one_line(tmp_path, capsys, src, needle):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (tmp_path / "outside.png").write_bytes(PNG)
+    (lessons / "notes.txt").write_text("not a picture")
+    path = lessons / "mine.md"
+    path.write_text(TEXT_LESSON + f"\n![x]({src})\n")
+    out = tmp_path / "h"
+    assert main(["lesson", "--file", str(path), "--out", str(out)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert str(path) in line
+    assert needle in line
+    assert not out.exists()

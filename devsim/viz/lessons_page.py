@@ -830,7 +830,9 @@ def LessonView(lesson: Lesson):
             solara.Text(step.heading, classes=["devsim-step-title"])
             with solara.Div(classes=["devsim-lesson-step"]):
                 if step.markdown:
-                    solara.HTML(tag="div", unsafe_innerHTML=render_text(step.markdown))
+                    solara.HTML(
+                        tag="div", unsafe_innerHTML=render_text(step.markdown, lesson.images)
+                    )
                 if step.kind == "predict" and run is not None:
                     PredictStep(lesson, run, question, task)
                 elif step.kind == "compare" and run is not None:
@@ -864,7 +866,7 @@ def LessonView(lesson: Lesson):
         with solara.Details("For the teacher: what to say, what to ask", expand=False):
             solara.HTML(
                 tag="div",
-                unsafe_innerHTML=render_text(lesson.teacher_notes),
+                unsafe_innerHTML=render_text(lesson.teacher_notes, lesson.images),
                 classes=["devsim-teacher-notes"],
             )
 
