@@ -168,13 +168,13 @@ def _images(path: Path, body: str) -> tuple[tuple[str, Path], ...]:
     sources += [html.unescape(src) for _, src in _HTML_IMAGE.findall(body)]
     folder = path.resolve().parent
     found: dict[str, Path] = {}
+    allowed = (f"allowed: {', '.join(sorted(set(IMAGE_TYPES.values())))} files of at most "
+               f"{MAX_IMAGE_BYTES // 2**20} MiB in the lesson's folder")  # fmt: skip
     for src in sources:
         text = src.strip()
         if not text or ":" in text.split("/", 1)[0] or text.startswith("/") or text in found:
             continue  # an address elsewhere (http:, data:, //host): the sanitiser decides
         file = (folder / text).resolve()
-        allowed = (f"allowed: {', '.join(sorted(set(IMAGE_TYPES.values())))} files of at most "
-                   f"{MAX_IMAGE_BYTES // 2**20} MiB in the lesson's folder")  # fmt: skip
         name = printable(text, 200)
         if not file.is_relative_to(folder) or file.suffix.lower() not in IMAGE_TYPES:
             raise DevsimInputError(f"{path}: image {name!r}: {allowed}")
