@@ -288,6 +288,7 @@ class Cohort:
                     genes["sprout_rate"],
                     genes["floor_adult"],
                     scratch=self._prune_scratch,
+                    litter_index=self.litter_index,
                 )
         presentations = self.updates_per_day * self.batch_size
         treatments = {} if treatments is None else treatments

@@ -31,7 +31,7 @@ FINAL_METRICS = (
     "synapses",
     "window_opened_share",  # share of the group's organisms whose window has opened
     "window_opened",  # mean day it opened (inhibition crossed theta_open); null if none
-    "window_opened_sd",  # its spread between those organisms (littermates); null if none
+    "window_opened_sd",  # their sample sd (littermates); null unless two have opened
 )
 
 

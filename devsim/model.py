@@ -185,7 +185,8 @@ class DevelopmentModel(mesa.Model):
                     acuity_right=float(acu_right[sel].mean()),
                     window_opened_share=opened.size / int(sel.sum()),
                     window_opened=float(opened.mean()) if opened.size else float("nan"),
-                    window_opened_sd=float(opened.std()) if opened.size else float("nan"),
+                    # the sample sd, as batch and validate give spreads; none of one animal
+                    window_opened_sd=float(opened.std(ddof=1)) if opened.size > 1 else float("nan"),
                 )
                 if self.sheet:
                     history = np.array(self.orientation_history)  # (days, o, size, size)

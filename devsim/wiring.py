@@ -58,6 +58,7 @@ def prune_and_sprout(
     sprout_rate: np.ndarray,
     floor_adult: np.ndarray,
     scratch: dict[str, np.ndarray] | None = None,
+    litter_index: np.ndarray | None = None,
 ) -> None:
     """One day of structural plasticity, in place.
 
@@ -70,7 +71,9 @@ def prune_and_sprout(
 
     ``scratch`` (optional) keeps work buffers between calls. Float32 draws and strengths
     are compared with float64 thresholds through :func:`_float32_bound`, which gives the
-    same answers as comparing in float64.
+    same answers as comparing in float64. ``litter_index`` (organisms,): the draws are made
+    per litter position and shared by the organisms there, so littermates in different
+    groups prune and sprout alike unless their synapses differ (default: one per organism).
     """
     scratch = {} if scratch is None else scratch
     shape = weights.shape
@@ -85,9 +88,9 @@ def prune_and_sprout(
     if halves is not None and weights.flags.c_contiguous and mask.flags.c_contiguous:
         # Both draws first (the same stream: nothing draws in between), then one pass
         # over the slots decides weakness, pruning and sprouting (devsim.fused).
-        prune_draw = rng.random(shape, dtype=np.float32, out=work)
+        prune_draw = _uniform(rng, work, litter_index, scratch)
         sprout_draw = _buffer(scratch, "sprout_draw", shape, np.float32)
-        rng.random(shape, dtype=np.float32, out=sprout_draw)
+        _uniform(rng, sprout_draw, litter_index, scratch)
         fused.prune_and_sprout_slots(
             weights,
             mask,
@@ -108,13 +111,13 @@ def prune_and_sprout(
     # weak_days += 1 where weak, 0 elsewhere (int8, wrapping exactly as the original did)
     np.add(weak_days, 1, out=weak_days)
     np.multiply(weak_days, weak, out=weak_days)
-    draw = rng.random(shape, dtype=np.float32, out=work)
+    draw = _uniform(rng, work, litter_index, scratch)
     pruned = np.less(draw, _float32_bound(plastic, draw), out=weak)
     pruned &= np.greater_equal(weak_days, PRUNE_DAYS, out=hit)
     _set_where(weights, pruned, 0.0)
     np.greater(mask, pruned, out=mask)  # mask & ~pruned
     np.multiply(weak_days, np.logical_not(pruned, out=hit), out=weak_days)
-    draw = rng.random(shape, dtype=np.float32, out=work)
+    draw = _uniform(rng, work, litter_index, scratch)
     if halves is None:
         sprouted = np.less(draw, rate * prob, out=hit)
     else:  # one probability per (neuron, eye): compare against (o, n, 2) bounds
@@ -125,6 +128,25 @@ def prune_and_sprout(
     sprouted &= ~(mask | pruned)
     mask |= sprouted
     _set_where(weights, sprouted, INITIAL_WEIGHT)
+
+
+def _uniform(
+    rng: np.random.Generator,
+    out: np.ndarray,
+    litter_index: np.ndarray | None,
+    scratch: dict[str, np.ndarray],
+) -> np.ndarray:
+    """Uniform float32 draws into ``out`` (organisms, ...): one per organism, or, given
+    ``litter_index``, one per litter position copied to the organisms there (the same
+    stream when every organism has its own position, as in evolution)."""
+    if litter_index is None or (
+        len(litter_index) == out.shape[0] and (litter_index == np.arange(out.shape[0])).all()
+    ):
+        return rng.random(out.shape, dtype=np.float32, out=out)
+    litter = int(litter_index.max()) + 1
+    per_position = _buffer(scratch, "per_position", (litter, *out.shape[1:]), np.float32)
+    rng.random(per_position.shape, dtype=np.float32, out=per_position)
+    return np.take(per_position, litter_index, axis=0, out=out)
 
 
 def _count(mask: np.ndarray) -> np.ndarray:

@@ -77,12 +77,15 @@ UNDEFINED_WITHOUT_WINDOW = ("window_opened", "window_opened_sd")  # no window op
 
 def sound(group: dict) -> bool:
     """A group's final and daily measures are finite; the OD measures may be null only on
-    a day with no responsive cell, the opening day only when no window has opened (then
-    they are undefined, and summary.json says so)."""
+    a day with no responsive cell, the opening day only when no window has opened and its
+    sd when fewer than two have (then they are undefined, and summary.json says so)."""
     final, daily = group["final"], group["daily"]
     for name, value in final.items():
         blank = name in UNDEFINED_WITHOUT_CELLS and final["responsive_fraction"] == 0
         blank |= name in UNDEFINED_WITHOUT_WINDOW and final["window_opened_share"] == 0
+        # a spread needs two animals whose window has opened
+        opened = round(final["window_opened_share"] * group["organisms"])
+        blank |= name == "window_opened_sd" and opened < 2
         if not (finite(value) or (blank and value is None)):
             return False
     for name, values in daily.items():

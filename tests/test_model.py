@@ -95,3 +95,29 @@ def test_presets_differ_where_the_biology_does():
     assert cat.eye_opening_day < mouse.eye_opening_day
     assert cat["r_mat"] < mouse["r_mat"]  # slower maturation: a later, longer window
     assert ko["g_inh"] < mouse["g_inh"]
+
+
+def test_littermates_reared_alike_stay_identical_and_other_groups_do_not_move_them():
+    """Group differences come from rearing and genes, not sampling: two groups reared alike
+    stay synapse for synapse the same through pruning and sprouting (their pruning draws
+    were one per organism, so littermate controls drifted apart from day 2, by as much as
+    a late MD's shift), and a further group no larger than the litter changes nothing."""
+    alike = [{"name": "a", "organisms": 3}, {"name": "b", "organisms": 3}]
+    pair = DevelopmentModel(groups=alike, days=24, presentations_per_day=64, rng=5)
+    with_md = DevelopmentModel(
+        groups=[*alike, {"name": "md", "organisms": 2,
+                         "rearing": [{"from": 12, "to": 24, "condition": "lid_suture",
+                                      "eye": "left"}]}],
+        days=24, presentations_per_day=64, rng=5,
+    )  # fmt: skip
+    for model in (pair, with_md):
+        while model.running:
+            model.step()
+    a, b = pair.organisms("a"), pair.organisms("b")
+    assert pair.cohort.mask.sum() != pair.cohort.mask[:1].sum() * 6  # they pruned and grew
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.weights, y.weights)
+    assert pair.daily()["a"] == pair.daily()["b"]
+    assert with_md.daily()["a"] == pair.daily()["a"]
+    md = with_md.organisms("md")[0].weights
+    assert not np.array_equal(md, with_md.organisms("a")[0].weights)  # deprivation acts
