@@ -48,7 +48,7 @@ from devsim.wiring import INITIAL_WEIGHT
 
 SHEET_PATCH = 9  # afferent window side (retinal positions) around each unit's own
 SHEET_SIZE = 32  # default sheet side (units; the retina has the same side): room for ~4 columns
-DISPARITY = 1  # largest binocular disparity between the two eyes' images (positions)
+DISPARITY = 3  # largest binocular disparity between the two eyes' images (positions)
 ORIENTATIONS = 8  # grating orientations for orientation maps
 PHASES = 4  # grating phases for orientation maps
 MAP_SFS = (0.1, 0.15, 0.2)  # grating frequencies (cycles per position) for orientation maps
