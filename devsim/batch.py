@@ -999,12 +999,6 @@ def _identity(data: dict) -> dict[str, Any]:
     }
 
 
-def holds_batch(folder: Path) -> bool:
-    """Whether ``folder`` holds a devsim batch (its manifest.json or its runs/): a folder
-    no other command writes its results into."""
-    return (folder / "manifest.json").exists() or (folder / "runs").is_dir()
-
-
 def _check_folder(out: Path, sweep: Sweep, new: dict) -> None:
     """``out`` is new, or a batch folder of this sweep (never another sweep's results)."""
     path = out / "manifest.json"

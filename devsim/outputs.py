@@ -86,6 +86,33 @@ def _beside(out: Path) -> Path:
     return Path(out).parent
 
 
+# What marks a folder as one command's results: another command does not write into it
+# (devsim run into an evolution's folder replaced its summary.json beside its generations).
+RESULT_MARKS = {
+    "devsim run": ("timeline.parquet",),
+    "devsim evolve": ("generations.parquet", "comparison.csv"),
+    "devsim batch": ("manifest.json", "runs"),
+    "devsim profile": ("profile.json",),
+    "devsim baldwin": ("alleles.csv",),
+    "devsim validate": ("validation.json",),
+    "devsim lesson": ("index.html",),
+}
+
+
+def check_own_folder(folder: Path, command: str, flag: str = "--out") -> None:
+    """Before any work: ``folder`` holds no other command's results (see
+    :data:`RESULT_MARKS`); one line naming the command whose they are."""
+    for other, marks in RESULT_MARKS.items():
+        found = [m for m in marks if other != command and (folder / m).exists()]
+        if found:
+            names = ", ".join(m + "/" if (folder / m).is_dir() else m for m in found)
+            what = "a devsim batch" if other == "devsim batch" else f"{other}'s results"
+            raise DevsimInputError(
+                f"{flag}: {printable(str(folder))} holds {what} ({names}); allowed: a new "
+                f"folder or one of {command}'s"
+            )
+
+
 def check_room(folder: Path, names: tuple[str, ...] | list[str], stages: bool = True) -> None:
     """Before any work: ``folder`` can take files ``names`` (paths relative to it): no
     folder where one of them goes, no file where one of their folders goes."""

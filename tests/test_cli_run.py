@@ -57,6 +57,12 @@ def test_run_writes_summary_timeline_and_figures(tmp_path, capsys):
         ):
             assert key in final
         assert len(summary["groups"][group]["daily"]["day"]) == 21
+    # the folder says what ran, without the TOML file it came from
+    recorded = json.loads((out / "scenario.json").read_text())["scenario"]
+    assert recorded["groups"][1]["rearing"][0] == {
+        "from": 14, "to": 20, "condition": "lid_suture", "eye": "left"
+    }  # fmt: skip
+    assert recorded["presentations_per_day"] == 160
     table = pd.read_parquet(out / "timeline.parquet")
     assert set(table["group"]) == {"control", "md"}
     assert len(table) == 2 * 21

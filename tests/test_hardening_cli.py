@@ -626,3 +626,37 @@ def test_a_toml_date_is_named_as_one(tmp_path, capsys):
     assert one_line(err).endswith(
         "days: Input should be a valid integer, got a TOML date or time 1979-05-27"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "mark", "owner"),
+    [
+        (["run", "TINY"], "generations.parquet", "devsim evolve's results"),
+        (["run", "TINY"], "profile.json", "devsim profile's results"),
+        (["evolve", "assimilation_constant", "--quick"], "timeline.parquet",
+         "devsim run's results"),
+        (["profile", "--seeds", "1", "--organisms", "1"], "timeline.parquet",
+         "devsim run's results"),
+        (["batch", "SWEEP"], "timeline.parquet", "devsim run's results"),
+        (["baldwin"], "generations.parquet", "devsim evolve's results"),
+        (["lesson", "timing"], "validation.json", "devsim validate's results"),
+    ],
+)  # fmt: skip
+def test_a_command_refuses_another_commands_folder_before_any_work(
+    tmp_path, capsys, argv, mark, owner
+):
+    """devsim run into an evolution's folder replaced its summary.json beside its
+    generations (and evolve, profile and baldwin wrote into a run's folder): each command's
+    results are marked, and the others refuse them in one line, writing nothing."""
+    tiny = write(tmp_path / "tiny.toml", TINY)
+    sweep = write(tmp_path / "sweep.toml", f'[sweep]\nbase = "{tiny}"\nseeds = 1\n')
+    argv = [{"TINY": tiny, "SWEEP": sweep}.get(a, a) for a in argv]
+    out = tmp_path / "theirs"
+    out.mkdir()
+    (out / mark).write_text("theirs")
+    code, err = run_cli(capsys, *argv, "--out", out)
+    assert code == 2
+    line = one_line(err)
+    assert f"holds {owner} ({mark})" in line
+    assert f"allowed: a new folder or one of devsim {argv[0]}'s" in line
+    assert sorted(p.name for p in out.iterdir()) == [mark]

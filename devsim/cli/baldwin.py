@@ -14,7 +14,7 @@ import math
 import pandas as pd
 
 from devsim.errors import DevsimInputError
-from devsim.outputs import check_out, staged
+from devsim.outputs import check_out, check_own_folder, staged
 
 CSV_NAME = "alleles.csv"
 PNG_NAME = "alleles.png"
@@ -96,6 +96,7 @@ def _summary(table: pd.DataFrame) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run the replicated simulation, write the CSV and PNG, print key values."""
     out = check_out(args.out)
+    check_own_folder(out, "devsim baldwin")
     from devsim.baldwin import TABLE_COLUMNS, run_baldwin
     from devsim.plots.baldwin import plot_alleles
 

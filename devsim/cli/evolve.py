@@ -29,7 +29,14 @@ import pandas as pd
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_workers
 from devsim.errors import DevsimInputError, DevsimRunError
-from devsim.outputs import atomic_write, check_out, check_room, printable, staged
+from devsim.outputs import (
+    atomic_write,
+    check_out,
+    check_own_folder,
+    check_room,
+    printable,
+    staged,
+)
 from devsim.scenario import SEED_MAX
 from devsim.shipped import resolve
 
@@ -516,6 +523,7 @@ def check_job_cost(scenarios, args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     out = check_out(args.out, stages=False)  # writes inside --out, not beside it
+    check_own_folder(out, "devsim evolve")
     check_workers(args.workers, args.scheduler)
     if not 1 <= args.seeds <= SEEDS_MAX:
         raise DevsimInputError(f"--seeds: must be in 1..{SEEDS_MAX}, got {args.seeds}")
@@ -581,6 +589,7 @@ def _many(out: Path, scenarios: list, args: argparse.Namespace) -> None:
             tags.append((label, selection))
     check_room(out, RESERVED, stages=False)
     for _, _, folder in jobs:
+        check_own_folder(folder, "devsim evolve")
         check_room(folder, RUN_FILES)
     tables = run_many(jobs, args.workers, args.scheduler)
     _compare(out, scenarios, jobs, tags, tables)

@@ -39,7 +39,7 @@ def add_parser(subparsers) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from devsim.lessons import find_lesson, lessons, parse_lesson
-    from devsim.outputs import check_out, printable
+    from devsim.outputs import check_out, check_own_folder, printable
 
     if args.list:
         extra = [flag for flag, given in (("NAME", args.name is not None),
@@ -60,6 +60,7 @@ def main(args: argparse.Namespace) -> int:
     if args.out is None:
         raise DevsimInputError("lesson: --out DIR is required to write the handout")
     out = check_out(args.out)
+    check_own_folder(out, "devsim lesson")
     if args.file is not None:
         if not args.file.strip():
             raise DevsimInputError("--file: must name a lesson file, got an empty string")

@@ -9,7 +9,7 @@ import math
 from devsim.budget import Cost, check_cost, limits, scenario_cost
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.errors import DevsimInputError
-from devsim.outputs import check_out, printable, staged, table_text
+from devsim.outputs import check_out, check_own_folder, printable, staged, table_text
 from devsim.scenario import ORGANISMS_MAX
 
 
@@ -58,6 +58,7 @@ def main(args: argparse.Namespace) -> int:
     from devsim.profile import critical_period_profile
 
     out = check_out(args.out)
+    check_own_folder(out, "devsim profile")
     if not 1 <= args.seeds <= 1000:
         raise DevsimInputError(f"--seeds: must be 1..1000, got {args.seeds}")
     if not 1 <= args.organisms <= ORGANISMS_MAX:

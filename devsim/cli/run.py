@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from devsim.batch import holds_batch
+from devsim import __version__
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_cost, limits, scenario_cost
 from devsim.errors import DevsimInputError
 from devsim.experiment import final_table, run_scenario, summary_json, timeline_table
 from devsim.maps import MAP_METRICS
 from devsim.measures import FINAL_METRICS
-from devsim.outputs import check_out, check_room, printable, staged, table_text
+from devsim.outputs import check_out, check_own_folder, check_room, printable, staged, table_text
 from devsim.runner import Progress
 from devsim.scenario import SEED_MAX, load_scenario
 from devsim.shipped import resolve
@@ -34,7 +35,7 @@ def add_parser(subparsers) -> None:
         "run",
         help="simulate one scenario",
         description="Simulate a scenario (a shipped name, see devsim scenarios, or a TOML "
-        "file) and write summary.json, timeline.parquet and figures/ into --out.",
+        "file) and write summary.json, scenario.json, timeline.parquet and figures/ into --out.",
     )
     parser.add_argument(
         "scenario", type=str, help="shipped scenario name (e.g. md_critical) or TOML file"
@@ -51,7 +52,7 @@ def add_parser(subparsers) -> None:
 
 
 # What a run writes into --out: these on every cortex, SHEET_FILES besides on a sheet.
-RUN_FILES = ("summary.json", "timeline.parquet", "figures/od_histograms.png",
+RUN_FILES = ("summary.json", "scenario.json", "timeline.parquet", "figures/od_histograms.png",
              "figures/timeline.png")  # fmt: skip
 SHEET_FILES = ("maps.npz", "figures/od_maps.png", "figures/orientation_maps.png",
                "figures/map_development.png")  # fmt: skip
@@ -69,6 +70,9 @@ def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> N
 
     with staged(out) as staging:
         (staging / "summary.json").write_text(summary_json(summary), encoding="utf-8")
+        # what ran, whole (groups, rearing, genome overrides, neurons, presentations): a
+        # folder says its protocol without the TOML file it came from
+        (staging / "scenario.json").write_text(scenario_json(scenario), encoding="utf-8")
         timeline_table(summary).to_parquet(staging / "timeline.parquet", index=False)
         (staging / "figures").mkdir()
         od_histograms(summary, staging / "figures" / "od_histograms.png")
@@ -88,6 +92,13 @@ def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> N
                   f"removed ({exc.strerror or exc})", file=sys.stderr)  # fmt: skip
 
 
+def scenario_json(scenario) -> str:
+    """The scenario as run (``devsim run``'s ``scenario.json``), with devsim's version."""
+    content = {"devsim_version": __version__, "scenario": scenario.model_dump(mode="json",
+               by_alias=True)}  # fmt: skip
+    return json.dumps(content, indent=1) + "\n"
+
+
 def save_maps(path: Path, record: dict) -> None:
     """``maps.npz``: the sheet's maps (arrays as in :meth:`DevelopmentModel.map_record`)."""
     arrays = {k: np.asarray(v) for k, v in record.items()}
@@ -104,12 +115,8 @@ def main(args: argparse.Namespace) -> int:
             raise DevsimInputError(f"--seed: must be in 0..{SEED_MAX}, got {args.seed}")
         scenario = scenario.with_changes(seed=args.seed)
     check_cost(scenario_cost(scenario), *limits(args), what=printable(scenario.name, 80))
+    check_own_folder(out, "devsim run")
     check_room(out, run_files(scenario))
-    if holds_batch(out):
-        raise DevsimInputError(
-            f"--out: {printable(str(out))} holds a devsim batch (manifest.json, runs/); "
-            "allowed: a new folder or one of devsim run's"
-        )
     # a bar of days on a terminal; in a log, a line every 10 s of a long run (none if short)
     bar = Progress(scenario.days, 0, not args.quiet, "devsim run", unit="day", every=10.0,
                    quiet_if_fast=True)  # fmt: skip
@@ -127,9 +134,9 @@ def main(args: argparse.Namespace) -> int:
     table["group"] = [printable(name, 60) for name in table["group"]]
     print(table_text(table))
     written = (
-        "summary.json, timeline.parquet, maps.npz, figures/"
+        "summary.json, scenario.json, timeline.parquet, maps.npz, figures/"
         if model.sheet
-        else ("summary.json, timeline.parquet, figures/")
+        else ("summary.json, scenario.json, timeline.parquet, figures/")
     )
     print(f"results in {printable(str(out))}/ ({written})")
     return 0

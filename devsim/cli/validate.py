@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 from devsim.errors import DevsimInputError
-from devsim.outputs import atomic_text, check_out, check_writable, printable, staged
+from devsim.outputs import (
+    atomic_text,
+    check_out,
+    check_own_folder,
+    check_writable,
+    printable,
+    staged,
+)
 from devsim.scenario import read_text_file
 
 README_START = "<!-- validation:start -->"
@@ -108,6 +115,7 @@ def main(args: argparse.Namespace) -> int:
 
     rows_wanted = parse_rows(args.rows)
     out = check_out(args.out)
+    check_own_folder(out, "devsim validate")
     if args.readme:
         read_readme(args.readme)
     settings = Settings.quick() if args.quick else Settings()
