@@ -135,7 +135,7 @@ from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
 from devsim.genome import DEVELOPMENT_GENES, GENE_NAMES, check_gene
 from devsim.maps import MAP_METRICS
-from devsim.outputs import atomic_text, atomic_write, printable
+from devsim.outputs import atomic_text, atomic_write, count_of, printable
 from devsim.runner import (
     Job,
     Outcome,
@@ -148,6 +148,7 @@ from devsim.runner import (
 )
 from devsim.scenario import SEED_MAX, check_name, load_scenario, parse_scenario, read_toml
 from devsim.senses import EYE_CONDITIONS
+from devsim.shipped import is_path, scenario_names, scenario_path
 
 SWEEP_KEYS = (
     "name",
@@ -296,8 +297,8 @@ def parse_sweep(
         shape = " x ".join(str(s) for s in sizes) or "1"
         raise err(
             "sweep",
-            f"{n_runs:,} runs ({shape} points x {n_seeds} seeds) is more than the limit; "
-            f"allowed: at most {max_runs:,} runs (fewer values or seeds, or --max-runs N)",
+            f"{n_runs:,} runs ({shape} points x {count_of(n_seeds, 'seed')}) is more than the "
+            f"limit; allowed: at most {max_runs:,} runs (fewer values or seeds, or --max-runs N)",
         )
     seeds = (
         list(seed_spec["seeds"])
@@ -361,6 +362,23 @@ class _Axes:
         self.swept: list[str] = []
         self.linked: dict[str, tuple[str, str | None, float | int]] = {}
 
+    def unquoted(self, table: dict, where: str) -> None:
+        """A dotted parameter written without quotes reaches here as a table (TOML reads
+        ``genome.eta = ...`` as a table ``genome`` holding ``eta``): say to quote it (the
+        message was "unknown parameter 'genome'")."""
+        for key, value in table.items():
+            if isinstance(value, dict):
+                path = [str(key)]
+                while isinstance(value, dict) and value and len(path) < 8:
+                    name, value = next(iter(value.items()))
+                    path.append(str(name))
+                dotted = printable(".".join(path), 100)
+                raise self.err(
+                    f"{where}.{_quote(key)}",
+                    "a table, not a parameter (TOML reads dots outside quotes as tables); "
+                    f'allowed: the parameter in double quotes, "{dotted}" = ...',
+                )
+
     def place(self, key: Any, where: str) -> list[tuple]:
         """Where ``key`` lands; each parameter once, however it is spelled."""
         locs = _locations(key, self.base, self.err, where)
@@ -394,6 +412,7 @@ class _Axes:
 
     def read_set(self, table: dict) -> None:
         self.fixed = _table(table, "set", self.err, allow_empty=False) or {}
+        self.unquoted(self.fixed, "sweep.set")
         for key, value in self.fixed.items():
             where = f"sweep.set.{_quote(key)}"
             _check_value(key, value, self.place(key, where), self.err, where)
@@ -401,6 +420,7 @@ class _Axes:
     def read_grid(self, table: dict) -> None:
         grid = _table(table, "grid", self.err)
         if grid is not None:
+            self.unquoted(grid, "sweep.grid")
             self.spec["grid"] = grid
             for key, values in grid.items():
                 self.check_values(key, values, f"sweep.grid.{_quote(key)}")
@@ -410,6 +430,7 @@ class _Axes:
         zipped = _table(table, "zip", self.err)
         if zipped is None:
             return
+        self.unquoted(zipped, "sweep.zip")
         self.spec["zip"] = zipped
         lengths = {}
         for key, values in zipped.items():
@@ -435,6 +456,8 @@ class _Axes:
             )
         if not points:
             raise err("sweep.points", "empty list; allowed: one or more points")
+        for k, point in enumerate(points):
+            self.unquoted(point, f"sweep.points[{k}]")
         self.spec["points"] = points
         keys = list(points[0])
         if not keys:
@@ -460,6 +483,7 @@ class _Axes:
         links = _table(table, "link", self.err)
         if links is None:
             return
+        self.unquoted(links, "sweep.link")
         self.spec["link"] = links
         for key, expr in links.items():
             where = f"sweep.link.{_quote(key)}"
@@ -555,8 +579,8 @@ def _load_base(table: dict, base_dir: Path, err: _Errors) -> tuple[str, dict]:
     if base is None:
         raise err(
             "sweep.base",
-            "required field is missing; allowed: a scenario file path "
-            'relative to the sweep file, e.g. base = "md_critical.toml"',
+            "required field is missing; allowed: a scenario file path relative to the "
+            'sweep file, e.g. base = "my_md.toml", or a shipped name, e.g. "md_critical"',
         )
     if not isinstance(base, str) or not base:
         raise err("sweep.base", f"must be a file path (a string), got {base!r}")
@@ -566,11 +590,14 @@ def _load_base(table: dict, base_dir: Path, err: _Errors) -> tuple[str, dict]:
     except (OSError, ValueError) as exc:  # a name too long, a NUL byte
         problem = getattr(exc, "strerror", None) or str(exc)
         raise err("sweep.base", f"cannot read {_show(base)} ({problem})") from None
+    if not found and not is_path(base) and base in scenario_names("scenario"):
+        path, found = scenario_path(base), True  # a shipped name, as every command takes
     if not found:
         raise err(
             "sweep.base",
             f"no such scenario file {_show(base)} (looked for {printable(str(path), 120)}); "
-            f"allowed: a scenario TOML path relative to the sweep file",
+            f"allowed: a scenario TOML path relative to the sweep file, or a shipped "
+            "scenario's name (see devsim scenarios)",
         )
     try:
         scenario = load_scenario(path)
@@ -1211,8 +1238,9 @@ def _run_all(
     reused = total - len(todo)
     bar = Progress(total, reused, progress, "devsim batch")
     bar.log(
-        f"{printable(sweep.name, 200)}: {total} runs ({sweep.n_points} points x "
-        f"{len(sweep.seeds)} seeds); {reused} already finished, {len(todo)} to run"
+        f"{printable(sweep.name, 200)}: {count_of(total, 'run')} "
+        f"({count_of(sweep.n_points, 'point')} x {count_of(len(sweep.seeds), 'seed')}); "
+        f"{reused} already finished, {len(todo)} to run"
         + (f" ({backend(workers, client)})" if todo else "")
     )
     errors: dict[str, str] = {}

@@ -191,6 +191,14 @@ def size_text(nbytes: float) -> str:
     return f"{nbytes:,.0f} bytes"
 
 
+def _duration(hours: float) -> str:
+    """``2.5 h``, ``40 min`` or ``< 1 min`` (it said ``0.0 h``)."""
+    if hours >= 1:
+        return f"{hours:,.1f} h"
+    minutes = hours * 60
+    return f"{minutes:.0f} min" if minutes >= 1 else "< 1 min"
+
+
 def _count(value: float) -> str:
     """A count as read: thousands separated, three significant digits below 10 (0.5)."""
     return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
@@ -210,7 +218,7 @@ def check_cost(
         )
     if cost.organism_days > max_work:
         raise DevsimInputError(
-            f"{what}: {_count(cost.organism_days)} organism-days (~{cost.hours():,.1f} h on "
+            f"{what}: {_count(cost.organism_days)} organism-days (~{_duration(cost.hours())} on "
             f"one core) is above the limit of {_count(max_work)} (make it smaller, or raise "
             "--max-organism-days)"
         )

@@ -86,6 +86,11 @@ def _beside(out: Path) -> Path:
     return Path(out).parent
 
 
+def count_of(n: int, noun: str) -> str:
+    """``1 seed``, ``2 seeds``: a count with its noun (English plural in -s)."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 # What marks a folder as one command's results: another command does not write into it
 # (devsim run into an evolution's folder replaced its summary.json beside its generations).
 RESULT_MARKS = {

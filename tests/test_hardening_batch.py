@@ -600,3 +600,38 @@ def test_a_sweep_of_seeds_alone_promises_no_figures(tmp_path, capsys):
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.endswith("(results.parquet, manifest.json, runs/)")
     assert not (tmp_path / "out" / "figures").exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "line", "quoted"),
+    [
+        ("[sweep.grid]", "genome.eta = [0.05, 0.1]", '"genome.eta" = ...'),
+        ("[sweep.set]", "groups.md.genome.eta = 0.1", '"groups.md.genome.eta" = ...'),
+        ("[[sweep.points]]", "genome.eta = 0.1", '"genome.eta" = ...'),
+    ],
+)
+def test_an_unquoted_dotted_parameter_is_told_to_be_quoted(tmp_path, capsys, table, line, quoted):
+    """TOML reads genome.eta = ... as a table 'genome': the message was "unknown parameter
+    'genome'" where the user wrote genome.eta."""
+    path = write_sweep(tmp_path, f'[sweep]\nbase = "base.toml"\nseeds = 1\n{table}\n{line}\n')
+    assert batch_cli(path, tmp_path / "out") == 2
+    err = one_line(capsys)
+    assert "a table, not a parameter" in err
+    assert f"allowed: the parameter in double quotes, {quoted}" in err
+
+
+def test_a_sweep_base_may_be_a_shipped_name_and_counts_read_in_the_singular(tmp_path, capsys):
+    """Every command takes a shipped name; a sweep's base did not ("no such scenario file
+    'md_critical'"). One seed is "1 seed"."""
+    shipped = SWEEP.replace('"base.toml"', '"md_critical"').replace(
+        "groups.md.rearing", "groups.md_p24.rearing"
+    )
+    sweep = load_sweep(write_sweep(tmp_path, shipped))
+    assert [g["name"] for g in sweep.runs[0].scenario["groups"]] == ["control", "md_p24"]
+    assert sweep.runs[1].scenario["groups"][1]["rearing"][0]["from"] == 2
+    path = write_sweep(tmp_path, shipped.replace('"md_critical"', '"md_critica"'))
+    assert batch_cli(path, tmp_path / "out") == 2
+    assert "or a shipped scenario's name (see devsim scenarios)" in one_line(capsys)
+    path = write_sweep(tmp_path / "t")
+    assert batch_cli(path, tmp_path / "t" / "out", "--max-runs", "1") == 2
+    assert "2 runs (2 points x 1 seed) is more than the limit" in one_line(capsys)

@@ -660,3 +660,14 @@ def test_a_command_refuses_another_commands_folder_before_any_work(
     assert f"holds {owner} ({mark})" in line
     assert f"allowed: a new folder or one of devsim {argv[0]}'s" in line
     assert sorted(p.name for p in out.iterdir()) == [mark]
+
+
+def test_a_refused_job_says_its_time_in_hours_or_minutes():
+    """A small job over a small limit read "(~0.0 h on one core)"."""
+    from devsim.budget import STANDARD_RATE, Cost, check_cost
+
+    for days, shown in [(STANDARD_RATE * 3600 * 2.5, "~2.5 h"), (STANDARD_RATE * 60 * 40,
+                        "~40 min"), (STANDARD_RATE * 10, "~< 1 min")]:  # fmt: skip
+        with pytest.raises(DevsimInputError) as info:
+            check_cost(Cost(0, days), None, 1.0, what="job")
+        assert f"({shown} on one core)" in str(info.value)

@@ -74,7 +74,7 @@ def _batch(args: argparse.Namespace, out: Path, workers: int, printable) -> int:
 
     from devsim.batch import load_sweep, run_sweep, summary_table
     from devsim.budget import limits
-    from devsim.outputs import table_text
+    from devsim.outputs import count_of, table_text
     from devsim.plots import batch as batch_plots
     from devsim.shipped import resolve
 
@@ -94,8 +94,9 @@ def _batch(args: argparse.Namespace, out: Path, workers: int, printable) -> int:
         if not pd.api.types.is_numeric_dtype(summary[col]):
             summary[col] = summary[col].map(lambda v: printable(str(v), 60))
     print(
-        f"{printable(sweep.name, 200)}: {counts['total']} runs ({sweep.n_points} points x "
-        f"{len(sweep.seeds)} seeds): {counts['ran']} run now, {counts['reused']} reused, "
+        f"{printable(sweep.name, 200)}: {count_of(counts['total'], 'run')} "
+        f"({count_of(sweep.n_points, 'point')} x {count_of(len(sweep.seeds), 'seed')}): "
+        f"{counts['ran']} run now, {counts['reused']} reused, "
         f"{counts['failed']} failed"
     )
     print(table_text(summary))  # to_string prints every row and column, whatever the options
