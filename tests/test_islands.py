@@ -284,20 +284,22 @@ def test_orientations_average_as_angles_over_islands_generations_and_seeds():
 
     table = pd.DataFrame(
         {
-            "generation": [0, 0, 1, 1],
-            "island": [0, 1, 0, 1],
-            "innate_orientation_mean": [179.0, 1.0, 178.0, 4.0],
-            "world_orientation": [170.0, 10.0, 170.0, 10.0],
-            "fitness_mean": [1.0, 2.0, 3.0, 5.0],
+            "generation": [0, 0, 1, 1, 2, 2],
+            "island": [0, 1, 0, 1, 0, 1],
+            "innate_orientation_mean": [179.0, 1.0, 178.0, 4.0, 2.0, 176.0],
+            "world_orientation": [170.0, 10.0, 170.0, 10.0, 170.0, 10.0],
+            "fitness_mean": [1.0, 2.0, 3.0, 5.0, 6.0, 8.0],
         }
     )
     islands = pooled(table)
-    assert islands["innate_orientation_mean"].tolist() == pytest.approx([0.0, 1.0], abs=1e-9)
-    assert islands["world_orientation"].tolist() == pytest.approx([0.0, 0.0], abs=1e-9)
-    assert islands["fitness_mean"].tolist() == [1.5, 4.0]
-    end = end_state(table)
-    assert end["innate_orientation_mean"] == pytest.approx(0.5, abs=1e-9)
-    assert end["fitness_mean"] == 2.75
+    assert islands["innate_orientation_mean"].tolist() == pytest.approx([0.0, 1.0, 179.0], abs=1e-9)
+    assert islands["world_orientation"].tolist() == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
+    assert islands["fitness_mean"].tolist() == [1.5, 4.0, 7.0]
+    end = end_state(table)  # the bred generations 1 and 2 (never the founders)
+    angle = end["innate_orientation_mean"] % 180  # 1 and 179 average to 0, i.e. 180
+    assert min(angle, 180 - angle) == pytest.approx(0.0, abs=1e-9)
+    assert end["fitness_mean"] == 5.5
+    assert end_state(table[table["generation"] == 0])["fitness_mean"] == 1.5  # none bred
     seeds = pd.DataFrame(
         {
             "scenario": "a",

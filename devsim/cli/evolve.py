@@ -496,12 +496,16 @@ def write_comparison_figure(path: Path, runs: dict[str, list[pd.DataFrame]], inn
 
 
 def end_state(table: pd.DataFrame, tail: int = TAIL) -> dict[str, float]:
-    """Mean of the last ``tail`` generations of a run (smooths generation-to-generation noise;
-    circular for an angle); an island run's islands are pooled first."""
+    """Mean of the last ``tail`` bred generations of a run (smooths generation-to-generation
+    noise; circular for an angle); an island run's islands are pooled first. The founders
+    (generation 0) count only in a run that bred none: a 2-generation run's "end" averaged
+    them in, so the same run read differently alone and among seeds."""
     from devsim.evolution import circular_columns
     from devsim.islands import pooled
 
-    last = pooled(table).tail(tail)
+    table = pooled(table)
+    bred = table[table["generation"] > 0]
+    last = (bred if len(bred) else table).tail(tail)
     return circular_columns(last.mean(numeric_only=True), last).to_dict()
 
 
@@ -629,7 +633,8 @@ def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -
     write_comparison_figure(out / "comparison.png", runs, innate)
     if any(scenario.features for _, scenario in scenarios):
         _timescales(out, jobs, tags, comparison)
-    print(f"end state: mean [95% CI] over seeds of the last {TAIL} generations")
+    print(f"end state: mean [95% CI] over seeds of the last {TAIL} bred generations (all of "
+          f"them in a shorter run; never the founders)")  # fmt: skip
     shown = summary[summary["metric"].isin(SUMMARY_TRAITS)]
     for (label, selection), rows in shown.groupby(["scenario", "selection"], sort=False):
         drift = "" if selection == "on" else ", no selection (drift)"
