@@ -240,7 +240,12 @@ def error_message(err: dict) -> str:
         if isinstance(value, datetime.date | datetime.time):  # a TOML date or time
             return f"{msg}, got a TOML date or time {value.isoformat()}"
         shown = printable(repr(value), 60)
-        return f"{msg}, got {_TYPE_NAMES.get(type(value), 'a value')} {shown}"
+        text = f"{msg}, got {_TYPE_NAMES.get(type(value), 'a value')} {shown}"
+        if kind in ("tuple_type", "list_type") and isinstance(value, dict):
+            # [groups] where [[groups]] was meant: TOML's one table instead of a list of them
+            name = ".".join(p for p in err.get("loc", ()) if isinstance(p, str))
+            text += f" (a list of tables is written [[{name}]], with double brackets)"
+        return text
     return msg.removeprefix("Value error, ")
 
 

@@ -187,3 +187,13 @@ def test_missing_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nope.toml: no such scenario file" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_one_table_where_a_list_of_tables_belongs_says_double_brackets(tmp_path, capsys):
+    """[groups] (one table) read "Input should be a valid tuple, got a table"."""
+    path = write(tmp_path, 'name = "x"\ndays = 5\n[[groups]]\nname = "a"\n[groups.rearing]\n'
+                 'from = 1\nto = 2\ncondition = "dark"\n')  # fmt: skip
+    assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "groups[0].rearing:" in err
+    assert "written [[groups.rearing]], with double brackets" in err
