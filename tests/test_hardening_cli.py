@@ -539,6 +539,9 @@ def test_interrupt_and_terminate_give_one_line_and_leave_nothing(tmp_path, sig, 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as at a terminal: a suite started in the background (nohup, &) hands its
+        # children an ignored SIGINT, and devsim leaves an ignored Ctrl-C ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(4)  # into the simulation
     proc.send_signal(sig)
