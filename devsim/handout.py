@@ -13,7 +13,7 @@ import nh3
 from matplotlib.figure import Figure
 
 from devsim.experiment import run_scenario
-from devsim.lessons import IMAGE_TYPES, Lesson
+from devsim.lessons import IMAGE_TYPES, IMG_SRC, Lesson
 from devsim.scenario import load_scenario
 from devsim.shipped import lesson_dir, scenario_path
 from devsim.validation import ROWS, SHEET_ROWS, Row, Runs, Settings
@@ -329,7 +329,7 @@ ALLOWED_ATTRIBUTES = {
     "td": {"style"},
     "ol": {"start"},
 }
-_IMAGE_DATA = tuple(f"data:image/{kind};" for kind in ("png", "jpeg", "gif", "webp"))
+_IMAGE_DATA = tuple(f"data:image/{kind};" for kind in dict.fromkeys(IMAGE_TYPES.values()))
 
 
 def _url_allowed(tag: str, attribute: str, value: str) -> str | None:
@@ -399,9 +399,6 @@ def sanitise_html(fragment: str) -> str:
     return _CLEANER.clean(_TAG.sub(_show_unknown_tag, fragment))
 
 
-_IMG_SRC = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)([\"'])(.*?)\2", re.IGNORECASE | re.DOTALL)
-
-
 def render_text(text: str, images: tuple[tuple[str, Path], ...] = ()) -> str:
     """Markdown to sanitised HTML (handouts and the browser Lessons page); a lesson's own
     ``images`` (:attr:`devsim.lessons.Lesson.images`) embedded as data, so a handout stays
@@ -418,5 +415,5 @@ def render_text(text: str, images: tuple[tuple[str, Path], ...] = ()) -> str:
             data = base64.b64encode(file.read_bytes()).decode("ascii")
             return f'{match[1]}"data:image/{kind};base64,{data}"'
 
-        page = _IMG_SRC.sub(embed, page)
+        page = IMG_SRC.sub(embed, page)
     return sanitise_html(page)

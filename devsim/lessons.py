@@ -53,7 +53,9 @@ MAX_LESSON_BYTES = MAX_FILE_BYTES  # shipped lessons are a few kB; a bigger file
 IMAGE_TYPES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif", ".webp": "webp"}
 MAX_IMAGE_BYTES = 5 * 2**20
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(?:<([^>]*)>|([^)\s]+))")
-_HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*([\"'])(.*?)\1", re.IGNORECASE | re.DOTALL)
+# an <img> element's address: (everything before it, its quote, the address); the handout
+# embeds the pictures through the same pattern
+IMG_SRC = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)([\"'])(.*?)\2", re.IGNORECASE | re.DOTALL)
 
 SUMMARY_MAX = 500  # characters of a lesson's one-line summary (a card on the page)
 ORDER_MAX = 100_000
@@ -165,7 +167,7 @@ def _images(path: Path, body: str) -> tuple[tuple[str, Path], ...]:
     lesson's folder (or below it) as a PNG, JPEG, GIF or WebP file of at most
     :data:`MAX_IMAGE_BYTES`. A handout is one offline file, so they are embedded in it."""
     sources = [a or b for a, b in _MARKDOWN_IMAGE.findall(body)]
-    sources += [html.unescape(src) for _, src in _HTML_IMAGE.findall(body)]
+    sources += [html.unescape(src) for _, _, src in IMG_SRC.findall(body)]
     folder = path.resolve().parent
     found: dict[str, Path] = {}
     allowed = (f"allowed: {', '.join(sorted(set(IMAGE_TYPES.values())))} files of at most "
