@@ -75,8 +75,11 @@ uses the same seeds (common random numbers make differences between points sharp
   the same scenario; written atomically when the run finishes, it marks the run as done.
   ``run_id`` is a hash of the resolved scenario (description left out): rerunning the
   same command skips finished runs; extending a grid reuses the points already run.
-  ``runs/<run_id>/run.json`` holds the parameters, scenario and timing; a run that raised
-  leaves ``runs/<run_id>/error.txt`` (the traceback) and is retried on the next rerun.
+  ``runs/<run_id>/run.json`` holds the parameters, scenario, timing and the code that
+  made the run (:func:`devsim.provenance.provenance`); a run made by other devsim code
+  (another version, or the model changed) is run again, and the log says how many. A run
+  that raised leaves ``runs/<run_id>/error.txt`` (the traceback) and is retried on the
+  next rerun.
 * ``results.parquet`` — one tidy row per (run, group), ordered by parameter point, seed
   index and group: a column per parameter (named as the parameter, except ``organisms``:
   ``sweep.organisms``, beside each group's own ``organisms``), ``seed_index``, ``seed``,
@@ -87,7 +90,8 @@ uses the same seeds (common random numbers make differences between points sharp
   ``shift_cbi_md_end`` (the same shift read from the daily series at ``md_end_day``: the
   shift at the end of deprivation even when the scenario lives longer), then bookkeeping
   in ``timing_*`` columns (``timing_run_s``, ``timing_worker``).
-* ``manifest.json`` — the sweep (base scenario, parameters, seeds, run ids, version).
+* ``manifest.json`` — the sweep (base scenario, parameters, seeds, run ids) and the code
+  that ran it (devsim's version, the code digest, Python's version).
 * ``figures/<metric>_vs_<param>.png`` — mean +/- sd over seeds, one line per group
   (names drawn as plain text: ``$`` is no maths; long or clashing file names get a hash).
 
@@ -128,7 +132,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from devsim import __version__
 from devsim.budget import Cost, cortex_terms, cortex_units, development_cost
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
@@ -136,6 +139,7 @@ from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
 from devsim.genome import DEVELOPMENT_GENES, GENE_NAMES, check_gene
 from devsim.maps import MAP_METRICS
 from devsim.outputs import atomic_text, atomic_write, count_of, printable
+from devsim.provenance import code_digest, provenance
 from devsim.runner import (
     Job,
     Outcome,
@@ -880,10 +884,13 @@ def _job(run: Run) -> Job:
 
 
 def _done(out: Path, run: Run) -> bool:
-    """The run's summary.json is there and holds what the results table reads from it (a
-    damaged or hand-edited one is run again, not read into the table)."""
+    """The run's summary.json is there, was made by this code (see :func:`_made_by`) and
+    holds what the results table reads from it (a damaged or hand-edited one is run again,
+    not read into the table)."""
     path = out / "runs" / run.run_id / "summary.json"
     try:
+        if _made_by(out, run) != code_digest():
+            return False
         summary = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(summary, dict):  # `null` would read as a run of NaNs
             return False
@@ -893,6 +900,17 @@ def _done(out: Path, run: Run) -> bool:
     except (OSError, ValueError, RecursionError, KeyError, TypeError, IndexError, AttributeError):
         return False
     return True
+
+
+def _made_by(out: Path, run: Run) -> str | None:
+    """The code digest a finished run's run.json records (None: none is recorded, as in
+    runs made before devsim recorded it, or the file cannot be read)."""
+    try:
+        info = json.loads((out / "runs" / run.run_id / "run.json").read_text(encoding="utf-8"))
+        code = info["code"] if isinstance(info, dict) else None
+    except (OSError, ValueError, RecursionError, KeyError):
+        return None
+    return code if isinstance(code, str) else None
 
 
 def _record(out: Path, run: Run, outcome: Outcome) -> None:
@@ -907,6 +925,7 @@ def _record(out: Path, run: Run, outcome: Outcome) -> None:
             "seed": run.seed,
             "scenario": run.scenario,
             "timing": {"run_s": round(outcome.seconds, 4), "worker": outcome.worker},
+            **provenance(),
         }
         atomic_text(folder / "run.json", json.dumps(info, indent=1) + "\n")
         atomic_text(folder / "summary.json", summary_json(outcome.value))
@@ -1210,6 +1229,7 @@ def _prepare(stack: ExitStack, sweep: Sweep, out: Path) -> list[Run]:
     _check_folder(out, sweep, plan)
     todo = [run for run in sweep.runs if not _done(out, run)]
     _check_places(out, sweep, todo)
+
     try:
         _clean_temporaries(out)
         atomic_text(out / "manifest.json", json.dumps(plan, indent=1) + "\n")
@@ -1236,11 +1256,15 @@ def _run_all(
     workers, client, stack = backend_
     total = len(sweep.runs)
     reused = total - len(todo)
+    # finished earlier, but by other code (run.json's code): their numbers may not be
+    # this model's
+    redo = sum(_made_by(out, run) not in (None, code_digest()) for run in todo)
     bar = Progress(total, reused, progress, "devsim batch")
     bar.log(
         f"{printable(sweep.name, 200)}: {count_of(total, 'run')} "
         f"({count_of(sweep.n_points, 'point')} x {count_of(len(sweep.seeds), 'seed')}); "
         f"{reused} already finished, {len(todo)} to run"
+        + (f" ({redo} of them made by other devsim code: run again)" if redo else "")
         + (f" ({backend(workers, client)})" if todo else "")
     )
     errors: dict[str, str] = {}
@@ -1274,6 +1298,7 @@ def _run_all(
 def _publish(out: Path, table: pd.DataFrame, figures: dict[str, bytes]) -> None:
     """Write results.parquet and the figures (every figure is drawn before this)."""
     try:
+        table.attrs["devsim"] = provenance()  # the table carries what made it
         atomic_write(out / "results.parquet", lambda tmp: table.to_parquet(tmp, index=False))
         for name, png in figures.items():
             atomic_write(out / "figures" / name, lambda tmp, png=png: tmp.write_bytes(png))
@@ -1284,7 +1309,7 @@ def _publish(out: Path, table: pd.DataFrame, figures: dict[str, bytes]) -> None:
 def manifest(sweep: Sweep) -> dict:
     """The sweep as run: base scenario, parameters, seeds, every run id."""
     return {
-        "devsim_version": __version__,
+        **provenance(),
         "sweep_file": sweep.source,
         "name": sweep.name,
         "base_file": sweep.base_file,

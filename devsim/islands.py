@@ -34,10 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from devsim import __version__
 from devsim.errors import DevsimRunError
 from devsim.evolution import EvolutionModel, circular_columns
 from devsim.evolution_scenario import EvolutionScenario
 from devsim.outputs import atomic_write, printable
+from devsim.provenance import code_digest
 from devsim.runner import Job, cluster_client, error_line, run_jobs
 
 CHECKPOINT = "checkpoint.npz"
@@ -114,9 +116,15 @@ def migrate(
 
 # --- checkpoints ---------------------------------------------------------------------------
 def fingerprint(scenario: EvolutionScenario, seed: int) -> str:
-    """The resolved scenario and seed of a run: what its ``scenario.json`` holds and what a
-    checkpoint must match to be continued."""
-    content = {"seed": seed, "scenario": scenario.model_dump(mode="json")}
+    """The resolved scenario and seed of a run and the code that runs it (devsim's version
+    and :func:`~devsim.provenance.code_digest`): what its ``scenario.json`` holds and what a
+    checkpoint must match to be continued (so a run is never finished by other code)."""
+    content = {
+        "seed": seed,
+        "scenario": scenario.model_dump(mode="json"),
+        "devsim_version": __version__,
+        "code": code_digest(),
+    }
     return json.dumps(content, indent=1, sort_keys=True) + "\n"
 
 
@@ -189,6 +197,8 @@ def run_islands(
     epoch, states, rows = found if found else (0, [None] * islands.count, [])
     if found and report:
         report(f"continuing from {printable(str(path))}: {epoch} of {epochs} epochs done")
+    elif path is not None and path.is_file() and report:
+        report(f"{printable(str(path))} is another run's (or other devsim code's): starting over")
     start = time.perf_counter()
     with ExitStack() as stack:
         client = cluster_client(stack, workers, scheduler, WARM)

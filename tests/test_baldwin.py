@@ -263,7 +263,7 @@ def test_cli_writes_csv_and_png(baldwin_only_cli, tmp_path, capsys):
     assert list(table.columns[:7]) == ALLELE_COLUMNS
     assert table["generation"].tolist() == list(range(21))
     assert (out / "alleles.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sorted(p.name for p in out.iterdir()) == ["alleles.csv", "alleles.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["alleles.csv", "alleles.png", "baldwin.json"]
     printed = capsys.readouterr().out
     assert "generation" in printed
     assert "alleles.csv" in printed

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from devsim.cli import main
+from devsim.provenance import code_digest
 
 SMALL = """
 name = "small"
@@ -66,6 +67,9 @@ def test_run_writes_summary_timeline_and_figures(tmp_path, capsys):
     table = pd.read_parquet(out / "timeline.parquet")
     assert set(table["group"]) == {"control", "md"}
     assert len(table) == 2 * 21
+    # both name the code that made them
+    made = json.loads((out / "scenario.json").read_text())
+    assert made["code"] == table.attrs["devsim"]["code"] == code_digest()
     assert (out / "figures" / "od_histograms.png").stat().st_size > 1000
     assert (out / "figures" / "timeline.png").stat().st_size > 1000
     assert "control" in capsys.readouterr().out

@@ -23,6 +23,7 @@ from devsim.evolution import (
     window_traits,
 )
 from devsim.evolution_scenario import parse_evolution_scenario
+from devsim.provenance import code_digest
 
 # A very small world and life so that a generation takes a fraction of a second.
 TINY = dict(
@@ -381,6 +382,21 @@ def test_cli_seeds_on_dask_match_serial_runs_and_resume(tmp_path, capsys):
     # another setting is another run: nothing is reused
     assert cli.main(["evolve", *common, "--out", str(dask), "--generations", "2"]) == 0
     assert json.loads(kept.read_text())["generations"] == 2
+    # a run made by other devsim code is run again, and the log says so
+    made = dask / "s" / "seed4" / "scenario.json"
+    record = json.loads(made.read_text())
+    assert record["code"] == code_digest()
+    made.write_text(json.dumps({**record, "code": "sha256:0000000000000000"}, indent=1) + "\n")
+    other = (dask / "s" / "seed4" / "summary.json").stat().st_mtime_ns
+    before = kept.stat().st_mtime_ns
+    capsys.readouterr()
+    assert cli.main(["evolve", *common, "--out", str(dask), "--generations", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 of 2 runs already done" in printed
+    assert "1 of 2 runs were made by other devsim code; running them again" in printed
+    assert kept.stat().st_mtime_ns == before
+    assert (dask / "s" / "seed4" / "summary.json").stat().st_mtime_ns != other
+    assert json.loads(made.read_text())["code"] == code_digest()
 
 
 def test_log_axes_label_their_ticks_as_numbers(tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ from devsim.budget import (
     scenario_cost,
 )
 from devsim.cli import main
+from devsim.provenance import code_digest
 from devsim.scenario import parse_scenario
 
 DEVSIM = [sys.executable, "-c", "import sys; from devsim.cli import main; sys.exit(main())"]
@@ -328,7 +329,11 @@ def test_profile_sd_is_the_sample_sd_of_its_seeds(tmp_path, capsys):
     table = pd.read_csv(out / "profile.csv")
     seeds = table[["shift_seed0", "shift_seed1"]].to_numpy()
     assert table["shift_sd"].to_numpy() == pytest.approx(seeds.std(axis=1, ddof=1))
-    json.loads((out / "profile.json").read_text(), parse_constant=pytest.fail)  # no NaN
+    profile = json.loads((out / "profile.json").read_text(), parse_constant=pytest.fail)  # no NaN
+    # it says what it ran with and what ran it
+    assert (profile["seeds"], profile["organisms"], profile["starts"]) == ([0, 1], 2, [20, 24])
+    assert profile["rearings"] == ["light", "dark"]
+    assert profile["code"] == code_digest()
 
 
 def test_a_value_that_could_not_be_computed_is_null_and_n_a_not_nan():

@@ -45,6 +45,7 @@ LAYERS = {
         "timescales",
         "lessons",
         "bench",
+        "provenance",  # reads the package's own source to name the code
     },
     "faces": {"cli", "viz", "plots", "handout", "app"},
 }

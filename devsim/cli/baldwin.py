@@ -1,4 +1,5 @@
-"""``devsim baldwin``: reproduce Hinton & Nowlan (1987) and write ``alleles.csv`` + ``alleles.png``.
+"""``devsim baldwin``: reproduce Hinton & Nowlan (1987); write ``alleles.csv``, ``alleles.png`` and
+``baldwin.json`` (the settings).
 
 Numbers are read as text and converted here, so a bad value is reported as one
 :class:`~devsim.errors.DevsimInputError` line (exit code 2) by :func:`devsim.cli.main`. Nothing
@@ -9,15 +10,18 @@ file in the output directory and moved into place with :func:`os.replace`.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 
 import pandas as pd
 
 from devsim.errors import DevsimInputError
 from devsim.outputs import check_out, check_own_folder, staged
+from devsim.provenance import provenance
 
 CSV_NAME = "alleles.csv"
 PNG_NAME = "alleles.png"
+JSON_NAME = "baldwin.json"  # the settings and the code that ran them
 KEY_GENERATIONS = (0, 10, 50)
 
 
@@ -29,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description=(
             "Evolve populations whose 20 loci are 1, 0 or ? (learnable) toward a single target "
             "genotype; write mean +- sd allele frequencies per generation to DIR/alleles.csv "
-            "and the classic figure to DIR/alleles.png."
+            "the classic figure to DIR/alleles.png, and the settings to DIR/baldwin.json."
         ),
     )
     parser.add_argument("--generations", default="50", metavar="G", help="generations (default 50)")
@@ -127,8 +131,19 @@ def run(args: argparse.Namespace) -> int:
         raise DevsimInputError(message) from None
 
     csv_table = table[list(TABLE_COLUMNS)]
+    settings = {
+        **provenance(),
+        "generations": generations,
+        "runs": runs,
+        "seed": seed,
+        "population": population,
+        "trials": trials,
+        "mutation_rate": mutation_rate,
+        "learning": not args.no_learning,
+    }
     with staged(out) as staging:
         csv_table.to_csv(staging / CSV_NAME, index=False)
+        (staging / JSON_NAME).write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
         plot_alleles(table, staging / PNG_NAME)
 
     learning = "off" if args.no_learning else "on"
@@ -137,5 +152,5 @@ def run(args: argparse.Namespace) -> int:
         f"{population}, {trials} trials, learning {learning} (mean +- sd over runs)"
     )
     print(_summary(table))
-    print(f"wrote {out / CSV_NAME} and {out / PNG_NAME}")
+    print(f"wrote {out / CSV_NAME}, {out / PNG_NAME} and {out / JSON_NAME} (the settings)")
     return 0

@@ -359,10 +359,12 @@ def write_run(out: Path, scenario, result: dict) -> None:
     appears complete or not at all. An island run's checkpoint goes once it is written."""
     from devsim.islands import CHECKPOINT, fingerprint
     from devsim.plots.evolution import plot_genes, plot_habitat_maps, plot_sigmas, plot_traits
+    from devsim.provenance import provenance
 
     table, evolving = result["table"], result["evolving"]
     pool = result.get("pooled", table)
     with staged(out) as staging:
+        table.attrs["devsim"] = provenance()  # the table carries what made it
         table.to_parquet(staging / "generations.parquet", index=False)
         (staging / "scenario.json").write_text(
             fingerprint(scenario, result["summary"]["seed"]), encoding="utf-8"
@@ -411,6 +413,19 @@ def _finished(scenario, seed: int, out: Path) -> pd.DataFrame | None:
         return None
 
 
+def _other_code(out: Path) -> bool:
+    """``out`` holds a finished run made by other devsim code (its ``scenario.json``'s
+    version or code digest is not this one's)."""
+    from devsim import __version__
+    from devsim.provenance import code_digest
+
+    try:
+        made = json.loads((out / "scenario.json").read_text(encoding="utf-8"))
+        return (made.get("devsim_version"), made.get("code")) != (__version__, code_digest())
+    except (OSError, ValueError, AttributeError):  # none, or not a run's scenario.json
+        return False
+
+
 def run_many(jobs: list, workers: int, scheduler: str | None) -> list[pd.DataFrame]:
     """Run ``jobs`` ((scenario, seed, out) each) and return their tables in job order.
 
@@ -427,6 +442,9 @@ def run_many(jobs: list, workers: int, scheduler: str | None) -> list[pd.DataFra
     todo = [k for k, table in enumerate(tables) if table is None]
     if len(todo) < len(jobs):
         print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; skipping them")
+    redo = sum(_other_code(jobs[k][2]) for k in todo)
+    if redo:
+        print(f"{redo} of {len(jobs)} runs were made by other devsim code; running them again")
     serial = workers == 1 and scheduler is None  # in process: each run prints its progress
     work = [
         Job(str(k), "devsim.cli.evolve:evolve", jobs[k][:2], {"progress": serial}) for k in todo

@@ -10,6 +10,7 @@ from devsim.budget import Cost, check_cost, limits, scenario_cost
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.errors import DevsimInputError
 from devsim.outputs import check_out, check_own_folder, printable, staged, table_text
+from devsim.provenance import provenance
 from devsim.scenario import ORGANISMS_MAX
 
 
@@ -107,7 +108,12 @@ def main(args: argparse.Namespace) -> int:
         (staging / "profile.json").write_text(
             json.dumps(
                 {
+                    **provenance(),
                     "species": profile.species,
+                    # the settings it ran with (organisms per group and start day)
+                    "seeds": list(range(args.seeds)),
+                    "organisms": args.organisms,
+                    "rearings": list(rearings),
                     "starts": list(profile.starts),
                     "peak_start": {r: profile.peak_start(r) for r in profile.shifts},
                     "shifts": {  # null where a shift could not be computed (JSON has no NaN)

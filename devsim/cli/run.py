@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from devsim import __version__
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_cost, limits, scenario_cost
 from devsim.errors import DevsimInputError
@@ -17,6 +16,7 @@ from devsim.experiment import final_table, run_scenario, summary_json, timeline_
 from devsim.maps import MAP_METRICS
 from devsim.measures import FINAL_METRICS
 from devsim.outputs import check_out, check_own_folder, check_room, printable, staged, table_text
+from devsim.provenance import provenance
 from devsim.runner import Progress
 from devsim.scenario import SEED_MAX, load_scenario
 from devsim.shipped import resolve
@@ -66,17 +66,20 @@ def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> N
     """Write summary.json, timeline.parquet and figures/*.png (and, for a sheet, its
     ``maps``: maps.npz and the map figures); all or nothing. A previous run's sheet files
     that this run does not write are removed: a folder holds one run's results."""
-    from devsim.plots.development import od_histograms, timeline
+    from devsim.plots.development import od_histograms
+    from devsim.plots.development import timeline as plot_timeline
 
     with staged(out) as staging:
         (staging / "summary.json").write_text(summary_json(summary), encoding="utf-8")
         # what ran, whole (groups, rearing, genome overrides, neurons, presentations): a
         # folder says its protocol without the TOML file it came from
         (staging / "scenario.json").write_text(scenario_json(scenario), encoding="utf-8")
-        timeline_table(summary).to_parquet(staging / "timeline.parquet", index=False)
+        timeline = timeline_table(summary)
+        timeline.attrs["devsim"] = provenance()  # the table carries what made it
+        timeline.to_parquet(staging / "timeline.parquet", index=False)
         (staging / "figures").mkdir()
         od_histograms(summary, staging / "figures" / "od_histograms.png")
-        timeline(summary, scenario, staging / "figures" / "timeline.png")
+        plot_timeline(summary, scenario, staging / "figures" / "timeline.png")
         if maps is not None:
             from devsim.plots.maps import map_figures
 
@@ -93,9 +96,9 @@ def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> N
 
 
 def scenario_json(scenario) -> str:
-    """The scenario as run (``devsim run``'s ``scenario.json``), with devsim's version."""
-    content = {"devsim_version": __version__, "scenario": scenario.model_dump(mode="json",
-               by_alias=True)}  # fmt: skip
+    """The scenario as run (``devsim run``'s ``scenario.json``), with the code that ran it
+    (devsim's version, the code digest, Python's version)."""
+    content = {**provenance(), "scenario": scenario.model_dump(mode="json", by_alias=True)}
     return json.dumps(content, indent=1) + "\n"
 
 
