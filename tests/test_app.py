@@ -16,6 +16,7 @@ import ipyvue
 import ipyvuetify as v
 import ipywidgets as widgets
 import numpy as np
+import pandas as pd
 import pytest
 import solara
 import solara.server.app  # noqa: F401  (solara's ipywidgets/comm patches, as the server has)
@@ -624,3 +625,16 @@ def test_reset_while_playing_starts_the_new_run_at_p0(page):
         time.sleep(0.5)  # a frame the old loop had begun has ended by now
         assert not components.playing.value
         assert components.session.value.model.age == 0
+
+
+def test_the_downloads_hold_the_run_so_far_and_name_the_code(page):
+    """The page's CSV and Parquet are the running model's tidy table as of today; the
+    Parquet carries the code that made it, as devsim run's tables do."""
+    from devsim.provenance import code_digest
+
+    _click(page, "devsim-step")
+    table = pd.read_parquet(io.BytesIO(components.results_parquet()))
+    assert table.attrs["devsim"]["code"] == code_digest()
+    assert set(table["day"]) == {0, 1}
+    csv = pd.read_csv(io.BytesIO(components.results_csv()))
+    assert len(csv) == len(table)

@@ -33,6 +33,7 @@ from devsim.errors import DevsimInputError
 from devsim.genome import GENE_BY_NAME
 from devsim.model import DevelopmentModel
 from devsim.plasticity import WINDOW_OPEN_GATE
+from devsim.provenance import provenance
 from devsim.senses import EYE_CONDITIONS
 from devsim.viz import charts
 from devsim.viz.figures import display_name
@@ -670,7 +671,9 @@ def results_csv() -> bytes:
 
 def results_parquet() -> bytes:
     buffer = io.BytesIO()
-    _tidy().to_parquet(buffer, index=False)
+    table = _tidy()
+    table.attrs["devsim"] = provenance()  # the table carries what made it, as devsim run's
+    table.to_parquet(buffer, index=False)
     return buffer.getvalue()
 
 
