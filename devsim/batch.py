@@ -245,6 +245,14 @@ class Sweep:
     def n_points(self) -> int:
         return len(self.runs) // len(self.seeds)
 
+    def varied_with(self, parameter: str) -> tuple[str, ...]:
+        """The other swept parameters that vary together with ``parameter`` (those of its
+        ``[sweep.zip]``, or of the ``[[sweep.points]]``): one axis, not a grid."""
+        for together in (list(self.axes.get("zip", {})), list(self.axes.get("points", [{}])[0])):
+            if parameter in together:
+                return tuple(p for p in self.swept if p in together and p != parameter)
+        return ()
+
     @property
     def columns(self) -> dict[str, str]:
         """The results column of each parameter: its name, unless that is a column of its

@@ -440,3 +440,63 @@ def test_a_figure_that_pools_the_other_parameters_says_so(tmp_path, monkeypatch)
     by_param = {t.split("\n")[1].split(" vs ")[1].split(" (")[0]: t for t in titles}
     assert "over 2 seeds and every genome.g_inh)" in by_param["genome.eta"]
     assert "over 2 seeds)" in by_param["genome.g_inh"]  # 2 x 2 lines: drawn, not pooled
+
+
+def _figures_of(tmp_path, monkeypatch, text: str):
+    """The sweep of ``text`` and, per figure of its metric 'cbi', (x label, title, lines),
+    drawn from random results."""
+    from matplotlib.figure import Figure
+
+    sweep = load_sweep(write_sweep(tmp_path, text))
+    rng = np.random.default_rng(0)
+    rows = [
+        {**{sweep.columns[k]: v for k, v in run.params.items()}, "seed": run.seed,
+         "group": group, "status": "ok", "cbi": rng.random(), "mean_odi": rng.random(),
+         "shift_cbi": rng.random(), "shift_cbi_md_end": np.nan}
+        for run in sweep.runs for group in ("control", "md")
+    ]  # fmt: skip
+    drawn = {}
+
+    def keep(fig, *args, **kwargs):
+        ax = fig.axes[0]
+        if " cbi vs " not in f" {ax.get_title()}".replace("\n", " "):
+            return
+        lines = [line for line in ax.get_lines() if line.get_marker() == "o"]
+        drawn[ax.get_xlabel().split("\n")[0]] = (ax.get_xlabel(), ax.get_title(), lines)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    render_figures(pd.DataFrame(rows), sweep)
+    return sweep, drawn
+
+
+def test_zipped_parameters_share_one_axis_in_the_figures(tmp_path, monkeypatch):
+    """Parameters zipped together (or set by the same points) move along one axis: a figure
+    against one of them draws a line per group and per independent parameter, each line
+    through every row, and says which parameters go with it; where points repeat a value,
+    the others set with it are pooled and the title says so."""
+    FROM, TO = "groups.md.rearing.0.from", "groups.md.rearing.0.to"
+    independent = SWEEP.replace(f'"{FROM}" = [12, 15]', '"genome.eta" = [0.1, 0.2]').replace(
+        '"genome.eta" = 0.12', '"days" = 20'
+    )
+    link = f'[sweep.link]\n"{TO}" = "{FROM} + 4"'
+    zipped = f'[sweep.zip]\n"{FROM}" = [10, 11, 12]\n"{TO}" = [14, 15, 16]\n'
+    sweep, drawn = _figures_of(tmp_path / "zip", monkeypatch, independent.replace(link, zipped))
+    assert sweep.varied_with(FROM) == (TO,)
+    assert sweep.varied_with("genome.eta") == ()
+    label, title, lines = drawn[FROM]
+    assert f"(with {TO})" in label
+    assert len(lines) == 2 * 2  # group x eta, not x the zipped 'to'
+    assert all(len(line.get_xdata()) == 3 for line in lines)
+    assert "every" not in title
+    assert len(drawn["genome.eta"][2]) == 2 * 3  # a line per group and zip row
+
+    rows = ((10, 14), (12, 15), (12, 16))
+    points = "".join(f'[[sweep.points]]\n"{FROM}" = {a}\n"{TO}" = {b}\n' for a, b in rows)
+    sweep, drawn = _figures_of(tmp_path / "points", monkeypatch, independent.replace(link, points))
+    assert sweep.varied_with(TO) == (FROM,)
+    label, title, lines = drawn[FROM]
+    assert all(len(line.get_xdata()) == 2 for line in lines)  # from = 10, 12
+    assert f"every {TO}" in title  # from = 12 pools to = 15 and 16
+    label, title, lines = drawn[TO]
+    assert all(len(line.get_xdata()) == 3 for line in lines)
+    assert "every" not in title

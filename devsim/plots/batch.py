@@ -35,7 +35,10 @@ def render_figures(table: pd.DataFrame, sweep: Sweep) -> dict[str, bytes]:
     columns = sweep.columns
     names = figure_names(sweep)
     for param in sweep.swept:  # names are plain text: devsim.plots turns mathtext off
-        others = [columns[p] for p in sweep.swept if p != param]
+        # one line per value of the parameters varied independently of this one (those
+        # zipped with it, or set by the same points, move along its axis)
+        along = sweep.varied_with(param)
+        others = [columns[p] for p in sweep.swept if p != param and p not in along]
         keys = ["group", *others]
         if ok.groupby(keys, sort=False).ngroups > 12:
             keys = ["group"]
@@ -70,11 +73,22 @@ def _figure(ok: pd.DataFrame, sweep: Sweep, param: str, metric: str, keys: list[
         )
     if metric.startswith("shift"):
         ax.axhline(0, color="grey", lw=0.6)
-    ax.set_xlabel(_text(param))
+    along = sweep.varied_with(param)
+    ax.set_xlabel(
+        _text(param)
+        + "".join(f"\n(with {_text(p, 60)})" for p in along[:3])
+        + (f"\n(and {len(along) - 3} more)" if len(along) > 3 else "")
+    )
     ax.set_ylabel(FIGURE_METRICS[metric], fontsize=9)
     # too many lines to draw one per value of the other swept parameters: they are pooled,
     # and the title says the spread is over them too
-    pooled = [p for p in sweep.swept if p != param and sweep.columns[p] not in keys]
+    pooled = [
+        p for p in sweep.swept if p != param and p not in along and sweep.columns[p] not in keys
+    ]
+    # a parameter varied with this one is pooled too where one x has several of its values
+    # (points or zip rows that repeat this parameter's value)
+    at_x = ok.groupby([*keys, col], sort=False)
+    pooled += [p for p in along if (at_x[sweep.columns[p]].nunique(dropna=False) > 1).any()]
     over = f"{len(sweep.seeds)} seeds" + "".join(f" and every {_text(p, 40)}" for p in pooled)
     ax.set_title(
         f"{_text(sweep.name, 100)}\n{metric} vs {_text(param)} (mean ± sd over {over})",
