@@ -535,6 +535,17 @@ class _Axes:
         for key, value in changes:
             for loc in self.places[key]:
                 _assign(data_point, loc, value)
+        # A point may switch a rearing interval to a condition of both eyes: the eye of the
+        # base or of sweep.set then has nothing to act on and is left out (an eye varied by
+        # the sweep itself is kept, and the scenario's check names the clash).
+        swept_eyes = {
+            loc[:-1] for key in params if key.endswith(".eye") for loc in self.places[key]
+        }
+        for key, value in changes:
+            if key.endswith(".condition") and value not in EYE_CONDITIONS:
+                for loc in self.places[key]:
+                    if loc[:-1] not in swept_eyes:
+                        _interval(data_point, loc).pop("eye", None)
         return data_point
 
     def runs(self, seeds: list[int], source: str) -> list[Run]:
@@ -847,6 +858,14 @@ def _assign(data: dict, loc: tuple, value: Any) -> None:
     for part in loc[:-1]:
         node = node[part]
     node[loc[-1]] = value
+
+
+def _interval(data: dict, loc: tuple) -> dict:
+    """The table holding the field at ``loc`` (a rearing interval for its condition)."""
+    node: Any = data
+    for part in loc[:-1]:
+        node = node[part]
+    return node
 
 
 def _run_id(scenario: dict) -> str:

@@ -20,6 +20,7 @@ import pytest
 import devsim.batch as batch
 from devsim.batch import derive_seeds, load_sweep, run_sweep
 from devsim.cli import main
+from devsim.errors import DevsimInputError
 from devsim.plots.batch import render_figures
 from devsim.shipped import scenario_path
 
@@ -500,3 +501,32 @@ def test_zipped_parameters_share_one_axis_in_the_figures(tmp_path, monkeypatch):
     label, title, lines = drawn[TO]
     assert all(len(line.get_xdata()) == 3 for line in lines)
     assert "every" not in title
+
+
+def test_a_sweep_switches_between_one_eye_and_two_eye_conditions(tmp_path):
+    """A condition of both eyes leaves out the eye of the base or of sweep.set (it has
+    nothing to act on); one eye's condition takes it from there; an eye the sweep itself
+    varies is never dropped."""
+    key = '"groups.md.rearing.0.condition"'
+    conditions = '["lid_suture", "binocular_suture", "dark"]'
+    text = SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', f"{key} = {conditions}")
+    text = text.replace(
+        '[sweep.link]\n"groups.md.rearing.0.to" = "groups.md.rearing.0.from + 4"', ""
+    )
+    sweep = load_sweep(write_sweep(tmp_path / "from_one_eye", text))  # the base: left lid
+    intervals = [run.scenario["groups"][1]["rearing"][0] for run in sweep.runs[::2]]
+    assert intervals == [
+        {"from": 14, "to": 18, "condition": "lid_suture", "eye": "left"},
+        {"from": 14, "to": 18, "condition": "binocular_suture"},
+        {"from": 14, "to": 18, "condition": "dark"},
+    ]
+    # from a base of both eyes, the eye comes from sweep.set
+    base = BASE.replace('condition = "lid_suture", eye = "left"', 'condition = "binocular_suture"')
+    with_eye = text.replace("[sweep.set]\n", '[sweep.set]\n"groups.md.rearing.0.eye" = "right"\n')
+    sweep = load_sweep(write_sweep(tmp_path / "from_two_eyes", with_eye, base))
+    eyes = [run.scenario["groups"][1]["rearing"][0].get("eye") for run in sweep.runs[::2]]
+    assert eyes == ["right", None, None]
+    # an eye varied point by point is the user's own: the clash is named
+    grid = text.replace(conditions, '["binocular_suture"]\n"groups.md.rearing.0.eye" = ["left"]')
+    with pytest.raises(DevsimInputError, match="takes no eye"):
+        load_sweep(write_sweep(tmp_path / "clash", grid))
