@@ -411,41 +411,9 @@ def test_a_sheet_sweep_tables_the_map_measures_too(tmp_path):
     assert pd.read_parquet(out / "results.parquet").columns.tolist() == table.columns.tolist()
 
 
-def test_a_figure_that_pools_the_other_parameters_says_so(tmp_path, monkeypatch):
-    """Beyond 12 lines the other swept parameters are pooled into one line per group; the
-    title then says the spread is over them as well as over seeds."""
-    from matplotlib.figure import Figure
-
-    grid = '"genome.eta" = [0.1, 0.2]\n"genome.g_inh" = [0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6]\n'
-    sweep = load_sweep(
-        write_sweep(
-            tmp_path,
-            SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', grid)
-            .replace('"groups.md.rearing.0.to" = "groups.md.rearing.0.from + 4"', "")
-            .replace("[sweep.link]", "")
-            .replace('"genome.eta" = 0.12', '"days" = 20'),
-        )
-    )
-    rng = np.random.default_rng(0)
-    rows = [
-        {**{sweep.columns[k]: v for k, v in run.params.items()}, "seed": run.seed,
-         "group": group, "status": "ok", "cbi": rng.random(), "mean_odi": rng.random(),
-         "shift_cbi": rng.random(), "shift_cbi_md_end": np.nan}
-        for run in sweep.runs for group in ("control", "md")
-    ]  # fmt: skip
-    titles = []
-    monkeypatch.setattr(
-        Figure, "savefig", lambda fig, *a, **k: titles.append(fig.axes[0].get_title())
-    )
-    render_figures(pd.DataFrame(rows), sweep)
-    by_param = {t.split("\n")[1].split(" vs ")[1].split(" (")[0]: t for t in titles}
-    assert "over 2 seeds and every genome.g_inh)" in by_param["genome.eta"]
-    assert "over 2 seeds)" in by_param["genome.g_inh"]  # 2 x 2 lines: drawn, not pooled
-
-
 def _figures_of(tmp_path, monkeypatch, text: str):
-    """The sweep of ``text`` and, per figure of its metric 'cbi', (x label, title, lines),
-    drawn from random results."""
+    """The sweep of ``text`` and, per figure of its metric 'cbi' (by its parameter), its
+    (x label, title, lines), drawn from random results."""
     from matplotlib.figure import Figure
 
     sweep = load_sweep(write_sweep(tmp_path, text))
@@ -468,6 +436,23 @@ def _figures_of(tmp_path, monkeypatch, text: str):
     monkeypatch.setattr(Figure, "savefig", keep)
     render_figures(pd.DataFrame(rows), sweep)
     return sweep, drawn
+
+
+def test_a_figure_that_pools_the_other_parameters_says_so(tmp_path, monkeypatch):
+    """Beyond 12 lines the other swept parameters are pooled into one line per group; the
+    title then says the spread is over them as well as over seeds."""
+    grid = '"genome.eta" = [0.1, 0.2]\n"genome.g_inh" = [0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6]\n'
+    text = (
+        SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', grid)
+        .replace('"groups.md.rearing.0.to" = "groups.md.rearing.0.from + 4"', "")
+        .replace("[sweep.link]", "")
+        .replace('"genome.eta" = 0.12', '"days" = 20')
+    )
+    _, drawn = _figures_of(tmp_path, monkeypatch, text)
+    assert "over 2 seeds and every genome.g_inh)" in drawn["genome.eta"][1]
+    assert len(drawn["genome.eta"][2]) == 2  # a line per group
+    assert "over 2 seeds)" in drawn["genome.g_inh"][1]  # 2 x 2 lines: drawn, not pooled
+    assert len(drawn["genome.g_inh"][2]) == 2 * 2
 
 
 def test_zipped_parameters_share_one_axis_in_the_figures(tmp_path, monkeypatch):
