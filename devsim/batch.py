@@ -1256,7 +1256,6 @@ def _prepare(stack: ExitStack, sweep: Sweep, out: Path) -> list[Run]:
     _check_folder(out, sweep, plan)
     todo = [run for run in sweep.runs if not _done(out, run)]
     _check_places(out, sweep, todo)
-
     try:
         _clean_temporaries(out)
         atomic_text(out / "manifest.json", json.dumps(plan, indent=1) + "\n")

@@ -94,9 +94,22 @@ def worker_name() -> str:
         return f"local:{os.getpid()}"
 
 
-def execute(job: Job) -> Outcome:
-    """Run one job, timed; any exception becomes the outcome's ``error`` (its traceback)."""
+def execute(job: Job, code: str | None = None) -> Outcome:
+    """Run one job, timed; any exception becomes the outcome's ``error`` (its traceback).
+
+    ``code``: the code digest of the process that hands the job out (on a cluster). A
+    worker that runs other code (another devsim, numpy or numba) does not run the job: its
+    results would not be the ones the client records (:mod:`devsim.provenance`)."""
+    from devsim.provenance import code_digest
+
     start = time.perf_counter()
+    if code is not None and code != code_digest():
+        error = (
+            f"devsim.errors.DevsimRunError: worker {worker_name()} runs other devsim code "
+            f"({code_digest()}) than the client ({code}); allowed: the same devsim, numpy and "
+            "numba on every worker\n"
+        )
+        return Outcome(job.key, None, error, time.perf_counter() - start, worker_name())
     try:
         value, error = resolve(job.func)(*job.args, **job.kwargs), None
     except Exception:  # a failed job is recorded, never fatal to the others
@@ -361,7 +374,10 @@ def _on_cluster(client, jobs: list[Job], on_result, starting: bool = False) -> N
     if not jobs:
         return
     token = uuid4().hex[:8]
-    futures = client.map(execute, jobs, key=[f"devsim-{job.key}-{token}" for job in jobs])
+    from devsim.provenance import code_digest
+
+    keys = [f"devsim-{job.key}-{token}" for job in jobs]
+    futures = client.map(execute, jobs, key=keys, code=code_digest())
     try:
         queued = list(zip(futures, jobs, strict=True))
         if starting:

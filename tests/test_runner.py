@@ -107,6 +107,24 @@ def test_dask_gives_the_serial_outcomes(client, nan_job):
     assert runner.error_line(dask["nan"].error) == runner.error_line(serial["nan"].error)
 
 
+def test_a_worker_with_other_code_runs_nothing_and_says_why():
+    """On a cluster each job carries the client's code digest: a worker running other
+    devsim, numpy or numba code fails the job with one line instead of computing results
+    the client would record as its own."""
+    from devsim.provenance import code_digest
+
+    job = Job("x", "math:sqrt", (4.0,))
+    assert execute(job, code=code_digest()).value == 2.0
+    outcome = execute(job, code="sha256:0123456789abcdef")
+    assert not outcome.ok
+    assert outcome.value is None
+    assert runner.error_line(outcome.error) == (
+        f"devsim.errors.DevsimRunError: worker {outcome.worker} runs other devsim code "
+        f"({code_digest()}) than the client (sha256:0123456789abcdef); allowed: the same "
+        "devsim, numpy and numba on every worker"
+    )
+
+
 def test_dask_stops_on_an_error_of_the_callback_and_cancels_the_rest(client):
     work = [Job(f"sleep{k}", "time:sleep", (0.05,)) for k in range(40)]
     seen: list[str] = []
