@@ -8,9 +8,11 @@ light), since the reference must have had the same rearing.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from devsim.experiment import run_scenario
 from devsim.genome import SPECIES
@@ -38,6 +40,25 @@ class Profile:
 
     def mean(self, rearing: str = "light") -> np.ndarray:
         return self.shifts[rearing].mean(axis=0)
+
+    def table(self) -> pd.DataFrame:
+        """One row per rearing and start day: the shift's mean, its sample sd over seeds
+        (as batch and validate give it; NaN for one seed) and each seed's shift
+        (``profile.csv``)."""
+        rows = []
+        for rearing, shifts in self.shifts.items():
+            for k, start in enumerate(self.starts):
+                column = shifts[:, k]
+                rows.append(
+                    {
+                        "rearing": rearing,
+                        "start_day": start,
+                        "shift_mean": float(column.mean()),
+                        "shift_sd": float(column.std(ddof=1)) if len(column) > 1 else math.nan,
+                        **{f"shift_seed{s}": float(v) for s, v in enumerate(column)},
+                    }
+                )
+        return pd.DataFrame(rows)
 
     def peak_start(self, rearing: str = "light") -> int | None:
         """The start day of the largest mean shift (a start whose shift could not be

@@ -253,7 +253,7 @@ def test_too_many_migrants_is_one_line(tmp_path, capsys):
 def test_summary_gives_the_t_interval_of_the_mean():
     import pandas as pd
 
-    from devsim.cli.evolve import summarise
+    from devsim.evolution_runs import summarise
 
     runs = pd.DataFrame(
         {
@@ -279,7 +279,7 @@ def test_summary_gives_the_t_interval_of_the_mean():
 def test_orientations_average_as_angles_over_islands_generations_and_seeds():
     """An orientation of 179 and one of 1 degree average to 0 (mod 180), not 90: pooled
     islands, a run's last generations and seeds alike; other columns as before."""
-    from devsim.cli.evolve import end_state, summarise
+    from devsim.evolution_runs import end_state, summarise
     from devsim.islands import pooled
 
     table = pd.DataFrame(

@@ -42,6 +42,7 @@ LAYERS = {
         "runner",
         "warm",
         "islands",
+        "evolution_runs",
         "timescales",
         "lessons",
         "bench",

@@ -281,20 +281,19 @@ def test_evolve_records_a_failed_run_finishes_the_others_and_retries_it(
 ):
     """Behaviour changed with the runner: a failed evolve run no longer stops the others;
     its folder gets error.txt, the command exits 1 naming it, a rerun retries it."""
-    from devsim import cli
-    from devsim.cli import evolve
+    from devsim import cli, evolution_runs
 
     path = tmp_path / "s.toml"
     path.write_text(EVOLVE)
     out = tmp_path / "out"
-    real = evolve.evolve
+    real = evolution_runs.evolve
 
     def nan_at_seed_3(scenario, seed, progress=True):
         if seed == 3:
             raise DevsimRunError("organism 0: weights not finite on day 2")
         return real(scenario, seed, progress)
 
-    monkeypatch.setattr(evolve, "evolve", nan_at_seed_3)
+    monkeypatch.setattr(evolution_runs, "evolve", nan_at_seed_3)
     args = ["evolve", str(path), "--quick", "--seeds", "2", "--out", str(out)]
     assert cli.main(args) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -306,7 +305,7 @@ def test_evolve_records_a_failed_run_finishes_the_others_and_retries_it(
     before = done.stat().st_mtime_ns
     assert not (out / "comparison.csv").exists()
 
-    monkeypatch.setattr(evolve, "evolve", real)
+    monkeypatch.setattr(evolution_runs, "evolve", real)
     assert cli.main(args) == 0
     assert "1 of 2 runs already done" in capsys.readouterr().out
     assert done.stat().st_mtime_ns == before

@@ -53,7 +53,6 @@ def profile_cost(species, seeds, organisms, starts, rearings) -> Cost:
 
 
 def main(args: argparse.Namespace) -> int:
-    import pandas as pd
 
     from devsim.plots.validation import profile_figure
     from devsim.profile import critical_period_profile
@@ -89,20 +88,7 @@ def main(args: argparse.Namespace) -> int:
         starts=starts,
         rearings=rearings,
     )
-    rows = []
-    for rearing, shifts in profile.shifts.items():
-        for k, start in enumerate(profile.starts):
-            rows.append(
-                {
-                    "rearing": rearing,
-                    "start_day": start,
-                    "shift_mean": float(shifts[:, k].mean()),
-                    # the sample sd over seeds, as batch and validate give it
-                    "shift_sd": float(shifts[:, k].std(ddof=1)) if len(shifts) > 1 else math.nan,
-                    **{f"shift_seed{s}": float(shifts[s, k]) for s in range(len(shifts))},
-                }
-            )
-    table = pd.DataFrame(rows)
+    table = profile.table()
     with staged(out) as staging:
         table.to_csv(staging / "profile.csv", index=False)
         (staging / "profile.json").write_text(
