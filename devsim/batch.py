@@ -535,17 +535,20 @@ class _Axes:
         for key, value in changes:
             for loc in self.places[key]:
                 _assign(data_point, loc, value)
-        # A point may switch a rearing interval to a condition of both eyes: the eye of the
-        # base or of sweep.set then has nothing to act on and is left out (an eye varied by
-        # the sweep itself is kept, and the scenario's check names the clash).
-        swept_eyes = {
-            loc[:-1] for key in params if key.endswith(".eye") for loc in self.places[key]
-        }
-        for key, value in changes:
-            if key.endswith(".condition") and value not in EYE_CONDITIONS:
-                for loc in self.places[key]:
-                    if loc[:-1] not in swept_eyes:
-                        _interval(data_point, loc).pop("eye", None)
+
+        # A rearing interval switched to a condition of both eyes leaves out the eye it had
+        # from below: the base's, or sweep.set's when the sweep varies the condition. An eye
+        # given at the condition's own level or above (both in sweep.set, or an eye the
+        # sweep varies) is the user's, and the scenario's check names the clash.
+        def eyes(table: dict) -> set:
+            return {loc[:-1] for k in table if k.endswith(".eye") for loc in self.places[k]}
+
+        for table, kept in ((self.fixed, eyes(self.fixed) | eyes(params)), (params, eyes(params))):
+            for key, value in table.items():
+                if key.endswith(".condition") and value not in EYE_CONDITIONS:
+                    for loc in self.places[key]:
+                        if loc[:-1] not in kept:
+                            _interval(data_point, loc).pop("eye", None)
         return data_point
 
     def runs(self, seeds: list[int], source: str) -> list[Run]:
@@ -929,6 +932,12 @@ def _done(out: Path, run: Run) -> bool:
     return True
 
 
+def _stale(out: Path, run: Run) -> bool:
+    """The run finished (its summary.json is there) but not by this code."""
+    finished = (out / "runs" / run.run_id / "summary.json").is_file()
+    return finished and _made_by(out, run) != code_digest()
+
+
 def _made_by(out: Path, run: Run) -> str | None:
     """The code digest a finished run's run.json records (None: none is recorded, as in
     runs made before devsim recorded it, or the file cannot be read)."""
@@ -1282,15 +1291,15 @@ def _run_all(
     workers, client, stack = backend_
     total = len(sweep.runs)
     reused = total - len(todo)
-    # finished earlier, but by other code (run.json's code): their numbers may not be
-    # this model's
-    redo = sum(_made_by(out, run) not in (None, code_digest()) for run in todo)
+    # finished earlier, but by other code (or code that did not record itself in run.json,
+    # as before devsim recorded it): their numbers may not be this model's
+    redo = sum(_stale(out, run) for run in todo)
     bar = Progress(total, reused, progress, "devsim batch")
     bar.log(
         f"{printable(sweep.name, 200)}: {count_of(total, 'run')} "
         f"({count_of(sweep.n_points, 'point')} x {count_of(len(sweep.seeds), 'seed')}); "
         f"{reused} already finished, {len(todo)} to run"
-        + (f" ({redo} of them made by other devsim code: run again)" if redo else "")
+        + (f" ({redo} of them made by other or unrecorded devsim code: run again)" if redo else "")
         + (f" ({backend(workers, client)})" if todo else "")
     )
     errors: dict[str, str] = {}

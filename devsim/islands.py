@@ -198,7 +198,10 @@ def run_islands(
     if found and report:
         report(f"continuing from {printable(str(path))}: {epoch} of {epochs} epochs done")
     elif path is not None and path.is_file() and report:
-        report(f"{printable(str(path))} is another run's (or other devsim code's): starting over")
+        report(
+            f"{printable(str(path))} is another run's, other devsim code's or unreadable: "
+            "starting over"
+        )
     start = time.perf_counter()
     with ExitStack() as stack:
         client = cluster_client(stack, workers, scheduler, WARM)

@@ -1,59 +1,81 @@
 """What made a result: devsim's version and a digest of the code that computes results.
 
 The version alone does not name the model: between releases the model changes under the
-same version number. :func:`code_digest` hashes the source of every module that computes
-results (all of the package except what only draws, serves or teaches) together with the
-versions of numpy and numba, whose arithmetic the results pass through. Files of results
-record it (:func:`provenance`), and the commands that resume (``devsim batch``, ``devsim
-evolve``) reuse only what the same code made: a run made by other code is run again.
+same version number. :data:`CODE` hashes the source of every module that computes results
+(all of the package except what only draws, serves or teaches: the command line, the
+browser page, the figures, the lessons and the benchmark) together with devsim's version
+and the versions of numpy and numba, whose arithmetic the results pass through. It is
+computed once, when this module is imported, so it names the code the process loaded
+(a local cluster's workers, forked from a server that imported devsim once, inherit it).
+
+Files of results record it (:func:`provenance`), the commands that resume (``devsim
+batch``, ``devsim evolve``) reuse only what the same code made, and a cluster's worker
+that runs other code refuses the client's jobs (:func:`devsim.runner.execute`).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import platform
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from devsim import __version__
 
 PACKAGE = Path(__file__).resolve().parent
-# Modules that only draw, serve or teach: a change there leaves every number as it was.
+# Modules that only draw, serve, speak or teach: a change there leaves every number as it was.
 NOT_RESULTS = ("cli", "viz", "plots", "bench.py", "handout.py", "lessons.py")
+LIBRARIES = ("numpy", "numba")
 
 
 def result_sources(package: Path = PACKAGE) -> list[Path]:
-    """The modules of ``package`` whose code the results depend on, in a fixed order."""
-    paths = sorted(package.rglob("*.py"))
-    return [p for p in paths if p.relative_to(package).parts[0] not in NOT_RESULTS]
+    """The modules of ``package`` whose code the results depend on, in a fixed order:
+    regular ``*.py`` files, none hidden (an editor's lock or backup, ``.ipynb_checkpoints``)."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package).parts
+        if parts[0] in NOT_RESULTS or any(p.startswith(".") for p in parts):
+            continue
+        if path.is_file() and not path.is_symlink():
+            found.append(path)
+    return found
 
 
 def digest_of(package: Path, libraries: dict[str, str]) -> str:
     """``sha256:`` and 16 hex digits of ``package``'s result sources (their paths inside it
-    and their bytes) and the ``libraries``' versions."""
+    and their text, line endings as ``\\n``) and the ``libraries``' versions."""
     digest = hashlib.sha256()
-    for name, version in sorted(libraries.items()):
-        digest.update(f"{name} {version}\n".encode())
+    for name, number in sorted(libraries.items()):
+        digest.update(f"{name} {number}\n".encode())
     for path in result_sources(package):
         digest.update(path.relative_to(package).as_posix().encode() + b"\n")
-        digest.update(path.read_bytes())
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n"))
     return "sha256:" + digest.hexdigest()[:16]
 
 
-@functools.cache
-def code_digest() -> str:
-    """The digest of this devsim's result-computing code and of the numeric libraries it
-    runs on: the same for the same code, wherever it is installed."""
-    import numba
-    import numpy
+def _library_versions() -> dict[str, str]:
+    """devsim's and the numeric libraries' versions (read without importing them)."""
+    found = {"devsim": __version__}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "absent"
+    return found
 
-    return digest_of(PACKAGE, {"numpy": numpy.__version__, "numba": numba.__version__})
+
+CODE = digest_of(PACKAGE, _library_versions())
+
+
+def code_digest() -> str:
+    """The digest of the result-computing code this process loaded (:data:`CODE`)."""
+    return CODE
 
 
 def provenance() -> dict[str, str]:
     """What a results file records of the code that made it."""
     return {
         "devsim_version": __version__,
-        "code": code_digest(),
+        "code": CODE,
         "python": platform.python_version(),
     }

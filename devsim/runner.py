@@ -43,8 +43,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from devsim import provenance  # its digest is computed at import: forked workers inherit it
 from devsim.errors import DevsimInputError
 from devsim.outputs import atomic_text
+from devsim.provenance import code_digest
 
 WARM_ENV = "DEVSIM_WARM"  # the warm-up function of a local cluster's workers (by name)
 TRIM = "MALLOC_TRIM_THRESHOLD_"  # set by Dask for its workers; see _nanny
@@ -94,19 +96,24 @@ def worker_name() -> str:
         return f"local:{os.getpid()}"
 
 
+_OLD_WORKER = (
+    "devsim.errors.DevsimRunError: a worker runs other devsim code (a devsim that records "
+    "no code digest) than the client; allowed: the same devsim, numpy and numba on every "
+    "worker\n"
+)
+
+
 def execute(job: Job, code: str | None = None) -> Outcome:
     """Run one job, timed; any exception becomes the outcome's ``error`` (its traceback).
 
     ``code``: the code digest of the process that hands the job out (on a cluster). A
     worker that runs other code (another devsim, numpy or numba) does not run the job: its
     results would not be the ones the client records (:mod:`devsim.provenance`)."""
-    from devsim.provenance import code_digest
-
     start = time.perf_counter()
-    if code is not None and code != code_digest():
+    if code is not None and code != provenance.CODE:
         error = (
             f"devsim.errors.DevsimRunError: worker {worker_name()} runs other devsim code "
-            f"({code_digest()}) than the client ({code}); allowed: the same devsim, numpy and "
+            f"({provenance.CODE}) than the client ({code}); allowed: the same devsim, numpy and "
             "numba on every worker\n"
         )
         return Outcome(job.key, None, error, time.perf_counter() - start, worker_name())
@@ -374,10 +381,8 @@ def _on_cluster(client, jobs: list[Job], on_result, starting: bool = False) -> N
     if not jobs:
         return
     token = uuid4().hex[:8]
-    from devsim.provenance import code_digest
-
     keys = [f"devsim-{job.key}-{token}" for job in jobs]
-    futures = client.map(execute, jobs, key=keys, code=code_digest())
+    futures = client.map(execute, jobs, key=keys, code=code_digest())  # the client's code
     try:
         queued = list(zip(futures, jobs, strict=True))
         if starting:
@@ -391,6 +396,8 @@ def _on_cluster(client, jobs: list[Job], on_result, starting: bool = False) -> N
             else:  # the worker died or the task could not run at all
                 exc = result[1] if isinstance(result, tuple) else result
                 outcome = Outcome(job.key, error=f"{exc.__class__.__name__}: {exc}\n")
+                if isinstance(exc, TypeError) and "keyword argument 'code'" in str(exc):
+                    outcome = Outcome(job.key, error=_OLD_WORKER)  # a devsim before digests
             on_result(job, outcome)
             future.release()
     finally:

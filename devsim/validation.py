@@ -17,6 +17,7 @@ import numpy as np
 from devsim.experiment import run_scenario
 from devsim.measures import class_share
 from devsim.profile import Profile, critical_period_profile
+from devsim.provenance import provenance
 from devsim.scenario import load_scenario
 from devsim.senses import WorldParams, input_variances
 from devsim.shipped import scenario_dir
@@ -972,6 +973,7 @@ def validate(
 
 def as_json(rows: list[Row], settings: Settings) -> dict:
     return {
+        **provenance(),
         "seeds": list(settings.seeds),
         "organisms": settings.organisms,
         "sheet_seeds": list(settings.sheet_seeds),

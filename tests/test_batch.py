@@ -515,3 +515,15 @@ def test_a_sweep_switches_between_one_eye_and_two_eye_conditions(tmp_path):
     grid = text.replace(conditions, '["binocular_suture"]\n"groups.md.rearing.0.eye" = ["left"]')
     with pytest.raises(DevsimInputError, match="takes no eye"):
         load_sweep(write_sweep(tmp_path / "clash", grid))
+
+
+def test_an_eye_set_beside_a_condition_of_both_eyes_is_a_clash(tmp_path):
+    """In sweep.set, an eye and a condition of both eyes for one interval contradict each
+    other (as they would in the scenario itself): named, not silently resolved."""
+    text = SWEEP.replace(
+        "[sweep.set]\n",
+        '[sweep.set]\n"groups.md.rearing.0.condition" = "dark"\n'
+        '"groups.md.rearing.0.eye" = "right"\n',
+    )
+    with pytest.raises(DevsimInputError, match="takes no eye"):
+        load_sweep(write_sweep(tmp_path, text))

@@ -187,6 +187,10 @@ def test_checkpoint_holds_the_run_after_each_epoch(tmp_path):
         assert a["values"].tobytes() == b["values"].tobytes()
         assert a["rng"] == b["rng"]
     assert load_checkpoint(tmp_path / CHECKPOINT, fingerprint(sc, 5)) is None  # other seed
+    # other code: the checkpoint is not continued
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("devsim.islands.code_digest", lambda: "sha256:0123456789abcdef")
+        assert load_checkpoint(tmp_path / CHECKPOINT, fingerprint(sc, 4)) is None
     # continuing a finished run does nothing more and gives the same table
     again, _ = run_islands(sc, 4, tmp_path)
     assert again.equals(table)

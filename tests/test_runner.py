@@ -125,6 +125,23 @@ def test_a_worker_with_other_code_runs_nothing_and_says_why():
     )
 
 
+def test_jobs_reach_a_cluster_with_the_clients_code_digest(client, monkeypatch):
+    """What the client hands a cluster carries its digest: a worker with other code (here:
+    a client that claims other code) fails each job with one line, and an old worker that
+    does not take the digest is named the same way."""
+    monkeypatch.setattr(runner, "code_digest", lambda: "sha256:0123456789abcdef")
+    outcomes = collect([Job("a", "math:sqrt", (4.0,))], scheduler=client)
+    assert "runs other devsim code" in runner.error_line(outcomes["a"].error)
+    monkeypatch.undo()
+
+    def old_execute(job):  # a devsim from before the digest
+        return execute(job)
+
+    monkeypatch.setattr(runner, "execute", old_execute)
+    outcomes = collect([Job("b", "math:sqrt", (4.0,))], scheduler=client)
+    assert runner.error_line(outcomes["b"].error) == runner.error_line(runner._OLD_WORKER)
+
+
 def test_dask_stops_on_an_error_of_the_callback_and_cancels_the_rest(client):
     work = [Job(f"sleep{k}", "time:sleep", (0.05,)) for k in range(40)]
     seen: list[str] = []

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from devsim.cli import main
+from devsim.provenance import code_digest
 from devsim.validation import ROWS, SHEET_ROWS, Settings, validate
 
 
@@ -70,6 +71,7 @@ def test_cli_writes_json_figures_and_exit_code(tmp_path, capsys):
     assert code == 0
     data = json.loads((out / "validation.json").read_text())
     assert [r["row"] for r in data["rows"]] == [1, 9]
+    assert data["code"] == code_digest()  # what made the table
     assert all(m["passed"] for r in data["rows"] for m in r["measures"])
     assert (out / "figures" / "normal_od_histograms.png").exists()
     assert (out / "figures" / "lid_vs_ttx_od_histograms.png").exists()

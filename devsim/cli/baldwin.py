@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="reproduce Hinton & Nowlan (1987): how learning can guide evolution",
         description=(
             "Evolve populations whose 20 loci are 1, 0 or ? (learnable) toward a single target "
-            "genotype; write mean +- sd allele frequencies per generation to DIR/alleles.csv "
+            "genotype; write mean +- sd allele frequencies per generation to DIR/alleles.csv, "
             "the classic figure to DIR/alleles.png, and the settings to DIR/baldwin.json."
         ),
     )

@@ -287,7 +287,7 @@ def _other_code(out: Path) -> bool:
     try:
         made = json.loads((out / "scenario.json").read_text(encoding="utf-8"))
         return (made.get("devsim_version"), made.get("code")) != (__version__, code_digest())
-    except (OSError, ValueError, AttributeError):  # none, or not a run's scenario.json
+    except (OSError, ValueError, RecursionError, AttributeError):  # none, or not a run's
         return False
 
 
