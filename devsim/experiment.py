@@ -46,9 +46,13 @@ def timeline_table(summary: dict) -> pd.DataFrame:
 
 def final_table(summary: dict) -> pd.DataFrame:
     """One row per group with the final metrics (the table ``devsim run`` prints)."""
+    groups = summary["groups"]
+    # the OD classes in columns: every count as wide as the widest of any group
+    width = max((len(str(v)) for g in groups.values() for v in g["final"]["od_histogram"]),
+                default=1)  # fmt: skip
     rows = []
-    for name, group in summary["groups"].items():
+    for name, group in groups.items():
         row = {"group": name, **group["final"]}
-        row["od_histogram"] = " ".join(str(v) for v in row["od_histogram"])
+        row["od_histogram"] = " ".join(f"{v:>{width}}" for v in row["od_histogram"])
         rows.append(row)
     return pd.DataFrame(rows)

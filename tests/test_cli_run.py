@@ -201,3 +201,20 @@ def test_one_table_where_a_list_of_tables_belongs_says_double_brackets(tmp_path,
     err = capsys.readouterr().err
     assert "groups[0].rearing:" in err
     assert "written [[groups.rearing]], with double brackets" in err
+
+
+def test_the_printed_od_classes_line_up_in_columns():
+    """Each OD class's count is as wide as the widest of any group, so the classes of the
+    printed table stand in columns."""
+    from devsim.experiment import final_table
+    from devsim.outputs import table_text
+
+    summary = {
+        "groups": {
+            "control": {"final": {"cbi": 0.64, "od_histogram": [37, 114, 165, 133, 51, 12, 0]}},
+            "md": {"final": {"cbi": 0.41, "od_histogram": [3, 47, 65, 68, 135, 145, 1029]}},
+        }
+    }
+    lines = table_text(final_table(summary)).splitlines()
+    assert lines[1].endswith("  37  114  165  133   51   12    0")
+    assert lines[2].endswith("   3   47   65   68  135  145 1029")
