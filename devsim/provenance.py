@@ -16,6 +16,7 @@ that runs other code refuses the client's jobs (:func:`devsim.runner.execute`).
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -30,15 +31,27 @@ LIBRARIES = ("numpy", "numba")
 
 def result_sources(package: Path = PACKAGE) -> list[Path]:
     """The modules of ``package`` whose code the results depend on, in a fixed order:
-    regular ``*.py`` files, none hidden (an editor's lock or backup, ``.ipynb_checkpoints``)."""
+    regular ``*.py`` files, none hidden (an editor's lock or backup, ``.ipynb_checkpoints``).
+    Folders of no code (``data``: the shipped files, read by the commands that use them;
+    ``__pycache__``) are not entered."""
     found = []
-    for path in sorted(package.rglob("*.py")):
-        parts = path.relative_to(package).parts
-        if parts[0] in NOT_RESULTS or any(p.startswith(".") for p in parts):
-            continue
-        if path.is_file() and not path.is_symlink():
-            found.append(path)
-    return found
+    for root, dirs, files in os.walk(package):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if not _skipped(here / d, package, folder=True))
+        for name in sorted(files):
+            path = here / name
+            if name.endswith(".py") and not _skipped(path, package):
+                found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(package).as_posix())
+
+
+def _skipped(path: Path, package: Path, folder: bool = False) -> bool:
+    parts = path.relative_to(package).parts
+    if parts[0] in NOT_RESULTS or parts[-1].startswith("."):
+        return True
+    if folder:
+        return parts[-1] in ("data", "__pycache__") or path.is_symlink()
+    return path.is_symlink() or not path.is_file()
 
 
 def digest_of(package: Path, libraries: dict[str, str]) -> str:

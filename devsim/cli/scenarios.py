@@ -90,10 +90,7 @@ def copy(name: str, folder: str) -> list[Path]:
     targets = [out / s.name for s in sources]
     for target in targets:
         if os.path.lexists(target):
-            raise DevsimInputError(
-                f"DIR: {printable(str(target), 200)} already exists; refusing to overwrite it "
-                f"(remove it or choose another folder)"
-            )
+            raise _exists(target)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
@@ -104,9 +101,7 @@ def copy(name: str, folder: str) -> list[Path]:
     except FileExistsError:
         for path in written:
             path.unlink(missing_ok=True)
-        raise DevsimInputError(
-            f"DIR: {printable(str(target), 200)} already exists; refusing to overwrite it"
-        ) from None
+        raise _exists(target) from None
     except OSError as exc:
         for path in written:
             path.unlink(missing_ok=True)
@@ -134,3 +129,13 @@ def main(args: argparse.Namespace) -> int:
     )
     print(usage)
     return 0
+
+
+def _exists(target: Path) -> DevsimInputError:
+    """A copy never replaces a file (it may be one's own edited copy): one line."""
+    from devsim.outputs import printable
+
+    return DevsimInputError(
+        f"DIR: {printable(str(target), 200)} already exists and is not replaced; allowed: "
+        "another folder, or remove the file first"
+    )
