@@ -90,11 +90,20 @@ class Sim(Tab):
         field.press("Enter")
 
     def slide_to(self, name: str, steps_from_min: int) -> None:
+        from playwright.sync_api import expect
+
         thumb = self.settings().locator(f".devsim-input-{name} [role=slider]")
         thumb.focus()
         thumb.press("Home")
-        for _ in range(steps_from_min):
+        low = float(thumb.get_attribute("aria-valuemin"))
+        expect(thumb).to_have_attribute("aria-valuenow", re.compile(rf"^{low:g}(\.0+)?$"))
+        for step in range(1, steps_from_min + 1):
             thumb.press("ArrowRight")
+            # one key at a time, each taken before the next: a slider whose value comes back
+            # from the server while keys are still arriving drops keys on a loaded machine
+            expect(thumb).to_have_attribute(
+                "aria-valuenow", re.compile(rf"^{low + step:g}(\.0+)?$")
+            )
         self.page.keyboard.press("Tab")  # leave the slider: keys go to the page again
 
     def download(self, click) -> bytes:
