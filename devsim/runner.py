@@ -41,6 +41,7 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from devsim import provenance  # its digest is computed at import: forked workers inherit it
@@ -280,18 +281,24 @@ def fork_server(warm: str | None) -> None:
     if context.get_start_method() != "forkserver":
         return
     context.set_forkserver_preload(["distributed", "devsim.warm"])
-    # the server reads the warm-up's name from its environment when it starts
-    saved = os.environ.get(WARM_ENV)
-    os.environ[WARM_ENV] = warm or ""
+    # the server reads the warm-up's name from its environment when it starts, and loads
+    # the devsim this process loaded: started with `python -c`, it would put the current
+    # folder first on its path (another checkout there would be the workers' devsim)
+    here = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+    changes = {WARM_ENV: warm or "", "PYTHONSAFEPATH": "1", "PYTHONPATH": path}
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
     try:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
     finally:
-        if saved is None:
-            os.environ.pop(WARM_ENV, None)
-        else:
-            os.environ[WARM_ENV] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # --- running -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import io
 import math
 import os
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -329,3 +330,37 @@ def test_evolve_records_a_failed_run_finishes_the_others_and_retries_it(
     assert not (out / "s" / "seed3" / "error.txt").exists()
     assert (out / "s" / "seed3" / "summary.json").exists()
     assert (out / "comparison.csv").exists()
+
+
+def test_local_cluster_workers_load_the_devsim_of_the_process_not_the_folders(tmp_path):
+    """Started from a folder holding another devsim (another checkout: here a copy whose
+    model differs by a comment), a local cluster's workers load the devsim of the process
+    that starts them (the fork server they come from, started with `python -c`, would put
+    the current folder first and preload the other one: its workers then refused every
+    job, their code digest not the client's)."""
+    import shutil
+    import subprocess
+    import sys
+
+    decoy = tmp_path / "here" / "devsim"
+    package = Path(runner.__file__).parent
+    shutil.copytree(package, decoy, ignore=shutil.ignore_patterns("__pycache__"))
+    (decoy / "plasticity.py").write_text((decoy / "plasticity.py").read_text() + "# other\n")
+    script = tmp_path / "jobs.py"
+    script.write_text(
+        "from devsim.runner import Job, run_jobs\n"
+        "if __name__ == '__main__':  # the workers' processes import this file too\n"
+        "    got = {}\n"
+        "    jobs = [Job(str(k), 'time:sleep', (1.0,)) for k in range(12)]\n"
+        "    run_jobs(jobs, lambda job, outcome: got.setdefault(job.key, outcome), workers=2)\n"
+        "    print(all(o.ok for o in got.values()), sum(o.worker.startswith('tcp://') for o in "
+        "got.values()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=decoy.parent, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ok, on_workers = done.stdout.split()
+    assert ok == "True"
+    assert int(on_workers) > 0, "no worker joined the cluster"
