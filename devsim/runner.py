@@ -14,7 +14,9 @@ Backends: ``workers=1`` (and no ``scheduler``) runs in this process; more starts
 raises anything (e.g. :class:`~devsim.errors.DevsimRunError` on non-finite values) is an
 outcome with ``error`` set (the traceback), never a success; a worker that dies fails its
 job the same way. Ctrl-C stops at once: nothing more is submitted, running futures are
-cancelled and the cluster is closed; the ``KeyboardInterrupt`` goes on to the caller.
+cancelled and the cluster is closed (a local cluster's workers at once); the
+``KeyboardInterrupt`` goes on to the caller. A terminal sends Ctrl-C to every process of
+the command: a local cluster's processes ignore it (:func:`ignore_ctrl_c`), this one acts.
 
 Speed (``benchmarks/bench_batch.py``): all jobs are submitted at once and their results
 are gathered in the background as they finish (:func:`distributed.as_completed` with
@@ -34,6 +36,7 @@ import importlib
 import logging
 import math
 import os
+import signal
 import sys
 import threading
 import time
@@ -51,6 +54,7 @@ from devsim.provenance import code_digest
 
 WARM_ENV = "DEVSIM_WARM"  # the warm-up function of a local cluster's workers (by name)
 TRIM = "MALLOC_TRIM_THRESHOLD_"  # set by Dask for its workers; see _nanny
+LOGS = logging.ERROR  # what a local cluster logs: errors only
 QUIET = {  # a local cluster's event-loop checks: every 20 ms and 500 ms by default
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "2s",
@@ -192,7 +196,7 @@ def local_cluster(workers: int, warm: str | None = None, wait: bool = True):
             # no dashboard; the scheduler's bare HTTP server on a free port of 127.0.0.1
             # (not 8787, so that two batches at once do not collide)
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
+            silence_logs=LOGS,
             **extra,
         )
     if not wait:
@@ -252,7 +256,9 @@ def _nested(dotted: Mapping[str, Any]) -> dict:
 
 
 def dask_setup(worker) -> None:
-    """Preload hook of a local cluster's workers: warm up before the worker joins."""
+    """Preload hook of a local cluster's workers: ignore Ctrl-C (already so from the start
+    where the worker was forked from :func:`fork_server`), warm up before the worker joins."""
+    ignore_ctrl_c()
     warm_up()
 
 
@@ -269,18 +275,27 @@ def warm_up() -> None:
 
 def fork_server(warm: str | None) -> None:
     """Start the server process that a local cluster's workers are forked from (under
-    :func:`local_config`), having it import ``distributed`` and run ``warm`` once
+    :func:`local_config`), having it run ``warm`` once and import ``distributed``
     (:mod:`devsim.warm`); started now, it loads while the scheduler starts.
 
     Spawned workers (Dask's default) each import devsim, pandas and numba afresh: ~2 s of
     CPU each, at the moment this process also runs the first jobs. The server lives as long
-    as this process (a later cluster forks from it too; its preload is fixed by the first)."""
+    as this process (a later cluster forks from it too; its preload is fixed by the first).
+
+    Ctrl-C is this process's alone (:func:`ignore_ctrl_c`): the server is started with
+    SIGINT blocked, as multiprocessing starts its resource tracker, and :mod:`devsim.warm`
+    ignores it before anything else, so neither the server nor a worker forked from it
+    ever sees one (a terminal sends Ctrl-C to every process of the command)."""
     from distributed.utils import get_mp_context
 
     context = get_mp_context()
     if context.get_start_method() != "forkserver":
         return
-    context.set_forkserver_preload(["distributed", "devsim.warm"])
+    context.set_forkserver_preload(["devsim.warm", "distributed"])
+    from multiprocessing import forkserver, resource_tracker
+
+    # started first: starting it unblocks SIGINT (it blocks and unblocks it around its spawn)
+    resource_tracker.ensure_running()
     # the server reads the warm-up's name from its environment when it starts, and loads
     # the devsim this process loaded: started with `python -c`, it would put the current
     # folder first on its path (another checkout there would be the workers' devsim)
@@ -288,17 +303,32 @@ def fork_server(warm: str | None) -> None:
     path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
     changes = {WARM_ENV: warm or "", "PYTHONSAFEPATH": "1", "PYTHONPATH": path}
     saved = {name: os.environ.get(name) for name in changes}
-    os.environ.update(changes)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # inherited by the server
     try:
-        from multiprocessing import forkserver
+        os.environ.update(changes)
+        try:
+            forkserver.ensure_running()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    finally:  # a Ctrl-C meanwhile is pending here: it is raised now
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
-        forkserver.ensure_running()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+
+def ignore_ctrl_c() -> None:
+    """Ignore SIGINT in this process (a local cluster's fork server and workers): Ctrl-C is
+    for the process that started the cluster, which cancels the jobs and closes the cluster
+    (:func:`run_jobs`); a worker that took it too died mid-job printing its traceback.
+    Unblocks SIGINT afterwards (:func:`fork_server` starts the server with it blocked; a
+    Ctrl-C pending since is dropped). Only a process's main thread may set it."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 # --- running -------------------------------------------------------------------------------
@@ -358,11 +388,48 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
 
     stack.enter_context(dask.config.set(local_config()))  # as its nannies start workers
     cluster = local_cluster(workers, warm, wait=False)
-    stack.callback(cluster.close)  # not `with cluster`: that waits for every worker
-    # and so would Client(cluster): connect by address
+    stack.push(functools.partial(_close, cluster))  # not `with cluster`: that waits for
+    # every worker, and so would Client(cluster): connect by address
     client = Client(cluster.scheduler_address)
     stack.callback(client.close)  # a second close is a no-op
     return client
+
+
+def _close(cluster, exc_type, exc, tb) -> None:
+    """Close a local cluster (an exit callback of :func:`_client`'s stack). Left by an
+    exception (Ctrl-C, SIGTERM, a result that could not be written), its workers' jobs
+    are cancelled and nothing they hold is wanted: they are stopped at once
+    (:func:`_stop_now`), not after the 4 s Dask gives a busy worker to finish (they ignore
+    Ctrl-C, :func:`ignore_ctrl_c`: closing the cluster is what stops them)."""
+    # Dask puts its log handlers' level back (silence_logs, local_cluster) before the last
+    # of its closing tasks has run: what they log (INFO, with a traceback, when a worker
+    # ended by _stop_now no longer reads) stays silenced until the cluster is closed
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(max(LOGS, logger.getEffectiveLevel()))
+    try:
+        if exc_type is not None:
+            try:
+                cluster.sync(_stop_now, list(cluster.workers.values()))
+            except Exception:  # noqa: S110 - closing below stops them all the same, later
+                pass
+        cluster.close()
+    finally:
+        logger.setLevel(level)
+
+
+async def _stop_now(nannies) -> None:
+    """End the worker processes of a local cluster's nannies with SIGTERM, each nanny told
+    first not to start its worker again, and close the nannies. Not Dask's graceful close:
+    a busy worker's close waits for its job, and a worker closing while its heartbeat to the
+    scheduler is under way logs that as an error, with a traceback."""
+    import asyncio
+
+    for nanny in nannies:
+        nanny.close_gracefully()  # its worker is not started again when it goes
+        if nanny.pid is not None:
+            os.kill(nanny.pid, signal.SIGTERM)
+    await asyncio.gather(*(nanny.close() for nanny in nannies), return_exceptions=True)
 
 
 def _while_starting(client, queued: list[tuple[Any, Job]], on_result) -> list[tuple[Any, Job]]:

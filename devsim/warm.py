@@ -1,7 +1,10 @@
-"""Preloaded by the fork server of a local cluster's workers (:func:`devsim.runner.fork_server`):
-runs the warm-up function named in ``DEVSIM_WARM`` once, so that every worker forked from
-the server starts with devsim imported and its compiled loops loaded."""
+"""Preloaded by the fork server of a local cluster's workers (:func:`devsim.runner.fork_server`),
+first: ignores Ctrl-C (the server was started with it blocked, and every worker forked from
+the server keeps the server's SIGINT setting), then runs the warm-up function named in
+``DEVSIM_WARM`` once, so that every worker forked from the server starts with devsim
+imported and its compiled loops loaded."""
 
-from devsim.runner import warm_up
+from devsim.runner import ignore_ctrl_c, warm_up
 
+ignore_ctrl_c()
 warm_up()
