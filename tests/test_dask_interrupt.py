@@ -1,7 +1,9 @@
 """Ctrl-C at a terminal during a run on a local Dask cluster (``--workers 2``): the terminal
 sends SIGINT to every process of the command, the cluster's worker processes too. Only
 devsim's own process may take it: the command ends in its one line (no worker's traceback),
-exit code 130, no process of it left, and rerunning the same command resumes."""
+exit code 130, no process of it left, and rerunning the same command resumes. And a signal
+that devsim's process takes inside a garbage collector's callback (the cluster's scheduler,
+in that process, adds one) is not lost."""
 
 from __future__ import annotations
 
@@ -197,3 +199,63 @@ def test_ctrl_c_during_dask_evolution_runs_is_one_line_and_keeps_finished_runs(t
     for folder in seeds:  # so a rerun skips it (a rerun after Ctrl-C: the batch test)
         assert {p.name for p in folder.iterdir()} >= {"scenario.json", "summary.json"}
     assert not (out / "comparison.csv").exists()
+
+
+IN_A_GC_CALLBACK = """
+import gc, signal, sys
+import devsim.batch as batch
+from devsim.cli import main
+
+run_one, armed = batch.run_one, []
+
+def callback(phase, info):  # run at each collection, as a Dask scheduler's GC statistics
+    if armed and phase == "start":
+        armed.clear()
+        signal.raise_signal(signal.{sig})  # arriving now: taken inside this callback
+
+def run_one_armed(*args, **kwargs):
+    armed.append(True)
+    gc.collect()
+    return run_one(*args, **kwargs)
+
+batch.run_one = run_one_armed
+gc.callbacks.append(callback)
+sys.exit(main())
+"""
+
+TINY_BASE = """
+name = "tiny"
+seed = 3
+days = 6
+neurons = 8
+presentations_per_day = 16
+batch_size = 16
+[[groups]]
+name = "control"
+organisms = 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "last"),
+    [
+        ("SIGINT", 130, "devsim batch: interrupted; rerun the same command to resume"),
+        ("SIGTERM", 143, "devsim batch: terminated"),
+    ],
+)
+def test_a_signal_taken_in_a_gc_callback_still_stops_the_command(tmp_path, sig, code, last):
+    """Python drops an exception raised in a garbage collector's callback ("Exception
+    ignored"): the KeyboardInterrupt of a Ctrl-C taken there was lost, and the batch went
+    on to the end (exit code 0)."""
+    (tmp_path / "base.toml").write_text(TINY_BASE)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('[sweep]\nbase = "base.toml"\nseeds = 2\n')
+    out = tmp_path / "out"
+    argv = [sys.executable, "-c", IN_A_GC_CALLBACK.format(sig=sig), "batch", str(sweep)]
+    proc = start([*argv, "--out", str(out), "--workers", "1"])
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err, err
+    assert "Exception ignored" not in err, err
+    assert err.strip().splitlines()[-1] == last
+    assert len(list(out.glob("runs/*/summary.json"))) < 2  # stopped before the end

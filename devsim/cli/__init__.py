@@ -11,6 +11,7 @@ an interrupted command are removed before it exits.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import sys
@@ -47,6 +48,28 @@ class Terminated(BaseException):
 
 def _terminate(signum, frame):
     raise Terminated
+
+
+def _signal_again(previous, timers: list, unraisable) -> None:
+    """``sys.unraisablehook`` while a command runs. Python drops an exception raised where it
+    cannot propagate (in a garbage collector's callback, a ``__del__``), printing "Exception
+    ignored" and a traceback: a Ctrl-C or SIGTERM taken there was lost and the command went
+    on. A local Dask cluster's scheduler, in this process, adds such a callback (its GC
+    statistics, run at every collection, often while a job runs here). The signal is given
+    again 50 ms later, when the main thread has left the callback (given now, it would be
+    taken in this hook, which drops it too; ``timers``: cancelled when the command ends).
+    Anything else: reported as before."""
+    import _thread
+    import threading
+
+    signum = {KeyboardInterrupt: signal.SIGINT, Terminated: signal.SIGTERM}.get(unraisable.exc_type)
+    if signum is None or threading.current_thread() is not threading.main_thread():
+        previous(unraisable)
+        return
+    again = threading.Timer(0.05, _thread.interrupt_main, (signum,))
+    again.daemon = True
+    timers.append(again)
+    again.start()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread (e.g. called from a test's worker thread)
         previous = None
+    unraisable, timers = sys.unraisablehook, []
+    sys.unraisablehook = functools.partial(_signal_again, unraisable, timers)
     try:
         args = build_parser().parse_args(argv)
         command = f"devsim {args.command}"
@@ -130,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         return 143
     finally:
         remove_staging()
+        sys.unraisablehook = unraisable
+        for timer in timers:  # a signal given again after the command ended: too late
+            timer.cancel()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         sys.stdout.flush()  # through the wrapper: a reader gone at the end is no error
