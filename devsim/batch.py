@@ -548,7 +548,7 @@ class _Axes:
                 if key.endswith(".condition") and value not in EYE_CONDITIONS:
                     for loc in self.places[key]:
                         if loc[:-1] not in kept:
-                            _interval(data_point, loc).pop("eye", None)
+                            _holder(data_point, loc).pop("eye", None)
         return data_point
 
     def runs(self, seeds: list[int], source: str) -> list[Run]:
@@ -857,13 +857,10 @@ def _gene(name: str, err: _Errors, where: str) -> str:
 
 
 def _assign(data: dict, loc: tuple, value: Any) -> None:
-    node: Any = data
-    for part in loc[:-1]:
-        node = node[part]
-    node[loc[-1]] = value
+    _holder(data, loc)[loc[-1]] = value
 
 
-def _interval(data: dict, loc: tuple) -> dict:
+def _holder(data: dict, loc: tuple) -> dict:
     """The table holding the field at ``loc`` (a rearing interval for its condition)."""
     node: Any = data
     for part in loc[:-1]:

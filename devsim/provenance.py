@@ -37,8 +37,8 @@ def result_sources(package: Path = PACKAGE) -> list[Path]:
     found = []
     for root, dirs, files in os.walk(package):
         here = Path(root)
-        dirs[:] = sorted(d for d in dirs if not _skipped(here / d, package, folder=True))
-        for name in sorted(files):
+        dirs[:] = [d for d in dirs if not _skipped(here / d, package, folder=True)]
+        for name in files:
             path = here / name
             if name.endswith(".py") and not _skipped(path, package):
                 found.append(path)

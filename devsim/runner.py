@@ -50,7 +50,6 @@ from typing import Any
 from devsim import provenance  # its digest is computed at import: forked workers inherit it
 from devsim.errors import DevsimInputError
 from devsim.outputs import atomic_text
-from devsim.provenance import code_digest
 
 WARM_ENV = "DEVSIM_WARM"  # the warm-up function of a local cluster's workers (by name)
 TRIM = "MALLOC_TRIM_THRESHOLD_"  # set by Dask for its workers; see _nanny
@@ -101,11 +100,16 @@ def worker_name() -> str:
         return f"local:{os.getpid()}"
 
 
-_OLD_WORKER = (
-    "devsim.errors.DevsimRunError: a worker runs other devsim code (a devsim that records "
-    "no code digest) than the client; allowed: the same devsim, numpy and numba on every "
-    "worker\n"
-)
+def _refused(worker: str, theirs: str, client: str) -> str:
+    """The error of a job that a worker running other code did not run."""
+    return (
+        f"devsim.errors.DevsimRunError: {worker} runs other devsim code ({theirs}) than the "
+        f"client ({client}); allowed: the same devsim, numpy and numba on every worker\n"
+    )
+
+
+# a worker of a devsim before code digests: its execute() takes no `code`
+_OLD_WORKER = _refused("a worker", "a devsim that records no code digest", provenance.CODE)
 
 
 def execute(job: Job, code: str | None = None) -> Outcome:
@@ -116,11 +120,7 @@ def execute(job: Job, code: str | None = None) -> Outcome:
     results would not be the ones the client records (:mod:`devsim.provenance`)."""
     start = time.perf_counter()
     if code is not None and code != provenance.CODE:
-        error = (
-            f"devsim.errors.DevsimRunError: worker {worker_name()} runs other devsim code "
-            f"({provenance.CODE}) than the client ({code}); allowed: the same devsim, numpy and "
-            "numba on every worker\n"
-        )
+        error = _refused(f"worker {worker_name()}", provenance.CODE, code)
         return Outcome(job.key, None, error, time.perf_counter() - start, worker_name())
     try:
         value, error = resolve(job.func)(*job.args, **job.kwargs), None
@@ -304,18 +304,16 @@ def fork_server(warm: str | None) -> None:
     changes = {WARM_ENV: warm or "", "PYTHONSAFEPATH": "1", "PYTHONPATH": path}
     saved = {name: os.environ.get(name) for name in changes}
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # inherited by the server
+    os.environ.update(changes)
     try:
-        os.environ.update(changes)
-        try:
-            forkserver.ensure_running()
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-    finally:  # a Ctrl-C meanwhile is pending here: it is raised now
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        forkserver.ensure_running()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C meanwhile is raised now
 
 
 def ignore_ctrl_c() -> None:
@@ -456,7 +454,7 @@ def _on_cluster(client, jobs: list[Job], on_result, starting: bool = False) -> N
         return
     token = uuid4().hex[:8]
     keys = [f"devsim-{job.key}-{token}" for job in jobs]
-    futures = client.map(execute, jobs, key=keys, code=code_digest())  # the client's code
+    futures = client.map(execute, jobs, key=keys, code=provenance.code_digest())  # the client's
     try:
         queued = list(zip(futures, jobs, strict=True))
         if starting:

@@ -130,7 +130,7 @@ def test_jobs_reach_a_cluster_with_the_clients_code_digest(client, monkeypatch):
     """What the client hands a cluster carries its digest: a worker with other code (here:
     a client that claims other code) fails each job with one line, and an old worker that
     does not take the digest is named the same way."""
-    monkeypatch.setattr(runner, "code_digest", lambda: "sha256:0123456789abcdef")
+    monkeypatch.setattr("devsim.provenance.code_digest", lambda: "sha256:0123456789abcdef")
     outcomes = collect([Job("a", "math:sqrt", (4.0,))], scheduler=client)
     assert "runs other devsim code" in runner.error_line(outcomes["a"].error)
     monkeypatch.undo()

@@ -279,14 +279,13 @@ def _finished(scenario, seed: int, out: Path) -> pd.DataFrame | None:
 
 
 def _other_code(out: Path) -> bool:
-    """``out`` holds a finished run made by other devsim code (its ``scenario.json``'s
-    version or code digest is not this one's)."""
-    from devsim import __version__
+    """``out`` holds a finished run made by other devsim code (its ``scenario.json``'s code
+    digest, which names devsim's version too, is not this one's, or it records none)."""
     from devsim.provenance import code_digest
 
     try:
         made = json.loads((out / "scenario.json").read_text(encoding="utf-8"))
-        return (made.get("devsim_version"), made.get("code")) != (__version__, code_digest())
+        return made.get("code") != code_digest()
     except (OSError, ValueError, RecursionError, AttributeError):  # none, or not a run's
         return False
 
