@@ -14,7 +14,7 @@ import numpy as np
 from devsim.errors import DevsimRunError
 from devsim.plasticity import Y_MAX, Circuit, PlasticityKernel
 from devsim.senses import PlannedWorld, World
-from devsim.wiring import INITIAL_WEIGHT, initial_wiring, prune_and_sprout
+from devsim.wiring import INITIAL_WEIGHT, initial_wiring, prune_and_sprout, sprouting_activity
 
 NEURONS = 32  # cortical neurons per organism
 PRESENTATIONS_PER_DAY = 640  # stimulus presentations per organism-day
@@ -230,6 +230,7 @@ class Cohort:
         gate = circuit.gate(genes)
         self.gate = gate
         dt = 1.0 / self.updates_per_day
+        presentations = self.updates_per_day * self.batch_size
         kernel = self._kernel
         kernel.prepare_day(
             genes,
@@ -276,6 +277,7 @@ class Cohort:
                         step(a, b, self.weights, self.theta, x)
             self.scale_synapses(kernel.y2 / self.updates_per_day)
             if self.structural:
+                v = circuit.drive(genes, kernel.activity / presentations)
                 prune(
                     rng,
                     self.weights,
@@ -289,8 +291,10 @@ class Cohort:
                     genes["floor_adult"],
                     scratch=self._prune_scratch,
                     litter_index=self.litter_index,
+                    activity=sprouting_activity(
+                        v, genes["sprout_act"], genes["sprout_floor"], genes["sprout_drive"]
+                    ),
                 )
-        presentations = self.updates_per_day * self.batch_size
         treatments = {} if treatments is None else treatments
         circuit.advance(genes, kernel.activity / presentations, treatments, day)
         self.gate = circuit.gate(genes)

@@ -775,8 +775,7 @@ class EvolutionModel(mesa.Model):
         )
         self._apply_template(cohort, genes)
         gates = np.empty((self.days, rows))
-        gain, sigma = (np.repeat(a, regions, axis=1) for a in self._eye_inputs(worlds))
-        independent = np.zeros(rows, dtype=bool)
+        gain, sigma, independent = (np.repeat(a, regions, axis=1) for a in self._eye_inputs(worlds))
         scores: list[dict[str, np.ndarray]] = []
         for day in range(self.days):
             switch = change_day == day
@@ -787,7 +786,7 @@ class EvolutionModel(mesa.Model):
                 contrast[switch] = worlds["new_contrast"].reshape(-1)[switch]
                 self.world.assign(bins, self.world.offset_index, contrast)
             gates[day] = cohort.gate
-            cohort.develop_day(self.rng, day, gain[day], sigma[day], independent)
+            cohort.develop_day(self.rng, day, gain[day], sigma[day], independent[day])
             age = day + 1
             if age >= cfg.assess_from and (age - cfg.assess_from) % cfg.assess_every == 0:
                 scores.append(self._assess(cohort.weights))
@@ -824,13 +823,16 @@ class EvolutionModel(mesa.Model):
                 "world_changed": bool(worlds["changes"][i].any()),
             }
 
-    def _eye_inputs(self, worlds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def _eye_inputs(
+        self, worlds: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What each organism's eyes receive on each day, (days, organisms, 2) gains and
         noise (:func:`devsim.senses.rearing_inputs`): lids closed until the eyes open, then
         its own world, one eye deprived for a spell in the organisms drawn for it (only
         once the eyes have opened)."""
         o = len(worlds["deprived"])
         gain, sigma = np.empty((self.days, o, 2)), np.empty((self.days, o, 2))
+        independent = np.zeros((self.days, o), dtype=bool)  # retinal waves: each eye its own
         histories: dict[tuple[Span, ...], tuple] = {}
         for i in range(o):
             spans: tuple[Span, ...] = ()
@@ -842,8 +844,8 @@ class EvolutionModel(mesa.Model):
                     spans = (Span(start, end, self.env.deprivation_condition, eye),)
             if spans not in histories:
                 histories[spans] = rearing_inputs(self.days, self.eye_opening, spans, self.rearing)
-            gain[:, i], sigma[:, i] = histories[spans][:2]
-        return gain, sigma
+            gain[:, i], sigma[:, i], independent[:, i] = histories[spans][:3]
+        return gain, sigma, independent
 
     def _assess(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         """Today's vision of every organism in its own (current) world: discriminability

@@ -57,8 +57,8 @@ GENES: tuple[Gene, ...] = (
     Gene("rule_E", 0.0, -1.0, 1.0, 0.02, "-", "constant drift"),
     # --- the critical window as a circuit: PV inhibition matures with the activity that
     # reaches it and opens the window; brakes (perineuronal nets, Lynx1) close it ---
-    Gene("r_mat", 0.05, 0.0, 1.0, 0.005, "1/day", "maturation rate of PV inhibition"),
-    Gene("a_vis", 0.8, 0.0, 1.0, 0.05, "-", "share of maturation driven by evoked activity"),
+    Gene("r_mat", 0.048, 0.0, 1.0, 0.005, "1/day", "maturation rate of PV inhibition"),
+    Gene("a_vis", 0.9, 0.0, 1.0, 0.05, "-", "share of maturation driven by evoked activity"),
     Gene("a_ref", 1.5, 0.01, 50.0, 0.05, "a.u.", "PV drive at which maturation runs at r_mat"),
     Gene("mat_noise", 0.1, 0.0, 1.0, 0.02, "-", "littermate noise of r_mat (log sd)"),
     Gene("g_inh", 1.0, 0.0, 3.0, 0.05, "-", "inhibitory gain (GAD65)"),
@@ -66,17 +66,21 @@ GENES: tuple[Gene, ...] = (
     Gene("theta_open", 0.5, 0.0, 3.0, 0.05, "-", "inhibition that triggers the window"),
     Gene("open_width", 0.015, 0.005, 1.0, 0.01, "-", "softness of the opening"),
     Gene("r_close", 0.07, 0.0, 2.0, 0.01, "1/day", "perineuronal-net growth per day of vision"),
-    Gene("pnn_loss", 0.6, 0.0, 2.0, 0.01, "1/day", "perineuronal-net loss per day without vision"),
+    Gene("pnn_loss", 1.6, 0.0, 5.0, 0.01, "1/day", "net loss per day, drive below the used-to"),
     Gene("r_lynx", 0.3, 0.0, 2.0, 0.01, "1/day", "Lynx1 expression rate after opening"),
     Gene("s_brake", 6.5, 0.0, 50.0, 0.2, "-", "strength of the brakes (nets x Lynx1 x inhibition)"),
     Gene("floor_adult", 0.004, 0.0, 1.0, 0.005, "-", "plasticity left in the adult"),
     Gene("ltp_brake", 0.9, 0.0, 1.0, 0.05, "-", "share of the brakes that acts on potentiation"),
     Gene("r_scale", 0.05, 0.0, 5.0, 0.02, "1/day", "homeostatic synaptic scaling rate"),
     Gene("tau_set", 7.0, 0.5, 100.0, 0.5, "day", "time constant of the scaling set point"),
+    Gene("tau_used", 14.0, 0.5, 100.0, 0.5, "day", "averaging time of the used-to PV drive"),
     # --- wiring ---
     Gene("density", 0.25, 0.02, 1.0, 0.02, "-", "initial connection probability"),
     Gene("prune_threshold", 0.6, 0.0, 1.0, 0.02, "-", "weak synapse: |w| below this x mean"),
     Gene("sprout_rate", 0.12, 0.0, 1.0, 0.005, "1/day", "sprouting probability of a free slot"),
+    Gene("sprout_act", 1.0, 0.0, 1.0, 0.02, "-", "share of sprouting that needs activity"),
+    Gene("sprout_floor", 0.24, 0.0, 50.0, 0.05, "-", "PV drive (x a_ref) below which none"),
+    Gene("sprout_drive", 0.38, 0.01, 50.0, 0.05, "-", "PV drive (x a_ref) for full sprouting"),
     Gene("contra_bias", 0.7, 0.0, 1.0, 0.02, "-", "contralateral share of afferents"),
     # --- the cortical sheet (scenario cortex = "sheet"; the point cortex has no space) ---
     Gene("aff_spread", 2.5, 0.5, 20.0, 0.1, "positions", "afferent arbor: sd of strength"),
@@ -129,6 +133,8 @@ SPECIES: dict[str, Species] = {
         genes={
             "r_mat": 0.025,
             "r_close": 0.02,
+            # nets turn over as slowly as they grow (pnn_loss / r_close as in the mouse)
+            "pnn_loss": 0.46,
             "r_lynx": 0.08,
             "open_width": 0.04,
             "a_vis": 0.85,

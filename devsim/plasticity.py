@@ -238,7 +238,7 @@ TREATMENTS = {
     "(Pizzorusso et al. 2002)",
 }
 DRIVE_CAP = 2.0  # the PV drive's effect on maturation saturates (a.u. of a_ref)
-NETS_FULL_DRIVE = 1.0  # perineuronal nets grow fully, and are kept, from this drive on (x a_ref)
+NETS_FULL_DRIVE = 1.0  # nets grow fully from this drive on, or the used-to one if higher (x a_ref)
 
 
 class Circuit:
@@ -254,15 +254,17 @@ class Circuit:
       DIAZEPAM_INHIBITION * diazepam``. The window is a
       trigger: it opens as the highest inhibition reached crosses ``theta_open`` and runs
       its course if ``I`` falls back (Fagiolini & Hensch 2000).
-    * Brakes, from the trigger on: perineuronal nets ``P`` grow with vision and wear off
-      without it, ``dP/dt = r_close * s * (1 - P) - pnn_loss * (1 - s) * P`` with
-      ``s = min(v / NETS_FULL_DRIVE, 1)``: a monocularly deprived cortex, whose PV drive
-      falls, grows its nets more slowly and stays open to recover (Kuhlman et al. 2013)
-      (chondroitinase digests them); Lynx1 ``L`` is expressed with age, ``dL/dt = r_lynx *
-      (1 - L)``. Both are needed to hold plasticity shut, and they act through inhibition:
-      ``B = s_brake * P * L * I`` (lowering inhibition, digesting nets or lacking Lynx1
-      each reopens plasticity: Harauzov et al. 2010; Pizzorusso et al. 2002; Morishita et
-      al. 2010).
+    * Brakes, from the trigger on: perineuronal nets ``P`` grow with the drive the cortex
+      is used to and wear off as it falls short of it, ``dP/dt = r_close * s * (1 - P) -
+      pnn_loss * (1 - s) * P`` with ``s = min(v / max(used, NETS_FULL_DRIVE), 1)`` and
+      ``used`` the drive averaged over ``tau_used`` days: a monocularly deprived cortex,
+      whose PV drive falls (Kuhlman et al. 2013), grows its nets more slowly in the window
+      and stays open to recover, and loses them day by day as an adult, until the lower
+      drive becomes the norm (chondroitinase digests them); Lynx1 ``L`` is expressed with
+      age, ``dL/dt = r_lynx * (1 - L)``. Both are needed to hold plasticity shut, and
+      they act through inhibition: ``B = s_brake * P * L * I`` (lowering inhibition,
+      digesting nets or lacking Lynx1 each reopens plasticity: Harauzov et al. 2010;
+      Pizzorusso et al. 2002; Morishita et al. 2010).
     * The gate ``g = min(sigmoid((I_max - theta_open) / open_width) * exp(-B) +
       floor_adult, 1)`` scales depression; potentiation is held by ``ltp_brake * B`` only.
     """
@@ -276,6 +278,7 @@ class Circuit:
         self.lynx = np.zeros(organisms)  # L, Lynx1
         self.triggered = np.zeros(organisms, dtype=bool)
         self.opened_day = np.full(organisms, np.nan)
+        self.used = np.full(organisms, np.nan)  # the drive the cortex is used to (x a_ref)
 
     def brake(self, genes: dict[str, np.ndarray]) -> np.ndarray:
         """The brakes' hold on plasticity, ``B = s_brake * P * L * I``."""
@@ -314,6 +317,12 @@ class Circuit:
         chabc = treatments.get("chondroitinase", 0.0)
         self.nets = self.nets * (1.0 - CHONDROITINASE_DIGESTION * chabc)
 
+    @staticmethod
+    def drive(genes: dict[str, np.ndarray], activity: np.ndarray) -> np.ndarray:
+        """``v``: the day's mean PV drive ``activity`` in units of ``a_ref``, as the circuit
+        reads it."""
+        return np.maximum(activity, 0.0) / genes["a_ref"]
+
     def advance(
         self,
         genes: dict[str, np.ndarray],
@@ -324,8 +333,9 @@ class Circuit:
     ) -> None:
         """Advance maturation and the brakes by ``days`` given the day's mean PV drive
         ``activity`` (read from the circuit) and today's treatments."""
-        v = np.maximum(activity, 0.0) / genes["a_ref"]
-        seen = np.minimum(v / NETS_FULL_DRIVE, 1.0)
+        v = self.drive(genes, activity)
+        used = np.where(np.isnan(self.used), v, self.used)
+        seen = np.minimum(v / np.maximum(used, NETS_FULL_DRIVE), 1.0)
         rate = (
             genes["r_mat"]
             * self.rate_factor
@@ -342,6 +352,7 @@ class Circuit:
         self.nets = np.where(on, relaxed, self.nets)
         lynx = 1.0 - (1.0 - self.lynx) * np.exp(-genes["r_lynx"] * days)
         self.lynx = np.where(on, lynx, self.lynx)
+        self.used = used + (v - used) * (1.0 - np.exp(-days / genes["tau_used"]))
         self.treat(genes, treatments)
         self.peak_inhibition = np.maximum(self.peak_inhibition, self.inhibition)
         newly = ~self.triggered & (self.inhibition >= genes["theta_open"])

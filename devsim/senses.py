@@ -44,8 +44,12 @@ class WorldParams:
 
     patch: int = 8  # retina patch side, channels per eye = patch**2
     sigma_open: float = 0.3  # independent noise of an open eye (x pattern std)
-    sigma_closed: float = 1.5  # lid's diffuse light: 2.1x an open eye's variance (row 20)
+    sigma_closed: float = 1.0  # diffuse light through a lid: 0.92x an open eye's variance (row 20)
     sigma_dark: float = 0.3  # spontaneous activity in darkness / before eye opening
+    # Retinal waves before eye opening (Meister et al. 1991; Wong 1999): spontaneous,
+    # spatially correlated activity within each eye, unrelated between the eyes, weaker
+    # than vision (x the pattern std of an open eye); they end as the eyes open.
+    wave_gain: float = 0.4
     image_size: int = 64  # side of each generated 1/f image
     n_images: int = 24
     bank_size: int = 16384  # patches in the training bank
@@ -492,6 +496,9 @@ def eye_inputs(condition: str, eye: str | None, params: WorldParams):
         return (1.0, 1.0), (params.sigma_open, params.sigma_open), True
     if condition == "dark":
         return (0.0, 0.0), (params.sigma_dark, params.sigma_dark), False
+    if condition == "retinal_waves":  # before eye opening: each eye its own waves
+        waves = params.wave_gain
+        return (waves, waves), (params.sigma_dark, params.sigma_dark), True
     if condition == "binocular_suture":
         return (0.0, 0.0), (params.sigma_closed, params.sigma_closed), False
     if condition in EYE_CONDITIONS:
@@ -537,14 +544,14 @@ def rearing_inputs(
     """What one rearing history delivers to the eyes on each day of life.
 
     The one builder of daily inputs for every model: before ``eye_opening`` the lids are
-    closed (darkness behind them), after it vision is normal, and each span overrides both
-    on its days. Returns ``pattern_gain`` (days, 2), ``noise_sigma`` (days, 2),
-    ``independent`` (days,) and a label per day.
+    closed and the retinas make their own waves (darkness does not stop them), after it
+    vision is normal, and each span overrides both on its days. Returns ``pattern_gain``
+    (days, 2), ``noise_sigma`` (days, 2), ``independent`` (days,) and a label per day.
 
     >>> gain, sigma, independent, labels = rearing_inputs(
     ...     4, 1, [Span(2, 3, "lid_suture", "left")], WorldParams())
     >>> gain.tolist(), labels
-    ([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 1.0]], ('eyes closed', 'normal', \
+    ([[0.4, 0.4], [1.0, 1.0], [0.0, 1.0], [1.0, 1.0]], ('eyes closed', 'normal', \
 'lid_suture (left)', 'normal'))
     """
     gain = np.zeros((days, 2))
@@ -552,12 +559,14 @@ def rearing_inputs(
     independent = np.zeros(days, dtype=bool)
     labels = []
     for day in range(days):
-        condition, eye = ("normal", None) if day >= eye_opening else ("dark", None)
+        condition, eye = ("normal", None) if day >= eye_opening else ("retinal_waves", None)
         label = "eyes closed" if day < eye_opening else "normal"
         for span in spans:
             if span.start <= day < span.end:
                 condition, eye = span.condition, span.eye
                 label = condition + (f" ({eye})" if eye else "")
+        if condition == "dark" and day < eye_opening:
+            condition = "retinal_waves"  # darkness does not stop the retina's own waves
         gain[day], sigma[day], independent[day] = eye_inputs(condition, eye, params)
         labels.append(label)
     return gain, sigma, independent, tuple(labels)

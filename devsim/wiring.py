@@ -46,6 +46,18 @@ def initial_wiring(rng, density, contra_bias, neurons, channels):
     return mask, weights, prob
 
 
+def sprouting_activity(
+    drive: np.ndarray, share: np.ndarray, floor: np.ndarray, full: np.ndarray
+) -> np.ndarray:
+    """The day's factor on sprouting from activity (activity-dependent synaptogenesis):
+    ``share * clip((drive - floor) / (full - floor), 0, 1) + 1 - share``, with ``drive`` the
+    day's PV drive in units of ``a_ref`` (as the circuit reads it) and ``share`` the part of
+    sprouting that needs activity. Retinal waves before eye opening reach ``full``, the
+    spontaneous activity of darkness after it stays below ``floor``."""
+    span = np.maximum(full - floor, 1e-6)  # a gene pair with full <= floor: a step at floor
+    return share * np.clip((drive - floor) / span, 0.0, 1.0) + 1.0 - share
+
+
 def prune_and_sprout(
     rng: np.random.Generator,
     weights: np.ndarray,
@@ -59,6 +71,7 @@ def prune_and_sprout(
     floor_adult: np.ndarray,
     scratch: dict[str, np.ndarray] | None = None,
     litter_index: np.ndarray | None = None,
+    activity: np.ndarray | None = None,
 ) -> None:
     """One day of structural plasticity, in place.
 
@@ -74,6 +87,8 @@ def prune_and_sprout(
     same answers as comparing in float64. ``litter_index`` (organisms,): the draws are made
     per litter position and shared by the organisms there, so littermates in different
     groups prune and sprout alike unless their synapses differ (default: one per organism).
+    ``activity`` (organisms,), optional: the day's factor on the sprouting rate from
+    activity (:func:`sprouting_activity`; default 1).
     """
     scratch = {} if scratch is None else scratch
     shape = weights.shape
@@ -83,7 +98,10 @@ def prune_and_sprout(
     mean = strength.sum(axis=2, keepdims=True) / count
     weak_below = _float32_bound(prune_threshold[:, None, None] * mean, strength)
     plastic = np.clip(gate - floor_adult, 0.0, 1.0)[:, None, None]
-    rate = (sprout_rate * np.exp(-brake))[:, None, None]
+    rate = sprout_rate * np.exp(-brake)
+    if activity is not None:
+        rate = rate * activity
+    rate = rate[:, None, None]
     halves = _eye_halves(prob, scratch)
     if halves is not None and weights.flags.c_contiguous and mask.flags.c_contiguous:
         # Both draws first (the same stream: nothing draws in between), then one pass

@@ -179,3 +179,72 @@ def test_treatments_reach_the_circuit_not_the_eyes(drug):
         assert np.array_equal(a, b)
     assert not control[3][drug].any()
     assert treated[3][drug].all()
+
+
+def test_an_adult_loses_its_nets_while_the_drive_stays_below_the_one_it_is_used_to():
+    genes = genes_of(mat_noise=0.0)
+    deprived, control = adult(genes, activity=1.3), adult(genes, activity=1.3)
+    closed = deprived.gate(genes).copy()
+    gates = []
+    for day in range(80, 87):  # an MD lowers the PV drive by about a quarter
+        live(deprived, genes, 1.0, range(day, day + 1))
+        live(control, genes, 1.3, range(day, day + 1))
+        gates.append(deprived.gate(genes).mean())
+    # plasticity builds up day by day, as in adult MD (Sato & Stryker 2008)
+    assert np.all(np.diff(gates) > 0)
+    assert gates[-1] > 2 * gates[2] > 2 * closed.mean()
+    assert control.gate(genes).max() < 1.1 * closed.max()
+    # the lower drive becomes the norm and the window closes again
+    live(deprived, genes, 1.0, range(87, 180))
+    assert deprived.gate(genes).max() < 1.5 * closed.max()
+    # the nets of a cortex used to a drive below normal vision's are kept by normal vision's
+    dim = adult(genes, activity=0.6)
+    assert dim.nets.min() < 0.5 * control.nets.min()
+
+
+def test_retinal_waves_not_darkness_before_the_eyes_open():
+    from devsim.senses import Span, WorldParams, rearing_inputs
+
+    world = WorldParams()
+    gain, sigma, independent, labels = rearing_inputs(6, 3, [Span(0, 5, "dark", None)], world)
+    # before eye opening each retina makes its own waves, even in a dark room
+    assert np.all(gain[:3] == world.wave_gain)
+    assert independent[:3].all()
+    # after it darkness is spontaneous activity only
+    assert np.all(gain[3:5] == 0.0)
+    assert not independent[3:5].any()
+    assert np.all(sigma[:5] == world.sigma_dark)
+    assert labels[:5] == ("dark",) * 5
+
+
+def test_sprouting_needs_more_activity_than_darkness_leaves():
+    from devsim.wiring import sprouting_activity
+
+    genes = genes_of(n=1)
+    rows = [
+        sprouting_activity(
+            np.array([v]), genes["sprout_act"], genes["sprout_floor"], genes["sprout_drive"]
+        )[0]
+        for v in (0.2, 0.35, 1.0)
+    ]
+    assert rows[0] == 0.0 < rows[1] < rows[2] == 1.0
+    # measured, not assumed: a dark-reared mouse does not pile up synapses by P45
+    scenario = {
+        "species": "mouse",
+        "days": 45,
+        "seed": 3,
+        "groups": [
+            {"name": "light", "organisms": 4},
+            {
+                "name": "dark",
+                "organisms": 4,
+                "rearing": [{"from": 0, "to": 45, "condition": "dark"}],
+            },
+        ],
+    }
+    model = DevelopmentModel(**scenario)
+    for _ in range(45):
+        model.step()
+    synapses = model.cohort.mask.reshape(len(model.group_of), -1).sum(axis=1)
+    light, dark = (synapses[model.group_of == g].mean() for g in (0, 1))
+    assert 0.8 * light < dark < 1.2 * light
