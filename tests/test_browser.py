@@ -80,9 +80,21 @@ class Sim(Tab):
         return self.page
 
     def choose(self, name: str, value: str) -> None:
+        from playwright.sync_api import expect
+
         page = self.settings()
-        page.locator(f".devsim-input-{name} .v-select__slot").click()
-        page.locator(".menuable__content__active .v-list-item", has_text=value).first.click()
+        shown = page.locator(f".devsim-input-{name} .v-select__selections")
+        for _ in range(3):
+            page.locator(f".devsim-input-{name} .v-select__slot").click()
+            page.locator(".menuable__content__active .v-list-item", has_text=value).first.click()
+            # under load the server's echo of an earlier change can redraw the panel and
+            # close the menu before the click lands: choose again, as a user would
+            try:
+                expect(shown).to_contain_text(value, timeout=5000)
+                return
+            except AssertionError:
+                page.keyboard.press("Escape")
+        expect(shown).to_contain_text(value)
 
     def type_in(self, name: str, text: str) -> None:
         field = self.settings().locator(f".devsim-input-{name} input")
