@@ -135,6 +135,9 @@ SPECIES: dict[str, Species] = {
             "r_close": 0.02,
             # nets turn over as slowly as they grow (pnn_loss / r_close as in the mouse)
             "pnn_loss": 0.46,
+            # a deprived eye's afferents retract within a week of MD in kittens (Antonini &
+            # Stryker 1993), not within 4 days in mice (Antonini et al. 1999)
+            "prune_threshold": 0.7,
             "r_lynx": 0.08,
             "open_width": 0.04,
             "a_vis": 0.85,

@@ -25,8 +25,7 @@ def quick_table(quick_runs):
 # Targets of issue 14 the circuit does not reach yet (docs/science.md, "Known disagreements
 # with the literature", says why). Listed measure by measure: the test fails if any other
 # measure of these rows fails, and also if a listed one starts passing (then this list is
-# updated). Row 18 (the cat's MD at the peak) passes on the quick table's two seeds and
-# misses narrowly on the full table's five (0.355 against <= 0.35).
+# updated).
 KNOWN_MISSES = {
     14: {"7-day shift / 4-day shift"},
 }
