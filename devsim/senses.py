@@ -559,14 +559,14 @@ def rearing_inputs(
     independent = np.zeros(days, dtype=bool)
     labels = []
     for day in range(days):
-        condition, eye = ("normal", None) if day >= eye_opening else ("retinal_waves", None)
+        condition, eye = ("normal", None) if day >= eye_opening else ("dark", None)
         label = "eyes closed" if day < eye_opening else "normal"
         for span in spans:
             if span.start <= day < span.end:
                 condition, eye = span.condition, span.eye
                 label = condition + (f" ({eye})" if eye else "")
         if condition == "dark" and day < eye_opening:
-            condition = "retinal_waves"  # darkness does not stop the retina's own waves
+            condition = "retinal_waves"  # behind closed lids, and in a dark room, the retina waves
         gain[day], sigma[day], independent[day] = eye_inputs(condition, eye, params)
         labels.append(label)
     return gain, sigma, independent, tuple(labels)
