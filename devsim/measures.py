@@ -28,6 +28,7 @@ FINAL_METRICS = (
     *_POOLED,
     "acuity_left",
     "acuity_right",
+    "acuity_at_ceiling",  # share of organisms whose acuity is the tested range's top: a bound
     "synapses",
     "window_opened_share",  # share of the group's organisms whose window has opened
     "window_opened",  # mean day it opened (inhibition crossed theta_open); null if none
@@ -182,6 +183,16 @@ def acuity(
         u = np.matmul(weights[:, None, :, eye], gratings.transpose(0, 2, 1)[None])  # (o,s,n,k)
         out.append(acuity_from_drive(u, cortical_noise, sfs, inhibition))
     return out[0], out[1]
+
+
+def at_ceiling(
+    acuity_left: np.ndarray, acuity_right: np.ndarray, sfs: tuple[float, ...]
+) -> np.ndarray:
+    """Per organism, whether either eye's acuity is the highest frequency tested: the eye
+    told those gratings apart, so its true acuity is at least that (a lower bound, not a
+    measurement)."""
+    top = sfs[-1]
+    return (np.asarray(acuity_left) >= top) | (np.asarray(acuity_right) >= top)
 
 
 def acuity_from_drive(

@@ -13,7 +13,7 @@ import numpy as np
 from devsim import maps, sheet
 from devsim.cohort import Cohort
 from devsim.genome import SPECIES, Genome, gene_table
-from devsim.measures import DAILY_METRICS, acuity, eye_responses, summarize_od
+from devsim.measures import DAILY_METRICS, acuity, at_ceiling, eye_responses, summarize_od
 from devsim.organism import Organism
 from devsim.results import Results
 from devsim.scenario import DRUGS, Group, Scenario
@@ -167,6 +167,8 @@ class DevelopmentModel(mesa.Model):
                 self.world_params.acuity_sfs,
                 inhibition,
             )
+        if with_acuity:
+            ceiling = at_ceiling(acu_left, acu_right, self.world_params.acuity_sfs)
         out = {}
         for gi, group in enumerate(self.groups):
             sel = self.group_of == gi
@@ -183,6 +185,7 @@ class DevelopmentModel(mesa.Model):
                 metrics.update(
                     acuity_left=float(acu_left[sel].mean()),
                     acuity_right=float(acu_right[sel].mean()),
+                    acuity_at_ceiling=float(ceiling[sel].mean()),
                     window_opened_share=opened.size / int(sel.sum()),
                     window_opened=float(opened.mean()) if opened.size else float("nan"),
                     # the sample sd, as batch and validate give spreads; none of one animal

@@ -78,3 +78,50 @@ def test_grating_acuity_is_zero_without_weights_and_high_with_detectors():
     assert right[0] == 0.0
     assert right[1] == 0.0
     assert left[1] >= params.acuity_sfs[2]
+
+
+def test_acuity_at_the_top_of_the_tested_range_is_flagged_as_a_bound():
+    """An organism that tells apart the finest gratings tested has an acuity of at least that
+    frequency: the group's ``acuity_at_ceiling`` says what share of it is a bound."""
+    from devsim.experiment import run_scenario
+    from devsim.scenario import load_scenario
+    from devsim.senses import WorldParams
+    from devsim.shipped import scenario_dir
+
+    scenario = load_scenario(scenario_dir() / "normal.toml")
+    data = scenario.model_dump(by_alias=True)
+    data["days"] = 35
+    data["groups"][0]["organisms"] = 3
+    scenario = type(scenario).model_validate(data)
+    full = run_scenario(scenario)[0]["groups"]["control"]["final"]
+    assert full["acuity_at_ceiling"] == 0.0
+    assert 0.2 < full["acuity_left"] < WorldParams().acuity_sfs[-1]
+    # the same mice tested only up to 0.1 cycles per channel all reach the top
+    short = run_scenario(scenario, WorldParams(acuity_sfs=(0.05, 0.1)))[0]
+    final = short["groups"]["control"]["final"]
+    assert final["acuity_at_ceiling"] == 1.0
+    assert final["acuity_left"] == pytest.approx(0.1)
+    both = m.at_ceiling(np.array([0.45, 0.2, 0.3]), np.array([0.1, 0.45, 0.3]), (0.1, 0.45))
+    assert both.tolist() == [True, True, False]
+
+
+def test_devsim_run_says_when_acuity_is_a_bound(tmp_path, monkeypatch, capsys):
+    import functools
+
+    from devsim import model
+    from devsim.cli import main
+    from devsim.senses import WorldParams
+
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        'name = "s"\nseed = 3\ndays = 30\n[[groups]]\nname = "control"\norganisms = 2\n'
+    )
+    assert main(["run", str(scenario), "--out", str(tmp_path / "a")]) == 0
+    assert "note:" not in capsys.readouterr().out
+    monkeypatch.setattr(model, "WorldParams", functools.partial(WorldParams, acuity_sfs=(0.05,)))
+    assert main(["run", str(scenario), "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "note: 100% of control told apart the finest gratings tested (0.05 cycles per "
+        "channel); their acuity is at least that" in out
+    )

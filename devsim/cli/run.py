@@ -136,6 +136,14 @@ def main(args: argparse.Namespace) -> int:
     )
     table["group"] = [printable(name, 60) for name in table["group"]]
     print(table_text(table))
+    top = model.world_params.acuity_sfs[-1]
+    for name, group in summary["groups"].items():
+        share = group["final"]["acuity_at_ceiling"]
+        if share:  # a bound is not a measurement: say so beside the table
+            print(
+                f"note: {share:.0%} of {printable(name, 60)} told apart the finest gratings "
+                f"tested ({top:g} cycles per channel); their acuity is at least that"
+            )
     written = (
         "summary.json, scenario.json, timeline.parquet, maps.npz, figures/"
         if model.sheet
