@@ -157,17 +157,17 @@ class DevelopmentModel(mesa.Model):
                 self.orientation_history.append(orientation.astype(np.complex64))
                 self.od_history.append(odi_maps.astype(np.float32))
         synapses = self.cohort.synapse_counts()
-        if with_acuity and self.sheet:
-            acu_left, acu_right = sheet.acuity(self.cohort, self.world, inhibition)
-        elif with_acuity:
-            acu_left, acu_right = acuity(
-                self.cohort.weights,
-                self.world.gratings,
-                self.world.cortical_noise,
-                self.world_params.acuity_sfs,
-                inhibition,
-            )
         if with_acuity:
+            if self.sheet:
+                acu_left, acu_right = sheet.acuity(self.cohort, self.world, inhibition)
+            else:
+                acu_left, acu_right = acuity(
+                    self.cohort.weights,
+                    self.world.gratings,
+                    self.world.cortical_noise,
+                    self.world_params.acuity_sfs,
+                    inhibition,
+                )
             ceiling = at_ceiling(acu_left, acu_right, self.world_params.acuity_sfs)
         out = {}
         for gi, group in enumerate(self.groups):

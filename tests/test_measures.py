@@ -83,16 +83,12 @@ def test_grating_acuity_is_zero_without_weights_and_high_with_detectors():
 def test_acuity_at_the_top_of_the_tested_range_is_flagged_as_a_bound():
     """An organism that tells apart the finest gratings tested has an acuity of at least that
     frequency: the group's ``acuity_at_ceiling`` says what share of it is a bound."""
-    from devsim.experiment import run_scenario
-    from devsim.scenario import load_scenario
-    from devsim.senses import WorldParams
-    from devsim.shipped import scenario_dir
+    from conftest import shipped
 
-    scenario = load_scenario(scenario_dir() / "normal.toml")
-    data = scenario.model_dump(by_alias=True)
-    data["days"] = 35
-    data["groups"][0]["organisms"] = 3
-    scenario = type(scenario).model_validate(data)
+    from devsim.experiment import run_scenario
+    from devsim.senses import WorldParams
+
+    scenario = shipped("normal", organisms=3, days=35)
     full = run_scenario(scenario)[0]["groups"]["control"]["final"]
     assert full["acuity_at_ceiling"] == 0.0
     assert 0.2 < full["acuity_left"] < WorldParams().acuity_sfs[-1]
