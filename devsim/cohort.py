@@ -276,8 +276,9 @@ class Cohort:
                         x = gather(idx, plan, a, b, self._x[: b - a], self._noise)
                         step(a, b, self.weights, self.theta, x)
             self.scale_synapses(kernel.y2 / self.updates_per_day)
+            pv_activity = kernel.activity / presentations  # the day's mean PV drive
             if self.structural:
-                v = circuit.drive(genes, kernel.activity / presentations)
+                v = circuit.drive(genes, pv_activity)
                 prune(
                     rng,
                     self.weights,
@@ -296,7 +297,7 @@ class Cohort:
                     ),
                 )
         treatments = {} if treatments is None else treatments
-        circuit.advance(genes, kernel.activity / presentations, treatments, day)
+        circuit.advance(genes, pv_activity, treatments, day)
         self.gate = circuit.gate(genes)
         self.check_finite(day)
         if timer is not None:
