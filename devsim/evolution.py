@@ -827,7 +827,8 @@ class EvolutionModel(mesa.Model):
         self, worlds: dict[str, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What each organism's eyes receive on each day, (days, organisms, 2) gains and
-        noise (:func:`devsim.senses.rearing_inputs`): lids closed until the eyes open, then
+        noise and (days, organisms) whether the eyes' patterns are unrelated (the retinal
+        waves; :func:`devsim.senses.rearing_inputs`): lids closed until the eyes open, then
         its own world, one eye deprived for a spell in the organisms drawn for it (only
         once the eyes have opened)."""
         o = len(worlds["deprived"])
