@@ -307,7 +307,13 @@ def read_toml(path: str | Path, kind: str = "scenario") -> dict:
     ``/dev/zero`` or a folder is refused before it is opened for reading).
     """
     text = read_text_file(path, f"{kind} file")
-    return parse_toml(text, printable(str(path), 200), kind)
+    data = parse_toml(text, printable(str(path), 200), kind)
+    if not data:
+        raise DevsimInputError(
+            f"{printable(str(path), 200)}: the {kind} file is empty (nothing but comments or "
+            "blank lines)"
+        )
+    return data
 
 
 def parse_toml(text: str, source: str, kind: str = "scenario", what: str = "TOML") -> dict:

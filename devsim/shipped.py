@@ -103,6 +103,49 @@ def is_path(arg: str) -> bool:
 
 
 _LABEL = {"scenario": "scenario", "sweep": "sweep", "evolution": "evolution scenario"}
+_A = {"scenario": "a scenario", "sweep": "a sweep", "evolution": "an evolution scenario"}
+COMMAND = {"scenario": "devsim run", "sweep": "devsim batch", "evolution": "devsim evolve"}
+
+
+@functools.cache
+def _evolution_keys() -> frozenset[str]:
+    """Top-level keys only an evolution scenario has (``generations``, ``grid``, ...)."""
+    from devsim.evolution_scenario import EvolutionScenario
+    from devsim.scenario import Scenario
+
+    def keys(model) -> set[str]:
+        return {f.alias or name for name, f in model.model_fields.items()}
+
+    return frozenset(keys(EvolutionScenario) - keys(Scenario))
+
+
+def kind_of(data: dict) -> str | None:
+    """The kind a parsed file shows itself to be: ``sweep`` (a [sweep] table), ``scenario``
+    ([[groups]]), ``evolution`` (a key only evolution scenarios have); None if it does not
+    say (the loader then names what is missing)."""
+    if "sweep" in data:
+        return "sweep"
+    if "groups" in data:
+        return "scenario"
+    if not _evolution_keys().isdisjoint(data):
+        return "evolution"
+    return None
+
+
+def check_kind(path: Path, kind: str) -> None:
+    """One line if the file at ``path`` is another kind of file than a command's ``kind``
+    (a sweep given to ``devsim run`` says ``devsim batch`` runs it, not that its ``name`` is
+    missing); a file that cannot be read is left to the loader, which says why."""
+    try:
+        data = read_toml(path, _LABEL[kind])
+    except DevsimInputError:
+        return
+    found = kind_of(data)
+    if found is not None and found != kind:
+        raise DevsimInputError(
+            f"{printable(str(path), 200)}: {_A[found]} file, not {_A[kind]}: run it with "
+            f"{COMMAND[found]}"
+        )
 
 
 def resolve(arg: str | os.PathLike, kind: str, what: str = "scenario") -> Path:
@@ -115,11 +158,19 @@ def resolve(arg: str | os.PathLike, kind: str, what: str = "scenario") -> Path:
     """
     text = os.fspath(arg)
     if is_path(text):
-        return Path(text)
+        path = Path(text)
+        check_kind(path, kind)
+        return path
     names = scenario_names(kind)
     if text in names:
         return scenario_path(text, kind)
     shown = printable(text, 60)
+    for other in KINDS:
+        if other != kind and text in scenario_names(other):
+            raise DevsimInputError(
+                f"{what}: {shown!r} is a shipped {_LABEL[other]}, not {_A[kind]}: run it with "
+                f"{COMMAND[other]} {shown}"
+            )
     raise DevsimInputError(
         f"{what}: {shown!r} is neither a file path (one with a '/' or ending in .toml) nor a "
         f"shipped {_LABEL[kind]}; shipped: {', '.join(names)} (see devsim scenarios)"

@@ -84,9 +84,8 @@ def test_a_path_is_taken_as_given(arg):
     ("argv", "listed"),
     [
         (["run", "md_critcal"], "md_critical"),
-        (["run", "cp_profile_sweep"], "md_critical"),  # a sweep is not a scenario
-        (["batch", "md_critical"], "cp_profile_sweep, genome_sweep"),
-        (["evolve", "md_critical"], "assimilation_constant"),
+        (["batch", "md_critcal"], "cp_profile_sweep, genome_sweep"),
+        (["evolve", "assimilation"], "assimilation_constant"),
         (["run", ""], "normal"),
         (["run", "a\x00b"], "normal"),
     ],
@@ -99,6 +98,58 @@ def test_an_unknown_name_is_one_line_listing_the_shipped_ones(argv, listed, tmp_
     assert "shipped: " in line
     assert listed in line
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["run", "cp_profile_sweep"], "a shipped sweep, not a scenario: run it with devsim batch"),
+        (["run", "assimilation_constant"], "run it with devsim evolve assimilation_constant"),
+        (["batch", "md_critical"], "is a shipped scenario, not a sweep: run it with devsim run"),
+        (["evolve", "normal"], "not an evolution scenario: run it with devsim run normal"),
+    ],
+)
+def test_a_shipped_name_of_another_kind_names_the_command_that_runs_it(
+    argv, says, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    assert main([*argv, "--out", str(out)]) == 2
+    assert says in _one_line(capsys.readouterr().err)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "file", "says"),
+    [
+        ("run", ("cp_profile_sweep", "sweep"), "a sweep file, not a scenario: run it with "
+         "devsim batch"),
+        ("run", ("timescales", "evolution"), "an evolution scenario file, not a scenario: run it "
+         "with devsim evolve"),
+        ("batch", ("normal", "scenario"), "a scenario file, not a sweep: run it with devsim run"),
+        ("evolve", ("md_critical", "scenario"), "a scenario file, not an evolution scenario"),
+    ],
+)  # fmt: skip
+def test_a_file_of_another_kind_names_the_command_that_runs_it(
+    command, file, says, tmp_path, capsys
+):
+    path = tmp_path / "given.toml"  # a copy: the user's path, not a shipped name
+    path.write_bytes(scenario_path(*file).read_bytes())
+    out = tmp_path / "out"
+    assert main([command, str(path), "--out", str(out)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith(f"devsim: error: {path}: {says}")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["run", "batch", "evolve"])
+@pytest.mark.parametrize("text", ["", "# only a comment\n\n"])
+def test_an_empty_file_is_called_empty(command, text, tmp_path, capsys):
+    path = tmp_path / "empty.toml"
+    path.write_text(text, encoding="utf-8")
+    assert main([command, str(path), "--out", str(tmp_path / "out")]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert f"{path}: the " in line
+    assert "file is empty" in line
 
 
 @pytest.mark.parametrize(
