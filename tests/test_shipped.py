@@ -155,7 +155,7 @@ def test_an_empty_file_is_called_empty(command, text, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "shows"),
     [  # a budget of 1 organism-day stops each command after loading, before any work
-        (["run", "md_critical"], "Monocular deprivation at the peak"),
+        (["run", "md_critical"], "md_critical: "),
         (["evolve", "assimilation_constant"], "evolve"),
     ],
 )
@@ -269,3 +269,14 @@ def test_importing_every_module_reads_no_shipped_file():
     count, touched = proc.stdout.strip().split(" ", 1)
     assert int(count) > 40  # every module of devsim, the app (devsim.viz.app) among them
     assert touched == "[]"
+
+
+def test_a_job_over_budget_names_the_file_given(tmp_path, capsys):
+    path = tmp_path / "big.toml"
+    path.write_bytes(scenario_path("md_critical").read_bytes())
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--max-organism-days", "1"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith(f"devsim: error: {path}: ")
+    assert "organism-days" in line
+    assert not out.exists()

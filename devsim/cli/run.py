@@ -117,7 +117,8 @@ def main(args: argparse.Namespace) -> int:
         if not 0 <= args.seed <= SEED_MAX:
             raise DevsimInputError(f"--seed: must be in 0..{SEED_MAX}, got {args.seed}")
         scenario = scenario.with_changes(seed=args.seed)
-    check_cost(scenario_cost(scenario), *limits(args), what=printable(scenario.name, 80))
+    # named as given, as the loader names the file (or the shipped name: md_critical)
+    check_cost(scenario_cost(scenario), *limits(args), what=printable(args.scenario, 200))
     check_own_folder(out, "devsim run")
     check_room(out, run_files(scenario))
     # a bar of days on a terminal; in a log, a line every 10 s of a long run (none if short)
