@@ -167,6 +167,13 @@ class Measure:
         """False for a quantity only reported (no published target to agree with)."""
         return not (np.isinf(self.low) and np.isinf(self.high))
 
+    def verdict(self) -> str:
+        """The table's pass column: "yes", "no", or "—" for a quantity only reported (it
+        fails only where it could not be measured)."""
+        if not self.passed:
+            return "no"
+        return "yes" if self.has_target else "—"
+
     def measured(self) -> str:
         """The mean ± sd over seeds as the table prints it ("(1 seed)" for one); "n/a" where
         a seed's value could not be computed (no cell responded: NaN), and the measure
@@ -1030,7 +1037,7 @@ def as_markdown(rows: list[Row], settings: Settings) -> str:
             first = k == 0
             lines.append(
                 f"| {r.number if first else ''} | {r.experiment if first else ''} | {m.name} | "
-                f"{m.target()} | {m.measured()} | {'yes' if m.passed else '**no**'} "
+                f"{m.target()} | {m.measured()} | {'**no**' if not m.passed else m.verdict()} "
                 f"| {r.source if first else ''} |"
             )
     return "\n".join(lines) + "\n"

@@ -168,26 +168,45 @@ def test_bad_out_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch, 
     assert no_staging(tmp_path)
 
 
-def test_validate_checks_readme_and_out_before_running(tmp_path, capsys):
+def no_validation_may_run(monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the validation ran before its arguments were checked")
+
+    monkeypatch.setattr("devsim.validation.validate", refuse)
+
+
+def test_validate_checks_readme_and_out_before_running(tmp_path, capsys, monkeypatch):
+    no_validation_may_run(monkeypatch)
     code, err = run_cli(
-        capsys,
-        "validate",
-        "--quick",
-        "--rows",
-        "1",
-        "--readme",
-        tmp_path / "missing.md",
-        "--out",
-        tmp_path / "v",
+        capsys, "validate", "--readme", tmp_path / "missing.md", "--out", tmp_path / "v"
     )
     assert code == 2
     assert "--readme" in one_line(err)
     readme = write(tmp_path / "README.md", "no markers here\n")
-    code, err = run_cli(
-        capsys, "validate", "--quick", "--rows", "1", "--readme", readme, "--out", tmp_path / "v"
-    )
+    code, err = run_cli(capsys, "validate", "--readme", readme, "--out", tmp_path / "v")
     assert code == 2
     assert "markers" in one_line(err)
+    assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"), [(["--quick"], "--quick"), (["--rows", "1"], "--rows")]
+)
+def test_validate_writes_a_readme_only_from_the_full_table(
+    tmp_path, capsys, monkeypatch, flags, named
+):
+    from devsim.cli.validate import README_END, README_START
+
+    no_validation_may_run(monkeypatch)
+    text = f"{README_START}\nthe published table\n{README_END}\n"
+    readme = write(tmp_path / "README.md", text)
+    code, err = run_cli(capsys, "validate", *flags, "--readme", readme, "--out", tmp_path / "v")
+    assert code == 2
+    assert one_line(err) == (
+        "devsim: error: --readme: the published table is the full run of every row; not "
+        f"with {named}"
+    )
+    assert readme.read_text() == text
     assert not (tmp_path / "v").exists()
 
 
@@ -198,9 +217,8 @@ def test_validate_refuses_a_readme_it_could_not_replace_before_running(
 
     readme = write(tmp_path / "doc" / "README.md", f"{README_START}\n{README_END}\n")
     _unwritable(monkeypatch, tmp_path / "doc")
-    code, err = run_cli(
-        capsys, "validate", "--quick", "--rows", "1", "--readme", readme, "--out", tmp_path / "v"
-    )
+    no_validation_may_run(monkeypatch)
+    code, err = run_cli(capsys, "validate", "--readme", readme, "--out", tmp_path / "v")
     assert code == 2
     assert f"--readme: {readme}: cannot write in {tmp_path / 'doc'} " in one_line(err)
     assert not (tmp_path / "v").exists()

@@ -79,6 +79,42 @@ def test_cli_writes_json_figures_and_exit_code(tmp_path, capsys):
     assert "2 of 2 rows pass" in printed
 
 
+def test_a_failing_row_ends_stderr_with_the_reason_for_exit_1(tmp_path, capsys, monkeypatch):
+    import devsim.validation as validation
+
+    def one_low_target(runs):  # row 1's CBI held to a range it cannot reach
+        measures = validation.row_normal(runs)
+        measures[0].low, measures[0].high = 2.0, 3.0
+        return measures
+
+    rows = tuple((*r[:3], one_low_target, r[4]) if r[0] == 1 else r for r in validation.ROWS)
+    monkeypatch.setattr(validation, "ROWS", rows)
+    assert main(["validate", "--quick", "--rows", "1,9", "--out", str(tmp_path / "v")]) == 1
+    captured = capsys.readouterr()
+    assert "1 of 2 rows pass" in captured.out
+    assert "  NO  " in captured.out
+    assert captured.err.strip().splitlines()[-1] == (
+        "devsim validate: 1 of 2 rows fail: row(s) 1 (marked NO above; docs/science.md, "
+        "Known disagreements, says why)"
+    )
+
+
+def test_a_reported_quantity_has_no_verdict():
+    from devsim.validation import Measure
+
+    assert Measure("r", [0.4, 0.5]).verdict() == "—"
+    assert Measure("r", [0.4, np.nan]).verdict() == "no"  # not measurable: the row fails
+    assert Measure("t", [0.4, 0.5], 0.3, 0.6).verdict() == "yes"
+    assert Measure("t", [0.4, 0.5], 0.5, 0.6).verdict() == "no"
+
+
+def test_rows_named_twice_are_refused(tmp_path, capsys):
+    assert main(["validate", "--quick", "--rows", "14,14", "--out", str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "devsim: error: --rows: row(s) [14] given more than once; name each once"
+    assert not (tmp_path / "v").exists()
+
+
 def test_bad_rows_argument_is_one_line_exit_2(tmp_path, capsys):
     assert main(["validate", "--quick", "--rows", "1,99", "--out", str(tmp_path / "v")]) == 2
     err = capsys.readouterr().err.strip()

@@ -62,6 +62,9 @@ def parse_rows(text: str | None) -> tuple[int, ...] | None:
     bad = [r for r in rows if r not in allowed]
     if bad:
         raise DevsimInputError(f"--rows: unknown row(s) {bad}; allowed 1..{max(allowed)}")
+    twice = sorted({r for r in rows if rows.count(r) > 1})
+    if twice:
+        raise DevsimInputError(f"--rows: row(s) {twice} given more than once; name each once")
     return rows
 
 
@@ -117,6 +120,11 @@ def main(args: argparse.Namespace) -> int:
     out = check_out(args.out)
     check_own_folder(out, "devsim validate")
     if args.readme:
+        if args.quick or rows_wanted is not None:
+            raise DevsimInputError(
+                "--readme: the published table is the full run of every row; not with "
+                f"{'--quick' if args.quick else '--rows'}"
+            )
         read_readme(args.readme)
     settings = Settings.quick() if args.quick else Settings()
     rows, runs = validate(
@@ -130,7 +138,7 @@ def main(args: argparse.Namespace) -> int:
             measured = m.measured()
             print(
                 f"{r.number:>2}  {m.name:<{width}}  {m.target():<14} {measured:<18} "
-                f"{'yes ' if m.passed else 'NO  '}  {r.source}"
+                f"{m.verdict().upper() if not m.passed else m.verdict():<4}  {r.source}"
             )
     with staged(out) as staging:
         (staging / "validation.json").write_text(
@@ -142,4 +150,11 @@ def main(args: argparse.Namespace) -> int:
         update_readme(args.readme, as_markdown(rows, settings))
     passed = sum(r.passed for r in rows)
     print(f"{passed} of {len(rows)} rows pass; results in {printable(str(out))}/")
+    if passed < len(rows):  # the last line on stderr says why the exit status is 1
+        failing = ", ".join(str(r.number) for r in rows if not r.passed)
+        print(
+            f"devsim validate: {len(rows) - passed} of {len(rows)} rows fail: row(s) {failing} "
+            "(marked NO above; docs/science.md, Known disagreements, says why)",
+            file=sys.stderr,
+        )
     return 0 if passed == len(rows) else 1
