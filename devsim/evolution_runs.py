@@ -8,7 +8,9 @@ runs into the comparison of scenarios over seeds. ``devsim.cli.evolve`` writes t
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -53,7 +55,7 @@ def evolve(
     if scenario.islands.count > 1:
         from devsim.islands import island_models, pooled, run_islands
 
-        report = print if progress else None
+        report = functools.partial(print, file=sys.stderr, flush=True) if progress else None
         table, states = run_islands(scenario, seed, folder, workers, scheduler, report)
         models = island_models(scenario, seed, states)
         return _result(scenario, seed, table, pooled(table), models, start)
@@ -68,6 +70,7 @@ def evolve(
                 f"{g}/{scenario.generations}: "
                 f"fitness {row['fitness_mean']:.3f}, plasticity {row['plasticity_mean']:.3f}, "
                 f"innate {row['innate_mean']:.3f}  ({time.perf_counter() - start:.0f} s)",
+                file=sys.stderr,  # progress, as every command's: stdout holds the results
                 flush=True,
             )
     table = model.history()

@@ -240,7 +240,10 @@ def test_cli_quick_run_writes_generations_table(tmp_path, capsys):
     assert len(summary["habitat_map"]["plasticity"]) == 2  # columns
     for name in ("traits", "genes", "mutation_scales", "habitat_map"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 0
-    assert "generation" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "generation 2/2: fitness" in printed.err  # progress on stderr, as every command's
+    assert "generation 2/2" not in printed.out
+    assert "2 generations)" in printed.out  # the results
 
 
 def test_cli_seeds_write_one_folder_per_run_and_a_comparison(tmp_path):
@@ -376,7 +379,7 @@ def test_cli_seeds_on_dask_match_serial_runs_and_resume(tmp_path, capsys):
     (dask / "s" / "seed4" / "summary.json").unlink()  # as if stopped before it finished
     capsys.readouterr()
     assert cli.main(["evolve", *common, "--out", str(dask)]) == 0
-    assert "1 of 2 runs already done" in capsys.readouterr().out
+    assert "1 of 2 runs already done" in capsys.readouterr().err
     assert kept.stat().st_mtime_ns == before
     assert (dask / "s" / "seed4" / "summary.json").exists()
     # another setting is another run: nothing is reused
@@ -391,7 +394,7 @@ def test_cli_seeds_on_dask_match_serial_runs_and_resume(tmp_path, capsys):
     before = kept.stat().st_mtime_ns
     capsys.readouterr()
     assert cli.main(["evolve", *common, "--out", str(dask), "--generations", "2"]) == 0
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err  # the log is stderr's; stdout holds the results
     assert "1 of 2 runs already done" in printed
     assert "1 of 2 runs were made by other devsim code; running them again" in printed
     assert kept.stat().st_mtime_ns == before

@@ -230,8 +230,8 @@ def test_a_killed_run_continues_from_its_last_epoch(tmp_path):
     assert 1 <= epoch < 4
     assert not (out / "generations.parquet").exists()
     rerun = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)
-    assert f"{epoch} of 4 epochs done" in rerun.stdout
-    assert f"epoch {epoch}/4" not in rerun.stdout  # not lived again
+    assert f"{epoch} of 4 epochs done" in rerun.stderr
+    assert f"epoch {epoch}/4" not in rerun.stderr  # not lived again
     for name in ("generations.parquet", "summary.json"):
         assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 

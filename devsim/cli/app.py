@@ -21,7 +21,9 @@ def add_parser(subparsers) -> None:
         description="Serve the browser app with Solara in production mode. Every browser tab "
         "is a session of its own; a session whose browser went away without closing it is "
         f"freed after --session-timeout (default {SESSION_TIMEOUT}). Assets are served from "
-        "the local cache (scripts/install_solara_assets.sh), never from the internet. "
+        "the local cache that `make app` (scripts/install_solara_assets.sh) fills once, so the "
+        "page then works offline; until it is filled, Solara fetches a missing asset from its "
+        "CDN. "
         "/status shows the live sessions and the server's memory.",
     )
     parser.add_argument("--host", default="127.0.0.1",

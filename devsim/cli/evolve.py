@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -305,10 +306,16 @@ def run_many(jobs: list, workers: int, scheduler: str | None) -> list[pd.DataFra
     tables: list[pd.DataFrame | None] = [_finished(*job) for job in jobs]
     todo = [k for k, table in enumerate(tables) if table is None]
     if len(todo) < len(jobs):
-        print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; skipping them")
+        print(
+            f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; skipping them",
+            file=sys.stderr,
+        )
     redo = sum(_other_code(jobs[k][2]) for k in todo)
     if redo:
-        print(f"{redo} of {len(jobs)} runs were made by other devsim code; running them again")
+        print(
+            f"{redo} of {len(jobs)} runs were made by other devsim code; running them again",
+            file=sys.stderr,
+        )
     serial = workers == 1 and scheduler is None  # in process: each run prints its progress
     work = [
         Job(str(k), "devsim.evolution_runs:evolve", jobs[k][:2], {"progress": serial}) for k in todo
@@ -411,7 +418,7 @@ def main(args: argparse.Namespace) -> int:
         _single(out, scenarios[0][1], args)
     else:
         _many(out, scenarios, args)
-    print(f"run time {time.perf_counter() - start:.0f} s")
+    print(f"run time {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0
 
 

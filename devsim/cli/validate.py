@@ -36,7 +36,9 @@ def add_parser(subparsers) -> None:
         help="two seeds, 12 organisms per group, no cat critical-period profile, no "
         "cortical-sheet rows unless named in --rows (what the tests run)",
     )
-    parser.add_argument("--out", type=str, default="out/validation", help="output folder")
+    parser.add_argument(
+        "--out", type=str, default="out/validation", help="output folder (default: out/validation)"
+    )
     parser.add_argument(
         "--rows", type=str, default=None, help="comma-separated row numbers to run (default: all)"
     )
@@ -44,7 +46,8 @@ def add_parser(subparsers) -> None:
         "--readme",
         type=Path,
         default=None,
-        help="rewrite the validation table between the markers in this file",
+        help="rewrite the validation table between the markers in this file (the full run "
+        "only: not with --quick or --rows)",
     )
     parser.set_defaults(func=main)
 
