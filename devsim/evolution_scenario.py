@@ -32,7 +32,14 @@ from devsim.genome import (
     check_gene,
 )
 from devsim.outputs import printable
-from devsim.scenario import SEED_MAX, Name, error_message, field_location, read_toml
+from devsim.scenario import (
+    SEED_MAX,
+    TYPE_TEXT,
+    Name,
+    error_message,
+    field_location,
+    read_toml,
+)
 from devsim.senses import EYE_CONDITIONS
 
 # Share of the initial wiring laid down by the innate map. Big enough that an innate map
@@ -465,16 +472,6 @@ _NESTED: dict[str, type[BaseModel]] = {
     "quick": Quick,
     "features": Feature,
 }
-_TYPE_TEXT = {
-    "int_type": "must be a whole number (not a string, a boolean or a float)",
-    "float_type": "must be a finite number (not a string or a boolean)",
-    "bool_type": "must be true or false",
-    "string_type": "must be a string",
-    "dict_type": "must be a table",
-    "model_type": "must be a table",
-    "tuple_type": "must be a list",
-    "finite_number": "must be a finite number",
-}
 
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:
@@ -504,8 +501,8 @@ def _message(err: dict) -> str:
     if kind == "too_long" and isinstance(value, list | tuple):
         most = "at most " if err["loc"][-1:] == ("features",) else ""  # others: fixed length
         return f"must be a list of {most}{err['ctx']['max_length']} items, got {len(value)}"
-    if kind in _TYPE_TEXT:
-        return f"{_TYPE_TEXT[kind]}, got {shown(value)}"
+    if kind in TYPE_TEXT:
+        return f"{TYPE_TEXT[kind]}, got {shown(value)}"
     if kind == "string_pattern_mismatch":  # a feature's name: it names output columns
         return (
             "must be a lowercase letter then up to 23 lowercase letters, digits or _, "

@@ -237,6 +237,7 @@ def error_message(err: dict) -> str:
         return "required field is missing"
     if kind.endswith("_type") and "input" in err:
         value = err["input"]
+        msg = TYPE_TEXT.get(kind, msg)
         if isinstance(value, datetime.date | datetime.time):  # a TOML date or time
             return f"{msg}, got a TOML date or time {value.isoformat()}"
         shown = printable(repr(value), 60)
@@ -248,6 +249,19 @@ def error_message(err: dict) -> str:
         return text
     return msg.removeprefix("Value error, ")
 
+
+# What a value of each type must be, in a scenario author's words (not pydantic's).
+TYPE_TEXT = {
+    "int_type": "must be a whole number (not a string, a boolean or a float)",
+    "float_type": "must be a finite number (not a string or a boolean)",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "finite_number": "must be a finite number",
+}
 
 _TYPE_NAMES = {
     str: "text",

@@ -194,7 +194,7 @@ def test_missing_file(tmp_path, capsys):
 
 
 def test_one_table_where_a_list_of_tables_belongs_says_double_brackets(tmp_path, capsys):
-    """[groups] (one table) read "Input should be a valid tuple, got a table"."""
+    """[groups] (one table) once read "Input should be a valid tuple, got a table"."""
     path = write(tmp_path, 'name = "x"\ndays = 5\n[[groups]]\nname = "a"\n[groups.rearing]\n'
                  'from = 1\nto = 2\ncondition = "dark"\n')  # fmt: skip
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2

@@ -24,6 +24,8 @@ from devsim.model import DevelopmentModel
 from devsim.outputs import check_out, publish_directory, staging_dir
 from devsim.profile import default_starts, profile_scenario
 
+WHOLE = "must be a whole number (not a string, a boolean or a float)"
+
 
 def no_staging(folder: Path) -> bool:
     return not [p for p in folder.iterdir() if ".staging-" in p.name]
@@ -296,11 +298,26 @@ def test_deeply_nested_toml_is_one_line(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (("seed = 0", 'seed = "7"'), "seed: Input should be a valid integer, got text"),
-        (("seed = 0", "seed = true"), "seed: Input should be a valid integer, got a boolean"),
-        (("days = 3", "days = 3.0"), "days: Input should be a valid integer, got a number"),
-        (("days = 3", "days = true"), "days: Input should be a valid integer, got a boolean"),
-        (("organisms = 1", "organisms = true"), "organisms: Input should be a valid integer"),
+        (
+            ("seed = 0", 'seed = "7"'),
+            f"seed: {WHOLE}, got text",
+        ),
+        (
+            ("seed = 0", "seed = true"),
+            f"seed: {WHOLE}, got a boolean",
+        ),
+        (
+            ("days = 3", "days = 3.0"),
+            f"days: {WHOLE}, got a number",
+        ),
+        (
+            ("days = 3", "days = true"),
+            f"days: {WHOLE}, got a boolean",
+        ),
+        (
+            ("organisms = 1", "organisms = true"),
+            f"organisms: {WHOLE}",
+        ),
         (
             ("organisms = 1", 'organisms = 1\ngenome = { eta = "0.1" }'),
             "gene 'eta' must be a number",
@@ -647,9 +664,7 @@ def test_a_toml_date_is_named_as_one(tmp_path, capsys):
     source = write(tmp_path / "d.toml", TINY.replace("days = 3", "days = 1979-05-27"))
     code, err = run_cli(capsys, "run", source, "--out", tmp_path / "o")
     assert code == 2
-    assert one_line(err).endswith(
-        "days: Input should be a valid integer, got a TOML date or time 1979-05-27"
-    )
+    assert one_line(err).endswith(f"days: {WHOLE}, got a TOML date or time 1979-05-27")
 
 
 @pytest.mark.parametrize(

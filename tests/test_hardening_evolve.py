@@ -130,7 +130,7 @@ def test_files_with_different_names_get_their_own_folders_and_rows(tmp_path, cap
     assert (out / "comparison.png").stat().st_size > 0
     for figure in ("traits", "genes", "mutation_scales", "habitat_map"):
         assert (out / "$x^{$" / "seed3" / "figures" / f"{figure}.png").stat().st_size > 0
-    assert f"[{name} seed 3]" in capsys.readouterr().out
+    assert f"[{name} seed 3]" in capsys.readouterr().err
 
 
 # --- 2. floats: finite and in range ---------------------------------------------------------
