@@ -109,7 +109,8 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     if len(open_days):
         for ax in axes:
             ax.axvspan(open_days[0], open_days[-1], color="gold", alpha=0.25, lw=0)
-        ax_gate.text(open_days[0], gate.max() * 1.02, "critical window", fontsize=8)
+        label = f"critical window ({reference}: gate ≥ {WINDOW_OPEN_GATE:g})"
+        ax_gate.text(open_days[0], gate.max() * 1.02, label, fontsize=8)
     ax_odi.axhline(0, color="grey", lw=0.5)
     ax_odi.set_ylim(-1.05, 1.05)
     ax_odi.set_ylabel("mean ODI (+1 = contra)")

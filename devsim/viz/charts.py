@@ -21,6 +21,7 @@ from matplotlib.colors import to_hex
 from devsim.measures import ocular_dominance_index, responsive
 from devsim.model import DevelopmentModel
 from devsim.organism import Organism
+from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.plots.development import (
     CONDITION_COLOURS,
     DRUG_COLOURS,
@@ -439,7 +440,8 @@ def timeline_spec(model: DevelopmentModel) -> dict:
             ],
         })  # fmt: skip
     spec = _base(0, "Mean ODI and the plasticity gate of each group over age; the gold band is "
-                    "the control group's open critical window; a faint dashed line is "
+                    "the control group's open critical window (its gate at least "
+                    f"{WINDOW_OPEN_GATE:g}); a faint dashed line is "
                     "the previous run; below, each group's protocol: rearing (thick, the "
                     "closed eye written on it) and drugs (thin), their colours keyed "
                     "under the lanes")  # fmt: skip
@@ -467,7 +469,11 @@ def series_rows(daily: dict, run: str = "this run") -> list[dict]:
 def window_rows(daily: dict, reference: str) -> list[dict]:
     gate = daily[reference]["plasticity"]
     return [
-        {"start": s, "end": max(e, s + 0.5), "text": f"open P{s}–P{e} (control group)"}
+        {
+            "start": s,
+            "end": max(e, s + 0.5),
+            "text": f"open P{s}–P{e} (control group: gate ≥ {WINDOW_OPEN_GATE:g})",
+        }
         for s, e in open_spans(gate)
     ]
 
