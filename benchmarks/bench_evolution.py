@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from devsim.budget import evolution_cost
 from devsim.evolution import EvolutionModel, build_evolution_model
 from devsim.evolution_scenario import load_evolution_scenario
 from devsim.shipped import scenario_names, scenario_path
@@ -32,17 +33,27 @@ SETTINGS = {"160/4 (evolution)": (160, 4), "640/16 (validated)": (640, 16)}
 
 
 def time_scenarios(generations: int) -> None:
-    print(f"{'scenario':<32} {'organisms':>9} {'s/generation':>12} {'full run':>10}")
+    """Seconds per generation (one island), the full run, and what the budget estimates
+    (devsim.budget.evolution_cost: its constants are calibrated on these numbers)."""
+    print(
+        f"{'scenario':<32} {'organisms':>9} {'s/generation':>12} {'budget':>7} "
+        f"{'measured/budget':>15} {'full run':>10}"
+    )
     for path in SCENARIOS:
         scenario = load_evolution_scenario(path)
+        islands = scenario.islands.count
+        one = scenario.model_copy(
+            update={"islands": scenario.islands.model_copy(update={"count": 1})}
+        )
         start = time.perf_counter()
-        model = build_evolution_model(scenario)
+        model = build_evolution_model(one)  # the founders live generation 0
         for _ in range(generations):
             model.step()
         per = (time.perf_counter() - start) / (generations + 1)
+        budget = evolution_cost(one).hours() * 3600 / (scenario.generations + 1)
         print(
-            f"{path.stem:<32} {len(model.agents):>9} {per:>12.2f} "
-            f"{per * (scenario.generations + 1) / 60:>8.1f} min"
+            f"{path.stem:<32} {len(model.agents):>9} {per:>12.2f} {budget:>7.2f} "
+            f"{per / budget:>15.2f} {per * (scenario.generations + 1) * islands / 60:>6.1f} min"
         )
 
 

@@ -52,6 +52,14 @@ DEFAULT_MAX_WORK = 20_000_000  # standard organism-days (~1.5 h on one core)
 # measured time per organism-day side by side.
 SHEET_WORK = 6.7
 MAP_DAY_WORK = 0.026
+# An evolution run's lives cost more than a development model's of the same size (measured,
+# December 2026, with `benchmarks/bench_evolution.py`, which prints both side by side): each
+# cortex's presentation costs as if it had EVOLUTION_FIXED_UNITS more neurons (its region's
+# images are drawn and filtered whatever the cortex's size: a 16-neuron cortex costs 0.75 of a
+# 32-neuron one, not 0.5), and the fitness assessments and the world add EVOLUTION_OVERHEAD.
+# Measured / estimated: 0.90-1.04 over the 12 shipped scenarios (it was 1.02-1.70).
+EVOLUTION_FIXED_UNITS = 33
+EVOLUTION_OVERHEAD = 1.15
 # A sheet keeps every day's maps (the stability measure, the development figures): an
 # orientation (complex64) and an OD map (float32) per unit, 12 bytes, held once as the days'
 # list and once more as the arrays made from it at the end.
@@ -132,7 +140,8 @@ def evolution_cost(scenario) -> Cost:
     """The cost of one evolution run (:class:`devsim.evolution.EvolutionScenario`): a
     generation's organisms develop together, once per generation, the founders' included
     (per island: the memory is one island's); in a world of several features each organism
-    is one cortex per feature."""
+    is one cortex per feature; the work per life as measured (:data:`EVOLUTION_FIXED_UNITS`,
+    :data:`EVOLUTION_OVERHEAD`)."""
     from devsim.senses import WorldParams
 
     regions = max(len(scenario.features), 1)
@@ -145,7 +154,15 @@ def evolution_cost(scenario) -> Cost:
         2 * WorldParams().patch ** 2,
     )
     lives = scenario.generations + 1  # the founders live generation 0 too
-    return Cost(one.memory, one.organism_days * lives * scenario.islands.count)
+    per_life = (
+        one.organism_days
+        * (scenario.neurons + EVOLUTION_FIXED_UNITS)
+        / scenario.neurons
+        * NEURONS
+        / (NEURONS + EVOLUTION_FIXED_UNITS)
+        * EVOLUTION_OVERHEAD
+    )
+    return Cost(one.memory, per_life * lives * scenario.islands.count)
 
 
 def physical_memory() -> int:

@@ -456,7 +456,13 @@ def test_an_event_before_the_eyes_open_is_refused_not_reported(tmp_path, table, 
 def test_the_budget_counts_every_generation_lived_the_founders_included(monkeypatch):
     """evolution_cost counts what a run lives: the founders' generation 0 and each bred one
     (it left out one generation)."""
-    from devsim.budget import development_cost, evolution_cost
+    from devsim.budget import (
+        EVOLUTION_FIXED_UNITS,
+        EVOLUTION_OVERHEAD,
+        NEURONS,
+        development_cost,
+        evolution_cost,
+    )
 
     scenario = parse_evolution_scenario(tomllib.loads(TINY), source="tiny.toml")
     lived = []
@@ -466,6 +472,9 @@ def test_the_budget_counts_every_generation_lived_the_founders_included(monkeypa
     for _ in range(scenario.generations):
         model.step()
     one_life = development_cost(4, 2, 16, 4).organism_days  # TINY: 4 organisms, 16 days
+    # ... of 2 neurons, whose presentations cost as if they had EVOLUTION_FIXED_UNITS more
+    one_life *= (2 + EVOLUTION_FIXED_UNITS) / 2 * NEURONS / (NEURONS + EVOLUTION_FIXED_UNITS)
+    one_life *= EVOLUTION_OVERHEAD
     assert evolution_cost(scenario).organism_days == pytest.approx(len(lived) * one_life)
     assert len(lived) == scenario.generations + 1
 
