@@ -60,6 +60,11 @@ MAP_DAY_WORK = 0.026
 # Measured / estimated: 0.90-1.04 over the 12 shipped scenarios (it was 1.02-1.70).
 EVOLUTION_FIXED_UNITS = 33
 EVOLUTION_OVERHEAD = 1.15
+# A Hinton & Nowlan life (devsim baldwin, 20 loci) takes ~0.6 us on one core of this machine
+# (0.46-0.64 us measured over populations of 1,000-100,000), and a run holds ~500 bytes an
+# individual at its peak (49 MiB for 100,000).
+BALDWIN_LIFE_SECONDS = 0.6e-6
+BALDWIN_BYTES_PER_INDIVIDUAL = 520
 # A sheet keeps every day's maps (the stability measure, the development figures): an
 # orientation (complex64) and an OD map (float32) per unit, 12 bytes, held once as the days'
 # list and once more as the arrays made from it at the end.
@@ -165,6 +170,16 @@ def evolution_cost(scenario) -> Cost:
     return Cost(one.memory, per_life * lives * scenario.islands.count)
 
 
+def baldwin_cost(population: int, generations: int, runs: int) -> Cost:
+    """The cost of ``devsim baldwin``: ``runs`` populations, one after another, each living
+    ``generations`` bred generations after the founders'."""
+    lives = float(population) * (generations + 1) * runs
+    return Cost(
+        BASE_BYTES + BALDWIN_BYTES_PER_INDIVIDUAL * float(population),
+        lives * BALDWIN_LIFE_SECONDS * STANDARD_RATE,
+    )
+
+
 def physical_memory() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -222,16 +237,20 @@ def _count(value: float) -> str:
 
 
 def check_cost(
-    cost: Cost, max_memory: int | None = None, max_work: float | None = None, what: str = "job"
+    cost: Cost,
+    max_memory: int | None = None,
+    max_work: float | None = None,
+    what: str = "job",
+    smaller: str = "fewer organisms, neurons or sheet units, fewer days of a sheet",
 ) -> Cost:
-    """``cost`` if it fits the limits; one line saying what it needs and how to allow it."""
+    """``cost`` if it fits the limits; one line saying what it needs and how to allow it
+    (``smaller``: what makes the job's memory smaller)."""
     max_memory = default_max_memory() if max_memory is None else max_memory
     max_work = DEFAULT_MAX_WORK if max_work is None else max_work
     if cost.memory > max_memory:
         raise DevsimInputError(
             f"{what}: would need about {size_text(cost.memory)} of memory; the limit is "
-            f"{size_text(max_memory)} (fewer organisms, neurons or sheet units, fewer days of a "
-            "sheet, or raise --max-memory)"
+            f"{size_text(max_memory)} ({smaller}, or raise --max-memory)"
         )
     if cost.organism_days > max_work:
         raise DevsimInputError(

@@ -287,3 +287,27 @@ def test_cli_bad_argument_exits_2_and_writes_nothing(baldwin_only_cli, tmp_path,
     error = capsys.readouterr().err.strip()
     assert error.startswith("devsim: error: " + bad[0])
     assert "\n" not in error
+
+
+def test_cli_refuses_a_job_over_budget_before_it_runs(baldwin_only_cli, tmp_path, capsys):
+    """Each flag is bounded, but their product was not: 10^12 lives (~7 days on one core)
+    were accepted."""
+    out = tmp_path / "result"
+    big = ["--population", "100000", "--runs", "1000", "--generations", "10000"]
+    assert baldwin_only_cli(["baldwin", *big, "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("devsim: error: baldwin: 2,100,210,000 organism-days (~166.7 h")
+    assert "raise --max-organism-days" in error
+    assert not out.exists()
+    small = ["--population", "2", "--runs", "1", "--generations", "1"]
+    assert baldwin_only_cli(["baldwin", *small, "--max-memory", "1K", "--out", str(out)]) == 2
+    assert "(a smaller --population, or raise --max-memory)" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_budget_of_a_run_is_its_lives():
+    from devsim.budget import BALDWIN_LIFE_SECONDS, baldwin_cost
+
+    cost = baldwin_cost(population=1000, generations=50, runs=20)
+    assert cost.hours() * 3600 == pytest.approx(1000 * 51 * 20 * BALDWIN_LIFE_SECONDS)
+    assert baldwin_cost(2000, 50, 20).memory > cost.memory

@@ -15,6 +15,8 @@ import math
 
 import pandas as pd
 
+from devsim.budget import add_arguments as add_budget_arguments
+from devsim.budget import baldwin_cost, check_cost, limits
 from devsim.errors import DevsimInputError
 from devsim.outputs import check_out, check_own_folder, staged
 from devsim.provenance import provenance
@@ -57,6 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="disable learning: ? alleles count as wrong",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    add_budget_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -110,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     population = _integer("--population", args.population)
     trials = _integer("--trials", args.trials)
     mutation_rate = _number("--mutation-rate", args.mutation_rate)
+    cost = baldwin_cost(population, generations, runs)
+    check_cost(cost, *limits(args), what="baldwin", smaller="a smaller --population")
 
     try:
         table = run_baldwin(
