@@ -11,6 +11,7 @@ import os
 import stat
 import sys
 import tomllib
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -285,6 +286,10 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
         if err["type"] == "extra_forbidden":
             model = _model_at(loc[:-1])
             allowed = f"; allowed keys: {', '.join(_keys(model))}" if model else ""
+        elif err["type"] == "missing" and loc and isinstance(loc[-1], str):
+            model = _model_at(loc[:-1])
+            wanted = _expected(model, loc[-1]) if model else ""
+            allowed = f" ({wanted})" if wanted else ""
         # a check of the whole scenario names its own fields (as evolution scenarios do)
         where = f"{field_location(loc)}: " if loc else ""
         message = printable(error_message(err), 300)
@@ -295,6 +300,29 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
 
 def _keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _expected(model: type[BaseModel], key: str) -> str:
+    """What a required key of ``model`` takes, said as its author writes it: ``a whole
+    number from 1 to 3650``, ``one or more [[groups]] tables``, ``one of: dark, normal``,
+    ``text``; "" where the type says no more."""
+    field = next((f for n, f in model.model_fields.items() if (f.alias or n) == key), None)
+    if field is None:
+        return ""
+    kind = typing.get_origin(field.annotation)
+    if field.annotation is int:
+        low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+        high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+        if low is not None and high is not None:
+            return f"a whole number from {low} to {high}"
+        return f"a whole number of at least {low}" if low is not None else "a whole number"
+    if field.annotation is str:
+        return "text in quotes"
+    if kind is tuple:
+        return f"one or more [[{key}]] tables"
+    if kind is Literal:
+        return "one of: " + ", ".join(map(str, typing.get_args(field.annotation)))
+    return ""
 
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:

@@ -218,3 +218,24 @@ def test_the_printed_od_classes_line_up_in_columns():
     lines = table_text(final_table(summary)).splitlines()
     assert lines[1].endswith("  37  114  165  133   51   12    0")
     assert lines[2].endswith("   3   47   65   68  135  145 1029")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('name = "x"\n[[groups]]\nname = "a"\n', "days: required field is missing (a whole "
+         "number from 1 to 3650)"),
+        ('name = "x"\ndays = 5\n', "groups: required field is missing (one or more [[groups]] "
+         "tables)"),
+        ('days = 5\n[[groups]]\nname = "a"\n', "name: required field is missing (text in quotes)"),
+        ('name = "x"\ndays = 5\n[[groups]]\nname = "a"\nrearing = [{ from = 1, to = 3 }]\n',
+         "groups[0].rearing[0].condition: required field is missing (one of: normal, lid_suture,"),
+    ],
+)  # fmt: skip
+def test_a_missing_field_says_what_it_takes(tmp_path, capsys, text, says):
+    path = write(tmp_path, text)
+    assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"devsim: error: {path}: {says}")
+    assert "\n" not in err
+    assert not (tmp_path / "o").exists()
