@@ -305,7 +305,7 @@ def _keys(model: type[BaseModel]) -> list[str]:
 def _expected(model: type[BaseModel], key: str) -> str:
     """What a required key of ``model`` takes, said as its author writes it: ``a whole
     number from 1 to 3650``, ``one or more [[groups]] tables``, ``one of: dark, normal``,
-    ``text``; "" where the type says no more."""
+    ``text in quotes``; "" where the type says no more."""
     field = next((f for n, f in model.model_fields.items() if (f.alias or n) == key), None)
     if field is None:
         return ""

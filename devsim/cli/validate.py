@@ -141,7 +141,7 @@ def main(args: argparse.Namespace) -> int:
             measured = m.measured()
             print(
                 f"{r.number:>2}  {m.name:<{width}}  {m.target():<14} {measured:<18} "
-                f"{m.verdict().upper() if not m.passed else m.verdict():<4}  {r.source}"
+                f"{'NO' if not m.passed else m.verdict():<4}  {r.source}"
             )
     with staged(out) as staging:
         (staging / "validation.json").write_text(

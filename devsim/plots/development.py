@@ -109,7 +109,7 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     if len(open_days):
         for ax in axes:
             ax.axvspan(open_days[0], open_days[-1], color="gold", alpha=0.25, lw=0)
-        label = f"critical window ({reference}: gate ≥ {WINDOW_OPEN_GATE:g})"
+        label = f"critical window ({printable(reference, 30)}: gate ≥ {WINDOW_OPEN_GATE:g})"
         ax_gate.text(open_days[0], gate.max() * 1.02, label, fontsize=8)
     ax_odi.axhline(0, color="grey", lw=0.5)
     ax_odi.set_ylim(-1.05, 1.05)
