@@ -28,7 +28,7 @@ from PIL import Image
 from devsim.genome import Genome
 from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.viz import PageModel, charts, components, figures, model_params
-from devsim.viz.page_model import presets
+from devsim.viz.page_model import CUSTOM, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -387,7 +387,8 @@ def test_a_fixed_setting_after_a_bad_link_says_if_it_is_still_wrong(kernel_conte
 
 def test_a_preset_longer_than_the_life_set_says_how_long_it_lives(kernel_context):
     """The link said days=60 and the header P120 without a word why."""
-    _, rc = solara.render(InAppLayout(AtLink("protocol=recovery&organisms=2")), handle_error=False)
+    link = "protocol=recovery&days=60&organisms=2"
+    _, rc = solara.render(InAppLayout(AtLink(link)), handle_error=False)
     assert components.session.value.model.days == 120
     components.settings_open.set(True)
     labels = [w.label for w in rc.find(v.Slider).widgets if w.label.startswith("Simulated")]
@@ -638,3 +639,31 @@ def test_the_downloads_hold_the_run_so_far_and_name_the_code(page):
     assert set(table["day"]) == {0, 1}
     csv = pd.read_csv(io.BytesIO(components.results_csv()))
     assert len(csv) == len(table)
+
+
+@pytest.mark.parametrize(
+    ("preset", "species", "days"),
+    [("cat_md_peak", "cat", 45), ("md_critical", "mouse", 28), ("sheet_cat", "cat", 120)],
+)
+def test_choosing_a_preset_brings_its_species_and_life(kernel_context, preset, species, days):
+    """A cat preset ran as a mouse (the page's species was kept), and md_critical lived to
+    the page's P60, long after the day its shift is read (P28): the shift had recovered."""
+    _, rc = solara.render(InAppLayout(AtLink("species=mouse&days=60")), handle_error=False)
+    components.change("protocol", preset)
+    assert components.draft.value["species"] == species
+    assert components.draft.value["days"] == days  # the slider's top for a longer preset
+    components.change("species", "gad65_ko")  # and the user may still change them after
+    assert components.draft.value["species"] == "gad65_ko"
+    rc.close()
+
+
+def test_a_link_naming_a_preset_runs_its_own_species_and_life_unless_it_says():
+    parsed, error = components.parse_inputs({"protocol": "cat_md_peak"})
+    assert error is None
+    assert (parsed["species"], parsed["days"]) == ("cat", 45)
+    parsed, _ = components.parse_inputs({"protocol": "cat_md_peak", "species": "mouse"})
+    assert (parsed["species"], parsed["days"]) == ("mouse", 45)
+    model = PageModel(**{k: v for k, v in parsed.items() if k != "seed"}, seed=1)
+    assert model.experiment.species == "mouse"  # as the link asked
+    parsed, _ = components.parse_inputs({"protocol": CUSTOM, "days": "40"})
+    assert (parsed["species"], parsed["days"]) == ("mouse", 40)

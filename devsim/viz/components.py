@@ -47,6 +47,7 @@ from devsim.viz.page_model import (
     gene_in_use,
     model_params,
     page_defaults,
+    preset_settings,
     presets,
 )
 
@@ -140,6 +141,9 @@ def parse_inputs(pairs: dict[str, str]) -> tuple[dict[str, Any], str | None]:
             errors.append(f"field {name!r} must be {low} .. {high}, got {text!r}")
             continue
         inputs[name] = value
+    # a link naming a preset but not its species or life runs the preset's own
+    follow = preset_settings(inputs["protocol"])
+    inputs.update({k: v for k, v in follow.items() if k not in pairs})
     return inputs, ("link: " + "; ".join(errors)) if errors else None
 
 
@@ -374,6 +378,8 @@ def change(name: str, value: Any) -> None:
     """One setting changed: applied while nothing has run (SETTLE s after the last change,
     as a slider sends many), else marked pending until Reset."""
     new = {**draft.value, name: value}
+    if name == "protocol":  # a preset brings its species and life (the user may change them)
+        new.update(preset_settings(value))
     draft.set(new)
     if not _fresh() or check(new) is not None:
         return

@@ -74,6 +74,20 @@ def presets() -> dict[str, Scenario]:
     return load_presets()
 
 
+DAYS_RANGE = (10, 120)  # the page's "Simulated life" slider
+
+
+def preset_settings(protocol: str) -> dict[str, Any]:
+    """What choosing a preset sets with it: its own species (a cat preset runs as a cat) and
+    its own life (read on the day it says), within the page's slider; {} for the custom
+    protocol."""
+    preset = presets().get(protocol)
+    if preset is None:
+        return {}
+    low, high = DAYS_RANGE
+    return {"species": preset.species, "days": min(max(preset.days, low), high)}
+
+
 @dataclass(frozen=True)
 class Protocol:
     """What the page simulates: a validated scenario and how to describe it."""
@@ -279,7 +293,6 @@ def model_params() -> dict[str, Any]:
     """The page's fields, one per PageModel argument: kind, default, range and label (the
     settings panel draws them, a link's query is read by them)."""
     d = _defaults()
-    days_max = 120
     out: dict[str, Any] = {
         "species": {
             "type": "Select",
@@ -301,8 +314,8 @@ def model_params() -> dict[str, Any]:
         "days": {
             "type": "SliderInt",
             "value": d["days"],
-            "min": 10,
-            "max": days_max,
+            "min": DAYS_RANGE[0],
+            "max": DAYS_RANGE[1],
             "step": 1,
             "label": "Simulated life (days)",
         },
@@ -332,7 +345,7 @@ def model_params() -> dict[str, Any]:
             "type": "SliderInt",
             "value": d["rearing_from"],
             "min": 0,
-            "max": days_max,
+            "max": DAYS_RANGE[1],
             "step": 1,
             "label": "Custom: from day",
         },
@@ -340,7 +353,7 @@ def model_params() -> dict[str, Any]:
             "type": "SliderInt",
             "value": d["rearing_to"],
             "min": 0,
-            "max": days_max,
+            "max": DAYS_RANGE[1],
             "step": 1,
             "label": "Custom: to day",
         },
@@ -349,7 +362,7 @@ def model_params() -> dict[str, Any]:
             "type": "SliderInt",
             "value": d["diazepam_from"],
             "min": 0,
-            "max": days_max,
+            "max": DAYS_RANGE[1],
             "step": 1,
             "label": "Diazepam from day",
         },
@@ -357,7 +370,7 @@ def model_params() -> dict[str, Any]:
             "type": "SliderInt",
             "value": d["diazepam_to"],
             "min": 0,
-            "max": days_max,
+            "max": DAYS_RANGE[1],
             "step": 1,
             "label": "Diazepam to day",
         },
