@@ -551,7 +551,7 @@ def rearing_inputs(
     >>> gain, sigma, independent, labels = rearing_inputs(
     ...     4, 1, [Span(2, 3, "lid_suture", "left")], WorldParams())
     >>> gain.tolist(), labels
-    ([[0.4, 0.4], [1.0, 1.0], [0.0, 1.0], [1.0, 1.0]], ('eyes closed', 'normal', \
+    ([[0.4, 0.4], [1.0, 1.0], [0.0, 1.0], [1.0, 1.0]], ('eyes not yet open', 'normal', \
 'lid_suture (left)', 'normal'))
     """
     gain = np.zeros((days, 2))
@@ -560,7 +560,9 @@ def rearing_inputs(
     labels = []
     for day in range(days):
         condition, eye = ("normal", None) if day >= eye_opening else ("dark", None)
-        label = "eyes closed" if day < eye_opening else "normal"
+        # before eye opening every animal's lids are shut: not a deprivation (the page's
+        # header read "control: eyes closed")
+        label = "eyes not yet open" if day < eye_opening else "normal"
         for span in spans:
             if span.start <= day < span.end:
                 condition, eye = span.condition, span.eye

@@ -39,7 +39,7 @@ def test_one_step_is_one_day_and_the_model_stops_at_its_lifetime():
         model.step()
     assert model.age == 6
     assert len(model.daily()["control"]["day"]) == 7
-    assert model.organisms()[0].rearing_history[0] == (0, "eyes closed")
+    assert model.organisms()[0].rearing_history[0] == (0, "eyes not yet open")
 
 
 def test_synapse_graph_matches_the_arrays():
