@@ -17,15 +17,17 @@ PANELS_PER_ROW = 6
 LEGEND_CHARS = 40  # a group's name in a legend or a label (its middle elided beyond)
 LEGEND_ROWS = 14  # groups named in one column beside a panel
 CLASS_LABELS = [str(k) for k in range(1, 8)]
+# Neither red nor blue: the page draws the right eye red and the left eye blue, and a red
+# bar with "left" on it read as the right eye.
 CONDITION_COLOURS = {
-    "lid_suture": "#d62728",
+    "lid_suture": "#bf812d",
     "inactivate": "#9467bd",
     "binocular_suture": "#8c564b",
     "dark": "#444444",
     "strabismus": "#ff7f0e",
     "normal": "#2ca02c",
 }
-DRUG_COLOURS = {"diazepam": "#1f77b4", "fluoxetine": "#17becf", "chondroitinase": "#bcbd22"}
+DRUG_COLOURS = {"diazepam": "#01665e", "fluoxetine": "#17becf", "chondroitinase": "#bcbd22"}
 
 
 def od_histograms(summary: dict, path: Path | str, reference: str | None = None) -> None:
