@@ -122,6 +122,8 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     else:
         ax_odi.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax_gate.set_ylabel("plasticity gate g(t)")
+    # where the gold band starts: the window counts as open from this gate on
+    ax_gate.axhline(WINDOW_OPEN_GATE, color="#8a6d00", lw=0.6, ls=(0, (2, 3)))
     ax_gate.set_ylim(0, 1.05)
     if lanes:
         handles = protocol_lanes(axes[2], lanes, colours, scenario.species)

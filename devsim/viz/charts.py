@@ -409,6 +409,9 @@ def timeline_spec(model: DevelopmentModel) -> dict:
                                 "title": "plasticity gate", "scale": {"domain": [0, 1.2]}},
                           "tooltip": [*tooltip, {"field": "gate", "format": ".2f",
                                                  "title": "gate"}]}},
+            # where the gold band starts: the window counts as open from this gate on
+            {"mark": {"type": "rule", "strokeDash": [2, 3], "color": "#8a6d00"},
+             "encoding": {"y": {"datum": WINDOW_OPEN_GATE}}},
             today,
         ],
     }  # fmt: skip
@@ -441,7 +444,8 @@ def timeline_spec(model: DevelopmentModel) -> dict:
         })  # fmt: skip
     spec = _base(0, "Mean ODI and the plasticity gate of each group over age; the gold band is "
                     "the control group's open critical window (its gate at least "
-                    f"{WINDOW_OPEN_GATE:g}); a faint dashed line is "
+                    f"{WINDOW_OPEN_GATE:g}, the dotted line; plasticity is lower, not "
+                    "zero, outside it); a faint dashed line is "
                     "the previous run; below, each group's protocol: rearing (thick, the "
                     "closed eye written on it) and drugs (thin), their colours keyed "
                     "under the lanes")  # fmt: skip

@@ -294,6 +294,8 @@ class TimelineFigure(PageFigure):
         legend_h = legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi
         fig.subplots_adjust(top=1 - (0.3 + legend_h + 0.1) / height)
         ax_gate.set_ylim(0, 1.2)
+        # where the gold band starts: the window counts as open from this gate on
+        ax_gate.axhline(WINDOW_OPEN_GATE, color="#8a6d00", lw=0.6, ls=(0, (2, 3)))
         ax_gate.set_ylabel("plasticity gate", fontsize=7)
         if lanes:
             handles = protocol_lanes(
