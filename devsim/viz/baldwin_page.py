@@ -70,13 +70,16 @@ def allele_figure(table: pd.DataFrame, learning: bool = True) -> Figure:
         if learning and gen <= last:
             ax.plot([gen], [value], marker="*", markersize=16, color=colours[allele],
                     mec="black", mew=0.8, zorder=5, clip_on=False)  # fmt: skip
+            # left of its star, unless that runs into the y axis (a long run puts
+            # generation 50 near it): then right of it
+            right = gen < 0.3 * max(last, 1)
             ax.annotate(
                 f"{source.split(' (')[0]}: {value:g}",
                 (gen, value),
-                xytext=(-10, 9),
+                xytext=(10 if right else -10, 9),
                 textcoords="offset points",
                 fontsize=9,
-                ha="right",
+                ha="left" if right else "right",
             )
     ax.set_xlim(0, max(last, 1) * 1.02)
     ax.set_ylim(0, 1)
