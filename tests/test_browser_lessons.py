@@ -142,3 +142,28 @@ def test_the_pages_are_centred_on_a_wide_screen(browser, app_url, path):
         assert abs(left - right) < 30, (left, right)
     finally:
         tab.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "panel"),
+    [("baldwin", ".devsim-baldwin-controls"), ("lessons", ".devsim-lesson-text")],
+)
+def test_a_phone_gets_one_column(browser, app_url, path, panel):
+    """At 390 px the Baldwin controls and a lesson's text kept a third of the width: labels
+    broke mid-word and sliders shrank to dots. Stacked, each takes the phone's width; at
+    1280 px they stay side by side."""
+    from playwright.sync_api import expect
+
+    for width, stacked in ((390, True), (1280, False)):
+        tab = Tab(browser, app_url + path, width=width, height=844)
+        try:
+            if path == "lessons":  # open the first lesson
+                card = tab.page.locator(".devsim-lesson-card", has_text="Hubel & Wiesel")
+                card.get_by_role("button", name="Start lesson").click(timeout=60_000)
+            box = tab.page.locator(panel).first
+            expect(box).to_be_visible(timeout=60_000)
+            share = box.bounding_box()["width"] / width
+            assert (share > 0.8) == stacked, (width, share)
+            assert tab.failed == []
+        finally:
+            tab.close()

@@ -210,8 +210,9 @@ def BaldwinPage():
         solara.HTML(
             tag="div", unsafe_innerHTML=render_text(INTRO), classes=["devsim-baldwin-intro"]
         )
-        with solara.Columns([3, 8], gutters_dense=True):
-            with solara.Card("Run Hinton & Nowlan", margin=0):
+        # side by side from a tablet's width on, stacked on a phone (the controls were ~100 px)
+        with solara.ColumnsResponsive(12, medium=[3, 9], gutters_dense=True):
+            with solara.Card("Run Hinton & Nowlan", margin=0, classes=["devsim-baldwin-controls"]):
                 with solara.Column(gap="4px"):
                     solara.SliderInt(
                         f"Generations: {generations.value}",

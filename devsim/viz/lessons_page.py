@@ -825,8 +825,9 @@ def LessonView(lesson: Lesson):
         solara.Text(lesson.title, classes=["devsim-lesson-heading"])
     Stepper(steps, index)
     columns = [6, 6] if step.kind == "compare" else [5, 7]
-    with solara.Columns(columns, gutters_dense=True):
-        with solara.Card(margin=0, style={"height": "100%"}):
+    # side by side from a tablet's width on, stacked on a phone (the text was a few words wide)
+    with solara.ColumnsResponsive(12, medium=columns, gutters_dense=True):
+        with solara.Card(margin=0, style={"height": "100%"}, classes=["devsim-lesson-text"]):
             solara.Text(step.heading, classes=["devsim-step-title"])
             with solara.Div(classes=["devsim-lesson-step"]):
                 if step.markdown:
