@@ -95,7 +95,7 @@ def test_a_lesson_end_to_end(browser, app_url):
         expect(table).to_contain_text("CBI shift, 4-day MD at P24")
         expect(table).to_contain_text("Gordon & Stryker 1996")
         # row 1 (normal rearing: CBI, binocular share) from the live control group, and row 2
-        expect(table.locator(".devsim-agrees, .devsim-differs")).to_have_count(3)
+        expect(table.locator(".devsim-agrees, .devsim-differs, .devsim-near")).to_have_count(3)
         tab.screenshot("lesson-compare.png")
         assert tab.failed == []
     finally:

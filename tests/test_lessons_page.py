@@ -149,7 +149,8 @@ def test_predict_then_run_then_compare(page, fast):
     assert "Wiesel &amp; Hubel 1963; Gordon &amp; Stryker 1996" in html
     assert "not measured in this run" in html  # row 2b (md_long)
     # row 1 (normal rearing: CBI, binocular share) from the live control group, and row 2
-    assert html.count(">agrees<") + html.count(">differs<") == 3
+    verdicts = (">agrees<", ">differs<", ">just outside<")
+    assert sum(html.count(v) for v in verdicts) == 3
 
 
 def test_each_session_has_its_own_lesson_and_model(page):
@@ -406,3 +407,18 @@ def test_a_malformed_lesson_file_is_named_and_the_others_still_listed(
         rc.close()
     with pytest.raises(DevsimInputError, match="zz_broken.md"):  # the CLI still refuses it
         devsim.lessons.lessons()
+
+
+def test_a_near_miss_of_one_small_run_is_just_outside_not_a_red_differs():
+    """The first lesson showed "binocular fraction 0.926 differs" in red against 0.6 .. 0.92:
+    students read it as "the model is wrong", for a gap within the spread between runs."""
+    near = lessons_page.near_miss
+    assert near(0.926, 0.6, 0.92)
+    assert not near(0.99, 0.6, 0.92)
+    assert not near(0.8, 0.6, 0.92)  # inside: it agrees
+    assert near(0.145, 0.15, float("inf"))  # one-sided: 5 % of the bound
+    assert not near(0.13, 0.15, float("inf"))
+    rows = [lessons_page.Comparison(1, "x", "s", "binocular", "0.6 .. 0.92", 0.926, False, True)]
+    html = lessons_page.comparison_html(rows)
+    assert ">just outside<" in html
+    assert "differs" not in html

@@ -385,6 +385,24 @@ class Comparison:
     target: str
     live: float | None  # None: the quantity does not come from the live scenario
     agrees: bool | None  # None: not measured live, or only reported (no target)
+    near: bool = False  # outside the range by at most NEAR_MISS of its scale
+
+
+# One live run is one seed of a small litter: a value outside the published range by at most
+# this share of the range's scale is "just outside" (within the seed-to-seed spread), not a
+# red "differs" that reads as "the model is wrong".
+NEAR_MISS = 0.05
+
+
+def near_miss(value: float, low: float, high: float) -> bool:
+    """``value`` lies outside ``[low, high]`` by at most :data:`NEAR_MISS` of the range's
+    scale (its width, or the larger finite bound)."""
+    if low <= value <= high:
+        return False
+    gap = low - value if value < low else value - high
+    finite = [abs(b) for b in (low, high) if math.isfinite(b)]
+    scale = max([*finite, high - low if len(finite) == 2 else 0.0])
+    return gap <= NEAR_MISS * scale
 
 
 def comparisons(lesson: Lesson, scenario: str, summary: dict | None) -> list[Comparison]:
@@ -413,6 +431,7 @@ def comparisons(lesson: Lesson, scenario: str, summary: dict | None) -> list[Com
                     m.target(),
                     value if measured else None,
                     m.passed if measured and m.has_target else None,
+                    measured and m.has_target and near_miss(value, m.low, m.high),
                 )
             )
     return out
@@ -436,6 +455,11 @@ def comparison_html(rows: list[Comparison]) -> str:
             live = '<span class="devsim-muted">not measured in this run</span>'
         elif r.agrees is None:  # reported: nothing to agree with
             live = f"<b>{r.live:.3f}</b>"
+        elif r.near:
+            live = (
+                f'<b>{r.live:.3f}</b> <span class="devsim-near" title="one seed of a small '
+                'litter: within the spread between runs">just outside</span>'
+            )
         else:
             mark = "agrees" if r.agrees else "differs"
             live = f'<b>{r.live:.3f}</b> <span class="devsim-{mark}">{mark}</span>'
@@ -554,6 +578,7 @@ CSS = """
 .devsim-compare .devsim-source { font-size: 0.85em; color: #555; }
 .devsim-agrees { color: #1a7f37; font-weight: 600; }
 .devsim-differs { color: #b42318; font-weight: 600; }
+.devsim-near { color: #8a6d00; font-weight: 600; }
 .devsim-muted { color: #888; font-style: italic; }
 .devsim-prediction .v-label { font-size: 1.05em; color: #1a1a1a !important; }
 .devsim-prediction { margin-top: 4px; }
