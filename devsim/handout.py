@@ -16,7 +16,7 @@ from devsim.experiment import run_scenario
 from devsim.lessons import IMAGE_TYPES, IMG_SRC, Lesson
 from devsim.scenario import load_scenario
 from devsim.shipped import lesson_dir, scenario_path
-from devsim.validation import ROWS, SHEET_ROWS, Row, Runs, Settings
+from devsim.validation import ROWS, SHEET_ROWS, Row, Runs, Settings, near_miss
 
 STYLE = """
 body { font-family: Georgia, 'DejaVu Serif', serif; max-width: 52rem; margin: 2rem auto;
@@ -27,6 +27,7 @@ figcaption { font-size: 0.9rem; color: #555; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.92rem; }
 th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left; }
 th { background: #f3f3f3; } .pass { color: #1a7f37; } .fail { color: #b42318; }
+.near { color: #8a6d00; }
 .meta { font-size: 0.8rem; color: #777; margin-top: 3rem; }
 """
 
@@ -89,6 +90,8 @@ def _rows_table(rows: list[Row]) -> str:
                 if not m.has_target
                 else '<span class="pass">agrees</span>'
                 if m.passed
+                else '<span class="near">just outside</span>'
+                if near_miss(m.mean, m.low, m.high)
                 else '<span class="fail">differs</span>'
             )
             lines.append(

@@ -8,6 +8,7 @@ and the genome's window mechanism, the same code for every experiment.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,6 +200,23 @@ class Measure:
         if np.isinf(self.high):
             return "> 0" if 0 < self.low <= 1e-9 else f">= {bound(self.low)}"
         return f"{bound(self.low)} .. {bound(self.high)}"
+
+
+# A value outside the published range by at most this share of the range's scale is "just
+# outside": one live run or a small handout run is one seed of a small litter, and a near miss
+# there is within the spread between runs, not "the model is wrong".
+NEAR_MISS = 0.05
+
+
+def near_miss(value: float, low: float, high: float) -> bool:
+    """``value`` lies outside ``[low, high]`` by at most :data:`NEAR_MISS` of the range's
+    scale (its width, or the larger finite bound)."""
+    if not math.isfinite(value) or low <= value <= high:
+        return False
+    gap = low - value if value < low else value - high
+    finite = [abs(b) for b in (low, high) if math.isfinite(b)]
+    scale = max([*finite, high - low if len(finite) == 2 else 0.0])
+    return gap <= NEAR_MISS * scale
 
 
 @dataclass

@@ -412,7 +412,8 @@ def test_a_malformed_lesson_file_is_named_and_the_others_still_listed(
 def test_a_near_miss_of_one_small_run_is_just_outside_not_a_red_differs():
     """The first lesson showed "binocular fraction 0.926 differs" in red against 0.6 .. 0.92:
     students read it as "the model is wrong", for a gap within the spread between runs."""
-    near = lessons_page.near_miss
+    from devsim.validation import near_miss as near
+
     assert near(0.926, 0.6, 0.92)
     assert not near(0.99, 0.6, 0.92)
     assert not near(0.8, 0.6, 0.92)  # inside: it agrees
@@ -422,3 +423,16 @@ def test_a_near_miss_of_one_small_run_is_just_outside_not_a_red_differs():
     html = lessons_page.comparison_html(rows)
     assert ">just outside<" in html
     assert "differs" not in html
+
+
+def test_the_handout_says_just_outside_too():
+    from devsim.handout import _rows_table
+    from devsim.validation import Measure, Row
+
+    row = Row(1, "Normal rearing", "s", lambda runs: [], measures=[
+        Measure("binocular fraction", [0.926, 0.926], 0.6, 0.92),
+        Measure("CBI", [0.3, 0.3], 0.55, 0.85),
+    ])  # fmt: skip
+    table = _rows_table([row])
+    assert table.count('class="near">just outside<') == 1
+    assert table.count('class="fail">differs<') == 1

@@ -44,7 +44,7 @@ from devsim.profile import STARTS, Profile
 from devsim.scenario import load_scenario
 from devsim.senses import EYE_CONDITIONS
 from devsim.shipped import scenario_path
-from devsim.validation import ROWS, Settings
+from devsim.validation import ROWS, Settings, near_miss
 from devsim.viz import figures
 from devsim.viz.figures import display_name as _shown
 from devsim.viz.page_model import PageModel, presets
@@ -385,24 +385,7 @@ class Comparison:
     target: str
     live: float | None  # None: the quantity does not come from the live scenario
     agrees: bool | None  # None: not measured live, or only reported (no target)
-    near: bool = False  # outside the range by at most NEAR_MISS of its scale
-
-
-# One live run is one seed of a small litter: a value outside the published range by at most
-# this share of the range's scale is "just outside" (within the seed-to-seed spread), not a
-# red "differs" that reads as "the model is wrong".
-NEAR_MISS = 0.05
-
-
-def near_miss(value: float, low: float, high: float) -> bool:
-    """``value`` lies outside ``[low, high]`` by at most :data:`NEAR_MISS` of the range's
-    scale (its width, or the larger finite bound)."""
-    if low <= value <= high:
-        return False
-    gap = low - value if value < low else value - high
-    finite = [abs(b) for b in (low, high) if math.isfinite(b)]
-    scale = max([*finite, high - low if len(finite) == 2 else 0.0])
-    return gap <= NEAR_MISS * scale
+    near: bool = False  # just outside the range (devsim.validation.near_miss)
 
 
 def comparisons(lesson: Lesson, scenario: str, summary: dict | None) -> list[Comparison]:
