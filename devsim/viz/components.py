@@ -219,8 +219,9 @@ MEASURES = {  # column -> what it means (the table's tooltips and the notes unde
     "ODI": "Mean ocular-dominance index: +1 = left eye only, −1 = right eye only.",
     "CBI": "Contralateral bias index: 1 when all cells prefer the left (contralateral) eye, "
     "0.5 when balanced; a normal mouse has about 0.7.",
-    "resp. L": "Mean response to test images shown to the left eye alone.",
-    "resp. R": "Mean response to test images shown to the right eye alone.",
+    "resp. L": "Mean response to test images shown to the left eye alone (model units: "
+    "compare groups and days, not with recorded spike rates).",
+    "resp. R": "Mean response to test images shown to the right eye alone (model units).",
     "synapses": "Synapses per animal (pruned ones are gone).",
     "gate": "Today's plasticity gate, from 0 (closed) to 1 (fully open).",
 }
