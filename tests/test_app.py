@@ -216,7 +216,8 @@ def test_state_outlives_the_page_component(kernel_context):
     rc.close()
 
 
-def test_keys_play_step_and_reset(page):
+def test_keys_play_step_and_reset(page, monkeypatch):
+    monkeypatch.setattr(components, "DOUBLE_CLICK", 0.0)  # presses faster than a person's
     components.on_key("step")
     assert _text(page, "devsim-age") == "Age: P1"
     components.speed.set(16)
@@ -266,8 +267,9 @@ def test_settings_show_their_numbers_and_the_genes_that_run(page):
     assert slider.max == 40
 
 
-def test_pause_leaves_the_run_at_the_age_it_shows(page):
+def test_pause_leaves_the_run_at_the_age_it_shows(page, monkeypatch):
     """Pause lets the day under way end and starts no other: the age beside "Play" stays."""
+    monkeypatch.setattr(components, "DOUBLE_CLICK", 0.0)  # presses faster than a person's
     components.speed.set(32)  # several days per frame: a frame is under way most of the time
     for _ in range(5):
         components.toggle_play()
@@ -613,8 +615,9 @@ def test_timeline_labels_are_not_cut_at_the_last_day():
         assert box.x1 <= fig.bbox.x1, text.get_text()
 
 
-def test_reset_while_playing_starts_the_new_run_at_p0(page):
+def test_reset_while_playing_starts_the_new_run_at_p0(page, monkeypatch):
     """The play loop plays its own run: a Reset meanwhile never moves the new one."""
+    monkeypatch.setattr(components, "DOUBLE_CLICK", 0.0)  # presses faster than a person's
     components.speed.set(16)
     for _ in range(4):
         components.toggle_play()
@@ -667,3 +670,13 @@ def test_a_link_naming_a_preset_runs_its_own_species_and_life_unless_it_says():
     assert model.experiment.species == "mouse"  # as the link asked
     parsed, _ = components.parse_inputs({"protocol": CUSTOM, "days": "40"})
     assert (parsed["species"], parsed["days"]) == ("mouse", 40)
+
+
+def test_a_double_click_on_play_is_one_press(page):
+    """A double click started the run and paused it again after one day."""
+    components.toggle_play()
+    components.toggle_play()  # the second click of a double click
+    assert components.playing.value
+    time.sleep(components.DOUBLE_CLICK + 0.05)
+    components.toggle_play()  # a press of its own: pause
+    assert not components.playing.value

@@ -58,6 +58,7 @@ DEFAULT_SPEED = 2  # a pace a teacher can narrate
 CATCH_UP = 8  # at most this many days per drawn frame when the server falls behind
 FRAMES_PER_SECOND = 4  # faster speeds advance several days per drawn frame
 SETTLE = 0.3  # s: at P0 a setting applies this long after the last change
+DOUBLE_CLICK = 0.4  # s: a second Play/Pause press this soon after the first is ignored
 HERE = Path(__file__).parent
 
 # --- what a session keeps (one value per browser session) --------------------------------------
@@ -82,6 +83,7 @@ class Run:
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
     # set by Pause before it waits for the lock: the play loop starts no further day
     paused: threading.Event = dataclasses.field(default_factory=threading.Event)
+    toggled: float = -math.inf  # when Play/Pause was last pressed (time.monotonic)
 
 
 # --- settings <-> inputs <-> link ----------------------------------------------------------------
@@ -401,6 +403,10 @@ def step_one() -> None:
 
 def toggle_play() -> None:
     run = session.value
+    now = time.monotonic()
+    if now - run.toggled < DOUBLE_CLICK:  # a double click is one press (it paused again)
+        return
+    run.toggled = now
     if playing.value:
         # Pause: the day under way ends, no other starts, and only then does the button
         # change, so the age it shows beside "Play" is the age the run stays at
