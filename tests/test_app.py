@@ -501,6 +501,27 @@ def test_histogram_names_and_captions_stay_within_their_group():
             assert layer["mark"]["limit"] <= charts.WIDTH / len(model.groups)
 
 
+def test_histogram_axis_fits_its_bars_with_room_for_the_captions():
+    """The axis was fixed at 0-100 %, so the usual 10-35 % bars were short on a projector.
+    Now it is 50 % until a bar outgrows it, and always leaves the captions' rows free."""
+    assert figures.histogram_top(0.0) == figures.histogram_top(30.0) == 50.0
+    for highest in (43.0, 60.0, 87.5, 100.0):
+        top = figures.histogram_top(highest)
+        assert top % 10 == 0
+        assert top > highest
+        # the caption's row (CAPTION_Y px + 10 px of text in a 190 px chart) stays clear
+        assert highest / top <= 1 - (charts.CAPTION_Y + 10) / 190
+    model = PageModel(protocol="custom", organisms=2)
+    model.step()
+    bars, labels = charts.histogram_rows(model)
+    top = figures.histogram_top(max(b["percent"] for b in bars))
+    assert [label["top"] for label in labels] == [top] * len(labels)
+    layers = charts.histogram_spec(model)["layer"]
+    holder = [lay for lay in layers if lay["encoding"]["y"].get("field") == "top"]
+    assert len(holder) == 1
+    assert holder[0]["mark"]["opacity"] == 0
+
+
 def test_a_strain_name_starts_at_birth_in_its_lane():
     """gad65_ko was centred on P0.5, so half of it lay over the lanes' names."""
     spec = charts.timeline_spec(PageModel(protocol="gad65", organisms=1))

@@ -390,6 +390,22 @@ def test_projector_mode_draws_the_charts_larger(browser, app_url):
         s.close()
 
 
+def test_a_720p_projector_shows_the_histograms_without_scrolling(browser, app_url):
+    """At 1280 x 720 the charts began at the screen's bottom edge: the tabs had a row of their
+    own and the downloads sat above the panels. The histograms' bars are in view now."""
+    s = Sim(browser, app_url, width=1280, height=720)
+    try:
+        bar = s.page.locator(".devsim-app-bar, .v-app-bar").first.bounding_box()
+        assert bar["height"] <= 64, bar  # the tabs share the title's row
+        marks = s.page.locator(".devsim-chart-histogram .marks").bounding_box()
+        assert marks["y"] + 0.8 * marks["height"] <= 720, marks
+        assert s.page.get_by_text("Large text (projector)").is_visible()
+        s.screenshot("projector_720.png")
+        assert s.failed == []
+    finally:
+        s.close()
+
+
 def test_keyboard_shortcuts(browser, app_url):
     from playwright.sync_api import expect
 

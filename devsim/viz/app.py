@@ -34,11 +34,16 @@ def Layout(children=[]):  # noqa: B006  (solara's Layout signature)
     """Solara's AppLayout with the pages as tabs in the app bar; always the light theme
     (the lessons and panels are written for it, and it reads best on a projector)."""
     solara.lab.theme.dark = False
-    with solara.AppLayout(children=children, title="devsim"):
+    # on a phone the tabs need the title's room
+    solara.Style("@media (max-width: 600px) { .v-toolbar__title { display: none; } }")
+    with solara.AppLayout(children=children, title="devsim", navigation=False):
         with solara.AppBar():
-            with solara.lab.Tabs(align="center"):
-                for path, label in PAGES:
-                    solara.lab.Tab(label, path_or_route=path, classes=["devsim-tab"])
+            # inside a Div the tabs share the title's row (as a direct child of the app bar
+            # they get a row of their own): 48 px more of the page on a 720p projector
+            with solara.Div(style={"flex": "1 1 auto", "min-width": "0"}):
+                with solara.lab.Tabs(align="center", background_color="transparent"):
+                    for path, label in PAGES:
+                        solara.lab.Tab(label, path_or_route=path, classes=["devsim-tab"])
 
 
 def server_status() -> dict:

@@ -211,6 +211,9 @@ def animal_label(organism: Organism) -> str:
     return _animal(organism)
 
 
+CAPTION_Y = 11  # px below the top of the histograms: a group's CBI and cell count
+
+
 # --- OD histograms -----------------------------------------------------------------------------
 def histogram_spec(model: DevelopmentModel) -> dict:
     """The groups' histograms side by side on one axis (class k of group g at 8 g + k), so
@@ -222,15 +225,16 @@ def histogram_spec(model: DevelopmentModel) -> dict:
     x = {"type": "quantitative", "scale": {"domain": [0.3, 8 * n - 0.3], "nice": False},
          "axis": {"values": ticks, "labelExpr": "(datum.value % 8)", "grid": False,
                   "title": "OD class: 1 = left eye only ... 7 = right eye only"}}  # fmt: skip
-    y = {"type": "quantitative", "scale": {"domain": [0, 100]}}
+    # the top comes with the data (histogram_top: 50 % until a bar outgrows it), so the
+    # usual 10-35 % bars fill the chart; names and captions sit at fixed pixels above them
+    y = {"type": "quantitative", "scale": {"domain": {"unionWith": [0, 50]}, "nice": False}}
     spec = _base(190, "Ocular dominance histograms of each group, the control's as a black outline")
     # a group's name and caption stay within its own histogram (11 groups ran them together)
     limit = max(24, int(0.9 * WIDTH / n) - 4)
     spec["layer"] = [
         {"data": {"values": names}, "mark": {"type": "text", "fontWeight": "bold", "fontSize": 11,
                                              "baseline": "bottom", "limit": limit},
-         "encoding": {"x": {"field": "x", **x}, "y": {"datum": 100, **y},
-                      "text": {"field": "name"}}},
+         "encoding": {"x": {"field": "x", **x}, "y": {"value": 0}, "text": {"field": "name"}}},
         {"data": {"name": "histogram"}, "mark": {"type": "rect"},
          "encoding": {
              "x": {"field": "x", **x}, "x2": {"field": "x2"},
@@ -248,8 +252,11 @@ def histogram_spec(model: DevelopmentModel) -> dict:
                       "y": {"field": "control", **y}}},
         {"data": {"name": "histogram_labels"}, "mark": {"type": "text", "fontSize": 10,
                                                         "baseline": "top", "limit": limit},
-         "encoding": {"x": {"field": "x", **x}, "y": {"datum": 94, **y},
+         "encoding": {"x": {"field": "x", **x}, "y": {"value": CAPTION_Y},
                       "text": {"field": "text"}}},
+        # nothing drawn: it holds the axis top (the labels' rows carry it)
+        {"data": {"name": "histogram_labels"}, "mark": {"type": "point", "opacity": 0},
+         "encoding": {"x": {"field": "x", **x}, "y": {"field": "top", **y}}},
     ]  # fmt: skip
     return spec
 
@@ -263,6 +270,7 @@ def histogram_rows(model: DevelopmentModel) -> tuple[list[dict], list[dict]]:
     """(bars, labels): each group's classes in percent with the control's, and its CBI."""
     counts = histogram_counts(model)
     control = _percent(counts[model.reference])
+    top = figures.histogram_top(max(max(_percent(hist)) for hist in counts.values()))
     bars, labels = [], []
     for g, (name, hist) in enumerate(counts.items()):
         group = display_name(name)
@@ -272,7 +280,7 @@ def histogram_rows(model: DevelopmentModel) -> tuple[list[dict], list[dict]]:
                          "control": round(control[k], 2)})  # fmt: skip
         cbi = _value(model.group_metrics[name]["cbi"])
         cbi_text = "CBI –" if cbi is None else f"CBI {cbi:.2f}"
-        labels.append({"x": 8 * g + 4, "text": f"{cbi_text}, {sum(hist)} cells"})
+        labels.append({"x": 8 * g + 4, "text": f"{cbi_text}, {sum(hist)} cells", "top": top})
     return bars, labels
 
 

@@ -328,6 +328,8 @@ div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
   .devsim-page .solara-content-main, .devsim-page .v-expansion-panel-content__wrap {
     padding: 0 4px !important; }
   .devsim-age { font-size: 1.8em !important; }
+  /* a phone needs no projector text; the sticky bar stays two rows high */
+  .devsim-large-switch { display: none !important; }
 }
 """
 
@@ -560,6 +562,9 @@ def Controls(run: Run):
                 dense=True,
                 classes=["devsim-speed-select"],
             )
+        solara.Switch(
+            label="Large text (projector)", value=large_text, classes=["devsim-large-switch"]
+        )
         if error and not (draft.value == run.inputs and model.input_error):
             # (settings as the running link gave them: the header's banner already says it)
             solara.Text(f"Not applied: {error}", classes=["devsim-invalid"])
@@ -692,14 +697,13 @@ def results_parquet() -> bytes:
 
 @solara.component
 def Export(query: str):
-    """The run's tidy results (CSV, Parquet), large text, and the link to share. Nothing
-    here changes with the day, so a step does not redraw it."""
+    """The run's tidy results (CSV, Parquet) and the link to share. Nothing here changes
+    with the day, so a step does not redraw it."""
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "center", "gap": "8px"}):
         solara.FileDownload(results_csv, filename="devsim_results.csv", label="Results (CSV)",
                             mime_type="text/csv")  # fmt: skip
         solara.FileDownload(results_parquet, filename="devsim_results.parquet",
                             label="Results (Parquet)")  # fmt: skip
-        solara.Switch(label="Large text (projector)", value=large_text)
         with solara.Div(style={"flex": "1 1 320px"}):
             PageTools(query=query, event_key=on_key)
 
@@ -769,5 +773,6 @@ def Page():
             with solara.Div(classes=["devsim-intro"]):
                 solara.Markdown(text, style={"font-size": "0.9em"})
             Settings()
-            Export(query_of(running_inputs(run)))
             Panels(run)
+            # below the panels, so that a 720p projector shows a chart without scrolling
+            Export(query_of(running_inputs(run)))

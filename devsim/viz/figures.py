@@ -181,8 +181,7 @@ class HistogramFigure(PageFigure):
     def update(self, model: DevelopmentModel) -> HistogramFigure:
         counts = histogram_counts(model)
         percent = {name: _percent(hist) for name, hist in counts.items()}
-        # a round top that only moves when a bar outgrows it (moving it redraws the axes)
-        top = max(50.0, 10 * math.ceil((max(float(p.max()) for p in percent.values()) + 5) / 10))
+        top = histogram_top(max(float(p.max()) for p in percent.values()))
         for line in self.outlines:
             line.set_ydata(percent[self.reference])
         for k, (ax, (name, hist)) in enumerate(zip(self.axes, counts.items(), strict=True)):
@@ -194,6 +193,13 @@ class HistogramFigure(PageFigure):
             ax.set_ylim(0, top)
         self.title.set("Ocular dominance at ", f"P{model.age}")
         return self
+
+
+def histogram_top(highest: float) -> float:
+    """The OD histograms' y axis top (%) for a tallest bar of ``highest`` %: at least 50,
+    rounded up to 10, with room above the bar for a group's caption. Fixed at 50 while the
+    bars are that low, so the axis moves only when a bar outgrows it (both renderers)."""
+    return max(50.0, 10.0 * math.ceil((1.15 * highest + 1.0) / 10.0))
 
 
 def histogram_figure(model: DevelopmentModel) -> Figure:
