@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import math
+import threading
+import time
 from pathlib import Path
 
 import ipyvuetify as v
@@ -82,7 +84,16 @@ def _button(rc, name: str):
 
 
 def _open(rc, name: str) -> None:
+    """Start lesson ``name`` and wait until its live run is built (in a thread)."""
     rc.find(v.Btn, class_=f"devsim-open-{name}").widget.click()
+    _wait_prepared()
+
+
+def _wait_prepared(timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while lessons_page.preparing.value:
+        assert time.monotonic() < deadline, "the live run was not built"
+        time.sleep(0.02)
 
 
 def _go_to(rc, heading: str) -> None:
@@ -339,21 +350,39 @@ def test_the_sheet_lesson_shows_its_maps_and_runs_the_presets_litter():
     assert COMPARE not in [s.heading for s in lesson_steps(find_lesson("stripes"))]
 
 
-def test_a_lesson_being_prepared_says_so(page, monkeypatch):
-    """While a live run is built (a sheet takes seconds) the page says it is preparing,
-    not "Prepare the live simulation" as if nothing were under way."""
-    seen = []
+def test_a_lesson_being_prepared_says_so_and_its_buttons_act_at_once(page, monkeypatch):
+    """While a live run is built (a sheet takes seconds) the page says it is preparing, not
+    "Prepare the live simulation" as if nothing were under way. The build runs in a thread:
+    Next and All lessons act at once (they were queued behind it and all taken after it),
+    and a lesson closed meanwhile does not get its run."""
+    release = threading.Event()
     real = lessons_page.new_live_run
 
     def slow(lesson):
-        seen.append(_texts(page, "devsim-preparing"))  # what the page shows meanwhile
+        assert release.wait(30)
         return real(lesson)
 
     monkeypatch.setattr(lessons_page, "new_live_run", slow)
-    lessons_page.open_lesson(find_lesson("hubel_wiesel"))
-    assert seen == [["Preparing the live simulation…"]]
-    assert not lessons_page.preparing.value
+    page.find(v.Btn, class_="devsim-open-hubel_wiesel").widget.click()
+    assert _texts(page, "devsim-preparing") == ["Preparing the live simulation…"]
+    _button(page, "next").click()  # while the build is under way
+    assert _step_title(page) == "The historical experiment"
+    release.set()
+    _wait_prepared()
     assert _texts(page, "devsim-preparing") == []
+    assert lessons_page.live.value.lesson == "hubel_wiesel"
+    assert _texts(page, "devsim-lesson-age") == ["P0"]
+    assert _step_title(page) == "The historical experiment"  # the step was kept
+
+    release.clear()
+    _button(page, "all-lessons").click()
+    page.find(v.Btn, class_="devsim-open-timing").widget.click()
+    _button(page, "all-lessons").click()  # closed before its run was built
+    release.set()
+    time.sleep(0.5)
+    assert lessons_page.live.value is None
+    assert not lessons_page.preparing.value
+    assert len(_texts(page, "devsim-lesson-title")) == len(lessons())
 
 
 def test_a_reported_quantity_neither_agrees_nor_differs():

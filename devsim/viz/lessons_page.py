@@ -490,6 +490,7 @@ step_index = solara.reactive(0)
 prediction = solara.reactive("")
 live = solara.reactive(None)  # LiveRun of the chosen lesson, or None
 preparing = solara.reactive(False)  # a live run is being built
+wanted = solara.reactive(0)  # counts the builds asked for: only the latest one is shown
 _lock = threading.Lock()  # the check-and-set of a worker's snapshot
 
 
@@ -501,11 +502,28 @@ def open_lesson(lesson: Lesson) -> None:
 
 
 def _prepare(lesson: Lesson) -> None:
-    """Build the lesson's live run; the page says so meanwhile (a sheet takes seconds)."""
-    preparing.set(True)
+    """Ask for a fresh live run of the lesson. :func:`build_live_run` builds it in a thread
+    (a sheet takes seconds), so the page says so meanwhile and its buttons act at once: they
+    were queued behind the build and all taken after it."""
+    live.set(None)
+    preparing.set(live_scenario(lesson) is not None)
+    wanted.set(wanted.value + 1)
+
+
+def build_live_run(lesson: Lesson, request: int, cancel: threading.Event) -> None:
+    """Build build number ``request`` of ``lesson``'s live run; dropped if the lesson was
+    closed, another one chosen or the run asked for again meanwhile."""
+    if not preparing.value or wanted.value != request:
+        return
     try:
-        live.set(new_live_run(lesson))
-    finally:
+        run = new_live_run(lesson)
+    except Exception:
+        preparing.set(False)  # the page offers to prepare it again; the log has the error
+        raise
+    with _lock:
+        if cancel.is_set() or wanted.value != request or chosen.value != lesson.name:
+            return
+        live.set(run)
         preparing.set(False)
 
 
@@ -513,6 +531,8 @@ def close_lesson() -> None:
     chosen.set("")
     live.set(None)
     prediction.set("")
+    preparing.set(False)
+    wanted.set(wanted.value + 1)  # a build under way is dropped
 
 
 def start_over(lesson: Lesson) -> None:
@@ -794,6 +814,12 @@ def LessonView(lesson: Lesson):
     index = min(step_index.value, len(steps) - 1)
     step = steps[index]
     run = live.value if live.value is not None and live.value.lesson == lesson.name else None
+    request = wanted.value
+    solara.use_thread(
+        lambda cancel: build_live_run(lesson, request, cancel),
+        dependencies=[lesson.name, request],
+        intrusive_cancel=False,
+    )
     question = solara.use_memo(
         lambda: question_for(run.scenario) if run is not None else None,
         dependencies=[run.scenario if run is not None else None],
