@@ -32,10 +32,12 @@ CUSTOM = "custom"
 # The genes on the page: (name, label, teaching range). The range is clipped to the gene's
 # bounds; a slider left at the mouse default keeps every species' own value.
 PAGE_GENES: tuple[tuple[str, str, float, float, float], ...] = (
-    ("r_mat", "Gene r_mat: window timing", 0.0, 0.2, 0.002),
-    ("g_inh", "Gene g_inh: inhibition", 0.0, 3.0, 0.05),
-    ("eta", "Gene eta: learning rate", 0.0, 0.5, 0.01),
-    ("tau_theta", "Gene tau_theta: threshold", 0.01, 1.0, 0.01),
+    # what the gene does first (a student reads that), its name in scenario files after;
+    # short, or the slider has no room (the tooltip says more)
+    ("r_mat", "Window timing (r_mat)", 0.0, 0.2, 0.002),
+    ("g_inh", "Inhibition (g_inh)", 0.0, 3.0, 0.05),
+    ("eta", "Learning rate (eta)", 0.0, 0.5, 0.01),
+    ("tau_theta", "Threshold, days (tau_theta)", 0.01, 1.0, 0.01),
 )
 
 
