@@ -18,6 +18,7 @@ import solara.server.kernel
 import solara.server.kernel_context
 
 from devsim.lessons import find_lesson, lessons
+from devsim.scenario import load_scenario
 from devsim.viz import baldwin_page, lessons_page
 from devsim.viz.lessons_page import COMPARE, PREDICT, comparisons, lesson_steps, question_for
 
@@ -90,8 +91,16 @@ def _open(rc, name: str) -> None:
 
 
 def _wait_prepared(timeout: float = 60.0) -> None:
+    """Until the build is done and its thread (solara's use_thread runner, which renders the
+    page once more as it ends) has finished: a click in the meantime is rendered by that
+    thread, after the test has read the page."""
     deadline = time.monotonic() + timeout
-    while lessons_page.preparing.value:
+
+    def busy() -> bool:
+        runners = [t for t in threading.enumerate() if t.name.endswith("(runner)")]
+        return lessons_page.preparing.value or any(t.is_alive() for t in runners)
+
+    while busy():
         assert time.monotonic() < deadline, "the live run was not built"
         time.sleep(0.02)
 
@@ -212,6 +221,18 @@ def test_every_lesson_with_a_scenario_has_predict_and_compare_steps():
         assert headings.count(PREDICT) == 1
         assert (headings[-1] == COMPARE) == bool(lesson.header.rows), lesson.name
         assert len(question_for(scenario).options()) == 3
+
+
+def test_the_reverse_suture_question_is_read_when_the_reverse_suture_ends():
+    """Read at the last day (P66) the in-window group is back at the controls' balance, so a
+    student who predicted the swing back to the reopened eye was told "no clear change"."""
+    from devsim.experiment import run_scenario
+    from devsim.shipped import scenario_path
+
+    question = question_for("reverse_suture")
+    assert (question.group, question.age) == ("reverse_in_window", 32)
+    summary = run_scenario(load_scenario(scenario_path("reverse_suture")))[0]
+    assert question.answer(summary) == "up"  # toward the reopened left eye
 
 
 def _summary(metric: str, values: dict[str, float], days: int = 40) -> dict:

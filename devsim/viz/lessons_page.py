@@ -63,6 +63,9 @@ FOCUS: dict[str, dict] = {
     "dark_rearing": {"group": "dark_md_p50", "reference": "dark_control"},
     "gad65": {"group": "ko_md", "reference": "ko_control", "age": 28},
     "strabismus": {"metric": "binocular_fraction"},
+    # the swing back to the reopened eye, read when the reverse suture ends (by the last day,
+    # P66, the in-window group has drifted back to the controls' balance)
+    "reverse_suture": {"age": 32},
 }
 
 
