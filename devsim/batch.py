@@ -82,7 +82,10 @@ uses the same seeds (common random numbers make differences between points sharp
   next rerun.
 * ``results.parquet`` — one tidy row per (run, group), ordered by parameter point, seed
   index and group: a column per parameter (named as the parameter, except ``organisms``:
-  ``sweep.organisms``, beside each group's own ``organisms``), ``seed_index``, ``seed``,
+  ``sweep.organisms``, beside each group's own ``organisms``), ``gene.NAME`` for every gene
+  the sweep sets (in ``set``, swept or linked: the value this group ran with, where a
+  group's own ``groups.G.genome.NAME`` wins over a sweep-wide ``genome.NAME``, whose
+  column stays the run's coordinate in the sweep), ``seed_index``, ``seed``,
   ``run_id``, ``group``, ``status`` (``ok``/``failed``), ``error``, ``organisms``, the final
   metrics of ``summary.json`` (the OD histogram as ``od_class_1`` .. ``od_class_7``), ``shift_cbi``
   (reference group CBI minus this group's CBI: 0 for the reference group itself),
@@ -136,7 +139,7 @@ from devsim.budget import Cost, cortex_terms, cortex_units, development_cost
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
-from devsim.genome import DEVELOPMENT_GENES, GENE_NAMES, check_gene
+from devsim.genome import DEVELOPMENT_GENES, GENE_NAMES, Genome, check_gene
 from devsim.maps import MAP_METRICS
 from devsim.outputs import atomic_text, atomic_write, count_of, printable
 from devsim.provenance import code_digest, provenance
@@ -150,7 +153,14 @@ from devsim.runner import (
     run_jobs,
     write_failure,
 )
-from devsim.scenario import SEED_MAX, check_name, load_scenario, parse_scenario, read_toml
+from devsim.scenario import (
+    SEED_MAX,
+    Scenario,
+    check_name,
+    load_scenario,
+    parse_scenario,
+    read_toml,
+)
 from devsim.senses import EYE_CONDITIONS
 from devsim.shipped import is_path, scenario_names, scenario_path
 
@@ -254,10 +264,27 @@ class Sweep:
         return ()
 
     @property
+    def genes(self) -> tuple[str, ...]:
+        """Every gene the sweep sets (in ``set``, swept or linked, for every group or one),
+        sorted: each gets a ``gene.NAME`` column with the value each group ran with."""
+        keys = (*self.fixed, *self.parameters)
+        return tuple(sorted({k.rsplit(".", 2)[-1] for k in keys if _is_gene(k)}))
+
+    @property
     def columns(self) -> dict[str, str]:
         """The results column of each parameter: its name, unless that is a column of its
         own (``organisms``, the group's count): then ``sweep.NAME``."""
         return {p: column_name(p) for p in self.parameters}
+
+
+SCENARIO_SPECIES = Scenario.model_fields["species"].default  # a scenario that names none
+
+
+def _is_gene(parameter: str) -> bool:
+    """``genome.NAME`` or ``groups.GROUP.genome.NAME`` (a group's name may hold dots, but
+    the gene's name is always the last part, after ``genome``)."""
+    parts = parameter.rsplit(".", 2)
+    return len(parts) >= 2 and parts[-2] == "genome"
 
 
 def column_name(parameter: str) -> str:
@@ -1397,8 +1424,13 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
         groups = run.scenario["groups"]
         ref_name = _reference(groups)
         for group in groups:
+            # what the group ran with: its own value wins over a sweep-wide genome.NAME,
+            # whose column stays the sweep's coordinate
+            species = group.get("species") or run.scenario.get("species") or SCENARIO_SPECIES
+            ran = Genome.preset(species, group.get("genome"))
             row: dict[str, Any] = {
                 **{columns[k]: v for k, v in run.params.items()},
+                **{f"gene.{name}": ran[name] for name in sweep.genes},
                 "seed_index": run.seed_index,
                 "seed": run.seed,
                 "run_id": run.run_id,
@@ -1411,7 +1443,8 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
             row["timing_run_s"] = _nan(timing["run_s"]) if timing else math.nan
             row["timing_worker"] = timing["worker"] if timing else None
             rows.append(row)
-    table = pd.DataFrame(rows, columns=[*columns.values(), *result_columns(sweep)])
+    genes = [f"gene.{name}" for name in sweep.genes]
+    table = pd.DataFrame(rows, columns=[*columns.values(), *genes, *result_columns(sweep)])
     for col in (*OD_COLUMNS, "md_end_day"):
         table[col] = table[col].astype("Int64")
     for col in (*METRIC_COLUMNS, *maps, "shift_cbi", "shift_cbi_md_end", "timing_run_s"):

@@ -411,6 +411,40 @@ def test_a_sheet_sweep_tables_the_map_measures_too(tmp_path):
     assert pd.read_parquet(out / "results.parquet").columns.tolist() == table.columns.tolist()
 
 
+def test_each_row_says_the_genes_its_group_ran_with(tmp_path):
+    """A group's own gene (here md's eta, in sweep.set) wins over a sweep-wide genome.eta:
+    the md rows were labelled with the swept eta they did not run with, and set's genes
+    were in no column. gene.NAME is what each group ran with; genome.eta stays the run's
+    coordinate in the sweep."""
+    from devsim.genome import Genome
+
+    base = BASE.replace('name = "control"', 'name = "control"\nspecies = "cat"')
+    sweep = """
+    [sweep]
+    base = "base.toml"
+    seeds = 1
+
+    [sweep.set]
+    "groups.md.genome.eta" = 0.3
+    "groups.control.genome.g_inh" = 1.2
+
+    [sweep.grid]
+    "genome.eta" = [0.1, 0.2]
+    """
+    table = run_sweep(write_sweep(tmp_path, sweep, base), tmp_path / "out", workers=1)
+    assert list(table.columns[:3]) == ["genome.eta", "gene.eta", "gene.g_inh"]
+    md = table[table["group"] == "md"]
+    control = table[table["group"] == "control"]
+    assert md["genome.eta"].tolist() == [0.1, 0.2]
+    assert md["gene.eta"].tolist() == [0.3, 0.3]
+    assert control["gene.eta"].tolist() == [0.1, 0.2]
+    assert control["gene.g_inh"].tolist() == [1.2, 1.2]
+    # a group that does not set g_inh runs its species' value (md: the base's mouse)
+    assert md["gene.g_inh"].tolist() == [Genome.preset("mouse")["g_inh"]] * 2
+    # and the md group really ran 0.3: its runs are the same whatever the swept eta
+    assert md["cbi"].iloc[0] == md["cbi"].iloc[1]
+
+
 def _figures_of(tmp_path, monkeypatch, text: str):
     """The sweep of ``text`` and, per figure of its metric 'cbi' (by its parameter), its
     (x label, title, lines), drawn from random results."""
