@@ -139,7 +139,7 @@ from devsim.budget import Cost, cortex_terms, cortex_units, development_cost
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
-from devsim.genome import DEVELOPMENT_GENES, GENE_NAMES, Genome, check_gene
+from devsim.genome import DEVELOPMENT_GENES, GENE_NAMES, Genome, check_gene, unknown_gene
 from devsim.maps import MAP_METRICS
 from devsim.outputs import atomic_text, atomic_write, count_of, printable
 from devsim.provenance import code_digest, provenance
@@ -874,12 +874,10 @@ def _group_field(key: str, gi: int, tail: str, base: dict, err: _Errors, where: 
 
 def _gene(name: str, err: _Errors, where: str) -> str:
     if name not in DEVELOPMENT_GENES:
-        what = (
-            f"gene {name!r} acts only in evolution scenarios"
-            if name in GENE_NAMES
-            else f"unknown gene {name!r}"
-        )
-        raise err(where, f"{what}; allowed genes: {', '.join(DEVELOPMENT_GENES)}")
+        if name in GENE_NAMES:
+            what = f"gene {name!r} acts only in evolution scenarios; allowed genes: "
+            raise err(where, what + ", ".join(DEVELOPMENT_GENES))
+        raise err(where, unknown_gene(name, DEVELOPMENT_GENES))
     return name
 
 

@@ -30,6 +30,7 @@ from devsim.genome import (
     SHEET_GENES,
     SPECIES,
     check_gene,
+    unknown_gene,
 )
 from devsim.outputs import printable
 from devsim.scenario import (
@@ -310,9 +311,7 @@ class EvolutionScenario(_Strict):
     def _evolve(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for name in value:
             if name not in GENE_NAMES:
-                raise ValueError(
-                    f"unknown gene {shown(name)}; allowed genes: {', '.join(EVOLUTION_GENES)}"
-                )
+                raise ValueError(unknown_gene(name, EVOLUTION_GENES, shown(name)))
             if name in SHEET_GENES:
                 raise ValueError(
                     f"gene {shown(name)} acts only on a cortical sheet; evolution develops "

@@ -19,6 +19,7 @@ Hensch et al. 1998) and ``lynx1_ko`` (mouse without the Lynx1 brake, Morishita e
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -158,6 +159,16 @@ SPECIES: dict[str, Species] = {
 }
 
 
+def unknown_gene(name: object, allowed: Sequence[str], shown: str | None = None) -> str:
+    """The message for an unknown gene: the closest allowed names first (a long list of
+    allowed genes may be cut in the middle when shown), then the whole list. ``shown``:
+    how to print the name (default its repr)."""
+    text = repr(name) if shown is None else shown
+    close = difflib.get_close_matches(str(name), allowed, n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+    return f"unknown gene {text}{hint}; allowed genes: {', '.join(allowed)}"
+
+
 def check_gene(
     name: str, value: object, where: str = "genome", allowed: Sequence[str] = GENE_NAMES
 ) -> float:
@@ -170,7 +181,7 @@ def check_gene(
     gene = GENE_BY_NAME.get(name)
     at = f"{where}: " if where else ""
     if gene is None:
-        raise DevsimInputError(f"{at}unknown gene {name!r}; allowed genes: {', '.join(allowed)}")
+        raise DevsimInputError(at + unknown_gene(name, allowed))
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         raise DevsimInputError(
             f"{at}gene {name!r} must be a number in [{gene.low}, {gene.high}], got {value!r}"

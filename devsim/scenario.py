@@ -292,7 +292,7 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
             allowed = f" ({wanted})" if wanted else ""
         # a check of the whole scenario names its own fields (as evolution scenarios do)
         where = f"{field_location(loc)}: " if loc else ""
-        message = printable(error_message(err), 300)
+        message = printable(error_message(err), 600)  # room for a list of allowed genes
         raise DevsimInputError(f"{source}: {where}{message}{allowed}") from None
     except DevsimInputError as exc:
         raise DevsimInputError(f"{source}: {exc}") from None

@@ -289,6 +289,10 @@ BAD = {
         SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', '"genome.wisdom" = [1, 2]'),
         "sweep.grid.\"genome.wisdom\": unknown gene 'wisdom'",
     ),
+    "misspelt gene": (
+        SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', '"genome.etta" = [1, 2]'),
+        "sweep.grid.\"genome.etta\": unknown gene 'etta' (did you mean 'eta'?); allowed genes:",
+    ),
     "unknown path": (
         SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]', "speed = [1, 2]"),
         "unknown parameter 'speed'; allowed: days",

@@ -168,6 +168,13 @@ BAD = {
         ),
         "unknown gene 'wisdom'",
     ),
+    "misspelt gene": (  # the near names first: the list of every gene was cut there
+        SMALL.replace(
+            "organisms = 3\n\n[[groups]]", "organisms = 3\ngenome = { g_inhh = 1 }\n\n[[groups]]"
+        ),
+        "unknown gene 'g_inhh' (did you mean 'g_inh' or 'r_inh' or 'lat_inh'?); allowed genes: "
+        "eta, tau_theta,",
+    ),
     "malformed toml": ("name = [unclosed\n", "malformed TOML"),
     "missing eye": (SMALL.replace(', eye = "left"', ""), "needs eye"),
 }
@@ -183,6 +190,7 @@ def test_bad_scenarios_give_one_line_exit_2_and_no_output(tmp_path, capsys, case
     assert len(err.splitlines()) == 1, err
     assert str(scenario) in err
     assert expected in err, err
+    assert "…" not in err, err  # nothing cut
     assert not out.exists()
 
 
