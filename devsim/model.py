@@ -16,7 +16,7 @@ from devsim.genome import SPECIES, Genome, gene_table
 from devsim.measures import DAILY_METRICS, acuity, at_ceiling, eye_responses, summarize_od
 from devsim.organism import Organism
 from devsim.results import Results
-from devsim.scenario import DRUGS, Group, Scenario
+from devsim.scenario import DRUGS, Group, Scenario, parse_scenario
 from devsim.senses import Span, VisualWorld, WorldParams, rearing_inputs
 
 
@@ -31,7 +31,8 @@ class DevelopmentModel(mesa.Model):
     ----------
     scenario : the experiment; None to build it from ``settings``.
     rng : seed or ``numpy.random.Generator``; every random draw comes from it (default:
-        the scenario's seed).
+        the scenario's seed). A seed replaces the scenario's (the results record it); with
+        a generator the results record no seed (``null``): no seed reproduces the run.
     world : statistics of the visual world.
     settings : scenario fields (``groups``, ``species``, ``days``, ``neurons``, ...), only
         without ``scenario``.
@@ -49,7 +50,10 @@ class DevelopmentModel(mesa.Model):
             scenario = scenario_from_settings(settings)
         elif settings:
             raise TypeError(f"give a scenario or settings, not both: {sorted(settings)}")
-        super().__init__(rng=np.random.default_rng(scenario.seed) if rng is None else rng)
+        self.seeded = not isinstance(rng, np.random.Generator)
+        if self.seeded and rng is not None:  # a seed: the run's own, checked as a file's is
+            scenario = parse_scenario({**scenario.model_dump(by_alias=True), "seed": rng}, "rng")
+        super().__init__(rng=np.random.default_rng(scenario.seed) if self.seeded else rng)
         self.experiment = scenario
         self.groups = scenario.groups
         self.reference = scenario.reference
@@ -276,6 +280,7 @@ class DevelopmentModel(mesa.Model):
             age=self.age,
             daily=self.datacollector.get_table_dataframe("daily"),
             final=self.measure_groups(with_acuity=True),
+            seeded=self.seeded,
         )
 
     def daily(self) -> dict[str, dict[str, list]]:

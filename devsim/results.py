@@ -37,6 +37,7 @@ class Results:
     age: int
     daily: pd.DataFrame
     final: dict[str, dict]
+    seeded: bool = True  # False: the draws came from a generator passed in, not from a seed
 
     def daily_series(self) -> dict[str, dict[str, list]]:
         """Per group, ``day`` (0..age) and the series of each of :data:`DAILY_METRICS`."""
@@ -59,7 +60,7 @@ class Results:
             "devsim_version": __version__,
             "scenario": scenario.name,
             "species": scenario.species,
-            "seed": scenario.seed,
+            "seed": scenario.seed if self.seeded else None,  # no seed names the draws
             "days": scenario.days,
         }
         if metrics is not FINAL_METRICS:  # a sheet (point runs keep their bytes)

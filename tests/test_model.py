@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -121,3 +123,24 @@ def test_littermates_reared_alike_stay_identical_and_other_groups_do_not_move_th
     assert with_md.daily()["a"] == pair.daily()["a"]
     md = with_md.organisms("md")[0].weights
     assert not np.array_equal(md, with_md.organisms("a")[0].weights)  # deprivation acts
+
+
+def test_the_results_record_the_seed_the_draws_came_from():
+    """rng=99 with a scenario of seed 3 ran seed 99's draws while summary.json said 3; a
+    generator passed in names no seed, so the results record none."""
+    scenario = DevelopmentModel(groups=GROUPS, days=3, presentations_per_day=32, seed=3).experiment
+
+    def lived(model):
+        while model.running:
+            model.step()
+        return json.loads(json.dumps(model.results().summary()), parse_constant=str)  # NaN
+
+    by_rng = lived(DevelopmentModel(scenario, rng=99))
+    by_seed = lived(DevelopmentModel(scenario.model_copy(update={"seed": 99})))
+    assert by_rng == by_seed
+    assert by_rng["seed"] == 99
+    external = lived(DevelopmentModel(scenario, rng=np.random.default_rng(99)))
+    assert external["seed"] is None
+    assert external["groups"] == by_rng["groups"]
+    with pytest.raises(DevsimInputError, match="rng: seed"):
+        DevelopmentModel(scenario, rng=-1)
