@@ -449,6 +449,20 @@ def test_each_row_says_the_genes_its_group_ran_with(tmp_path):
     assert md["cbi"].iloc[0] == md["cbi"].iloc[1]
 
 
+def test_a_progress_reader_that_leaves_early_stops_nothing(tmp_path):
+    """`devsim batch ... 2>&1 | head -2`: the progress line after the reader had gone
+    stopped the batch with exit 1, no word and no results.parquet."""
+    out = tmp_path / "out"
+    code = "import sys; from devsim.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, "batch", str(write_sweep(tmp_path)), "--out", str(out)]
+    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+        assert proc.stderr.readline()  # the first line, then the reader leaves
+        proc.stderr.close()
+        assert proc.wait(timeout=120) == 0
+    assert len(pd.read_parquet(out / "results.parquet")) == 2 * 2 * 2  # points, seeds, groups
+    assert not list(out.rglob("error.txt"))
+
+
 def _figures_of(tmp_path, monkeypatch, text: str):
     """The sweep of ``text`` and, per figure of its metric 'cbi' (by its parameter), its
     (x label, title, lines), drawn from random results."""

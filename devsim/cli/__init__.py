@@ -88,9 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _ReaderMayLeave:
-    """Standard output that outlives its reader (``devsim evolve ... | head``): once the
-    pipe is closed, what is printed goes to the null device and the work goes on to write
-    its results (a progress line failing inside a run marked every run failed)."""
+    """Standard output or error that outlives its reader (``devsim evolve ... | head``,
+    ``devsim batch ... 2>&1 | head``): once the pipe is closed, what is printed goes to the
+    null device and the work goes on to write its results (a progress line failing inside a
+    run marked every run failed; one on standard error stopped a batch with exit 1 and no
+    word)."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -128,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
         except (AttributeError, ValueError, OSError):  # not a text stream we may change
             pass
-    stdout = sys.stdout
-    sys.stdout = _ReaderMayLeave(stdout)
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ReaderMayLeave(stdout), _ReaderMayLeave(stderr)
     previous = signal.getsignal(signal.SIGTERM)
     try:  # before the heavy imports, so an early SIGTERM is handled too
         signal.signal(signal.SIGTERM, _terminate)
@@ -161,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         sys.stdout.flush()  # through the wrapper: a reader gone at the end is no error
-        sys.stdout = stdout
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 if __name__ == "__main__":  # pragma: no cover
