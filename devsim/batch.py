@@ -1237,7 +1237,9 @@ def run_sweep(
     ``workers=1`` runs serially in this process; more starts a local Dask cluster;
     ``scheduler`` (an address or a ``distributed.Client``) uses an existing cluster.
     Returns the results table (also written to ``out_dir/results.parquet``);
-    ``table.attrs["batch"]`` counts runs: total, reused, ran, failed.
+    ``table.attrs["batch"]`` counts runs: total, reused, ran, failed. Figures are drawn
+    only with ``draw`` (``devsim batch`` passes
+    :func:`devsim.plots.batch.render_figures`): plots sit above this module.
 
     Before any run: the cost is checked (:func:`check_cost`), ``out_dir`` is locked against
     other batches, must be new or hold this sweep, and nothing may be in the way of the

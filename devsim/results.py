@@ -80,8 +80,9 @@ class Results:
 
     def tidy(self) -> pd.DataFrame:
         """One row per (group, day, metric, value): the daily group measures, then the
-        final ones at ``age`` (the OD histogram as ``od_class_1`` .. ``_7``). Every measure
-        is pooled over the group's organisms."""
+        final ones at ``age``, named ``final_<metric>`` (``final_cbi`` beside the daily
+        ``cbi``; the OD histogram as ``od_class_1`` .. ``_7``). Every measure is pooled over
+        the group's organisms."""
         final = [
             {"group": name, "day": self.age, "metric": metric, "value": value}
             for name, measures in self.final.items()

@@ -180,7 +180,10 @@ class Scenario(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"group names must be unique, got {names}")
         if self.presentations_per_day % self.batch_size:
-            raise ValueError("presentations_per_day must be a multiple of batch_size")
+            raise ValueError(
+                f"presentations_per_day ({self.presentations_per_day}) must be a multiple "
+                f"of batch_size ({self.batch_size})"
+            )
         if self.cortex == "sheet" and self.neurons != NEURONS:
             raise ValueError(
                 "neurons: a sheet cortex has sheet_size x sheet_size units; set sheet_size"
