@@ -245,6 +245,9 @@ class Sweep:
     seed_spec: dict[str, Any]
     seeds: tuple[int, ...]
     runs: tuple[Run, ...] = field(repr=False)
+    # every gene the sweep sets (in set, swept or linked, for every group or one), sorted:
+    # each gets a gene.NAME column with the value each group ran with
+    genes: tuple[str, ...] = ()
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -264,13 +267,6 @@ class Sweep:
         return ()
 
     @property
-    def genes(self) -> tuple[str, ...]:
-        """Every gene the sweep sets (in ``set``, swept or linked, for every group or one),
-        sorted: each gets a ``gene.NAME`` column with the value each group ran with."""
-        keys = (*self.fixed, *self.parameters)
-        return tuple(sorted({k.rsplit(".", 2)[-1] for k in keys if _is_gene(k)}))
-
-    @property
     def columns(self) -> dict[str, str]:
         """The results column of each parameter: its name, unless that is a column of its
         own (``organisms``, the group's count): then ``sweep.NAME``."""
@@ -278,13 +274,6 @@ class Sweep:
 
 
 SCENARIO_SPECIES = Scenario.model_fields["species"].default  # a scenario that names none
-
-
-def _is_gene(parameter: str) -> bool:
-    """``genome.NAME`` or ``groups.GROUP.genome.NAME`` (a group's name may hold dots, but
-    the gene's name is always the last part, after ``genome``)."""
-    parts = parameter.rsplit(".", 2)
-    return len(parts) >= 2 and parts[-2] == "genome"
 
 
 def column_name(parameter: str) -> str:
@@ -357,7 +346,16 @@ def parse_sweep(
         seed_spec=seed_spec,
         seeds=tuple(seeds),
         runs=tuple(axes.runs(seeds, source)),
+        # from where each parameter lands, not its spelling: a group may be named "genome"
+        genes=tuple(
+            sorted({loc[3] for locs in axes.places.values() for loc in locs if _gene_at(loc)})
+        ),
     )
+
+
+def _gene_at(loc: tuple) -> bool:
+    """A location ``("groups", i, "genome", NAME)``."""
+    return len(loc) == 4 and loc[0] == "groups" and loc[2] == "genome"
 
 
 def _sweep_table(data: Any, err: _Errors) -> dict:

@@ -38,6 +38,15 @@ RULE_GENES = (
 )
 
 
+def check_batches(presentations_per_day: int, batch_size: int) -> None:
+    """A day is whole mini-batches (ValueError naming both numbers otherwise)."""
+    if presentations_per_day % batch_size:
+        raise ValueError(
+            f"presentations_per_day ({presentations_per_day}) must be a multiple of "
+            f"batch_size ({batch_size})"
+        )
+
+
 class PhaseTimer:
     """Wall-clock seconds spent in each phase of :meth:`Cohort.develop_day` (for
     ``devsim bench``).
@@ -106,8 +115,7 @@ class Cohort:
         labels: Sequence[str] | None = None,
         timer: PhaseTimer | None = None,
     ):
-        if presentations_per_day % batch_size:
-            raise ValueError("presentations_per_day must be a multiple of batch_size")
+        check_batches(presentations_per_day, batch_size)
         self.genes = genes
         self.litter_index = np.asarray(litter_index)
         self.litter = int(self.litter_index.max()) + 1 if self.litter_index.size else 0

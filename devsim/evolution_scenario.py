@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
+from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY, check_batches
 from devsim.errors import DevsimInputError
 from devsim.genome import (
     EVOLUTION_GENES,
@@ -346,10 +346,11 @@ class EvolutionScenario(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> EvolutionScenario:
-        if self.presentations_per_day % self.batch_size:
-            raise ValueError("presentations_per_day must be a multiple of batch_size")
-        if self.quick.presentations_per_day % self.quick.batch_size:
-            raise ValueError("quick: presentations_per_day must be a multiple of batch_size")
+        check_batches(self.presentations_per_day, self.batch_size)
+        try:
+            check_batches(self.quick.presentations_per_day, self.quick.batch_size)
+        except ValueError as exc:
+            raise ValueError(f"quick: {exc}") from None
         if self.assess_from > self.days:
             raise ValueError(
                 f"assess_from: {self.assess_from} is after the end of life; allowed 1..days "

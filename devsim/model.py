@@ -31,8 +31,9 @@ class DevelopmentModel(mesa.Model):
     ----------
     scenario : the experiment; None to build it from ``settings``.
     rng : seed or ``numpy.random.Generator``; every random draw comes from it (default:
-        the scenario's seed). A seed replaces the scenario's (the results record it); with
-        a generator the results record no seed (``null``): no seed reproduces the run.
+        the scenario's seed). A whole number replaces the scenario's seed (the results
+        record it); with a generator (or a ``SeedSequence``...) the results record no seed
+        (``null``): no seed reproduces the run.
     world : statistics of the visual world.
     settings : scenario fields (``groups``, ``species``, ``days``, ``neurons``, ...), only
         without ``scenario``.
@@ -50,10 +51,14 @@ class DevelopmentModel(mesa.Model):
             scenario = scenario_from_settings(settings)
         elif settings:
             raise TypeError(f"give a scenario or settings, not both: {sorted(settings)}")
-        self.seeded = not isinstance(rng, np.random.Generator)
-        if self.seeded and rng is not None:  # a seed: the run's own, checked as a file's is
-            scenario = parse_scenario({**scenario.model_dump(by_alias=True), "seed": rng}, "rng")
-        super().__init__(rng=np.random.default_rng(scenario.seed) if self.seeded else rng)
+        # a whole number is the run's seed (checked as a file's is, and recorded); anything
+        # else numpy takes (a Generator, a SeedSequence...) gives draws no seed names
+        self.seeded = rng is None or isinstance(rng, int | np.integer)
+        if rng is not None and self.seeded:
+            seed = rng if isinstance(rng, bool) else int(rng)  # a bool is refused as a seed
+            scenario = parse_scenario({**scenario.model_dump(by_alias=True), "seed": seed}, "rng")
+        rng = np.random.default_rng(scenario.seed if self.seeded else rng)
+        super().__init__(rng=rng)
         self.experiment = scenario
         self.groups = scenario.groups
         self.reference = scenario.reference

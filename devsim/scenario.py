@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
+from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY, check_batches
 from devsim.errors import DevsimInputError
 from devsim.genome import (
     DEVELOPMENT_GENES,
@@ -179,11 +179,7 @@ class Scenario(_Strict):
         names = [g.name for g in self.groups]
         if len(set(names)) != len(names):
             raise ValueError(f"group names must be unique, got {names}")
-        if self.presentations_per_day % self.batch_size:
-            raise ValueError(
-                f"presentations_per_day ({self.presentations_per_day}) must be a multiple "
-                f"of batch_size ({self.batch_size})"
-            )
+        check_batches(self.presentations_per_day, self.batch_size)
         if self.cortex == "sheet" and self.neurons != NEURONS:
             raise ValueError(
                 "neurons: a sheet cortex has sheet_size x sheet_size units; set sheet_size"

@@ -449,6 +449,25 @@ def test_each_row_says_the_genes_its_group_ran_with(tmp_path):
     assert md["cbi"].iloc[0] == md["cbi"].iloc[1]
 
 
+def test_a_group_named_genome_is_no_gene(tmp_path):
+    """The gene columns were read from the parameters' spelling: groups.genome.organisms
+    (a group named "genome") made a gene "organisms", and the table a KeyError."""
+    base = BASE.replace('name = "md"', 'name = "genome"').replace('"groups.md', '"groups.genome')
+    sweep = """
+    [sweep]
+    base = "base.toml"
+    seeds = 1
+
+    [sweep.grid]
+    "groups.genome.organisms" = [1, 2]
+    "groups.genome.genome.eta" = [0.1]
+    """
+    sweep_file = write_sweep(tmp_path, sweep, base)
+    assert load_sweep(sweep_file).genes == ("eta",)
+    table = run_sweep(sweep_file, tmp_path / "out", workers=1)
+    assert table.loc[table["group"] == "genome", "gene.eta"].tolist() == [0.1, 0.1]
+
+
 def test_a_progress_reader_that_leaves_early_stops_nothing(tmp_path):
     """`devsim batch ... 2>&1 | head -2`: the progress line after the reader had gone
     stopped the batch with exit 1, no word and no results.parquet."""

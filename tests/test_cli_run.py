@@ -175,6 +175,10 @@ BAD = {
         "unknown gene 'g_inhh' (did you mean 'g_inh' or 'r_inh' or 'lat_inh'?); allowed genes: "
         "eta, tau_theta,",
     ),
+    "day of part batches": (
+        SMALL.replace("presentations_per_day = 160", "presentations_per_day = 100"),
+        "presentations_per_day (100) must be a multiple of batch_size (16)",
+    ),
     "malformed toml": ("name = [unclosed\n", "malformed TOML"),
     "missing eye": (SMALL.replace(', eye = "left"', ""), "needs eye"),
 }
@@ -247,3 +251,20 @@ def test_a_missing_field_says_what_it_takes(tmp_path, capsys, text, says):
     assert err.startswith(f"devsim: error: {path}: {says}")
     assert "\n" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_closed_standard_error_is_no_crash(tmp_path):
+    """`devsim scenarios 2>&-` exited 120: the wrapper around a stream Python had set to
+    None failed as the command ended."""
+    import os
+    import subprocess
+
+    code = "import sys; from devsim.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "scenarios"],
+        stdout=subprocess.PIPE,
+        preexec_fn=lambda: os.close(2),  # noqa: PLW1509  (the child alone, before exec)
+        timeout=120,
+    )
+    assert done.returncode == 0
+    assert b"md_critical" in done.stdout

@@ -375,11 +375,13 @@ def test_a_lesson_being_prepared_says_so_and_its_buttons_act_at_once(page, monke
     """While a live run is built (a sheet takes seconds) the page says it is preparing, not
     "Prepare the live simulation" as if nothing were under way. The build runs in a thread:
     Next and All lessons act at once (they were queued behind it and all taken after it),
-    and a lesson closed meanwhile does not get its run."""
+    a lesson is built once per opening, and a lesson closed meanwhile does not get its run."""
     release = threading.Event()
     real = lessons_page.new_live_run
+    built = []
 
     def slow(lesson):
+        built.append(lesson.name)
         assert release.wait(30)
         return real(lesson)
 
@@ -390,6 +392,7 @@ def test_a_lesson_being_prepared_says_so_and_its_buttons_act_at_once(page, monke
     assert _step_title(page) == "The historical experiment"
     release.set()
     _wait_prepared()
+    assert built == ["hubel_wiesel"]
     assert _texts(page, "devsim-preparing") == []
     assert lessons_page.live.value.lesson == "hubel_wiesel"
     assert _texts(page, "devsim-lesson-age") == ["P0"]
@@ -400,10 +403,33 @@ def test_a_lesson_being_prepared_says_so_and_its_buttons_act_at_once(page, monke
     page.find(v.Btn, class_="devsim-open-timing").widget.click()
     _button(page, "all-lessons").click()  # closed before its run was built
     release.set()
-    time.sleep(0.5)
+    _wait_prepared()  # the build has ended, and was dropped
+    assert built == ["hubel_wiesel", "timing"]
     assert lessons_page.live.value is None
     assert not lessons_page.preparing.value
     assert len(_texts(page, "devsim-lesson-title")) == len(lessons())
+
+
+def test_a_live_run_that_cannot_be_built_says_why(page, monkeypatch):
+    """A failed build left "Prepare the live simulation" and no word (the error went to the
+    log only); it left the page "Preparing…" for ever when it came from an older build."""
+
+    real = lessons_page.new_live_run
+
+    def broken(lesson):
+        raise RuntimeError("no memory left")
+
+    monkeypatch.setattr(lessons_page, "new_live_run", broken)
+    page.find(v.Btn, class_="devsim-open-hubel_wiesel").widget.click()
+    _wait_prepared()
+    assert not lessons_page.preparing.value
+    error = page.find(v.Alert, class_="devsim-build-error").widget.children[0]
+    assert error == "The live simulation could not be built: RuntimeError: no memory left"
+    monkeypatch.setattr(lessons_page, "new_live_run", real)
+    _button(page, "prepare").click()  # try again
+    _wait_prepared()
+    assert lessons_page.live.value.lesson == "hubel_wiesel"
+    page.find(v.Alert, class_="devsim-build-error").assert_empty()
 
 
 def test_a_reported_quantity_neither_agrees_nor_differs():

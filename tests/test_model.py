@@ -142,5 +142,9 @@ def test_the_results_record_the_seed_the_draws_came_from():
     external = lived(DevelopmentModel(scenario, rng=np.random.default_rng(99)))
     assert external["seed"] is None
     assert external["groups"] == by_rng["groups"]
-    with pytest.raises(DevsimInputError, match="rng: seed"):
-        DevelopmentModel(scenario, rng=-1)
+    assert lived(DevelopmentModel(scenario, rng=np.int64(99))) == by_rng  # numpy's integers
+    sequence = lived(DevelopmentModel(scenario, rng=np.random.SeedSequence(99)))
+    assert sequence["seed"] is None
+    for bad in (-1, True, 2**40):
+        with pytest.raises(DevsimInputError, match="rng: seed"):
+            DevelopmentModel(scenario, rng=bad)

@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         except (AttributeError, ValueError, OSError):  # not a text stream we may change
             pass
     stdout, stderr = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _ReaderMayLeave(stdout), _ReaderMayLeave(stderr)
+    # (None where the stream is closed, `2>&-`: Python then drops what is written to it)
+    sys.stdout, sys.stderr = (None if s is None else _ReaderMayLeave(s) for s in (stdout, stderr))
     previous = signal.getsignal(signal.SIGTERM)
     try:  # before the heavy imports, so an early SIGTERM is handled too
         signal.signal(signal.SIGTERM, _terminate)
@@ -162,9 +163,12 @@ def main(argv: list[str] | None = None) -> int:
             timer.cancel()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        sys.stdout.flush()  # through the wrapper: a reader gone at the end is no error
-        sys.stderr.flush()
-        sys.stdout, sys.stderr = stdout, stderr
+        try:
+            for stream in (sys.stdout, sys.stderr):  # a reader gone at the end is no error
+                if stream is not None:
+                    stream.flush()
+        finally:
+            sys.stdout, sys.stderr = stdout, stderr
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -255,7 +255,8 @@ def histogram_spec(model: DevelopmentModel) -> dict:
          "encoding": {"x": {"field": "x", **x}, "y": {"value": CAPTION_Y},
                       "text": {"field": "text"}}},
         # nothing drawn: it holds the axis top (the labels' rows carry it)
-        {"data": {"name": "histogram_labels"}, "mark": {"type": "point", "opacity": 0},
+        {"data": {"name": "histogram_labels"},
+         "mark": {"type": "point", "opacity": 0, "aria": False},
          "encoding": {"x": {"field": "x", **x}, "y": {"field": "top", **y}}},
     ]  # fmt: skip
     return spec

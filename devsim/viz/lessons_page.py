@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import io
+import logging
 import math
 import threading
 from dataclasses import dataclass, replace
@@ -40,6 +41,7 @@ from devsim.lessons import Lesson, lessons
 from devsim.maps import MAP_METRICS
 from devsim.measures import DAILY_METRICS, FINAL_METRICS
 from devsim.model import DevelopmentModel
+from devsim.outputs import printable
 from devsim.profile import STARTS, Profile
 from devsim.scenario import load_scenario
 from devsim.senses import EYE_CONDITIONS
@@ -494,14 +496,17 @@ prediction = solara.reactive("")
 live = solara.reactive(None)  # LiveRun of the chosen lesson, or None
 preparing = solara.reactive(False)  # a live run is being built
 wanted = solara.reactive(0)  # counts the builds asked for: only the latest one is shown
+building = solara.reactive(0)  # the build under way (a view mounted again starts no second)
+build_error = solara.reactive("")  # why the last build failed, for the page to say
 _lock = threading.Lock()  # the check-and-set of a worker's snapshot
+logger = logging.getLogger(__name__)
 
 
 def open_lesson(lesson: Lesson) -> None:
-    chosen.set(lesson.name)
     step_index.set(0)
     prediction.set("")
-    _prepare(lesson)
+    _prepare(lesson)  # before the view mounts, so that it starts one build, the latest
+    chosen.set(lesson.name)
 
 
 def _prepare(lesson: Lesson) -> None:
@@ -509,22 +514,34 @@ def _prepare(lesson: Lesson) -> None:
     (a sheet takes seconds), so the page says so meanwhile and its buttons act at once: they
     were queued behind the build and all taken after it."""
     live.set(None)
+    build_error.set("")
     preparing.set(live_scenario(lesson) is not None)
     wanted.set(wanted.value + 1)
 
 
-def build_live_run(lesson: Lesson, request: int, cancel: threading.Event) -> None:
+def build_live_run(lesson: Lesson, request: int) -> None:
     """Build build number ``request`` of ``lesson``'s live run; dropped if the lesson was
-    closed, another one chosen or the run asked for again meanwhile."""
-    if not preparing.value or wanted.value != request:
-        return
+    closed, another one chosen or the run asked for again meanwhile. A failure is shown on
+    the page (and logged), unless a newer build was asked for."""
+    with _lock:
+        if not preparing.value or wanted.value != request or building.value == request:
+            return
+        building.set(request)
     try:
         run = new_live_run(lesson)
-    except Exception:
-        preparing.set(False)  # the page offers to prepare it again; the log has the error
-        raise
+    except Exception as exc:
+        logger.exception("the live run of lesson %s failed", lesson.name)
+        with _lock:
+            if wanted.value == request:
+                build_error.set(printable(f"{type(exc).__name__}: {exc}", 300))
+                preparing.set(False)
+        return
+    finally:
+        with _lock:
+            if building.value == request:
+                building.set(0)
     with _lock:
-        if cancel.is_set() or wanted.value != request or chosen.value != lesson.name:
+        if wanted.value != request or chosen.value != lesson.name:
             return
         live.set(run)
         preparing.set(False)
@@ -535,6 +552,7 @@ def close_lesson() -> None:
     live.set(None)
     prediction.set("")
     preparing.set(False)
+    build_error.set("")
     wanted.set(wanted.value + 1)  # a build under way is dropped
 
 
@@ -796,12 +814,18 @@ def NoLiveRun(lesson: Lesson):
         elif live_scenario(lesson) is not None and preparing.value:
             solara.Text("Preparing the live simulation…", classes=["devsim-preparing"])
             solara.ProgressLinear(True)
-        elif live_scenario(lesson) is not None:  # not prepared (should not happen)
+        elif live_scenario(lesson) is not None:  # the build failed
+            if build_error.value:
+                solara.Error(
+                    f"The live simulation could not be built: {build_error.value}",
+                    classes=["devsim-build-error"],
+                )
             solara.Button(
                 "Prepare the live simulation",
                 icon_name="mdi-restart",
                 color="primary",
                 on_click=lambda: start_over(lesson),
+                classes=["devsim-prepare"],
             )
         else:
             Text(
@@ -819,7 +843,7 @@ def LessonView(lesson: Lesson):
     run = live.value if live.value is not None and live.value.lesson == lesson.name else None
     request = wanted.value
     solara.use_thread(
-        lambda cancel: build_live_run(lesson, request, cancel),
+        lambda: build_live_run(lesson, request),
         dependencies=[lesson.name, request],
         intrusive_cancel=False,
     )

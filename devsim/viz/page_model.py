@@ -37,7 +37,7 @@ PAGE_GENES: tuple[tuple[str, str, float, float, float], ...] = (
     ("r_mat", "Window timing (r_mat)", 0.0, 0.2, 0.002),
     ("g_inh", "Inhibition (g_inh)", 0.0, 3.0, 0.05),
     ("eta", "Learning rate (eta)", 0.0, 0.5, 0.01),
-    ("tau_theta", "Threshold, days (tau_theta)", 0.01, 1.0, 0.01),
+    ("tau_theta", "Threshold speed, days (tau_theta)", 0.01, 1.0, 0.01),
 )
 
 
