@@ -199,7 +199,7 @@ def histogram_top(highest: float) -> float:
     """The OD histograms' y axis top (%) for a tallest bar of ``highest`` %: at least 50,
     rounded up to 10, with room above the bar for a group's caption. Fixed at 50 while the
     bars are that low, so the axis moves only when a bar outgrows it (both renderers)."""
-    return max(50.0, 10.0 * math.ceil((1.15 * highest + 1.0) / 10.0))
+    return max(50.0, 10.0 * math.ceil(1.25 * highest / 10.0))  # the top fifth kept free
 
 
 def histogram_figure(model: DevelopmentModel) -> Figure:
