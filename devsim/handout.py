@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from devsim.experiment import run_scenario
 from devsim.lessons import IMAGE_TYPES, IMG_SRC, Lesson
+from devsim.plots import display_name
 from devsim.scenario import load_scenario
 from devsim.shipped import lesson_dir, scenario_path
 from devsim.validation import ROWS, SHEET_ROWS, Row, Runs, Settings, near_miss
@@ -29,6 +30,15 @@ th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left; }
 th { background: #f3f3f3; } .pass { color: #1a7f37; } .fail { color: #b42318; }
 .near { color: #8a6d00; }
 .meta { font-size: 0.8rem; color: #777; margin-top: 3rem; }
+/* on paper: no heading alone at a page's foot, no figure or table row cut in two, a long
+   table's header repeated; the verdicts keep a mark a greyscale printer shows */
+@media print {
+  body { margin: 0 auto; max-width: none; font-size: 10.5pt; }
+  h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+  figure, tr { break-inside: avoid; page-break-inside: avoid; }
+  thead { display: table-header-group; }
+  .pass::before { content: "✔ "; } .fail::before { content: "✘ "; } .near::before { content: "~ "; }
+}
 """
 
 
@@ -66,7 +76,8 @@ def _map_figures(record: dict) -> list[str]:
         ),
         _figure_html(
             _png(lambda p: maps.map_development(record, p)),
-            "One animal's maps over age: they appear while the window is open.",
+            "One animal's maps over age: vision refines them while the window is open (a "
+            "kitten starts with a rough map: neighbouring cells share thalamic inputs).",
         ),
     ]
 
@@ -80,8 +91,8 @@ def _figure_html(png: str, caption: str) -> str:
 
 def _rows_table(rows: list[Row]) -> str:
     lines = [
-        "<table><tr><th>experiment</th><th>quantity</th><th>published target</th>"
-        "<th>measured here</th><th></th><th>source</th></tr>"
+        "<table><thead><tr><th>experiment</th><th>quantity</th><th>published target</th>"
+        "<th>measured here</th><th></th><th>source</th></tr></thead><tbody>"
     ]
     for row in rows:
         for m in row.measures:
@@ -99,7 +110,7 @@ def _rows_table(rows: list[Row]) -> str:
                 f"<td>{html.escape(m.target())}</td><td>{m.measured()}</td>"
                 f"<td>{mark}</td><td>{html.escape(row.source)}</td></tr>"
             )
-    lines.append("</table>")
+    lines.append("</tbody></table>")
     return "\n".join(lines)
 
 
@@ -145,14 +156,16 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None) -> tuple[dict, str]:
             parts.append(f"<p>{html.escape(scenario.description.strip())}</p>")
         parts.append(
             _figure_html(
-                _png(lambda p, s=summary: od_histograms(s, p)),
-                "Ocular-dominance histograms (class 1 = contralateral eye "
-                "only, 7 = ipsilateral only); outline = control.",
+                # three a row, so that a printed page can read them
+                _png(lambda p, s=summary: od_histograms(s, p, label=display_name, per_row=3)),
+                f"Ocular-dominance histograms on the last day, P{scenario.days} (class 1 = "
+                "contralateral eye only, 7 = ipsilateral only); the black outline is the "
+                f"{display_name(summary['reference_group'])} group's.",
             )
         )
         parts.append(
             _figure_html(
-                _png(lambda p, s=summary, sc=scenario: timeline(s, sc, p)),
+                _png(lambda p, s=summary, sc=scenario: timeline(s, sc, p, label=display_name)),
                 "Mean ODI and the plasticity gate over age; the window is "
                 "shaded, rearing events are bars.",
             )
@@ -201,7 +214,8 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None) -> tuple[dict, str]:
         numbers["rows"] = {r.number: {m.name: m.mean for m in r.measures} for r in rows}
         sheet = any(r.number in SHEET_ROWS for r in rows)
         ran.append(
-            f"the table: {_seeds(settings.seeds)}, {settings.organisms} organisms per group"
+            "the table: runs of its own, of the validation table's scenarios (not the runs "
+            f"in the figures), {_seeds(settings.seeds)}, {settings.organisms} organisms per group"
             + (
                 f" (its sheet rows: {_seeds(settings.sheet_seeds)}, "
                 f"{settings.sheet_organisms} per group)"
@@ -303,6 +317,7 @@ def _page(lesson: Lesson, parts: list[str], ran: list[str]) -> str:
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(lesson.title)} · devsim lesson</title>
 <style>{STYLE}</style></head>
 <body>

@@ -56,7 +56,12 @@ def test_every_lesson_builds_a_self_contained_handout(name, tmp_path, quick_runs
         count = settings.sheet_organisms if scenario.cortex == "sheet" else settings.organisms
         assert f"seed {settings.seeds[0]}, {count} organisms per group" in foot
     if lesson.header.rows:
-        assert "the table: seeds 0 and 1, 12 organisms per group" in foot
+        assert "(not the runs in the figures), seeds 0 and 1, 12 organisms per group" in foot
+        # on paper: the table's header repeats on each page, no row is cut in two, and a
+        # verdict keeps a mark in greyscale
+        assert "<thead>" in page
+        assert "@media print" in page
+        assert "thead { display: table-header-group; }" in page
     if not (lesson.header.scenarios or lesson.header.rows or lesson.header.profile):
         assert "Runs:" not in foot
 

@@ -35,3 +35,22 @@ def shown(value, spec: str) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
     return format(value, spec)
+
+
+def display_name(name: str) -> str:
+    """A group name as people read it: ``md_p24`` -> ``MD P24``, ``ko_diazepam_md`` ->
+    ``KO diazepam MD``, ``md_4d`` -> ``MD 4 days``; a name with spaces is kept as written."""
+    if " " in name:
+        return name
+    words = {"md": "MD", "bd": "BD", "ko": "KO", "wt": "WT", "ttx": "TTX", "lynx1": "Lynx1"}
+    out = []
+    for token in name.split("_"):
+        if token in words:
+            out.append(words[token])
+        elif len(token) > 1 and token[0] == "p" and token[1:].isdigit():
+            out.append("P" + token[1:])
+        elif token[:-1].isdigit() and token[-1] == "d":
+            out.append(f"{token[:-1]} days")
+        else:
+            out.append(token)
+    return " ".join(out)

@@ -30,16 +30,25 @@ CONDITION_COLOURS = {
 DRUG_COLOURS = {"diazepam": "#01665e", "fluoxetine": "#17becf", "chondroitinase": "#bcbd22"}
 
 
-def od_histograms(summary: dict, path: Path | str, reference: str | None = None) -> None:
+def od_histograms(
+    summary: dict,
+    path: Path | str,
+    reference: str | None = None,
+    label=None,
+    per_row: int = PANELS_PER_ROW,
+) -> None:
     """Hubel & Wiesel style 7-class OD histograms, one panel per group.
 
     Bars are percentages of responsive cells; the control's histogram is drawn as an
     outline on every other panel for reference. Class 1 = driven only by the
-    contralateral (left) eye, 7 = only by the ipsilateral eye.
+    contralateral (left) eye, 7 = only by the ipsilateral eye. Groups are named
+    ``label(name)`` when given (a handout's :func:`devsim.plots.display_name`), else as
+    the scenario names them; ``per_row`` panels a row at most (a printed page: 3).
     """
+    label = label or (lambda name: name)
     groups = summary["groups"]
     reference = reference or summary.get("reference_group")
-    columns = min(len(groups), PANELS_PER_ROW)  # wrap, so the figure stays readable
+    columns = min(len(groups), per_row)  # wrap, so the figure stays readable
     rows = -(-len(groups) // columns)
     fig = Figure(figsize=(3.2 * columns, 3.0 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, columns, sharey=True, squeeze=False)).ravel()
@@ -50,10 +59,10 @@ def od_histograms(summary: dict, path: Path | str, reference: str | None = None)
         final = group["final"]
         ax.bar(CLASS_LABELS, _percent(final["od_histogram"]), color="#4c72b0")
         if ref is not None and name != reference:
-            ax.step(np.arange(7), ref, where="mid", color="black", lw=1.2, label=reference)
+            ax.step(np.arange(7), ref, where="mid", color="black", lw=1.2, label=label(reference))
             ax.legend(frameon=False, fontsize=8)
         cbi = final["cbi"]
-        ax.set_title(f"{name}\nCBI {shown(cbi, '.2f')}", fontsize=10)
+        ax.set_title(f"{label(name)}\nCBI {shown(cbi, '.2f')}", fontsize=10)
         ax.set_xlabel("OD class (1 = contra, 7 = ipsi)")
     for ax in axes[::columns]:
         ax.set_ylabel("% of responsive cells")
@@ -84,9 +93,11 @@ def drug_rows(group) -> list[tuple]:
     return [(item, drugs.index(item.drug), len(drugs)) for item in group.treatments]
 
 
-def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
+def timeline(summary: dict, scenario: Scenario, path: Path | str, label=None) -> None:
     """Mean ODI and the plasticity gate over age, window shaded; below them the protocol,
-    one lane per group that has rearing, treatments or another strain."""
+    one lane per group that has rearing, treatments or another strain. Groups are named
+    ``label(name)`` when given, else as the scenario names them."""
+    label = label or (lambda name: name)
     lanes = protocol_groups(scenario.groups, scenario.species)
     ratios = [3.0, 2.0] + ([0.9 + 0.32 * len(lanes)] if lanes else [])
     # up to LEGEND_ROWS groups are named beside the ODI panel, more in columns underneath
@@ -102,17 +113,23 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     for name, group in summary["groups"].items():
         daily = group["daily"]
         odi = [np.nan if v is None else v for v in daily["mean_odi"]]
-        label = printable(name, LEGEND_CHARS)  # a long name would squeeze the axes away
-        (line,) = ax_odi.plot(daily["day"], odi, label=label, lw=1.8 if name == reference else 1.2)
+        shown_as = printable(label(name), LEGEND_CHARS)  # a long name squeezes the axes away
+        width = 1.8 if name == reference else 1.2
+        (line,) = ax_odi.plot(daily["day"], odi, label=shown_as, lw=width)
         colours[name] = line.get_color()
         ax_gate.plot(daily["day"], daily["plasticity"], color=colours[name])
     gate = np.asarray(summary["groups"][reference]["daily"]["plasticity"])
     open_days = np.nonzero(gate >= WINDOW_OPEN_GATE)[0]
     if len(open_days):
         for ax in axes:
-            ax.axvspan(open_days[0], open_days[-1], color="gold", alpha=0.25, lw=0)
-        label = f"critical window ({printable(reference, 30)}: gate ≥ {WINDOW_OPEN_GATE:g})"
-        ax_gate.text(open_days[0], gate.max() * 1.02, label, fontsize=8)
+            band = ax.axvspan(open_days[0], open_days[-1], color="gold", alpha=0.25, lw=0)
+        # named beside the panel, as the groups are (over the curves it hid them and ran
+        # past the frame when the window opened late)
+        window = (
+            f"critical window\n({printable(label(reference), 30)}: gate ≥ {WINDOW_OPEN_GATE:g})"
+        )
+        ax_gate.legend([band], [window], frameon=False, fontsize=7, loc="upper left",
+                       bbox_to_anchor=(1.01, 1.0))  # fmt: skip
     ax_odi.axhline(0, color="grey", lw=0.5)
     ax_odi.set_ylim(-1.05, 1.05)
     ax_odi.set_ylabel("mean ODI (+1 = contra)")
@@ -126,7 +143,7 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str) -> None:
     ax_gate.axhline(WINDOW_OPEN_GATE, color="#8a6d00", lw=0.6, ls=(0, (2, 3)))
     ax_gate.set_ylim(0, 1.05)
     if lanes:
-        handles = protocol_lanes(axes[2], lanes, colours, scenario.species)
+        handles = protocol_lanes(axes[2], lanes, colours, scenario.species, label=label)
         axes[2].legend(
             list(handles.values()),
             list(handles),

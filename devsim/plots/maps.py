@@ -142,22 +142,30 @@ def od_maps(record: dict, path: Path | str, label=None) -> None:
     """Final OD maps: one row per group, up to :data:`COLUMNS` littermates each; a group
     is named ``label(name)`` when given (the pages' display names)."""
 
+    # one grey scale for every panel: a deprived eye's territory is compared with the
+    # controls' (each group had its own stretch, so equal greys meant different ODIs)
+    span = od_span([maps.as_imaged(odi) for odi in record["od"]])
+
     def group(name, members):
         name = label(name) if label else name
-        span = od_span([maps.as_imaged(record["od"][k]) for k in members])  # per group
 
         def draw(ax, c, k):
             odi = record["od"][k]
             spacing, peak = maps.wavelength(odi)
             share = maps.eye_share(odi, "left")
-            title = f"{name} #{c}: contra {shown(share, '.0%')}, ±{span:.2f}\n"
+            title = f"{name} #{c}: contra {shown(share, '.0%')}\n"
             title += f"Λ {shown(spacing, '.1f')}, ring ×{shown(peak, '.1f')}"
             draw_od(ax, odi, title, span)
 
-        return draw, lambda fig, axes: od_key(fig, axes, span)
+        return draw, None
 
-    title = "Ocular dominance as imaging sees it (contralateral eye white: ODI ≥ +span white)"
-    _group_grid(record, path, title, group)
+    title = (
+        "Ocular dominance as imaging sees it: the contralateral eye's territory white, the "
+        f"ipsilateral's black (grey scale ±{span:.2f} ODI, the same in every panel). contra: "
+        "the contralateral eye's share; Λ: column spacing in units; ring: how far the "
+        "spacing stands out of the map's spectrum (about 2 or more: columns)"
+    )
+    _group_grid(record, path, title, group, key=lambda fig, axes: od_key(fig, axes, span))
 
 
 def orientation_maps(record: dict, path: Path | str) -> None:
