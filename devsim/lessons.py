@@ -230,5 +230,11 @@ def lessons(folder: Path | None = None, errors: list[str] | None = None) -> list
 
 
 def find_lesson(name: str) -> Lesson:
-    """A shipped lesson by its name (as ``--list`` prints it); never a path."""
+    """A shipped lesson by its name (as ``--list`` prints it); never a path. An unknown
+    name's error lists the lessons in teaching order."""
+    if name not in lesson_names():
+        order = ", ".join(lesson.name for lesson in lessons())
+        raise DevsimInputError(
+            f"lesson '{printable(name, 60)}' not found; available, in teaching order: {order}"
+        )
     return parse_lesson(lesson_path(name))  # the name is compared as a string, never opened

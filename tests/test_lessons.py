@@ -97,8 +97,16 @@ def test_malformed_lessons_name_the_file_and_the_problem(tmp_path, text, message
 
 def test_unknown_lesson_is_exit_2(tmp_path, capsys):
     assert main(["lesson", "nope", "--out", str(tmp_path / "h")]) == 2
-    assert "lesson 'nope' not found; available:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "lesson 'nope' not found; available, in teaching order: hubel_wiesel, timing," in err
     assert not (tmp_path / "h").exists()
+
+
+def test_devsim_lesson_list_lists_them_as_devsim_scenarios_does(capsys):
+    """`devsim lesson list` said "--out DIR is required"."""
+    assert main(["lesson", "list"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == [lesson.name for lesson in lessons()]
 
 
 def test_every_lesson_has_notes_for_the_teacher_kept_out_of_the_students_pages():

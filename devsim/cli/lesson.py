@@ -40,7 +40,10 @@ def add_parser(subparsers) -> None:
 def main(args: argparse.Namespace) -> int:
     from devsim.lessons import find_lesson, lessons, parse_lesson
     from devsim.outputs import check_out, check_own_folder, printable
+    from devsim.shipped import lesson_names
 
+    if args.name == "list" and "list" not in lesson_names():  # as `devsim scenarios` lists
+        args.list, args.name = True, None
     if args.list:
         extra = [flag for flag, given in (("NAME", args.name is not None),
                  ("--file", args.file is not None), ("--out", args.out is not None),
