@@ -45,7 +45,7 @@ from devsim.shipped import lesson_dir, lesson_names, lesson_path, scenario_names
 
 __all__ = ["Lesson", "LessonHeader", "find_lesson", "lesson_names", "lessons", "parse_lesson"]
 
-TEACHER = "For the teacher"  # a lesson's notes for the teacher: on the page, not in handouts
+TEACHER = "For the teacher"  # the notes: on the page, and in a teacher's copy of the handout
 MAX_LESSON_BYTES = MAX_FILE_BYTES  # shipped lessons are a few kB; a bigger file is not a lesson
 
 

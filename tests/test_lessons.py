@@ -9,7 +9,7 @@ import pytest
 from devsim.cli import main
 from devsim.errors import DevsimInputError
 from devsim.handout import build_handout
-from devsim.lessons import lessons, parse_lesson
+from devsim.lessons import find_lesson, lessons, parse_lesson
 from devsim.scenario import load_scenario
 from devsim.shipped import lesson_path, scenario_path
 
@@ -117,3 +117,22 @@ def test_every_lesson_has_notes_for_the_teacher_kept_out_of_the_students_pages()
         assert TEACHER not in [h for h, _ in lesson.steps()]
         assert TEACHER not in lesson.student_body
         assert lesson.teacher_notes not in lesson.student_body
+
+
+def test_the_teachers_copy_adds_the_notes_and_every_handout_says_its_place(tmp_path, capsys):
+    """A teacher could print the students' handout only; the notes (what to say, what to
+    ask) were on the page alone. And a printed set did not say which lesson came when."""
+    assert main(["lesson", "baldwin", "--quick", "--teacher", "--out", str(tmp_path / "t")]) == 0
+    assert main(["lesson", "baldwin", "--quick", "--out", str(tmp_path / "s")]) == 0
+    teacher = (tmp_path / "t" / "index.html").read_text()
+    student = (tmp_path / "s" / "index.html").read_text()
+    notes = find_lesson("baldwin").teacher_notes
+    assert notes
+    first = notes.split()[0:4]
+    assert '<section class="teacher"><h2>For the teacher</h2>' in teacher
+    assert " ".join(first) in teacher
+    assert "For the teacher" not in student
+    order = [lesson.name for lesson in lessons()]
+    place = f"devsim lesson {order.index('baldwin') + 1} of {len(order)}"
+    assert f'<p class="place">{place} · teacher’s copy</p>' in teacher
+    assert f'<p class="place">{place}</p>' in student

@@ -34,6 +34,12 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="two seeds instead of three, and smaller profile, sheet, Baldwin and evolution runs",
     )
+    parser.add_argument(
+        "--teacher",
+        action="store_true",
+        help="the teacher's copy: the lesson's notes for the teacher (what to say, what to "
+        "ask) at the end, on a page of their own when printed",
+    )
     parser.set_defaults(func=main)
 
 
@@ -47,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
     if args.list:
         extra = [flag for flag, given in (("NAME", args.name is not None),
                  ("--file", args.file is not None), ("--out", args.out is not None),
-                 ("--quick", args.quick)) if given]  # fmt: skip
+                 ("--quick", args.quick), ("--teacher", args.teacher)) if given]  # fmt: skip
         if extra:
             raise DevsimInputError(f"--list: lists the lessons only; not with {extra[0]}")
         for lesson in lessons():
@@ -72,7 +78,7 @@ def main(args: argparse.Namespace) -> int:
         lesson = find_lesson(args.name)
     from devsim.handout import build_handout
 
-    build_handout(lesson, out, quick=args.quick)
+    build_handout(lesson, out, quick=args.quick, teacher=args.teacher)
     print(
         f"{printable(lesson.title, 100)}: handout written to "
         f"{printable(str(out / 'index.html'), 300)}"
