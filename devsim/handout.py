@@ -13,6 +13,7 @@ import nh3
 from matplotlib.figure import Figure
 
 from devsim.experiment import run_scenario
+from devsim.genome import Genome
 from devsim.lessons import IMAGE_TYPES, IMG_SRC, Lesson, lessons
 from devsim.plots import display_name
 from devsim.scenario import load_scenario
@@ -32,10 +33,12 @@ th { background: #f3f3f3; } .pass { color: #1a7f37; } .fail { color: #b42318; }
 .meta { font-size: 0.8rem; color: #777; margin-top: 3rem; }
 .place { font-size: 0.8rem; color: #777; margin: 0; letter-spacing: 0.03em; }
 .teacher { border-top: 3px solid #1976d2; margin-top: 2.5rem; }
+.wide { overflow-x: auto; }  /* a phone scrolls the table, not the page */
 /* on paper: no heading alone at a page's foot, no figure or table row cut in two, a long
    table's header repeated; the verdicts keep a mark a greyscale printer shows */
 @media print {
-  body { margin: 0 auto; max-width: none; font-size: 10.5pt; }
+  html { font-size: 10.5pt; }  /* every rem with it: tables and captions too */
+  body { margin: 0 auto; max-width: none; }
   h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
   figure, tr { break-inside: avoid; page-break-inside: avoid; }
   .teacher { break-before: page; page-break-before: always; }
@@ -62,25 +65,30 @@ def _png(draw: Callable[[Path], None]) -> str:
         return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def _map_figures(record: dict) -> list[str]:
-    """A sheet run's maps, as the handout shows them."""
+def _map_figures(record: dict, innate: bool) -> list[str]:
+    """A sheet run's maps, as the handout shows them; ``innate``: its cortex starts with a
+    rough map (neighbours share thalamic inputs: ``aff_corr`` > 0, the kitten's)."""
     from devsim.plots import maps
 
+    start = (
+        "this cortex starts with a rough map: neighbouring cells share thalamic inputs"
+        if innate
+        else "this cortex starts salt and pepper: neighbours share no thalamic inputs"
+    )
     return [
         _figure_html(
-            _png(lambda p: maps.od_maps(record, p)),
+            _png(lambda p: maps.od_maps(record, p, label=display_name)),
             "Ocular dominance maps drawn as autoradiographs: the contralateral (left) eye's "
             "territory white, the ipsilateral eye's black.",
         ),
         _figure_html(
-            _png(lambda p: maps.orientation_maps(record, p)),
+            _png(lambda p: maps.orientation_maps(record, p, label=display_name)),
             "Orientation maps: colour = preferred orientation, brightness = selectivity; "
             "pinwheels circled.",
         ),
         _figure_html(
-            _png(lambda p: maps.map_development(record, p)),
-            "One animal's maps over age: vision refines them while the window is open (a "
-            "kitten starts with a rough map: neighbouring cells share thalamic inputs).",
+            _png(lambda p: maps.map_development(record, p, label=display_name)),
+            f"One animal's maps over age: vision refines them while the window is open ({start}).",
         ),
     ]
 
@@ -94,8 +102,9 @@ def _figure_html(png: str, caption: str) -> str:
 
 def _rows_table(rows: list[Row]) -> str:
     lines = [
-        "<table><thead><tr><th>experiment</th><th>quantity</th><th>published target</th>"
-        "<th>measured here</th><th></th><th>source</th></tr></thead><tbody>"
+        '<div class="wide"><table><thead><tr><th>experiment</th><th>quantity</th>'
+        "<th>published target</th><th>measured here</th><th></th><th>source</th></tr>"
+        "</thead><tbody>"
     ]
     for row in rows:
         for m in row.measures:
@@ -113,7 +122,7 @@ def _rows_table(rows: list[Row]) -> str:
                 f"<td>{html.escape(m.target())}</td><td>{m.measured()}</td>"
                 f"<td>{mark}</td><td>{html.escape(row.source)}</td></tr>"
             )
-    lines.append("</tbody></table>")
+    lines.append("</tbody></table></div>")
     return "\n".join(lines)
 
 
@@ -169,8 +178,13 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
                 # three a row, so that a printed page can read them
                 _png(lambda p, s=summary: od_histograms(s, p, label=display_name, per_row=3)),
                 f"Ocular-dominance histograms on the last day, P{scenario.days} (class 1 = "
-                "contralateral eye only, 7 = ipsilateral only); the black outline is the "
-                f"{display_name(summary['reference_group'])} group's.",
+                "contralateral eye only, 7 = ipsilateral only)"
+                + (
+                    f"; the black outline is the {display_name(summary['reference_group'])} "
+                    "group's."
+                    if len(summary["groups"]) > 1
+                    else "."
+                ),
             )
         )
         parts.append(
@@ -181,7 +195,9 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
             )
         )
         if sheet:
-            parts.extend(_map_figures(model.map_record()))
+            first = scenario.groups[0]
+            genome = Genome.preset(first.species or scenario.species, first.genome)
+            parts.extend(_map_figures(model.map_record(), innate=genome["aff_corr"] > 0))
 
     if lesson.header.profile:
         from devsim.plots.validation import profile_figure
@@ -347,10 +363,10 @@ def _page(lesson: Lesson, parts: list[str], ran: list[str], teacher: bool = Fals
 <p class="summary">{html.escape(lesson.header.summary)}</p>
 {body}
 {"".join(parts)}
-{notes}
 <p class="meta">Generated by devsim from {html.escape(source)}.{
         " Runs: " + html.escape("; ".join(ran)) + "." if ran else ""
     }</p>
+{notes}
 </body></html>
 """
 

@@ -136,3 +136,11 @@ def test_the_teachers_copy_adds_the_notes_and_every_handout_says_its_place(tmp_p
     place = f"devsim lesson {order.index('baldwin') + 1} of {len(order)}"
     assert f'<p class="place">{place} · teacher’s copy</p>' in teacher
     assert f'<p class="place">{place}</p>' in student
+    # the notes come last, after the foot that says what the figures ran with
+    assert teacher.index('<p class="meta">') < teacher.index('<section class="teacher">')
+    # a lesson of one's own without notes: the teacher's copy would have none to add
+    own = tmp_path / "own.md"
+    own.write_text('+++\ntitle = "Mine"\nsummary = "s"\n+++\n## The question\n\nWhy?\n')
+    assert main(["lesson", "--file", str(own), "--teacher", "--out", str(tmp_path / "o")]) == 2
+    assert "--teacher: own.md has no '## For the teacher' section" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -76,6 +76,11 @@ def main(args: argparse.Namespace) -> int:
         lesson = parse_lesson(Path(args.file))
     else:
         lesson = find_lesson(args.name)
+    if args.teacher and not lesson.teacher_notes:
+        raise DevsimInputError(
+            f"--teacher: {printable(lesson.path.name, 200)} has no '## For the teacher' "
+            "section to add; allowed: a lesson with one, or no --teacher"
+        )
     from devsim.handout import build_handout
 
     build_handout(lesson, out, quick=args.quick, teacher=args.teacher)

@@ -144,7 +144,8 @@ def od_maps(record: dict, path: Path | str, label=None) -> None:
 
     # one grey scale for every panel: a deprived eye's territory is compared with the
     # controls' (each group had its own stretch, so equal greys meant different ODIs)
-    span = od_span([maps.as_imaged(odi) for odi in record["od"]])
+    drawn = [k for _, members in _groups(record)[0] for k in members]
+    span = od_span([maps.as_imaged(record["od"][k]) for k in drawn])
 
     def group(name, members):
         name = label(name) if label else name
@@ -168,10 +169,13 @@ def od_maps(record: dict, path: Path | str, label=None) -> None:
     _group_grid(record, path, title, group, key=lambda fig, axes: od_key(fig, axes, span))
 
 
-def orientation_maps(record: dict, path: Path | str) -> None:
-    """Final orientation maps in the colour wheel, pinwheels circled."""
+def orientation_maps(record: dict, path: Path | str, label=None) -> None:
+    """Final orientation maps in the colour wheel, pinwheels circled; a group is named
+    ``label(name)`` when given."""
 
     def group(name, members):
+        name = label(name) if label else name
+
         def draw(ax, c, k):
             z = record["orientation"][k]
             density, _, count = maps.pinwheel_density(z)
@@ -184,8 +188,11 @@ def orientation_maps(record: dict, path: Path | str) -> None:
     _group_grid(record, path, title, group, key=orientation_key)
 
 
-def map_development(record: dict, path: Path | str, organism: int = 0, ages: int = 6) -> None:
-    """One organism's OD and orientation maps at ``ages`` evenly spaced ages."""
+def map_development(
+    record: dict, path: Path | str, organism: int = 0, ages: int = 6, label=None
+) -> None:
+    """One organism's OD and orientation maps at ``ages`` evenly spaced ages; its group is
+    named ``label(name)`` when given."""
     history_od, history_z = record["od_history"], record["history"]
     days = history_z.shape[0]
     picks = np.unique(np.linspace(days // ages, days - 1, ages).astype(int))
@@ -198,7 +205,7 @@ def map_development(record: dict, path: Path | str, organism: int = 0, ages: int
         draw_orientation(axes[1, c], history_z[day, organism], pinwheels=False)
     od_key(fig, list(axes[0]), span)
     orientation_key(fig, list(axes[1]))
-    name = record["group"][organism]
+    name = label(record["group"][organism]) if label else record["group"][organism]
     fig.suptitle(f"Maps over age: {name} #{record['litter'][organism]}", fontsize=10)
     fig.savefig(path, dpi=110)
 
