@@ -325,8 +325,11 @@ def test_the_baldwin_page_runs_a_tiny_configuration(kernel_context):
 
 
 def test_the_baldwin_numbers_at_generation_50():
+    off = baldwin_page.numbers_html(baldwin_page.simulate(5, 1, 50, False, 0))
+    assert "this run has learning off: expect far less" in off
     result = baldwin_page.simulate(50, 2, 200, True, 0)
     html = baldwin_page.numbers_html(result)
+    assert "learning off" not in html
     assert "Correct alleles at generation 50</td><td><b>0." in html
     assert "generations to see it" not in html  # every published number is at generation 50
 

@@ -34,8 +34,12 @@ def Layout(children=[]):  # noqa: B006  (solara's Layout signature)
     """Solara's AppLayout with the pages as tabs in the app bar; always the light theme
     (the lessons and panels are written for it, and it reads best on a projector)."""
     solara.lab.theme.dark = False
-    # on a phone the tabs need the title's room
-    solara.Style("@media (max-width: 600px) { .v-toolbar__title { display: none; } }")
+    solara.Style(
+        # on a phone the tabs need the title's room
+        "@media (max-width: 600px) { .v-toolbar__title { display: none; } }\n"
+        # the "runs on Solara" badge covered panels, a lesson card and the Baldwin chart
+        'div:has(> b > a[href="https://solara.dev"]) { display: none !important; }'
+    )
     with solara.AppLayout(children=children, title="devsim", navigation=False):
         with solara.AppBar():
             # inside a Div the tabs share the title's row (as a direct child of the app bar

@@ -126,9 +126,16 @@ def _at(table: pd.DataFrame, generation: int, allele: str) -> str | None:
 def numbers_html(result: BaldwinResult) -> str:
     """The key numbers of the run next to the published ones."""
     table = result.table
+    # a run without learning is compared with the paper's runs with it: say so, or its far
+    # lower numbers read as a failure
+    published = (
+        "published (with learning)"
+        if result.learning
+        else "published, with learning (this run has learning off: expect far less)"
+    )
     lines = [
         '<table class="devsim-baldwin-table"><thead><tr><th>quantity</th><th>this run</th>'
-        "<th>published (with learning)</th><th>source</th></tr></thead><tbody>"
+        f"<th>{published}</th><th>source</th></tr></thead><tbody>"
     ]
     names = {"correct": "Correct", "incorrect": "Incorrect", "undecided": "Undecided (?)"}
     for gen, allele, _value, label, source in PUBLISHED:

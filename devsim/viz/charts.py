@@ -381,11 +381,11 @@ def timeline_spec(model: DevelopmentModel) -> dict:
             "color": _group_colour(model),
             "detail": {"field": "run"},
             "opacity": {
-                "condition": {"test": "datum.run === 'previous run'", "value": 0.35},
+                "condition": {"test": "indexof(datum.run, 'previous run') === 0", "value": 0.35},
                 "value": 1,
             },
             "strokeDash": {
-                "condition": {"test": "datum.run === 'previous run'", "value": [5, 3]},
+                "condition": {"test": "indexof(datum.run, 'previous run') === 0", "value": [5, 3]},
                 "value": [1, 0],
             },
         },
@@ -465,16 +465,23 @@ def timeline_spec(model: DevelopmentModel) -> dict:
     return spec
 
 
-def series_rows(daily: dict, run: str = "this run") -> list[dict]:
+def series_rows(daily: dict, run: str = "this run", names: list[str] | None = None) -> list[dict]:
     """Each group's mean ODI and gate per day so far (the timeline's lines), from
-    :meth:`DevelopmentModel.daily`."""
+    :meth:`DevelopmentModel.daily`. ``names``: the groups to draw them as, in order (the
+    previous run's lines under the new run's groups, whose names changed with a moved
+    suture: drawn under a name the chart did not know, they were not drawn at all); the
+    ``run`` field then says what the group was called."""
     out = []
-    for name, series in daily.items():
-        group = display_name(name)
+    for k, (name, series) in enumerate(daily.items()):
+        group, this = display_name(name), run
+        if names is not None and k < len(names) and names[k] != group:
+            group, this = names[k], f"{run} ({group})"
+        elif names is not None and group not in names:
+            continue  # a group the new run does not have: no colour of its own
         for day, odi, gate in zip(
             series["day"], series["mean_odi"], series["plasticity"], strict=True
         ):
-            out.append({"group": group, "run": run, "day": int(day), "odi": _value(odi),
+            out.append({"group": group, "run": this, "day": int(day), "odi": _value(odi),
                         "gate": _value(gate)})  # fmt: skip
     return out
 

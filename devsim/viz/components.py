@@ -254,11 +254,21 @@ both eyes. Experience strengthens some and prunes others, but mostly while the
 **critical window** is open. Press ▶ (or the space bar) to live their days. Keys: space =
 play/pause, → = one step, r = reset.
 """
-# What to try with the default protocol (shown only while it is the one running).
+# What to try with a lid suture in a mouse (shown while that is what runs: the default
+# protocol, and the late suture it suggests).
 INTRO_DEFAULT = """
-The default protocol closes the *left* eye from P24 to P28, at the peak of the window;
-watch the histograms shift to the right eye. Then set the suture to P50–P54 in Settings and
-press Reset: after the window has closed, almost nothing happens.
+The default protocol closes the *left* eye from P24 to P28, at the peak of the mouse's
+window: watch the histograms shift toward the right eye while it is closed (by P28 the CBI
+has fallen by about 0.2). Once the eye reopens inside the window, most of the shift
+recovers, as it does in mice (Kaneko et al. 2008). Then set the suture to P50–P54 in
+Settings and press Reset: after the window has closed, the dip is tiny. The run before
+stays on the timeline as a faint dashed line.
+"""
+# The same for another species: its window is elsewhere (a cat's opens weeks later).
+INTRO_SPECIES = """
+Each species has its own window, the gold band of the timeline: a suture does most while
+it is open. A cat's opens weeks later than a mouse's, so the mouse's P24–P28 misses it: set
+the suture days inside the band in Settings and press Reset.
 """
 
 TIPS = {  # settings -> what they do (tooltips)
@@ -319,8 +329,6 @@ CSS = """
 .devsim-large .devsim-grid {
   grid-template-columns: repeat(auto-fill, minmax(min(100%, 640px), 1fr)); }
 .devsim-large .v-btn { font-size: 1.1em !important; height: 44px !important; }
-/* the "runs on Solara" badge would cover the panels */
-div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
 @media (max-width: 600px) {
   .devsim-bar .v-btn { min-width: 64px !important; padding: 0 8px !important; }
   .devsim-body { padding: 0 2px !important; }
@@ -361,10 +369,12 @@ def reset() -> None:
     playing.set(False)
     old = session.value
     inputs = draft.value if check(draft.value) is None else old.inputs
+    new = build(inputs)
     if old is not None and old.model.age > 0:
+        names = [display_name(g.name) for g in new.model.groups]  # drawn under the new ones
         with old.lock:
-            previous.set(charts.series_rows(old.model.daily(), run="previous run"))
-    session.set(build(inputs))
+            previous.set(charts.series_rows(old.model.daily(), "previous run", names))
+    session.set(new)
     tick.set(tick.value + 1)
 
 
@@ -518,7 +528,8 @@ def Header(run: Run):
                 style={"font-size": "1.1em", "font-weight": "600", "color": colour},
             )
         solara.Text(conditions, classes=["devsim-today"], style={"font-size": "0.95em"})
-        solara.Text(protocol.title, classes=["devsim-protocol"], style={"font-weight": "600"})
+        title = f"{protocol.title} · {model.experiment.species}"  # a cat is no mouse
+        solara.Text(title, classes=["devsim-protocol"], style={"font-weight": "600"})
         solara.Text(protocol.description, style={"font-size": "0.9em"})
 
 
@@ -765,11 +776,10 @@ def Page():
         Player()
         with solara.Div(classes=["devsim-body"], style={"padding": "0 8px"}):
             # what to do first, above the panels (it sat below them, out of sight)
-            default, inputs = default_inputs(), run.inputs
-            rearing = ("protocol", "condition", "eye", "rearing_from", "rearing_to")
+            inputs = run.inputs
             text = INTRO
-            if all(inputs[name] == default[name] for name in rearing):
-                text += INTRO_DEFAULT
+            if inputs["protocol"] == CUSTOM and inputs["condition"] == "lid_suture":
+                text += INTRO_DEFAULT if inputs["species"] == "mouse" else INTRO_SPECIES
             with solara.Div(classes=["devsim-intro"]):
                 solara.Markdown(text, style={"font-size": "0.9em"})
             Settings()
