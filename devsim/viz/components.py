@@ -336,6 +336,11 @@ CSS = """
   .devsim-page .solara-content-main, .devsim-page .v-expansion-panel-content__wrap {
     padding: 0 4px !important; }
   .devsim-age { font-size: 1.8em !important; }
+  /* the groups' table fits a phone's width: the gate column was off screen and a group's
+     name wrapped into five lines */
+  .devsim-metrics table { font-size: 0.8em; }
+  .devsim-metrics th, .devsim-metrics td { padding: 2px 3px; }
+  .devsim-metrics td:first-child { min-width: 6.5em; }
   /* a phone needs no projector text; the sticky bar stays two rows high */
   .devsim-large-switch { display: none !important; }
 }
