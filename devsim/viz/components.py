@@ -271,8 +271,14 @@ it is open. A cat's opens weeks later than a mouse's, so the mouse's P24–P28 m
 the suture days inside the band in Settings and press Reset.
 """
 
+GATE_TIP = (
+    "The plasticity gate multiplies how fast every synapse learns: 0 = closed, 1 = fully "
+    "open. The window counts as open from 0.5 (the gold band of the timeline)."
+)
 TIPS = {  # settings -> what they do (tooltips)
-    "species": "Mouse or cat: each species' own gene values (window timing, inhibition...).",
+    "species": "Mouse or cat, each with its own gene values (window timing, inhibition...), "
+    "or a mouse strain: gad65_ko makes little GABA (weak inhibition, no window unless diazepam "
+    "triggers it), lynx1_ko lacks the Lynx1 brake (adults stay plastic).",
     "protocol": "custom: control vs one rearing event you set below; or a shipped experiment.",
     "days": "How long the animals live, in days after birth (P0).",
     "organisms": "Animals per group; littermates share their initial wiring and what they see. "
@@ -283,7 +289,8 @@ TIPS = {  # settings -> what they do (tooltips)
     "eye": "Which eye is sutured or inactivated.",
     "rearing_from": "First day of the rearing event.",
     "rearing_to": "Day the rearing event ends.",
-    "diazepam": "Give diazepam (more inhibition) to the manipulated group.",
+    "diazepam": "Give diazepam to the manipulated group: a drug that strengthens inhibition "
+    "(GABA-A receptors), which can open the window.",
     "diazepam_from": "First day of diazepam.",
     "diazepam_to": "Day diazepam ends.",
     **{name: GENE_BY_NAME[name].doc for name, *_ in PAGE_GENES},
@@ -527,11 +534,12 @@ def Header(run: Run):
                 style={"font-size": "2.4em", "font-weight": "700", "line-height": "1.1"},
             )
             solara.Text(f"of P{model.days}", style={"font-size": "1.1em", "color": "#555"})
-            solara.Text(
-                f"Critical window ({display_name(model.reference)}): {status}",
-                classes=["devsim-window"],
-                style={"font-size": "1.1em", "font-weight": "600", "color": colour},
-            )
+            with solara.Tooltip(GATE_TIP):  # the header's first word a student meets
+                solara.Text(
+                    f"Critical window ({display_name(model.reference)}): {status}",
+                    classes=["devsim-window"],
+                    style={"font-size": "1.1em", "font-weight": "600", "color": colour},
+                )
         solara.Text(conditions, classes=["devsim-today"], style={"font-size": "0.95em"})
         title = f"{protocol.title} · {model.experiment.species}"  # a cat is no mouse
         solara.Text(title, classes=["devsim-protocol"], style={"font-weight": "600"})
