@@ -324,6 +324,15 @@ def test_the_baldwin_page_runs_a_tiny_configuration(kernel_context):
         rc.close()
 
 
+def test_the_groups_binocular_share_is_shown_as_the_comparison_reads_it():
+    """0.922 is "just outside" a target up to 0.92 in the comparison, while the groups'
+    table said 92 %, which looked inside it."""
+    metrics = {"control": {"cbi": 0.65, "mean_odi": 0.3, "binocular_fraction": 0.922,
+                           "plasticity": 0.1}}  # fmt: skip
+    snap = lessons_page.Snapshot(age=28, days=28, histogram=b"", timeline=b"", metrics=metrics)
+    assert "<td>92.2 %</td>" in lessons_page.numbers_html(snap, "control")
+
+
 def test_the_baldwin_numbers_at_generation_50():
     off = baldwin_page.numbers_html(baldwin_page.simulate(5, 1, 50, False, 0))
     assert "this run has learning off: expect far less" in off

@@ -38,7 +38,8 @@ PUBLISHED = (
 
 INTRO = """
 **How learning can guide evolution** (Hinton & Nowlan 1987). Each of the organisms has 20
-genes; each gene is `1` (correct), `0` (incorrect) or `?` (learnable). Only the genome with
+genes; each carries one of three alleles: `1` (correct), `0` (incorrect) or `?` (undecided:
+set by learning during the life). Only the genome with
 all 20 switches right is rewarded: a needle in a haystack. During its life an organism makes
 up to 1000 random guesses for its `?` genes; the sooner it hits the target, the more
 offspring it has. Learned settings are **not** inherited, yet learning changes which genomes
