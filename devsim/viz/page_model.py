@@ -270,7 +270,7 @@ class PageModel(DevelopmentModel):
             error = str(exc)
             protocol_ = build_protocol(**page_defaults(), genes=default_genes())
         scenario = protocol_.scenario
-        super().__init__(scenario, rng=scenario.seed if rng is None else rng)
+        super().__init__(scenario, rng=rng)  # None: the scenario's own seed
         self.inputs = {**inputs, **genes}  # as given, also when invalid
         self.input_error: str | None = error  # one line, for the page to show
         self.protocol = protocol_  # what actually runs (the default protocol on error)
