@@ -270,12 +270,13 @@ def _percent(hist) -> list[float]:
 def histogram_rows(model: DevelopmentModel) -> tuple[list[dict], list[dict]]:
     """(bars, labels): each group's classes in percent with the control's, and its CBI."""
     counts = histogram_counts(model)
-    control = _percent(counts[model.reference])
-    top = figures.histogram_top(max(max(_percent(hist)) for hist in counts.values()))
+    percents = {name: _percent(hist) for name, hist in counts.items()}
+    control = percents[model.reference]
+    top = figures.histogram_top(max(max(p) for p in percents.values()))
     bars, labels = [], []
     for g, (name, hist) in enumerate(counts.items()):
         group = display_name(name)
-        for k, (cells, pct) in enumerate(zip(hist, _percent(hist), strict=True)):
+        for k, (cells, pct) in enumerate(zip(hist, percents[name], strict=True)):
             bars.append({"group": group, "od_class": k + 1, "x": 8 * g + k + 0.6,
                          "x2": 8 * g + k + 1.4, "cells": int(cells), "percent": round(pct, 2),
                          "control": round(control[k], 2)})  # fmt: skip
