@@ -212,6 +212,18 @@ SQUARE_AT = """(animal) => {
 }"""
 
 
+# Whether an element's centre is on screen and not covered (by the sticky bar): the topmost
+# element there is it or inside it.
+UNCOVERED = """(selector) => {
+  const el = document.querySelector(selector);
+  const box = el.getBoundingClientRect();
+  const x = box.left + box.width / 2, y = box.top + box.height / 2;
+  if (y < 0 || y > window.innerHeight) return false;
+  const top = document.elementFromPoint(x, y);
+  return top !== null && el.contains(top);
+}"""
+
+
 # The texts of a view's legends, from its scenegraph: [[label, ...] per legend].
 LEGENDS_OF = """(name) => {
   const view = document.querySelector('.devsim-grid').__vue__.views[name];
@@ -270,6 +282,12 @@ def test_a_click_on_a_litter_square_shows_that_animal(browser, app_url):
         assert point is not None
         s.page.mouse.click(*point)
         expect(chooser).to_have_value(target)
+        # the panels it changed were below the fold: now in view, their title not under the
+        # sticky bar, and flashed
+        title = s.page.locator(".devsim-panel-synapses h3")
+        s.page.wait_for_function(UNCOVERED, arg=".devsim-panel-synapses h3", timeout=10_000)
+        expect(title).to_be_in_viewport()
+        assert "devsim-flash" in s.page.locator(".devsim-panel-synapses").get_attribute("class")
         # what the marks mean is written under each panel, not only in its aria-label
         caption = s.page.locator(".devsim-chart-timeline .devsim-caption")
         expect(caption).to_be_visible()
