@@ -21,6 +21,7 @@ from devsim.lessons import find_lesson, lessons
 from devsim.scenario import load_scenario
 from devsim.viz import baldwin_page, lessons_page
 from devsim.viz.lessons_page import COMPARE, PREDICT, comparisons, lesson_steps, question_for
+from devsim.viz.page_model import model_params, preset_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,6 +136,13 @@ def test_choosing_a_lesson_shows_its_first_step_and_next_back_navigate(page):
     # the live simulation sits beside the text from the first step on
     assert _texts(page, "devsim-lesson-age") == ["P0"]
     assert len(page.find(widgets.Image).widgets) == 2  # OD histogram, ODI/gate over age
+    # titled as the reader knows it; where to find it again, as the protocol menu reads it
+    title = _texts(page, "devsim-live-title")[0]
+    assert title.startswith("Live simulation: ")
+    assert "md_critical" not in title
+    where = _texts(page, "devsim-live-where")[0]
+    assert where == f"On the Simulation page: protocol “{preset_text('md_critical')}”."
+    assert preset_text("md_critical") in model_params()["protocol"]["texts"]
     _button(page, "all-lessons").click()
     assert len(_texts(page, "devsim-lesson-title")) == len(lessons())
 
@@ -144,6 +152,9 @@ def test_predict_then_run_then_compare(page, fast):
     _go_to(page, PREDICT)
     run = page.find(v.Btn, class_="devsim-run").widget
     assert run.disabled  # no prediction yet
+    # Run is the step's main button until the run has ended; Next (which skips it) is not
+    assert _button(page, "next").outlined
+    assert _button(page, "next").color != "primary"
     radio = page.find(v.RadioGroup, class_="devsim-prediction").widget
     labels = [r.label for r in radio.children]
     assert labels[0] == "Toward the right eye (the open eye): the CBI falls"
@@ -160,6 +171,8 @@ def test_predict_then_run_then_compare(page, fast):
     assert _texts(page, "devsim-lesson-age") == ["P28"]
     assert page.find(v.Btn, class_="devsim-run").widget.disabled  # the life is over
     assert page.find(v.RadioGroup, class_="devsim-prediction").widget.disabled
+    assert _button(page, "next").color == "primary"
+    assert not _button(page, "next").outlined
 
     _go_to(page, COMPARE)
     table = page.find(solara.widgets.HTML).widgets

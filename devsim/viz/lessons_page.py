@@ -49,7 +49,7 @@ from devsim.shipped import scenario_path
 from devsim.validation import ROWS, Settings, near_miss
 from devsim.viz import figures
 from devsim.viz.figures import display_name as _shown
-from devsim.viz.page_model import PageModel, presets
+from devsim.viz.page_model import PageModel, preset_text, presets
 
 LESSON_ORGANISMS = 8  # animals per group in a live lesson run (the shipped scenarios have 16)
 REDRAWS = 10  # how many times the figures are redrawn while Run lives the simulated life
@@ -587,6 +587,7 @@ CSS = """
 .devsim-stepper .v-btn { text-transform: none; letter-spacing: 0; font-size: 0.85em; }
 .devsim-live-title { font-weight: 600; font-size: 1.1em; }
 .devsim-live-description { font-size: 0.92em; color: #444; }
+.devsim-live-where { font-size: 0.85em; color: #666; }
 .devsim-lesson-age { font-size: 2.2em; font-weight: 700; line-height: 1.1; }
 /* side by side on a wide screen, one above the other (larger) on a projector's 1280 px */
 .devsim-live-figures { display: flex; flex-wrap: wrap; gap: 4px 10px; justify-content: center; }
@@ -678,10 +679,7 @@ def LiveFigures(run: LiveRun, question: Question | None, pending: bool):
     snap = run.snapshot
     preset = presets()[run.scenario]
     with solara.Card(margin=0, style={"height": "100%"}):
-        solara.Text(
-            f"Live simulation: {preset.name} (preset {run.scenario})",
-            classes=["devsim-live-title"],
-        )
+        solara.Text(f"Live simulation: {preset.name}", classes=["devsim-live-title"])
         with solara.Row(style={"align-items": "center"}, gap="14px"):
             solara.Text(f"P{snap.age}", classes=["devsim-lesson-age"])
             with solara.Column(gap="0px", style={"flex": "1 1 auto"}):
@@ -694,6 +692,11 @@ def LiveFigures(run: LiveRun, question: Question | None, pending: bool):
         solara.Text(
             f"{description} ({lesson_organisms(preset)} animals per group.)",
             classes=["devsim-live-description"],
+        )
+        # where to run it again at leisure: the Simulation page's menu reads it so
+        solara.Text(
+            f"On the Simulation page: protocol “{preset_text(run.scenario)}”.",
+            classes=["devsim-live-where"],
         )
         with solara.Div(classes=["devsim-live-figures"]):
             with solara.Div(classes=["devsim-lesson-histogram"]):
@@ -914,12 +917,16 @@ def LessonView(lesson: Lesson):
                     f"Step {index + 1} of {len(steps)}",
                     style={"align-self": "center", "color": "#666"},
                 )
+                # before the run, Run is the step's main button: Next still skips it (a
+                # teacher may), but the later steps read the run's result
+                unrun = step.kind == "predict" and run is not None and not run.snapshot.finished
                 solara.Button(
                     "Next",
                     icon_name="mdi-chevron-right",
                     disabled=index == len(steps) - 1,
                     on_click=lambda: step_index.set(index + 1),
-                    color="primary",
+                    color=None if unrun else "primary",
+                    outlined=unrun,
                     classes=["devsim-next"],
                 )
         if run is not None:

@@ -76,6 +76,12 @@ def presets() -> dict[str, Scenario]:
     return load_presets()
 
 
+def preset_text(name: str) -> str:
+    """A preset as the protocol menu reads it: its title, and its name as the CLI and links
+    use it."""
+    return f"{presets()[name].name} ({name})"
+
+
 DAYS_RANGE = (10, 120)  # the page's "Simulated life" slider
 
 
@@ -309,7 +315,7 @@ def model_params() -> dict[str, Any]:
             # the menu reads each preset's title, and its name as the CLI and links use it
             "texts": [
                 "Custom: control vs one rearing event you set",
-                *(f"{scenario.name} ({name})" for name, scenario in presets().items()),
+                *(preset_text(name) for name in presets()),
             ],
             "label": "Rearing protocol (custom or a preset)",
         },
