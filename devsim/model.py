@@ -11,7 +11,9 @@ import mesa
 import numpy as np
 
 from devsim import maps, sheet
+from devsim.budget import physical_memory, scenario_cost, size_text
 from devsim.cohort import Cohort
+from devsim.errors import DevsimInputError
 from devsim.genome import SPECIES, Genome, gene_table
 from devsim.measures import DAILY_METRICS, acuity, at_ceiling, eye_responses, summarize_od
 from devsim.organism import Organism
@@ -49,14 +51,33 @@ class DevelopmentModel(mesa.Model):
     ):
         if scenario is None:
             scenario = scenario_from_settings(settings)
+        elif not isinstance(scenario, Scenario):
+            raise TypeError(
+                "scenario: expected a devsim Scenario (load_scenario(path or shipped name), "
+                f"parse_scenario(dict)), got {type(scenario).__name__}"
+            )
         elif settings:
-            raise TypeError(f"give a scenario or settings, not both: {sorted(settings)}")
+            hint = " (the seed is rng=...)" if "seed" in settings else ""
+            raise TypeError(
+                f"give a scenario or settings, not both: {sorted(settings)}{hint}; "
+                "scenario.with_changes(...) changes a scenario"
+            )
+        # validated again: a scenario changed without validation (pydantic's model_copy)
+        # must not run silently wrong, e.g. with a suture past the end of life
+        data = scenario.model_dump(by_alias=True)
         # a whole number is the run's seed (checked as a file's is, and recorded); anything
         # else numpy takes (a Generator, a SeedSequence...) gives draws no seed names
         self.seeded = rng is None or isinstance(rng, int | np.integer)
         if rng is not None and self.seeded:
-            seed = rng if isinstance(rng, bool) else int(rng)  # a bool is refused as a seed
-            scenario = parse_scenario({**scenario.model_dump(by_alias=True), "seed": seed}, "rng")
+            data["seed"] = rng if isinstance(rng, bool) else int(rng)  # a bool is refused
+        scenario = parse_scenario(data, "rng" if rng is not None and self.seeded else "scenario")
+        # a job this machine cannot hold is refused before anything is allocated
+        need, have = scenario_cost(scenario).memory, physical_memory()
+        if need > have:
+            raise DevsimInputError(
+                f"scenario: would need about {size_text(need)} of memory, more than this "
+                f"machine's {size_text(have)} (fewer organisms, neurons or sheet units)"
+            )
         rng = np.random.default_rng(scenario.seed if self.seeded else rng)
         super().__init__(rng=rng)
         self.experiment = scenario
@@ -301,4 +322,4 @@ def scenario_from_settings(settings: dict) -> Scenario:
     data["groups"] = [
         g.model_dump(by_alias=True) if isinstance(g, Group) else g for g in data["groups"]
     ]
-    return Scenario.model_validate(data)
+    return parse_scenario(data, "settings")

@@ -118,15 +118,17 @@ def check_own_folder(folder: Path, command: str, flag: str = "--out") -> None:
             )
 
 
-def check_room(folder: Path, names: tuple[str, ...] | list[str], stages: bool = True) -> None:
+def check_room(
+    folder: Path, names: tuple[str, ...] | list[str], stages: bool = True, flag: str = "--out"
+) -> None:
     """Before any work: ``folder`` can take files ``names`` (paths relative to it): no
     folder where one of them goes, no file where one of their folders goes."""
-    check_out(folder, stages=stages)
+    check_out(folder, flag, stages=stages)
     for name in names:
         place = _in_the_way(folder, name)
         if place is not None:
             raise DevsimInputError(
-                f"--out: {printable(str(place))} is in the way of {Path(name).name}; move it "
+                f"{flag}: {printable(str(place))} is in the way of {Path(name).name}; move it "
                 "and rerun"
             )
 

@@ -15,6 +15,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -273,10 +274,23 @@ _TYPE_NAMES = {
 }
 
 
+def python_values(value: Any) -> Any:
+    """``value`` with numpy's scalars as Python's (``np.int64(3)`` -> ``3``): a notebook's
+    ``for seed in np.arange(5)`` gives numpy integers, which the strict fields would refuse
+    as "not a whole number". A file never holds them."""
+    if isinstance(value, dict):
+        return {k: python_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [python_values(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
     """Validate a scenario given as a dict (e.g. parsed TOML)."""
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(python_values(data))
     except ValidationError as exc:
         err = exc.errors()[0]
         internal = ("function-", "tagged-")  # pydantic's own validator labels
@@ -432,5 +446,10 @@ def _depth(value: Any, level: int = 0) -> int:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file."""
+    """Read and validate a scenario TOML file: a path, or a shipped scenario's name
+    (``load_scenario("md_critical")``), as ``devsim run`` takes them."""
+    from devsim.shipped import resolve  # (shipped reads files with this module)
+
+    if isinstance(path, str) and not Path(path).is_file():
+        path = resolve(path, "scenario")
     return parse_scenario(read_toml(path), source=printable(str(path), 200))

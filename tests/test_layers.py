@@ -48,7 +48,7 @@ LAYERS = {
         "bench",
         "provenance",  # reads the package's own source to name the code
     },
-    "faces": {"cli", "viz", "plots", "handout", "app"},
+    "faces": {"cli", "viz", "plots", "handout", "app", "__main__"},
 }
 ORDER = list(LAYERS)
 DRAWING = ("matplotlib", "solara", "reacton", "ipywidgets", "altair", "plotly")

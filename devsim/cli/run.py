@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -93,6 +94,19 @@ def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> N
         except OSError as exc:  # the new results are published; say what is left
             print(f"devsim run: note: a previous run's {printable(str(stale))} could not be "
                   f"removed ({exc.strerror or exc})", file=sys.stderr)  # fmt: skip
+
+
+def save_run(model, out: str | os.PathLike) -> Path:
+    """Write ``model``'s results so far as ``devsim run`` writes them (summary.json,
+    scenario.json, timeline.parquet, figures/; a sheet's maps.npz and map figures) into the
+    folder ``out``, created if need be: the Python API's way to keep a run
+    (``devsim.save_run``). Returns the folder."""
+    folder = check_out(os.fspath(out), flag="out")
+    check_own_folder(folder, "devsim run", flag="out")
+    check_room(folder, run_files(model.experiment), flag="out")
+    summary = model.results().summary()
+    write_run(folder, summary, model.experiment, model.map_record() if model.sheet else None)
+    return folder
 
 
 def scenario_json(scenario) -> str:

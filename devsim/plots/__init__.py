@@ -1,5 +1,6 @@
 """Matplotlib figures (top layer): one module per topic."""
 
+import functools
 import math
 import warnings
 
@@ -8,10 +9,31 @@ from matplotlib.ticker import LogFormatter
 
 # Titles and legends carry user-given names (scenario, group, sweep): a "$" in them is a
 # dollar sign, never TeX. No devsim figure uses mathtext.
-matplotlib.rcParams["text.parse_math"] = False
+TEXT_SETTINGS = {"text.parse_math": False}
 # A name in a script the bundled font lacks draws as boxes; that is not worth a warning
 # on every figure (the name is printed correctly in every text output).
-warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+MISSING_GLYPH = r"Glyph \d+ .* missing from font"
+
+
+def figure(function):
+    """A figure function run with devsim's text settings (above), leaving the caller's
+    matplotlib as it was: a library must not change a notebook's rcParams, backend or
+    warning filters."""
+
+    @functools.wraps(function)
+    def drawn(*args, **kwargs):
+        with matplotlib.rc_context(TEXT_SETTINGS), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=MISSING_GLYPH, category=UserWarning)
+            return function(*args, **kwargs)
+
+    return drawn
+
+
+def use_text_settings() -> None:
+    """devsim's text settings for the whole process: for the browser app, whose server
+    threads draw figures at once (rc_context swaps the process's settings, not a thread's)."""
+    matplotlib.rcParams.update(TEXT_SETTINGS)
+    warnings.filterwarnings("ignore", message=MISSING_GLYPH, category=UserWarning)
 
 
 class PlainLogFormatter(LogFormatter):

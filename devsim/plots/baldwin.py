@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from devsim.errors import DevsimInputError
+from devsim.plots import figure
 
 __all__ = ["plot_alleles"]
 
@@ -40,6 +41,7 @@ def draw_allele_curves(axes, table: pd.DataFrame, curves=_CURVES) -> None:
         )
 
 
+@figure
 def plot_alleles(
     table: pd.DataFrame, path: str | os.PathLike[str], *, title: str | None = None
 ) -> None:

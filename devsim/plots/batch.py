@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from devsim.batch import FIGURE_METRICS, Sweep, figure_names
 from devsim.outputs import printable
+from devsim.plots import figure
 
 
 def _text(value: Any, limit: int = 120) -> str:
@@ -21,6 +22,7 @@ def _text(value: Any, limit: int = 120) -> str:
     return printable(str(value), limit)
 
 
+@figure
 def render_figures(table: pd.DataFrame, sweep: Sweep) -> dict[str, bytes]:
     """The PNG bytes of every figure, by file name: mean +/- sd over seeds, one line per
     group (and per value of the other swept parameters while that stays readable; beyond

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from devsim.outputs import printable
 from devsim.plasticity import WINDOW_OPEN_GATE
-from devsim.plots import shown
+from devsim.plots import figure, shown
 from devsim.scenario import Scenario
 
 PANELS_PER_ROW = 6
@@ -30,14 +30,16 @@ CONDITION_COLOURS = {
 DRUG_COLOURS = {"diazepam": "#01665e", "fluoxetine": "#17becf", "chondroitinase": "#bcbd22"}
 
 
+@figure
 def od_histograms(
     summary: dict,
-    path: Path | str,
+    path: Path | str | None = None,
     reference: str | None = None,
     label=None,
     per_row: int = PANELS_PER_ROW,
-) -> None:
-    """Hubel & Wiesel style 7-class OD histograms, one panel per group.
+) -> Figure:
+    """Hubel & Wiesel style 7-class OD histograms, one panel per group, written to ``path``
+    (PNG, SVG, PDF: by its suffix) when given; the figure is returned (a notebook shows it).
 
     Bars are percentages of responsive cells; the control's histogram is drawn as an
     outline on every other panel for reference. Class 1 = driven only by the
@@ -66,7 +68,9 @@ def od_histograms(
         ax.set_xlabel("OD class (1 = contra, 7 = ipsi)")
     for ax in axes[::columns]:
         ax.set_ylabel("% of responsive cells")
-    fig.savefig(path, dpi=110)
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
 
 
 def _percent(hist) -> np.ndarray:
@@ -93,10 +97,14 @@ def drug_rows(group) -> list[tuple]:
     return [(item, drugs.index(item.drug), len(drugs)) for item in group.treatments]
 
 
-def timeline(summary: dict, scenario: Scenario, path: Path | str, label=None) -> None:
+@figure
+def timeline(
+    summary: dict, scenario: Scenario, path: Path | str | None = None, label=None
+) -> Figure:
     """Mean ODI and the plasticity gate over age, window shaded; below them the protocol,
     one lane per group that has rearing, treatments or another strain. Groups are named
-    ``label(name)`` when given, else as the scenario names them."""
+    ``label(name)`` when given, else as the scenario names them. Written to ``path`` when
+    given; the figure is returned."""
     label = label or (lambda name: name)
     lanes = protocol_groups(scenario.groups, scenario.species)
     ratios = [3.0, 2.0] + ([0.9 + 0.32 * len(lanes)] if lanes else [])
@@ -154,7 +162,9 @@ def timeline(summary: dict, scenario: Scenario, path: Path | str, label=None) ->
         )
     axes[-1].set_xlabel("age (days)")
     fig.suptitle(summary["scenario"], fontsize=11)
-    fig.savefig(path, dpi=110)
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
 
 
 def protocol_lanes(

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from devsim.outputs import printable
 from devsim.plasticity import WINDOW_OPEN_GATE
-from devsim.plots import plain_log_labels
+from devsim.plots import figure, plain_log_labels
 
 # Scenario names and file names are the user's text: shown as they are, never parsed as
 # matplotlib maths ($...$) or TeX, control characters escaped.
@@ -49,6 +49,7 @@ def _band(ax, x, mean, sd, colour, label=None):
         ax.fill_between(x, mean - sd, mean + sd, color=colour, alpha=0.2, lw=0)
 
 
+@figure
 def plot_traits(table: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
     """Population means of the derived traits over generations."""
     panels = [(c, label) for c, label in TRAIT_PANELS if c in table]
@@ -71,6 +72,7 @@ def plot_traits(table: pd.DataFrame, path: str | os.PathLike, title: str = "") -
     fig.savefig(path, format="png", dpi=110)
 
 
+@figure
 def plot_genes(
     table: pd.DataFrame, genes: Sequence[str], path: str | os.PathLike, title: str = ""
 ) -> None:
@@ -89,6 +91,7 @@ def plot_genes(
     fig.savefig(path, format="png", dpi=110)
 
 
+@figure
 def plot_sigmas(
     table: pd.DataFrame, genes: Sequence[str], path: str | os.PathLike, title: str = ""
 ) -> None:
@@ -116,6 +119,7 @@ def plot_sigmas(
     fig.savefig(path, format="png", dpi=110)
 
 
+@figure
 def plot_habitat_maps(
     maps: Mapping[str, np.ndarray], path: str | os.PathLike, title: str = ""
 ) -> None:
@@ -140,6 +144,7 @@ def plot_habitat_maps(
     fig.savefig(path, format="png", dpi=110)
 
 
+@figure
 def plot_comparison(
     runs: Mapping[str, Sequence[pd.DataFrame]],
     columns: Sequence[str],
@@ -185,6 +190,7 @@ TIMESCALE_PANELS = (  # measure, title, log scale (learning: drift spreads it ov
 LAYER_COLOURS = {"genome": "tab:green", "window": "tab:blue", "adult": "tab:red"}
 
 
+@figure
 def plot_timescales(
     summary: pd.DataFrame,
     features: Sequence[tuple[str, str]],

@@ -8,16 +8,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize, hsv_to_rgb
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-from matplotlib.cm import ScalarMappable  # noqa: E402
-from matplotlib.colors import Normalize, hsv_to_rgb  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from devsim import maps  # noqa: E402
-from devsim.plots import shown  # noqa: E402
+from devsim import maps
+from devsim.plots import figure, shown
 
 COLUMNS = 4  # organisms drawn per group
 MAX_GROUPS = 6
@@ -138,6 +135,7 @@ def _group_grid(record: dict, path: Path | str, title: str, group, key=None) -> 
     fig.savefig(path, dpi=110)
 
 
+@figure
 def od_maps(record: dict, path: Path | str, label=None) -> None:
     """Final OD maps: one row per group, up to :data:`COLUMNS` littermates each; a group
     is named ``label(name)`` when given (the pages' display names)."""
@@ -169,6 +167,7 @@ def od_maps(record: dict, path: Path | str, label=None) -> None:
     _group_grid(record, path, title, group, key=lambda fig, axes: od_key(fig, axes, span))
 
 
+@figure
 def orientation_maps(record: dict, path: Path | str, label=None) -> None:
     """Final orientation maps in the colour wheel, pinwheels circled; a group is named
     ``label(name)`` when given."""
@@ -188,6 +187,7 @@ def orientation_maps(record: dict, path: Path | str, label=None) -> None:
     _group_grid(record, path, title, group, key=orientation_key)
 
 
+@figure
 def map_development(
     record: dict, path: Path | str, organism: int = 0, ages: int = 6, label=None
 ) -> None:
@@ -210,6 +210,7 @@ def map_development(
     fig.savefig(path, dpi=110)
 
 
+@figure
 def map_figures(record: dict, folder: Path) -> list[Path]:
     """All map figures of a run into ``folder``; their paths."""
     paths = [folder / "od_maps.png", folder / "orientation_maps.png"]

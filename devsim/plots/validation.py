@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from devsim.plots import figure
 from devsim.profile import Profile
 from devsim.validation import RECOVERY_LENGTHS, REVERSE_OCCLUSION_LENGTH, recovery_acuity
 
@@ -17,6 +18,7 @@ REARING_STYLE = {
 }
 
 
+@figure
 def profile_figure(profile: Profile, path: Path | str) -> None:
     """OD shift from 4 days of MD against the age MD started (mean ± sd over seeds)."""
     fig = Figure(figsize=(6.5, 4), layout="constrained")
@@ -37,6 +39,7 @@ def profile_figure(profile: Profile, path: Path | str) -> None:
     fig.savefig(path, dpi=110)
 
 
+@figure
 def two_phase_figure(
     summary: dict, path: Path | str, group: str = "md_7d", start: int = 24
 ) -> None:
@@ -62,6 +65,7 @@ def two_phase_figure(
     fig.savefig(path, dpi=110)
 
 
+@figure
 def recovery_figure(summaries: list[dict], path: Path | str) -> None:
     """Deprived-eye acuity after recovery against MD length; reverse occlusion marked."""
     lengths, ro = RECOVERY_LENGTHS, REVERSE_OCCLUSION_LENGTH

@@ -21,9 +21,13 @@ import psutil
 import solara
 import solara.lab
 
+from devsim.plots import use_text_settings
 from devsim.viz.baldwin_page import BaldwinPage
 from devsim.viz.components import LIVE_MODELS, Page
 from devsim.viz.lessons_page import LessonsPage
+
+# The server is the app's own process, whose threads draw figures at once.
+use_text_settings()
 
 # (path, label): the tabs of the app bar
 PAGES = (("/", "Simulation"), ("/lessons", "Lessons"), ("/baldwin", "Baldwin effect"))

@@ -1,0 +1,155 @@
+"""devsim from Python, as a notebook uses it: the same clear errors as a file gets, numpy's
+numbers taken as numbers, a run kept as ``devsim run`` keeps it, and a notebook's
+matplotlib left as it was."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import devsim
+from devsim.errors import DevsimInputError
+from devsim.model import DevelopmentModel
+from devsim.results import summary_json
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"days": 4, "neurons": 4, "presentations_per_day": 32, "batch_size": 16}
+
+
+def _lived(model: DevelopmentModel) -> DevelopmentModel:
+    while model.running:
+        model.step()
+    return model
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"groups": [{"name": "c", "organisms": -1}]}, "groups[0].organisms"),
+        ({"groups": [{"name": "c", "genome": {"etaa": 0.2}}]}, "etaa"),
+        ({"groups": [{"name": "c", "genome": {"eta": math.nan}}]}, "groups[0].genome"),
+        ({"days": "3"}, "days: must be a whole number"),
+        ({"species": "mose"}, "species"),
+    ],
+)
+def test_keyword_settings_are_checked_as_a_file_is(settings, says):
+    """The notebook's keywords raised pydantic's multi-line errors; now one line, as a
+    scenario file's, and the documented exception."""
+    with pytest.raises(DevsimInputError) as caught:
+        DevelopmentModel(**TINY | settings)
+    message = str(caught.value)
+    assert message.startswith("settings: ")
+    assert says in message
+    assert "\n" not in message
+    assert "pydantic" not in message
+
+
+def test_a_scenario_changed_without_validation_is_checked_before_it_runs():
+    """pydantic's model_copy skips validation: a suture past the end of life ran silently
+    as a control."""
+    scenario = devsim.load_scenario("md_critical")
+    with pytest.raises(DevsimInputError, match="outside the simulated life"):
+        DevelopmentModel(scenario.model_copy(update={"days": 5}))
+    with pytest.raises(TypeError, match="expected a devsim Scenario"):
+        DevelopmentModel({"days": 5})
+    with pytest.raises(TypeError, match=r"rng=\.\.\."):
+        DevelopmentModel(scenario, seed=5)
+
+
+def test_numpy_numbers_are_numbers():
+    """``for seed in np.arange(3)`` gave numpy integers, refused as "not a whole number"."""
+    groups = [{"name": "control", "organisms": 1}]
+    plain = _lived(DevelopmentModel(**TINY, groups=groups, seed=3))
+    scenario = plain.experiment.with_changes(seed=np.int64(3), days=np.int64(4))
+    assert scenario == plain.experiment
+    numpy = _lived(DevelopmentModel(**TINY, groups=[{"name": "control", "organisms": np.int8(1)}],
+                                    seed=np.uint32(3)))  # fmt: skip
+    assert summary_json(numpy.results().summary()) == summary_json(plain.results().summary())
+
+
+def test_a_shipped_scenario_loads_by_its_name_as_devsim_run_takes_it():
+    assert devsim.load_scenario("md_critical") == devsim.load_scenario(
+        devsim.scenario_path("md_critical")
+    )
+    with pytest.raises(DevsimInputError, match="shipped: .*md_critical"):
+        devsim.load_scenario("md_critcal")
+
+
+def test_a_model_too_big_for_the_machine_is_refused_before_anything_is_allocated():
+    groups = [{"name": f"g{i}", "organisms": 100_000} for i in range(3)]
+    with pytest.raises(DevsimInputError, match=r"scenario: would need about .* more than"):
+        DevelopmentModel(days=3650, groups=groups)
+
+
+def test_save_run_writes_what_devsim_run_writes(tmp_path):
+    from devsim.cli.run import RUN_FILES
+
+    model = _lived(DevelopmentModel(**TINY, groups=[{"name": "control", "organisms": 1}]))
+    folder = devsim.save_run(model, str(tmp_path / "run"))  # a str, as a notebook gives it
+    written = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    assert written == set(RUN_FILES)
+    summary = (folder / "summary.json").read_text(encoding="utf-8")
+    assert summary == summary_json(model.results().summary())
+    assert json.loads((folder / "scenario.json").read_text())["scenario"]["days"] == 4
+    with pytest.raises(DevsimInputError, match="^out: .*summary.json"):
+        devsim.save_run(model, folder / "summary.json")
+
+
+NOTEBOOK = """
+import warnings, matplotlib
+matplotlib.use("module://matplotlib_inline.backend_inline")
+import devsim
+heavy = sorted(m for m in ("mesa", "pandas", "solara", "devsim.model") if m in sys.modules)
+from devsim.model import DevelopmentModel
+filters = list(warnings.filters)  # (after numba's and pandas' own, which they add)
+from devsim.plots.development import od_histograms, timeline
+import devsim.plots.maps
+model = DevelopmentModel(days=2, neurons=4, presentations_per_day=16, batch_size=16,
+                         groups=[{"name": "$x^2$ mice", "organisms": 1}])
+while model.running:
+    model.step()
+summary = model.results().summary()
+fig = od_histograms(summary)
+timeline(summary, model.experiment)
+title = fig.axes[0].get_title()
+print(json.dumps({
+    "heavy": heavy,
+    "backend": matplotlib.get_backend(),
+    "parse_math": matplotlib.rcParams["text.parse_math"],
+    "filters_kept": list(warnings.filters) == filters,
+    "figure": type(fig).__name__,
+    "title": title,
+    "title_is_text": not fig.axes[0].title.get_parse_math(),
+}))
+"""
+
+
+def test_a_notebooks_matplotlib_is_left_as_it_was():
+    """Importing the sheet's figures switched a notebook to Agg (its inline figures
+    vanished) and importing any figure turned mathtext off for the user's own labels."""
+    code = "import json, sys\n" + NOTEBOOK
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)  # fmt: skip
+    seen = json.loads(out.stdout.splitlines()[-1])
+    assert seen["heavy"] == []  # `import devsim` is light
+    assert seen["backend"] == "module://matplotlib_inline.backend_inline"
+    assert seen["parse_math"] is True
+    assert seen["filters_kept"]
+    assert seen["figure"] == "Figure"  # returned, for a notebook to show
+    assert seen["title"].startswith("$x^2$ mice")
+    assert seen["title_is_text"]  # devsim's own figures still print a "$" as a dollar
+
+
+def test_python_m_devsim_is_the_command():
+    out = subprocess.run([sys.executable, "-m", "devsim", "--help"], capture_output=True,
+                         text=True, cwd=ROOT)  # fmt: skip
+    assert out.returncode == 0
+    assert out.stdout.startswith("usage: devsim ")
+    assert devsim.DevelopmentModel is DevelopmentModel
+    assert set(devsim.__all__) <= set(dir(devsim))
