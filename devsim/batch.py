@@ -135,7 +135,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from devsim.budget import Cost, cortex_terms, cortex_units, development_cost
+from devsim.budget import Cost, check_workers, cores, cortex_terms, cortex_units, development_cost
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
@@ -1224,7 +1224,7 @@ def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> 
 def run_sweep(
     sweep_path_or_obj: str | Path | Sweep | dict,
     out_dir: str | Path,
-    workers: int = 2,
+    workers: int | None = None,
     scheduler: Any = None,
     progress: bool = True,
     limits: tuple = (None, None),
@@ -1232,7 +1232,8 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Run every (parameter point, seed) of a sweep not already finished in ``out_dir``.
 
-    ``workers=1`` runs serially in this process; more starts a local Dask cluster;
+    ``workers=1`` runs serially in this process; more starts a local Dask cluster (at most
+    one worker a core; default, as ``devsim batch``: 2, or 1 on a one-core machine);
     ``scheduler`` (an address or a ``distributed.Client``) uses an existing cluster.
     Returns the results table (also written to ``out_dir/results.parquet``);
     ``table.attrs["batch"]`` counts runs: total, reused, ran, failed. Figures are drawn
@@ -1244,8 +1245,10 @@ def run_sweep(
     files the batch writes.
     """
     sweep = _as_sweep(sweep_path_or_obj)
+    workers = min(2, cores()) if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise DevsimInputError(f"--workers: must be an integer >= 1, got {workers!r}")
+    check_workers(workers, None if scheduler is None else "cluster")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DevsimInputError(f"{printable(str(out))}: --out must be a folder, not a file")

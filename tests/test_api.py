@@ -153,3 +153,14 @@ def test_python_m_devsim_is_the_command():
     assert out.stdout.startswith("usage: devsim ")
     assert devsim.DevelopmentModel is DevelopmentModel
     assert set(devsim.__all__) <= set(dir(devsim))
+
+
+def test_a_sweep_from_python_is_held_to_the_machines_cores(tmp_path):
+    """`devsim batch` refused more local workers than cores; run_sweep started them."""
+    from devsim.batch import run_sweep
+    from devsim.budget import cores
+
+    sweep = {"sweep": {"base": str(devsim.scenario_path("md_critical")), "seeds": [1]}}
+    with pytest.raises(DevsimInputError, match=f"more than this machine's {cores()} cores"):
+        run_sweep(sweep, tmp_path / "out", workers=cores() + 1, progress=False)
+    assert not (tmp_path / "out").exists()
