@@ -135,7 +135,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from devsim.budget import Cost, check_workers, cores, cortex_terms, cortex_units, development_cost
+from devsim.budget import (
+    Cost,
+    check_workers,
+    cortex_terms,
+    cortex_units,
+    default_workers,
+    development_cost,
+)
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
 from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
@@ -1245,10 +1252,10 @@ def run_sweep(
     files the batch writes.
     """
     sweep = _as_sweep(sweep_path_or_obj)
-    workers = min(2, cores()) if workers is None else workers
+    workers = default_workers() if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise DevsimInputError(f"--workers: must be an integer >= 1, got {workers!r}")
-    check_workers(workers, None if scheduler is None else "cluster")
+        raise DevsimInputError(f"workers: must be an integer >= 1, got {workers!r}")
+    check_workers(workers, None if scheduler is None else "cluster", ("workers", "scheduler="))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DevsimInputError(f"{printable(str(out))}: --out must be a folder, not a file")

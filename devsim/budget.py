@@ -22,14 +22,25 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def check_workers(workers: int, scheduler: str | None = None) -> int:
-    """``--workers`` as given, refused above this machine's cores when the work is local."""
+def default_workers() -> int:
+    """Local workers when none are asked for: 2, or 1 on a one-core machine."""
+    return min(2, cores())
+
+
+def check_workers(
+    workers: int,
+    scheduler: str | None = None,
+    flags: tuple[str, str] = ("--workers", "--scheduler ADDRESS"),
+) -> int:
+    """``--workers`` as given, refused above this machine's cores when the work is local
+    (``flags``: how the caller names the workers and a cluster, e.g. ``workers=``)."""
+    flag, cluster = flags
     if workers < 1:
-        raise DevsimInputError(f"--workers: must be >= 1, got {workers}")
+        raise DevsimInputError(f"{flag}: must be >= 1, got {workers}")
     if scheduler is None and workers > cores():
         raise DevsimInputError(
-            f"--workers: {workers} is more than this machine's {cores()} cores; use at most "
-            f"{cores()}, or --scheduler ADDRESS for a cluster"
+            f"{flag}: {workers} is more than this machine's {cores()} cores; use at most "
+            f"{cores()}, or {cluster} for a cluster"
         )
     return workers
 
@@ -269,7 +280,7 @@ def add_arguments(parser) -> None:
         default=None,
         metavar="SIZE",
         help="refuse a job whose largest model needs more memory (e.g. 16G; default: half "
-        "of this machine's memory)",
+        "of this machine's memory; at most all of it)",
     )
     parser.add_argument(
         "--max-organism-days",
@@ -284,6 +295,12 @@ def add_arguments(parser) -> None:
 def limits(args) -> tuple[int | None, float | None]:
     """The limits given on the command line (None: the defaults)."""
     memory = None if args.max_memory is None else parse_size(args.max_memory)
+    if memory is not None and memory > physical_memory():
+        # a model that does not fit in memory is refused whatever the limit (DevelopmentModel)
+        raise DevsimInputError(
+            f"--max-memory: {size_text(memory)} is more than this machine's "
+            f"{size_text(physical_memory())}; a job must fit in it"
+        )
     work = args.max_organism_days
     if work is not None and not (math.isfinite(work) and work > 0):
         raise DevsimInputError(

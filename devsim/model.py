@@ -64,13 +64,13 @@ class DevelopmentModel(mesa.Model):
             )
         # validated again: a scenario changed without validation (pydantic's model_copy)
         # must not run silently wrong, e.g. with a suture past the end of life
-        data = scenario.model_dump(by_alias=True)
+        scenario = parse_scenario(scenario.model_dump(by_alias=True), "scenario")
         # a whole number is the run's seed (checked as a file's is, and recorded); anything
         # else numpy takes (a Generator, a SeedSequence...) gives draws no seed names
         self.seeded = rng is None or isinstance(rng, int | np.integer)
         if rng is not None and self.seeded:
-            data["seed"] = rng if isinstance(rng, bool) else int(rng)  # a bool is refused
-        scenario = parse_scenario(data, "rng" if rng is not None and self.seeded else "scenario")
+            seed = rng if isinstance(rng, bool) else int(rng)  # a bool is refused as a seed
+            scenario = parse_scenario({**scenario.model_dump(by_alias=True), "seed": seed}, "rng")
         # a job this machine cannot hold is refused before anything is allocated
         need, have = scenario_cost(scenario).memory, physical_memory()
         if need > have:

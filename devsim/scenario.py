@@ -274,14 +274,17 @@ _TYPE_NAMES = {
 }
 
 
-def python_values(value: Any) -> Any:
+def python_values(value: Any, level: int = 0) -> Any:
     """``value`` with numpy's scalars as Python's (``np.int64(3)`` -> ``3``): a notebook's
     ``for seed in np.arange(5)`` gives numpy integers, which the strict fields would refuse
-    as "not a whole number". A file never holds them."""
+    as "not a whole number". A file never holds them. Nested deeper than a file may be (or
+    in a cycle): refused in one line, as a file is."""
+    if isinstance(value, dict | list | tuple) and level >= MAX_DEPTH:
+        raise DevsimInputError(f"values nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):
-        return {k: python_values(v) for k, v in value.items()}
+        return {k: python_values(v, level + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [python_values(v) for v in value]
+        return [python_values(v, level + 1) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -450,6 +453,6 @@ def load_scenario(path: str | Path) -> Scenario:
     (``load_scenario("md_critical")``), as ``devsim run`` takes them."""
     from devsim.shipped import resolve  # (shipped reads files with this module)
 
-    if isinstance(path, str) and not Path(path).is_file():
+    if isinstance(path, str):  # as devsim run reads its argument
         path = resolve(path, "scenario")
     return parse_scenario(read_toml(path), source=printable(str(path), 200))

@@ -81,10 +81,38 @@ def test_a_shipped_scenario_loads_by_its_name_as_devsim_run_takes_it():
         devsim.load_scenario("md_critcal")
 
 
-def test_a_model_too_big_for_the_machine_is_refused_before_anything_is_allocated():
-    groups = [{"name": f"g{i}", "organisms": 100_000} for i in range(3)]
-    with pytest.raises(DevsimInputError, match=r"scenario: would need about .* more than"):
-        DevelopmentModel(days=3650, groups=groups)
+def test_a_model_too_big_for_the_machine_is_refused_before_anything_is_allocated(monkeypatch):
+    import devsim.model
+
+    monkeypatch.setattr(devsim.model, "physical_memory", lambda: 2**30)  # a 1 GiB machine
+    groups = [{"name": f"g{i}", "organisms": 6000} for i in range(2)]  # ~1.3 GiB
+    with pytest.raises(DevsimInputError, match=r"scenario: would need about 1\.3 GiB .* 1\.0"):
+        DevelopmentModel(days=10, groups=groups)
+
+
+def test_a_memory_limit_above_the_machines_memory_is_refused_at_its_flag(tmp_path, capsys):
+    from devsim.budget import physical_memory
+    from devsim.cli import main
+
+    above = str(2 * physical_memory())
+    code = main(["run", "md_critical", "--max-memory", above, "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("devsim: error: --max-memory: ")
+    assert not (tmp_path / "o").exists()
+
+
+def test_errors_are_named_where_they_are():
+    scenario = devsim.load_scenario("md_critical")
+    with pytest.raises(DevsimInputError, match="^scenario: groups"):  # not the seed's fault
+        DevelopmentModel(scenario.model_copy(update={"days": 5}), rng=3)
+    with pytest.raises(DevsimInputError, match="^rng: seed"):
+        DevelopmentModel(scenario, rng=-1)
+    with pytest.raises(DevsimInputError, match="neither a file path"):
+        devsim.load_scenario("x" * 300)  # the TOML text given for its path, say
+    deep: list = []
+    deep.append(deep)  # a cycle
+    with pytest.raises(DevsimInputError, match="^settings: values nested more than"):
+        DevelopmentModel(days=3, groups=[{"name": "c", "genome": {"eta": deep}}])
 
 
 def test_save_run_writes_what_devsim_run_writes(tmp_path):
@@ -99,6 +127,17 @@ def test_save_run_writes_what_devsim_run_writes(tmp_path):
     assert json.loads((folder / "scenario.json").read_text())["scenario"]["days"] == 4
     with pytest.raises(DevsimInputError, match="^out: .*summary.json"):
         devsim.save_run(model, folder / "summary.json")
+
+
+def test_a_run_no_seed_reproduces_is_saved_without_one(tmp_path):
+    """Drawn from the caller's generator: scenario.json said the scenario's seed, which
+    gives other bytes."""
+    model = DevelopmentModel(
+        DevelopmentModel(**TINY, seed=11).experiment, rng=np.random.default_rng(5)
+    )
+    folder = devsim.save_run(_lived(model), tmp_path / "run")
+    assert json.loads((folder / "summary.json").read_text())["seed"] is None
+    assert json.loads((folder / "scenario.json").read_text())["scenario"]["seed"] is None
 
 
 NOTEBOOK = """
@@ -152,7 +191,10 @@ def test_python_m_devsim_is_the_command():
     assert out.returncode == 0
     assert out.stdout.startswith("usage: devsim ")
     assert devsim.DevelopmentModel is DevelopmentModel
-    assert set(devsim.__all__) <= set(dir(devsim))
+    for name in devsim.__all__:  # each export is where it says it is
+        assert getattr(devsim, name) is not None
+    with pytest.raises(AttributeError):
+        devsim.no_such_name  # noqa: B018
 
 
 def test_a_sweep_from_python_is_held_to_the_machines_cores(tmp_path):

@@ -19,6 +19,7 @@ import pytest
 
 import devsim.batch as batch
 from devsim.batch import derive_seeds, load_sweep, run_sweep
+from devsim.budget import default_workers
 from devsim.cli import main
 from devsim.errors import DevsimInputError
 from devsim.plots.batch import render_figures
@@ -145,7 +146,8 @@ def test_serial_local_cluster_and_existing_cluster_give_identical_tables(tmp_pat
     serial = run_sweep(path, tmp_path / "serial", workers=1, progress=False, draw=render_figures)
     assert list(serial["status"].unique()) == ["ok"]
     assert len(serial) == 4 * 2
-    local = run_sweep(path, tmp_path / "local", workers=2, progress=False)
+    # a local cluster of as many workers as cores, at least two where there are two
+    local = run_sweep(path, tmp_path / "local", workers=default_workers(), progress=False)
 
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"

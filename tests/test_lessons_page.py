@@ -21,7 +21,7 @@ from devsim.lessons import find_lesson, lessons
 from devsim.scenario import load_scenario
 from devsim.viz import baldwin_page, lessons_page
 from devsim.viz.lessons_page import COMPARE, PREDICT, comparisons, lesson_steps, question_for
-from devsim.viz.page_model import model_params, preset_text
+from devsim.viz.page_model import model_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -141,8 +141,9 @@ def test_choosing_a_lesson_shows_its_first_step_and_next_back_navigate(page):
     assert title.startswith("Live simulation: ")
     assert "md_critical" not in title
     where = _texts(page, "devsim-live-where")[0]
-    assert where == f"On the Simulation page: protocol “{preset_text('md_critical')}”."
-    assert preset_text("md_critical") in model_params()["protocol"]["texts"]
+    menu = "Monocular deprivation at the peak of the critical period (md_critical)"
+    assert where == f"On the Simulation page: protocol “{menu}”."
+    assert menu in model_params()["protocol"]["texts"]
     _button(page, "all-lessons").click()
     assert len(_texts(page, "devsim-lesson-title")) == len(lessons())
 

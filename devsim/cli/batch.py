@@ -53,12 +53,12 @@ def add_parser(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from devsim.budget import check_workers, cores
+    from devsim.budget import check_workers, default_workers
     from devsim.outputs import check_out, check_own_folder, printable
 
     out = check_out(args.out, stages=False)  # writes inside --out, not beside it
     check_own_folder(out, "devsim batch")
-    workers = min(2, cores()) if args.workers is None else args.workers
+    workers = default_workers() if args.workers is None else args.workers
     workers = check_workers(workers, args.scheduler)
     if args.max_runs < 1:
         raise DevsimInputError(f"--max-runs: must be >= 1, got {args.max_runs}")

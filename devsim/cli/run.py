@@ -63,10 +63,14 @@ def run_files(scenario) -> tuple[str, ...]:
     return RUN_FILES + (SHEET_FILES if scenario.cortex == "sheet" else ())
 
 
-def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> None:
+def write_run(
+    out: Path, summary: dict, scenario, maps: dict | None = None, seeded: bool = True
+) -> None:
     """Write summary.json, timeline.parquet and figures/*.png (and, for a sheet, its
     ``maps``: maps.npz and the map figures); all or nothing. A previous run's sheet files
-    that this run does not write are removed: a folder holds one run's results."""
+    that this run does not write are removed: a folder holds one run's results. Not
+    ``seeded`` (drawn from a generator the caller gave): scenario.json's seed is null, as
+    summary.json's is, for no seed reproduces the run."""
     from devsim.plots.development import od_histograms
     from devsim.plots.development import timeline as plot_timeline
 
@@ -74,7 +78,7 @@ def write_run(out: Path, summary: dict, scenario, maps: dict | None = None) -> N
         (staging / "summary.json").write_text(summary_json(summary), encoding="utf-8")
         # what ran, whole (groups, rearing, genome overrides, neurons, presentations): a
         # folder says its protocol without the TOML file it came from
-        (staging / "scenario.json").write_text(scenario_json(scenario), encoding="utf-8")
+        (staging / "scenario.json").write_text(scenario_json(scenario, seeded), encoding="utf-8")
         timeline = timeline_table(summary)
         timeline.attrs["devsim"] = provenance()  # the table carries what made it
         timeline.to_parquet(staging / "timeline.parquet", index=False)
@@ -104,15 +108,19 @@ def save_run(model, out: str | os.PathLike) -> Path:
     folder = check_out(os.fspath(out), flag="out")
     check_own_folder(folder, "devsim run", flag="out")
     check_room(folder, run_files(model.experiment), flag="out")
-    summary = model.results().summary()
-    write_run(folder, summary, model.experiment, model.map_record() if model.sheet else None)
+    results = model.results()
+    write_run(folder, results.summary(), model.experiment,
+              model.map_record() if model.sheet else None, seeded=results.seeded)  # fmt: skip
     return folder
 
 
-def scenario_json(scenario) -> str:
+def scenario_json(scenario, seeded: bool = True) -> str:
     """The scenario as run (``devsim run``'s ``scenario.json``), with the code that ran it
-    (devsim's version, the code digest, Python's version)."""
-    content = {**provenance(), "scenario": scenario.model_dump(mode="json", by_alias=True)}
+    (devsim's version, the code digest, Python's version); the seed null if not ``seeded``."""
+    ran = scenario.model_dump(mode="json", by_alias=True)
+    if not seeded:
+        ran["seed"] = None
+    content = {**provenance(), "scenario": ran}
     return json.dumps(content, indent=1) + "\n"
 
 

@@ -2,6 +2,7 @@
 
 import functools
 import math
+import threading
 import warnings
 
 import matplotlib
@@ -15,6 +16,12 @@ TEXT_SETTINGS = {"text.parse_math": False}
 MISSING_GLYPH = r"Glyph \d+ .* missing from font"
 
 
+# rc_context and catch_warnings swap the process's settings, not a thread's: figures drawn
+# in threads at once take turns, unless the process has devsim's settings for good.
+_SETTINGS_LOCK = threading.RLock()
+_process_settings = False
+
+
 def figure(function):
     """A figure function run with devsim's text settings (above), leaving the caller's
     matplotlib as it was: a library must not change a notebook's rcParams, backend or
@@ -22,7 +29,9 @@ def figure(function):
 
     @functools.wraps(function)
     def drawn(*args, **kwargs):
-        with matplotlib.rc_context(TEXT_SETTINGS), warnings.catch_warnings():
+        if _process_settings:
+            return function(*args, **kwargs)
+        with _SETTINGS_LOCK, matplotlib.rc_context(TEXT_SETTINGS), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=MISSING_GLYPH, category=UserWarning)
             return function(*args, **kwargs)
 
@@ -30,10 +39,13 @@ def figure(function):
 
 
 def use_text_settings() -> None:
-    """devsim's text settings for the whole process: for the browser app, whose server
-    threads draw figures at once (rc_context swaps the process's settings, not a thread's)."""
-    matplotlib.rcParams.update(TEXT_SETTINGS)
-    warnings.filterwarnings("ignore", message=MISSING_GLYPH, category=UserWarning)
+    """devsim's text settings for the whole process, for good: for the browser app, whose
+    server threads draw figures at once (they then draw without taking turns)."""
+    global _process_settings
+    with _SETTINGS_LOCK:
+        matplotlib.rcParams.update(TEXT_SETTINGS)
+        warnings.filterwarnings("ignore", message=MISSING_GLYPH, category=UserWarning)
+        _process_settings = True
 
 
 class PlainLogFormatter(LogFormatter):
