@@ -48,6 +48,12 @@ def kernel_context(monkeypatch):
         loop.close()
 
 
+@pytest.fixture(autouse=True)
+def fresh_runs(monkeypatch):
+    """Each test starts with no shared live run (the server keeps them for every session)."""
+    monkeypatch.setattr(lessons_page, "_shared", {})
+
+
 @pytest.fixture
 def fast(monkeypatch):
     """Tiny live runs: two animals per group, three redraws."""
@@ -187,10 +193,12 @@ def test_predict_then_run_then_compare(page, fast):
     assert sum(html.count(v) for v in verdicts) == 3
 
 
-def test_each_session_has_its_own_lesson_and_model(page):
+def test_each_session_has_its_own_lesson_and_shares_the_run(page):
+    """Each session keeps its own lesson and step; the live run, the same bytes for every
+    session, is lived once for all of them."""
     _open(page, "hubel_wiesel")
     _button(page, "next").click()
-    model_a = lessons_page.live.value.model
+    run_a = lessons_page.live.value
     loop = asyncio.new_event_loop()
     other = solara.server.kernel_context.VirtualKernelContext(
         id="other", kernel=solara.server.kernel.Kernel(), session_id="s2", event_loop=loop
@@ -201,14 +209,78 @@ def test_each_session_has_its_own_lesson_and_model(page):
             assert len(_texts(rc, "devsim-lesson-title")) == len(lessons())  # the list
             _open(rc, "hubel_wiesel")
             assert _step_title(rc) == "The question"
-            assert lessons_page.live.value.model is not model_a
+            assert lessons_page.live.value is not run_a  # its own view...
+            assert lessons_page.live.value.shared is run_a.shared  # ...of the one run
             rc.close()
     finally:
         with other:
             other.close()
         loop.close()
-    assert lessons_page.live.value.model is model_a
+    assert lessons_page.live.value is run_a
     assert _step_title(page) == "The historical experiment"
+
+
+def _predict_and_run(rc) -> None:
+    _go_to(rc, PREDICT)
+    rc.find(v.RadioGroup, class_="devsim-prediction").widget.v_model = "down"
+    rc.find(v.Btn, class_="devsim-run").widget.click()
+    rc.find(v.Html, class_="devsim-lesson-result").wait_for(timeout=60)
+    rc.find(v.Html, class_="devsim-running").wait_for("detached", timeout=10)
+
+
+def test_a_class_lives_a_lessons_run_once(page, fast, monkeypatch):
+    """Thirty students pressing Run lived thirty identical runs (a sheet's takes a minute
+    each) and held thirty models: the first Run lives it, every other session shows the
+    same snapshots."""
+    lived = []
+    real = lessons_page.SharedRun._live
+    monkeypatch.setattr(lessons_page.SharedRun, "_live",
+                        lambda self: lived.append(self.scenario) or real(self))  # fmt: skip
+    monkeypatch.setattr(lessons_page, "REPLAY_SECONDS", 0.01)
+    _open(page, "hubel_wiesel")
+    _predict_and_run(page)
+    first = lessons_page.live.value
+    assert first.snapshot.finished
+    assert first.shared.model is None  # freed once lived: the snapshots are what is shown
+    loop = asyncio.new_event_loop()
+    other = solara.server.kernel_context.VirtualKernelContext(
+        id="other", kernel=solara.server.kernel.Kernel(), session_id="s2", event_loop=loop
+    )
+    try:
+        with other:
+            _, rc = solara.render(InAppLayout(lessons_page.LessonsPage()), handle_error=False)
+            _open(rc, "hubel_wiesel")
+            assert _texts(rc, "devsim-lesson-age") == ["P0"]  # from the first day
+            _predict_and_run(rc)
+            assert lessons_page.live.value.snapshot is first.snapshot
+            assert _texts(rc, "devsim-lesson-age") == ["P28"]
+            rc.close()
+    finally:
+        with other:
+            other.close()
+        loop.close()
+    assert lived == ["md_critical"]
+
+
+def test_a_shared_run_that_fails_says_why_and_is_lived_again(page, fast, monkeypatch):
+    real = lessons_page.SharedRun._live
+
+    def failing(self):
+        self.model.step = lambda: 1 / 0
+        real(self)
+
+    monkeypatch.setattr(lessons_page.SharedRun, "_live", failing)
+    _open(page, "hubel_wiesel")
+    _go_to(page, PREDICT)
+    page.find(v.RadioGroup, class_="devsim-prediction").widget.v_model = "down"
+    page.find(v.Btn, class_="devsim-run").widget.click()
+    error = page.find(v.Alert, class_="devsim-run-error").wait_for(timeout=30)
+    assert "ZeroDivisionError: division by zero" in error.widget.children[0]
+    monkeypatch.setattr(lessons_page.SharedRun, "_live", real)
+    _button(page, "start-over").click()  # a failed run is built again, not shown again
+    _wait_prepared()
+    _predict_and_run(page)
+    assert lessons_page.live.value.snapshot.finished
 
 
 def test_a_lesson_without_scenario_links_to_the_baldwin_page(page):
@@ -390,8 +462,9 @@ def test_the_sheet_lesson_shows_its_maps_and_runs_the_presets_litter():
     assert lesson_organisms(presets()["sheet_md"]) == 2
     assert lesson_organisms(presets()["md_critical"]) == LESSON_ORGANISMS
     run = new_live_run(find_lesson("stripes"))
-    assert run.model.sheet
-    assert sum(1 for _ in run.model.organisms()) == 2 * len(run.model.groups)
+    model = run.shared.model  # (until it has lived)
+    assert model.sheet
+    assert sum(1 for _ in model.organisms()) == 2 * len(model.groups)
     assert run.snapshot.maps.startswith(b"\x89PNG")
     # no validation rows (row 23 needs the slow sheet_cat run too): no Compare step
     assert COMPARE not in [s.heading for s in lesson_steps(find_lesson("stripes"))]

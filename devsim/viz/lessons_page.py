@@ -17,9 +17,11 @@ with fewer animals per group, so that it runs in seconds. Two steps are interact
 A lesson without a scenario (the Baldwin effect) points to its own page instead.
 
 State is per browser session: the module-level ``solara.reactive`` values below are kept per
-virtual kernel, so a lesson, its step and its live model survive a visit to another tab.
-The worker thread is the only code that steps a live model; everything drawn comes from an
-immutable :class:`Snapshot`, so a render never reads a model while it changes.
+virtual kernel, so a lesson, its step and its prediction survive a visit to another tab.
+The live run itself is shared (:class:`SharedRun`): every session's run of a lesson is the
+same, so the server lives it once, in a thread of its own that is the only code stepping
+its model; everything drawn comes from an immutable :class:`Snapshot`, so a render never
+reads a model while it changes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import io
 import logging
 import math
 import threading
+import time
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -53,6 +56,7 @@ from devsim.viz.page_model import PageModel, preset_text, presets
 
 LESSON_ORGANISMS = 8  # animals per group in a live lesson run (the shipped scenarios have 16)
 REDRAWS = 10  # how many times the figures are redrawn while Run lives the simulated life
+REPLAY_SECONDS = 0.3  # a snapshot's time on screen where the shared run has made it already
 FIGURE_DPI = 150  # the figures are drawn sharper than the development page's and scaled down
 NO_CHANGE = 0.05  # a change smaller than this counts as "no clear change"
 BALDWIN_PATH = "/baldwin"
@@ -261,12 +265,98 @@ class Snapshot:
         return self.summary is not None
 
 
+class SharedRun:
+    """A lesson's live run, computed once for every session that shows it.
+
+    A lesson's run is the same for every student (the same preset, animals and seed give
+    the same bytes), so a class of thirty pressing Run costs one run, not thirty (a sheet's
+    takes about a minute), and one model in memory. The first Run starts it in a thread of
+    its own, which lives the simulated life to its end whoever still watches, taking a
+    :class:`Snapshot` every few days; each session shows them in order, as they are made, or
+    at :data:`REPLAY_SECONDS` apiece once they exist. The model is freed at the end.
+    """
+
+    def __init__(self, scenario: str):
+        self.scenario = scenario
+        self.model: DevelopmentModel | None = _lesson_model(scenario)
+        self.snapshots = [take_snapshot(self.model)]
+        self.error = ""  # why the run failed, if it did
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def ended(self) -> bool:
+        """The run has reached its last day, or failed."""
+        return self.snapshots[-1].finished or bool(self.error)
+
+    def start(self) -> None:
+        with self._changed:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._live, name=f"devsim lesson run {self.scenario}", daemon=True
+                )
+                self._thread.start()
+
+    def _live(self) -> None:
+        model = self.model
+        try:
+            chunk = max(1, math.ceil(model.days / REDRAWS))
+            while model.running:
+                for _ in range(chunk):
+                    model.step()
+                    if not model.running:
+                        break
+                snap = take_snapshot(model)
+                with self._changed:
+                    self.snapshots.append(snap)
+                    self._changed.notify_all()
+        except Exception as exc:
+            logger.exception("the live run of %s failed", self.scenario)
+            with self._changed:
+                self.error = printable(f"{type(exc).__name__}: {exc}", 300)
+                self._changed.notify_all()
+        finally:
+            self.model = None  # what is shown is in the snapshots
+
+    def wait(self, index: int, timeout: float) -> bool:
+        """Whether snapshot ``index`` exists, waiting up to ``timeout`` s for it."""
+        with self._changed:
+            return (
+                self._changed.wait_for(lambda: len(self.snapshots) > index or self.ended, timeout)
+                and len(self.snapshots) > index
+            )
+
+
+_shared: dict[tuple, SharedRun] = {}
+_shared_lock = threading.Lock()
+_building_shared: dict[tuple, threading.Lock] = {}
+
+
+def shared_run(scenario: str) -> SharedRun:
+    """The live run of ``scenario`` that every session shares (built by the first to ask:
+    the others wait for it; a failed one is built again)."""
+    key = (scenario, lesson_organisms(presets()[scenario]), REDRAWS)
+    with _shared_lock:
+        building = _building_shared.setdefault(key, threading.Lock())
+    with building:
+        run = _shared.get(key)
+        if run is None or run.error:
+            run = _shared[key] = SharedRun(scenario)
+        return run
+
+
 @dataclass(frozen=True, eq=False)
 class LiveRun:
+    """One session's view of a lesson's :class:`SharedRun`: which snapshot it shows."""
+
     lesson: str
     scenario: str
-    model: DevelopmentModel
-    snapshot: Snapshot
+    shared: SharedRun
+    shown: int = 0
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.shared.snapshots[self.shown]
 
 
 def _png(fig) -> bytes:
@@ -311,13 +401,10 @@ def lesson_organisms(preset) -> int:
     return min(LESSON_ORGANISMS, max(g.organisms for g in preset.groups))
 
 
-def new_live_run(lesson: Lesson) -> LiveRun | None:
-    """A fresh model of the lesson's live scenario (None if the lesson has none)."""
-    name = live_scenario(lesson)
-    if name is None:
-        return None
+def _lesson_model(name: str) -> PageModel:
+    """A model of preset ``name`` as the lessons run it (fewer animals)."""
     preset = presets()[name]
-    model = PageModel(
+    return PageModel(
         species=preset.species,
         protocol=name,
         days=preset.days,
@@ -327,7 +414,14 @@ def new_live_run(lesson: Lesson) -> LiveRun | None:
         presentations_per_day=preset.presentations_per_day,
         batch_size=preset.batch_size,
     )
-    return LiveRun(lesson.name, name, model, take_snapshot(model))
+
+
+def new_live_run(lesson: Lesson) -> LiveRun | None:
+    """The lesson's live run from its first day (None if the lesson has none)."""
+    name = live_scenario(lesson)
+    if name is None:
+        return None
+    return LiveRun(lesson.name, name, shared_run(name))
 
 
 # --- measured vs published ------------------------------------------------------------------
@@ -587,7 +681,7 @@ CSS = """
 .devsim-stepper .v-btn { text-transform: none; letter-spacing: 0; font-size: 0.85em; }
 .devsim-live-title { font-weight: 600; font-size: 1.1em; }
 .devsim-live-description { font-size: 0.92em; color: #444; }
-.devsim-live-where { font-size: 0.85em; color: #666; }
+.devsim-live-where { font-size: 0.85em; color: #666; display: block; }
 .devsim-lesson-age { font-size: 2.2em; font-weight: 700; line-height: 1.1; }
 /* side by side on a wide screen, one above the other (larger) on a projector's 1280 px */
 .devsim-live-figures { display: flex; flex-wrap: wrap; gap: 4px 10px; justify-content: center; }
@@ -690,7 +784,8 @@ def LiveFigures(run: LiveRun, question: Question | None, pending: bool):
                 )
         description = " ".join(preset.description.split())
         solara.Text(
-            f"{description} ({lesson_organisms(preset)} animals per group.)",
+            f"{description} ({lesson_organisms(preset)} animals per group. Everyone who opens "
+            "this lesson sees this same run: same animals, same seed, lived once.)",
             classes=["devsim-live-description"],
         )
         # where to run it again at leisure: the Simulation page's menu reads it so
@@ -706,7 +801,7 @@ def LiveFigures(run: LiveRun, question: Question | None, pending: bool):
             if snap.maps is not None:
                 with solara.Div(classes=["devsim-lesson-maps"]):
                     solara.Image(snap.maps)
-        reference = question.reference if question is not None else run.model.reference
+        reference = question.reference if question is not None else preset.reference
         solara.HTML(
             tag="div",
             unsafe_innerHTML=numbers_html(snap, reference),
@@ -734,12 +829,13 @@ def PredictStep(lesson: Lesson, run: LiveRun, question: Question, task):
             on_click=task,
             classes=["devsim-run"],
         )
-        if snap.finished:
+        if snap.finished or task.error:  # (a failed run is lived again)
             solara.Button(
                 "Start over",
                 icon_name="mdi-restart",
                 text=True,
                 on_click=lambda: start_over(lesson),
+                classes=["devsim-start-over"],
             )
         if not prediction.value:
             solara.Text("Pick a prediction first.", style={"color": "#777"})
@@ -752,7 +848,7 @@ def PredictStep(lesson: Lesson, run: LiveRun, question: Question, task):
         elif not snap.finished and snap.age > 0:
             solara.Text("Paused: Run goes on from here.", style={"color": "#777"})
     if task.error:
-        solara.Error(f"The run failed: {task.exception}")
+        solara.Error(f"The run failed: {task.exception}", classes=["devsim-run-error"])
     if snap.finished:
         outcome = question.answer(snap.summary)
         right = outcome == prediction.value
@@ -858,25 +954,34 @@ def LessonView(lesson: Lesson):
     )
 
     def run_to_end():
-        """Live the rest of the simulated life in chunks; publish a snapshot after each."""
+        """Show the rest of the simulated life, a snapshot at a time, as the shared run
+        makes them (started by the first session's Run) or, where they exist, at
+        REPLAY_SECONDS apiece."""
         current = live.value
         if current is None:
             return
-        model = current.model
-        chunk = max(1, math.ceil(model.days / REDRAWS))
-        while model.running:
-            for _ in range(chunk):
-                model.step()
-                if not model.running:
-                    break
-            snap = take_snapshot(model)
+        shared, index = current.shared, current.shown
+        shared.start()
+        while True:
+            following = index + 1
+            made = len(shared.snapshots) > following  # already there: replayed
+            while not shared.wait(following, timeout=0.25):
+                if not task.is_current():
+                    return  # cancelled: the lesson was closed or restarted
+                if shared.ended:
+                    if shared.error:
+                        raise RuntimeError(shared.error)
+                    return
+            if made:
+                time.sleep(REPLAY_SECONDS)
             if not task.is_current():
-                return  # cancelled: the lesson was closed or restarted
+                return
             with _lock:
                 latest = live.value
-                if latest is None or latest.model is not model:
+                if latest is None or latest.shared is not shared:
                     return
-                live.set(replace(latest, snapshot=snap))
+                live.set(replace(latest, shown=following))
+            index = following
 
     task = solara.lab.use_task(run_to_end, dependencies=None, raise_error=False)
 
