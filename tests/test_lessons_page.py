@@ -283,6 +283,53 @@ def test_a_shared_run_that_fails_says_why_and_is_lived_again(page, fast, monkeyp
     assert lessons_page.live.value.snapshot.finished
 
 
+def test_a_run_whose_thread_died_says_so_and_is_lived_again(page, fast, monkeypatch):
+    """A run thread that ended without its last day (or a thread that could not start)
+    left every session "Running…" for ever, and every later opening the same dead run."""
+    real = lessons_page.SharedRun._live
+    monkeypatch.setattr(lessons_page.SharedRun, "_live", lambda self: None)
+    _open(page, "hubel_wiesel")
+    _go_to(page, PREDICT)
+    page.find(v.RadioGroup, class_="devsim-prediction").widget.v_model = "down"
+    page.find(v.Btn, class_="devsim-run").widget.click()
+    error = page.find(v.Alert, class_="devsim-run-error").wait_for(timeout=30)
+    assert "the run stopped before its last day" in error.widget.children[0]
+    monkeypatch.setattr(lessons_page.SharedRun, "_live", real)
+    _button(page, "start-over").click()
+    _wait_prepared()
+    page.find(v.Alert, class_="devsim-run-error").assert_empty()
+    _predict_and_run(page)
+    assert lessons_page.live.value.snapshot.finished
+
+
+def test_a_run_left_and_opened_again_waits_for_its_own_run(page, fast, monkeypatch):
+    """The Run of a lesson left mid-run went on moving the lesson opened again (the same
+    shared run): its result appeared before the student had predicted anything."""
+    gate = threading.Event()
+    real = lessons_page.take_snapshot
+
+    def held(model):
+        if model.age > 0:
+            assert gate.wait(30)
+        return real(model)
+
+    monkeypatch.setattr(lessons_page, "take_snapshot", held)
+    _open(page, "hubel_wiesel")
+    _go_to(page, PREDICT)
+    page.find(v.RadioGroup, class_="devsim-prediction").widget.v_model = "down"
+    page.find(v.Btn, class_="devsim-run").widget.click()
+    page.find(v.Html, class_="devsim-running").wait_for(timeout=10)
+    _button(page, "all-lessons").click()
+    _open(page, "hubel_wiesel")
+    shared = lessons_page.live.value.shared
+    gate.set()  # the run goes on to its end...
+    assert shared.wait(len(shared.snapshots) + 5, timeout=60) is False
+    assert shared.snapshots[-1].finished
+    time.sleep(0.5)
+    assert _texts(page, "devsim-lesson-age") == ["P0"]  # ...and this view waits for its Run
+    assert lessons_page.live.value.shown == 0
+
+
 def test_a_lesson_without_scenario_links_to_the_baldwin_page(page):
     _open(page, "baldwin")
     assert _step_title(page) == "The question"

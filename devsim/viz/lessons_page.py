@@ -32,6 +32,8 @@ import logging
 import math
 import threading
 import time
+import weakref
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -51,6 +53,7 @@ from devsim.senses import EYE_CONDITIONS
 from devsim.shipped import scenario_path
 from devsim.validation import ROWS, Settings, near_miss
 from devsim.viz import figures
+from devsim.viz.components import LIVE_MODELS
 from devsim.viz.figures import display_name as _shown
 from devsim.viz.page_model import PageModel, preset_text, presets
 
@@ -273,12 +276,14 @@ class SharedRun:
     takes about a minute), and one model in memory. The first Run starts it in a thread of
     its own, which lives the simulated life to its end whoever still watches, taking a
     :class:`Snapshot` every few days; each session shows them in order, as they are made, or
-    at :data:`REPLAY_SECONDS` apiece once they exist. The model is freed at the end.
+    at :data:`REPLAY_SECONDS` apiece once they exist. The model is freed at the end; the run
+    itself when no session shows it any more (:func:`shared_run` holds it weakly).
     """
 
     def __init__(self, scenario: str):
         self.scenario = scenario
         self.model: DevelopmentModel | None = _lesson_model(scenario)
+        LIVE_MODELS.add(self.model)  # the server's /status counts it
         self.snapshots = [take_snapshot(self.model)]
         self.error = ""  # why the run failed, if it did
         self._changed = threading.Condition()
@@ -289,13 +294,36 @@ class SharedRun:
         """The run has reached its last day, or failed."""
         return self.snapshots[-1].finished or bool(self.error)
 
+    @property
+    def failure(self) -> str:
+        """Why the run cannot go on to its last day ("" while it can): it failed, or its
+        thread ended without it."""
+        if self.error:
+            return self.error
+        thread = self._thread
+        if thread is not None and not thread.is_alive() and not self.snapshots[-1].finished:
+            return "the run stopped before its last day"
+        return ""
+
+    @property
+    def usable(self) -> bool:
+        return not self.failure
+
     def start(self) -> None:
         with self._changed:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._live, name=f"devsim lesson run {self.scenario}", daemon=True
-                )
-                self._thread.start()
+            if self._thread is not None:
+                return
+            thread = threading.Thread(
+                target=self._live, name=f"devsim lesson run {self.scenario}", daemon=True
+            )
+            # no session's: the run is everyone's, and must not keep the first clicker's
+            # session alive (solara gives a thread the context it was made in)
+            thread.current_context = None
+            self._thread = thread
+        try:
+            thread.start()
+        except RuntimeError as exc:  # no thread to be had: say so, as a failed run
+            self._fail(exc)
 
     def _live(self) -> None:
         model = self.model
@@ -308,15 +336,22 @@ class SharedRun:
                         break
                 snap = take_snapshot(model)
                 with self._changed:
+                    if snap.finished:
+                        self.model = None  # what is shown is in the snapshots
                     self.snapshots.append(snap)
                     self._changed.notify_all()
-        except Exception as exc:
+        except BaseException as exc:
             logger.exception("the live run of %s failed", self.scenario)
-            with self._changed:
-                self.error = printable(f"{type(exc).__name__}: {exc}", 300)
-                self._changed.notify_all()
+            self._fail(exc)
         finally:
-            self.model = None  # what is shown is in the snapshots
+            self.model = None
+            if not self.ended:  # (cannot happen; but no session may wait for ever)
+                self._fail(RuntimeError("the run stopped before its last day"))
+
+    def _fail(self, exc: BaseException) -> None:
+        with self._changed:
+            self.error = printable(f"{type(exc).__name__}: {exc}", 300)
+            self._changed.notify_all()
 
     def wait(self, index: int, timeout: float) -> bool:
         """Whether snapshot ``index`` exists, waiting up to ``timeout`` s for it."""
@@ -327,22 +362,40 @@ class SharedRun:
             )
 
 
-_shared: dict[tuple, SharedRun] = {}
+# scenario, animals, redraws -> the run (weakly: freed when no session shows it), or the
+# Future of its build under way (sessions opening it meanwhile wait for that one build)
+_shared: dict[tuple, weakref.ref | Future] = {}
 _shared_lock = threading.Lock()
-_building_shared: dict[tuple, threading.Lock] = {}
 
 
 def shared_run(scenario: str) -> SharedRun:
-    """The live run of ``scenario`` that every session shares (built by the first to ask:
-    the others wait for it; a failed one is built again)."""
+    """The live run of ``scenario`` that every session shares: built by the first session to
+    ask, the others waiting for that build (and getting its error, if it fails); one that
+    failed is built again at the next asking."""
     key = (scenario, lesson_organisms(presets()[scenario]), REDRAWS)
     with _shared_lock:
-        building = _building_shared.setdefault(key, threading.Lock())
-    with building:
-        run = _shared.get(key)
-        if run is None or run.error:
-            run = _shared[key] = SharedRun(scenario)
-        return run
+        entry = _shared.get(key)
+        if isinstance(entry, Future):
+            future, owner = entry, False
+        else:
+            run = entry() if entry is not None else None
+            if run is not None and run.usable:
+                return run
+            future, owner = Future(), True
+            _shared[key] = future
+    if not owner:
+        return future.result()
+    try:
+        run = SharedRun(scenario)
+    except BaseException as exc:
+        with _shared_lock:
+            _shared.pop(key, None)  # the next opening tries again
+        future.set_exception(exc)
+        raise
+    with _shared_lock:
+        _shared[key] = weakref.ref(run)
+    future.set_result(run)
+    return run
 
 
 @dataclass(frozen=True, eq=False)
@@ -594,6 +647,7 @@ preparing = solara.reactive(False)  # a live run is being built
 wanted = solara.reactive(0)  # counts the builds asked for: only the latest one is shown
 building = solara.reactive(0)  # the build under way (a view mounted again starts no second)
 build_error = solara.reactive("")  # why the last build failed, for the page to say
+run_failure = solara.reactive(None)  # (the view, why) of this session's Run that failed
 _lock = threading.Lock()  # the check-and-set of a worker's snapshot
 logger = logging.getLogger(__name__)
 
@@ -655,6 +709,14 @@ def close_lesson() -> None:
 def start_over(lesson: Lesson) -> None:
     prediction.set("")
     _prepare(lesson)
+
+
+def _stop(task) -> None:
+    """Stop a session's Run (its view of the shared run; the run itself goes on)."""
+    try:
+        task.cancel()
+    except RuntimeError:  # never started
+        pass
 
 
 CSS = """
@@ -829,12 +891,12 @@ def PredictStep(lesson: Lesson, run: LiveRun, question: Question, task):
             on_click=task,
             classes=["devsim-run"],
         )
-        if snap.finished or task.error:  # (a failed run is lived again)
+        if snap.finished or not run.shared.usable:  # (a failed run is lived again)
             solara.Button(
                 "Start over",
                 icon_name="mdi-restart",
                 text=True,
-                on_click=lambda: start_over(lesson),
+                on_click=lambda: (_stop(task), start_over(lesson)),
                 classes=["devsim-start-over"],
             )
         if not prediction.value:
@@ -846,9 +908,10 @@ def PredictStep(lesson: Lesson, run: LiveRun, question: Question, task):
                 classes=["devsim-running"],
             )
         elif not snap.finished and snap.age > 0:
-            solara.Text("Paused: Run goes on from here.", style={"color": "#777"})
-    if task.error:
-        solara.Error(f"The run failed: {task.exception}", classes=["devsim-run-error"])
+            solara.Text("Stopped here: Run shows the rest.", style={"color": "#777"})
+    failed = run_failure.value
+    if failed is not None and failed[0] is run:  # (a view started over has not failed)
+        solara.Error(f"The run failed: {failed[1]}", classes=["devsim-run-error"])
     if snap.finished:
         outcome = question.answer(snap.summary)
         right = outcome == prediction.value
@@ -956,34 +1019,39 @@ def LessonView(lesson: Lesson):
     def run_to_end():
         """Show the rest of the simulated life, a snapshot at a time, as the shared run
         makes them (started by the first session's Run) or, where they exist, at
-        REPLAY_SECONDS apiece."""
-        current = live.value
-        if current is None:
+        REPLAY_SECONDS apiece. Only the view it started from is moved on: a lesson closed
+        and opened again, or started over, is a new view that this call leaves alone."""
+        mine = live.value
+        if mine is None:
             return
-        shared, index = current.shared, current.shown
-        shared.start()
-        while True:
-            following = index + 1
-            made = len(shared.snapshots) > following  # already there: replayed
-            while not shared.wait(following, timeout=0.25):
+        shared = mine.shared
+        try:
+            shared.start()
+            while not mine.snapshot.finished:
+                following = mine.shown + 1
+                made = len(shared.snapshots) > following  # already there: replayed
+                while not shared.wait(following, timeout=0.25):
+                    if not task.is_current():
+                        return  # cancelled: the lesson was closed or restarted
+                    if shared.failure:
+                        raise RuntimeError(shared.failure)
+                if made:
+                    time.sleep(REPLAY_SECONDS)
                 if not task.is_current():
-                    return  # cancelled: the lesson was closed or restarted
-                if shared.ended:
-                    if shared.error:
-                        raise RuntimeError(shared.error)
                     return
-            if made:
-                time.sleep(REPLAY_SECONDS)
-            if not task.is_current():
-                return
+                with _lock:
+                    if live.value is not mine:
+                        return
+                    mine = replace(mine, shown=following)
+                    live.set(mine)
+        except Exception as exc:
             with _lock:
-                latest = live.value
-                if latest is None or latest.shared is not shared:
-                    return
-                live.set(replace(latest, shown=following))
-            index = following
+                if live.value is mine:
+                    run_failure.set((mine, printable(str(exc), 300)))
+            raise
 
     task = solara.lab.use_task(run_to_end, dependencies=None, raise_error=False)
+    solara.use_effect(lambda: lambda: _stop(task), [])  # the view closed: its Run stops
 
     with solara.Row(style={"align-items": "center"}, gap="12px"):
         solara.Button(
