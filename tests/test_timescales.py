@@ -298,3 +298,31 @@ def test_a_scenario_without_features_beside_one_with_them_gets_no_spectrum(tmp_p
     summary = pd.read_csv(out / "timescales.csv")
     assert set(summary["scenario"]) == {"spectrum"}
     assert summary["mean"].notna().all()
+
+
+def test_each_prediction_is_checked_on_the_drift_baseline_too(tmp_path, capsys):
+    """The spectrum's predictions were checked on the selection arm only, so a prediction
+    that drift meets as well (no evidence of selection) counted as holding."""
+    path = tmp_path / "spectrum.toml"
+    features = "".join(
+        f'[[features]]\nname = "{f["name"]}"\norientation = "{f["orientation"]}"\n'
+        for f in FEATURES[:3]
+    )
+    path.write_text(
+        'name = "tiny spectrum"\ndays = 20\nassess_from = 16\nassess_every = 4\n'
+        "generations = 2\ngrid = [2, 1]\nper_cell = 2\nneurons = 4\n"
+        "presentations_per_day = 16\nbatch_size = 4\n" + features
+    )
+    out = tmp_path / "o"
+    assert cli.main(["evolve", str(path), "--drift", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    checks = pd.read_csv(out / "predictions.csv")
+    summary = pd.read_csv(out / "timescales.csv")
+    drift = summary[summary["selection"] == "off"].set_index("metric")["mean"].to_dict()
+    timescales = {"fixed": math.inf, "every_2": 2.0, "individual": 1.0}
+    expected = predictions(drift, timescales)
+    assert list(checks["drift_value"]) == pytest.approx([c["value"] for c in expected])
+    assert list(checks["holds_under_drift"]) == [c["holds"] for c in expected]
+    held = checks[checks["holds"]]
+    assert f"{len(held)} of {len(checks)} hold; {int(held['holds_under_drift'].sum())} of them " \
+        "hold under drift too" in printed  # fmt: skip
