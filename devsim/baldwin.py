@@ -68,6 +68,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "undecided_sd",
     "fitness_mean",
     "found_fraction",
+    "runs_found",
 )
 
 _METRICS: tuple[str, ...] = ("correct", "incorrect", "undecided", "fitness_mean", "found_fraction")
@@ -509,10 +510,12 @@ def run_baldwin(
     -------
     pandas.DataFrame
         One row per generation ``0..generations`` with columns ``generation, correct, incorrect,
-        undecided, correct_sd, incorrect_sd, undecided_sd, fitness_mean, found_fraction``: means
-        over runs of the allele frequencies (fractions of all loci in the population), their
-        sample standard deviations over runs (0 for a single run), the mean population fitness
-        and the mean share of the population that found the target.
+        undecided, correct_sd, incorrect_sd, undecided_sd, fitness_mean, found_fraction,
+        runs_found``: means over runs of the allele frequencies (fractions of all loci in the
+        population), their sample standard deviations over runs (0 for a single run), the mean
+        population fitness, the mean share of the population that found the target, and in how
+        many runs some organism had found it by then (runs split: those that find the target
+        and those that never do; the means mix both).
 
     Raises
     ------
@@ -541,4 +544,7 @@ def run_baldwin(
         table[f"{name}_sd"] = values.std(axis=0, ddof=1) if runs > 1 else np.zeros(generations + 1)
     table["fitness_mean"] = per_run["fitness_mean"].mean(axis=0)
     table["found_fraction"] = per_run["found_fraction"].mean(axis=0)
-    return table[list(TABLE_COLUMNS)]
+    table["runs_found"] = np.maximum.accumulate(per_run["found_fraction"] > 0, axis=1).sum(axis=0)
+    table = table[list(TABLE_COLUMNS)]
+    table.attrs["runs"] = runs
+    return table

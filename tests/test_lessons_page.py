@@ -474,6 +474,8 @@ def test_the_baldwin_numbers_at_generation_50():
     assert "learning off" not in html
     assert "Correct alleles at generation 50</td><td><b>0." in html
     assert "generations to see it" not in html  # every published number is at generation 50
+    found = int(result.table["runs_found"].iloc[-1])
+    assert f"Runs in which the target was found (of 2)</td><td><b>{found}</b>" in html
 
 
 def _load_app():

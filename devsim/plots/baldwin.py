@@ -78,5 +78,13 @@ def plot_alleles(
     axes.set_ylabel("Relative frequency of alleles")
     axes.set_title(title or "How learning can guide evolution (Hinton & Nowlan, 1987)")
     axes.grid(alpha=0.3)
-    axes.legend(loc="center right", frameon=False)
+    axes.legend(loc="center right", frameon=False,
+                title="mean, band ± sd over runs")  # fmt: skip
+    if "runs_found" in table.columns:
+        # the means mix runs that found the target with runs that never did
+        found = int(table["runs_found"].iloc[-1])
+        runs = table.attrs.get("runs")
+        of = f" of {runs}" if runs else ""
+        axes.text(0.99, 0.02, f"target found in {found}{of} runs", transform=axes.transAxes,
+                  ha="right", va="bottom", fontsize=9, color="#444")  # fmt: skip
     figure.savefig(path, format="png", dpi=120)

@@ -156,6 +156,12 @@ def numbers_html(result: BaldwinResult) -> str:
         f"<td><b>{last['found_fraction']:.2f}</b></td><td>≈ 1 with learning; 0 without "
         "(the needle is never found)</td><td>Hinton & Nowlan 1987</td></tr>"
     )
+    # the means mix runs that found the target with runs that never did
+    lines.append(
+        f"<tr><td>Runs in which the target was found (of {result.runs})</td>"
+        f"<td><b>{int(last['runs_found'])}</b></td><td>—</td><td>the means above mix the "
+        "runs that found it with those that never did</td></tr>"
+    )
     lines.append("</tbody></table>")
     return "\n".join(lines)
 
