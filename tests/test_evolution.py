@@ -439,3 +439,22 @@ def test_the_world_reported_is_the_world_lived():
     gradient = parse_evolution_scenario({**base, "environment": environment})
     model = EvolutionModel(**gradient.model_kwargs(), rng=1)
     assert model.grid.orientation.data[:, 0].tolist() == [0.0, 30.0, 60.0, 105.0]
+
+
+def test_an_orientation_gene_is_drawn_without_wrap_around_spikes(tmp_path):
+    """The circular mean of innate_orientation crossing 0/180 was drawn 0 -> 178 -> 0: a
+    spike that is not evolution."""
+    from devsim.plots.evolution import plot_genes
+
+    table = pd.DataFrame({
+        "generation": [0, 1, 2, 3, 4],
+        "innate_orientation_mean": [178.0, 1.0, 179.0, 2.0, 177.0],
+        "innate_orientation_sd": [3.0] * 5,
+        "eta_mean": [0.2, 0.21, 0.22, 0.2, 0.19],
+        "eta_sd": [0.01] * 5,
+    })  # fmt: skip
+    fig = plot_genes(table, ["innate_orientation", "eta"], tmp_path / "genes.png")
+    orientation = fig.axes[0].lines[0].get_ydata()
+    assert np.ptp(orientation) < 10  # within degrees of each other, as the angles are
+    assert "unwrapped" in fig.axes[0].get_title()
+    assert list(fig.axes[1].lines[0].get_ydata()) == [0.2, 0.21, 0.22, 0.2, 0.19]

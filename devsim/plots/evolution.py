@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from devsim.evolution import PERIODIC_GENES
 from devsim.outputs import printable
 from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.plots import figure, plain_log_labels
@@ -75,20 +76,30 @@ def plot_traits(table: pd.DataFrame, path: str | os.PathLike, title: str = "") -
 @figure
 def plot_genes(
     table: pd.DataFrame, genes: Sequence[str], path: str | os.PathLike, title: str = ""
-) -> None:
-    """Mean +- sd of the evolving genes over generations."""
+) -> Figure:
+    """Mean +- sd of the evolving genes over generations (the figure is returned too)."""
     cols = 4
     rows = max(1, -(-len(genes) // cols))
     fig = Figure(figsize=(3.2 * cols, 2.4 * rows), layout="constrained")
     x = table["generation"].to_numpy()
     for i, gene in enumerate(genes):
         ax = fig.add_subplot(rows, cols, i + 1)
-        _band(ax, x, table[f"{gene}_mean"].to_numpy(), table[f"{gene}_sd"].to_numpy(), "tab:green")
-        ax.set_title(gene, fontsize=9)
+        mean = table[f"{gene}_mean"].to_numpy(dtype=float, copy=True)
+        label = gene
+        if gene.split("@")[0] in PERIODIC_GENES:
+            # an orientation: 178° and 2° are neighbours, so the circular mean is drawn
+            # unwrapped (no 0 -> 178 -> 0 spikes where it crosses the period's ends)
+            finite = np.isfinite(mean)
+            mean[finite] = np.unwrap(mean[finite], period=180.0)
+            label = f"{gene} (degrees, unwrapped)"
+        _band(ax, x, mean, table[f"{gene}_sd"].to_numpy(), "tab:green")
+        ax.set_title(label, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    _suptitle(fig, title, "Evolving genes (mean +- sd)")
+    _suptitle(fig, f"{title}: evolving genes (mean +- sd within the population)" if title
+              else "", "Evolving genes (mean +- sd within the population)")  # fmt: skip
     fig.savefig(path, format="png", dpi=110)
+    return fig
 
 
 @figure
