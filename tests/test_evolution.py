@@ -458,3 +458,15 @@ def test_an_orientation_gene_is_drawn_without_wrap_around_spikes(tmp_path):
     assert np.ptp(orientation) < 10  # within degrees of each other, as the angles are
     assert "unwrapped" in fig.axes[0].get_title()
     assert list(fig.axes[1].lines[0].get_ydata()) == [0.2, 0.21, 0.22, 0.2, 0.19]
+
+
+def test_quick_says_what_it_changed_of_the_file(tmp_path, capsys):
+    """--quick replaced a researcher's per_cell = 4 with its own 2 and said nothing (the
+    summary said population 12)."""
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SCENARIO.replace("seed = 3\n", "seed = 3\nper_cell = 4\n"))
+    assert cli.main(["evolve", str(scenario), "--out", str(tmp_path / "o"), "--quick"]) == 0
+    err = capsys.readouterr().err
+    assert "--quick runs " in err
+    assert "per_cell 2 (the file: 4)" in err
+    assert "a smoke test, not evidence" in err

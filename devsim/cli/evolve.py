@@ -147,13 +147,33 @@ def _load(path: str):
         raise DevsimInputError(f"{shown}: scenario file is nested too deeply") from None
 
 
+def quick_changes(full, quick) -> str:
+    """What ``--quick`` changed of a scenario, in one line (it replaces the file's own
+    values: an edit to them does not reach a quick run)."""
+    fields = ("generations", "grid", "per_cell", "neurons", "presentations_per_day",
+              "batch_size")  # fmt: skip
+    changed = [
+        f"{name} {_setting(getattr(quick, name))} (the file: {_setting(getattr(full, name))})"
+        for name in fields
+        if getattr(quick, name) != getattr(full, name)
+    ]
+    what = ", ".join(changed) if changed else "nothing (the file is as small)"
+    return (f"--quick runs {printable(full.name)} at its [quick] settings: {what}; a smoke "
+            "test, not evidence")  # fmt: skip
+
+
+def _setting(value) -> str:
+    return " x ".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
+
+
 def _scenario(path: str, args: argparse.Namespace):
     """The scenario of ``path`` with the command line's changes, each validated like the
     file (a value out of range is a one-line error naming the option, the file and the
     field)."""
     scenario = _load(path)
     if args.quick:
-        scenario = scenario.quick_version()
+        full, scenario = scenario, scenario.quick_version()
+        print(f"devsim evolve: note: {quick_changes(full, scenario)}", file=sys.stderr)
     if args.generations is not None:
         scenario = scenario.with_changes(
             source=f"--generations {args.generations} ({scenario.source})",
