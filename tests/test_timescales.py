@@ -326,3 +326,25 @@ def test_each_prediction_is_checked_on_the_drift_baseline_too(tmp_path, capsys):
     held = checks[checks["holds"]]
     assert f"{len(held)} of {len(checks)} hold; {int(held['holds_under_drift'].sum())} of them " \
         "hold under drift too" in printed  # fmt: skip
+
+
+def test_an_interval_reaching_zero_has_no_lower_whisker_on_a_log_panel(tmp_path):
+    """A σ ratio of 3.02 [−5.1, 11] was drawn down to 3.02/1000: three decades of spread
+    that are not in the data."""
+    from devsim.plots.evolution import plot_timescales
+
+    rows = []
+    for f, (mean, low, high) in {
+        "fixed": (3.02, -5.1, 11.0),
+        "individual": (0.5, 0.2, 0.8),
+    }.items():
+        for measure in ("innate_effective", "sigma_ratio", "window_learning", "adult_learning"):
+            rows.append({"scenario": "s", "selection": "on", "metric": f"{measure}@{f}",
+                         "mean": mean, "ci_low": low, "ci_high": high})  # fmt: skip
+    fig = plot_timescales(pd.DataFrame(rows), [("fixed", "fixed"), ("individual", "individual")],
+                          {}, tmp_path / "t.png")  # fmt: skip
+    sigma = fig.axes[2]
+    assert "reaches 0" in sigma.get_title()
+    (_, _, (bars,)) = sigma.containers[0]
+    lows = [min(seg[:, 1]) for seg in bars.get_segments()]
+    assert lows == pytest.approx([3.02, 0.2])  # no whisker below the first; the second's own

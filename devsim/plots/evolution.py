@@ -209,12 +209,12 @@ def plot_timescales(
     path: str | os.PathLike,
     title: str = "",
     notes: Sequence[str] = (),
-) -> None:
-    """The timescale spectrum: features ordered from the slowest to the fastest (x); first
-    the share of each memory layer per feature (stacked), then each layer's measure, mean
-    and 95 % confidence interval over seeds for every scenario and selection (``summary``:
-    rows of scenario, selection, metric ``<measure>@<feature>``, mean, ci_low, ci_high);
-    ``notes`` (the predictions checked) fill the last panel."""
+) -> Figure:
+    """The timescale spectrum (the figure is returned too): features ordered from the slowest
+    to the fastest (x); first the share of each memory layer per feature (stacked), then
+    each layer's measure, mean and 95 % confidence interval over seeds for every scenario
+    and selection (``summary``: rows of scenario, selection, metric ``<measure>@<feature>``,
+    mean, ci_low, ci_high); ``notes`` (the predictions checked) fill the last panel."""
     names = [f for f, _ in features]
     x = np.arange(len(names))
     fig = Figure(figsize=(4.2 * 3, 3.4 * 2), layout="constrained")
@@ -235,6 +235,7 @@ def plot_timescales(
         ax = fig.add_subplot(2, 3, i + 2)
         axes.append(ax)
         positive = False  # a log axis needs a positive value to show
+        reaches_zero = False
         for j, (scenario, selection) in enumerate(arms):
             rows = summary[(summary["scenario"] == scenario) & (summary["selection"] == selection)]
             by_metric = rows.set_index("metric")
@@ -245,7 +246,12 @@ def plot_timescales(
             spread = np.nan_to_num(np.stack([mean - low, high - mean]))
             positive |= bool((mean > 0).any())
             if log:
-                spread = np.minimum(spread, np.stack([mean * 0.999, high - mean]))
+                # an interval reaching 0 or below has no lower end on a log axis: its lower
+                # whisker is left out and said so (it was drawn to mean/1000, three decades
+                # of spread that are not in the data)
+                open_below = low <= 0
+                reaches_zero |= bool((open_below & (mean > 0)).any())
+                spread[0] = np.where(open_below, 0.0, spread[0])
             offset = (j - (len(arms) - 1) / 2) * 0.12
             drift = selection == "off"
             ax.errorbar(
@@ -265,6 +271,8 @@ def plot_timescales(
             plain_log_labels(ax.yaxis)
         if measure == "sigma_ratio":  # as much change as the neutral marker
             ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+        if log and positive and reaches_zero:
+            label += "\n(no lower whisker: its 95 % interval reaches 0)"
         ax.set_title(label, fontsize=9)
         if i == 0:
             _plain_legend(ax.legend(fontsize=7, frameon=False))
@@ -281,3 +289,4 @@ def plot_timescales(
     ax.text(0, 1, text, va="top", ha="left", fontsize=7, family="monospace", **PLAIN)
     _suptitle(fig, title, "Which memory layer carries each feature (slowest to fastest)")
     fig.savefig(path, format="png", dpi=110)
+    return fig
