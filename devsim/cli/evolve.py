@@ -579,7 +579,12 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
         # no evidence of selection (docs/scenarios.md)
         drift = means.get((label, "off"))
         made = predictions(mean, timescales)
-        under_drift = predictions(drift, timescales) if drift else [None] * len(made)
+        under_drift = [None] * len(made)
+        if drift:
+            try:
+                under_drift = predictions(drift, timescales)
+            except KeyError:  # a measure drift left undefined (NaN): no drift verdicts
+                drift = None
         print(f"  {printable(label)}" + ("   (drift: the same check without selection)"
                                          if drift else ""))  # fmt: skip
         for c, d in zip(made, under_drift, strict=True):
