@@ -184,6 +184,7 @@ def local_cluster(workers: int, warm: str | None = None, wait: bool = True):
     from distributed import LocalCluster
 
     extra = {"preload": ["devsim.runner"], "env": {WARM_ENV: warm}} if warm else {}
+    _quiet_closed_connections()
     with dask.config.set(local_config()):
         fork_server(warm)
         cluster = LocalCluster(
@@ -202,6 +203,26 @@ def local_cluster(workers: int, warm: str | None = None, wait: bool = True):
     if not wait:
         cluster.scale(workers)
     return cluster
+
+
+class _ClosedConnection(logging.Filter):
+    """Drops tornado's report of a callback that failed because a Dask connection closed
+    under it: a local cluster stopped at once (Ctrl-C, SIGTERM) closes the client's open
+    gathers, and tornado logs each as an error with a traceback, after the one line the
+    command says. Any other error is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from distributed.comm.core import CommClosedError
+        from tornado.iostream import StreamClosedError
+
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, CommClosedError | StreamClosedError)
+
+
+def _quiet_closed_connections() -> None:
+    logger = logging.getLogger("tornado.application")
+    if not any(isinstance(f, _ClosedConnection) for f in logger.filters):
+        logger.addFilter(_ClosedConnection())
 
 
 def local_config() -> dict[str, Any]:

@@ -116,6 +116,15 @@ class Sim(Tab):
             expect(thumb).to_have_attribute(
                 "aria-valuenow", re.compile(rf"^{low + step:g}(\.0+)?$")
             )
+        # the server's echo of an older value can still arrive and set the slider back (a
+        # loaded machine): settle on the value, a key at a time
+        target = low + steps_from_min
+        for _ in range(5):
+            self.page.wait_for_timeout(400)
+            now = float(thumb.get_attribute("aria-valuenow"))
+            if now == target:
+                break
+            thumb.press("ArrowRight" if now < target else "ArrowLeft")
         self.page.keyboard.press("Tab")  # leave the slider: keys go to the page again
 
     def download(self, click) -> bytes:

@@ -162,6 +162,11 @@ def quick_changes(full, quick) -> str:
             "test, not evidence")  # fmt: skip
 
 
+def _say_notes(args: argparse.Namespace) -> None:
+    for note in getattr(args, "notes", []):
+        print(f"devsim evolve: note: {note}", file=sys.stderr)
+
+
 def _setting(value) -> str:
     return " x ".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
 
@@ -171,9 +176,9 @@ def _scenario(path: str, args: argparse.Namespace):
     file (a value out of range is a one-line error naming the option, the file and the
     field)."""
     scenario = _load(path)
-    if args.quick:
+    if args.quick:  # said once every check has passed (_say_notes): a refusal is one line
         full, scenario = scenario, scenario.quick_version()
-        print(f"devsim evolve: note: {quick_changes(full, scenario)}", file=sys.stderr)
+        args.notes = [*getattr(args, "notes", []), quick_changes(full, scenario)]
     if args.generations is not None:
         scenario = scenario.with_changes(
             source=f"--generations {args.generations} ({scenario.source})",
@@ -447,6 +452,7 @@ def _single(out: Path, scenario, args: argparse.Namespace) -> None:
     on --workers / --scheduler), write ``out``, summarise."""
     seed = scenario.seed
     check_room(out, RUN_FILES)
+    _say_notes(args)
     table = run_one(scenario, seed, out, True, args.workers, args.scheduler)
     if "island" in table:
         from devsim.islands import pooled
@@ -485,6 +491,7 @@ def _many(out: Path, scenarios: list, args: argparse.Namespace) -> None:
     for _, _, folder in jobs:
         check_own_folder(folder, "devsim evolve")
         check_room(folder, RUN_FILES)
+    _say_notes(args)
     tables = run_many(jobs, args.workers, args.scheduler)
     _compare(out, scenarios, jobs, tags, tables)
 
