@@ -274,17 +274,15 @@ _TYPE_NAMES = {
 }
 
 
-def python_values(value: Any, level: int = 0) -> Any:
+def python_values(value: Any) -> Any:
     """``value`` with numpy's scalars as Python's (``np.int64(3)`` -> ``3``): a notebook's
     ``for seed in np.arange(5)`` gives numpy integers, which the strict fields would refuse
-    as "not a whole number". A file never holds them. Nested deeper than a file may be (or
-    in a cycle): refused in one line, as a file is."""
-    if isinstance(value, dict | list | tuple) and level >= MAX_DEPTH:
-        raise DevsimInputError(f"values nested more than {MAX_DEPTH} levels deep")
+    as "not a whole number". A file never holds them. (``value`` nests no deeper than
+    :data:`MAX_DEPTH`: :func:`parse_scenario` checks.)"""
     if isinstance(value, dict):
-        return {k: python_values(v, level + 1) for k, v in value.items()}
+        return {k: python_values(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [python_values(v, level + 1) for v in value]
+        return [python_values(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -292,6 +290,8 @@ def python_values(value: Any, level: int = 0) -> Any:
 
 def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
     """Validate a scenario given as a dict (e.g. parsed TOML)."""
+    if _depth(data) > MAX_DEPTH:  # (a dict from Python may nest anyhow, even in a cycle)
+        raise DevsimInputError(f"{source}: values nested more than {MAX_DEPTH} levels deep")
     try:
         return Scenario.model_validate(python_values(data))
     except ValidationError as exc:
@@ -442,7 +442,7 @@ MAX_DEPTH = 8  # tables and arrays inside each other: the deepest real file has 
 
 def _depth(value: Any, level: int = 0) -> int:
     """How deeply tables and arrays nest in ``value`` (stops counting past the limit)."""
-    if level > MAX_DEPTH or not isinstance(value, dict | list):
+    if level > MAX_DEPTH or not isinstance(value, dict | list | tuple):
         return level
     items = value.values() if isinstance(value, dict) else value
     return max((_depth(v, level + 1) for v in items), default=level + 1)

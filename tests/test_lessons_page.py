@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import math
 import threading
@@ -193,12 +194,9 @@ def test_predict_then_run_then_compare(page, fast):
     assert sum(html.count(v) for v in verdicts) == 3
 
 
-def test_each_session_has_its_own_lesson_and_shares_the_run(page):
-    """Each session keeps its own lesson and step; the live run, the same bytes for every
-    session, is lived once for all of them."""
-    _open(page, "hubel_wiesel")
-    _button(page, "next").click()
-    run_a = lessons_page.live.value
+@contextlib.contextmanager
+def other_session():
+    """A second browser session (a virtual kernel of its own) on the Lessons page."""
     loop = asyncio.new_event_loop()
     other = solara.server.kernel_context.VirtualKernelContext(
         id="other", kernel=solara.server.kernel.Kernel(), session_id="s2", event_loop=loop
@@ -206,24 +204,39 @@ def test_each_session_has_its_own_lesson_and_shares_the_run(page):
     try:
         with other:
             _, rc = solara.render(InAppLayout(lessons_page.LessonsPage()), handle_error=False)
-            assert len(_texts(rc, "devsim-lesson-title")) == len(lessons())  # the list
-            _open(rc, "hubel_wiesel")
-            assert _step_title(rc) == "The question"
-            assert lessons_page.live.value is not run_a  # its own view...
-            assert lessons_page.live.value.shared is run_a.shared  # ...of the one run
+            yield rc
             rc.close()
     finally:
         with other:
             other.close()
         loop.close()
+
+
+def test_each_session_has_its_own_lesson_and_shares_the_run(page):
+    """Each session keeps its own lesson and step; the live run, the same bytes for every
+    session, is lived once for all of them."""
+    _open(page, "hubel_wiesel")
+    _button(page, "next").click()
+    run_a = lessons_page.live.value
+    with other_session() as rc:
+        assert len(_texts(rc, "devsim-lesson-title")) == len(lessons())  # the list
+        _open(rc, "hubel_wiesel")
+        assert _step_title(rc) == "The question"
+        assert lessons_page.live.value is not run_a  # its own view...
+        assert lessons_page.live.value.shared is run_a.shared  # ...of the one run
     assert lessons_page.live.value is run_a
     assert _step_title(page) == "The historical experiment"
 
 
-def _predict_and_run(rc) -> None:
+def _predict_and_press_run(rc) -> None:
     _go_to(rc, PREDICT)
     rc.find(v.RadioGroup, class_="devsim-prediction").widget.v_model = "down"
     rc.find(v.Btn, class_="devsim-run").widget.click()
+
+
+def _predict_and_run(rc) -> None:
+    """Predict, Run, and wait for the result."""
+    _predict_and_press_run(rc)
     rc.find(v.Html, class_="devsim-lesson-result").wait_for(timeout=60)
     rc.find(v.Html, class_="devsim-running").wait_for("detached", timeout=10)
 
@@ -242,23 +255,12 @@ def test_a_class_lives_a_lessons_run_once(page, fast, monkeypatch):
     first = lessons_page.live.value
     assert first.snapshot.finished
     assert first.shared.model is None  # freed once lived: the snapshots are what is shown
-    loop = asyncio.new_event_loop()
-    other = solara.server.kernel_context.VirtualKernelContext(
-        id="other", kernel=solara.server.kernel.Kernel(), session_id="s2", event_loop=loop
-    )
-    try:
-        with other:
-            _, rc = solara.render(InAppLayout(lessons_page.LessonsPage()), handle_error=False)
-            _open(rc, "hubel_wiesel")
-            assert _texts(rc, "devsim-lesson-age") == ["P0"]  # from the first day
-            _predict_and_run(rc)
-            assert lessons_page.live.value.snapshot is first.snapshot
-            assert _texts(rc, "devsim-lesson-age") == ["P28"]
-            rc.close()
-    finally:
-        with other:
-            other.close()
-        loop.close()
+    with other_session() as rc:
+        _open(rc, "hubel_wiesel")
+        assert _texts(rc, "devsim-lesson-age") == ["P0"]  # from the first day
+        _predict_and_run(rc)
+        assert lessons_page.live.value.snapshot is first.snapshot
+        assert _texts(rc, "devsim-lesson-age") == ["P28"]
     assert lived == ["md_critical"]
 
 
@@ -271,9 +273,7 @@ def test_a_shared_run_that_fails_says_why_and_is_lived_again(page, fast, monkeyp
 
     monkeypatch.setattr(lessons_page.SharedRun, "_live", failing)
     _open(page, "hubel_wiesel")
-    _go_to(page, PREDICT)
-    page.find(v.RadioGroup, class_="devsim-prediction").widget.v_model = "down"
-    page.find(v.Btn, class_="devsim-run").widget.click()
+    _predict_and_press_run(page)
     error = page.find(v.Alert, class_="devsim-run-error").wait_for(timeout=30)
     assert "ZeroDivisionError: division by zero" in error.widget.children[0]
     monkeypatch.setattr(lessons_page.SharedRun, "_live", real)
@@ -289,9 +289,7 @@ def test_a_run_whose_thread_died_says_so_and_is_lived_again(page, fast, monkeypa
     real = lessons_page.SharedRun._live
     monkeypatch.setattr(lessons_page.SharedRun, "_live", lambda self: None)
     _open(page, "hubel_wiesel")
-    _go_to(page, PREDICT)
-    page.find(v.RadioGroup, class_="devsim-prediction").widget.v_model = "down"
-    page.find(v.Btn, class_="devsim-run").widget.click()
+    _predict_and_press_run(page)
     error = page.find(v.Alert, class_="devsim-run-error").wait_for(timeout=30)
     assert "the run stopped before its last day" in error.widget.children[0]
     monkeypatch.setattr(lessons_page.SharedRun, "_live", real)
@@ -315,9 +313,7 @@ def test_a_run_left_and_opened_again_waits_for_its_own_run(page, fast, monkeypat
 
     monkeypatch.setattr(lessons_page, "take_snapshot", held)
     _open(page, "hubel_wiesel")
-    _go_to(page, PREDICT)
-    page.find(v.RadioGroup, class_="devsim-prediction").widget.v_model = "down"
-    page.find(v.Btn, class_="devsim-run").widget.click()
+    _predict_and_press_run(page)
     page.find(v.Html, class_="devsim-running").wait_for(timeout=10)
     _button(page, "all-lessons").click()
     _open(page, "hubel_wiesel")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -242,8 +243,9 @@ def test_predictions_hold_and_fail_on_the_measured_values():
     ]
 
 
-def test_evolve_writes_the_spectrum_for_worlds_of_several_features(tmp_path, capsys):
-    path = tmp_path / "spectrum.toml"
+def tiny_spectrum(folder) -> Path:
+    """A scenario file of a tiny world with the first three FEATURES."""
+    path = folder / "spectrum.toml"
     features = "".join(
         f'[[features]]\nname = "{f["name"]}"\norientation = "{f["orientation"]}"\n'
         for f in FEATURES[:3]
@@ -253,6 +255,11 @@ def test_evolve_writes_the_spectrum_for_worlds_of_several_features(tmp_path, cap
         "generations = 2\ngrid = [2, 1]\nper_cell = 2\nneurons = 4\n"
         "presentations_per_day = 16\nbatch_size = 4\n" + features
     )
+    return path
+
+
+def test_evolve_writes_the_spectrum_for_worlds_of_several_features(tmp_path, capsys):
+    path = tiny_spectrum(tmp_path)
     out = tmp_path / "o"
     assert cli.main(["evolve", str(path), "--seeds", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -303,16 +310,7 @@ def test_a_scenario_without_features_beside_one_with_them_gets_no_spectrum(tmp_p
 def test_each_prediction_is_checked_on_the_drift_baseline_too(tmp_path, capsys):
     """The spectrum's predictions were checked on the selection arm only, so a prediction
     that drift meets as well (no evidence of selection) counted as holding."""
-    path = tmp_path / "spectrum.toml"
-    features = "".join(
-        f'[[features]]\nname = "{f["name"]}"\norientation = "{f["orientation"]}"\n'
-        for f in FEATURES[:3]
-    )
-    path.write_text(
-        'name = "tiny spectrum"\ndays = 20\nassess_from = 16\nassess_every = 4\n'
-        "generations = 2\ngrid = [2, 1]\nper_cell = 2\nneurons = 4\n"
-        "presentations_per_day = 16\nbatch_size = 4\n" + features
-    )
+    path = tiny_spectrum(tmp_path)
     out = tmp_path / "o"
     assert cli.main(["evolve", str(path), "--drift", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
