@@ -280,3 +280,20 @@ def test_a_job_over_budget_names_the_file_given(tmp_path, capsys):
     assert line.startswith(f"devsim: error: {path}: ")
     assert "organism-days" in line
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", scenario_names("evolution"))
+def test_a_shipped_evolution_runs_with_the_limit_its_description_gives(name):
+    """A scenario over the default work limit says how to raise it, by enough: the command
+    its description gives ran into the limit (islands_window_fixed_world said none, and
+    islands_timescales' 3e7 was below its 4e7)."""
+    import re
+
+    from devsim.budget import DEFAULT_MAX_WORK, evolution_cost
+    from devsim.evolution_scenario import load_evolution_scenario
+
+    scenario = load_evolution_scenario(scenario_path(name, "evolution"))
+    work = evolution_cost(scenario).organism_days
+    raised = re.findall(r"--max-organism-days (\S+?)[`,)\s]", scenario.description)
+    limit = max([float(value) for value in raised], default=DEFAULT_MAX_WORK)
+    assert work <= limit, f"{name}: {work:,.0f} organism-days, limit {limit:,.0f}"
