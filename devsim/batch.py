@@ -167,6 +167,7 @@ from devsim.scenario import (
     load_scenario,
     parse_scenario,
     read_toml,
+    reference_group,
 )
 from devsim.senses import EYE_CONDITIONS
 from devsim.shipped import is_path, scenario_names, scenario_path
@@ -1463,8 +1464,8 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
 
 
 def _reference(groups: list[dict]) -> str:
-    """The group shifts are measured against: ``control``, else the first group."""
-    return "control" if any(g["name"] == "control" for g in groups) else groups[0]["name"]
+    """The group shifts are measured against (:func:`devsim.scenario.reference_group`)."""
+    return reference_group([g["name"] for g in groups])
 
 
 def _read_run(folder: Path, failed: bool) -> tuple[dict | None, dict | None]:

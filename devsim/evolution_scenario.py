@@ -39,6 +39,7 @@ from devsim.scenario import (
     Name,
     error_message,
     field_location,
+    first_error,
     read_toml,
 )
 from devsim.senses import EYE_CONDITIONS
@@ -79,9 +80,7 @@ class _Strict(BaseModel):
     floats are finite. Tuple fields relax only the container (TOML gives lists), with
     ``Field(strict=False)``; their items stay strict."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, strict=True, allow_inf_nan=False
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Gradient(_Strict):
@@ -523,7 +522,7 @@ def parse_evolution_scenario(data: Mapping, source: str = "<scenario>") -> Evolu
     try:
         scenario = EvolutionScenario.model_validate(dict(data))
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = first_error(exc)
         loc = tuple(
             p
             for p in err["loc"]

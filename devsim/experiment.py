@@ -6,6 +6,7 @@ module only runs the model and lays its results out as tables.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import pandas as pd
@@ -45,14 +46,18 @@ def timeline_table(summary: dict) -> pd.DataFrame:
 
 
 def final_table(summary: dict) -> pd.DataFrame:
-    """One row per group with the final metrics (the table ``devsim run`` prints)."""
+    """One row per group with the final metrics (the table ``devsim run`` prints) and
+    ``shift``, the reference group's CBI minus the group's (``shift_cbi`` of a batch)."""
     groups = summary["groups"]
+    reference = groups[summary["reference_group"]]["final"]["cbi"]
     # the OD classes in columns: every count as wide as the widest of any group
     width = max((len(str(v)) for g in groups.values() for v in g["final"]["od_histogram"]),
                 default=1)  # fmt: skip
     rows = []
     for name, group in groups.items():
         row = {"group": name, **group["final"]}
-        row["od_histogram"] = " ".join(f"{v:>{width}}" for v in row["od_histogram"])
+        row["shift"] = math.nan if None in (reference, row["cbi"]) else reference - row["cbi"]
+        # the widest column last
+        row["od_histogram"] = " ".join(f"{v:>{width}}" for v in row.pop("od_histogram"))
         rows.append(row)
     return pd.DataFrame(rows)

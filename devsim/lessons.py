@@ -40,7 +40,14 @@ from pydantic import (
 
 from devsim.errors import DevsimInputError
 from devsim.outputs import printable
-from devsim.scenario import MAX_FILE_BYTES, Name, check_line, parse_toml, read_text_file
+from devsim.scenario import (
+    MAX_FILE_BYTES,
+    Name,
+    check_line,
+    first_error,
+    parse_toml,
+    read_text_file,
+)
 from devsim.shipped import lesson_dir, lesson_names, lesson_path, scenario_names
 
 __all__ = ["Lesson", "LessonHeader", "find_lesson", "lesson_names", "lessons", "parse_lesson"]
@@ -134,7 +141,7 @@ def parse_lesson(path: Path) -> Lesson:
     try:
         header = LessonHeader.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = first_error(exc)
         field = ".".join(str(p) for p in err["loc"]) or "<header>"
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         allowed = (

@@ -26,6 +26,7 @@ DAILY_METRICS = (*_POOLED, "plasticity", "synapses")
 FINAL_METRICS = (
     "od_histogram",
     *_POOLED,
+    "cbi_sd",  # sd of the organisms' own CBIs (n = animals); null unless two have one
     "acuity_left",
     "acuity_right",
     "acuity_at_ceiling",  # share of organisms whose acuity is the tested range's top: a bound
@@ -124,6 +125,34 @@ def contralateral_bias_index(hist: np.ndarray) -> float:
         return float("nan")
     n1, n2, n3, _, n5, n6, n7 = hist
     return float(((n1 - n7) + 2 / 3 * (n2 - n6) + 1 / 3 * (n3 - n5) + n) / (2 * n))
+
+
+def sample_sd(values: np.ndarray) -> float:
+    """The sample sd (ddof 1) of the finite ``values``; NaN unless there are two."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(values.std(ddof=1)) if values.size > 1 else float("nan")
+
+
+CBI_WEIGHTS = np.array([1, 2 / 3, 1 / 3, 0, -1 / 3, -2 / 3, -1])  # of classes 1..7
+
+
+def organism_cbi(r_contra: np.ndarray, r_ipsi: np.ndarray) -> np.ndarray:
+    """Each organism's own CBI over its responsive cells (NaN where none responds), from
+    responses of shape (o, ...): the per-animal CBI that Gordon & Stryker (1996) average
+    over mice, where :func:`summarize_od` pools a group's cells.
+
+    >>> organism_cbi(np.array([[1.0, 1.0], [1.0, 0.0]]), np.array([[0.0, 1.0], [0.0, 0.0]]))
+    array([0.75, 1.  ])
+    """
+    o = r_contra.shape[0]
+    r_contra, r_ipsi = r_contra.reshape(o, -1), r_ipsi.reshape(o, -1)
+    ok = responsive(r_contra, r_ipsi)
+    classes = od_classes(np.nan_to_num(ocular_dominance_index(r_contra, r_ipsi)))
+    counts = (ok[..., None] & (classes[..., None] == np.arange(1, 8))).sum(axis=1)  # (o, 7)
+    n = counts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (counts @ CBI_WEIGHTS + n) / (2 * n), np.nan)
 
 
 def class_share(hist: np.ndarray, first: int, last: int) -> float:

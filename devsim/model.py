@@ -15,7 +15,15 @@ from devsim.budget import physical_memory, scenario_cost, size_text
 from devsim.cohort import Cohort
 from devsim.errors import DevsimInputError
 from devsim.genome import SPECIES, Genome, gene_table
-from devsim.measures import DAILY_METRICS, acuity, at_ceiling, eye_responses, summarize_od
+from devsim.measures import (
+    DAILY_METRICS,
+    acuity,
+    at_ceiling,
+    eye_responses,
+    organism_cbi,
+    sample_sd,
+    summarize_od,
+)
 from devsim.organism import Organism
 from devsim.results import Results
 from devsim.scenario import DRUGS, Group, Scenario, parse_scenario
@@ -210,8 +218,14 @@ class DevelopmentModel(mesa.Model):
                 synapses=float(synapses[sel].mean()),
             )
             if with_acuity:
-                opened = self.cohort.circuit.opened_day[sel]
-                opened = opened[~np.isnan(opened)]
+                each = organism_cbi(r_left[sel], r_right[sel])
+                opened_day = self.cohort.circuit.opened_day[sel]
+                opened = opened_day[~np.isnan(opened_day)]
+                metrics.update(
+                    cbi_sd=sample_sd(each),
+                    # per animal, in litter order: organism i of every group are littermates
+                    per_organism={"cbi": each.tolist(), "window_opened": opened_day.tolist()},
+                )
                 metrics.update(
                     acuity_left=float(acu_left[sel].mean()),
                     acuity_right=float(acu_right[sel].mean()),
@@ -219,7 +233,7 @@ class DevelopmentModel(mesa.Model):
                     window_opened_share=opened.size / int(sel.sum()),
                     window_opened=float(opened.mean()) if opened.size else float("nan"),
                     # the sample sd, as batch and validate give spreads; none of one animal
-                    window_opened_sd=float(opened.std(ddof=1)) if opened.size > 1 else float("nan"),
+                    window_opened_sd=sample_sd(opened),
                 )
                 if self.sheet:
                     history = np.array(self.orientation_history)  # (days, o, size, size)

@@ -72,6 +72,9 @@ class Results:
                 group.name: {
                     "organisms": group.organisms,
                     "final": {m: self.final[group.name][m] for m in metrics},
+                    # each animal's own measures at the end (litter order), for statistics
+                    # with n = animals
+                    "per_organism": self.final[group.name]["per_organism"],
                     "daily": {k: daily[group.name][k] for k in ("day", *DAILY_METRICS)},
                 }
                 for group in scenario.groups

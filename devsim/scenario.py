@@ -7,6 +7,7 @@ what is allowed (:class:`devsim.errors.DevsimInputError`).
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import stat
 import sys
@@ -50,7 +51,7 @@ Species = Literal[tuple(SPECIES)]  # type: ignore[valid-type]
 class _Strict(BaseModel):
     # strict: a TOML string, boolean or float is never coerced into an integer (or a
     # string into a number); lists are accepted for tuple fields (Field(strict=False)).
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 NAME_MAX = 200  # characters in a scenario or group name (they title figures and folders)
@@ -207,15 +208,20 @@ class Scenario(_Strict):
 
     @property
     def reference(self) -> str:
-        """The control group: the one named ``control``, else the first."""
-        names = [g.name for g in self.groups]
-        return "control" if "control" in names else names[0]
+        """The control group shifts are measured against (:func:`reference_group`)."""
+        return reference_group([g.name for g in self.groups])
 
     def with_changes(self, **changes: Any) -> Scenario:
         """A validated copy with top-level fields replaced (e.g. ``seed``, ``days``)."""
         data = self.model_dump(by_alias=True)
         data.update(changes)
         return parse_scenario(data, source="<scenario>")
+
+
+def reference_group(names: list[str]) -> str:
+    """Of a scenario's group names, the control: the one named ``control`` in any case
+    (``Control`` too: a capital made the first group the reference), else the first."""
+    return next((name for name in names if name.casefold() == "control"), names[0])
 
 
 def field_location(loc: tuple) -> str:
@@ -288,6 +294,18 @@ def python_values(value: Any) -> Any:
     return value
 
 
+def first_error(exc: ValidationError) -> dict:
+    """The error to report: the first, unless it is a missing key beside an unknown one
+    (``until = 20`` for ``to``): then the unknown key, which is what to fix."""
+    errors = exc.errors()
+    err = errors[0]
+    if err["type"] == "missing":
+        beside = err["loc"][:-1]
+        unknown = (e for e in errors if e["type"] == "extra_forbidden" and e["loc"][:-1] == beside)
+        err = next(unknown, err)
+    return err
+
+
 def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
     """Validate a scenario given as a dict (e.g. parsed TOML)."""
     if _depth(data) > MAX_DEPTH:  # (a dict from Python may nest anyhow, even in a cycle)
@@ -295,7 +313,7 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(python_values(data))
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = first_error(exc)
         internal = ("function-", "tagged-")  # pydantic's own validator labels
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(internal)))
         allowed = ""
@@ -380,7 +398,9 @@ def parse_toml(text: str, source: str, kind: str = "scenario", what: str = "TOML
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise DevsimInputError(f"{source}: malformed {what}: {printable(str(exc))}") from None
+        hint = " (a JSON file? devsim reads TOML, and JSON only as a run's scenario.json)"
+        hint = hint if text.lstrip().startswith("{") else ""
+        raise DevsimInputError(f"{source}: malformed {what}: {printable(str(exc))}{hint}") from None
     except RecursionError:
         raise DevsimInputError(f"{source}: malformed {what}: nested too deeply") from None
     except ValueError:  # Python's limit on an integer's digits
@@ -455,4 +475,28 @@ def load_scenario(path: str | Path) -> Scenario:
 
     if isinstance(path, str):  # as devsim run reads its argument
         path = resolve(path, "scenario")
-    return parse_scenario(read_toml(path), source=printable(str(path), 200))
+    data = read_run_record(path) if str(path).endswith(".json") else read_toml(path)
+    return parse_scenario(data, source=printable(str(path), 200))
+
+
+def read_run_record(path: str | Path) -> dict:
+    """The scenario a run's ``scenario.json`` records (``devsim run``, ``devsim.save_run``):
+    run it again with ``devsim run out/md/scenario.json``. A seed of null (a run drawn from
+    a generator passed in) reproduces nothing, so it is refused."""
+    source = printable(str(path), 200)
+    try:
+        record = json.loads(read_text_file(path, "scenario file"))
+    except ValueError as exc:
+        raise DevsimInputError(f"{source}: malformed JSON: {printable(str(exc))}") from None
+    if not (isinstance(record, dict) and isinstance(record.get("scenario"), dict)):
+        raise DevsimInputError(
+            f"{source}: not a run's scenario.json (no 'scenario' table); scenarios are "
+            "written in TOML"
+        )
+    scenario = record["scenario"]
+    if "seed" in scenario and scenario["seed"] is None:
+        raise DevsimInputError(
+            f"{source}: seed: null: the run was drawn from a generator, not a seed, so no seed "
+            "reproduces it; allowed: a whole number 0..4294967295 (set one in a copy)"
+        )
+    return scenario

@@ -544,8 +544,9 @@ def rearing_inputs(
     """What one rearing history delivers to the eyes on each day of life.
 
     The one builder of daily inputs for every model: before ``eye_opening`` the lids are
-    closed and the retinas make their own waves (darkness does not stop them), after it
-    vision is normal, and each span overrides both on its days. Returns ``pattern_gain``
+    closed and the retinas make their own waves (darkness or a suture does not stop them;
+    TTX in one eye does, in that eye), after it vision is normal, and each span overrides it
+    on its days. Returns ``pattern_gain``
     (days, 2), ``noise_sigma`` (days, 2), ``independent`` (days,) and a label per day.
 
     >>> gain, sigma, independent, labels = rearing_inputs(
@@ -567,8 +568,17 @@ def rearing_inputs(
             if span.start <= day < span.end:
                 condition, eye = span.condition, span.eye
                 label = condition + (f" ({eye})" if eye else "")
-        if condition == "dark" and day < eye_opening:
-            condition = "retinal_waves"  # behind closed lids, and in a dark room, the retina waves
+        if day < eye_opening and label != "eyes not yet open":
+            label = f"eyes not yet open; {label}"
+        if day < eye_opening and condition != "inactivate":
+            # behind lids not yet open the retinas wave whatever the room or a suture: a
+            # suture's open eye saw patterned vision before eye opening
+            condition, eye = "retinal_waves", None
         gain[day], sigma[day], independent[day] = eye_inputs(condition, eye, params)
+        if day < eye_opening and condition == "inactivate":  # TTX stops one eye's waves
+            waves = eye_inputs("retinal_waves", None, params)
+            other = 1 if eye == "left" else 0
+            gain[day, other], sigma[day, other] = waves[0][other], waves[1][other]
+            independent[day] = True
         labels.append(label)
     return gain, sigma, independent, tuple(labels)

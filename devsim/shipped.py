@@ -95,9 +95,10 @@ def lesson_path(name: str) -> Path:
 
 
 def is_path(arg: str) -> bool:
-    """A scenario argument is a path if it has a folder separator or ends in ``.toml``
-    (``.`` and ``..`` are folders, so paths too: the loaders refuse them in one line)."""
-    if arg in (".", "..") or arg.endswith(".toml"):
+    """A scenario argument is a path if it has a folder separator or ends in ``.toml`` (or
+    ``.json``, a run's record) (``.`` and ``..`` are folders, so paths too: the loaders
+    refuse them in one line)."""
+    if arg in (".", "..") or arg.endswith((".toml", ".json")):
         return True
     return any(sep and sep in arg for sep in (os.sep, os.altsep, "/"))
 

@@ -168,6 +168,14 @@ class Measure:
         """False for a quantity only reported (no published target to agree with)."""
         return not (np.isinf(self.low) and np.isinf(self.high))
 
+    def seeds_in_range(self) -> str:
+        """How many seeds alone are inside the range, "k/n" ("—" for a quantity only
+        reported): a row passes on the mean, and "1/2" says one seed missed."""
+        if not self.has_target:
+            return "—"
+        inside = sum(bool(self.low <= v <= self.high) for v in self.values)
+        return f"{inside}/{len(self.values)}"
+
     def verdict(self) -> str:
         """The table's pass column: "yes", "no", or "—" for a quantity only reported (it
         fails only where it could not be measured)."""
@@ -871,7 +879,13 @@ ROWS: tuple[tuple[int, str, str, Callable, tuple[str, ...]], ...] = (
         row_reverse,
         ("reverse_suture",),
     ),
-    (8, "Dark rearing", "Mower 1991; Cynader 1983", row_dark, ("dark_rearing",)),
+    (
+        8,
+        "Dark rearing",
+        "Mower 1991; Cynader 1983; Cynader & Mitchell 1980",
+        row_dark,
+        ("dark_rearing",),
+    ),
     (
         9,
         "Lid suture vs TTX",
@@ -1018,6 +1032,7 @@ def as_json(rows: list[Row], settings: Settings) -> dict:
                         "mean": _json_number(m.mean),
                         "sd": _json_number(m.sd),
                         "values": [_json_number(v) for v in m.values],
+                        "seeds_in_range": m.seeds_in_range(),
                         "passed": m.passed,
                     }
                     for m in r.measures
@@ -1034,9 +1049,10 @@ def _json_number(value: float) -> float | None:
     return round(value, 4) if np.isfinite(value) else None
 
 
-def as_markdown(rows: list[Row], settings: Settings) -> str:
+def settings_line(rows: list[Row], settings: Settings) -> str:
+    """What the table was measured on: the seeds, organisms per group, and the sheet's."""
     sheet = any(r.number in SHEET_ROWS for r in rows)
-    lines = [
+    return (
         f"Measured over seeds {', '.join(map(str, settings.seeds))} "
         f"({settings.organisms} organisms per group; mean ± sd over seeds)"
         + (
@@ -1045,7 +1061,13 @@ def as_markdown(rows: list[Row], settings: Settings) -> str:
             "organisms per group."
             if sheet
             else "."
-        ),
+        )
+    )
+
+
+def as_markdown(rows: list[Row], settings: Settings) -> str:
+    lines = [
+        settings_line(rows, settings),
         "",
         "| # | experiment | quantity | target | measured | pass | source |",
         "|---|---|---|---|---|---|---|",

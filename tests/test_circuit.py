@@ -214,7 +214,7 @@ def test_retinal_waves_not_darkness_before_the_eyes_open():
     assert np.all(gain[3:5] == 0.0)
     assert not independent[3:5].any()
     assert np.all(sigma[:5] == world.sigma_dark)
-    assert labels[:5] == ("dark",) * 5
+    assert labels[:5] == ("eyes not yet open; dark",) * 3 + ("dark",) * 2
 
 
 def test_sprouting_needs_more_activity_than_darkness_leaves():

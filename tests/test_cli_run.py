@@ -7,6 +7,7 @@ import json
 import sys
 import textwrap
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -181,6 +182,15 @@ BAD = {
     ),
     "malformed toml": ("name = [unclosed\n", "malformed TOML"),
     "missing eye": (SMALL.replace(', eye = "left"', ""), "needs eye"),
+    # the model's own field names are not keys: `start` ran as `from`
+    "field name for a key": (
+        SMALL.replace("from = 14, to = 20", "start = 14, to = 20"),
+        "groups[1].rearing[0].start: unknown key; allowed keys: from, to, condition, eye",
+    ),
+    "misnamed key": (  # named, not only the key it leaves missing
+        SMALL.replace("from = 14, to = 20", "from = 14, until = 20"),
+        "groups[1].rearing[0].until: unknown key",
+    ),
 }
 
 
@@ -222,14 +232,17 @@ def test_the_printed_od_classes_line_up_in_columns():
     from devsim.outputs import table_text
 
     summary = {
+        "reference_group": "control",
         "groups": {
             "control": {"final": {"cbi": 0.64, "od_histogram": [37, 114, 165, 133, 51, 12, 0]}},
             "md": {"final": {"cbi": 0.41, "od_histogram": [3, 47, 65, 68, 135, 145, 1029]}},
-        }
+        },
     }
-    lines = table_text(final_table(summary)).splitlines()
+    table = final_table(summary)
+    lines = table_text(table).splitlines()
     assert lines[1].endswith("  37  114  165  133   51   12    0")
     assert lines[2].endswith("   3   47   65   68  135  145 1029")
+    assert table["shift"].round(3).tolist() == [0, 0.23]  # the reference's CBI minus each's
 
 
 @pytest.mark.parametrize(
@@ -268,3 +281,76 @@ def test_a_closed_standard_error_is_no_crash(tmp_path):
     )
     assert done.returncode == 0
     assert b"md_critical" in done.stdout
+
+
+def test_summary_holds_each_animals_cbi_and_their_spread(tmp_path, capsys):
+    """A run gave only pooled measures: no per-animal CBI, no spread between animals, and
+    the printed table no shift (Gordon & Stryker's n is mice, not cells)."""
+    out = tmp_path / "out"
+    assert main(["run", str(write(tmp_path, SMALL)), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for group in summary["groups"].values():
+        cbis = group["per_organism"]["cbi"]
+        assert len(cbis) == len(group["per_organism"]["window_opened"]) == 3
+        assert group["final"]["cbi_sd"] == pytest.approx(np.std(cbis, ddof=1), abs=2e-6)
+        assert min(cbis) <= group["final"]["cbi"] <= max(cbis)  # pooled lies among them
+    printed = capsys.readouterr().out
+    header = next(line for line in printed.splitlines() if line.lstrip().startswith("group"))
+    assert header.split()[:4] == ["group", "cbi", "cbi_sd", "shift"]
+    assert "shift: control's CBI minus the group's" in printed
+
+
+@pytest.mark.parametrize("name", ["Control", "CONTROL"])
+def test_a_capitalised_control_is_still_the_reference(tmp_path, name):
+    """``Control`` made the first group, a deprived one, the reference of every shift."""
+    from devsim.batch import _reference
+    from devsim.scenario import load_scenario
+
+    text = f"""
+    name = "deprived first"
+    days = 20
+    [[groups]]
+    name = "md"
+    rearing = [{{ from = 14, to = 20, condition = "lid_suture", eye = "left" }}]
+    [[groups]]
+    name = "{name}"
+    """
+    scenario = load_scenario(write(tmp_path, text))
+    assert [g.name for g in scenario.groups] == ["md", name]
+    assert scenario.reference == name
+    assert _reference([{"name": g.name} for g in scenario.groups]) == name
+
+
+def test_a_runs_scenario_json_runs_it_again_byte_for_byte(tmp_path, capsys):
+    """A run's record was not an input (``malformed TOML``): to rerun a folder's run, the
+    scenario had to be written back into TOML by hand."""
+    first, again = tmp_path / "first", tmp_path / "again"
+    assert main(["run", str(write(tmp_path, SMALL)), "--out", str(first), "--seed", "9"]) == 0
+    assert main(["run", str(first / "scenario.json"), "--out", str(again)]) == 0
+    for name in ("summary.json", "scenario.json"):
+        assert (again / name).read_bytes() == (first / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"name": "x"}', "not a run's scenario.json (no 'scenario' table)"),
+        ('{"scenario": ', "malformed JSON"),
+        ('{"scenario": {"name": "x", "seed": null, "days": 3, "groups": [{"name": "c"}]}}',
+         "seed: null: the run was drawn from a generator, not a seed"),
+    ],
+)  # fmt: skip
+def test_a_json_file_that_is_no_runs_record_is_one_line(tmp_path, capsys, text, says):
+    path = write(tmp_path, text, "scenario.json")
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert str(path) in err
+    assert says in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_json_in_a_toml_file_says_what_devsim_reads(tmp_path, capsys):
+    path = write(tmp_path, '{"name": "x", "days": 3}')
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert "devsim reads TOML, and JSON only as a run's scenario.json" in capsys.readouterr().err

@@ -268,12 +268,12 @@ def test_scenario_pages_document_every_key():
             assert f"`{key}`" in text, f"docs/scenarios.md does not document {model.__name__}.{key}"
 
 
-def test_lessons_page_lists_every_lesson():
+def test_lessons_page_lists_every_lesson_in_their_order():
     from devsim.lessons import lessons
 
     rows = {r[0].strip("`"): r for r in table_rows((DOCS / "lessons.md").read_text())}
+    assert list(rows) == [lesson.name for lesson in lessons()]  # as `devsim lesson --list`
     for lesson in lessons():
-        assert lesson.name in rows, lesson.name
         assert rows[lesson.name][1] == lesson.title, lesson.name
 
 

@@ -86,7 +86,13 @@ def sound(group: dict) -> bool:
         # a spread needs two animals whose window has opened
         opened = round(final["window_opened_share"] * group["organisms"])
         blank |= name == "window_opened_sd" and opened < 2
+        # a spread between animals needs two with a CBI of their own
+        each = group["per_organism"]["cbi"]
+        blank |= name == "cbi_sd" and sum(v is not None for v in each) < 2
         if not (finite(value) or (blank and value is None)):
+            return False
+    for values in group["per_organism"].values():
+        if not all(finite(v) or v is None for v in values):
             return False
     for name, values in daily.items():
         for k, value in enumerate(values):

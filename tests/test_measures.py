@@ -121,3 +121,19 @@ def test_devsim_run_says_when_acuity_is_a_bound(tmp_path, monkeypatch, capsys):
         "note: 100% of control told apart the finest gratings tested (0.05 cycles per "
         "channel); their acuity is at least that" in out
     )
+
+
+def test_each_organisms_cbi_is_the_cbi_of_its_own_cells():
+    """organism_cbi, vectorised over organisms, against the pooled measures of each one
+    alone (unresponsive cells left out, none responsive: NaN)."""
+    rng = np.random.default_rng(5)
+    left = rng.exponential(0.5, size=(6, 40)) * (rng.random((6, 40)) < 0.8)
+    right = rng.exponential(0.4, size=(6, 40)) * (rng.random((6, 40)) < 0.8)
+    left[2], right[2] = 0.0, 0.0  # an animal with no responsive cell
+    each = m.organism_cbi(left, right)
+    for k in range(6):
+        alone = m.summarize_od(left[k], right[k])["cbi"]
+        assert (np.isnan(each[k]) and np.isnan(alone)) or each[k] == pytest.approx(alone)
+    assert np.isnan(each[2])
+    assert m.sample_sd(each) == pytest.approx(np.nanstd(each, ddof=1))
+    assert np.isnan(m.sample_sd(np.array([0.5, np.nan])))  # one value has no spread

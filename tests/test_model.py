@@ -148,3 +148,21 @@ def test_the_results_record_the_seed_the_draws_came_from():
     for bad in (-1, True, 2**40):
         with pytest.raises(DevsimInputError, match="rng: seed"):
             DevelopmentModel(scenario, rng=bad)
+
+
+@pytest.mark.parametrize(("condition", "changes"), [("lid_suture", False), ("inactivate", True)])
+def test_before_eye_opening_a_suture_changes_nothing_and_ttx_silences_the_waves(condition, changes):
+    """Lids not yet open are shut: a lid suture from P5 gave the other eye patterned vision
+    nine days before the mouse's eyes open. TTX in one eye still stops its retinal waves."""
+    groups = [
+        {"name": "control", "organisms": 2},
+        {"name": "treated", "organisms": 2,
+         "rearing": [{"from": 5, "to": 12, "condition": condition, "eye": "left"}]},
+    ]  # fmt: skip
+    model = DevelopmentModel(groups=groups, days=12, presentations_per_day=64, rng=3)
+    while model.running:
+        model.step()
+    control, treated = model.organisms("control"), model.organisms("treated")
+    same = all(np.array_equal(c.weights, t.weights) for c, t in zip(control, treated, strict=True))
+    assert same is not changes
+    assert treated[0].rearing_history[-1][1].startswith("eyes not yet open; ")

@@ -77,6 +77,21 @@ def test_cli_writes_json_figures_and_exit_code(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "Rittenhouse" in printed
     assert "2 of 2 rows pass" in printed
+    # what the table stands on, as validation.md says it: the terminal left it out
+    assert printed.startswith("Measured over seeds 0, 1 (12 organisms per group; mean ± sd")
+    assert (out / "validation.md").read_text().startswith(printed.splitlines()[0])
+    seeds = [m["seeds_in_range"] for r in data["rows"] for m in r["measures"]]
+    assert set(seeds) <= {"—", "1/2", "2/2"}
+    assert "2/2" in seeds
+
+
+def test_a_row_passing_on_its_mean_says_how_many_seeds_are_in_range():
+    from devsim.validation import Measure
+
+    assert Measure("t", [0.14, 0.20], 0.15, 1).seeds_in_range() == "1/2"  # passes on the mean
+    assert Measure("t", [0.14, 0.20], 0.15, 1).passed
+    assert Measure("t", [0.16, 0.20], 0.15, 1).seeds_in_range() == "2/2"
+    assert Measure("r", [0.16, 0.20]).seeds_in_range() == "—"
 
 
 def test_a_failing_row_ends_stderr_with_the_reason_for_exit_1(tmp_path, capsys, monkeypatch):

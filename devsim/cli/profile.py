@@ -24,9 +24,11 @@ def add_parser(subparsers) -> None:
     )
     from devsim.genome import SPECIES
 
-    parser.add_argument("--species", choices=tuple(SPECIES), default="mouse")
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
-    parser.add_argument("--organisms", type=int, default=8, help="organisms per group")
+    parser.add_argument(
+        "--species", choices=tuple(SPECIES), default="mouse", help="(default: mouse)"
+    )
+    parser.add_argument("--seeds", type=int, default=3, help="number of seeds, 0..N-1 (default: 3)")
+    parser.add_argument("--organisms", type=int, default=8, help="organisms per group (default: 8)")
     parser.add_argument(
         "--starts",
         type=str,

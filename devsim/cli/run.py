@@ -22,11 +22,13 @@ from devsim.runner import Progress
 from devsim.scenario import SEED_MAX, load_scenario
 from devsim.shipped import resolve
 
-# The printed table: the CBI first, the OD histogram last (it is the widest column).
+# The printed table: the CBI, its spread between animals and the shift first, the OD
+# histogram last (it is the widest column).
+_FIRST = ("cbi", "cbi_sd", "shift")
 TABLE_COLUMNS = [
     "group",
-    "cbi",
-    *(m for m in FINAL_METRICS if m not in ("cbi", "od_histogram")),
+    *_FIRST,
+    *(m for m in FINAL_METRICS if m not in (*_FIRST, "od_histogram")),
     "od_histogram",
 ]
 
@@ -35,11 +37,14 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "run",
         help="simulate one scenario",
-        description="Simulate a scenario (a shipped name, see devsim scenarios, or a TOML "
-        "file) and write summary.json, scenario.json, timeline.parquet and figures/ into --out.",
+        description="Simulate a scenario (a shipped name, see devsim scenarios, a TOML file, "
+        "or an earlier run's scenario.json to run it again) and write summary.json, "
+        "scenario.json, timeline.parquet and figures/ into --out.",
     )
     parser.add_argument(
-        "scenario", type=str, help="shipped scenario name (e.g. md_critical) or TOML file"
+        "scenario",
+        type=str,
+        help="shipped scenario name (e.g. md_critical), TOML file, or a run's scenario.json",
     )
     parser.add_argument("--out", type=str, required=True, help="output folder")
     parser.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
@@ -159,6 +164,11 @@ def main(args: argparse.Namespace) -> int:
     )
     table["group"] = [printable(name, 60) for name in table["group"]]
     print(table_text(table))
+    print(
+        f"shift: {printable(summary['reference_group'], 60)}'s CBI minus the group's (CBI "
+        "pooled over a group's cells; cbi_sd: sd between its animals' own CBIs, each "
+        "animal's in summary.json, per_organism)"
+    )
     top = model.world_params.acuity_sfs[-1]
     for name, group in summary["groups"].items():
         share = group["final"]["acuity_at_ceiling"]
