@@ -242,6 +242,8 @@ def error_message(err: dict) -> str:
         return "unknown key"
     if kind == "missing":
         return "required field is missing"
+    if kind == "literal_error" and "input" in err:  # one of a list: say what was given
+        return f"{msg}, got {printable(repr(err['input']), 60)}"
     if kind.endswith("_type") and "input" in err:
         value = err["input"]
         msg = TYPE_TEXT.get(kind, msg)
@@ -327,9 +329,23 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
         # a check of the whole scenario names its own fields (as evolution scenarios do)
         where = f"{field_location(loc)}: " if loc else ""
         message = printable(error_message(err), 600)  # room for a list of allowed genes
-        raise DevsimInputError(f"{source}: {where}{message}{allowed}") from None
+        named = _group_named(data, loc)
+        raise DevsimInputError(f"{source}: {where}{message}{allowed}{named}") from None
     except DevsimInputError as exc:
         raise DevsimInputError(f"{source}: {exc}") from None
+
+
+def _group_named(data: Any, loc: tuple) -> str:
+    """`` (group 'md')`` for an error inside a named group's table (its index alone made
+    the reader count tables), unless the name is what the error is about."""
+    if len(loc) < 3 or loc[0] != "groups" or not isinstance(loc[1], int):
+        return ""
+    groups = data.get("groups") if isinstance(data, dict) else None
+    group = groups[loc[1]] if isinstance(groups, list) and loc[1] < len(groups) else None
+    name = group.get("name") if isinstance(group, dict) else None
+    if not isinstance(name, str) or loc[2] == "name":
+        return ""
+    return f" (group {printable(name, 60)!r})"
 
 
 def _keys(model: type[BaseModel]) -> list[str]:

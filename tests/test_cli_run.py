@@ -140,9 +140,10 @@ BAD = {
         SMALL.replace('name = "md"', 'name = "md"\ncolour = "red"'),
         "groups[1].colour: unknown key",
     ),
-    "unknown condition": (
+    "unknown condition": (  # what was given, and in which group (not only its index)
         SMALL.replace("lid_suture", "blindfold"),
-        "groups[1].rearing[0].condition",
+        "groups[1].rearing[0].condition: Input should be 'normal', 'lid_suture', 'inactivate', "
+        "'binocular_suture', 'dark' or 'strabismus', got 'blindfold' (group 'md')",
     ),
     "to before from": (
         SMALL.replace("from = 14, to = 20", "from = 18, to = 15"),
