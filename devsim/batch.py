@@ -145,7 +145,7 @@ from devsim.budget import (
 )
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
-from devsim.experiment import FINAL_METRICS, run_scenario, summary_json
+from devsim.experiment import FINAL_METRICS, day_value, md_end_day, run_scenario, summary_json
 from devsim.genome import DEVELOPMENT_GENES, GENE_NAMES, Genome, check_gene, unknown_gene
 from devsim.maps import MAP_METRICS
 from devsim.outputs import atomic_text, atomic_write, count_of, printable
@@ -1404,19 +1404,6 @@ def manifest(sweep: Sweep) -> dict:
 # --- results -----------------------------------------------------------------------------
 
 
-def _md_end(group: dict) -> int | None:
-    ends = [r["to"] for r in group.get("rearing", ()) if r["condition"] in EYE_CONDITIONS]
-    return max(ends) if ends else None
-
-
-def _at_day(daily: dict, metric: str, day: int) -> float:
-    try:
-        value = daily[metric][daily["day"].index(day)]
-    except (KeyError, ValueError, IndexError):
-        return math.nan
-    return math.nan if value is None else float(value)
-
-
 def _nan(value: Any) -> float:
     return math.nan if value is None else float(value)
 
@@ -1501,7 +1488,7 @@ def _metrics(
 ) -> dict[str, Any]:
     """One group's final metrics (and ``maps``, a sheet's map measures), OD classes and
     shifts against the reference group."""
-    md_end = _md_end(group)
+    md_end = md_end_day(group)
     if summary is None:
         row: dict[str, Any] = {
             m: math.nan for m in (*METRIC_COLUMNS, *maps, "shift_cbi", "shift_cbi_md_end")
@@ -1519,7 +1506,7 @@ def _metrics(
     row["shift_cbi_md_end"] = (
         math.nan
         if md_end is None
-        else _at_day(ref["daily"], "cbi", md_end) - _at_day(data["daily"], "cbi", md_end)
+        else day_value(ref["daily"], "cbi", md_end) - day_value(data["daily"], "cbi", md_end)
     )
     return row
 

@@ -15,9 +15,17 @@ from devsim.measures import FINAL_METRICS
 from devsim.model import DevelopmentModel
 from devsim.results import summary_json
 from devsim.scenario import Scenario
-from devsim.senses import WorldParams
+from devsim.senses import EYE_CONDITIONS, WorldParams
 
-__all__ = ["FINAL_METRICS", "final_table", "run_scenario", "summary_json", "timeline_table"]
+__all__ = [
+    "FINAL_METRICS",
+    "day_value",
+    "final_table",
+    "md_end_day",
+    "run_scenario",
+    "summary_json",
+    "timeline_table",
+]
 
 
 def run_scenario(
@@ -61,3 +69,19 @@ def final_table(summary: dict) -> pd.DataFrame:
         row["od_histogram"] = " ".join(f"{v:>{width}}" for v in row.pop("od_histogram"))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def md_end_day(group: dict) -> int | None:
+    """The day a group's last one-eye deprivation (lid suture, TTX) ends; None if it has
+    none. ``group`` as a scenario file writes it (``rearing`` items with ``to``)."""
+    ends = [r["to"] for r in group.get("rearing", ()) if r["condition"] in EYE_CONDITIONS]
+    return max(ends) if ends else None
+
+
+def day_value(daily: dict, metric: str, day: int) -> float:
+    """A summary's daily ``metric`` on ``day``; NaN where it was not measured or is null."""
+    try:
+        value = daily[metric][daily["day"].index(day)]
+    except (KeyError, ValueError, IndexError):
+        return math.nan
+    return math.nan if value is None else float(value)

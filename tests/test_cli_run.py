@@ -355,3 +355,18 @@ def test_json_in_a_toml_file_says_what_devsim_reads(tmp_path, capsys):
     path = write(tmp_path, '{"name": "x", "days": 3}')
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     assert "devsim reads TOML, and JSON only as a run's scenario.json" in capsys.readouterr().err
+
+
+def test_a_shift_read_after_the_deprivation_ended_is_also_given_at_its_end(tmp_path, capsys):
+    """The table reads every group on the last day: days of vision after an MD undo part
+    of it (a batch gave shift_cbi_md_end; a run said nothing)."""
+    text = SMALL.replace("from = 14, to = 20", "from = 12, to = 17")
+    out = tmp_path / "out"
+    assert main(["run", str(write(tmp_path, text)), "--out", str(out)]) == 0
+    daily = json.loads((out / "summary.json").read_text())["groups"]
+    then = daily["control"]["daily"]["cbi"][17] - daily["md"]["daily"]["cbi"][17]
+    printed = capsys.readouterr().out
+    assert (
+        f"note: md's deprivation ended on day 17; its shift from control then was {then:.3f} "
+        "(3 days of vision before the table)"
+    ) in printed

@@ -13,7 +13,14 @@ import numpy as np
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_cost, limits, scenario_cost
 from devsim.errors import DevsimInputError
-from devsim.experiment import final_table, run_scenario, summary_json, timeline_table
+from devsim.experiment import (
+    day_value,
+    final_table,
+    md_end_day,
+    run_scenario,
+    summary_json,
+    timeline_table,
+)
 from devsim.maps import MAP_METRICS
 from devsim.measures import FINAL_METRICS
 from devsim.outputs import check_out, check_own_folder, check_room, printable, staged, table_text
@@ -169,6 +176,17 @@ def main(args: argparse.Namespace) -> int:
         "pooled over a group's cells; cbi_sd: sd between its animals' own CBIs, each "
         "animal's in summary.json, per_organism)"
     )
+    reference = summary["groups"][summary["reference_group"]]["daily"]
+    for group in scenario.groups:  # a shift read after vision resumed includes recovery
+        end = md_end_day(group.model_dump(by_alias=True))
+        if end is not None and end < scenario.days:
+            then = day_value(reference, "cbi", end)
+            then -= day_value(summary["groups"][group.name]["daily"], "cbi", end)
+            print(
+                f"note: {printable(group.name, 60)}'s deprivation ended on day {end}; its shift "
+                f"from {printable(summary['reference_group'], 60)} then was {then:.3f} "
+                f"({scenario.days - end} days of vision before the table)"
+            )
     top = model.world_params.acuity_sfs[-1]
     for name, group in summary["groups"].items():
         share = group["final"]["acuity_at_ceiling"]
