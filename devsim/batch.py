@@ -145,7 +145,7 @@ from devsim.budget import (
 )
 from devsim.budget import check_cost as budget_check
 from devsim.errors import DevsimInputError
-from devsim.experiment import FINAL_METRICS, day_value, md_end_day, run_scenario, summary_json
+from devsim.experiment import FINAL_METRICS, cbi_shift, md_end_day, run_scenario, summary_json
 from devsim.genome import DEVELOPMENT_GENES, GENE_NAMES, Genome, check_gene, unknown_gene
 from devsim.maps import MAP_METRICS
 from devsim.outputs import atomic_text, atomic_write, count_of, printable
@@ -1496,17 +1496,14 @@ def _metrics(
         row.update(dict.fromkeys(OD_COLUMNS))
         row["md_end_day"] = md_end
         return row
-    ref = summary["groups"][ref_name]
     data = summary["groups"][group["name"]]
     final = data["final"]
     row = {m: _nan(final[m]) for m in (*METRIC_COLUMNS, *maps)}
     row.update(dict(zip(OD_COLUMNS, final["od_histogram"], strict=True)))
-    row["shift_cbi"] = _nan(ref["final"]["cbi"]) - row["cbi"]  # 0 for the reference itself
+    row["shift_cbi"] = cbi_shift(summary, group["name"], ref_name)  # 0 for the reference
     row["md_end_day"] = md_end
     row["shift_cbi_md_end"] = (
-        math.nan
-        if md_end is None
-        else day_value(ref["daily"], "cbi", md_end) - day_value(data["daily"], "cbi", md_end)
+        math.nan if md_end is None else cbi_shift(summary, group["name"], ref_name, md_end)
     )
     return row
 

@@ -19,6 +19,7 @@ from devsim.senses import EYE_CONDITIONS, WorldParams
 
 __all__ = [
     "FINAL_METRICS",
+    "cbi_shift",
     "day_value",
     "final_table",
     "md_end_day",
@@ -57,14 +58,13 @@ def final_table(summary: dict) -> pd.DataFrame:
     """One row per group with the final metrics (the table ``devsim run`` prints) and
     ``shift``, the reference group's CBI minus the group's (``shift_cbi`` of a batch)."""
     groups = summary["groups"]
-    reference = groups[summary["reference_group"]]["final"]["cbi"]
     # the OD classes in columns: every count as wide as the widest of any group
     width = max((len(str(v)) for g in groups.values() for v in g["final"]["od_histogram"]),
                 default=1)  # fmt: skip
     rows = []
     for name, group in groups.items():
         row = {"group": name, **group["final"]}
-        row["shift"] = math.nan if None in (reference, row["cbi"]) else reference - row["cbi"]
+        row["shift"] = cbi_shift(summary, name)
         # the widest column last
         row["od_histogram"] = " ".join(f"{v:>{width}}" for v in row.pop("od_histogram"))
         rows.append(row)
@@ -85,3 +85,17 @@ def day_value(daily: dict, metric: str, day: int) -> float:
     except (KeyError, ValueError, IndexError):
         return math.nan
     return math.nan if value is None else float(value)
+
+
+def cbi_shift(
+    summary: dict, group: str, reference: str | None = None, day: int | None = None
+) -> float:
+    """The OD shift: the reference group's CBI minus ``group``'s (``reference`` default the
+    summary's ``reference_group``), at the end of the run or on ``day``; NaN where either
+    CBI is undefined (no responsive cell)."""
+    groups = summary["groups"]
+    ref = groups[summary["reference_group"] if reference is None else reference]
+    if day is None:
+        values = (ref["final"]["cbi"], groups[group]["final"]["cbi"])
+        return math.nan if None in values else float(values[0] - values[1])
+    return day_value(ref["daily"], "cbi", day) - day_value(groups[group]["daily"], "cbi", day)

@@ -123,8 +123,13 @@ def contralateral_bias_index(hist: np.ndarray) -> float:
     n = hist.sum()
     if n == 0:
         return float("nan")
-    n1, n2, n3, _, n5, n6, n7 = hist
-    return float(((n1 - n7) + 2 / 3 * (n2 - n6) + 1 / 3 * (n3 - n5) + n) / (2 * n))
+    return float(_cbi(hist, n))
+
+
+def _cbi(counts: np.ndarray, n):
+    """The CBI of 7-class counts (last axis) summing to ``n``: the one formula."""
+    n1, n2, n3, _, n5, n6, n7 = np.moveaxis(np.asarray(counts), -1, 0)
+    return ((n1 - n7) + 2 / 3 * (n2 - n6) + 1 / 3 * (n3 - n5) + n) / (2 * n)
 
 
 def sample_sd(values: np.ndarray) -> float:
@@ -132,9 +137,6 @@ def sample_sd(values: np.ndarray) -> float:
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     return float(values.std(ddof=1)) if values.size > 1 else float("nan")
-
-
-CBI_WEIGHTS = np.array([1, 2 / 3, 1 / 3, 0, -1 / 3, -2 / 3, -1])  # of classes 1..7
 
 
 def organism_cbi(r_contra: np.ndarray, r_ipsi: np.ndarray) -> np.ndarray:
@@ -152,7 +154,7 @@ def organism_cbi(r_contra: np.ndarray, r_ipsi: np.ndarray) -> np.ndarray:
     counts = (ok[..., None] & (classes[..., None] == np.arange(1, 8))).sum(axis=1)  # (o, 7)
     n = counts.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, (counts @ CBI_WEIGHTS + n) / (2 * n), np.nan)
+        return np.where(n > 0, _cbi(counts, n), np.nan)
 
 
 def class_share(hist: np.ndarray, first: int, last: int) -> float:

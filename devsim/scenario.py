@@ -195,6 +195,7 @@ class Scenario(_Strict):
                     f"groups[{gi}].genome: {', '.join(sheet_only)} "
                     f"{'acts' if len(sheet_only) == 1 else 'act'} only on a sheet "
                     'cortex (cortex = "sheet"); the point cortex has no space'
+                    + group_label(group.name)
                 )
         for gi, group in enumerate(self.groups):
             for kind in ("rearing", "treatments"):
@@ -203,6 +204,7 @@ class Scenario(_Strict):
                         raise ValueError(
                             f"groups[{gi}].{kind}[{k}]: 'to' = {item.end} is outside the "
                             f"simulated life; allowed 0..days ({self.days})"
+                            + group_label(group.name)
                         )
         return self
 
@@ -335,17 +337,22 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
         raise DevsimInputError(f"{source}: {exc}") from None
 
 
+def group_label(name: str) -> str:
+    """How an error names the group it is in, after the message: `` (group 'md')``."""
+    return f" (group '{printable(name, 60)}')"
+
+
 def _group_named(data: Any, loc: tuple) -> str:
-    """`` (group 'md')`` for an error inside a named group's table (its index alone made
+    """:func:`group_label` for an error inside a named group's table (its index alone made
     the reader count tables), unless the name is what the error is about."""
-    if len(loc) < 3 or loc[0] != "groups" or not isinstance(loc[1], int):
+    if len(loc) < 2 or loc[0] != "groups" or not isinstance(loc[1], int):
         return ""
     groups = data.get("groups") if isinstance(data, dict) else None
     group = groups[loc[1]] if isinstance(groups, list) and loc[1] < len(groups) else None
     name = group.get("name") if isinstance(group, dict) else None
-    if not isinstance(name, str) or loc[2] == "name":
+    if not isinstance(name, str) or loc[2:3] == ("name",):
         return ""
-    return f" (group {printable(name, 60)!r})"
+    return group_label(name)
 
 
 def _keys(model: type[BaseModel]) -> list[str]:
@@ -414,7 +421,7 @@ def parse_toml(text: str, source: str, kind: str = "scenario", what: str = "TOML
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        hint = " (a JSON file? devsim reads TOML, and JSON only as a run's scenario.json)"
+        hint = " (a JSON file? devsim reads TOML; devsim run also reads a run's scenario.json)"
         hint = hint if text.lstrip().startswith("{") else ""
         raise DevsimInputError(f"{source}: malformed {what}: {printable(str(exc))}{hint}") from None
     except RecursionError:
@@ -484,35 +491,64 @@ def _depth(value: Any, level: int = 0) -> int:
     return max((_depth(v, level + 1) for v in items), default=level + 1)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file: a path, or a shipped scenario's name
-    (``load_scenario("md_critical")``), as ``devsim run`` takes them."""
+def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
+    """Read and validate a scenario file: a TOML path, a run's ``scenario.json`` (to run it
+    again), or a shipped scenario's name (``load_scenario("md_critical")``), as ``devsim
+    run`` takes them; ``seed`` replaces the file's (``devsim run --seed``)."""
     from devsim.shipped import resolve  # (shipped reads files with this module)
 
     if isinstance(path, str):  # as devsim run reads its argument
         path = resolve(path, "scenario")
-    data = read_run_record(path) if str(path).endswith(".json") else read_toml(path)
+    if str(path).endswith(".json"):
+        data = read_run_record(path, seed)
+    else:
+        data = read_toml(path)
+        if seed is not None:
+            data = {**data, "seed": seed}
     return parse_scenario(data, source=printable(str(path), 200))
 
 
-def read_run_record(path: str | Path) -> dict:
+def _unique_keys(pairs: list) -> dict:
+    """A JSON object whose keys are unique (JSON takes the last of a key given twice; TOML
+    refuses it, and so does devsim)."""
+    keys = [k for k, _ in pairs]
+    if twice := next((k for k in keys if keys.count(k) > 1), None):
+        raise ValueError(f"the key {printable(repr(twice), 60)} is given twice")
+    return dict(pairs)
+
+
+def read_run_record(path: str | Path, seed: int | None = None) -> dict:
     """The scenario a run's ``scenario.json`` records (``devsim run``, ``devsim.save_run``):
-    run it again with ``devsim run out/md/scenario.json``. A seed of null (a run drawn from
-    a generator passed in) reproduces nothing, so it is refused."""
+    run it again with ``devsim run out/md/scenario.json``. ``seed`` replaces the recorded
+    one; a seed of null (a run drawn from a generator passed in) reproduces nothing, so it
+    is refused unless one is given."""
+    from devsim.shipped import kind_of  # (shipped reads files with this module)
+
     source = printable(str(path), 200)
     try:
-        record = json.loads(read_text_file(path, "scenario file"))
+        record = json.loads(read_text_file(path, "scenario file"), object_pairs_hook=_unique_keys)
     except ValueError as exc:
         raise DevsimInputError(f"{source}: malformed JSON: {printable(str(exc))}") from None
+    except RecursionError:
+        raise DevsimInputError(f"{source}: malformed JSON: nested too deeply") from None
     if not (isinstance(record, dict) and isinstance(record.get("scenario"), dict)):
         raise DevsimInputError(
             f"{source}: not a run's scenario.json (no 'scenario' table); scenarios are "
             "written in TOML"
         )
     scenario = record["scenario"]
-    if "seed" in scenario and scenario["seed"] is None:
+    if (kind := kind_of(scenario)) not in (None, "scenario"):
+        command = "devsim evolve" if kind == "evolution" else "devsim batch"
+        raise DevsimInputError(
+            f"{source}: the record of a {command} run; devsim run reruns the scenario.json of "
+            "devsim run and devsim.save_run only"
+        )
+    if seed is not None:
+        scenario = {**scenario, "seed": seed}
+    elif "seed" in scenario and scenario["seed"] is None:
         raise DevsimInputError(
             f"{source}: seed: null: the run was drawn from a generator, not a seed, so no seed "
-            "reproduces it; allowed: a whole number 0..4294967295 (set one in a copy)"
+            "reproduces it; allowed: a whole number 0..4294967295 (pass --seed N, or set one in "
+            "a copy)"
         )
     return scenario

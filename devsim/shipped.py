@@ -154,7 +154,8 @@ def resolve(arg: str | os.PathLike, kind: str, what: str = "scenario") -> Path:
 
     ``devsim run md_critical`` (kind ``scenario``), ``devsim batch cp_profile_sweep``
     (``sweep``), ``devsim evolve assimilation_constant`` (``evolution``). A path (with a
-    ``/`` or ending in ``.toml``) is returned unchanged, for the loaders to read and check;
+    ``/`` or ending in ``.toml`` or ``.json``) is returned unchanged, for the loaders to read
+    and check;
     any other text must be a shipped name of ``kind``, else one line lists those names.
     """
     text = os.fspath(arg)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from devsim.experiment import cbi_shift as shift
 from devsim.experiment import run_scenario
 from devsim.measures import class_share
 from devsim.profile import Profile, critical_period_profile
@@ -118,9 +119,7 @@ def odi_back(group: str, start: int, end: int) -> Callable[[dict], float]:
 
 def cbi_shift(summary: dict, group: str, reference: str = "control", age: int | None = None):
     """Control CBI minus the group's CBI (at ``age``, default the end of the run)."""
-    if age is None:
-        return final(summary, reference)["cbi"] - final(summary, group)["cbi"]
-    return daily(summary, reference, "cbi", age) - daily(summary, group, "cbi", age)
+    return shift(summary, group, reference, age)
 
 
 def response_change(summary: dict, group: str, eye: str, age: int | None = None) -> float:

@@ -6,7 +6,7 @@ import re
 
 import griffe
 
-ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|data|attr|obj|exc|const):`(~?)([^`]+)`")
+ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|data|attr|obj|exc|const|file):`(~?)([^`]+)`")
 
 
 def _code(match: re.Match) -> str:

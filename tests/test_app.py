@@ -228,7 +228,9 @@ def test_invalid_settings_are_not_applied_and_say_why(page, seed):
 def test_inverted_suture_is_named(page):
     _set(page, "rearing_from", 30)
     _set(page, "rearing_to", 20)
-    assert "'to' (20) must be after 'from' (30)" in _text(page, "devsim-invalid")
+    said = _text(page, "devsim-invalid")
+    assert "'to' (20) must be after 'from' (30)" in said
+    assert said.count("group '") == 1, said  # named once (the file's error names it too)
 
 
 def test_state_outlives_the_page_component(kernel_context):

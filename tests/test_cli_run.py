@@ -188,6 +188,11 @@ BAD = {
         SMALL.replace("from = 14, to = 20", "start = 14, to = 20"),
         "groups[1].rearing[0].start: unknown key; allowed keys: from, to, condition, eye",
     ),
+    "group-level check names the group": (
+        SMALL.replace("from = 14, to = 20", "from = 14, to = 40"),
+        "groups[1].rearing[0]: 'to' = 40 is outside the simulated life; allowed 0..days (20) "
+        "(group 'md')",
+    ),
     "misnamed key": (  # named, not only the key it leaves missing
         SMALL.replace("from = 14, to = 20", "from = 14, until = 20"),
         "groups[1].rearing[0].until: unknown key",
@@ -354,7 +359,8 @@ def test_a_json_file_that_is_no_runs_record_is_one_line(tmp_path, capsys, text, 
 def test_json_in_a_toml_file_says_what_devsim_reads(tmp_path, capsys):
     path = write(tmp_path, '{"name": "x", "days": 3}')
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
-    assert "devsim reads TOML, and JSON only as a run's scenario.json" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "devsim reads TOML; devsim run also reads a run's scenario.json" in err
 
 
 def test_a_shift_read_after_the_deprivation_ended_is_also_given_at_its_end(tmp_path, capsys):
@@ -367,6 +373,57 @@ def test_a_shift_read_after_the_deprivation_ended_is_also_given_at_its_end(tmp_p
     then = daily["control"]["daily"]["cbi"][17] - daily["md"]["daily"]["cbi"][17]
     printed = capsys.readouterr().out
     assert (
-        f"note: md's deprivation ended on day 17; its shift from control then was {then:.3f} "
-        "(3 days of vision before the table)"
+        f"note: md's deprivation ended on day 17; its shift from control then was {then:.3f}, "
+        "3 days before the table's"
     ) in printed
+
+
+def test_a_record_of_other_kinds_or_shapes_is_one_line(tmp_path, capsys):
+    """An evolution run's record, a JSON object with a key twice (JSON keeps the last one
+    silently) or one nested past the parser's depth (a traceback) are each one line."""
+    deep = '{"scenario": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    cases = {
+        "evolution.json": ('{"scenario": {"name": "e", "generations": 3, "grid": [3, 3]}}',
+                           "the record of a devsim evolve run"),
+        "twice.json": ('{"scenario": {"name": "a", "name": "b", "days": 3, "groups": []}}',
+                       "malformed JSON: the key 'name' is given twice"),
+        "deep.json": (deep, "malformed JSON: nested too deeply"),
+    }  # fmt: skip
+    for name, (text, says) in cases.items():
+        path = write(tmp_path, text, name)
+        assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2, name
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1, err
+        assert says in err, err
+        assert not (tmp_path / "out").exists()
+
+
+def test_an_unseeded_record_runs_with_seed_and_a_record_of_other_code_is_noted(tmp_path, capsys):
+    record = {
+        "code": "0.0.0+someone-else",
+        "scenario": {"name": "x", "seed": None, "days": 3, "groups": [{"name": "c"}]},
+    }
+    path = write(tmp_path, json.dumps(record), "scenario.json")
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--seed", "4"]) == 0
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["seed"] == 4
+    printed = capsys.readouterr().out
+    assert "was run by other devsim code (0.0.0+someone-else)" in printed
+    assert main(["run", str(path), "--out", str(tmp_path / "p")]) == 2
+    assert "pass --seed N" in capsys.readouterr().err
+
+
+def test_the_reference_group_gets_no_note_of_its_own_deprivation(tmp_path, capsys):
+    text = """
+    name = "deprived reference"
+    days = 8
+    presentations_per_day = 64
+    [[groups]]
+    name = "md"
+    organisms = 2
+    rearing = [{ from = 3, to = 5, condition = "lid_suture", eye = "left" }]
+    [[groups]]
+    name = "other"
+    organisms = 2
+    """
+    assert main(["run", str(write(tmp_path, text)), "--out", str(tmp_path / "o")]) == 0
+    assert "note: md's deprivation" not in capsys.readouterr().out  # its shift from itself

@@ -14,7 +14,7 @@ from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_cost, limits, scenario_cost
 from devsim.errors import DevsimInputError
 from devsim.experiment import (
-    day_value,
+    cbi_shift,
     final_table,
     md_end_day,
     run_scenario,
@@ -24,7 +24,7 @@ from devsim.experiment import (
 from devsim.maps import MAP_METRICS
 from devsim.measures import FINAL_METRICS
 from devsim.outputs import check_out, check_own_folder, check_room, printable, staged, table_text
-from devsim.provenance import provenance
+from devsim.provenance import code_digest, provenance
 from devsim.runner import Progress
 from devsim.scenario import SEED_MAX, load_scenario
 from devsim.shipped import resolve
@@ -144,17 +144,28 @@ def save_maps(path: Path, record: dict) -> None:
         np.savez_compressed(handle, **arrays)
 
 
+def _recorded_code(path: Path) -> str | None:
+    """The code digest a run's scenario.json records (None if it records none)."""
+    code = json.loads(path.read_text(encoding="utf-8")).get("code")
+    return code if isinstance(code, str) else None
+
+
 def main(args: argparse.Namespace) -> int:
     out = check_out(args.out)
-    scenario = load_scenario(resolve(args.scenario, "scenario"))
-    if args.seed is not None:
-        if not 0 <= args.seed <= SEED_MAX:
-            raise DevsimInputError(f"--seed: must be in 0..{SEED_MAX}, got {args.seed}")
-        scenario = scenario.with_changes(seed=args.seed)
+    if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
+        raise DevsimInputError(f"--seed: must be in 0..{SEED_MAX}, got {args.seed}")
+    path = resolve(args.scenario, "scenario")
+    scenario = load_scenario(path, seed=args.seed)
     # named as given, as the loader names the file (or the shipped name: md_critical)
     check_cost(scenario_cost(scenario), *limits(args), what=printable(args.scenario, 200))
     check_own_folder(out, "devsim run")
     check_room(out, run_files(scenario))
+    if path.suffix == ".json" and (made := _recorded_code(path)) != code_digest():
+        code = made or "its code not recorded"  # (said once every check has passed)
+        print(
+            f"note: {printable(str(path), 200)} was run by other devsim code ({printable(code)});"
+            " this run may not give its numbers"
+        )
     # a bar of days on a terminal; in a log, a line every 10 s of a long run (none if short)
     bar = Progress(scenario.days, 0, not args.quiet, "devsim run", unit="day", every=10.0,
                    quiet_if_fast=True)  # fmt: skip
@@ -176,16 +187,15 @@ def main(args: argparse.Namespace) -> int:
         "pooled over a group's cells; cbi_sd: sd between its animals' own CBIs, each "
         "animal's in summary.json, per_organism)"
     )
-    reference = summary["groups"][summary["reference_group"]]["daily"]
-    for group in scenario.groups:  # a shift read after vision resumed includes recovery
+    reference = summary["reference_group"]
+    for group in scenario.groups:  # a shift read days after the deprivation ended
         end = md_end_day(group.model_dump(by_alias=True))
-        if end is not None and end < scenario.days:
-            then = day_value(reference, "cbi", end)
-            then -= day_value(summary["groups"][group.name]["daily"], "cbi", end)
+        if end is not None and end < scenario.days and group.name != reference:
+            then = cbi_shift(summary, group.name, day=end)
             print(
                 f"note: {printable(group.name, 60)}'s deprivation ended on day {end}; its shift "
-                f"from {printable(summary['reference_group'], 60)} then was {then:.3f} "
-                f"({scenario.days - end} days of vision before the table)"
+                f"from {printable(reference, 60)} then was {then:.3f}, "
+                f"{scenario.days - end} days before the table's"
             )
     top = model.world_params.acuity_sfs[-1]
     for name, group in summary["groups"].items():

@@ -30,7 +30,7 @@ def add_parser(subparsers) -> None:
         description="Run every row of the validation table (docs/science.md), print measured "
         "vs target, write validation.json, validation.md and figures; exit 1 if a row fails. "
         "A row passes when the mean over seeds is in range; 'seeds' counts the seeds that "
-        "are on their own.",
+        "are in range on their own.",
     )
     parser.add_argument(
         "--quick",

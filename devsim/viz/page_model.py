@@ -23,7 +23,7 @@ from devsim.cohort import BATCH_SIZE, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
 from devsim.genome import GENE_BY_NAME, SPECIES, Genome
 from devsim.model import DevelopmentModel
-from devsim.scenario import Scenario, load_scenario, parse_scenario, read_toml
+from devsim.scenario import Scenario, group_label, load_scenario, parse_scenario, read_toml
 from devsim.senses import CONDITIONS, EYE_CONDITIONS
 from devsim.shipped import scenario_dir
 
@@ -234,6 +234,8 @@ def _readable(message: str, groups: list[dict]) -> str:
         return text
 
     message = message.replace("<top level>: ", "")
+    for group in groups:  # the page names the group where the file's path indexes it
+        message = message.removesuffix(group_label(group["name"]))
     return re.sub(r"groups\[(\d+)\](?:\.(rearing|treatments)\[(\d+)\])?", name, message)
 
 
