@@ -154,3 +154,20 @@ def test_targets_read_as_written(low, high, text):
 
     measure = Measure("q", [0.0], low, high)
     assert measure.target() == text
+
+
+def test_early_and_late_shifts_are_read_as_shares_of_the_peak():
+    """peak / shift ran to hundreds over a near-zero early shift, and a shift of 0 or
+    below stood in as 99: the share of the peak is bounded, and a profile without a
+    positive peak fails instead of passing on a stand-in."""
+    from devsim.profile import Profile
+    from devsim.validation import _share_of_peak
+
+    shifts = np.array([[0.0, 0.2, 0.05], [-0.01, 0.1, 0.08], [-0.02, -0.01, -0.03]])
+    profile = Profile("mouse", (15, 24, 50), {"light": shifts})
+    early = _share_of_peak(profile, "light", lambda s: s < 19)
+    late = _share_of_peak(profile, "light", lambda s: s >= 45)
+    assert early[:2] == [0.0, 0.0]  # none, or below none
+    assert late[:2] == pytest.approx([0.25, 0.8])
+    assert np.isnan(early[2])
+    assert np.isnan(late[2])
