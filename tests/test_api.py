@@ -206,3 +206,38 @@ def test_a_sweep_from_python_is_held_to_the_machines_cores(tmp_path):
     with pytest.raises(DevsimInputError, match=f"more than this machine's {cores()} cores"):
         run_sweep(sweep, tmp_path / "out", workers=cores() + 1, progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_every_figure_function_returns_its_figure():
+    """Only the development figures returned theirs: the evolution, map, validation and
+    Baldwin ones returned None, so a notebook could not show or adjust what they drew."""
+    import ast
+    import pkgutil
+
+    import devsim.plots
+
+    found = []
+    for info in pkgutil.iter_modules(devsim.plots.__path__):
+        path = Path(devsim.plots.__path__[0]) / f"{info.name}.py"
+        for node in ast.parse(path.read_text()).body:
+            decorated = any(
+                getattr(d, "id", None) == "figure" for d in getattr(node, "decorator_list", ())
+            )
+            # (those that draw several figures return their PNG bytes or paths)
+            several = ("render_figures", "map_figures")
+            if isinstance(node, ast.FunctionDef) and decorated and node.name not in several:
+                found.append(node.name)
+                assert ast.unparse(node.returns) == "Figure", f"{info.name}.{node.name}"
+    assert len(found) >= 13
+
+
+def test_a_validation_figure_is_returned_and_saved(tmp_path):
+    from matplotlib.figure import Figure
+
+    from devsim.plots.validation import profile_figure
+    from devsim.profile import Profile
+
+    profile = Profile("mouse", (15, 24, 50), {"light": np.array([[0.01, 0.2, 0.03]])})
+    drawn = profile_figure(profile, tmp_path / "p.png")
+    assert isinstance(drawn, Figure)
+    assert (tmp_path / "p.png").stat().st_size > 0

@@ -44,7 +44,7 @@ def draw_allele_curves(axes, table: pd.DataFrame, curves=_CURVES) -> None:
 @figure
 def plot_alleles(
     table: pd.DataFrame, path: str | os.PathLike[str], *, title: str | None = None
-) -> None:
+) -> Figure:
     """Plot mean allele frequencies with shaded +-1 sd bands and save the figure as PNG.
 
     Parameters
@@ -88,3 +88,4 @@ def plot_alleles(
         axes.text(0.99, 0.02, f"target found in {found}{of} runs", transform=axes.transAxes,
                   ha="right", va="bottom", fontsize=9, color="#444")  # fmt: skip
     figure.savefig(path, format="png", dpi=120)
+    return figure

@@ -51,7 +51,7 @@ def _band(ax, x, mean, sd, colour, label=None):
 
 
 @figure
-def plot_traits(table: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
+def plot_traits(table: pd.DataFrame, path: str | os.PathLike, title: str = "") -> Figure:
     """Population means of the derived traits over generations."""
     panels = [(c, label) for c, label in TRAIT_PANELS if c in table]
     cols = 4
@@ -71,6 +71,7 @@ def plot_traits(table: pd.DataFrame, path: str | os.PathLike, title: str = "") -
         ax.grid(alpha=0.3)
     _suptitle(fig, title, "Evolved traits (population mean)")
     fig.savefig(path, format="png", dpi=110)
+    return fig
 
 
 @figure
@@ -105,7 +106,7 @@ def plot_genes(
 @figure
 def plot_sigmas(
     table: pd.DataFrame, genes: Sequence[str], path: str | os.PathLike, title: str = ""
-) -> None:
+) -> Figure:
     """Each evolving gene's mean heritable mutation scale relative to generation 0 (log)."""
     fig = Figure(figsize=(7.0, 4.2), layout="constrained")
     ax = fig.add_subplot()
@@ -128,12 +129,13 @@ def plot_sigmas(
         printable(title, 200) if title else "Heritable mutation scales", fontsize=10, **PLAIN
     )
     fig.savefig(path, format="png", dpi=110)
+    return fig
 
 
 @figure
 def plot_habitat_maps(
     maps: Mapping[str, np.ndarray], path: str | os.PathLike, title: str = ""
-) -> None:
+) -> Figure:
     """Per-cell means of evolved traits in the last generation (columns left to right)."""
     names = list(maps)
     cols = min(4, len(names))
@@ -153,6 +155,7 @@ def plot_habitat_maps(
         ax.tick_params(labelsize=7)
     _suptitle(fig, title, "Habitat map of evolved traits (last generation)")
     fig.savefig(path, format="png", dpi=110)
+    return fig
 
 
 @figure
@@ -161,7 +164,7 @@ def plot_comparison(
     columns: Sequence[str],
     path: str | os.PathLike,
     title: str = "",
-) -> None:
+) -> Figure:
     """Scenarios side by side: mean over seeds (line) and the range over seeds (band)."""
     cols = min(3, len(columns))
     rows = -(-len(columns) // cols)
@@ -190,6 +193,7 @@ def plot_comparison(
             _plain_legend(ax.legend(handles, labels, fontsize=7, frameon=False))
     _suptitle(fig, title, "Scenarios compared (mean and range over seeds)")
     fig.savefig(path, format="png", dpi=110)
+    return fig
 
 
 TIMESCALE_PANELS = (  # measure, title, log scale (learning: drift spreads it over decades)

@@ -104,7 +104,7 @@ def _groups(record: dict) -> tuple[list[tuple[str, np.ndarray]], bool]:
     return [(name, m[:COLUMNS]) for name, m in members[:MAX_GROUPS]], left_out
 
 
-def _group_grid(record: dict, path: Path | str, title: str, group, key=None) -> None:
+def _group_grid(record: dict, path: Path | str, title: str, group, key=None) -> Figure:
     """One row per group, up to :data:`COLUMNS` littermates each: ``group(name, members)``
     returns how to draw one of them, ``draw(ax, c, k)`` for the ``c``-th, organism ``k``,
     and that row's key, ``row_key(fig, axes)`` (or None); ``key(fig, axes)`` draws one key
@@ -133,10 +133,11 @@ def _group_grid(record: dict, path: Path | str, title: str, group, key=None) -> 
         key(fig, list(axes.ravel()))
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
+    return fig
 
 
 @figure
-def od_maps(record: dict, path: Path | str, label=None) -> None:
+def od_maps(record: dict, path: Path | str, label=None) -> Figure:
     """Final OD maps: one row per group, up to :data:`COLUMNS` littermates each; a group
     is named ``label(name)`` when given (the pages' display names)."""
 
@@ -164,11 +165,11 @@ def od_maps(record: dict, path: Path | str, label=None) -> None:
         "the contralateral eye's share; Λ: column spacing in units; ring: how far the "
         "spacing stands out of the map's spectrum (about 2 or more: columns)"
     )
-    _group_grid(record, path, title, group, key=lambda fig, axes: od_key(fig, axes, span))
+    return _group_grid(record, path, title, group, key=lambda fig, axes: od_key(fig, axes, span))
 
 
 @figure
-def orientation_maps(record: dict, path: Path | str, label=None) -> None:
+def orientation_maps(record: dict, path: Path | str, label=None) -> Figure:
     """Final orientation maps in the colour wheel, pinwheels circled; a group is named
     ``label(name)`` when given."""
 
@@ -184,13 +185,13 @@ def orientation_maps(record: dict, path: Path | str, label=None) -> None:
         return draw, None
 
     title = "Orientation preference as imaging sees it (hue 0-180°, brightness = selectivity)"
-    _group_grid(record, path, title, group, key=orientation_key)
+    return _group_grid(record, path, title, group, key=orientation_key)
 
 
 @figure
 def map_development(
     record: dict, path: Path | str, organism: int = 0, ages: int = 6, label=None
-) -> None:
+) -> Figure:
     """One organism's OD and orientation maps at ``ages`` evenly spaced ages; its group is
     named ``label(name)`` when given."""
     history_od, history_z = record["od_history"], record["history"]
@@ -208,6 +209,7 @@ def map_development(
     name = label(record["group"][organism]) if label else record["group"][organism]
     fig.suptitle(f"Maps over age: {name} #{record['litter'][organism]}", fontsize=10)
     fig.savefig(path, dpi=110)
+    return fig
 
 
 @figure

@@ -19,7 +19,7 @@ REARING_STYLE = {
 
 
 @figure
-def profile_figure(profile: Profile, path: Path | str) -> None:
+def profile_figure(profile: Profile, path: Path | str) -> Figure:
     """OD shift from 4 days of MD against the age MD started (mean ± sd over seeds)."""
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()
@@ -37,12 +37,13 @@ def profile_figure(profile: Profile, path: Path | str) -> None:
     ax.set_title(f"Critical-period profile, {profile.species}")
     ax.legend(frameon=False)
     fig.savefig(path, dpi=110)
+    return fig
 
 
 @figure
 def two_phase_figure(
     summary: dict, path: Path | str, group: str = "md_7d", start: int = 24
-) -> None:
+) -> Figure:
     """Deprived- and open-eye responses during MD, relative to same-age controls."""
     md = summary["groups"][group]["daily"]
     ctl = summary["groups"]["control"]["daily"]
@@ -63,10 +64,11 @@ def two_phase_figure(
     ax.set_title("Two phases of MD: depression first, potentiation later")
     ax.legend(frameon=False)
     fig.savefig(path, dpi=110)
+    return fig
 
 
 @figure
-def recovery_figure(summaries: list[dict], path: Path | str) -> None:
+def recovery_figure(summaries: list[dict], path: Path | str) -> Figure:
     """Deprived-eye acuity after recovery against MD length; reverse occlusion marked."""
     lengths, ro = RECOVERY_LENGTHS, REVERSE_OCCLUSION_LENGTH
     acuity = recovery_acuity(summaries)
@@ -90,3 +92,4 @@ def recovery_figure(summaries: list[dict], path: Path | str) -> None:
     ax.set_title("Recovery and amblyopia")
     ax.legend(frameon=False)
     fig.savefig(path, dpi=110)
+    return fig
