@@ -192,6 +192,27 @@ def mutate(
     return into_bounds(values, low, high, periodic), sigmas
 
 
+def parentage(parent_of: np.ndarray, population: int) -> tuple[float, float]:
+    """Of a generation bred from ``population`` organisms, where ``parent_of[i, j]`` is the
+    parent whose gene ``j`` offspring ``i`` carries: how many organisms became parents, and
+    the effective size (N - 1) / V_k, V_k the variance over the N organisms of how many
+    offspring genes each passed on, one locus at a time and averaged over loci (haploid;
+    Wright-Fisher's random parents give N). Selection that concentrates parenthood lowers
+    it; the grid's local neighbourhoods are not counted.
+
+    >>> parentage(np.array([[0, 1], [0, 1], [2, 2]]), 3)
+    (3.0, 3.0)
+    """
+    if parent_of.shape[1] == 0:  # no gene evolves: each offspring's first parent
+        raise ValueError("parentage needs at least one locus")
+    counts = np.stack(
+        [np.bincount(parent_of[:, j], minlength=population) for j in range(parent_of.shape[1])]
+    )  # (loci, population)
+    variance = float(counts.var(axis=1).mean())
+    parents = float(np.unique(parent_of).size)
+    return parents, (population - 1) / variance if variance > 0 else float("inf")
+
+
 def tournament(
     rng: np.random.Generator, fitness: np.ndarray, candidates: np.ndarray, k: int, size: int
 ) -> np.ndarray:
@@ -506,6 +527,8 @@ class EvolutionModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters={"generation": "last_row"})
         self.last_row: dict[str, float] = {}
         self.parents_of_last_generation = np.zeros(0, dtype=int)
+        # (parents, effective size) of the generation last bred; none for the founders
+        self.parentage = (float("nan"), float("nan"))
         # set a PhaseTimer to time the development kernel's days (benchmarks/bench_islands.py)
         self.timer: PhaseTimer | None = None
         if state is not None:
@@ -695,10 +718,16 @@ class EvolutionModel(mesa.Model):
             cells.extend([cell] * self.per_cell)
         first, second = np.concatenate(first), np.concatenate(second)
         child_values, child_sigmas = values[first].copy(), sigmas[first].copy()
+        # each offspring gene's parent (one column a locus): the second where recombination
+        # took that gene from it
+        parent_of = np.broadcast_to(first[:, None], (len(first), max(child_values.shape[1], 1)))
         if self.config.recombination:
             take = self.rng.random(child_values.shape) < 0.5
             child_values = np.where(take, values[second], child_values)
             child_sigmas = np.where(take, sigmas[second], child_sigmas)
+            if take.shape[1]:
+                parent_of = np.where(take, second[:, None], first[:, None])
+        self.parentage = parentage(parent_of, len(parents))
         if self.config.mutation:
             child_values, child_sigmas = self._mutate(child_values, child_sigmas)
         self.parents_of_last_generation = first
@@ -916,6 +945,7 @@ class EvolutionModel(mesa.Model):
                 v = np.array([a.traits[f"{t}@{f.name}"] for a in organisms])
                 mean = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
                 row[f"{t}@{f.name}_mean"] = mean
+        row["parents"], row["effective_size"] = self.parentage
         row["window_opened_fraction"] = float(np.isfinite(traits["window_open"]).mean())
         row["deprived_fraction"] = float(np.mean([a.world["deprived"] for a in organisms]))
         row["world_changed_fraction"] = float(

@@ -131,6 +131,36 @@ def test_fitter_organisms_leave_more_offspring_in_the_model():
     assert top.sum() > 2 * bottom.sum()
 
 
+@pytest.mark.parametrize("tournament_size", [1, 3])
+def test_the_effective_size_is_recorded_and_selection_lowers_it(tournament_size):
+    """The effective size was not in the outputs (the docs gave a count made by hand):
+    3-way tournaments concentrate parenthood, random parents give about N."""
+    model = tiny_model(3, neighbourhood=5, per_cell=8, tournament=tournament_size)
+    organisms = model.organisms()
+    rank = np.arange(len(organisms), dtype=float) / (len(organisms) - 1)
+    for agent, f in zip(organisms, rank, strict=True):
+        agent.traits["fitness"] = f
+    model.reproduce()
+    parents, size = model.parentage
+    n = len(organisms)
+    if tournament_size == 1:  # Wright-Fisher: N in expectation
+        assert 0.6 * n < size < 1.6 * n
+    else:
+        assert size < 0.75 * n
+        assert parents < n
+
+
+def test_each_bred_generation_records_its_parents_and_effective_size():
+    model = tiny_model(5)
+    model.step()
+    table = model.history()
+    founders, bred = table.iloc[0], table.iloc[-1]
+    assert np.isnan(founders["parents"])  # nobody bred the founders
+    assert np.isnan(founders["effective_size"])
+    assert 1 <= bred["parents"] <= len(model.organisms())
+    assert 0 < bred["effective_size"] < np.inf
+
+
 def test_offspring_inherit_parent_genes_exactly_without_mutation():
     model = tiny_model(4, mutation=False, recombination=False, genome={"eta": 0.2})
     values, sigmas = model.genome_arrays()

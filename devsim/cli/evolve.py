@@ -54,6 +54,7 @@ SUMMARY_TRAITS = (
     "window_open_mean",
     "window_close_mean",
     "adult_gate_mean",
+    "effective_size",  # of the generation bred (none for the founders)
 )
 SEEDS_MAX = 1000  # runs per scenario of one command
 RUN_FILES = (  # what a run's folder receives (checked for things in the way before any work)
