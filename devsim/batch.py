@@ -88,7 +88,8 @@ uses the same seeds (common random numbers make differences between points sharp
   column stays the run's coordinate in the sweep), ``seed_index``, ``seed``,
   ``run_id``, ``group``, ``status`` (``ok``/``failed``), ``error``, ``organisms``, the final
   metrics of ``summary.json`` (the OD histogram as ``od_class_1`` .. ``od_class_7``), ``shift_cbi``
-  (reference group CBI minus this group's CBI: 0 for the reference group itself),
+  (its control's CBI, the group's own ``control`` or else the reference group's, minus
+  this group's CBI: 0 for the reference group itself),
   ``md_end_day`` (end of the group's last one-eye rearing interval) and
   ``shift_cbi_md_end`` (the same shift read from the daily series at ``md_end_day``: the
   shift at the end of deprivation even when the scenario lives longer), then bookkeeping
@@ -192,8 +193,8 @@ OD_COLUMNS = tuple(f"od_class_{k}" for k in range(1, 8))
 FIGURE_METRICS = {
     "cbi": "CBI (contralateral bias index)",
     "mean_odi": "mean ODI (+1 = contra)",
-    "shift_cbi": "OD shift: reference CBI - group CBI (final day)",
-    "shift_cbi_md_end": "OD shift at the end of MD: reference CBI - group CBI",
+    "shift_cbi": "OD shift: control CBI - group CBI (final day)",
+    "shift_cbi_md_end": "OD shift at the end of MD: control CBI - group CBI",
 }
 RESULT_COLUMNS = (  # after one column per parameter
     "seed_index",
@@ -1500,10 +1501,11 @@ def _metrics(
     final = data["final"]
     row = {m: _nan(final[m]) for m in (*METRIC_COLUMNS, *maps)}
     row.update(dict(zip(OD_COLUMNS, final["od_histogram"], strict=True)))
-    row["shift_cbi"] = cbi_shift(summary, group["name"], ref_name)  # 0 for the reference
+    control = group.get("control") or ref_name  # a group's own control, else the reference
+    row["shift_cbi"] = cbi_shift(summary, group["name"], control)  # 0 for the reference
     row["md_end_day"] = md_end
     row["shift_cbi_md_end"] = (
-        math.nan if md_end is None else cbi_shift(summary, group["name"], ref_name, md_end)
+        math.nan if md_end is None else cbi_shift(summary, group["name"], control, md_end)
     )
     return row
 

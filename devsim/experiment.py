@@ -54,17 +54,19 @@ def timeline_table(summary: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def final_table(summary: dict) -> pd.DataFrame:
+def final_table(summary: dict, controls: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per group with the final metrics (the table ``devsim run`` prints) and
-    ``shift``, the reference group's CBI minus the group's (``shift_cbi`` of a batch)."""
+    ``shift``, its control's CBI minus the group's (``shift_cbi`` of a batch): ``controls``
+    names each group's control (:meth:`Scenario.control_of`), default the reference."""
     groups = summary["groups"]
+    controls = controls or {}
     # the OD classes in columns: every count as wide as the widest of any group
     width = max((len(str(v)) for g in groups.values() for v in g["final"]["od_histogram"]),
                 default=1)  # fmt: skip
     rows = []
     for name, group in groups.items():
         row = {"group": name, **group["final"]}
-        row["shift"] = cbi_shift(summary, name)
+        row["shift"] = cbi_shift(summary, name, controls.get(name))
         # the widest column last
         row["od_histogram"] = " ".join(f"{v:>{width}}" for v in row.pop("od_histogram"))
         rows.append(row)

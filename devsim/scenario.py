@@ -121,6 +121,9 @@ class Group(_Strict):
     genome: dict[str, float] = Field(default_factory=dict)
     rearing: tuple[Rearing, ...] = Field(default=(), strict=False)
     treatments: tuple[Treatment, ...] = Field(default=(), strict=False)
+    # the group this one's shift is measured against (a treated group's treated control);
+    # default the scenario's reference
+    control: Name | None = None
 
     @field_validator("genome", mode="before")
     @classmethod
@@ -181,6 +184,13 @@ class Scenario(_Strict):
         names = [g.name for g in self.groups]
         if len(set(names)) != len(names):
             raise ValueError(f"group names must be unique, got {names}")
+        for gi, group in enumerate(self.groups):
+            if group.control is not None and group.control not in set(names) - {group.name}:
+                raise ValueError(
+                    f"groups[{gi}].control: {printable(repr(group.control), 60)} is not another "
+                    f"group of the scenario; allowed: "
+                    f"{', '.join(n for n in names if n != group.name)}" + group_label(group.name)
+                )
         check_batches(self.presentations_per_day, self.batch_size)
         if self.cortex == "sheet" and self.neurons != NEURONS:
             raise ValueError(
@@ -212,6 +222,12 @@ class Scenario(_Strict):
     def reference(self) -> str:
         """The control group shifts are measured against (:func:`reference_group`)."""
         return reference_group([g.name for g in self.groups])
+
+    def control_of(self, name: str) -> str:
+        """The group ``name``'s shift is measured against: its own ``control``, else the
+        scenario's reference."""
+        group = next(g for g in self.groups if g.name == name)
+        return group.control or self.reference
 
     def with_changes(self, **changes: Any) -> Scenario:
         """A validated copy with top-level fields replaced (e.g. ``seed``, ``days``)."""

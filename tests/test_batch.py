@@ -600,3 +600,25 @@ def test_an_eye_set_beside_a_condition_of_both_eyes_is_a_clash(tmp_path):
     )
     with pytest.raises(DevsimInputError, match="takes no eye"):
         load_sweep(write_sweep(tmp_path, text))
+
+
+def test_a_group_with_its_own_control_is_shifted_against_it(tmp_path):
+    base = (
+        BASE
+        + """
+[[groups]]
+name = "md2"
+organisms = 2
+control = "md"
+rearing = [{ from = 14, to = 18, condition = "lid_suture", eye = "left" }]
+"""
+    )
+    sweep = SWEEP.replace("seeds = 2", "seeds = 1").replace("[12, 15]", "[12]")
+    table = run_sweep(write_sweep(tmp_path, sweep, base), tmp_path / "out", workers=1,
+                      progress=False, draw=None)  # fmt: skip
+    by = table.set_index("group")
+    # md2 is md's twin from day 14 on, measured against md, not against the reference
+    assert by.loc["md2", "shift_cbi"] == pytest.approx(by.loc["md", "cbi"] - by.loc["md2", "cbi"])
+    assert by.loc["md", "shift_cbi"] == pytest.approx(
+        by.loc["control", "cbi"] - by.loc["md", "cbi"]
+    )

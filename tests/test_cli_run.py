@@ -427,3 +427,53 @@ def test_the_reference_group_gets_no_note_of_its_own_deprivation(tmp_path, capsy
     """
     assert main(["run", str(write(tmp_path, text)), "--out", str(tmp_path / "o")]) == 0
     assert "note: md's deprivation" not in capsys.readouterr().out  # its shift from itself
+
+
+TREATED = """
+name = "treated controls"
+seed = 3
+days = 12
+presentations_per_day = 64
+[[groups]]
+name = "control"
+organisms = 3
+[[groups]]
+name = "drug_control"
+organisms = 3
+treatments = [{ from = 2, to = 12, drug = "fluoxetine" }]
+[[groups]]
+name = "drug_md"
+organisms = 3
+control = "drug_control"
+treatments = [{ from = 2, to = 12, drug = "fluoxetine" }]
+rearing = [{ from = 6, to = 10, condition = "lid_suture", eye = "left" }]
+"""
+
+
+def test_a_treated_group_is_measured_against_its_own_control(tmp_path, capsys):
+    """Every shift was against one reference: a treated group's shift mixed the drug's
+    effect into the deprivation's (adult_plasticity's chondroitinase_md vs control)."""
+    out = tmp_path / "out"
+    assert main(["run", str(write(tmp_path, TREATED)), "--out", str(out)]) == 0
+    final = {
+        name: group["final"]["cbi"]
+        for name, group in json.loads((out / "summary.json").read_text())["groups"].items()
+    }
+    printed = capsys.readouterr().out
+    row = next(line for line in printed.splitlines() if line.lstrip().startswith("drug_md"))
+    assert float(row.split()[3]) == pytest.approx(
+        final["drug_control"] - final["drug_md"], abs=6e-4
+    )
+    assert "shift: control (or the group's own control: drug_control)'s CBI" in printed
+    assert "drug_md's deprivation ended on day 10; its shift from drug_control" in printed
+
+
+@pytest.mark.parametrize("control", ["drug_md", "nobody"])
+def test_a_control_must_be_another_group(tmp_path, capsys, control):
+    text = TREATED.replace('control = "drug_control"', f'control = "{control}"')
+    assert main(["run", str(write(tmp_path, text)), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        f"groups[2].control: '{control}' is not another group of the scenario; allowed: "
+        "control, drug_control (group 'drug_md')" in err
+    )

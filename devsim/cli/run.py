@@ -175,26 +175,30 @@ def main(args: argparse.Namespace) -> int:
         bar.close()
     write_run(out, summary, scenario, model.map_record() if model.sheet else None)
     columns = TABLE_COLUMNS[:-1] + [m for m in MAP_METRICS if model.sheet] + TABLE_COLUMNS[-1:]
-    table = final_table(summary)[columns]
+    controls = {g.name: scenario.control_of(g.name) for g in scenario.groups}
+    table = final_table(summary, controls)[columns]
     print(
         f"{printable(scenario.name)}  (species {scenario.species}, seed {scenario.seed}, "
         f"age {scenario.days} days)"
     )
     table["group"] = [printable(name, 60) for name in table["group"]]
     print(table_text(table))
-    print(
-        f"shift: {printable(summary['reference_group'], 60)}'s CBI minus the group's (CBI "
-        "pooled over a group's cells; cbi_sd: sd between its animals' own CBIs, each "
-        "animal's in summary.json, per_organism)"
+    own = sorted({c for n, c in controls.items() if c != summary["reference_group"] and c != n})
+    against = printable(summary["reference_group"], 60) + (
+        f" (or the group's own control: {printable(', '.join(own), 120)})" if own else ""
     )
-    reference = summary["reference_group"]
+    print(
+        f"shift: {against}'s CBI minus the group's (CBI pooled over a group's cells; cbi_sd: "
+        "sd between its animals' own CBIs, each animal's in summary.json, per_organism)"
+    )
     for group in scenario.groups:  # a shift read days after the deprivation ended
         end = md_end_day(group.model_dump(by_alias=True))
-        if end is not None and end < scenario.days and group.name != reference:
-            then = cbi_shift(summary, group.name, day=end)
+        control = controls[group.name]
+        if end is not None and end < scenario.days and group.name != control:
+            then = cbi_shift(summary, group.name, control, day=end)
             print(
                 f"note: {printable(group.name, 60)}'s deprivation ended on day {end}; its shift "
-                f"from {printable(reference, 60)} then was {then:.3f}, "
+                f"from {printable(control, 60)} then was {then:.3f}, "
                 f"{scenario.days - end} days before the table's"
             )
     top = model.world_params.acuity_sfs[-1]
