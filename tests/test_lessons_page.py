@@ -656,3 +656,21 @@ def test_the_handout_says_just_outside_too():
     table = _rows_table([row])
     assert table.count('class="near">just outside<') == 1
     assert table.count('class="fail">differs<') == 1
+
+
+def test_a_shared_run_is_built_outside_the_session_that_asked(kernel_context, fast, monkeypatch):
+    """The first session to open a lesson built everyone's run inside its own context: a
+    tab closed mid-build took matplotlib's per-session settings with it, and the build
+    failed for every session waiting on it (seen in CI as a RuntimeError of solara's)."""
+    seen = []
+    real = lessons_page.SharedRun.__init__
+
+    def init(self, scenario):
+        seen.append(solara.server.kernel_context.has_current_context())
+        real(self, scenario)
+
+    monkeypatch.setattr(lessons_page.SharedRun, "__init__", init)
+    assert solara.server.kernel_context.has_current_context()  # the asking session's
+    lessons_page.shared_run("md_critical")
+    assert seen == [False]
+    assert solara.server.kernel_context.has_current_context()  # and back to it after

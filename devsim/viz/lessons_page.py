@@ -40,6 +40,7 @@ from functools import cache
 import numpy as np
 import solara
 import solara.lab
+from solara.server import kernel_context
 
 from devsim.handout import render_text
 from devsim.lessons import Lesson, lessons
@@ -384,7 +385,11 @@ def shared_run(scenario: str) -> SharedRun:
     if not owner:
         return future.result()
     try:
-        run = SharedRun(scenario)
+        # built outside the asking session: its figures read matplotlib's settings through
+        # solara's per-session proxy, and a tab closed mid-build failed the build for every
+        # session waiting on it
+        with kernel_context.without_context():
+            run = SharedRun(scenario)
     except BaseException as exc:
         with _shared_lock:
             _shared.pop(key, None)  # the next opening tries again
