@@ -150,7 +150,7 @@ from devsim.experiment import FINAL_METRICS, cbi_shift, md_end_day, run_scenario
 from devsim.genome import DEVELOPMENT_GENES, GENE_NAMES, Genome, check_gene, unknown_gene
 from devsim.maps import MAP_METRICS
 from devsim.outputs import atomic_text, atomic_write, count_of, printable
-from devsim.provenance import code_digest, provenance
+from devsim.provenance import code_digest, provenance, recorded_code
 from devsim.runner import (
     Job,
     Outcome,
@@ -968,14 +968,8 @@ def _stale(out: Path, run: Run) -> bool:
 
 
 def _made_by(out: Path, run: Run) -> str | None:
-    """The code digest a finished run's run.json records (None: none is recorded, as in
-    runs made before devsim recorded it, or the file cannot be read)."""
-    try:
-        info = json.loads((out / "runs" / run.run_id / "run.json").read_text(encoding="utf-8"))
-        code = info["code"] if isinstance(info, dict) else None
-    except (OSError, ValueError, RecursionError, KeyError):
-        return None
-    return code if isinstance(code, str) else None
+    """The code digest a finished run's run.json records (:func:`recorded_code`)."""
+    return recorded_code(out / "runs" / run.run_id / "run.json")
 
 
 def _record(out: Path, run: Run, outcome: Outcome) -> None:

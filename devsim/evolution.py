@@ -203,8 +203,6 @@ def parentage(parent_of: np.ndarray, population: int) -> tuple[float, float]:
     >>> parentage(np.array([[0, 1], [0, 1], [2, 2]]), 3)
     (3.0, 3.0)
     """
-    if parent_of.shape[1] == 0:  # no gene evolves: each offspring's first parent
-        raise ValueError("parentage needs at least one locus")
     counts = np.stack(
         [np.bincount(parent_of[:, j], minlength=population) for j in range(parent_of.shape[1])]
     )  # (loci, population)
@@ -718,14 +716,14 @@ class EvolutionModel(mesa.Model):
             cells.extend([cell] * self.per_cell)
         first, second = np.concatenate(first), np.concatenate(second)
         child_values, child_sigmas = values[first].copy(), sigmas[first].copy()
-        # each offspring gene's parent (one column a locus): the second where recombination
-        # took that gene from it
-        parent_of = np.broadcast_to(first[:, None], (len(first), max(child_values.shape[1], 1)))
+        # each offspring gene's parent, a column a locus: the first parent's at every locus
+        # (one column says it), the second's where recombination took the gene from it
+        parent_of = first[:, None]
         if self.config.recombination:
             take = self.rng.random(child_values.shape) < 0.5
             child_values = np.where(take, values[second], child_values)
             child_sigmas = np.where(take, sigmas[second], child_sigmas)
-            if take.shape[1]:
+            if take.shape[1]:  # (no gene may evolve)
                 parent_of = np.where(take, second[:, None], first[:, None])
         self.parentage = parentage(parent_of, len(parents))
         if self.config.mutation:

@@ -225,8 +225,6 @@ class DevelopmentModel(mesa.Model):
                     cbi_sd=sample_sd(each),
                     # per animal, in litter order: organism i of every group are littermates
                     per_organism={"cbi": each.tolist(), "window_opened": opened_day.tolist()},
-                )
-                metrics.update(
                     acuity_left=float(acu_left[sel].mean()),
                     acuity_right=float(acu_right[sel].mean()),
                     acuity_at_ceiling=float(ceiling[sel].mean()),

@@ -16,6 +16,7 @@ that runs other code refuses the client's jobs (:func:`devsim.runner.execute`).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
@@ -92,3 +93,14 @@ def provenance() -> dict[str, str]:
         "code": CODE,
         "python": platform.python_version(),
     }
+
+
+def recorded_code(path: Path) -> str | None:
+    """The code digest a results file (a run's run.json or scenario.json) records; None where
+    it records none, as files made before devsim recorded it, or cannot be read."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        code = info["code"] if isinstance(info, dict) else None
+    except (OSError, ValueError, RecursionError, KeyError):
+        return None
+    return code if isinstance(code, str) else None

@@ -564,7 +564,7 @@ def read_run_record(path: str | Path, seed: int | None = None) -> dict:
     elif "seed" in scenario and scenario["seed"] is None:
         raise DevsimInputError(
             f"{source}: seed: null: the run was drawn from a generator, not a seed, so no seed "
-            "reproduces it; allowed: a whole number 0..4294967295 (pass --seed N, or set one in "
-            "a copy)"
+            f"reproduces it; allowed: a whole number 0..{SEED_MAX} (pass --seed N, or set one "
+            "in a copy)"
         )
     return scenario

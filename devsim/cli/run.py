@@ -24,7 +24,7 @@ from devsim.experiment import (
 from devsim.maps import MAP_METRICS
 from devsim.measures import FINAL_METRICS
 from devsim.outputs import check_out, check_own_folder, check_room, printable, staged, table_text
-from devsim.provenance import code_digest, provenance
+from devsim.provenance import code_digest, provenance, recorded_code
 from devsim.runner import Progress
 from devsim.scenario import SEED_MAX, load_scenario
 from devsim.shipped import resolve
@@ -144,12 +144,6 @@ def save_maps(path: Path, record: dict) -> None:
         np.savez_compressed(handle, **arrays)
 
 
-def _recorded_code(path: Path) -> str | None:
-    """The code digest a run's scenario.json records (None if it records none)."""
-    code = json.loads(path.read_text(encoding="utf-8")).get("code")
-    return code if isinstance(code, str) else None
-
-
 def main(args: argparse.Namespace) -> int:
     out = check_out(args.out)
     if args.seed is not None and not 0 <= args.seed <= SEED_MAX:
@@ -160,7 +154,7 @@ def main(args: argparse.Namespace) -> int:
     check_cost(scenario_cost(scenario), *limits(args), what=printable(args.scenario, 200))
     check_own_folder(out, "devsim run")
     check_room(out, run_files(scenario))
-    if path.suffix == ".json" and (made := _recorded_code(path)) != code_digest():
+    if path.suffix == ".json" and (made := recorded_code(path)) != code_digest():
         code = made or "its code not recorded"  # (said once every check has passed)
         print(
             f"note: {printable(str(path), 200)} was run by other devsim code ({printable(code)});"
