@@ -1074,8 +1074,8 @@ def as_markdown(rows: list[Row], settings: Settings) -> str:
     lines = [
         settings_line(rows, settings),
         "",
-        "| # | experiment | quantity | target | measured | pass | source |",
-        "|---|---|---|---|---|---|---|",
+        "| # | experiment | quantity | target | measured | pass | seeds in range | source |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         for k, m in enumerate(r.measures):
@@ -1083,6 +1083,6 @@ def as_markdown(rows: list[Row], settings: Settings) -> str:
             lines.append(
                 f"| {r.number if first else ''} | {r.experiment if first else ''} | {m.name} | "
                 f"{m.target()} | {m.measured()} | {'**no**' if not m.passed else m.verdict()} "
-                f"| {r.source if first else ''} |"
+                f"| {m.seeds_in_range()} | {r.source if first else ''} |"
             )
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ table (5 seeds, cat profiles included) is the one quoted in the README.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,6 +93,22 @@ def test_a_row_passing_on_its_mean_says_how_many_seeds_are_in_range():
     assert Measure("t", [0.14, 0.20], 0.15, 1).passed
     assert Measure("t", [0.16, 0.20], 0.15, 1).seeds_in_range() == "2/2"
     assert Measure("r", [0.16, 0.20]).seeds_in_range() == "—"
+
+
+def test_the_markdown_table_and_the_readme_say_how_many_seeds_are_in_range():
+    """validation.md and the README's table carry the seeds column the terminal prints: a
+    row passing on its mean with a seed out of range is visible where the table is quoted."""
+    from devsim.validation import Measure, Row, Settings, as_markdown
+
+    row = Row(1, "Normal rearing", "a source", measure=None)
+    row.measures = [Measure("CBI", [0.5, 0.7, 0.8], 0.55, 0.85), Measure("r", [1.0, 2.0])]
+    table = as_markdown([row], Settings(seeds=(0, 1, 2)))
+    header, _, first, second = table.splitlines()[2:6]
+    assert header.split(" | ")[6] == "seeds in range"
+    assert first.split(" | ")[6] == "2/3"  # 0.5 is out, the mean 0.667 is in
+    assert second.split(" | ")[6] == "—"
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert header in readme  # the README's table is the one this writes
 
 
 def test_a_failing_row_ends_stderr_with_the_reason_for_exit_1(tmp_path, capsys, monkeypatch):
