@@ -179,7 +179,10 @@ def end_state(table: pd.DataFrame, tail: int = TAIL) -> dict[str, float]:
 
 def summarise(comparison: pd.DataFrame) -> pd.DataFrame:
     """Per scenario, selection and metric: seeds, mean, sd and the 95 % confidence interval
-    of the mean (Student's t; NaN with one seed); an angle's mean and sd are circular."""
+    of the mean (Student's t; NaN with one seed); an angle's mean and sd are circular. A
+    metric whose every value is positive also has the geometric mean and its interval
+    (``geo_mean``, ``geo_ci_low`` … ``geo_ci_high``: Student's t on the logs), the summary
+    of a ratio or a rate that varies over decades between seeds; NaN otherwise."""
     from scipy.stats import t
 
     from devsim.evolution import circular_mean_sd, column_mean, column_period
@@ -195,9 +198,14 @@ def summarise(comparison: pd.DataFrame) -> pd.DataFrame:
             sd = float(values.std(ddof=1)) if n > 1 else math.nan
             if (period := column_period(metric)) is not None and n > 1:  # an angle
                 sd = circular_mean_sd(values, period)[1]  # the circular sd
-            half = (
-                float(t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
-            )
+            quantile = float(t.ppf(0.5 + CONFIDENCE / 2, n - 1)) if n > 1 else math.nan
+            half = quantile * sd / math.sqrt(n) if n > 1 else math.nan
+            geo = [math.nan] * 3
+            if n and period is None and (values > 0).all():
+                logs = np.log(values)
+                centre = float(logs.mean())
+                spread = quantile * float(logs.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+                geo = [math.exp(centre), math.exp(centre - spread), math.exp(centre + spread)]
             rows.append(
                 {
                     "scenario": label,
@@ -208,6 +216,9 @@ def summarise(comparison: pd.DataFrame) -> pd.DataFrame:
                     "sd": sd,
                     "ci_low": mean - half,
                     "ci_high": mean + half,
+                    "geo_mean": geo[0],
+                    "geo_ci_low": geo[1],
+                    "geo_ci_high": geo[2],
                 }
             )
     return pd.DataFrame(rows)

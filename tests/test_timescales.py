@@ -346,3 +346,44 @@ def test_an_interval_reaching_zero_has_no_lower_whisker_on_a_log_panel(tmp_path)
     (_, _, (bars,)) = sigma.containers[0]
     lows = [min(seg[:, 1]) for seg in bars.get_segments()]
     assert lows == pytest.approx([3.02, 0.2])  # no whisker below the first; the second's own
+
+
+def test_a_measure_over_decades_is_summarised_by_its_geometric_mean():
+    """Learning rates and σ ratios spread over decades between seeds: 1, 10 and 100 have
+    the arithmetic interval 37 ± 124 (below 0), the geometric one 10 [0.0035, 2.9e4]."""
+    from scipy.stats import t
+
+    from devsim.evolution_runs import summarise
+
+    runs = pd.DataFrame({"scenario": ["a"] * 3 + ["b"] * 2 + ["c"], "selection": ["on"] * 6,
+                         "seed": range(6), "x": [1.0, 10.0, 100.0, 0.0, 2.0, 4.0]})  # fmt: skip
+    table = summarise(runs).set_index("scenario")
+    a = table.loc["a"]
+    half = t.ppf(0.975, 2) * math.log(10) / math.sqrt(3)  # the logs' sd is log 10
+    assert a["geo_mean"] == pytest.approx(10.0)
+    assert a["geo_ci_low"] == pytest.approx(10 * math.exp(-half))
+    assert a["geo_ci_high"] == pytest.approx(10 * math.exp(half))
+    assert a["ci_low"] < 0 < a["geo_ci_low"]
+    assert np.isnan(table.loc["b", "geo_mean"])  # a seed at 0 has no logarithm
+    c = table.loc["c"]  # one seed: its value, no interval
+    assert c["geo_mean"] == 4.0
+    assert np.isnan(c["geo_ci_low"])
+
+
+def test_a_log_panel_draws_the_geometric_mean_and_its_interval(tmp_path):
+    from devsim.plots.evolution import plot_timescales
+
+    rows = []
+    for measure in ("innate_effective", "sigma_ratio", "window_learning", "adult_learning"):
+        rows.append({"scenario": "s", "selection": "on", "metric": f"{measure}@fixed",
+                     "mean": 37.0, "ci_low": -87.0, "ci_high": 161.0, "geo_mean": 10.0,
+                     "geo_ci_low": 0.5, "geo_ci_high": 200.0})  # fmt: skip
+    fig = plot_timescales(pd.DataFrame(rows), [("fixed", "fixed")], {}, tmp_path / "t.png")
+    linear, sigma = fig.axes[1], fig.axes[2]
+    assert "geometric mean" in sigma.get_title()
+    assert "reaches 0" not in sigma.get_title()
+    (_, _, (bars,)) = sigma.containers[0]
+    assert bars.get_segments()[0][:, 1] == pytest.approx([0.5, 200.0])
+    assert "geometric" not in linear.get_title()  # a linear panel keeps the mean
+    (_, _, (bars,)) = linear.containers[0]
+    assert bars.get_segments()[0][:, 1] == pytest.approx([-87.0, 161.0])

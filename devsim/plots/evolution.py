@@ -218,7 +218,11 @@ def plot_timescales(
     to the fastest (x); first the share of each memory layer per feature (stacked), then
     each layer's measure, mean and 95 % confidence interval over seeds for every scenario
     and selection (``summary``: rows of scenario, selection, metric ``<measure>@<feature>``,
-    mean, ci_low, ci_high); ``notes`` (the predictions checked) fill the last panel."""
+    mean, ci_low, ci_high, and geo_mean, geo_ci_low, geo_ci_high as
+    :func:`devsim.evolution_runs.summarise` writes them); a panel on a log scale shows the
+    geometric mean and its interval, where every seed's value is positive (else the mean,
+    without a lower whisker where its interval reaches 0); ``notes`` (the predictions
+    checked) fill the last panel."""
     names = [f for f, _ in features]
     x = np.arange(len(names))
     fig = Figure(figsize=(4.2 * 3, 3.4 * 2), layout="constrained")
@@ -240,19 +244,34 @@ def plot_timescales(
         axes.append(ax)
         positive = False  # a log axis needs a positive value to show
         reaches_zero = False
+        geometric = False  # a point is a geometric mean
         for j, (scenario, selection) in enumerate(arms):
             rows = summary[(summary["scenario"] == scenario) & (summary["selection"] == selection)]
             by_metric = rows.set_index("metric")
             keys = [f"{measure}@{f}" for f in names]
-            mean = np.array([by_metric["mean"].get(k, np.nan) for k in keys], dtype=float)
-            low = np.array([by_metric["ci_low"].get(k, np.nan) for k in keys], dtype=float)
-            high = np.array([by_metric["ci_high"].get(k, np.nan) for k in keys], dtype=float)
+
+            def column(name: str, by_metric=by_metric, keys=keys) -> np.ndarray:
+                """The summary's ``name`` for each feature (NaN where it has none)."""
+                values = by_metric[name] if name in by_metric else pd.Series(dtype=float)
+                return np.array([values.get(k, np.nan) for k in keys], dtype=float)
+
+            mean, low, high = column("mean"), column("ci_low"), column("ci_high")
+            if log:
+                # a ratio or a rate spread over decades between seeds is summarised on the
+                # log scale it is drawn on: the geometric mean and its interval, never below 0
+                geo = column("geo_mean")
+                logged = np.isfinite(geo)
+                geometric |= bool(logged.any())
+                mean = np.where(logged, geo, mean)
+                low = np.where(logged, column("geo_ci_low"), low)
+                high = np.where(logged, column("geo_ci_high"), high)
             spread = np.nan_to_num(np.stack([mean - low, high - mean]))
             positive |= bool((mean > 0).any())
             if log:
-                # an interval reaching 0 or below has no lower end on a log axis: its lower
-                # whisker is left out and said so (it was drawn to mean/1000, three decades
-                # of spread that are not in the data)
+                # an arithmetic interval reaching 0 or below (a seed's value of 0 leaves no
+                # geometric one) has no lower end on a log axis: its lower whisker is left
+                # out and said so (it was drawn to mean/1000, three decades of spread that
+                # are not in the data)
                 open_below = low <= 0
                 reaches_zero |= bool((open_below & (mean > 0)).any())
                 spread[0] = np.where(open_below, 0.0, spread[0])
@@ -275,6 +294,8 @@ def plot_timescales(
             plain_log_labels(ax.yaxis)
         if measure == "sigma_ratio":  # as much change as the neutral marker
             ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+        if log and positive and geometric:
+            label += " (geometric mean)"
         if log and positive and reaches_zero:
             label += "\n(no lower whisker: its 95 % interval reaches 0)"
         ax.set_title(label, fontsize=9)
