@@ -164,13 +164,14 @@ def prune_and_sprout_slots(
     sprout_draw,
     sprout_below,
     prune_days,
+    weak_days_max,
     initial_weight,
 ):
     """One day of structural plasticity over every slot, in one pass (see
     :func:`devsim.wiring.prune_and_sprout`, whose numpy path does the same comparisons):
 
     * a synapse is weak where ``|w| < weak_below[k, j]``; ``weak_days`` counts weak days
-      in a row (int8, wrapping as numpy's int8 does) and is 0 elsewhere;
+      in a row (int8, held at ``weak_days_max``) and is 0 elsewhere;
     * it is pruned where ``prune_draw < prune_below[k]`` and it has been weak for
       ``prune_days`` days: weight 0, mask False, counter 0;
     * a free slot sprouts where ``sprout_draw < sprout_below[k, j, eye]``: mask True,
@@ -191,7 +192,11 @@ def prune_and_sprout_slots(
                     present = mask[k, j, s]
                     w = weights[k, j, s]
                     weak = present and abs(w) < wb
-                    days = np.int8(weak_days[k, j, s] + 1) if weak else np.int8(0)
+                    days = (
+                        np.int8(min(weak_days[k, j, s], weak_days_max - 1) + 1)
+                        if weak
+                        else np.int8(0)
+                    )
                     pruned = weak and prune_draw[k, j, s] < pb and days >= prune_days
                     sprouted = not present and sprout_draw[k, j, s] < sb
                     weak_days[k, j, s] = np.int8(0) if pruned else days

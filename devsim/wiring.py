@@ -14,6 +14,7 @@ from devsim import fused
 
 INITIAL_WEIGHT = 0.3  # mean strength of a new synapse (a.u.)
 PRUNE_DAYS = 3  # a synapse must stay weak this many days in a row before it can go
+WEAK_DAYS_MAX = 127  # the int8 count of weak days in a row stops here
 
 
 def eye_share(rng: np.random.Generator, contra_bias: np.ndarray, neurons: int) -> np.ndarray:
@@ -119,6 +120,7 @@ def prune_and_sprout(
             sprout_draw,
             _float32_bound(rate * halves, sprout_draw),
             PRUNE_DAYS,
+            WEAK_DAYS_MAX,
             weights.dtype.type(INITIAL_WEIGHT),
         )
         return
@@ -126,7 +128,9 @@ def prune_and_sprout(
     hit = _buffer(scratch, "hit", shape, np.bool_)
     np.less(strength, weak_below, out=weak)
     weak &= mask
-    # weak_days += 1 where weak, 0 elsewhere (int8, wrapping exactly as the original did)
+    # weak_days += 1 where weak, 0 elsewhere; int8, held at WEAK_DAYS_MAX (it wrapped to
+    # -128 after 127 weak days, and the synapse could not be pruned for 130 more)
+    np.minimum(weak_days, WEAK_DAYS_MAX - 1, out=weak_days)
     np.add(weak_days, 1, out=weak_days)
     np.multiply(weak_days, weak, out=weak_days)
     draw = _uniform(rng, work, litter_index, scratch)

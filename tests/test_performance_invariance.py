@@ -166,7 +166,8 @@ def reference_prune_and_sprout(
     count = np.maximum(mask.sum(axis=2, keepdims=True), 1)
     mean = strength.sum(axis=2, keepdims=True) / count
     weak = mask & (strength < prune_threshold[:, None, None] * mean)
-    np.add(weak_days, 1, out=weak_days, where=weak)
+    # the count of weak days stops at 127 (int8; it wrapped to -128 before)
+    np.add(weak_days, 1, out=weak_days, where=weak & (weak_days < 127))
     weak_days[~weak] = 0
     plastic = np.clip(gate - floor_adult, 0.0, 1.0)[:, None, None]
     draw = uniform()
@@ -338,7 +339,8 @@ def test_prune_and_sprout_matches_the_reference(eye_constant):
     mask = rng.random((o, n, 2 * c)) < 0.6
     weights *= mask
     weak_days = rng.integers(0, 5, size=(o, n, 2 * c)).astype(np.int8)
-    weak_days[0, 0, 0] = 127  # wraps to -128 in both
+    weak_days[0, 0, :] = 127  # held there in both (it wrapped to -128)
+    weak_days[0, 1, :] = 126
     if eye_constant:
         prob = slot_probability(rng.random((o, n)), rng.random(o), c).astype(np.float32)
     else:
@@ -358,6 +360,30 @@ def test_prune_and_sprout_matches_the_reference(eye_constant):
         reference_prune_and_sprout(rng_b, b[0], b[1], b[2], prob, *args)
         assert all(x.tobytes() == y.tobytes() for x, y in zip(a, b, strict=True))
     assert rng_a.bit_generator.state == rng_b.bit_generator.state
+
+
+@pytest.mark.parametrize("eye_constant", [True, False])
+def test_a_synapse_weak_for_months_can_still_be_pruned(eye_constant):
+    """The int8 count of weak days in a row wrapped to -128 after 127 days, and a synapse
+    weak since then could not be pruned for 130 more days (a 285-day cat run has them)."""
+    o, n, c = 1, 1, 4
+    weights = np.full((o, n, 2 * c), 0.5, dtype=np.float32)
+    weights[0, 0, 0] = 1e-4  # far below the mean: weak every day
+    mask = np.ones((o, n, 2 * c), dtype=bool)
+    weak_days = np.zeros((o, n, 2 * c), dtype=np.int8)
+    if eye_constant:
+        prob = slot_probability(np.full((o, n), 0.5), np.full(o, 0.5), c).astype(np.float32)
+    else:
+        prob = np.full((o, n, 2 * c), 0.5, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    closed = (np.zeros(o), np.zeros(o), np.full(o, 0.8), np.zeros(o), np.zeros(o))
+    for _ in range(200):  # a closed window (gate 0): weak, never pruned
+        prune_and_sprout(rng, weights, mask, weak_days, prob, *closed)
+    assert weak_days[0, 0, 0] == 127
+    assert mask[0, 0, 0]
+    opened = (np.ones(o), np.zeros(o), np.full(o, 0.8), np.zeros(o), np.zeros(o))
+    prune_and_sprout(rng, weights, mask, weak_days, prob, *opened)  # gate 1: pruned now
+    assert not mask[0, 0, 0]
 
 
 # --- 3. results that must not hinge on numerical choices ------------------------------
