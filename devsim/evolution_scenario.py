@@ -42,7 +42,7 @@ from devsim.scenario import (
     first_error,
     read_toml,
 )
-from devsim.senses import EYE_CONDITIONS
+from devsim.senses import MONOCULAR_DEPRIVATIONS
 
 # Share of the initial wiring laid down by the innate map. Big enough that an innate map
 # tuned to the world sees well without learning; small enough that learning still pays
@@ -202,8 +202,8 @@ class Environment(_OrientationFeature):
     deprivation: Habitat = 0.0
     deprivation_length: Annotated[int, Field(ge=1, le=365)] = 5
     deprivation_days: tuple[Day, Day] = Field(default=(14, 35), strict=False)
-    # the one-eye conditions of devsim.senses; the first (lid suture) by default
-    deprivation_condition: Literal[EYE_CONDITIONS] = EYE_CONDITIONS[0]  # type: ignore[valid-type]
+    # the monocular deprivations of devsim.senses; the first (lid suture) by default
+    deprivation_condition: Literal[MONOCULAR_DEPRIVATIONS] = MONOCULAR_DEPRIVATIONS[0]  # type: ignore[valid-type]
 
     _deprivation = field_validator("deprivation", mode="before")(_check_habitat)
 

@@ -15,7 +15,7 @@ from devsim.measures import FINAL_METRICS
 from devsim.model import DevelopmentModel
 from devsim.results import summary_json
 from devsim.scenario import Scenario
-from devsim.senses import EYE_CONDITIONS, WorldParams
+from devsim.senses import MONOCULAR_DEPRIVATIONS, WorldParams
 
 __all__ = [
     "FINAL_METRICS",
@@ -76,7 +76,7 @@ def final_table(summary: dict, controls: dict[str, str] | None = None) -> pd.Dat
 def md_end_day(group: dict) -> int | None:
     """The day a group's last one-eye deprivation (lid suture, TTX) ends; None if it has
     none. ``group`` as a scenario file writes it (``rearing`` items with ``to``)."""
-    ends = [r["to"] for r in group.get("rearing", ()) if r["condition"] in EYE_CONDITIONS]
+    ends = [r["to"] for r in group.get("rearing", ()) if r["condition"] in MONOCULAR_DEPRIVATIONS]
     return max(ends) if ends else None
 
 

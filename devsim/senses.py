@@ -33,6 +33,9 @@ CONDITIONS = (
     "strabismus",
 )
 EYE_CONDITIONS = ("lid_suture", "inactivate")  # conditions that need an `eye`
+# one eye deprived of vision (the end of which is the end of an MD); a one-eye condition
+# that is not a deprivation (a blur, a prism) would need an `eye` without being one
+MONOCULAR_DEPRIVATIONS = ("lid_suture", "inactivate")
 # Scaled stimulus banks kept per world for the conditions seen lately: a browser session
 # holds one world, so this bounds its memory (a day of the default page uses 24 MiB).
 BANK_CACHE_BYTES = 24 * 2**20
@@ -501,11 +504,16 @@ def eye_inputs(condition: str, eye: str | None, params: WorldParams):
         return (waves, waves), (params.sigma_dark, params.sigma_dark), True
     if condition == "binocular_suture":
         return (0.0, 0.0), (params.sigma_closed, params.sigma_closed), False
-    if condition in EYE_CONDITIONS:
-        closed = (0.0, params.sigma_closed if condition == "lid_suture" else 0.0)
-        left, right = (closed, open_eye) if eye == "left" else (open_eye, closed)
-        return (left[0], right[0]), (left[1], right[1]), False
-    raise ValueError(f"unknown condition {condition!r}")
+    closed = {
+        "lid_suture": (0.0, params.sigma_closed),  # diffuse light through the lid
+        "inactivate": (0.0, 0.0),  # TTX: the eye is silent
+    }.get(condition)
+    if closed is None:  # every condition is named above: none falls through to another
+        raise ValueError(f"unknown condition {condition!r}")
+    if eye not in ("left", "right"):
+        raise ValueError(f"condition {condition!r} needs an eye, 'left' or 'right'; got {eye!r}")
+    left, right = (closed, open_eye) if eye == "left" else (open_eye, closed)
+    return (left[0], right[0]), (left[1], right[1]), False
 
 
 def input_variances(

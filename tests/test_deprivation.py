@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 
 def final(summary, group):
@@ -77,3 +78,23 @@ def test_each_condition_delivers_the_input_variance_it_stands_for():
     left_open, right_closed = input_variances("lid_suture", "right", p, rng)
     assert abs(left_open / open_ - 1) < 0.05
     assert abs(right_closed / closed - 1) < 0.05
+
+
+def test_a_condition_the_senses_do_not_name_is_refused_not_run_as_another():
+    """A one-eye condition added to the list but not to eye_inputs ran as TTX (every one-eye
+    condition but the lid was silenced); a one-eye condition without an eye closed the
+    right eye."""
+    from devsim.senses import EYE_CONDITIONS, MONOCULAR_DEPRIVATIONS, WorldParams, eye_inputs
+
+    p = WorldParams()
+    with pytest.raises(ValueError, match="unknown condition 'blur'"):
+        eye_inputs("blur", "left", p)
+    with pytest.raises(ValueError, match="needs an eye"):
+        eye_inputs("lid_suture", None, p)
+    for condition in EYE_CONDITIONS:
+        left, right = eye_inputs(condition, "left", p), eye_inputs(condition, "right", p)
+        assert left[0] == right[0][::-1]
+        assert left[1] == right[1][::-1]
+    # the end of a deprivation is the end of an MD (shift at the MD's end, the lessons'
+    # "closed"/"silenced"): a deprivation is a one-eye condition, not every one of them
+    assert set(MONOCULAR_DEPRIVATIONS) <= set(EYE_CONDITIONS)

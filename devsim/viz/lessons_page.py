@@ -50,7 +50,7 @@ from devsim.model import DevelopmentModel
 from devsim.outputs import printable
 from devsim.profile import STARTS, Profile
 from devsim.scenario import load_scenario
-from devsim.senses import EYE_CONDITIONS
+from devsim.senses import MONOCULAR_DEPRIVATIONS
 from devsim.shipped import scenario_path
 from devsim.validation import ROWS, Settings, near_miss
 from devsim.viz import figures
@@ -199,7 +199,7 @@ def question_for(scenario: str) -> Question:
     fields["reference"] = reference
     fields.update(FOCUS.get(scenario, {}))
     group = next(g for g in preset.groups if g.name == fields["group"])
-    deprived = [item for item in group.rearing if item.condition in EYE_CONDITIONS]
+    deprived = [item for item in group.rearing if item.condition in MONOCULAR_DEPRIVATIONS]
     eyes = {item.eye for item in deprived}
     if len(eyes) == 1:
         fields["deprived_eye"] = eyes.pop()
