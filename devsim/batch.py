@@ -170,7 +170,7 @@ from devsim.scenario import (
     read_toml,
     reference_group,
 )
-from devsim.senses import EYE_CONDITIONS
+from devsim.senses import EYE_CONDITIONS, REARING_STATISTICS
 from devsim.shipped import is_path, scenario_names, scenario_path
 
 SWEEP_KEYS = (
@@ -749,7 +749,8 @@ def _same(value: Any) -> str:
 
 def _check_value(key: str, value: Any, locs: list[tuple], err: _Errors, where: str) -> None:
     """A value of the parameter's own type (never coerced): an integer for days, counts and
-    interval ends, a string for species, conditions, eyes and drugs, a gene in bounds."""
+    interval ends, a string for species, conditions, eyes and drugs, a gene in bounds, a
+    number for a rearing statistic of the world."""
     loc = locs[0]
     if len(loc) >= 2 and loc[-2] == "genome":
         if isinstance(value, dict | list):
@@ -761,6 +762,9 @@ def _check_value(key: str, value: Any, locs: list[tuple], err: _Errors, where: s
     elif loc[-1] in STRING_FIELDS:
         if not isinstance(value, str):
             raise err(where, f"got {_show(value)}; allowed: a string ({loc[-1]})")
+    elif loc[0] == "world":  # a rearing statistic: a number (its range is the scenario's)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise err(where, f"got {_show(value)}; allowed: a number ({loc[-1]})")
     elif isinstance(value, bool) or not isinstance(value, int):
         raise err(where, f"got {_show(value)}; allowed: an integer ({loc[-1]})")
 
@@ -787,6 +791,7 @@ def _parse_link(expr: Any, swept: list[str], err: _Errors, where: str):
 def _allowed_parameters(groups: list[str]) -> str:
     return (
         f"allowed: {', '.join(TOP_PARAMETERS)}, organisms, genome.GENE, "
+        f"world.{{{','.join(REARING_STATISTICS)}}}, "
         "groups.NAME.organisms, groups.NAME.species, groups.NAME.genome.GENE, "
         "groups.NAME.rearing.K.{from,to,condition,eye}, "
         "groups.NAME.treatments.K.{from,to,drug} (NAME: "
@@ -814,6 +819,10 @@ def _locations(key: Any, base: dict, err: _Errors, where: str) -> list[tuple]:
     if key.startswith("genome."):
         gene = _gene(key.removeprefix("genome."), err, where)
         return [("groups", i, "genome", gene) for i in every]
+    if key.startswith("world."):  # the scenario's [world] table, made if the base has none
+        if key.removeprefix("world.") not in REARING_STATISTICS:
+            raise err(where, unknown)
+        return [("world", key.removeprefix("world."))]
     if not key.startswith("groups."):
         raise err(where, unknown)
     rest = key.removeprefix("groups.")
@@ -896,7 +905,7 @@ def _holder(data: dict, loc: tuple) -> dict:
     """The table holding the field at ``loc`` (a rearing interval for its condition)."""
     node: Any = data
     for part in loc[:-1]:
-        node = node[part]
+        node = node.setdefault(part, {}) if part == "world" else node[part]
     return node
 
 

@@ -235,6 +235,8 @@ class Cohort:
             gather = gather and timer.wrap("gather stimuli", gather)
             stimuli = timer.wrap("gather stimuli", stimuli)
         circuit, genes = self.circuit, self.genes
+        treatments = {} if treatments is None else treatments
+        circuit.dose(genes, treatments)  # today's doses act on today's plasticity
         gate = circuit.gate(genes)
         self.gate = gate
         dt = 1.0 / self.updates_per_day
@@ -304,7 +306,6 @@ class Cohort:
                         v, genes["sprout_act"], genes["sprout_floor"], genes["sprout_drive"]
                     ),
                 )
-        treatments = {} if treatments is None else treatments
         circuit.advance(genes, pv_activity, treatments, day)
         self.gate = circuit.gate(genes)
         self.check_finite(day)

@@ -3,8 +3,10 @@
 A genome is a set of named genes with bounds and a per-gene heritable mutation scale
 (``sigma``). The genes cover three things (docs/science.md, The model):
 
-* the plasticity rule family ``dw = eta * g * (A*x*y*(y - theta) + B*x*y + C*x + D*y + E)
-  - eta * gamma * w`` with a sliding BCM threshold (Bienenstock, Cooper & Munro 1982);
+* the plasticity rule family ``dw = eta * dt * <g_pm * (A*x*y*(y - theta) + B*x*y) +
+  g * (C*x + D*y + E)> - eta * gamma * dt * w`` with a sliding BCM threshold (Bienenstock,
+  Cooper & Munro 1982), ``g_pm`` the potentiation gate where ``A*y*(y - theta) + B*y`` is
+  positive and the gate ``g`` elsewhere (docs/science.md, The plasticity rule);
 * the critical window as a circuit: PV inhibition matures with the activity that reaches
   it and triggers the window; brakes (perineuronal nets, Lynx1) accumulate after it and
   close it; homeostatic scaling and adult potentiation remain (Hensch 2005; Takesian &
@@ -12,9 +14,11 @@ A genome is a set of named genes with bounds and a per-gene heritable mutation s
 * wiring: initial (exuberant) density, pruning, sprouting and the contralateral share of
   the initial projection.
 
-Presets: ``mouse`` (eyes open ~P14, window ~P19-P32 peaking ~P28), ``cat`` (eyes open
-~P8, peak ~6 weeks, decline over ~10 weeks), ``gad65_ko`` (mouse with weak inhibition,
-Hensch et al. 1998) and ``lynx1_ko`` (mouse without the Lynx1 brake, Morishita et al. 2010).
+Presets: ``mouse`` (eyes open ~P14; the gate above 0.1 from ~P21 to ~P36, peaking at
+P25-26, so MD shifts OD most from P24-P28, as in Gordon & Stryker 1996), ``cat`` (eyes
+open ~P8; the gate peaks at ~P40, above 0.1 from ~P27 to ~P70), ``gad65_ko`` (mouse with
+weak inhibition, Hensch et al. 1998) and ``lynx1_ko`` (mouse without the Lynx1 brake,
+Morishita et al. 2010).
 """
 
 from __future__ import annotations

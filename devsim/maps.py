@@ -184,7 +184,7 @@ def monocular_fraction(odi: np.ndarray) -> float:
 MAP_METRICS = (
     "contra_share",  # share of the sheet dominated by the contralateral (left) eye
     "od_wavelength",  # OD column spacing Lambda (sheet positions)
-    "od_ring_peak",  # power of the OD spectrum's ring over the other frequencies' mean
+    "od_ring_peak",  # the OD spectrum's ring band over the rings inside and outside it
     "monocular_fraction",  # share of units driven by one eye only (classes 1 and 7)
     "orientation_selectivity",  # mean |z| of units at the frequency driving the sheet most
     "orientation_wavelength",  # orientation column spacing (sheet positions)

@@ -26,7 +26,7 @@ from devsim.measures import (
 )
 from devsim.organism import Organism
 from devsim.results import Results
-from devsim.scenario import DRUGS, Group, Scenario, parse_scenario
+from devsim.scenario import DRUGS, Group, Scenario, World, parse_scenario, with_world
 from devsim.senses import Span, VisualWorld, WorldParams, rearing_inputs
 
 
@@ -44,7 +44,10 @@ class DevelopmentModel(mesa.Model):
         the scenario's seed). A whole number replaces the scenario's seed (the results
         record it); with a generator (or a ``SeedSequence``...) the results record no seed
         (``null``): no seed reproduces the run.
-    world : statistics of the visual world.
+    world : statistics of the visual world (:class:`devsim.senses.WorldParams`); its
+        rearing statistics (the lid's light, darkness, open-eye noise, retinal waves)
+        become the scenario's ``world`` table, so the run's record holds them (a scenario
+        that has its own table and a different ``world`` is refused).
     settings : scenario fields (``groups``, ``species``, ``days``, ``neurons``, ...), only
         without ``scenario``.
     """
@@ -73,6 +76,8 @@ class DevelopmentModel(mesa.Model):
         # validated again: a scenario changed without validation (pydantic's model_copy)
         # must not run silently wrong, e.g. with a suture past the end of life
         scenario = parse_scenario(scenario.model_dump(by_alias=True), "scenario")
+        if world is not None:  # its rearing statistics become the scenario's, as recorded
+            scenario = with_world(scenario, world)
         # a whole number is the run's seed (checked as a file's is, and recorded); anything
         # else numpy takes (a Generator, a SeedSequence...) gives draws no seed names
         self.seeded = rng is None or isinstance(rng, int | np.integer)
@@ -93,7 +98,9 @@ class DevelopmentModel(mesa.Model):
         self.reference = scenario.reference
         self.days = scenario.days
         self.age = 0
-        self.world_params = world or WorldParams()
+        # the scenario's rearing statistics, on the apparatus (banks, acuity test) of the
+        # ``world`` passed in, if any
+        self.world_params = (scenario.world or World()).params(world)
         self.sheet = scenario.cortex == "sheet"
         if self.sheet:
             self.world = sheet.SheetWorld(self.rng, self.world_params, scenario.sheet_size)

@@ -306,16 +306,28 @@ class Circuit:
         """``w_pv * I``: PV inhibition onto excitatory cells per unit of PV drive."""
         return genes["w_pv"] * np.maximum(self.inhibition, 0.0)
 
-    def treat(self, genes: dict[str, np.ndarray], treatments: dict[str, np.ndarray]) -> None:
-        """Set today's inhibition under today's treatments (doses per organism, 0 or 1)."""
+    def dose(self, genes: dict[str, np.ndarray], treatments: dict[str, np.ndarray]) -> None:
+        """Today's treatments (doses per organism, 0 or 1), given at the day's start, before
+        its gate is read: they act on the plasticity of the days they are given, from the
+        first (inhibition under fluoxetine and diazepam; chondroitinase digests the nets),
+        and not after the last."""
+        unknown = sorted(set(treatments) - set(TREATMENTS))
+        if unknown:  # a misspelt name would otherwise be a dose of nothing
+            raise ValueError(f"unknown treatment(s) {unknown}; known: {sorted(TREATMENTS)}")
+        self.inhibition = self._inhibition(genes, treatments)
+        chabc = treatments.get("chondroitinase", 0.0)
+        self.nets = self.nets * (1.0 - CHONDROITINASE_DIGESTION * chabc)
+
+    def _inhibition(
+        self, genes: dict[str, np.ndarray], treatments: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """``I`` from the PV cells' maturity under today's fluoxetine and diazepam."""
         fluoxetine = treatments.get("fluoxetine", 0.0)
         diazepam = treatments.get("diazepam", 0.0)
-        self.inhibition = (
+        return (
             genes["g_inh"] * self.maturity * (1.0 - FLUOXETINE_REDUCTION * fluoxetine)
             + DIAZEPAM_INHIBITION * diazepam
         )
-        chabc = treatments.get("chondroitinase", 0.0)
-        self.nets = self.nets * (1.0 - CHONDROITINASE_DIGESTION * chabc)
 
     @staticmethod
     def drive(genes: dict[str, np.ndarray], activity: np.ndarray) -> np.ndarray:
@@ -332,7 +344,9 @@ class Circuit:
         days: float = 1.0,
     ) -> None:
         """Advance maturation and the brakes by ``days`` given the day's mean PV drive
-        ``activity`` (read from the circuit) and today's treatments."""
+        ``activity`` (read from the circuit), and the inhibition the matured PV cells give
+        under today's treatments (:meth:`dose` gave them at the day's start), from which
+        the trigger is read at the day's end."""
         v = self.drive(genes, activity)
         used = np.where(np.isnan(self.used), v, self.used)
         seen = np.minimum(v / np.maximum(used, NETS_FULL_DRIVE), 1.0)
@@ -353,7 +367,7 @@ class Circuit:
         lynx = 1.0 - (1.0 - self.lynx) * np.exp(-genes["r_lynx"] * days)
         self.lynx = np.where(on, lynx, self.lynx)
         self.used = used + (v - used) * (1.0 - np.exp(-days / genes["tau_used"]))
-        self.treat(genes, treatments)
+        self.inhibition = self._inhibition(genes, treatments)
         self.peak_inhibition = np.maximum(self.peak_inhibition, self.inhibition)
         newly = ~self.triggered & (self.inhibition >= genes["theta_open"])
         self.opened_day[newly] = day

@@ -6,6 +6,7 @@ what is allowed (:class:`devsim.errors.DevsimInputError`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -24,6 +25,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -38,7 +40,7 @@ from devsim.genome import (
 )
 from devsim.outputs import printable
 from devsim.plasticity import TREATMENTS
-from devsim.senses import CONDITIONS, EYE_CONDITIONS
+from devsim.senses import CONDITIONS, EYE_CONDITIONS, REARING_STATISTICS, WorldParams
 from devsim.sheet import SHEET_SIZE
 
 MAX_GROUPS = 50
@@ -112,6 +114,27 @@ class Treatment(_Strict):
         return self
 
 
+Statistic = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]  # x a pattern sd
+
+
+class World(_Strict):
+    """The visual world's rearing statistics (:data:`devsim.senses.REARING_STATISTICS`;
+    defaults of :class:`devsim.senses.WorldParams`): what the eyes deliver besides the
+    patterns, in units of the patterns' sd."""
+
+    sigma_open: Statistic = WorldParams.sigma_open  # an open eye's independent noise
+    sigma_closed: Statistic = WorldParams.sigma_closed  # diffuse light through a lid
+    sigma_dark: Statistic = WorldParams.sigma_dark  # spontaneous activity in darkness
+    wave_gain: Statistic = WorldParams.wave_gain  # retinal waves before eye opening
+
+    def params(self, base: WorldParams | None = None) -> WorldParams:
+        """``base`` (default the standard world) with these statistics."""
+        return dataclasses.replace(base or WorldParams(), **self.model_dump())
+
+
+assert tuple(World.model_fields) == REARING_STATISTICS  # one list, in senses
+
+
 class Group(_Strict):
     """Organisms that share a genome preset, a rearing timeline and treatments."""
 
@@ -178,6 +201,16 @@ class Scenario(_Strict):
     sheet_size: Annotated[int, Field(ge=8, le=32)] = SHEET_SIZE
     # Groups are compared side by side in one figure row; beyond ~50, use a sweep (batch).
     groups: Annotated[tuple[Group, ...], Field(min_length=1, max_length=MAX_GROUPS, strict=False)]
+    # The visual world's rearing statistics; None: the standard world (and no [world] in
+    # the record, so a run in it is recorded as before the table existed)
+    world: World | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_standard_world(self, handler):
+        data = handler(self)
+        if data.get("world", ...) is None:
+            del data["world"]
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -234,6 +267,25 @@ class Scenario(_Strict):
         data = self.model_dump(by_alias=True)
         data.update(changes)
         return parse_scenario(data, source="<scenario>")
+
+
+def with_world(scenario: Scenario, world: WorldParams) -> Scenario:
+    """``scenario`` in ``world``'s rearing statistics (its ``world`` table, left out when
+    they are the standard world's and it had none); a scenario with a table of its own
+    that ``world`` contradicts is a :class:`TypeError` (one world a run)."""
+    if not isinstance(world, WorldParams):
+        raise TypeError(f"world: expected devsim.senses.WorldParams, got {type(world).__name__}")
+    stats = {name: getattr(world, name) for name in REARING_STATISTICS}
+    if scenario.world is not None:
+        if scenario.world.model_dump() != stats:
+            raise TypeError(
+                f"world: the scenario has a [world] table ({scenario.world}); give its rearing "
+                "statistics there or in world=, not differently in both"
+            )
+        return scenario
+    if stats == World().model_dump():
+        return scenario
+    return parse_scenario({**scenario.model_dump(by_alias=True), "world": stats}, "world")
 
 
 def reference_group(names: list[str]) -> str:
@@ -404,7 +456,8 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     for part in loc:
         if isinstance(part, int):
             continue
-        nested = {"groups": Group, "rearing": Rearing, "treatments": Treatment}.get(part)
+        nested = {"groups": Group, "rearing": Rearing, "treatments": Treatment,
+                  "world": World}.get(part)  # fmt: skip
         if nested is None:
             return None
         model = nested

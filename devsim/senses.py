@@ -24,14 +24,18 @@ import numpy as np
 from devsim import fused
 
 LEFT, RIGHT = 0, 1  # the left eye is the contralateral eye by convention
-CONDITIONS = (
-    "normal",
-    "lid_suture",
-    "inactivate",
-    "binocular_suture",
-    "dark",
-    "strabismus",
-)
+# The rearing conditions a scenario may name, each as a reader (and the page's menu) reads
+# it; what each delivers is eye_inputs'. One list: the scenario format, the page and the
+# docs read it from here.
+CONDITION_TEXTS = {
+    "normal": "normal vision",
+    "lid_suture": "lid suture of one eye (lid_suture)",
+    "inactivate": "one eye silenced, as by TTX (inactivate)",
+    "binocular_suture": "both lids sutured (binocular_suture)",
+    "dark": "darkness (dark)",
+    "strabismus": "strabismus: the eyes see different images",
+}
+CONDITIONS = tuple(CONDITION_TEXTS)
 EYE_CONDITIONS = ("lid_suture", "inactivate")  # conditions that need an `eye`
 # one eye deprived of vision (the end of which is the end of an MD); a one-eye condition
 # that is not a deprivation (a blur, a prism) would need an `eye` without being one
@@ -68,6 +72,12 @@ class WorldParams:
     cortical_noise: float = 1.1  # intrinsic noise of cortical responses (a.u.)
     max_neurons: int = 1024  # size of the cortical-noise bank (neurons per organism)
     expansion: float = 3.0  # expansive nonlinearity exponent (heavy-tailed contrast)
+
+
+# What a scenario's [world] table may set: the statistics of what the eyes deliver besides
+# the patterns (the lid's diffuse light, darkness, open-eye noise, the retinal waves). The
+# rest of WorldParams is the apparatus (banks, patch, acuity test), fixed for a scenario.
+REARING_STATISTICS = ("sigma_open", "sigma_closed", "sigma_dark", "wave_gain")
 
 
 @runtime_checkable

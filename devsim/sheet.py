@@ -668,7 +668,8 @@ def synapse_graph(
     node has ``pos`` = (row, column) and ``kind``); afferent synapses input -> unit
     (``weight``, ``kind`` "afferent"), and lateral interactions unit -> unit wherever the
     interaction is at least 1 % of its largest value (``weight`` in units of the drive,
-    ``kind`` "lateral"). ``genes``: the organism's genes (scalars)."""
+    ``kind`` "lateral"; the unit's own recurrent interaction, the kernel's centre, is a
+    self-loop). ``genes``: the organism's genes (scalars)."""
     import networkx as nx
 
     graph = nx.DiGraph()
@@ -687,8 +688,9 @@ def synapse_graph(
         source = ("left" if eye == 0 else "right", k)
         graph.add_edge(source, ("cortex", j), weight=float(weights[j, m]), kind="afferent")
     one = {name: np.array([float(value)]) for name, value in genes.items()}
+    # what one unit's output adds to each unit's drive in a settling step (spread: the
+    # transfer has no identity term, so the centre is a recurrent self-interaction)
     kernel = np.fft.irfft2(lateral_transfer(one, size)[0], s=(size, size))
-    kernel[0, 0] -= 1.0  # the unit's own drive is not a lateral connection
     strong = np.abs(kernel) >= 0.01 * np.abs(kernel).max() if np.any(kernel) else kernel != 0
     for dy, dx in np.argwhere(strong).tolist():
         for j in range(size * size):

@@ -53,8 +53,9 @@ def sprouting_activity(
     """The day's factor on sprouting from activity (activity-dependent synaptogenesis):
     ``share * clip((drive - floor) / (full - floor), 0, 1) + 1 - share``, with ``drive`` the
     day's PV drive in units of ``a_ref`` (as the circuit reads it) and ``share`` the part of
-    sprouting that needs activity. Retinal waves before eye opening reach ``full``, the
-    spontaneous activity of darkness after it stays below ``floor``."""
+    sprouting that needs activity. Vision reaches ``full``, retinal waves before eye opening
+    nearly (0.6-0.9 of it with the shipped genes), the spontaneous activity of darkness
+    after it stays below ``floor``."""
     span = np.maximum(full - floor, 1e-6)  # a gene pair with full <= floor: a step at floor
     return share * np.clip((drive - floor) / span, 0.0, 1.0) + 1.0 - share
 

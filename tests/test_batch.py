@@ -328,6 +328,18 @@ BAD = {
         "sweep.repeats: unknown key; allowed keys",
     ),
     "bad seeds": (SWEEP.replace("seeds = 2", "seeds = 0"), "sweep.seeds"),
+    "unknown world statistic": (
+        SWEEP.replace("[12, 15]", '[12, 15]\n"world.sigma_lid" = [0.3]'),
+        "unknown parameter 'world.sigma_lid'; allowed: days",
+    ),
+    "world statistic out of range": (
+        SWEEP.replace("[12, 15]", '[12, 15]\n"world.sigma_closed" = [0.3, -1.0]'),
+        "world.sigma_closed: Input should be greater than or equal to 0",
+    ),
+    "world statistic as text": (
+        SWEEP.replace("[12, 15]", '[12, 15]\n"world.sigma_closed" = ["1"]'),
+        "allowed: a number (sigma_closed)",
+    ),
 }
 
 
@@ -622,3 +634,16 @@ rearing = [{ from = 14, to = 18, condition = "lid_suture", eye = "left" }]
     assert by.loc["md", "shift_cbi"] == pytest.approx(
         by.loc["control", "cbi"] - by.loc["md", "cbi"]
     )
+
+
+def test_a_sweep_varies_the_worlds_rearing_statistics(tmp_path):
+    """How a row depends on the lid's light (the suture-noise level of rows 9, 10 and 14)
+    is a sweep over the scenario's [world] table, which the base need not have."""
+    text = SWEEP.replace('"groups.md.rearing.0.from" = [12, 15]',
+                         '"world.sigma_closed" = [0.3, 1.5]').replace(
+        '[sweep.link]\n"groups.md.rearing.0.to" = "groups.md.rearing.0.from + 4"', "")  # fmt: skip
+    sweep = load_sweep(write_sweep(tmp_path, text))
+    worlds = [run.scenario["world"] for run in sweep.runs[::2]]
+    assert [w["sigma_closed"] for w in worlds] == [0.3, 1.5]
+    assert set(worlds[0]) == {"sigma_closed"}  # the rest as the standard world's
+    assert "world" not in load_sweep(write_sweep(tmp_path / "plain")).runs[0].scenario

@@ -16,7 +16,7 @@ from test_layers import LAYERS, modules
 from devsim.cohort import Cohort
 from devsim.genome import Genome, gene_table
 from devsim.model import DevelopmentModel
-from devsim.plasticity import Circuit
+from devsim.plasticity import TREATMENTS, Circuit
 from devsim.senses import CONDITIONS, VisualWorld
 
 
@@ -72,6 +72,7 @@ def live(circuit: Circuit, genes, activity: float, days: range, treatments=None)
     n = len(genes["eta"])
     for day in days:
         doses = {k: np.full(n, v) for k, v in (treatments or {}).items()}
+        circuit.dose(genes, doses)  # as a cohort's day: the doses at its start
         circuit.advance(genes, np.full(n, activity * genes["a_ref"][0]), doses, day)
 
 
@@ -167,7 +168,7 @@ def test_littermates_open_their_windows_on_different_days():
     )
 
 
-@pytest.mark.parametrize("drug", ["diazepam", "fluoxetine", "chondroitinase"])
+@pytest.mark.parametrize("drug", sorted(TREATMENTS))
 def test_treatments_reach_the_circuit_not_the_eyes(drug):
     groups = [
         {"name": "control", "organisms": 2},
@@ -248,3 +249,35 @@ def test_sprouting_needs_more_activity_than_darkness_leaves():
     synapses = model.cohort.mask.reshape(len(model.group_of), -1).sum(axis=1)
     light, dark = (synapses[model.group_of == g].mean() for g in (0, 1))
     assert 0.8 * light < dark < 1.2 * light
+
+
+def test_a_dose_acts_on_the_plasticity_of_the_days_it_is_given_and_not_after():
+    """Fluoxetine over [70, 72) raises the gate the plasticity kernel is given on days 70
+    and 71, not 69 and not 72 (the day's doses were applied at its end, so a course acted
+    from its second day to the day after its last)."""
+    groups = [
+        {"name": "control", "organisms": 2},
+        {"name": "treated", "organisms": 2,
+         "treatments": [{"from": 70, "to": 72, "drug": "fluoxetine"}]},
+    ]  # fmt: skip
+    model = DevelopmentModel(days=73, groups=groups, presentations_per_day=16, rng=0)
+    kernel, gates = model.cohort._kernel, {}
+    prepare = kernel.prepare_day
+
+    def spy(genes, gate, *args, **kwargs):  # the gate each day's plasticity runs under
+        gates[model.age] = gate[2:].mean() / gate[:2].mean()  # treated / control
+        return prepare(genes, gate, *args, **kwargs)
+
+    kernel.prepare_day = spy
+    while model.running:
+        model.step()
+    assert gates[69] == pytest.approx(1.0)
+    assert gates[70] > 3
+    assert gates[71] > 3
+    assert gates[72] < 1.5
+
+
+def test_a_treatment_the_circuit_does_not_know_is_refused():
+    genes = genes_of()
+    with pytest.raises(ValueError, match="unknown treatment"):
+        Circuit(4).dose(genes, {"fluoxetin": np.ones(4)})

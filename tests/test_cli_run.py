@@ -337,6 +337,60 @@ def test_a_runs_scenario_json_runs_it_again_byte_for_byte(tmp_path, capsys):
         assert (again / name).read_bytes() == (first / name).read_bytes(), name
 
 
+def test_a_world_given_to_the_model_is_recorded_and_runs_again(tmp_path):
+    """``DevelopmentModel(..., world=WorldParams(sigma_closed=0.3))`` saved with save_run
+    gave a scenario.json without the world, and running it again gave other numbers."""
+    from devsim import DevelopmentModel, save_run
+    from devsim.scenario import load_scenario
+    from devsim.senses import WorldParams
+
+    scenario = load_scenario(write(tmp_path, SMALL))
+    model = DevelopmentModel(scenario, world=WorldParams(sigma_closed=0.3))
+    md = model.day_inputs(15, slice(3, 6))[1]  # the sutured eye's noise on day 15
+    assert md[:, 0].tolist() == [0.3] * 3
+    while model.running:
+        model.step()
+    first, again, standard = tmp_path / "first", tmp_path / "again", tmp_path / "standard"
+    save_run(model, first)
+    record = json.loads((first / "scenario.json").read_text())["scenario"]
+    assert record["world"]["sigma_closed"] == 0.3
+    assert main(["run", str(first / "scenario.json"), "--out", str(again)]) == 0
+    assert (again / "summary.json").read_bytes() == (first / "summary.json").read_bytes()
+    assert main(["run", str(write(tmp_path, SMALL)), "--out", str(standard)]) == 0
+    assert (standard / "summary.json").read_bytes() != (first / "summary.json").read_bytes()
+    assert "world" not in json.loads((standard / "scenario.json").read_text())["scenario"]
+
+
+def test_a_scenario_sets_the_rearing_statistics_in_its_world_table(tmp_path, capsys):
+    from devsim.model import DevelopmentModel
+    from devsim.scenario import load_scenario
+    from devsim.senses import WorldParams
+
+    path = write(tmp_path, SMALL + "\n[world]\nsigma_closed = 0.5\nwave_gain = 0.2\n")
+    scenario = load_scenario(path)
+    model = DevelopmentModel(scenario)
+    assert (model.world_params.sigma_closed, model.world_params.wave_gain) == (0.5, 0.2)
+    with pytest.raises(TypeError, match="not differently in both"):
+        DevelopmentModel(scenario, world=WorldParams(sigma_closed=1.5))
+    assert main(["run", str(write(tmp_path, SMALL + "\n[world]\nsigma_lid = 1\n")),
+                 "--out", str(tmp_path / "o")]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("world.sigma_lid: unknown key; allowed keys: sigma_open, sigma_closed, "
+                        "sigma_dark, wave_gain"), err  # fmt: skip
+
+
+def test_a_world_no_scenario_can_record_is_not_saved_as_if_it_could(tmp_path):
+    from devsim import DevelopmentModel, save_run
+    from devsim.errors import DevsimInputError
+    from devsim.senses import WorldParams
+
+    model = DevelopmentModel(days=2, groups=[{"name": "c", "organisms": 1}],
+                             world=WorldParams(acuity_sfs=(0.05, 0.1)))  # fmt: skip
+    with pytest.raises(DevsimInputError, match="sets acuity_sfs, which a scenario cannot"):
+        save_run(model, tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [

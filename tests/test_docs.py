@@ -243,9 +243,9 @@ def test_scenario_pages_name_every_species_condition_and_drug():
     page = (DOCS / "scenarios.md").read_text(encoding="utf-8")
     species = next(line for line in page.splitlines() if line.startswith("| `species` |"))
     drug = next(line for line in page.splitlines() if line.startswith("| `drug` |"))
-    assert all(f"`{name}`" in species for name in SPECIES)
-    assert all(f"`{name}`" in drug for name in DRUGS)
-    assert all(f"`{name}`" in page for name in CONDITIONS)
+    assert not (missing := [n for n in SPECIES if f"`{n}`" not in species]), missing
+    assert not (missing := [n for n in DRUGS if f"`{n}`" not in drug]), missing
+    assert not (missing := [n for n in CONDITIONS if f"`{n}`" not in page]), missing
 
 
 def test_scenario_pages_document_every_key():
@@ -257,10 +257,10 @@ def test_scenario_pages_document_every_key():
         Islands,
         Quick,
     )
-    from devsim.scenario import Group, Rearing, Scenario, Treatment
+    from devsim.scenario import Group, Rearing, Scenario, Treatment, World
 
     text = (DOCS / "scenarios.md").read_text(encoding="utf-8")
-    models = (Scenario, Group, Rearing, Treatment, EvolutionScenario, Environment, Feature)
+    models = (Scenario, Group, Rearing, Treatment, World, EvolutionScenario, Environment, Feature)
     models += (Costs, Islands, Quick)
     for model in models:
         for name, info in model.model_fields.items():

@@ -189,6 +189,7 @@ def reference_develop_day(cohort, rng, day, pattern_gain, noise_sigma, independe
     rule :func:`devsim.plasticity.plasticity_step` (the one definition of the rule) and the
     circuit's own daily steps (homeostatic scaling, the window's advance)."""
     circuit, genes = cohort.circuit, cohort.genes
+    circuit.dose(genes, treatments)
     gate = circuit.gate(genes)
     cohort.gate = gate
     inhibition, potentiation = circuit.pv_inhibition(genes), circuit.potentiation(genes)

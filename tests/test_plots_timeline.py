@@ -164,3 +164,15 @@ def test_lane_names_stay_inside_the_figure_at_the_lessons_page_resolution():
         fig.savefig(buffer, format="png", dpi=dpi)
         pixels = np.asarray(Image.open(buffer).convert("L"))
         assert (pixels[:, :3] > 200).all(), dpi  # nothing drawn at the left edge
+
+
+def test_every_condition_and_drug_has_a_colour_of_its_own():
+    """A condition or drug added to devsim.senses or devsim.plasticity without a colour was
+    drawn grey in the timeline, like any other unknown one."""
+    from devsim.plasticity import TREATMENTS
+    from devsim.senses import CONDITIONS
+
+    assert set(CONDITION_COLOURS) == set(CONDITIONS)
+    assert set(DRUG_COLOURS) == set(TREATMENTS)
+    colours = [*CONDITION_COLOURS.values(), *DRUG_COLOURS.values()]
+    assert len(set(colours)) == len(colours)

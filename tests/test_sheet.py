@@ -316,3 +316,26 @@ def test_shared_afferents_give_a_smooth_map_before_vision():
 
     assert neighbour_agreement(z[0]) > 0.5
     assert abs(neighbour_agreement(z[1])) < 0.3
+
+
+def test_the_sheet_graph_lateral_edges_are_what_one_unit_adds_in_a_settling_step():
+    """The graph's lateral weights are the spread kernel: a unit impulse's lateral drive in
+    one settling step (its centre was shifted by -1 for an identity term the transfer
+    does not have)."""
+    import scipy.fft
+
+    size, patch = 8, 3
+    genes = {**Genome.preset("cat").values, "lat_exc": 4.0, "r_exc": 1.5, "lat_inh": 6.0,
+             "r_inh": 3.0}  # fmt: skip
+    mask = np.zeros((size * size, 2 * patch * patch), dtype=bool)
+    graph = sheet.synapse_graph(np.zeros(mask.shape), mask, size, patch, genes)
+    table = {k: np.array([v]) for k, v in genes.items()}
+    impulse = np.zeros((1, 1, size, size), dtype=np.float32)
+    impulse[0, 0, 0, 0] = 1.0
+    transfer = sheet.lateral_transfer(table, size)
+    drive = scipy.fft.irfft2(scipy.fft.rfft2(impulse) * transfer[:, None], s=(size, size))
+    lateral = {t: d["weight"] for _, t, d in graph.out_edges(("cortex", 0), data=True)}
+    assert lateral, "the cat's sheet has lateral interactions"
+    for (_, j), weight in lateral.items():
+        assert weight == pytest.approx(float(drive[0, 0].ravel()[j]), rel=1e-4, abs=1e-6)
+    assert ("cortex", 0) in lateral  # the recurrent self-interaction

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -27,6 +28,7 @@ from devsim.outputs import check_out, check_own_folder, check_room, printable, s
 from devsim.provenance import code_digest, provenance, recorded_code
 from devsim.runner import Progress
 from devsim.scenario import SEED_MAX, load_scenario
+from devsim.senses import REARING_STATISTICS, WorldParams
 from devsim.shipped import resolve
 
 # The printed table: the CBI, its spread between animals and the shift first, the OD
@@ -117,6 +119,18 @@ def save_run(model, out: str | os.PathLike) -> Path:
     scenario.json, timeline.parquet, figures/; a sheet's maps.npz and map figures) into the
     folder ``out``, created if need be: the Python API's way to keep a run
     (``devsim.save_run``). Returns the folder."""
+    unrecorded = [  # the apparatus of the world (banks, acuity test): no scenario sets it
+        f.name
+        for f in dataclasses.fields(WorldParams)
+        if f.name not in REARING_STATISTICS
+        and getattr(model.world_params, f.name) != getattr(WorldParams(), f.name)
+    ]
+    if unrecorded:
+        raise DevsimInputError(
+            f"save_run: this model's world sets {', '.join(unrecorded)}, which a scenario "
+            "cannot record, so its scenario.json would not run it again; a scenario's "
+            f"[world] table sets {', '.join(REARING_STATISTICS)}"
+        )
     folder = check_out(os.fspath(out), flag="out")
     check_own_folder(folder, "devsim run", flag="out")
     check_room(folder, run_files(model.experiment), flag="out")

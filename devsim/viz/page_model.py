@@ -24,7 +24,7 @@ from devsim.errors import DevsimInputError
 from devsim.genome import GENE_BY_NAME, SPECIES, Genome
 from devsim.model import DevelopmentModel
 from devsim.scenario import Scenario, group_label, load_scenario, parse_scenario, read_toml
-from devsim.senses import CONDITIONS, EYE_CONDITIONS
+from devsim.senses import CONDITION_TEXTS, CONDITIONS, EYE_CONDITIONS
 from devsim.shipped import scenario_dir
 
 CUSTOM = "custom"
@@ -57,17 +57,6 @@ def load_presets(directory: Path | None = None) -> dict[str, Scenario]:
         except DevsimInputError:
             continue
     return presets
-
-
-# The custom protocol's conditions as its menu reads them (links and the CLI use the names).
-CONDITION_TEXTS = {
-    "normal": "normal vision",
-    "lid_suture": "lid suture of one eye (lid_suture)",
-    "inactivate": "one eye silenced, as by TTX (inactivate)",
-    "binocular_suture": "both lids sutured (binocular_suture)",
-    "dark": "darkness (dark)",
-    "strabismus": "strabismus: the eyes see different images",
-}
 
 
 @functools.cache
