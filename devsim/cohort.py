@@ -331,6 +331,9 @@ class Cohort:
         np.clip(factor, 1.0 / 1.1, 1.1, out=factor)
         self.weights *= factor.astype(self.weights.dtype)[:, :, None]
         w_max = genes["w_max"].astype(self.weights.dtype)[:, None, None]
+        # the upper bound only: a negative weight scaled past -w_max is clipped by the rule's
+        # first update of the next day (it clips to [-w_max, w_max]); clipping it here too
+        # changes every run's bytes, not its science (seen December 2026)
         np.minimum(self.weights, w_max, out=self.weights)
         relax = 1.0 - np.exp(-1.0 / genes["tau_set"])[:, None]
         self.set_point += (self.sensed - self.set_point) * relax
