@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from devsim.measures import OD_CLASS_EDGES, ocular_dominance_index
+from devsim.measures import OD_CLASS_EDGES, ocular_dominance_index, responsive
 from devsim.senses import torus_gaussian
 
 MIN_COLUMN = 4  # the shortest column spacing looked for (units): 2 units per column
@@ -19,8 +19,11 @@ IMAGING_BLUR = 0.125  # sd of optical imaging's blur, x the column spacing (see 
 
 
 def od_map(r_left: np.ndarray, r_right: np.ndarray, size: int) -> np.ndarray:
-    """ODI of every unit as a ``(..., size, size)`` map (NaN where a unit does not respond)."""
-    return ocular_dominance_index(r_left, r_right).reshape(*r_left.shape[:-1], size, size)
+    """ODI of every unit as a ``(..., size, size)`` map: NaN where a unit is unresponsive
+    (summed response below :data:`devsim.measures.RESPONSIVE_FLOOR`, as for every ODI
+    statistic), so the map measures leave it out as the point cortex's do."""
+    odi = np.where(responsive(r_left, r_right), ocular_dominance_index(r_left, r_right), np.nan)
+    return odi.reshape(*r_left.shape[:-1], size, size)
 
 
 def orientation_map(responses: np.ndarray, size: int) -> np.ndarray:

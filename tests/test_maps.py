@@ -201,3 +201,20 @@ def test_od_maps_have_no_empty_columns_name_groups_as_given_and_keys(tmp_path, m
     orientation_maps(model.map_record(), tmp_path / "o.png")
     keys = [ax for ax in drawn[1].axes if ax.get_label() == "<colorbar>"]
     assert [key.get_ylabel() for key in keys] == ["preferred orientation (°)"]  # one wheel
+
+
+def test_an_unresponsive_unit_is_left_out_of_the_od_map_as_of_every_odi_statistic():
+    """The sheet's maps dropped only units with no response at all; a unit below the
+    responsiveness floor counted in the eye shares and the monocular fraction with the
+    ODI of its noise."""
+    from devsim.measures import RESPONSIVE_FLOOR
+
+    left = np.array([[1.0, 0.02, 0.0, 0.5]])
+    right = np.array([[1.0, 0.0, 0.0, 0.0]])
+    odi = maps.od_map(left, right, 2).ravel()
+    assert odi[0] == 0.0
+    assert np.isnan(odi[1])  # 0.02 < RESPONSIVE_FLOOR: no eye drives it
+    assert np.isnan(odi[2])
+    assert odi[3] == 1.0
+    assert 0.02 < RESPONSIVE_FLOOR
+    assert maps.monocular_fraction(odi) == 0.5  # of the two responsive units
