@@ -55,7 +55,10 @@ own parameter wins over them; one field may not be named twice (e.g. quoted and 
 
 Values keep their TOML type, never coerced: integers for ``days``, ``neurons``,
 ``presentations_per_day``, ``batch_size``, ``organisms``, ``from`` and ``to``; strings for
-``species``, ``condition``, ``eye`` and ``drug``; numbers within bounds for genes.
+``species``, ``condition``, ``eye`` and ``drug``; numbers within bounds for genes and for
+the world's rearing statistics (``world.sigma_closed`` and the rest of
+:data:`devsim.senses.REARING_STATISTICS`, 0-10; the base scenario need not have a
+``[world]`` table).
 
 Everything is validated before any run (unknown parameter, empty list, gene out of bounds,
 missing base file, and every generated scenario through :func:`parse_scenario`); each

@@ -100,7 +100,7 @@ class DevelopmentModel(mesa.Model):
         self.age = 0
         # the scenario's rearing statistics, on the apparatus (banks, acuity test) of the
         # ``world`` passed in, if any
-        self.world_params = (scenario.world or World()).params(world)
+        self.world_params = (scenario.world or World()).params(world or WorldParams())
         self.sheet = scenario.cortex == "sheet"
         if self.sheet:
             self.world = sheet.SheetWorld(self.rng, self.world_params, scenario.sheet_size)

@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_serializer,
     model_validator,
@@ -117,22 +118,22 @@ class Treatment(_Strict):
 Statistic = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]  # x a pattern sd
 
 
-class World(_Strict):
-    """The visual world's rearing statistics (:data:`devsim.senses.REARING_STATISTICS`;
-    defaults of :class:`devsim.senses.WorldParams`): what the eyes deliver besides the
-    patterns, in units of the patterns' sd."""
-
-    sigma_open: Statistic = WorldParams.sigma_open  # an open eye's independent noise
-    sigma_closed: Statistic = WorldParams.sigma_closed  # diffuse light through a lid
-    sigma_dark: Statistic = WorldParams.sigma_dark  # spontaneous activity in darkness
-    wave_gain: Statistic = WorldParams.wave_gain  # retinal waves before eye opening
-
+class _WorldTable(_Strict):
     def params(self, base: WorldParams | None = None) -> WorldParams:
         """``base`` (default the standard world) with these statistics."""
         return dataclasses.replace(base or WorldParams(), **self.model_dump())
 
 
-assert tuple(World.model_fields) == REARING_STATISTICS  # one list, in senses
+# A scenario's [world] table: the visual world's rearing statistics, what the eyes deliver
+# besides the patterns (in units of the patterns' sd), as devsim.senses lists them
+# (REARING_STATISTICS) with WorldParams' defaults: one list, extended there.
+World = create_model(
+    "World",
+    __base__=_WorldTable,
+    __doc__="The visual world's rearing statistics (:data:`devsim.senses.REARING_STATISTICS`,"
+    " defaults of :class:`devsim.senses.WorldParams`).",
+    **{name: (Statistic, getattr(WorldParams, name)) for name in REARING_STATISTICS},
+)
 
 
 class Group(_Strict):
@@ -270,22 +271,28 @@ class Scenario(_Strict):
 
 
 def with_world(scenario: Scenario, world: WorldParams) -> Scenario:
-    """``scenario`` in ``world``'s rearing statistics (its ``world`` table, left out when
-    they are the standard world's and it had none); a scenario with a table of its own
-    that ``world`` contradicts is a :class:`TypeError` (one world a run)."""
+    """``scenario`` in ``world``'s rearing statistics: each that ``world`` changes from the
+    standard world's goes into the scenario's ``world`` table (so the run's record holds
+    it), the others are the table's. A statistic that both change, to different values, is
+    a :class:`ValueError` naming both (one world a run)."""
     if not isinstance(world, WorldParams):
         raise TypeError(f"world: expected devsim.senses.WorldParams, got {type(world).__name__}")
-    stats = {name: getattr(world, name) for name in REARING_STATISTICS}
-    if scenario.world is not None:
-        if scenario.world.model_dump() != stats:
-            raise TypeError(
-                f"world: the scenario has a [world] table ({scenario.world}); give its rearing "
-                "statistics there or in world=, not differently in both"
+    standard, table = WorldParams(), scenario.world.model_dump() if scenario.world else {}
+    changed = {
+        name: getattr(world, name)
+        for name in REARING_STATISTICS
+        if getattr(world, name) != getattr(standard, name)
+    }
+    for name, value in changed.items():
+        if table.get(name, value) not in (value, getattr(standard, name)):
+            raise ValueError(
+                f"world: {name} is {table[name]:g} in the scenario's [world] table and "
+                f"{value:g} in world=; give it once"
             )
+    if not changed:
         return scenario
-    if stats == World().model_dump():
-        return scenario
-    return parse_scenario({**scenario.model_dump(by_alias=True), "world": stats}, "world")
+    merged = {**table, **changed}
+    return parse_scenario({**scenario.model_dump(by_alias=True), "world": merged}, "world")
 
 
 def reference_group(names: list[str]) -> str:

@@ -281,3 +281,16 @@ def test_a_treatment_the_circuit_does_not_know_is_refused():
     genes = genes_of()
     with pytest.raises(ValueError, match="unknown treatment"):
         Circuit(4).dose(genes, {"fluoxetin": np.ones(4)})
+
+
+@pytest.mark.parametrize("drug", sorted(TREATMENTS))
+def test_a_dose_gives_the_same_inhibition_at_the_days_start_and_end(drug):
+    """The day's inhibition is set twice, by dose at its start (the gate) and by advance at
+    its end (the trigger): one formula, so a drug acts the same on both."""
+    genes = genes_of(mat_noise=0.0)
+    circuit = adult(genes)
+    doses = {drug: np.ones(4)}
+    circuit.dose(genes, doses)
+    started = circuit.inhibition.copy()
+    circuit.advance(genes, np.ones(4) * genes["a_ref"][0], doses, 80, days=0.0)
+    assert np.array_equal(circuit.inhibition, started)

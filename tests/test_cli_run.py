@@ -370,8 +370,15 @@ def test_a_scenario_sets_the_rearing_statistics_in_its_world_table(tmp_path, cap
     scenario = load_scenario(path)
     model = DevelopmentModel(scenario)
     assert (model.world_params.sigma_closed, model.world_params.wave_gain) == (0.5, 0.2)
-    with pytest.raises(TypeError, match="not differently in both"):
+    with pytest.raises(ValueError, match="sigma_closed is 0.5 in the scenario's .world. table "
+                       "and 1.5 in world=; give it once"):  # fmt: skip
         DevelopmentModel(scenario, world=WorldParams(sigma_closed=1.5))
+    # the standard world, or only its apparatus (the acuity test) changed: the table holds
+    both = DevelopmentModel(scenario, world=WorldParams(acuity_sfs=(0.05, 0.1), sigma_dark=0.2))
+    assert both.experiment.world.sigma_closed == 0.5
+    assert both.world_params.acuity_sfs == (0.05, 0.1)
+    assert both.experiment.world.sigma_dark == 0.2  # changed by world=: recorded
+    assert DevelopmentModel(scenario, world=WorldParams()).experiment == model.experiment
     assert main(["run", str(write(tmp_path, SMALL + "\n[world]\nsigma_lid = 1\n")),
                  "--out", str(tmp_path / "o")]) == 2  # fmt: skip
     err = capsys.readouterr().err.strip()

@@ -189,6 +189,8 @@ def build_protocol(
                 sheet_size=preset.sheet_size,
                 presentations_per_day=preset.presentations_per_day,
             )
+        if preset.world is not None:  # what the preset's eyes deliver, as devsim run's
+            common["world"] = preset.world.model_dump()
         life = max(int(days), preset.days)  # never cut a preset's own events short
         title = f"Preset {protocol}: {preset.name}"
         description = " ".join(preset.description.split())
