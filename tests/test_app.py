@@ -733,3 +733,29 @@ def test_a_double_click_on_play_is_one_press(page):
     time.sleep(components.DOUBLE_CLICK + 0.05)
     components.toggle_play()  # a press of its own: pause
     assert not components.playing.value
+
+
+def test_a_group_with_its_own_control_is_outlined_against_it():
+    """The histograms outlined every group against the reference: adult_plasticity's
+    chondroitinase MD against untreated controls, mixing the drug's effect in."""
+    from devsim.model import DevelopmentModel
+
+    groups = [
+        {"name": "control", "organisms": 2},
+        {"name": "drug_control", "organisms": 2, "rearing": [
+            {"from": 14, "to": 17, "condition": "dark"}]},
+        {"name": "drug_md", "organisms": 2, "control": "drug_control"},
+    ]  # fmt: skip
+    model = DevelopmentModel(days=17, groups=groups, presentations_per_day=16, neurons=8)
+    while model.running:
+        model.step()
+    bars, _ = charts.histogram_rows(model)
+    own = {b["group"]: b["control_group"] for b in bars}
+    assert own == {"control": "control", "drug control": "control", "drug MD": "drug control"}
+    percent = {g: [b["percent"] for b in bars if b["group"] == g] for g in own}
+    outline = [b["control"] for b in bars if b["group"] == "drug MD"]
+    assert outline == percent["drug control"] != percent["control"]
+    figure = figures.HistogramFigure(model).update(model)
+    lines = {control: list(line.get_ydata()) for line, control in figure.outlines}
+    assert set(lines) == {"control", "drug_control"}
+    assert lines["drug_control"] == pytest.approx(percent["drug control"], abs=0.01)

@@ -245,7 +245,8 @@ def histogram_spec(model: DevelopmentModel) -> dict:
              "tooltip": [{"field": "group"}, {"field": "od_class", "title": "OD class"},
                          {"field": "cells", "title": "cells"},
                          {"field": "percent", "title": "%", "format": ".0f"},
-                         {"field": "control", "title": "control %", "format": ".0f"}]}},
+                         {"field": "control", "title": "control %", "format": ".0f"},
+                         {"field": "control_group", "title": "its control"}]}},
         {"data": {"name": "histogram"}, "mark": {"type": "rule", "color": "black",
                                                  "strokeWidth": 2},
          "encoding": {"x": {"field": "x", **x}, "x2": {"field": "x2"},
@@ -268,18 +269,21 @@ def _percent(hist) -> list[float]:
 
 
 def histogram_rows(model: DevelopmentModel) -> tuple[list[dict], list[dict]]:
-    """(bars, labels): each group's classes in percent with the control's, and its CBI."""
+    """(bars, labels): each group's classes in percent with its control's (the group it
+    names as its ``control``, else the reference), and its CBI."""
     counts = histogram_counts(model)
     percents = {name: _percent(hist) for name, hist in counts.items()}
-    control = percents[model.reference]
     top = figures.histogram_top(max(max(p) for p in percents.values()))
     bars, labels = [], []
     for g, (name, hist) in enumerate(counts.items()):
         group = display_name(name)
+        own = model.experiment.control_of(name)
+        control = percents[own]
         for k, (cells, pct) in enumerate(zip(hist, percents[name], strict=True)):
             bars.append({"group": group, "od_class": k + 1, "x": 8 * g + k + 0.6,
                          "x2": 8 * g + k + 1.4, "cells": int(cells), "percent": round(pct, 2),
-                         "control": round(control[k], 2)})  # fmt: skip
+                         "control": round(control[k], 2),
+                         "control_group": display_name(own)})  # fmt: skip
         cbi = _value(model.group_metrics[name]["cbi"])
         cbi_text = "CBI –" if cbi is None else f"CBI {cbi:.2f}"
         labels.append({"x": 8 * g + 4, "text": f"{cbi_text}, {sum(hist)} cells", "top": top})

@@ -107,11 +107,13 @@ def _percent(hist) -> np.ndarray:
 
 
 class HistogramFigure(PageFigure):
-    """Hubel & Wiesel's 7-class OD histogram per group, the control's as an outline."""
+    """Hubel & Wiesel's 7-class OD histogram per group, its control's as an outline (the
+    group it names as its ``control``, else the reference)."""
 
     def __init__(self, model: DevelopmentModel):
         names = list(model.group_metrics)
         self.reference = model.reference
+        self.controls = {name: model.experiment.control_of(name) for name in names}
         per_row = 3 if len(names) > 2 else 2
         rows = math.ceil(len(names) / per_row)
         self.names = [_wrap(display_name(name), 24 if per_row == 3 else 36) for name in names]
@@ -126,19 +128,21 @@ class HistogramFigure(PageFigure):
                                  wspace=0.12, hspace=gap / panel)  # fmt: skip
         x = np.arange(1, 8)
         zeros = np.zeros(7)
-        self.bars, self.outlines, self.subtitles = [], [], []
-        legend = True
+        self.bars, self.subtitles = [], []
+        self.outlines: list[tuple[object, str]] = []  # (line, the control it outlines)
+        said = set()  # controls a legend has named
         for k, (ax, name) in enumerate(zip(axes, names, strict=True)):
             self.bars.append(
                 ax.bar(x, zeros, color=CLASS_COLOURS, edgecolor="#333333", lw=0.4, width=0.8)
             )
-            if name != self.reference:
+            control = self.controls[name]
+            if name != control:
                 (line,) = ax.step(x, zeros, where="mid", color="black", lw=1.2,
-                                  label=f"{display_name(self.reference)} (outline)")  # fmt: skip
-                self.outlines.append(line)
-                if legend:
+                                  label=f"{display_name(control)} (outline)")  # fmt: skip
+                self.outlines.append((line, control))
+                if control not in said:  # each control named once, where it first appears
                     ax.legend(frameon=False, fontsize=6.5, loc="upper right", handlelength=1.2)
-                    legend = False
+                    said.add(control)
             # the group's name stays, its second line (CBI and cells) changes daily
             ax.set_title(f"{self.names[k]}\n", fontsize=7.5)
             self.subtitles.append(ax.text(0.5, 1.0, "", transform=ax.title.get_transform(),
@@ -164,8 +168,8 @@ class HistogramFigure(PageFigure):
         counts = histogram_counts(model)
         percent = {name: _percent(hist) for name, hist in counts.items()}
         top = histogram_top(max(float(p.max()) for p in percent.values()))
-        for line in self.outlines:
-            line.set_ydata(percent[self.reference])
+        for line, control in self.outlines:
+            line.set_ydata(percent[control])
         for k, (ax, (name, hist)) in enumerate(zip(self.axes, counts.items(), strict=True)):
             for bar, height in zip(self.bars[k], percent[name].tolist(), strict=True):
                 bar.set_height(height)
