@@ -26,7 +26,15 @@ from devsim.measures import (
 )
 from devsim.organism import Organism
 from devsim.results import Results
-from devsim.scenario import DRUGS, Group, Scenario, World, parse_scenario, with_world
+from devsim.scenario import (
+    DRUGS,
+    SEED_MAX,
+    Group,
+    Scenario,
+    World,
+    parse_scenario,
+    with_world,
+)
 from devsim.senses import Span, VisualWorld, WorldParams, rearing_inputs
 
 
@@ -44,10 +52,13 @@ class DevelopmentModel(mesa.Model):
         the scenario's seed). A whole number replaces the scenario's seed (the results
         record it); with a generator (or a ``SeedSequence``...) the results record no seed
         (``null``): no seed reproduces the run.
-    world : statistics of the visual world (:class:`devsim.senses.WorldParams`); its
-        rearing statistics (the lid's light, darkness, open-eye noise, retinal waves)
-        become the scenario's ``world`` table, so the run's record holds them (a scenario
-        that has its own table and a different ``world`` is refused).
+    world : the visual world: a :class:`devsim.senses.WorldParams`, or a table of its
+        rearing statistics as a scenario's ``[world]`` (``{"sigma_closed": 1.5}``). The
+        rearing statistics it sets (the lid's light, darkness, open-eye noise, retinal
+        waves) go into the scenario's ``world`` table, so the run's record holds them
+        (:func:`devsim.scenario.with_world`; one the scenario's own table sets otherwise is
+        refused); a WorldParams' apparatus (banks, acuity test) is used as given, and
+        ``devsim.save_run`` refuses to record a run that changed it.
     settings : scenario fields (``groups``, ``species``, ``days``, ``neurons``, ...), only
         without ``scenario``.
     """
@@ -80,6 +91,10 @@ class DevelopmentModel(mesa.Model):
             scenario = with_world(scenario, world)
         # a whole number is the run's seed (checked as a file's is, and recorded); anything
         # else numpy takes (a Generator, a SeedSequence...) gives draws no seed names
+        if isinstance(rng, float | str):  # numpy's own error names no argument
+            raise TypeError(
+                f"rng: a seed is a whole number 0..{SEED_MAX} (or a numpy Generator); got {rng!r}"
+            )
         self.seeded = rng is None or isinstance(rng, int | np.integer)
         if rng is not None and self.seeded:
             seed = rng if isinstance(rng, bool) else int(rng)  # a bool is refused as a seed
@@ -100,7 +115,8 @@ class DevelopmentModel(mesa.Model):
         self.age = 0
         # the scenario's rearing statistics, on the apparatus (banks, acuity test) of the
         # ``world`` passed in, if any
-        self.world_params = (scenario.world or World()).params(world or WorldParams())
+        apparatus = world if isinstance(world, WorldParams) else WorldParams()
+        self.world_params = (scenario.world or World()).params(apparatus)
         self.sheet = scenario.cortex == "sheet"
         if self.sheet:
             self.world = sheet.SheetWorld(self.rng, self.world_params, scenario.sheet_size)
@@ -305,6 +321,8 @@ class DevelopmentModel(mesa.Model):
 
     def organisms(self, group: str | None = None) -> list[Organism]:
         """The organisms, optionally of one group, in cohort order."""
+        if group is not None and group not in (names := [g.name for g in self.groups]):
+            raise ValueError(f"no group {group!r}; allowed: {', '.join(names)}")
         agents = sorted(self.agents, key=lambda a: a.row)
         return [a for a in agents if group is None or a.group == group]
 

@@ -260,7 +260,12 @@ class Scenario(_Strict):
     def control_of(self, name: str) -> str:
         """The group ``name``'s shift is measured against: its own ``control``, else the
         scenario's reference."""
-        group = next(g for g in self.groups if g.name == name)
+        group = next((g for g in self.groups if g.name == name), None)
+        if group is None:
+            raise ValueError(
+                f"no group {printable(repr(name), 60)}; allowed: "
+                + ", ".join(g.name for g in self.groups)
+            )
         return group.control or self.reference
 
     def with_changes(self, **changes: Any) -> Scenario:
@@ -270,21 +275,31 @@ class Scenario(_Strict):
         return parse_scenario(data, source="<scenario>")
 
 
-def with_world(scenario: Scenario, world: WorldParams) -> Scenario:
-    """``scenario`` in ``world``'s rearing statistics: each that ``world`` changes from the
-    standard world's goes into the scenario's ``world`` table (so the run's record holds
-    it), the others are the table's. A statistic that both change, to different values, is
-    a :class:`ValueError` naming both (one world a run)."""
-    if not isinstance(world, WorldParams):
-        raise TypeError(f"world: expected devsim.senses.WorldParams, got {type(world).__name__}")
+def with_world(scenario: Scenario, world: WorldParams | typing.Mapping[str, float]) -> Scenario:
+    """``scenario`` in ``world``'s rearing statistics, ``world`` a
+    :class:`devsim.senses.WorldParams` or a table as the scenario format's ``[world]``
+    (``{"sigma_closed": 1.5}``). What ``world`` sets goes into the scenario's ``world``
+    table, so the run's record holds it: a table's every key, a WorldParams' statistics
+    that differ from the standard world's (a WorldParams cannot say which it was given);
+    the others stay the scenario's. A statistic the scenario's table sets away from the
+    standard world's and ``world`` to another value is a :class:`ValueError` naming both
+    (one world a run)."""
     standard, table = WorldParams(), scenario.world.model_dump() if scenario.world else {}
-    changed = {
-        name: getattr(world, name)
-        for name in REARING_STATISTICS
-        if getattr(world, name) != getattr(standard, name)
-    }
+    if isinstance(world, typing.Mapping):
+        changed = dict(world)  # checked as the scenario's own table is, below
+    elif isinstance(world, WorldParams):
+        changed = {
+            name: getattr(world, name)
+            for name in REARING_STATISTICS
+            if getattr(world, name) != getattr(standard, name)
+        }
+    else:
+        raise TypeError(
+            "world: expected devsim.senses.WorldParams or a table of "
+            f"{', '.join(REARING_STATISTICS)}; got {type(world).__name__}"
+        )
     for name, value in changed.items():
-        if table.get(name, value) not in (value, getattr(standard, name)):
+        if table.get(name, value) not in (value, getattr(standard, name, value)):
             raise ValueError(
                 f"world: {name} is {table[name]:g} in the scenario's [world] table and "
                 f"{value:g} in world=; give it once"

@@ -241,3 +241,43 @@ def test_a_validation_figure_is_returned_and_saved(tmp_path):
     drawn = profile_figure(profile, tmp_path / "p.png")
     assert isinstance(drawn, Figure)
     assert (tmp_path / "p.png").stat().st_size > 0
+
+
+def test_an_unfinished_model_is_not_saved_as_if_its_scenario_made_it(tmp_path):
+    """save_run after 2 of 4 days wrote a summary.json of 2 days and a scenario.json of 4:
+    running it again gave other bytes."""
+    model = DevelopmentModel(**TINY, groups=[{"name": "control", "organisms": 1}])
+    model.step()
+    model.step()
+    with pytest.raises(DevsimInputError, match="lived 2 of its 4 days; step it to the end"):
+        devsim.save_run(model, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(TypeError, match="expected a DevelopmentModel, got str"):
+        devsim.save_run("model", tmp_path / "run")
+
+
+def test_a_notebooks_mistakes_name_the_argument():
+    groups = [{"name": "control", "organisms": 1}]
+    with pytest.raises(TypeError, match=r"rng: a seed is a whole number .* got 3.0"):
+        DevelopmentModel(**TINY, groups=groups, rng=3.0)
+    model = DevelopmentModel(**TINY, groups=groups)
+    with pytest.raises(ValueError, match="no group 'md'; allowed: control"):
+        model.organisms("md")
+    with pytest.raises(ValueError, match="no group 'md'; allowed: control"):
+        model.experiment.control_of("md")
+    # the scenario format's [world] table, given where the model takes its world
+    tabled = DevelopmentModel(**TINY, groups=groups, world={"sigma_dark": 0.5})
+    assert tabled.experiment.world.sigma_dark == tabled.world_params.sigma_dark == 0.5
+    with pytest.raises(DevsimInputError, match="world.sigma_drk: unknown key"):
+        DevelopmentModel(**TINY, groups=groups, world={"sigma_drk": 0.5})
+
+
+def test_the_map_figures_draw_without_a_file_for_a_notebook():
+    from devsim.plots.maps import map_development, od_maps, orientation_maps
+
+    model = DevelopmentModel(days=2, cortex="sheet", sheet_size=8, presentations_per_day=16,
+                             groups=[{"name": "control", "organisms": 1}])  # fmt: skip
+    model = _lived(model)
+    record = model.map_record()
+    for draw in (od_maps, orientation_maps, map_development):
+        assert draw(record).axes  # returned, nothing written

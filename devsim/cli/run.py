@@ -119,6 +119,16 @@ def save_run(model, out: str | os.PathLike) -> Path:
     scenario.json, timeline.parquet, figures/; a sheet's maps.npz and map figures) into the
     folder ``out``, created if need be: the Python API's way to keep a run
     (``devsim.save_run``). Returns the folder."""
+    from devsim.model import DevelopmentModel
+
+    if not isinstance(model, DevelopmentModel):
+        raise TypeError(f"save_run: expected a DevelopmentModel, got {type(model).__name__}")
+    if model.age < model.days:  # its scenario.json would run to the end: not this run
+        raise DevsimInputError(
+            f"save_run: the model has lived {model.age} of its {model.days} days; step it "
+            "to the end (while model.running: model.step()), or build it with the days it "
+            "should live, so that its scenario.json runs it again"
+        )
     unrecorded = [  # the apparatus of the world (banks, acuity test): no scenario sets it
         f.name
         for f in dataclasses.fields(WorldParams)

@@ -104,7 +104,7 @@ def _groups(record: dict) -> tuple[list[tuple[str, np.ndarray]], bool]:
     return [(name, m[:COLUMNS]) for name, m in members[:MAX_GROUPS]], left_out
 
 
-def _group_grid(record: dict, path: Path | str, title: str, group, key=None) -> Figure:
+def _group_grid(record: dict, path: Path | str | None, title: str, group, key=None) -> Figure:
     """One row per group, up to :data:`COLUMNS` littermates each: ``group(name, members)``
     returns how to draw one of them, ``draw(ax, c, k)`` for the ``c``-th, organism ``k``,
     and that row's key, ``row_key(fig, axes)`` (or None); ``key(fig, axes)`` draws one key
@@ -132,12 +132,13 @@ def _group_grid(record: dict, path: Path | str, title: str, group, key=None) -> 
     if key is not None:
         key(fig, list(axes.ravel()))
     fig.suptitle(title, fontsize=10)
-    fig.savefig(path, dpi=110)
+    if path is not None:  # a notebook shows the returned figure
+        fig.savefig(path, dpi=110)
     return fig
 
 
 @figure
-def od_maps(record: dict, path: Path | str, label=None) -> Figure:
+def od_maps(record: dict, path: Path | str | None = None, label=None) -> Figure:
     """Final OD maps: one row per group, up to :data:`COLUMNS` littermates each; a group
     is named ``label(name)`` when given (the pages' display names)."""
 
@@ -169,7 +170,7 @@ def od_maps(record: dict, path: Path | str, label=None) -> Figure:
 
 
 @figure
-def orientation_maps(record: dict, path: Path | str, label=None) -> Figure:
+def orientation_maps(record: dict, path: Path | str | None = None, label=None) -> Figure:
     """Final orientation maps in the colour wheel, pinwheels circled; a group is named
     ``label(name)`` when given."""
 
@@ -190,7 +191,7 @@ def orientation_maps(record: dict, path: Path | str, label=None) -> Figure:
 
 @figure
 def map_development(
-    record: dict, path: Path | str, organism: int = 0, ages: int = 6, label=None
+    record: dict, path: Path | str | None = None, organism: int = 0, ages: int = 6, label=None
 ) -> Figure:
     """One organism's OD and orientation maps at ``ages`` evenly spaced ages; its group is
     named ``label(name)`` when given."""
@@ -208,7 +209,8 @@ def map_development(
     orientation_key(fig, list(axes[1]))
     name = label(record["group"][organism]) if label else record["group"][organism]
     fig.suptitle(f"Maps over age: {name} #{record['litter'][organism]}", fontsize=10)
-    fig.savefig(path, dpi=110)
+    if path is not None:
+        fig.savefig(path, dpi=110)
     return fig
 
 
