@@ -60,6 +60,11 @@ MAX_LESSON_BYTES = MAX_FILE_BYTES  # shipped lessons are a few kB; a bigger file
 IMAGE_TYPES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif", ".webp": "webp"}
 MAX_IMAGE_BYTES = 5 * 2**20
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*(?:<([^>]*)>|([^)\s]+))")
+_REFERENCE_IMAGE = re.compile(r"!\[[^\]]*\]\[[^\]]*\]")  # ![text][name]: not embedded
+# what each picture type's file starts with (a text file named .png is no picture)
+IMAGE_MAGIC = {"png": (b"\x89PNG\r\n\x1a\n",), "jpeg": (b"\xff\xd8\xff",),
+               "gif": (b"GIF87a", b"GIF89a"), "webp": (b"RIFF",)}  # fmt: skip
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 # an <img> element's address: (everything before it, its quote, the address); the handout
 # embeds the pictures through the same pattern
 IMG_SRC = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)([\"'])(.*?)\2", re.IGNORECASE | re.DOTALL)
@@ -105,6 +110,8 @@ class Lesson:
                 if heading or any(s.strip() for s in lines):
                     steps.append((heading, "\n".join(lines).strip()))
                 heading, lines = line[3:].strip(), []
+                if _is_teacher_heading(heading):  # "For the Teacher:" is the same section
+                    heading = TEACHER
             else:
                 lines.append(line)
         steps.append((heading, "\n".join(lines).strip()))
@@ -123,6 +130,33 @@ class Lesson:
     def teacher_notes(self) -> str:
         """The ``## For the teacher`` section: what to say, what to ask ("" if none)."""
         return next((t for h, t in self.sections() if h == TEACHER), "")
+
+
+def _is_teacher_heading(text: str) -> bool:
+    return text.casefold().rstrip(": ") == TEACHER.casefold()
+
+
+def _check_teacher_heading(path: Path, body: str, first_line: int) -> None:
+    """The teacher's notes are one ``## For the teacher`` section (any case, a colon
+    allowed): a heading that names the teacher otherwise, or a second such section, would
+    print the notes (the answers) in the students' copy or lose them, so it is refused."""
+    seen = 0
+    for number, line in enumerate(body.splitlines(), start=first_line):
+        match = _HEADING.match(line)
+        if not match or "teacher" not in match[2].casefold():
+            continue
+        if len(match[1]) != 2 or not _is_teacher_heading(match[2]):
+            raise DevsimInputError(
+                f"{path}: line {number}: heading {printable(match[2], 80)!r}: the notes for "
+                f"the teacher go under the heading '## {TEACHER}' (text under any other "
+                "heading is printed in the students' copy)"
+            )
+        seen += 1
+        if seen > 1:
+            raise DevsimInputError(
+                f"{path}: line {number}: a second '## {TEACHER}' section; allowed: one (put "
+                "all the notes for the teacher under it)"
+            )
 
 
 def parse_lesson(path: Path) -> Lesson:
@@ -159,6 +193,7 @@ def parse_lesson(path: Path) -> Lesson:
             raise DevsimInputError(
                 f"{path}: line {number}: a control character in the text; allowed: printable text"
             )
+    _check_teacher_heading(path, "\n".join(lines[fences[1] + 1 :]), fences[1] + 2)
     lesson = Lesson(name=path.stem, path=path, header=header, body=body,
                     images=_images(path, body))  # fmt: skip
     if not any(text for _, text in lesson.steps()):
@@ -179,18 +214,38 @@ def _images(path: Path, body: str) -> tuple[tuple[str, Path], ...]:
     found: dict[str, Path] = {}
     allowed = (f"allowed: {', '.join(sorted(set(IMAGE_TYPES.values())))} files of at most "
                f"{MAX_IMAGE_BYTES // 2**20} MiB in the lesson's folder")  # fmt: skip
+    if reference := _REFERENCE_IMAGE.search(body):
+        raise DevsimInputError(
+            f"{path}: image {printable(reference[0], 80)!r}: a picture is written "
+            "![text](file), its file named in the brackets"
+        )
     for src in sources:
         text = src.strip()
-        if not text or ":" in text.split("/", 1)[0] or text.startswith("/") or text in found:
-            continue  # an address elsewhere (http:, data:, //host): the sanitiser decides
-        file = (folder / text).resolve()
+        if not text or text.startswith("data:") or text in found:
+            continue  # a picture already in the text: the sanitiser decides
         name = printable(text, 200)
-        if not file.is_relative_to(folder) or file.suffix.lower() not in IMAGE_TYPES:
-            raise DevsimInputError(f"{path}: image {name!r}: {allowed}")
+        if ":" in text.split("/", 1)[0] or text.startswith(("/", "\\")):
+            raise DevsimInputError(
+                f"{path}: image {name!r}: a handout is one file that works offline, so a "
+                "picture is a file in the lesson's folder, named by a relative path (such as "
+                "figures/eye.png), not a web address or an absolute path"
+            )
+        file = (folder / text).resolve()
+        if not file.is_relative_to(folder):
+            raise DevsimInputError(f"{path}: image {name!r}: outside the lesson's folder; "
+                                   f"{allowed}")  # fmt: skip
+        kind = IMAGE_TYPES.get(file.suffix.lower())
+        if kind is None:
+            raise DevsimInputError(f"{path}: image {name!r}: not a picture type; {allowed}")
         if not file.is_file():
             raise DevsimInputError(f"{path}: image {name!r}: no such file; {allowed}")
         if file.stat().st_size > MAX_IMAGE_BYTES:
             raise DevsimInputError(f"{path}: image {name!r}: too large; {allowed}")
+        with open(file, "rb") as handle:
+            start = handle.read(12)
+        if not start.startswith(IMAGE_MAGIC[kind]) or (kind == "webp" and start[8:] != b"WEBP"):
+            raise DevsimInputError(f"{path}: image {name!r}: not a {kind.upper()} file (its "
+                                   f"bytes); {allowed}")  # fmt: skip
         found[text] = file
     return tuple(found.items())
 
@@ -201,7 +256,10 @@ def _check_references(path: Path, header: LessonHeader) -> None:
 
     for field, kind in (("scenarios", "scenario"), ("evolution", "evolution")):
         known = scenario_names(kind)
-        for name in getattr(header, field):
+        names = getattr(header, field)
+        if len(set(names)) != len(names):  # it would be run, and printed, twice
+            raise DevsimInputError(f"{path}: {field}: {list(names)}; allowed: each name once")
+        for name in names:
             if name not in known:
                 shipped = "scenarios" if kind == "scenario" else f"{kind} scenarios"
                 raise DevsimInputError(
@@ -241,7 +299,8 @@ def find_lesson(name: str) -> Lesson:
     name's error lists the lessons in teaching order."""
     if name not in lesson_names():
         order = ", ".join(lesson.name for lesson in lessons())
+        own = " (a lesson file of one's own: --file PATH)" if name.endswith(".md") else ""
         raise DevsimInputError(
-            f"lesson '{printable(name, 60)}' not found; available, in teaching order: {order}"
+            f"lesson '{printable(name, 60)}' not found{own}; available, in teaching order: {order}"
         )
     return parse_lesson(lesson_path(name))  # the name is compared as a string, never opened

@@ -7,6 +7,8 @@ age ``to``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import mesa
 import numpy as np
 
@@ -115,7 +117,8 @@ class DevelopmentModel(mesa.Model):
         self.age = 0
         # the scenario's rearing statistics, on the apparatus (banks, acuity test) of the
         # ``world`` passed in, if any
-        apparatus = world if isinstance(world, WorldParams) else WorldParams()
+        # (a table of statistics has no apparatus: the standard world's)
+        apparatus = WorldParams() if world is None or isinstance(world, Mapping) else world
         self.world_params = (scenario.world or World()).params(apparatus)
         self.sheet = scenario.cortex == "sheet"
         if self.sheet:

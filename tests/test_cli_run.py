@@ -393,6 +393,8 @@ def test_a_world_no_scenario_can_record_is_not_saved_as_if_it_could(tmp_path):
 
     model = DevelopmentModel(days=2, groups=[{"name": "c", "organisms": 1}],
                              world=WorldParams(acuity_sfs=(0.05, 0.1)))  # fmt: skip
+    while model.running:
+        model.step()
     with pytest.raises(DevsimInputError, match="sets acuity_sfs, which a scenario cannot"):
         save_run(model, tmp_path / "o")
     assert not (tmp_path / "o").exists()

@@ -69,7 +69,8 @@ def _leftovers(folder) -> list[str]:
 def test_lesson_names_are_never_paths(name, tmp_path, capsys):
     assert main(["lesson", name, "--out", str(tmp_path / "h")]) == 2
     line = _one_error_line(capsys.readouterr().err)
-    assert "not found; available, in teaching order: " in line
+    assert "not found" in line
+    assert "available, in teaching order: " in line
     assert sorted(line.split("teaching order: ")[1].split(", ")) == sorted(SHIPPED)
     assert not (tmp_path / "h").exists()
 
@@ -177,6 +178,10 @@ ATTACKS = """
 [vb](vbscript:msgbox)
 ![svg](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)
 ![tracker](https://evil.example/pixel.png)
+![tracker2](//evil.example/pixel.png)
+"""
+# pictures from elsewhere: the sanitiser drops them, and a lesson file is refused for them
+REMOTE = """![tracker](https://evil.example/pixel.png)
 ![tracker2](//evil.example/pixel.png)
 """
 
@@ -292,7 +297,8 @@ def test_a_folded_answer_stays_folded():
 
 def test_handout_page_is_sanitised(tmp_path):
     path = tmp_path / "evil.md"
-    path.write_text(TEXT_LESSON + ATTACKS)
+    assert REMOTE in ATTACKS
+    path.write_text(TEXT_LESSON + ATTACKS.replace(REMOTE, ""))
     (tmp_path / "x.png").write_bytes(PNG)  # the picture an attack hangs its handler on
     out = tmp_path / "h"
     assert main(["lesson", "--file", str(path), "--out", str(out)]) == 0
@@ -473,23 +479,28 @@ def test_a_lessons_own_pictures_are_embedded_in_the_handout(tmp_path, capsys):
     (tmp_path / "figs" / "eye & lid.png").write_bytes(PNG)
     path = tmp_path / "mine.md"
     path.write_text(TEXT_LESSON + "\n![a diagram](<figs/eye & lid.png>)\n"
-                    '<img src="figs/eye &amp; lid.png" alt="again">\n'
-                    "![elsewhere](https://example.org/x.png)\n")  # fmt: skip
+                    '<img src="figs/eye &amp; lid.png" alt="again">\n')  # fmt: skip
     out = tmp_path / "h"
     assert main(["lesson", "--file", str(path), "--out", str(out)]) == 0
     page = (out / "index.html").read_text()
     embedded = f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
     assert page.count(embedded) == 2
     assert "figs/" not in page
-    assert 'src="https://example.org/x.png"' not in page  # the sanitiser's rule stands
 
 
 @pytest.mark.parametrize(
     ("src", "needle"),
     [
         ("missing.png", "image 'missing.png': no such file"),
-        ("../outside.png", "image '../outside.png': allowed: gif, jpeg, png, webp files"),
-        ("notes.txt", "image 'notes.txt': allowed: gif, jpeg, png, webp files"),
+        ("../outside.png", "image '../outside.png': outside the lesson's folder; allowed: gif"),
+        ("notes.txt", "image 'notes.txt': not a picture type; allowed: gif, jpeg, png, webp"),
+        ("fake.png", "image 'fake.png': not a PNG file (its bytes)"),
+        # (each of these printed nothing, or only on the machine that made it)
+        ("https://example.org/x.png", "a handout is one file that works offline"),
+        ("//evil.example/pixel.png", "not a web address or an absolute path"),
+        ("file:///tmp/x.png", "not a web address or an absolute path"),
+        ("/tmp/outside.png", "not a web address or an absolute path"),
+        ("][ref]\n\n[ref]: figs.png", "a picture is written ![text](file)"),
     ],
 )
 def test_a_picture_the_handout_cannot_embed_is_one_line(tmp_path, capsys, src, needle):
@@ -497,11 +508,54 @@ def test_a_picture_the_handout_cannot_embed_is_one_line(tmp_path, capsys, src, n
     lessons.mkdir()
     (tmp_path / "outside.png").write_bytes(PNG)
     (lessons / "notes.txt").write_text("not a picture")
+    (lessons / "fake.png").write_text("not a picture")
     path = lessons / "mine.md"
-    path.write_text(TEXT_LESSON + f"\n![x]({src})\n")
+    text = f"\n![x][ref]{src[5:]}\n" if src.startswith("][ref]") else f"\n![x]({src})\n"
+    path.write_text(TEXT_LESSON + text)
     out = tmp_path / "h"
     assert main(["lesson", "--file", str(path), "--out", str(out)]) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert str(path) in line
     assert needle in line
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("heading", "needle"),
+    [
+        ("## Teacher notes", "line 18: heading 'Teacher notes': the notes for the teacher go "
+                             "under the heading '## For the teacher'"),
+        ("### For the teacher", "heading 'For the teacher': the notes for the teacher go"),
+        ("## For the teacher\n\nA.\n\n## For the teacher", "line 22: a second '## For the "
+                                                          "teacher' section"),
+    ],
+)  # fmt: skip
+def test_notes_for_the_teacher_never_reach_the_students_copy(tmp_path, capsys, heading, needle):
+    """'## Teacher notes', '### For the teacher' and the like put the answers in the
+    students' handout; a second '## For the teacher' section was dropped from both."""
+    path = tmp_path / "mine.md"
+    path.write_text(TEXT_LESSON + f"\n{heading}\n\nSECRET ANSWER\n")
+    assert main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert needle in line, line
+
+
+@pytest.mark.parametrize("heading", ["## For the Teacher", "## for the teacher:"])
+def test_the_teachers_heading_in_any_case_is_the_teachers(tmp_path, heading):
+    from devsim.lessons import parse_lesson
+
+    path = tmp_path / "mine.md"
+    path.write_text(TEXT_LESSON + f"\n{heading}\n\nSECRET ANSWER\n")
+    lesson = parse_lesson(path)
+    assert "SECRET" not in lesson.student_body
+    assert lesson.teacher_notes == "SECRET ANSWER"
+
+
+def test_a_scenario_listed_twice_and_a_file_given_as_a_name_are_one_line(tmp_path, capsys):
+    path = tmp_path / "mine.md"
+    path.write_text('+++\ntitle = "t"\nsummary = "s"\nscenarios = ["normal", "normal"]\n'
+                    "+++\nText.\n")  # fmt: skip
+    assert main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")]) == 2
+    assert "scenarios: ['normal', 'normal']; allowed: each name once" in capsys.readouterr().err
+    assert main(["lesson", "mine.md", "--out", str(tmp_path / "h")]) == 2
+    assert "(a lesson file of one's own: --file PATH)" in capsys.readouterr().err
