@@ -103,7 +103,8 @@ def _figure_html(png: str, caption: str) -> str:
 def _rows_table(rows: list[Row]) -> str:
     lines = [
         '<div class="wide"><table><thead><tr><th>experiment</th><th>quantity</th>'
-        "<th>published target</th><th>measured here</th><th></th><th>source</th></tr>"
+        "<th>range the published result allows</th><th>measured here</th><th></th>"
+        "<th>source</th></tr>"
         "</thead><tbody>"
     ]
     for row in rows:
@@ -250,6 +251,14 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
             )
         )
         parts.append("<h2>Measured here, next to the published result</h2>")
+        parts.append(
+            f"<p>These numbers come from runs of their own ({_seeds(settings.seeds)}, "
+            f"{settings.organisms} animals per group), not from the runs in the figures "
+            "above, so they can differ a little from what the figures show. The measured "
+            "value is the mean over the runs, ± how much it varied between them; a shift "
+            "is the control animals' value minus the deprived ones', so it is positive "
+            "when the deprived group's value fell.</p>"
+        )
         parts.append(_rows_table(rows))
 
     return numbers, _page(lesson, parts, ran, teacher)

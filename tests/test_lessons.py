@@ -41,7 +41,8 @@ def test_every_lesson_builds_a_self_contained_handout(name, tmp_path, quick_runs
     assert "http://" not in page
     assert "https://" not in page
     if lesson.header.rows:
-        assert "published target" in page
+        assert "range the published result allows" in page
+        assert "not from the runs in the figures" in page
         for row in lesson.header.rows:
             assert row in numbers["rows"]
         assert re.search(r"\d\.\d{3} ± \d\.\d{3}", page)  # measured numbers are printed
