@@ -40,6 +40,12 @@ def test_every_lesson_builds_a_self_contained_handout(name, tmp_path, quick_runs
     assert figures, "the handout embeds its figures"
     assert "http://" not in page
     assert "https://" not in page
+    # the words a student may not know, defined at the end: those the page uses
+    glossary = page.split('<section class="glossary">', 1)[-1]
+    assert "<h2>Words used here</h2>" in glossary
+    if lesson.name == "hubel_wiesel":  # its text speaks of the CBI and binocular cells
+        assert "<dt>CBI</dt>" in glossary
+        assert "<dt>binocular</dt>" in glossary
     if lesson.header.rows:
         assert "range the published result allows" in page
         assert "not from the runs in the figures" in page
@@ -145,3 +151,12 @@ def test_the_teachers_copy_adds_the_notes_and_every_handout_says_its_place(tmp_p
     assert main(["lesson", "--file", str(own), "--teacher", "--out", str(tmp_path / "o")]) == 2
     assert "--teacher: own.md has no '## For the teacher' section" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_glossary_defines_the_words_a_page_uses_and_no_others():
+    from devsim.handout import glossary_html
+
+    page = "<p>The CBI fell by 0.15 ± 0.02 at P28.</p><img src='data:image/png;base64,ODI'>"
+    defined = re.findall(r"<dt>(.*?)</dt>", glossary_html(page))
+    assert defined == ["P24", "CBI", "±"]  # in the glossary's order; not ODI (a picture)
+    assert glossary_html("<p>Nothing to explain.</p>") == ""
