@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from devsim.experiment import run_scenario
 from devsim.genome import Genome
 from devsim.lessons import IMAGE_TYPES, IMG_SRC, Lesson, lessons
+from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.plots import display_name
 from devsim.scenario import load_scenario
 from devsim.shipped import lesson_dir, scenario_path
@@ -193,8 +194,11 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
         parts.append(
             _figure_html(
                 _png(lambda p, s=summary, sc=scenario: timeline(s, sc, p, label=display_name)),
-                "Mean ODI and the plasticity gate over age; the window is "
-                "shaded, rearing events are bars.",
+                "Mean ODI and the plasticity gate over age. The shaded band marks the days "
+                f"on which the {display_name(summary['reference_group'])} group's gate is at "
+                f"least {WINDOW_OPEN_GATE:g}, the window's most plastic days (the gate is "
+                "above zero for longer, and a deprived group's can peak later); rearing "
+                "events are bars.",
             )
         )
         if sheet:
