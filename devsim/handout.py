@@ -419,7 +419,7 @@ def _page(lesson: Lesson, parts: list[str], ran: list[str], teacher: bool = Fals
         else ""
     )
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{html.escape(lesson.header.language)}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(lesson.title)} · devsim lesson</title>
 <style>{STYLE}</style></head>

@@ -36,6 +36,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
 )
 
 from devsim.errors import DevsimInputError
@@ -44,6 +45,8 @@ from devsim.scenario import (
     MAX_FILE_BYTES,
     Name,
     check_line,
+    error_message,
+    field_location,
     first_error,
     parse_toml,
     read_text_file,
@@ -88,6 +91,18 @@ class LessonHeader(BaseModel):
     profile: str | None = None
     baldwin: bool = False
     evolution: tuple[StrictStr, ...] = Field(default=(), strict=False)  # shipped evolution names
+    # the language its text is written in (a BCP 47 tag: "en", "de", "pt-BR"), so that a
+    # browser, a screen reader and hyphenation in print read it as such
+    language: str = "en"
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
+            raise ValueError(
+                f"a language tag such as en, de or pt-BR; got {printable(value, 40)!r}"
+            )
+        return value
 
 
 @dataclass(frozen=True)
@@ -176,8 +191,8 @@ def parse_lesson(path: Path) -> Lesson:
         header = LessonHeader.model_validate(data)
     except ValidationError as exc:
         err = first_error(exc)
-        field = ".".join(str(p) for p in err["loc"]) or "<header>"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        field = field_location(err["loc"]) if err["loc"] else "<header>"
+        msg = error_message(err)  # in a lesson author's words, not pydantic's
         allowed = (
             f"; allowed keys: {', '.join(LessonHeader.model_fields)}"
             if err["type"] == "extra_forbidden"

@@ -436,6 +436,23 @@ def test_a_lesson_title_and_summary_are_printable_lines(tmp_path, capsys, field,
         ('title = "t"\nsummary = "s"\norder = 99999999999999999999', "Text.", "order"),
         ('title = "t"\nsummary = "s"', "Text with a NUL \x00 in it.", "line 5: a control"),
         ('title = "t"\nsummary = "s"\nscenarios = ["nope"]', "Text.", "the shipped scenarios;"),
+        # in a lesson author's words, not pydantic's ("Input should be a valid tuple")
+        (
+            'title = "t"\nsummary = "s"\nscenarios = "normal"',
+            "Text.",
+            "scenarios: must be a list, got text 'normal'",
+        ),
+        ('title = "t"\nsummary = "s"\nrows = ["2"]', "Text.", "rows[0]: must be a whole number"),
+        (
+            'title = "' + "x" * 201 + '"\nsummary = "s"',
+            "Text.",
+            "title: at most 200 characters, got 201",
+        ),
+        (
+            'title = "t"\nsummary = "s"\nlanguage = "deutsch!"',
+            "Text.",
+            "language: a language tag such as en, de or pt-BR; got 'deutsch!'",
+        ),
     ],
 )
 def test_a_lesson_students_cannot_use_is_refused_in_one_line(tmp_path, header, body, needle):
@@ -559,3 +576,13 @@ def test_a_scenario_listed_twice_and_a_file_given_as_a_name_are_one_line(tmp_pat
     assert "scenarios: ['normal', 'normal']; allowed: each name once" in capsys.readouterr().err
     assert main(["lesson", "mine.md", "--out", str(tmp_path / "h")]) == 2
     assert "(a lesson file of one's own: --file PATH)" in capsys.readouterr().err
+
+
+def test_a_lesson_in_another_language_says_so_in_its_handout(tmp_path):
+    """Every handout was marked lang="en": a browser, a screen reader and hyphenation in
+    print read a German lesson as English."""
+    path = tmp_path / "augen.md"
+    path.write_text('+++\ntitle = "Ein Auge zu"\nsummary = "s"\nlanguage = "de"\n+++\n'
+                    "Was macht ein geschlossenes Auge?\n", encoding="utf-8")  # fmt: skip
+    assert main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")]) == 0
+    assert '<html lang="de">' in (tmp_path / "h" / "index.html").read_text(encoding="utf-8")
