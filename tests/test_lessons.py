@@ -84,7 +84,7 @@ def test_list_names_every_lesson(capsys):
     ("text", "message"),
     [
         ("no header here", "starts with a TOML header"),
-        ("+++\ntitle = 'x'\n+++\nbody", "summary: Field required"),
+        ("+++\ntitle = 'x'\n+++\nbody", "summary: required field is missing"),
         ("+++\ntitle = 'x'\nsummary = 'y'\ncolour = 1\n+++\nbody", "colour: unknown key"),
         ("+++\ntitle = 'x'\nsummary = 'y'\nscenarios = ['nope']\n+++\nbody", "no scenario 'nope'"),
         ("+++\ntitle = 'x'\nsummary = 'y'\nrows = [42]\n+++\nbody", "no validation row 42"),

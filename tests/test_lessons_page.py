@@ -621,7 +621,7 @@ def test_a_malformed_lesson_file_is_named_and_the_others_still_listed(
         assert _texts(rc, "devsim-lesson-title") == shipped
         alerts = [str(w.children) for w in rc.find(v.Alert).widgets]
         assert len(alerts) == 1
-        assert "zz_broken.md: summary: Field required" in alerts[0]
+        assert "zz_broken.md: summary: required field is missing" in alerts[0]
         assert "left out" in alerts[0]
     finally:
         rc.close()
