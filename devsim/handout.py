@@ -260,10 +260,8 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
         parts.append(
             f"<p>These numbers come from runs of their own ({_seeds(settings.seeds)}, "
             f"{settings.organisms} animals per group), not from the runs in the figures "
-            "above, so they can differ a little from what the figures show. The measured "
-            "value is the mean over the runs, ± how much it varied between them; a shift "
-            "is the control animals' value minus the deprived ones', so it is positive "
-            "when the deprived group's value fell.</p>"
+            "above, so they can differ a little from what the figures show (± and the other "
+            "terms are explained at the end).</p>"
         )
         parts.append(_rows_table(rows))
 

@@ -151,12 +151,12 @@ def _is_teacher_heading(text: str) -> bool:
     return text.casefold().rstrip(": ") == TEACHER.casefold()
 
 
-def _check_teacher_heading(path: Path, body: str, first_line: int) -> None:
+def _check_teacher_heading(path: Path, lines: list[str], first_line: int) -> None:
     """The teacher's notes are one ``## For the teacher`` section (any case, a colon
     allowed): a heading that names the teacher otherwise, or a second such section, would
     print the notes (the answers) in the students' copy or lose them, so it is refused."""
     seen = 0
-    for number, line in enumerate(body.splitlines(), start=first_line):
+    for number, line in enumerate(lines, start=first_line):
         match = _HEADING.match(line)
         if not match or "teacher" not in match[2].casefold():
             continue
@@ -208,7 +208,7 @@ def parse_lesson(path: Path) -> Lesson:
             raise DevsimInputError(
                 f"{path}: line {number}: a control character in the text; allowed: printable text"
             )
-    _check_teacher_heading(path, "\n".join(lines[fences[1] + 1 :]), fences[1] + 2)
+    _check_teacher_heading(path, lines[fences[1] + 1 :], fences[1] + 2)
     lesson = Lesson(name=path.stem, path=path, header=header, body=body,
                     images=_images(path, body))  # fmt: skip
     if not any(text for _, text in lesson.steps()):

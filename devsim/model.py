@@ -115,9 +115,8 @@ class DevelopmentModel(mesa.Model):
         self.reference = scenario.reference
         self.days = scenario.days
         self.age = 0
-        # the scenario's rearing statistics, on the apparatus (banks, acuity test) of the
-        # ``world`` passed in, if any
-        # (a table of statistics has no apparatus: the standard world's)
+        # the scenario's rearing statistics, on the apparatus (banks, acuity test) of a
+        # WorldParams passed in; a table of statistics, or none, has the standard world's
         apparatus = WorldParams() if world is None or isinstance(world, Mapping) else world
         self.world_params = (scenario.world or World()).params(apparatus)
         self.sheet = scenario.cortex == "sheet"

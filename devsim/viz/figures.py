@@ -112,7 +112,6 @@ class HistogramFigure(PageFigure):
 
     def __init__(self, model: DevelopmentModel):
         names = list(model.group_metrics)
-        self.reference = model.reference
         self.controls = {name: model.experiment.control_of(name) for name in names}
         per_row = 3 if len(names) > 2 else 2
         rows = math.ceil(len(names) / per_row)
