@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -72,6 +72,16 @@ class WorldParams:
     cortical_noise: float = 1.1  # intrinsic noise of cortical responses (a.u.)
     max_neurons: int = 1024  # size of the cortical-noise bank (neurons per organism)
     expansion: float = 3.0  # expansive nonlinearity exponent (heavy-tailed contrast)
+
+    def apparatus_changes(self) -> list[str]:
+        """The apparatus fields (all but :data:`REARING_STATISTICS`) set away from the
+        standard world's: no scenario records them, so a run on them cannot be rerun."""
+        standard = WorldParams()
+        return [
+            name
+            for name in (f.name for f in fields(self))
+            if name not in REARING_STATISTICS and getattr(self, name) != getattr(standard, name)
+        ]
 
 
 # What a scenario's [world] table may set: the statistics of what the eyes deliver besides

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -28,7 +27,7 @@ from devsim.outputs import check_out, check_own_folder, check_room, printable, s
 from devsim.provenance import code_digest, provenance, recorded_code
 from devsim.runner import Progress
 from devsim.scenario import SEED_MAX, load_scenario
-from devsim.senses import REARING_STATISTICS, WorldParams
+from devsim.senses import REARING_STATISTICS
 from devsim.shipped import resolve
 
 # The printed table: the CBI, its spread between animals and the shift first, the OD
@@ -129,12 +128,7 @@ def save_run(model, out: str | os.PathLike) -> Path:
             "to the end (while model.running: model.step()), or build it with the days it "
             "should live, so that its scenario.json runs it again"
         )
-    unrecorded = [  # the apparatus of the world (banks, acuity test): no scenario sets it
-        f.name
-        for f in dataclasses.fields(WorldParams)
-        if f.name not in REARING_STATISTICS
-        and getattr(model.world_params, f.name) != getattr(WorldParams(), f.name)
-    ]
+    unrecorded = model.world_params.apparatus_changes()
     if unrecorded:
         raise DevsimInputError(
             f"save_run: this model's world sets {', '.join(unrecorded)}, which a scenario "
