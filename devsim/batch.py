@@ -1538,7 +1538,9 @@ def figure_names(sweep: Sweep) -> dict[tuple[str, str], str]:
 
 
 def summary_table(table: pd.DataFrame, parameters: Iterable[str]) -> pd.DataFrame:
-    """Per parameter point and group: runs ok / failed, CBI and shift mean and sd."""
+    """Per parameter point and group: runs ok / failed, and the mean and sd over the point's
+    seeds of each run's CBI and shift (``cbi_mean``, ``cbi_sd_over_seeds``...; a run's own
+    ``cbi_sd`` is the sd between its animals)."""
     keys = [*parameters, "group"]
     metrics = ["cbi", "shift_cbi"]
     if table["shift_cbi_md_end"].notna().any():
@@ -1550,5 +1552,5 @@ def summary_table(table: pd.DataFrame, parameters: Iterable[str]) -> pd.DataFram
     )
     for metric in metrics:
         out[f"{metric}_mean"] = grouped[metric].mean()
-        out[f"{metric}_sd"] = grouped[metric].std()
+        out[f"{metric}_sd_over_seeds"] = grouped[metric].std()
     return out.reset_index()

@@ -368,9 +368,13 @@ def test_failed_run_is_recorded_exit_1_and_retried(tmp_path, capsys, monkeypatch
 
     monkeypatch.setattr(batch, "run_one", flaky)
     assert main(["batch", str(path), "--out", str(out), "--workers", "1"]) == 1
-    printed = capsys.readouterr().out
+    printed, err = capsys.readouterr()
     assert "2 failed" in printed
     assert "RuntimeError: boom at from=15" in printed
+    # the command ends, as every command does, in one line on stderr that says why
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("devsim batch: 2 of 4 runs failed (first: RuntimeError: boom at"), last
+    assert last.endswith("rerun the same command to run them again"), last
     table = pd.read_parquet(out / "results.parquet")
     failed = table[table["status"] == "failed"]
     assert len(failed) == 4  # 2 runs x 2 groups
@@ -386,7 +390,17 @@ def test_failed_run_is_recorded_exit_1_and_retried(tmp_path, capsys, monkeypatch
 
     monkeypatch.setattr(batch, "run_one", real)
     assert main(["batch", str(path), "--out", str(out), "--workers", "1"]) == 0
-    assert "2 run now, 2 reused, 0 failed" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "2 run now, 2 reused, 0 failed" in printed
+    # the terminal's sd is over seeds: not results.parquet's cbi_sd, which is over animals
+    header = printed.splitlines()[
+        printed.splitlines().index(
+            "each group's final CBI and shift: runs, mean and sd over the point's seeds"
+        )
+        + 1
+    ]
+    assert "cbi_sd_over_seeds" in header.split(), header
+    assert "cbi_sd" not in header.split(), header
     assert not list(out.glob("runs/*/error.txt"))
     assert all(p.stat().st_mtime_ns == t for p, t in done.items())
     assert (pd.read_parquet(out / "results.parquet")["status"] == "ok").all()

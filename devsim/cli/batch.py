@@ -99,13 +99,24 @@ def _batch(args: argparse.Namespace, out: Path, workers: int, printable) -> int:
         f"{counts['ran']} run now, {counts['reused']} reused, "
         f"{counts['failed']} failed"
     )
+    # over seeds: each run's group measure (results.parquet's cbi_sd is between animals)
+    print("each group's final CBI and shift: runs, mean and sd over the point's seeds")
     print(table_text(summary))  # to_string prints every row and column, whatever the options
-    if counts["failed"]:
-        failed = table[table["status"] == "failed"].drop_duplicates("run_id")
-        for run_id, error in zip(failed["run_id"], failed["error"], strict=True):
-            where = printable(str(out / "runs" / run_id / "error.txt"), 300)
-            print(f"failed: {run_id}: {printable(str(error), 300)} (see {where})")
     shown = printable(str(out), 300)
-    written = "results.parquet, manifest.json, runs/" + (", figures/" if sweep.swept else "")
-    print(f"results in {shown}/ ({written})")  # figures plot a swept parameter
-    return 1 if counts["failed"] else 0
+    drawn = (out / "figures").is_dir() and any((out / "figures").iterdir())
+    written = "results.parquet, manifest.json, runs/" + (", figures/" if drawn else "")
+    print(f"results in {shown}/ ({written})")
+    if not counts["failed"]:
+        return 0
+    failed = table[table["status"] == "failed"].drop_duplicates("run_id")
+    for run_id, error in zip(failed["run_id"], failed["error"], strict=True):
+        where = printable(str(out / "runs" / run_id / "error.txt"), 300)
+        print(f"failed: {run_id}: {printable(str(error), 300)} (see {where})")
+    first = printable(str(failed["error"].iloc[0]), 300)
+    print(
+        f"devsim batch: {counts['failed']} of {count_of(counts['total'], 'run')} failed "
+        f"(first: {first}; each run's error.txt under {shown}/runs/); rerun the same "
+        "command to run them again",
+        file=sys.stderr,
+    )
+    return 1
