@@ -103,7 +103,8 @@ from devsim.senses import Span, WorldParams, rearing_inputs
 # Evolution develops the point cortex: the sheet's genes are neither carried nor mutated.
 EVOLUTION_GENES = tuple(g for g in GENES if g.name not in SHEET_GENES)
 GENE_NAMES = tuple(g.name for g in EVOLUTION_GENES)
-PERIODIC_GENES = frozenset({"innate_orientation"})  # wrapped, not reflected, into bounds
+# wrapped, not reflected, into bounds (the marker mutates as the orientation gene does)
+PERIODIC_GENES = frozenset({"innate_orientation", "marker"})
 INNATE_SCALE = 0.6  # RMS weight of the innate template, ~ learned receptive fields (0.5)
 TRAITS = (
     "fitness",
@@ -354,7 +355,10 @@ class EvolutionModel(mesa.Model):
     per_cell : organisms per cell (population = columns x rows x per_cell).
     neighbourhood : Moore radius within which parents are chosen for a cell's offspring.
     neurons, presentations_per_day, batch_size : cortex size and daily experience.
-    tournament : tournament size of parent selection (1 = no selection).
+    tournament : tournament size of parent selection (1: parents drawn at random).
+    selection : if False, the tournaments are run on fitness shuffled among the organisms
+        each generation: drift with selection's variance in offspring number (the same
+        effective size), the baseline of ``devsim evolve --drift``.
     recombination : uniform recombination of two parents (else one parent, asexual).
     mutation : if False, offspring are exact copies (for checking inheritance).
     self_adaptive : evolvable per-gene mutation scales (else fixed at their start values).
@@ -397,6 +401,7 @@ class EvolutionModel(mesa.Model):
         presentations_per_day: int = PRESENTATIONS_PER_DAY,
         batch_size: int = BATCH_SIZE,
         tournament: int = 3,
+        selection: bool = True,
         recombination: bool = True,
         mutation: bool = True,
         self_adaptive: bool = True,
@@ -433,6 +438,7 @@ class EvolutionModel(mesa.Model):
                     "presentations_per_day": presentations_per_day,
                     "batch_size": batch_size,
                     "tournament": tournament,
+                    "selection": selection,
                     "recombination": recombination,
                     "mutation": mutation,
                     "self_adaptive": self_adaptive,
@@ -701,6 +707,8 @@ class EvolutionModel(mesa.Model):
         """Local reproduction: every cell's offspring have parents from its neighbourhood."""
         parents = self.organisms()
         fitness = np.array([a.fitness for a in parents])
+        if not self.config.selection:  # who wins no longer depends on the genes
+            fitness = self.rng.permutation(fitness)
         values, sigmas = self.genome_arrays(parents)
         row_of_cell: dict[tuple, list[int]] = {}
         for row, a in enumerate(parents):

@@ -273,6 +273,9 @@ class EvolutionScenario(_Strict):
     presentations_per_day: Annotated[int, Field(ge=1, le=100_000)] = PRESENTATIONS_PER_DAY
     batch_size: Annotated[int, Field(ge=1, le=4096)] = BATCH_SIZE
     tournament: Annotated[int, Field(ge=1, le=100)] = 3
+    # false: tournaments on fitness shuffled each generation (drift, selection's offspring
+    # variance: the effective size of the same tournaments); --drift's baseline
+    selection: bool = True
     recombination: bool = True
     mutation: bool = True
     self_adaptive: bool = True
@@ -454,7 +457,7 @@ class EvolutionScenario(_Strict):
         keep = (
             "species days assess_from assess_every grid per_cell neighbourhood neurons "
             "presentations_per_day "
-            "batch_size tournament recombination mutation self_adaptive mutation_scale "
+            "batch_size tournament selection recombination mutation self_adaptive mutation_scale "
             "evolve genome noise c50 innate_map features regional"
         ).split()
         kwargs = {k: getattr(self, k) for k in keep}
@@ -510,7 +513,7 @@ def _message(err: dict) -> str:
     msg = error_message(err).replace("Input should be", "must be")
     if kind in ("string_too_short", "string_too_long"):
         return f"{msg.replace('String should', 'must')}, got {len(value)}"
-    if kind.startswith(("literal", "greater", "less")):
+    if kind.startswith(("greater", "less")):  # a literal's message says what it got
         return f"{msg}, got {shown(value)}"
     return msg
 

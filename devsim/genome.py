@@ -98,7 +98,9 @@ GENES: tuple[Gene, ...] = (
     Gene("innate_strength", 0.0, 0.0, 1.0, 0.05, "-", "share of neurons set to innate_orientation"),
     Gene("innate_orientation", 0.0, 0.0, 180.0, 10.0, "deg", "template orientation (periodic)"),
     Gene("innate_offset", 0.0, -2.0, 2.0, 0.2, "channels", "eye offset the template expects"),
-    Gene("marker", 0.0, -100.0, 100.0, 1.0, "-", "neutral marker locus: no phenotypic effect"),
+    # the sigma reference of innate_orientation: a neutral copy of its mutation (the same
+    # period, start scale and ceiling), so that without selection their sigmas drift alike
+    Gene("marker", 0.0, 0.0, 180.0, 10.0, "deg", "neutral marker locus: no phenotypic effect"),
 )
 GENE_NAMES: tuple[str, ...] = tuple(g.name for g in GENES)
 # Genes that only devsim.evolution expresses (the innate template and the neutral marker):

@@ -500,3 +500,28 @@ def test_quick_says_what_it_changed_of_the_file(tmp_path, capsys):
     assert "--quick runs " in err
     assert "per_cell 2 (the file: 4)" in err
     assert "a smoke test, not evidence" in err
+
+
+def test_the_drift_baseline_keeps_selections_effective_size_without_selecting():
+    """--drift drew parents at random (tournaments of one): about twice the effective size
+    of 3-way tournaments, so it drifted less than the runs it was the baseline of. Without
+    selection the tournaments run on shuffled fitness: parenthood as concentrated, but
+    blind to fitness."""
+    sizes, ranks = {}, {}
+    for selection in (True, False):
+        kept, chosen = [], []
+        for seed in range(6):
+            model = tiny_model(seed, neighbourhood=5, per_cell=8, selection=selection)
+            organisms = model.organisms()
+            rank = np.arange(len(organisms), dtype=float) / (len(organisms) - 1)
+            for agent, f in zip(organisms, rank, strict=True):
+                agent.traits["fitness"] = f
+            model.reproduce()
+            kept.append(model.parentage[1])
+            chosen.append(rank[model.parents_of_last_generation].mean())
+        sizes[selection], ranks[selection] = np.mean(kept), np.mean(chosen)
+    n = 48
+    assert sizes[False] < 0.75 * n  # not Wright-Fisher's N: selection's concentration
+    assert 0.7 < sizes[False] / sizes[True] < 1.4
+    assert ranks[True] > 0.65  # 3-way tournaments pick the fit (0.75 quantile)
+    assert abs(ranks[False] - 0.5) < 0.06  # shuffled: the fit are not favoured

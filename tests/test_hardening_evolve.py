@@ -497,3 +497,9 @@ def test_a_reader_that_leaves_early_costs_no_run(tmp_path):
     assert "Error" not in err
     assert (out / "comparison_summary.csv").is_file()
     assert not list(out.rglob("error.txt"))
+
+
+def test_a_choice_outside_its_list_says_what_it_got_once(tmp_path):
+    message = bad_file(tmp_path, TINY.replace("seed = 3", 'seed = 3\nspecies = "human"'))
+    assert message.endswith(": species: must be 'mouse', 'cat', 'gad65_ko' or 'lynx1_ko', "
+                            "got 'human'"), message  # fmt: skip

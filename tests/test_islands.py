@@ -331,10 +331,12 @@ def test_drift_runs_the_same_scenarios_without_selection(tmp_path, capsys):
         drift = json.loads(
             (out / "drift" / "islands" / f"seed{seed}" / "scenario.json").read_text()
         )
-        assert selected["scenario"]["tournament"] == 3
-        assert drift["scenario"]["tournament"] == 1
-        selected["scenario"].pop("tournament")
-        drift["scenario"].pop("tournament")
+        # the same tournaments (the same effective size), run on shuffled fitness
+        assert selected["scenario"]["tournament"] == drift["scenario"]["tournament"] == 3
+        assert selected["scenario"]["selection"] is True
+        assert drift["scenario"]["selection"] is False
+        selected["scenario"].pop("selection")
+        drift["scenario"].pop("selection")
         assert selected == drift  # one parameter apart
     runs = pd.read_csv(out / "comparison.csv")
     assert sorted(zip(runs["selection"], runs["seed"], strict=True)) == [

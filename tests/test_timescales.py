@@ -18,10 +18,12 @@ from devsim.islands import island_generators
 from devsim.shipped import resolve
 from devsim.timescales import (
     feature_timescale,
+    holm,
     layer_measures,
     predictions,
     shares,
     timescale_label,
+    versus_drift,
 )
 
 FEATURES = [
@@ -237,10 +239,48 @@ def test_predictions_hold_and_fail_on_the_measured_values():
     bad = {**good, "sigma_ratio@g10": 0.01, "eta@ind": 0.015, "adult_gate@life": 0.015}
     failed = [c["claim"] for c in predictions(bad, timescales) if not c["holds"]]
     assert failed == [
-        "g10: orientation sigma / marker sigma",
+        "g10: orientation sigma / fixed's",
         "ind: learning rate / fixed's",
         "life: adult gate / ind's",
     ]
+    # a measure the run lacks (no marker evolved: no sigma ratio) leaves its claims out
+    # (a KeyError once, after every run had finished)
+    unmeasured = {k: v for k, v in good.items() if not k.startswith("sigma_ratio")}
+    left = [c["claim"] for c in predictions(unmeasured, timescales)]
+    assert len(left) == 6
+    assert not any("sigma" in claim for claim in left)
+
+
+def test_a_prediction_is_beyond_drift_only_where_selections_seeds_differ_from_drifts():
+    """'Holds under drift' compared each arm's mean with the target, never the arms with
+    each other: 0.866 against drift's 0.860 counted as selection's when 0.816 was the bar."""
+    timescales = {"fixed": math.inf}
+
+    def arm(strengths):
+        return [{"innate_strength@fixed": v, "template_match@fixed": 0.5,
+                 "sigma_ratio@fixed": 1.0} for v in strengths]  # fmt: skip
+
+    apart = versus_drift(
+        timescales, arm([0.8, 0.85, 0.9, 0.95, 0.99]), arm([0.1, 0.2, 0.3, 0.4, 0.5])
+    )
+    assert apart["fixed: template strength"] == pytest.approx(3 / 252)  # 1/252, Holm x 3
+    alike = versus_drift(
+        timescales, arm([0.2, 0.4, 0.6, 0.8, 0.9]), arm([0.1, 0.3, 0.5, 0.7, 0.95])
+    )
+    assert alike["fixed: template strength"] > 0.3
+    # less is selection's side for a sigma ratio
+    low = arm([0.5] * 5)
+    for k, m in enumerate(low):
+        m["sigma_ratio@fixed"] = 0.01 * (k + 1)
+    assert (
+        versus_drift(timescales, low, arm([0.5] * 5))["fixed: orientation sigma / marker sigma"]
+        < 0.05
+    )
+
+
+def test_holm_adjusts_the_smallest_p_by_the_number_of_claims():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5, 0.001]) == pytest.approx([0.5, 0.002])
 
 
 def tiny_spectrum(folder) -> Path:
@@ -272,7 +312,7 @@ def test_evolve_writes_the_spectrum_for_worlds_of_several_features(tmp_path, cap
     assert set(checks["claim"]) >= {
         "fixed: template strength",
         "individual: learning rate / fixed's",
-        "every_2: orientation sigma / marker sigma",
+        "every_2: orientation sigma / fixed's",
     }
     assert (out / "timescales.png").stat().st_size > 10_000
 
@@ -309,10 +349,12 @@ def test_a_scenario_without_features_beside_one_with_them_gets_no_spectrum(tmp_p
 
 def test_each_prediction_is_checked_on_the_drift_baseline_too(tmp_path, capsys):
     """The spectrum's predictions were checked on the selection arm only, so a prediction
-    that drift meets as well (no evidence of selection) counted as holding."""
+    that drift meets as well (no evidence of selection) counted as holding; then each arm
+    was checked against the target alone. Now selection's seeds are tested against
+    drift's, and only a difference counts."""
     path = tiny_spectrum(tmp_path)
     out = tmp_path / "o"
-    assert cli.main(["evolve", str(path), "--drift", "--out", str(out)]) == 0
+    assert cli.main(["evolve", str(path), "--drift", "--seeds", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     checks = pd.read_csv(out / "predictions.csv")
     summary = pd.read_csv(out / "timescales.csv")
@@ -321,9 +363,11 @@ def test_each_prediction_is_checked_on_the_drift_baseline_too(tmp_path, capsys):
     expected = predictions(drift, timescales)
     assert list(checks["drift_value"]) == pytest.approx([c["value"] for c in expected])
     assert list(checks["holds_under_drift"]) == [c["holds"] for c in expected]
+    # two seeds an arm: a one-sided rank test can reach 1/6 at best, never beyond drift
+    assert checks["p_vs_drift"].between(1 / 6 - 1e-9, 1).all(), checks["p_vs_drift"]
+    assert not checks["beyond_drift"].any()
     held = checks[checks["holds"]]
-    assert f"{len(held)} of {len(checks)} hold; {int(held['holds_under_drift'].sum())} of them " \
-        "hold under drift too" in printed  # fmt: skip
+    assert f"{len(held)} of {len(checks)} hold; 0 of them beyond drift (p < 0.05)" in printed
 
 
 def test_an_interval_reaching_zero_has_no_lower_whisker_on_a_log_panel(tmp_path):
@@ -387,3 +431,19 @@ def test_a_log_panel_draws_the_geometric_mean_and_its_interval(tmp_path):
     assert "geometric" not in linear.get_title()  # a linear panel keeps the mean
     (_, _, (bars,)) = linear.containers[0]
     assert bars.get_segments()[0][:, 1] == pytest.approx([-87.0, 161.0])
+
+
+def test_a_spectrum_whose_marker_does_not_evolve_reports_the_rest(tmp_path, capsys):
+    """Without the marker in `evolve` (a valid scenario) the run ended, after every
+    generation had been lived, in a KeyError at predictions.csv."""
+    path = tiny_spectrum(tmp_path)
+    path.write_text(
+        path.read_text().replace("batch_size = 4\n", 'batch_size = 4\nevolve = ["eta"]\n')
+    )
+    out = tmp_path / "o"
+    assert cli.main(["evolve", str(path), "--seeds", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    checks = pd.read_csv(out / "predictions.csv")
+    assert not checks["claim"].str.contains("sigma").any()
+    assert "individual: learning rate / fixed's" in set(checks["claim"])
+    assert "2 not measured (a gene they read did not evolve)" in printed

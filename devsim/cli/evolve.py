@@ -74,6 +74,7 @@ RESERVED = (  # files of --out, not scenario folders
     "timescales.png",
     "predictions.csv",
 )
+ALPHA = 0.05  # a prediction is beyond drift where selection's seeds differ at Holm's 5 %
 DRIFT = "drift"  # --drift: DIR/drift/<label>/seed<S>/, the same runs without selection
 
 
@@ -120,8 +121,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--drift",
         action="store_true",
-        help="also run every scenario and seed without selection (tournament 1: parents "
-        "drawn at random), the drift baseline, into DIR/drift/<scenario>/",
+        help="also run every scenario and seed without selection (its tournaments on "
+        "fitness shuffled each generation: drift at the same effective size), the drift "
+        "baseline, into DIR/drift/<scenario>/",
     )
     parser.add_argument(
         "--quick", action="store_true", help="the scenario's reduced [quick] settings (tests)"
@@ -401,7 +403,9 @@ def comparison_columns(innate: bool) -> list[str]:
 def write_comparison_figure(path: Path, runs: dict[str, list[pd.DataFrame]], innate: bool):
     from devsim.plots.evolution import plot_comparison
 
-    columns = comparison_columns(innate)
+    # a world of features has regional genes' columns per feature (floor_adult@f_mean)
+    tables = [t for ts in runs.values() for t in ts]
+    columns = [c for c in comparison_columns(innate) if all(c in t for t in tables)]
     atomic_write(path, lambda tmp: plot_comparison(runs, columns, tmp))
 
 
@@ -498,8 +502,9 @@ def _many(out: Path, scenarios: list, args: argparse.Namespace) -> None:
 
 
 def _without_selection(scenario):
-    """The drift baseline: the same scenario with parents drawn at random."""
-    return scenario.with_changes(source=f"--drift ({scenario.source})", tournament=1)
+    """The drift baseline: the same scenario, its tournaments run on shuffled fitness (the
+    same variance in offspring number, so the same effective size, without selection)."""
+    return scenario.with_changes(source=f"--drift ({scenario.source})", selection=False)
 
 
 def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -> None:
@@ -552,12 +557,14 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
     the predictions checked for each scenario (printed, and ``predictions.csv``)."""
     from devsim.plots.evolution import plot_timescales
     from devsim.timescales import (
+        claims,
         feature_timescale,
         layer_loads,
         predictions,
         run_layers,
         shares,
         timescale_label,
+        versus_drift,
     )
 
     records, order, checks = [], {}, []
@@ -579,37 +586,43 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
     }
     first = next((key for key in means if key[1] == "on"), next(iter(means)))
     print("which layer carries each feature (mean over seeds, last generations):")
+    seeds = {  # each arm's seeds' layer measures, for the test against drift
+        key: [dict(r) for r in rows.drop(columns=["scenario", "selection", "seed"])
+              .to_dict(orient="records")]
+        for key, rows in pd.DataFrame(records).groupby(["scenario", "selection"], sort=False)
+    }  # fmt: skip
     for (label, selection), mean in means.items():
         timescales = {f: order[f] for f in features if f"eta@{f}" in mean}
         if selection != "on" or not timescales:
             continue
-        # the same checks on the drift baseline: a prediction that holds there too is
-        # no evidence of selection (docs/scenarios.md)
+        # the same checks on the drift baseline, and selection's seeds tested against its:
+        # a prediction is evidence of selection only where selection differs from drift
         drift = means.get((label, "off"))
         made = predictions(mean, timescales)
-        under_drift = [None] * len(made)
-        if drift:
-            try:
-                under_drift = predictions(drift, timescales)
-            except KeyError:  # a measure drift left undefined (NaN): no drift verdicts
-                drift = None
-        print(f"  {printable(label)}" + ("   (drift: the same check without selection)"
-                                         if drift else ""))  # fmt: skip
-        for c, d in zip(made, under_drift, strict=True):
+        missing = len(claims(timescales)) - len(made)
+        under_drift = {c["claim"]: c for c in predictions(drift, timescales)} if drift else {}
+        p_drift = versus_drift(timescales, seeds[label, "on"], seeds[label, "off"]) if drift else {}
+        against = "   (drift: the same check without selection; p: selection's seeds vs drift's)"
+        print(f"  {printable(label)}" + (against if drift else ""))
+        for c in made:
+            d, p = under_drift.get(c["claim"]), p_drift.get(c["claim"], math.nan)
             c = {"scenario": label, **c, "drift_value": d and d["value"],
-                 "holds_under_drift": d and d["holds"]}  # fmt: skip
+                 "holds_under_drift": d and d["holds"], "p_vs_drift": p,
+                 "beyond_drift": bool(c["holds"] and p < ALPHA)}  # fmt: skip
             checks.append(c)
             mark = "yes" if c["holds"] else "NO"
-            line = f"    {c['claim']:<44} {c['value']:9.3g}  {c['target']:<24} {mark}"
+            line = f"    {c['claim']:<44} {c['value']:9.3g}  {c['target']:<10} {mark:<3}"
             if d is not None:
-                line += f"   drift {d['value']:9.3g} {'yes' if d['holds'] else 'NO'}"
+                line += f"   drift {d['value']:9.3g} {'yes' if d['holds'] else 'NO':<3}  p {p:.2g}"
             print(line)
         held = [c for c in checks if c["scenario"] == label and c["holds"]]
         total = sum(c["scenario"] == label for c in checks)
-        also = sum(bool(c["holds_under_drift"]) for c in held)
+        beyond = sum(c["beyond_drift"] for c in held)
         print(f"    {len(held)} of {total} hold" + (
-            f"; {also} of them hold under drift too (no evidence of selection)" if drift
-            else "; run with --drift to see which would hold without selection"))  # fmt: skip
+            f"; {beyond} of them beyond drift (p < {ALPHA:g}): evidence of selection" if drift
+            else "; run with --drift to test them against drift")
+            + (f"; {missing} not measured (a gene they read did not evolve)" if missing
+               else ""))  # fmt: skip
     atomic_write(out / "predictions.csv", lambda tmp: pd.DataFrame(checks).to_csv(tmp, index=False))
     notes = [
         f"{_verdict(c)}  {c['claim']}: {c['value']:.3g} ({c['target']})"
@@ -631,10 +644,13 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
 
 
 def _verdict(check: dict) -> str:
-    """A prediction's mark on the figure: MISS, ok, or ok under drift too."""
+    """A prediction's mark on the figure: MISS; ok (beyond drift), ok but not beyond drift,
+    or ok with no drift baseline to test it against."""
     if not check["holds"]:
         return "MISS"
-    return "ok, drift too" if check.get("holds_under_drift") else "ok"
+    if check.get("drift_value") is None or not math.isfinite(check["p_vs_drift"]):
+        return "ok, untested"  # no drift baseline, or too few seeds to test against it
+    return "ok" if check["beyond_drift"] else "ok, as drift"
 
 
 def _tick(feature: str, timescale: str) -> str:
