@@ -525,3 +525,37 @@ def test_the_drift_baseline_keeps_selections_effective_size_without_selecting():
     assert 0.7 < sizes[False] / sizes[True] < 1.4
     assert ranks[True] > 0.65  # 3-way tournaments pick the fit (0.75 quantile)
     assert abs(ranks[False] - 0.5) < 0.06  # shuffled: the fit are not favoured
+
+
+def test_without_selection_the_orientation_sigma_over_the_markers_scatters_about_one():
+    """The σ signature of selection (orientation gene's σ change / the neutral marker's)
+    fell below 1 with no selection at all (median 0.13 over 200 neutral runs): the
+    marker's σ could grow 50x, the orientation gene's 4.5x. The marker now mutates as the
+    orientation gene does. The model's own operators, fitness without genetic content."""
+    from devsim.evolution import GENE_BY_NAME, PERIODIC_GENES, mutate
+
+    genes = [GENE_BY_NAME["innate_orientation"], GENE_BY_NAME["marker"]]
+    low, high = np.array([g.low for g in genes]), np.array([g.high for g in genes])
+    periodic = np.array([g.name in PERIODIC_GENES for g in genes])
+    start = np.array([g.sigma for g in genes]) * 2.0  # the timescale scenarios' scale
+    bounds = {"sigma_floor": 1e-3 * start, "sigma_ceiling": (high - low) / 2}
+    ratios = []
+    for seed in range(120):
+        rng, n = np.random.default_rng(seed), 64
+        values, sigmas = np.zeros((n, 2)), np.tile(start, (n, 1))
+        values, sigmas = mutate(values, sigmas, rng, low, high, periodic, **bounds)
+        first = sigmas.mean(axis=0)
+        for _ in range(100):
+            noise = rng.random(n)  # no genetic information: drift at selection's Ne
+            a, b = (tournament(rng, noise, np.arange(n), 3, n) for _ in range(2))
+            take = rng.random(values.shape) < 0.5
+            values, sigmas = (
+                np.where(take, values[b], values[a]),
+                np.where(take, sigmas[b], sigmas[a]),
+            )
+            values, sigmas = mutate(values, sigmas, rng, low, high, periodic, **bounds)
+        change = sigmas.mean(axis=0) / first
+        ratios.append(change[0] / change[1])
+    ratios = np.array(ratios)
+    assert 0.6 < np.median(ratios) < 1.6, np.median(ratios)
+    assert 0.35 < np.mean(ratios < 1) < 0.65
