@@ -116,7 +116,9 @@ process; otherwise a ``distributed.LocalCluster`` of ``workers`` single-threaded
 or an existing cluster given by ``scheduler``. Runs are executed by the pure function
 :func:`run_one`; the client writes each result as it completes (workers need no shared file
 system). A run that raises (e.g. :class:`~devsim.errors.DevsimRunError` on non-finite
-values) is recorded as failed.
+values) is recorded as failed. A script that calls :func:`run_sweep` with a local cluster
+does so under ``if __name__ == "__main__":``: the workers import it as they start, and a
+call at its top level is refused there (:func:`devsim.runner.check_script_guarded`).
 """
 
 from __future__ import annotations
@@ -159,6 +161,7 @@ from devsim.runner import (
     Outcome,
     Progress,
     backend,
+    check_script_guarded,
     connect,
     error_line,
     run_jobs,
@@ -1263,6 +1266,7 @@ def run_sweep(
     workers = default_workers() if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise DevsimInputError(f"workers: must be an integer >= 1, got {workers!r}")
+    check_script_guarded("run_sweep", workers, scheduler)  # before out_dir is locked
     check_workers(workers, None if scheduler is None else "cluster", ("workers", "scheduler="))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
