@@ -84,12 +84,15 @@ uses the same seeds (common random numbers make differences between points sharp
   that raised leaves ``runs/<run_id>/error.txt`` (the traceback) and is retried on the
   next rerun.
 * ``results.parquet`` — one tidy row per (run, group), ordered by parameter point, seed
-  index and group: a column per parameter (named as the parameter, except ``organisms``:
-  ``sweep.organisms``, beside each group's own ``organisms``), ``gene.NAME`` for every gene
-  the sweep sets (in ``set``, swept or linked: the value this group ran with, where a
+  index and group: a column per parameter (named as the parameter, except where that is a
+  column below: ``sweep.organisms``, ``sweep.days``, ...), ``gene.NAME`` for every gene the
+  sweep sets (in ``set``, swept or linked: the value this group ran with, where a
   group's own ``groups.G.genome.NAME`` wins over a sweep-wide ``genome.NAME``, whose
   column stays the run's coordinate in the sweep), ``seed_index``, ``seed``,
-  ``run_id``, ``group``, ``status`` (``ok``/``failed``), ``error``, ``organisms``, the final
+  ``run_id``, ``group``, ``status`` (``ok``/``failed``), ``error``, ``organisms`` and
+  ``species`` (the group's own, else the scenario's), the run's :data:`RUN_SETTINGS`
+  (``days``, ``neurons``, ``presentations_per_day``, ``batch_size``, ``cortex``: held
+  fixed or swept, so that the tables of several batches can be concatenated), the final
   metrics of ``summary.json`` (the OD histogram as ``od_class_1`` .. ``od_class_7``), ``shift_cbi``
   (its control's CBI, the group's own ``control`` or else the reference group's, minus
   this group's CBI: 0 for the reference group itself),
@@ -202,6 +205,9 @@ FIGURE_METRICS = {
     "shift_cbi": "OD shift: control CBI - group CBI (final day)",
     "shift_cbi_md_end": "OD shift at the end of MD: control CBI - group CBI",
 }
+# What defines a run besides its parameters and seed, in every row: results.parquet of
+# other batches can be concatenated without losing a condition only the manifest named
+RUN_SETTINGS = ("days", "neurons", "presentations_per_day", "batch_size", "cortex")
 RESULT_COLUMNS = (  # after one column per parameter
     "seed_index",
     "seed",
@@ -210,6 +216,8 @@ RESULT_COLUMNS = (  # after one column per parameter
     "status",
     "error",
     "organisms",
+    "species",
+    *RUN_SETTINGS,
     *METRIC_COLUMNS,
     *OD_COLUMNS,
     "shift_cbi",
@@ -289,6 +297,12 @@ class Sweep:
 
 
 SCENARIO_SPECIES = Scenario.model_fields["species"].default  # a scenario that names none
+# what a scenario that leaves out one of RUN_SETTINGS runs with (days it must give)
+SCENARIO_DEFAULTS = {
+    name: Scenario.model_fields[name].default
+    for name in RUN_SETTINGS
+    if not Scenario.model_fields[name].is_required()
+}
 
 
 def column_name(parameter: str) -> str:
@@ -1428,13 +1442,15 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
     for run in sweep.runs:
         summary, timing = _read_run(out / "runs" / run.run_id, run.run_id in errors)
         error = None if summary is not None else error_line(errors.get(run.run_id, "missing"))
-        groups = run.scenario["groups"]
+        scenario = run.scenario
+        groups = scenario["groups"]
         ref_name = _reference(groups)
         for group in groups:
             # what the group ran with: its own value wins over a sweep-wide genome.NAME,
             # whose column stays the sweep's coordinate
-            species = group.get("species") or run.scenario.get("species") or SCENARIO_SPECIES
+            species = group.get("species") or scenario.get("species") or SCENARIO_SPECIES
             ran = Genome.preset(species, group.get("genome"))
+            settings = {n: scenario.get(n, SCENARIO_DEFAULTS.get(n)) for n in RUN_SETTINGS}
             row: dict[str, Any] = {
                 **{columns[k]: v for k, v in run.params.items()},
                 **{f"gene.{name}": ran[name] for name in sweep.genes},
@@ -1445,6 +1461,8 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
                 "status": "ok" if summary else "failed",
                 "error": error,
                 "organisms": group["organisms"],
+                "species": species,
+                **settings,
             }
             row.update(_metrics(summary, group, ref_name, maps))
             row["timing_run_s"] = _nan(timing["run_s"]) if timing else math.nan
@@ -1456,7 +1474,7 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
         table[col] = table[col].astype("Int64")
     for col in (*METRIC_COLUMNS, *maps, "shift_cbi", "shift_cbi_md_end", "timing_run_s"):
         table[col] = table[col].astype("float64")
-    for col in ("error", "timing_worker"):
+    for col in ("error", "timing_worker", "species", "cortex"):
         table[col] = table[col].astype("string")
     return table
 

@@ -477,6 +477,52 @@ def test_each_row_says_the_genes_its_group_ran_with(tmp_path):
     assert md["cbi"].iloc[0] == md["cbi"].iloc[1]
 
 
+def test_each_row_says_its_group_s_species_and_the_run_s_settings(tmp_path):
+    """results.parquet had only the swept parameters and gene.*: a species, days, neurons,
+    presentations or cortex held fixed were only in manifest.json, so the tables of two
+    batch folders concatenated lost them. Each row now names them; a swept top-level
+    parameter of the same name keeps its coordinate as sweep.NAME (as organisms does)."""
+    base = """
+    name = "tiny"
+    seed = 3
+    days = 6
+    neurons = 8
+    presentations_per_day = 16
+
+    [[groups]]
+    name = "control"
+    organisms = 1
+
+    [[groups]]
+    name = "md"
+    species = "cat"
+    organisms = 1
+    rearing = [{ from = 2, to = 5, condition = "lid_suture", eye = "left" }]
+    """
+    sweep = """
+    [sweep]
+    base = "base.toml"
+    seeds = 1
+
+    [sweep.grid]
+    days = [6, 7]
+    """
+    out = tmp_path / "out"
+    table = run_sweep(write_sweep(tmp_path, sweep, base), out, workers=1, progress=False)
+    assert table["sweep.days"].tolist() == [6, 6, 7, 7]
+    assert table["days"].tolist() == [6, 6, 7, 7]
+    assert table["species"].tolist() == ["mouse", "cat"] * 2  # the scenario's, md's own
+    assert table["neurons"].tolist() == [8] * 4
+    assert table["presentations_per_day"].tolist() == [16] * 4
+    assert table["batch_size"].tolist() == [16] * 4  # the default, not in the base file
+    assert table["cortex"].tolist() == ["point"] * 4
+    written = pd.read_parquet(out / "results.parquet")
+    assert written.columns.tolist() == table.columns.tolist()
+    assert json.loads((out / "manifest.json").read_text())["result_columns"] == {
+        "days": "sweep.days"
+    }
+
+
 def test_a_group_named_genome_is_no_gene(tmp_path):
     """The gene columns were read from the parameters' spelling: groups.genome.organisms
     (a group named "genome") made a gene "organisms", and the table a KeyError."""
