@@ -42,7 +42,9 @@ link); values in a list must be distinct.
 **Parameter names** address the scenario:
 
 * ``days``, ``neurons``, ``presentations_per_day``, ``batch_size``, ``species``;
-* ``organisms`` and ``genome.GENE``: every group;
+* ``organisms``: every group; ``genome.GENE``: every group that does not set GENE itself
+  in the base scenario (a group's own gene wins; to vary it too, link
+  ``groups.NAME.genome.GENE`` to ``genome.GENE``);
 * ``groups.NAME.organisms``, ``groups.NAME.species``, ``groups.NAME.genome.GENE``;
 * ``groups.NAME.rearing.K.from|to|condition|eye`` and
   ``groups.NAME.treatments.K.from|to|drug`` (K indexes the base scenario's list).
@@ -51,7 +53,8 @@ A group NAME may contain dots: unquoted, the group whose name leaves a valid fie
 taken (groups ``md`` and ``md.genome``: ``groups.md.genome.eta`` is ``md``'s gene); in
 double quotes it is always exact: ``'groups."md.genome".genome.eta'`` (a TOML literal key).
 Parameters of every group (``organisms``, ``genome.GENE``) are applied first, so a group's
-own parameter wins over them; one field may not be named twice (e.g. quoted and unquoted).
+own parameter (``groups.NAME.…``) wins over them, as a gene a group of the base scenario sets
+does; one field may not be named twice (e.g. quoted and unquoted).
 
 Values keep their TOML type, never coerced: integers for ``days``, ``neurons``,
 ``presentations_per_day``, ``batch_size``, ``organisms``, ``from`` and ``to``; strings for
@@ -838,7 +841,15 @@ def _locations(key: Any, base: dict, err: _Errors, where: str) -> list[tuple]:
         return [("groups", i, "organisms") for i in every]
     if key.startswith("genome."):
         gene = _gene(key.removeprefix("genome."), err, where)
-        return [("groups", i, "genome", gene) for i in every]
+        # a group that sets the gene itself in the base keeps it (its own gene wins)
+        own = [i for i in every if gene in (base["groups"][i].get("genome") or {})]
+        if len(own) == len(groups):
+            raise err(
+                where,
+                f"{key!r}: every group of the base scenario sets {gene} itself, and a group's "
+                f"own gene wins; allowed: groups.NAME.genome.{gene}",
+            )
+        return [("groups", i, "genome", gene) for i in every if i not in own]
     if key.startswith("world."):  # the scenario's [world] table, made if the base has none
         if key.removeprefix("world.") not in REARING_STATISTICS:
             raise err(where, unknown)

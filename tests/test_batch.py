@@ -523,6 +523,36 @@ def test_each_row_says_its_group_s_species_and_the_run_s_settings(tmp_path):
     }
 
 
+def test_a_sweep_wide_gene_leaves_a_gene_a_base_group_sets_itself(tmp_path):
+    """A group's own gene wins: md's `genome = { eta = 0.2 }` in the base was replaced by
+    the sweep's genome.eta (md ran 0.05 and 0.1). A link varies it too, if wanted; a gene
+    every group sets itself is no sweep-wide parameter."""
+    base = BASE.replace(
+        'name = "md"\norganisms = 2', 'name = "md"\norganisms = 2\ngenome = { eta = 0.2 }'
+    )
+    sweep = """
+    [sweep]
+    base = "base.toml"
+    seeds = 1
+
+    [sweep.grid]
+    "genome.eta" = [0.05, 0.1]
+    """
+    runs = load_sweep(write_sweep(tmp_path, sweep, base)).runs
+    ran = [{g["name"]: g.get("genome", {}).get("eta") for g in r.scenario["groups"]} for r in runs]
+    assert ran == [{"control": 0.05, "md": 0.2}, {"control": 0.1, "md": 0.2}]
+    linked = sweep + '[sweep.link]\n"groups.md.genome.eta" = "genome.eta"\n'
+    runs = load_sweep(write_sweep(tmp_path / "linked", linked, base)).runs
+    assert [r.scenario["groups"][1]["genome"]["eta"] for r in runs] == [0.05, 0.1]
+    both = base.replace('name = "control"', 'name = "control"\ngenome = { eta = 0.3 }')
+    with pytest.raises(DevsimInputError) as refused:
+        load_sweep(write_sweep(tmp_path / "both", sweep, both))
+    assert str(refused.value).endswith(
+        "sweep.grid.\"genome.eta\": 'genome.eta': every group of the base scenario sets eta "
+        "itself, and a group's own gene wins; allowed: groups.NAME.genome.eta"
+    )
+
+
 def test_a_group_named_genome_is_no_gene(tmp_path):
     """The gene columns were read from the parameters' spelling: groups.genome.organisms
     (a group named "genome") made a gene "organisms", and the table a KeyError."""
