@@ -183,7 +183,7 @@ from devsim.scenario import (
     reference_group,
 )
 from devsim.senses import EYE_CONDITIONS, REARING_STATISTICS
-from devsim.shipped import is_path, scenario_names, scenario_path
+from devsim.shipped import is_path, kind_of, scenario_names, scenario_path
 
 SWEEP_KEYS = (
     "name",
@@ -358,7 +358,8 @@ def parse_sweep(
         raise err(
             "sweep",
             f"{n_runs:,} runs ({shape} points x {count_of(n_seeds, 'seed')}) is more than the "
-            f"limit; allowed: at most {max_runs:,} runs (fewer values or seeds, or --max-runs N)",
+            f"limit; allowed: at most {count_of(max_runs, 'run')} (fewer values or seeds, or "
+            "--max-runs N)",
         )
     seeds = (
         list(seed_spec["seeds"])
@@ -681,6 +682,16 @@ def _load_base(table: dict, base_dir: Path, err: _Errors) -> tuple[str, dict]:
             f"no such scenario file {_show(base)} (looked for {printable(str(path), 120)}); "
             f"allowed: a scenario TOML path relative to the sweep file, or a shipped "
             "scenario's name (see devsim scenarios)",
+        )
+    try:  # (what cannot be read is left to load_scenario, which says why)
+        kind = kind_of(read_toml(path, "scenario"))
+    except DevsimInputError:
+        kind = None
+    if kind == "sweep":  # not "sweep: unknown key"
+        raise err(
+            "sweep.base",
+            f"{_show(base)} is a sweep file, not a scenario; allowed: a scenario file (the one "
+            "scenario this sweep varies), e.g. the base of that sweep",
         )
     try:
         scenario = load_scenario(path)
@@ -1183,7 +1194,8 @@ def _check_folder(out: Path, sweep: Sweep, new: dict) -> None:
         source = printable(source, 120) if isinstance(source, str) else _show(source)
         raise DevsimInputError(
             f"{shown}: holds another sweep ({_show(old.get('name'))} from {source}): its "
-            f"{' and '.join(differs)} differ from {printable(sweep.source, 120)}; allowed: "
+            f"{' and '.join(differs)} {'differs' if len(differs) == 1 else 'differ'} from "
+            f"{printable(sweep.source, 120)}; allowed: "
             "--out a new folder (in one folder only the grid values and the seeds of a sweep "
             "may change)"
         )

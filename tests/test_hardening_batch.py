@@ -715,3 +715,42 @@ def test_a_sweep_base_may_be_a_shipped_name_and_counts_read_in_the_singular(tmp_
     path = write_sweep(tmp_path / "t")
     assert batch_cli(path, tmp_path / "t" / "out", "--max-runs", "1") == 2
     assert "2 runs (2 points x 1 seed) is more than the limit" in one_line(capsys)
+
+
+# --- 10. one seed, one run, one field: messages in the singular ------------------------------
+
+
+def test_counts_and_verbs_of_one_are_singular(tmp_path, capsys, monkeypatch):
+    """'at most 1 runs', 'mean ± sd over 1 seeds', 'its set differ'."""
+    from matplotlib.figure import Figure
+
+    path = write_sweep(tmp_path)  # 2 points x 1 seed
+    assert batch_cli(path, tmp_path / "one", "--max-runs", "1") == 2
+    assert "allowed: at most 1 run (fewer values" in one_line(capsys)
+    titles = []
+    monkeypatch.setattr(
+        Figure, "savefig", lambda fig, *a, **k: titles.append(fig.axes[0].get_title())
+    )
+    out = tmp_path / "out"
+    batch.run_sweep(path, out, workers=1, progress=False, draw=batch_plots.render_figures)
+    assert titles
+    assert all("(mean ± sd over 1 seed)" in t for t in titles), titles
+    other = write_sweep(
+        tmp_path / "b", SWEEP.replace("seeds = 1", 'seeds = 1\n[sweep.set]\n"days" = 6')
+    )
+    capsys.readouterr()
+    assert batch_cli(other, out) == 2
+    assert "its set differs from" in one_line(capsys)
+
+
+def test_a_sweep_given_as_a_base_is_named_a_sweep_file(tmp_path, capsys):
+    """A sweep's base that is itself a sweep read 'sweep: unknown key'."""
+    inner = write_sweep(tmp_path)
+    (tmp_path / "outer.toml").write_text('[sweep]\nbase = "sweep.toml"\nseeds = 1\n')
+    assert batch_cli(tmp_path / "outer.toml", tmp_path / "out") == 2
+    assert one_line(capsys).endswith(
+        f"{tmp_path / 'outer.toml'}: sweep.base: {inner.name!r} is a sweep file, not a "
+        "scenario; allowed: a scenario file (the one scenario this sweep varies), e.g. the "
+        "base of that sweep"
+    )
+    assert not (tmp_path / "out").exists()
