@@ -42,7 +42,9 @@ link); values in a list must be distinct.
 **Parameter names** address the scenario:
 
 * ``days``, ``neurons``, ``presentations_per_day``, ``batch_size``, ``species``;
-* ``organisms`` and ``genome.GENE``: every group;
+* ``organisms``: every group; ``genome.GENE``: every group that does not set GENE itself
+  in the base scenario (a group's own gene wins; to vary it too, link
+  ``groups.NAME.genome.GENE`` to ``genome.GENE``);
 * ``groups.NAME.organisms``, ``groups.NAME.species``, ``groups.NAME.genome.GENE``;
 * ``groups.NAME.rearing.K.from|to|condition|eye`` and
   ``groups.NAME.treatments.K.from|to|drug`` (K indexes the base scenario's list).
@@ -51,7 +53,8 @@ A group NAME may contain dots: unquoted, the group whose name leaves a valid fie
 taken (groups ``md`` and ``md.genome``: ``groups.md.genome.eta`` is ``md``'s gene); in
 double quotes it is always exact: ``'groups."md.genome".genome.eta'`` (a TOML literal key).
 Parameters of every group (``organisms``, ``genome.GENE``) are applied first, so a group's
-own parameter wins over them; one field may not be named twice (e.g. quoted and unquoted).
+own parameter (``groups.NAME.…``) wins over them, as a gene a group of the base scenario sets
+does; one field may not be named twice (e.g. quoted and unquoted).
 
 Values keep their TOML type, never coerced: integers for ``days``, ``neurons``,
 ``presentations_per_day``, ``batch_size``, ``organisms``, ``from`` and ``to``; strings for
@@ -84,12 +87,15 @@ uses the same seeds (common random numbers make differences between points sharp
   that raised leaves ``runs/<run_id>/error.txt`` (the traceback) and is retried on the
   next rerun.
 * ``results.parquet`` — one tidy row per (run, group), ordered by parameter point, seed
-  index and group: a column per parameter (named as the parameter, except ``organisms``:
-  ``sweep.organisms``, beside each group's own ``organisms``), ``gene.NAME`` for every gene
-  the sweep sets (in ``set``, swept or linked: the value this group ran with, where a
+  index and group: a column per parameter (named as the parameter, except where that is a
+  column below: ``sweep.organisms``, ``sweep.days``, ...), ``gene.NAME`` for every gene the
+  sweep sets (in ``set``, swept or linked: the value this group ran with, where a
   group's own ``groups.G.genome.NAME`` wins over a sweep-wide ``genome.NAME``, whose
   column stays the run's coordinate in the sweep), ``seed_index``, ``seed``,
-  ``run_id``, ``group``, ``status`` (``ok``/``failed``), ``error``, ``organisms``, the final
+  ``run_id``, ``group``, ``status`` (``ok``/``failed``), ``error``, ``organisms`` and
+  ``species`` (the group's own, else the scenario's), the run's :data:`RUN_SETTINGS`
+  (``days``, ``neurons``, ``presentations_per_day``, ``batch_size``, ``cortex``: held
+  fixed or swept, so that the tables of several batches can be concatenated), the final
   metrics of ``summary.json`` (the OD histogram as ``od_class_1`` .. ``od_class_7``), ``shift_cbi``
   (its control's CBI, the group's own ``control`` or else the reference group's, minus
   this group's CBI: 0 for the reference group itself),
@@ -116,7 +122,9 @@ process; otherwise a ``distributed.LocalCluster`` of ``workers`` single-threaded
 or an existing cluster given by ``scheduler``. Runs are executed by the pure function
 :func:`run_one`; the client writes each result as it completes (workers need no shared file
 system). A run that raises (e.g. :class:`~devsim.errors.DevsimRunError` on non-finite
-values) is recorded as failed.
+values) is recorded as failed. A script that calls :func:`run_sweep` with a local cluster
+does so under ``if __name__ == "__main__":``: the workers import it as they start, and a
+call at its top level is refused there (:func:`devsim.runner.check_script_guarded`).
 """
 
 from __future__ import annotations
@@ -159,6 +167,7 @@ from devsim.runner import (
     Outcome,
     Progress,
     backend,
+    check_script_guarded,
     connect,
     error_line,
     run_jobs,
@@ -174,7 +183,7 @@ from devsim.scenario import (
     reference_group,
 )
 from devsim.senses import EYE_CONDITIONS, REARING_STATISTICS
-from devsim.shipped import is_path, scenario_names, scenario_path
+from devsim.shipped import is_path, kind_of, scenario_names, scenario_path
 
 SWEEP_KEYS = (
     "name",
@@ -199,6 +208,9 @@ FIGURE_METRICS = {
     "shift_cbi": "OD shift: control CBI - group CBI (final day)",
     "shift_cbi_md_end": "OD shift at the end of MD: control CBI - group CBI",
 }
+# What defines a run besides its parameters and seed, in every row: results.parquet of
+# other batches can be concatenated without losing a condition only the manifest named
+RUN_SETTINGS = ("days", "neurons", "presentations_per_day", "batch_size", "cortex")
 RESULT_COLUMNS = (  # after one column per parameter
     "seed_index",
     "seed",
@@ -207,6 +219,8 @@ RESULT_COLUMNS = (  # after one column per parameter
     "status",
     "error",
     "organisms",
+    "species",
+    *RUN_SETTINGS,
     *METRIC_COLUMNS,
     *OD_COLUMNS,
     "shift_cbi",
@@ -286,6 +300,12 @@ class Sweep:
 
 
 SCENARIO_SPECIES = Scenario.model_fields["species"].default  # a scenario that names none
+# what a scenario that leaves out one of RUN_SETTINGS runs with (days it must give)
+SCENARIO_DEFAULTS = {
+    name: Scenario.model_fields[name].default
+    for name in RUN_SETTINGS
+    if not Scenario.model_fields[name].is_required()
+}
 
 
 def column_name(parameter: str) -> str:
@@ -338,7 +358,8 @@ def parse_sweep(
         raise err(
             "sweep",
             f"{n_runs:,} runs ({shape} points x {count_of(n_seeds, 'seed')}) is more than the "
-            f"limit; allowed: at most {max_runs:,} runs (fewer values or seeds, or --max-runs N)",
+            f"limit; allowed: at most {count_of(max_runs, 'run')} (fewer values or seeds, or "
+            "--max-runs N)",
         )
     seeds = (
         list(seed_spec["seeds"])
@@ -662,6 +683,16 @@ def _load_base(table: dict, base_dir: Path, err: _Errors) -> tuple[str, dict]:
             f"allowed: a scenario TOML path relative to the sweep file, or a shipped "
             "scenario's name (see devsim scenarios)",
         )
+    try:  # (what cannot be read is left to load_scenario, which says why)
+        kind = kind_of(read_toml(path, "scenario"))
+    except DevsimInputError:
+        kind = None
+    if kind == "sweep":  # not "sweep: unknown key"
+        raise err(
+            "sweep.base",
+            f"{_show(base)} is a sweep file, not a scenario; allowed: a scenario file (the one "
+            "scenario this sweep varies), e.g. the base of that sweep",
+        )
     try:
         scenario = load_scenario(path)
     except DevsimInputError as exc:
@@ -821,7 +852,15 @@ def _locations(key: Any, base: dict, err: _Errors, where: str) -> list[tuple]:
         return [("groups", i, "organisms") for i in every]
     if key.startswith("genome."):
         gene = _gene(key.removeprefix("genome."), err, where)
-        return [("groups", i, "genome", gene) for i in every]
+        # a group that sets the gene itself in the base keeps it (its own gene wins)
+        own = [i for i in every if gene in (base["groups"][i].get("genome") or {})]
+        if len(own) == len(groups):
+            raise err(
+                where,
+                f"{key!r}: every group of the base scenario sets {gene} itself, and a group's "
+                f"own gene wins; allowed: groups.NAME.genome.{gene}",
+            )
+        return [("groups", i, "genome", gene) for i in every if i not in own]
     if key.startswith("world."):  # the scenario's [world] table, made if the base has none
         if key.removeprefix("world.") not in REARING_STATISTICS:
             raise err(where, unknown)
@@ -1155,7 +1194,8 @@ def _check_folder(out: Path, sweep: Sweep, new: dict) -> None:
         source = printable(source, 120) if isinstance(source, str) else _show(source)
         raise DevsimInputError(
             f"{shown}: holds another sweep ({_show(old.get('name'))} from {source}): its "
-            f"{' and '.join(differs)} differ from {printable(sweep.source, 120)}; allowed: "
+            f"{' and '.join(differs)} {'differs' if len(differs) == 1 else 'differ'} from "
+            f"{printable(sweep.source, 120)}; allowed: "
             "--out a new folder (in one folder only the grid values and the seeds of a sweep "
             "may change)"
         )
@@ -1263,6 +1303,7 @@ def run_sweep(
     workers = default_workers() if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise DevsimInputError(f"workers: must be an integer >= 1, got {workers!r}")
+    check_script_guarded("run_sweep", workers, scheduler)  # before out_dir is locked
     check_workers(workers, None if scheduler is None else "cluster", ("workers", "scheduler="))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -1424,13 +1465,15 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
     for run in sweep.runs:
         summary, timing = _read_run(out / "runs" / run.run_id, run.run_id in errors)
         error = None if summary is not None else error_line(errors.get(run.run_id, "missing"))
-        groups = run.scenario["groups"]
+        scenario = run.scenario
+        groups = scenario["groups"]
         ref_name = _reference(groups)
         for group in groups:
             # what the group ran with: its own value wins over a sweep-wide genome.NAME,
             # whose column stays the sweep's coordinate
-            species = group.get("species") or run.scenario.get("species") or SCENARIO_SPECIES
+            species = group.get("species") or scenario.get("species") or SCENARIO_SPECIES
             ran = Genome.preset(species, group.get("genome"))
+            settings = {n: scenario.get(n, SCENARIO_DEFAULTS.get(n)) for n in RUN_SETTINGS}
             row: dict[str, Any] = {
                 **{columns[k]: v for k, v in run.params.items()},
                 **{f"gene.{name}": ran[name] for name in sweep.genes},
@@ -1441,6 +1484,8 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
                 "status": "ok" if summary else "failed",
                 "error": error,
                 "organisms": group["organisms"],
+                "species": species,
+                **settings,
             }
             row.update(_metrics(summary, group, ref_name, maps))
             row["timing_run_s"] = _nan(timing["run_s"]) if timing else math.nan
@@ -1452,7 +1497,7 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
         table[col] = table[col].astype("Int64")
     for col in (*METRIC_COLUMNS, *maps, "shift_cbi", "shift_cbi_md_end", "timing_run_s"):
         table[col] = table[col].astype("float64")
-    for col in ("error", "timing_worker"):
+    for col in ("error", "timing_worker", "species", "cortex"):
         table[col] = table[col].astype("string")
     return table
 

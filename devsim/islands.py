@@ -40,7 +40,7 @@ from devsim.evolution import EvolutionModel, circular_columns
 from devsim.evolution_scenario import EvolutionScenario
 from devsim.outputs import atomic_write, printable
 from devsim.provenance import code_digest
-from devsim.runner import Job, cluster_client, error_line, run_jobs
+from devsim.runner import Job, check_script_guarded, cluster_client, error_line, run_jobs
 
 CHECKPOINT = "checkpoint.npz"
 MIGRATION = 1 << 20  # spawn key of the migration draws (beyond any island's index)
@@ -188,6 +188,7 @@ def run_islands(
     ``scheduler``), a local cluster of ``workers`` processes, or the cluster at
     ``scheduler``.
     """
+    check_script_guarded("run_islands (devsim.evolution_runs.evolve)", workers, scheduler)
     islands = scenario.islands
     every, total = islands.migration_every, scenario.generations
     epochs = math.ceil(total / every)

@@ -171,6 +171,27 @@ def connect(address: str):
         ) from None
 
 
+def check_script_guarded(what: str, workers: int, scheduler: Any) -> None:
+    """Refuse to start a local cluster (``workers`` > 1, no ``scheduler``) while a worker of
+    one imports the caller's script. Its workers start by importing the script that started
+    them (as ``__mp_main__``: multiprocessing's spawn and forkserver): a call at the script's
+    top level, not under ``if __name__ == "__main__":``, ran again in each, where it failed
+    (a batch's folder is locked by the first) and the work went serially in the script.
+    multiprocessing marks a process that is still importing its parent's script
+    ``_inheriting`` (its own check before a process starts a process reads the same)."""
+    import multiprocessing
+
+    if workers == 1 or scheduler is not None:
+        return
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        script = getattr(sys.modules.get("__mp_main__"), "__file__", None) or "the script"
+        raise DevsimInputError(
+            f"{script}: {what} (workers={workers}) ran again in a worker of its local Dask "
+            "cluster, which imports the script as it starts; allowed: the call under "
+            '`if __name__ == "__main__":`'
+        )
+
+
 def local_cluster(workers: int, warm: str | None = None, wait: bool = True):
     """A ``distributed.LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1.
 
@@ -403,6 +424,7 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
         return stack.enter_context(connect(scheduler))
     if scheduler is not None:
         return scheduler
+    check_script_guarded("a local Dask cluster", workers, scheduler)
     import dask
 
     stack.enter_context(dask.config.set(local_config()))  # as its nannies start workers
@@ -411,7 +433,26 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
     # every worker, and so would Client(cluster): connect by address
     client = Client(cluster.scheduler_address)
     stack.callback(client.close)  # a second close is a no-op
+    stack.push(functools.partial(_none_started, cluster))  # first out: the cluster still runs
     return client
+
+
+def _none_started(cluster, exc_type, exc, tb) -> None:
+    """Say so (one line on stderr) when every worker of a local cluster failed to start by
+    the end of a run that ended well: its jobs all ran here, one at a time
+    (:func:`_while_starting`), and the workers' errors are the lines above. Workers still
+    starting when a short run ends are no failure: nothing is said."""
+    from distributed.core import Status
+
+    nannies = list(cluster.workers.values())
+    if exc_type is None and nannies and all(n.status == Status.failed for n in nannies):
+        print(
+            "devsim: warning: no worker of the local Dask cluster started (their errors are "
+            "above; a script that starts one must do so under "
+            '`if __name__ == "__main__":`): every job ran in this process, one at a time',
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _close(cluster, exc_type, exc, tb) -> None:

@@ -218,6 +218,17 @@ class Scenario(_Strict):
         names = [g.name for g in self.groups]
         if len(set(names)) != len(names):
             raise ValueError(f"group names must be unique, got {names}")
+        # the reference is found ignoring case (reference_group): CONTROL and control would
+        # leave which one the shifts are measured against to the order of the groups
+        folded = [name.casefold() for name in names]
+        for gi, name in enumerate(folded):
+            if name in folded[:gi]:
+                first = names[folded.index(name)]
+                raise ValueError(
+                    f"groups[{gi}].name: {printable(repr(names[gi]), 60)} differs from "
+                    f"{printable(repr(first), 60)} only in case; allowed: group names that "
+                    "differ in more than case"
+                )
         for gi, group in enumerate(self.groups):
             if group.control is not None and group.control not in set(names) - {group.name}:
                 raise ValueError(

@@ -477,6 +477,82 @@ def test_each_row_says_the_genes_its_group_ran_with(tmp_path):
     assert md["cbi"].iloc[0] == md["cbi"].iloc[1]
 
 
+def test_each_row_says_its_group_s_species_and_the_run_s_settings(tmp_path):
+    """results.parquet had only the swept parameters and gene.*: a species, days, neurons,
+    presentations or cortex held fixed were only in manifest.json, so the tables of two
+    batch folders concatenated lost them. Each row now names them; a swept top-level
+    parameter of the same name keeps its coordinate as sweep.NAME (as organisms does)."""
+    base = """
+    name = "tiny"
+    seed = 3
+    days = 6
+    neurons = 8
+    presentations_per_day = 16
+
+    [[groups]]
+    name = "control"
+    organisms = 1
+
+    [[groups]]
+    name = "md"
+    species = "cat"
+    organisms = 1
+    rearing = [{ from = 2, to = 5, condition = "lid_suture", eye = "left" }]
+    """
+    sweep = """
+    [sweep]
+    base = "base.toml"
+    seeds = 1
+
+    [sweep.grid]
+    days = [6, 7]
+    """
+    out = tmp_path / "out"
+    table = run_sweep(write_sweep(tmp_path, sweep, base), out, workers=1, progress=False)
+    assert table["sweep.days"].tolist() == [6, 6, 7, 7]
+    assert table["days"].tolist() == [6, 6, 7, 7]
+    assert table["species"].tolist() == ["mouse", "cat"] * 2  # the scenario's, md's own
+    assert table["neurons"].tolist() == [8] * 4
+    assert table["presentations_per_day"].tolist() == [16] * 4
+    assert table["batch_size"].tolist() == [16] * 4  # the default, not in the base file
+    assert table["cortex"].tolist() == ["point"] * 4
+    written = pd.read_parquet(out / "results.parquet")
+    assert written.columns.tolist() == table.columns.tolist()
+    assert json.loads((out / "manifest.json").read_text())["result_columns"] == {
+        "days": "sweep.days"
+    }
+
+
+def test_a_sweep_wide_gene_leaves_a_gene_a_base_group_sets_itself(tmp_path):
+    """A group's own gene wins: md's `genome = { eta = 0.2 }` in the base was replaced by
+    the sweep's genome.eta (md ran 0.05 and 0.1). A link varies it too, if wanted; a gene
+    every group sets itself is no sweep-wide parameter."""
+    base = BASE.replace(
+        'name = "md"\norganisms = 2', 'name = "md"\norganisms = 2\ngenome = { eta = 0.2 }'
+    )
+    sweep = """
+    [sweep]
+    base = "base.toml"
+    seeds = 1
+
+    [sweep.grid]
+    "genome.eta" = [0.05, 0.1]
+    """
+    runs = load_sweep(write_sweep(tmp_path, sweep, base)).runs
+    ran = [{g["name"]: g.get("genome", {}).get("eta") for g in r.scenario["groups"]} for r in runs]
+    assert ran == [{"control": 0.05, "md": 0.2}, {"control": 0.1, "md": 0.2}]
+    linked = sweep + '[sweep.link]\n"groups.md.genome.eta" = "genome.eta"\n'
+    runs = load_sweep(write_sweep(tmp_path / "linked", linked, base)).runs
+    assert [r.scenario["groups"][1]["genome"]["eta"] for r in runs] == [0.05, 0.1]
+    both = base.replace('name = "control"', 'name = "control"\ngenome = { eta = 0.3 }')
+    with pytest.raises(DevsimInputError) as refused:
+        load_sweep(write_sweep(tmp_path / "both", sweep, both))
+    assert str(refused.value).endswith(
+        "sweep.grid.\"genome.eta\": 'genome.eta': every group of the base scenario sets eta "
+        "itself, and a group's own gene wins; allowed: groups.NAME.genome.eta"
+    )
+
+
 def test_a_group_named_genome_is_no_gene(tmp_path):
     """The gene columns were read from the parameters' spelling: groups.genome.organisms
     (a group named "genome") made a gene "organisms", and the table a KeyError."""

@@ -278,6 +278,86 @@ def test_lock_in_the_same_process_and_stale_lock_file(tmp_path, capsys, no_figur
     assert not (out / batch.LOCK_NAME).exists()
 
 
+UNGUARDED = """
+from devsim.batch import run_sweep
+
+table = run_sweep("sweep.toml", "out", workers=2, progress=False)  # no __main__ guard
+print(len(table), "rows")
+"""
+
+
+def test_a_script_without_a_main_guard_is_told_to_add_one(tmp_path):
+    """A local cluster's workers import the script that starts it: an unguarded top-level
+    run_sweep ran again in each, failed on the batch's lock (tracebacks) and the batch went
+    serially. Now the workers' import stops at once with the one line that says why."""
+    write_sweep(tmp_path)
+    (tmp_path / "script.py").write_text(UNGUARDED)
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "script.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "4 rows\n"  # the script's own batch is whole (2 runs x 2 groups)
+    assert "in use by another devsim batch" not in proc.stderr
+    said = [s for s in proc.stderr.splitlines() if s.startswith("devsim.errors.DevsimInputError")]
+    assert said, proc.stderr  # each worker that started said why it stopped
+    for line in said:
+        assert line.endswith(
+            "script.py: run_sweep (workers=2) ran again in a worker of its local Dask cluster, "
+            "which imports the script as it starts; allowed: the call under "
+            '`if __name__ == "__main__":`'
+        ), line
+
+
+def test_the_guard_is_checked_before_the_batch_folder_is_touched(tmp_path, monkeypatch):
+    """In a process still importing its parent's script (what multiprocessing marks
+    ``_inheriting``), a call that would start a local cluster is refused before anything."""
+    import multiprocessing
+
+    path = write_sweep(tmp_path)
+    monkeypatch.setattr(multiprocessing.current_process(), "_inheriting", True, raising=False)
+    with pytest.raises(DevsimInputError, match="allowed: the call under `if __name__"):
+        batch.run_sweep(path, tmp_path / "out", workers=2, progress=False)
+    assert not (tmp_path / "out").exists()
+    batch.run_sweep(path, tmp_path / "out", workers=1, progress=False)  # serial: no workers
+
+
+def test_a_local_cluster_none_of_whose_workers_started_is_reported(capsys):
+    from types import SimpleNamespace
+
+    from distributed.core import Status
+
+    from devsim.runner import _none_started
+
+    failed = SimpleNamespace(
+        workers={0: SimpleNamespace(status=Status.failed)}
+        | {1: SimpleNamespace(status=Status.failed)}
+    )
+    _none_started(failed, None, None, None)
+    err = capsys.readouterr().err
+    assert err.startswith("devsim: warning: no worker of the local Dask cluster started")
+    assert len(err.splitlines()) == 1
+    one_running = SimpleNamespace(
+        workers={
+            0: SimpleNamespace(status=Status.failed),
+            1: SimpleNamespace(status=Status.running),
+        }
+    )
+    for cluster, exc in (
+        (one_running, None),
+        (SimpleNamespace(workers={}), None),
+        (failed, KeyboardInterrupt),
+    ):
+        _none_started(cluster, exc, None, None)  # one joined; none began yet; interrupted
+    assert capsys.readouterr().err == ""
+
+
 def test_a_folder_of_another_sweep_is_not_overwritten(tmp_path, capsys, no_figures):
     first = write_sweep(tmp_path / "a", SWEEP.replace("[1, 2]", "[1, 2, 3]"))
     out = tmp_path / "out"
@@ -635,3 +715,42 @@ def test_a_sweep_base_may_be_a_shipped_name_and_counts_read_in_the_singular(tmp_
     path = write_sweep(tmp_path / "t")
     assert batch_cli(path, tmp_path / "t" / "out", "--max-runs", "1") == 2
     assert "2 runs (2 points x 1 seed) is more than the limit" in one_line(capsys)
+
+
+# --- 10. one seed, one run, one field: messages in the singular ------------------------------
+
+
+def test_counts_and_verbs_of_one_are_singular(tmp_path, capsys, monkeypatch):
+    """'at most 1 runs', 'mean ± sd over 1 seeds', 'its set differ'."""
+    from matplotlib.figure import Figure
+
+    path = write_sweep(tmp_path)  # 2 points x 1 seed
+    assert batch_cli(path, tmp_path / "one", "--max-runs", "1") == 2
+    assert "allowed: at most 1 run (fewer values" in one_line(capsys)
+    titles = []
+    monkeypatch.setattr(
+        Figure, "savefig", lambda fig, *a, **k: titles.append(fig.axes[0].get_title())
+    )
+    out = tmp_path / "out"
+    batch.run_sweep(path, out, workers=1, progress=False, draw=batch_plots.render_figures)
+    assert titles
+    assert all("(mean ± sd over 1 seed)" in t for t in titles), titles
+    other = write_sweep(
+        tmp_path / "b", SWEEP.replace("seeds = 1", 'seeds = 1\n[sweep.set]\n"days" = 6')
+    )
+    capsys.readouterr()
+    assert batch_cli(other, out) == 2
+    assert "its set differs from" in one_line(capsys)
+
+
+def test_a_sweep_given_as_a_base_is_named_a_sweep_file(tmp_path, capsys):
+    """A sweep's base that is itself a sweep read 'sweep: unknown key'."""
+    inner = write_sweep(tmp_path)
+    (tmp_path / "outer.toml").write_text('[sweep]\nbase = "sweep.toml"\nseeds = 1\n')
+    assert batch_cli(tmp_path / "outer.toml", tmp_path / "out") == 2
+    assert one_line(capsys).endswith(
+        f"{tmp_path / 'outer.toml'}: sweep.base: {inner.name!r} is a sweep file, not a "
+        "scenario; allowed: a scenario file (the one scenario this sweep varies), e.g. the "
+        "base of that sweep"
+    )
+    assert not (tmp_path / "out").exists()

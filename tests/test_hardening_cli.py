@@ -710,3 +710,28 @@ def test_a_refused_job_says_its_time_in_hours_or_minutes():
         with pytest.raises(DevsimInputError) as info:
             check_cost(Cost(0, days), None, 1.0, what="job")
         assert f"({shown} on one core)" in str(info.value)
+
+
+def test_scenarios_list_is_the_listing(capsys):
+    """`devsim lesson list` worked, `devsim scenarios list` was an invalid choice."""
+    from devsim.cli import main
+
+    assert main(["scenarios"]) == 0
+    listing = capsys.readouterr().out
+    assert main(["scenarios", "list"]) == 0
+    assert capsys.readouterr().out == listing
+    assert "md_critical" in listing
+
+
+def test_group_names_that_differ_only_in_case_are_refused(tmp_path, capsys):
+    """CONTROL and control were both taken, and the first silently became the reference
+    the shifts are measured against."""
+    both = TINY + '[[groups]]\nname = "CONTROL"\norganisms = 1\n'
+    source = write(tmp_path / "case.toml", both)
+    code, err = run_cli(capsys, "run", source, "--out", tmp_path / "out")
+    assert code == 2
+    assert one_line(err) == (
+        f"devsim: error: {source}: groups[1].name: 'CONTROL' differs from 'control' only in "
+        "case; allowed: group names that differ in more than case"
+    )
+    assert not (tmp_path / "out").exists()

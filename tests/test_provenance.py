@@ -7,6 +7,7 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 from test_batch import write_sweep  # the batch tests' tiny sweep
 
 from devsim.batch import load_sweep, run_sweep
@@ -93,3 +94,15 @@ def test_baldwin_records_its_settings(tmp_path):
     assert (settings["generations"], settings["runs"], settings["population"]) == (3, 2, 50)
     assert settings["learning"] is True
     assert settings["code"] == code_digest()
+
+
+def test_version_prints_devsim_s_version_and_the_code_its_results_record(capsys):
+    """`devsim --version` was refused: 'the following arguments are required: COMMAND'."""
+    from devsim import __version__
+    from devsim.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out == f"devsim {__version__} (code {code_digest()})\n"

@@ -42,6 +42,21 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+class _Version(argparse.Action):
+    """``--version``: devsim's version and the code digest its results record, one line
+    (the digest is computed only when asked: it reads every result-computing module)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from devsim import __version__
+        from devsim.provenance import code_digest
+
+        print(f"devsim {__version__} (code {code_digest()})")
+        parser.exit()
+
+
 class Terminated(BaseException):
     """SIGTERM, raised in the main thread so cleanup runs as for Ctrl-C."""
 
@@ -76,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="devsim",
         description="Critical-period development: organisms that wire themselves.",
+    )
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        help="print devsim's version and the digest of the code its results record, and exit",
     )
     subparsers = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser

@@ -1,11 +1,11 @@
 """``devsim scenarios``: the shipped scenarios, sweeps and evolution scenarios.
 
-``devsim scenarios`` lists them (name, kind, title); ``devsim scenarios copy NAME DIR``
-writes an editable copy of one into DIR. A sweep is copied with its base scenario beside
-it, so the copy's ``base = "..."`` (a path relative to the sweep file) finds the copied
-base, and editing either file changes the copied sweep. Every shipped name also works
-directly: ``devsim run md_critical``, ``devsim batch cp_profile_sweep``,
-``devsim evolve assimilation_constant``.
+``devsim scenarios`` (or ``devsim scenarios list``) lists them (name, kind, title);
+``devsim scenarios copy NAME DIR`` writes an editable copy of one into DIR. A sweep is
+copied with its base scenario beside it, so the copy's ``base = "..."`` (a path relative to
+the sweep file) finds the copied base, and editing either file changes the copied sweep.
+Every shipped name also works directly: ``devsim run md_critical``, ``devsim batch
+cp_profile_sweep``, ``devsim evolve assimilation_constant``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ def add_parser(subparsers) -> None:
     )
     copy.add_argument("name", help="a shipped name, as 'devsim scenarios' lists it")
     copy.add_argument("dir", help="folder to write the copy into (created if missing)")
+    # `devsim scenarios list`, as `devsim lesson list`: the listing, as with no ACTION
+    actions.add_parser(
+        "list",
+        help="list them (the same as no ACTION)",
+        description="List the shipped scenarios, sweeps and evolution scenarios, as "
+        "'devsim scenarios' does.",
+    )
     parser.set_defaults(func=main)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from devsim.batch import FIGURE_METRICS, Sweep, figure_names
-from devsim.outputs import printable
+from devsim.outputs import count_of, printable
 from devsim.plots import figure
 
 
@@ -91,7 +91,8 @@ def _figure(ok: pd.DataFrame, sweep: Sweep, param: str, metric: str, keys: list[
     # (points or zip rows that repeat this parameter's value)
     at_x = ok.groupby([*keys, col], sort=False)
     pooled += [p for p in along if (at_x[sweep.columns[p]].nunique(dropna=False) > 1).any()]
-    over = f"{len(sweep.seeds)} seeds" + "".join(f" and every {_text(p, 40)}" for p in pooled)
+    over = count_of(len(sweep.seeds), "seed")
+    over += "".join(f" and every {_text(p, 40)}" for p in pooled)
     ax.set_title(
         f"{_text(sweep.name, 100)}\n{metric} vs {_text(param)} (mean ± sd over {over})",
         fontsize=9,
