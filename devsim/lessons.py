@@ -185,7 +185,8 @@ def parse_lesson(path: Path) -> Lesson:
     fences = [k for k, line in enumerate(lines) if line.strip() == "+++"]
     if first is None or len(fences) < 2 or fences[0] != first:
         raise DevsimInputError(f"{path}: a lesson starts with a TOML header between +++ lines")
-    header_text = "\n".join(lines[first + 1 : fences[1]])
+    # blank lines for the file's lines above the header: TOML's "line N" is the file's
+    header_text = "\n" * (first + 1) + "\n".join(lines[first + 1 : fences[1]])
     data = parse_toml(header_text, str(path), "lesson header", what="TOML header")
     try:
         header = LessonHeader.model_validate(data)
