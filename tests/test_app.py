@@ -462,6 +462,20 @@ def test_every_panel_dataset_is_sent_and_is_plain_json():
             json.dumps(data[name], allow_nan=False)  # NaN is sent as null, never as NaN
 
 
+def test_every_layer_has_rows_to_draw():
+    """A layer without data draws nothing: the gate panel's dotted line at the open gate,
+    promised by its caption, was a rule with only a datum and never appeared."""
+    for protocol in ("custom", "gad65", "sheet_mouse"):
+        for name, spec in charts.panel_specs(PageModel(protocol=protocol, organisms=1)).items():
+            views = spec.get("vconcat", [spec])
+            for layer in (layer for view in views for layer in view["layer"]):
+                assert "data" in layer, (protocol, name, layer["mark"])
+    gate = charts.timeline_spec(PageModel(organisms=1))["vconcat"][1]
+    (rule,) = [layer for layer in gate["layer"] if layer.get("name") == "open_gate"]
+    assert rule["encoding"]["y"]["datum"] == WINDOW_OPEN_GATE
+    assert rule["data"]["values"]
+
+
 def test_sheet_models_show_maps():
     model = PageModel(protocol="sheet_mouse", organisms=1)
     model.step()

@@ -272,6 +272,38 @@ def test_the_protocol_lanes_have_a_legend_of_their_colours(browser, app_url):
         s.close()
 
 
+# The items a view draws for one of its marks (by the mark's name), with their positions.
+ITEMS_OF = """([panel, mark]) => {
+  const view = document.querySelector('.devsim-grid').__vue__.views[panel];
+  const found = [];
+  (function walk(node) {
+    if (!node) return;
+    if (node.marktype && node.name === mark) {
+      for (const item of node.items || []) found.push({x: item.x, y: item.y, x2: item.x2});
+    }
+    for (const child of node.items || []) walk(child);
+  })(view.scenegraph().root);
+  return found;
+}"""
+
+
+def test_the_gate_panel_draws_the_open_gate_as_a_line(browser, app_url):
+    """The caption promises a dotted line where the window counts as open; its layer had no
+    rows, so Vega drew nothing."""
+    from devsim.plasticity import WINDOW_OPEN_GATE
+
+    s = Sim(browser, app_url + "/?organisms=1")
+    try:
+        s.page.locator(".devsim-chart-timeline").scroll_into_view_if_needed()
+        s.wait_drawn()
+        (rule,) = s.page.evaluate(ITEMS_OF, ["timeline", "open_gate_marks"])
+        height, top = 110, 1.2  # the gate panel's pixels and its axis' top (charts.py)
+        assert rule["y"] == pytest.approx(height * (1 - WINDOW_OPEN_GATE / top), abs=1)
+        assert abs(rule["x2"] - rule["x"]) > 300  # across the panel
+    finally:
+        s.close()
+
+
 def test_a_click_on_a_litter_square_shows_that_animal(browser, app_url):
     """The chosen animal's square is outlined, so a student clicks another one: it now
     shows that animal in the synapse panels (it did nothing)."""

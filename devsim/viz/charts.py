@@ -423,8 +423,10 @@ def timeline_spec(model: DevelopmentModel) -> dict:
                                 "title": "plasticity gate", "scale": {"domain": [0, 1.2]}},
                           "tooltip": [*tooltip, {"field": "gate", "format": ".2f",
                                                  "title": "gate"}]}},
-            # where the gold band starts: the window counts as open from this gate on
-            {"mark": {"type": "rule", "strokeDash": [2, 3], "color": "#8a6d00"},
+            # where the gold band starts: the window counts as open from this gate on (one
+            # row of its own: a layer without data draws nothing)
+            {"name": "open_gate", "data": {"values": [{}]},
+             "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#8a6d00"},
              "encoding": {"y": {"datum": WINDOW_OPEN_GATE}}},
             today,
         ],
