@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import Tab, chromium, solara_server
+from browser_support import CONTRAST, Tab, chromium, solara_server
 
 from devsim.lessons import lessons
 from devsim.viz.lessons_page import COMPARE, PREDICT
@@ -81,6 +81,11 @@ def test_a_lesson_end_to_end(browser, app_url):
         result = page.locator(".devsim-lesson-result")
         expect(result).to_contain_text("You predicted", timeout=60_000)
         expect(result).to_contain_text("At P28 the CBI of MD P24")
+        # the verdict is dark on its tint (Vuetify's green on green read at ~2.5:1)
+        page.wait_for_timeout(600)  # the box's transition
+        readings = page.evaluate(CONTRAST, [".devsim-lesson-result p"])
+        assert readings, "no verdict text"
+        assert all(r["ratio"] >= 4.5 for r in readings), readings
         expect(page.locator(".devsim-lesson-age")).to_have_text("P28")
         expect(run).to_be_disabled()
         tab.screenshot("lesson.png")

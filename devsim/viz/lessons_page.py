@@ -66,6 +66,9 @@ NO_CHANGE = 0.05  # a change smaller than this counts as "no clear change"
 BALDWIN_PATH = "/baldwin"
 PREDICT = "Predict, then run"
 COMPARE = "Compare with the published result"
+# The prediction's verdict: (ink, tint) of its box. Vuetify's green and orange text on their
+# own 12 % tint read at ~2.5:1; a dark ink of the same hue on a light tint reads at >= 6:1.
+VERDICT_COLOURS = {"agrees": ("#1b5e20", "#e8f5e9"), "differs": ("#7a3e00", "#fff3e0")}
 
 # Which comparison the prediction is about, where it is not "the first manipulated group
 # against the reference group at the end of the run" (scenario name -> Question fields).
@@ -772,6 +775,14 @@ CSS = """
 .devsim-lesson-result p { margin-bottom: 0.4em; }
 .devsim-question { font-weight: 600; margin-top: 6px; }
 """
+# the tint is the box's own background, not Vuetify's translucent ::before, so the text is
+# read against one colour
+CSS += "".join(
+    f".devsim-verdict-{verdict}.v-alert {{ color: {ink} !important; "
+    f"background-color: {tint} !important; border-color: {ink} !important; }}\n"
+    for verdict, (ink, tint) in VERDICT_COLOURS.items()
+)
+CSS += ".devsim-verdict.v-alert::before { opacity: 0 !important; }\n"
 
 
 # --- components -------------------------------------------------------------------------------
@@ -929,7 +940,11 @@ def PredictStep(lesson: Lesson, run: LiveRun, question: Question, task):
                 f"You predicted: *{question.label(prediction.value)}*. **{mark}**"
             )
             alert = solara.Success if right else solara.Warning
-            with alert(icon="mdi-check-circle" if right else "mdi-alert-circle"):
+            verdict = "agrees" if right else "differs"
+            with alert(
+                icon="mdi-check-circle" if right else "mdi-alert-circle",
+                classes=["devsim-verdict", f"devsim-verdict-{verdict}"],
+            ):
                 Text(text)
 
 
