@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import io
 import json
+import math
 import re
 import time
 import uuid
@@ -538,11 +539,49 @@ def test_litter_numbers_only_where_they_fit_and_names_never_overlap():
 def test_histogram_names_and_captions_stay_within_their_group():
     for protocol in ("custom", "adult_plasticity"):
         model = PageModel(protocol=protocol, organisms=1)
-        texts = [lay for lay in charts.histogram_spec(model)["layer"]
-                 if lay["mark"]["type"] == "text"]  # fmt: skip
-        assert len(texts) == 2
-        for layer in texts:
-            assert layer["mark"]["limit"] <= charts.WIDTH / len(model.groups)
+        spec = charts.histogram_spec(model)
+        per_row = charts.groups_per_row(len(model.groups))
+        for row in spec.get("vconcat", [spec]):
+            texts = [lay for lay in row["layer"] if lay["mark"]["type"] == "text"]
+            assert len(texts) == 2
+            for layer in texts:
+                assert layer["mark"]["limit"] <= charts.WIDTH / per_row
+
+
+@pytest.mark.parametrize("protocol", ["gad65", "dark_rearing", "adult_plasticity"])
+def test_many_groups_wrap_into_rows_with_their_names_whole(protocol):
+    """Six groups in one 420 px row cut their names to "co…" and ran the OD classes' labels
+    together; now more than four groups stand three to a row, each name written whole (on
+    more lines if it must) above its own histogram and squares."""
+    model = PageModel(protocol=protocol, organisms=1)
+    shown = [figures.display_name(g.name) for g in model.groups]
+    assert len(shown) >= 5
+    spec = charts.histogram_spec(model)
+    rows = spec["vconcat"]
+    assert len(rows) == math.ceil(len(shown) / 3)
+    names = []
+    for row in rows:
+        (layer,) = [lay for lay in row["layer"] if lay.get("name", "").startswith("group_names")]
+        names += [" ".join(item["name"]) for item in layer["data"]["values"]]
+        # a row's x range holds three groups: 7 class labels each in >= 15 px
+        low, high = row["layer"][1]["encoding"]["x"]["scale"]["domain"]
+        assert (charts.WIDTH - 50) / (high - low) * 8 / 7 >= 15
+        # each line fits its limit (at ~0.6 em a bold character) rather than being cut
+        limit = layer["mark"]["limit"]
+        for item in layer["data"]["values"]:
+            assert all(len(line) * 0.6 * 11 <= limit for line in item["name"]), item
+    assert names == shown
+    # the litter: three groups to a row too, their names whole and above their own squares
+    cells, labels, cols, (bottom, top) = charts._litter_layout(model)
+    assert [" ".join(label["name"]) for label in labels] == shown
+    assert len({label["y"] for label in labels}) >= 2  # wrapped
+    xs = sorted({label["x"] for label in labels})
+    assert len(xs) == 3
+    spec = charts.litter_spec(model)
+    (layer,) = [lay for lay in spec["layer"] if lay.get("name") == "group_names"]
+    for label in labels:
+        assert all(len(line) * 0.6 * 12 <= layer["mark"]["limit"] for line in label["name"])
+    assert top < min(label["y"] for label in labels)  # the first row's names in the chart
 
 
 def test_histogram_axis_fits_its_bars_with_room_for_the_captions():

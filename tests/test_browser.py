@@ -10,6 +10,7 @@ test-output/browser/ (app.png, phone.png, tablet.png, dark.png).
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -300,6 +301,55 @@ def test_the_gate_panel_draws_the_open_gate_as_a_line(browser, app_url):
         height, top = 110, 1.2  # the gate panel's pixels and its axis' top (charts.py)
         assert rule["y"] == pytest.approx(height * (1 - WINDOW_OPEN_GATE / top), abs=1)
         assert abs(rule["x2"] - rule["x"]) > 300  # across the panel
+    finally:
+        s.close()
+
+
+# The group names a view writes: for each, its lines, how many fit their limit when measured
+# as drawn, and its bounds.
+NAMES_OF = """(panel) => {
+  const grid = document.querySelector('.devsim-grid').__vue__;
+  const metrics = grid.vega.textMetrics;
+  const found = [];
+  (function walk(node) {
+    if (!node) return;
+    if (node.marktype === 'text' && (node.name || '').startsWith('group_names')) {
+      for (const item of node.items || []) {
+        const lines = [].concat(item.text);
+        const b = item.bounds;
+        found.push({lines, fit: lines.filter((l) => metrics.width(item, l) <= item.limit).length,
+                    box: [b.x1, b.y1, b.x2, b.y2], mark: node.name});
+      }
+    }
+    for (const child of node.items || []) walk(child);
+  })(grid.views[panel].scenegraph().root);
+  return found;
+}"""
+
+
+def test_six_groups_are_named_whole_in_rows(browser, app_url):
+    """reverse_suture's six groups in one row were "co…", "reverse a…", with the OD classes'
+    labels run together; three to a row, every name is written whole, none over another."""
+    from devsim.viz.figures import display_name
+    from devsim.viz.page_model import presets
+
+    groups = [display_name(g.name) for g in presets()["reverse_suture"].groups]
+    s = Sim(browser, app_url + "/?protocol=reverse_suture&organisms=1")
+    try:
+        for panel in ("litter", "histogram"):
+            s.page.locator(f".devsim-chart-{panel}").scroll_into_view_if_needed()
+            s.wait_drawn()
+            names = s.page.evaluate(NAMES_OF, panel)
+            assert [" ".join(n["lines"]) for n in names] == groups, panel
+            for name in names:
+                assert name["fit"] == len(name["lines"]), (panel, name)  # not cut with "…"
+            for a, b in itertools.combinations(names, 2):
+                if a["mark"] == b["mark"]:  # the same row of the view
+                    apart = a["box"][2] <= b["box"][0] or b["box"][2] <= a["box"][0]
+                    assert apart or a["box"][3] <= b["box"][1] or b["box"][3] <= a["box"][1]
+            s.page.locator(f".devsim-chart-{panel}").screenshot(
+                path=str(SCREENSHOTS / f"six_groups_{panel}.png")
+            )
     finally:
         s.close()
 
