@@ -8,6 +8,7 @@ import io
 import json
 import math
 import re
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -28,8 +29,9 @@ from PIL import Image
 
 from devsim.genome import Genome
 from devsim.plasticity import WINDOW_OPEN_GATE
+from devsim.shipped import scenario_dir
 from devsim.viz import PageModel, charts, components, figures, model_params
-from devsim.viz.page_model import CUSTOM, presets
+from devsim.viz.page_model import CUSTOM, load_presets, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -208,6 +210,21 @@ def test_the_protocol_menu_reads_each_preset_by_its_title_and_name(page):
     title = presets()["md_critical"].name
     assert items["md_critical"] == f"{title} (md_critical)"
     assert items[components.CUSTOM].startswith("Custom")
+
+
+def test_a_sweeps_base_is_no_preset_unless_it_is_an_experiment(tmp_path):
+    """cp_profile_base (the profile sweep's starting point, described for developers) was in
+    the protocol menu; md_critical, genome_sweep's base and row 2's experiment, stays."""
+    assert "cp_profile_base" not in presets()
+    assert {"md_critical", "normal", "gad65"} <= set(presets())
+    shipped = scenario_dir()
+    for name in ("cp_profile_base", "md_critical", "normal"):
+        shutil.copy(shipped / f"{name}.toml", tmp_path)
+    (tmp_path / "profile.toml").write_text('[sweep]\nbase = "cp_profile_base.toml"\n')
+    (tmp_path / "genes.toml").write_text('[sweep]\nbase = "md_critical.toml"\n')
+    assert set(load_presets(tmp_path)) == {"md_critical", "normal"}
+    (tmp_path / "profile.toml").unlink()
+    assert set(load_presets(tmp_path)) == {"cp_profile_base", "md_critical", "normal"}
 
 
 def test_custom_fields_are_off_for_a_preset(page):
