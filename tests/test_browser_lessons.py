@@ -107,6 +107,51 @@ def test_a_lesson_end_to_end(browser, app_url):
         tab.close()
 
 
+# Whether an element's top is on screen and not under the app bar.
+TITLE_IN_VIEW = """(selector) => {
+  const box = document.querySelector(selector).getBoundingClientRect();
+  const bar = document.querySelector('.v-app-bar');
+  const covered = bar ? Math.max(0, bar.getBoundingClientRect().bottom) : 0;
+  return box.top >= covered - 1 && box.bottom <= window.innerHeight;
+}"""
+
+
+def test_back_and_next_bring_the_new_steps_title_into_view(browser, app_url):
+    """At 1280 x 720 a long step's buttons lie below the screen: pressed there, Back (or
+    Next) left the new step's title above it, so a student read the middle of a step whose
+    heading they never saw."""
+    from playwright.sync_api import expect
+
+    tab = Tab(browser, app_url + "lessons", width=1280, height=720)
+    page = tab.page
+    try:
+        page.locator(".devsim-lesson-card", has_text="Hubel & Wiesel").get_by_role(
+            "button", name="Start lesson"
+        ).click()
+        title = page.locator(".devsim-step-title")
+        expect(title).to_have_text("The question", timeout=30_000)
+        for _ in range(6):
+            if title.inner_text() == COMPARE:
+                break
+            page.locator(".devsim-next").click()
+            page.wait_for_timeout(200)
+        expect(title).to_have_text(COMPARE)  # the longest step: its table
+        back = page.locator(".devsim-back")
+        back.scroll_into_view_if_needed()
+        assert not page.evaluate(TITLE_IN_VIEW, ".devsim-step-title")  # as a student sees it
+        back.click()
+        expect(title).not_to_have_text(COMPARE)
+        page.wait_for_function(TITLE_IN_VIEW, arg=".devsim-step-title", timeout=5000)
+        # a step whose title is in view stays where it is
+        y, before = page.evaluate("() => scrollY"), title.inner_text()
+        page.locator(".devsim-back").click()
+        expect(title).not_to_have_text(before)
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => scrollY") == y
+    finally:
+        tab.close()
+
+
 def test_the_baldwin_page(browser, app_url):
     from playwright.sync_api import expect
 

@@ -36,6 +36,7 @@ import weakref
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import solara
@@ -786,6 +787,11 @@ CSS += ".devsim-verdict.v-alert::before { opacity: 0 !important; }\n"
 
 
 # --- components -------------------------------------------------------------------------------
+@solara.component_vue(str(Path(__file__).parent / "step_scroll.vue"))
+def StepScroll(step: str):
+    """Scrolls to the step's title when ``step`` changes (see step_scroll.vue)."""
+
+
 @solara.component
 def Text(markdown: str, classes: list[str] = [], style: dict | None = None):  # noqa: B006
     """Markdown as HTML (no KaTeX or Mermaid needed, unlike ``solara.Markdown``)."""
@@ -1081,6 +1087,7 @@ def LessonView(lesson: Lesson):
         )
         solara.Text(lesson.title, classes=["devsim-lesson-heading"])
     Stepper(steps, index)
+    StepScroll(step=f"{lesson.name}:{index}")
     columns = [6, 6] if step.kind == "compare" else [5, 7]
     # side by side from a tablet's width on, stacked on a phone (the text was a few words wide)
     with solara.ColumnsResponsive(12, medium=columns, gutters_dense=True):
