@@ -27,11 +27,11 @@ import solara.server.kernel_context
 import solara.server.starlette  # noqa: F401  (as in the server: reactive state is per session)
 from PIL import Image
 
-from devsim.genome import Genome
+from devsim.genome import SPECIES, Genome
 from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.shipped import scenario_dir
 from devsim.viz import PageModel, charts, components, figures, model_params
-from devsim.viz.page_model import CUSTOM, load_presets, presets
+from devsim.viz.page_model import CUSTOM, PAGE_GENES, load_presets, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -313,6 +313,24 @@ def test_settings_show_their_numbers_and_the_genes_that_run(page):
     _set(page, "days", 40)  # a protocol's days reach as far as the life
     slider = page.find(class_="devsim-input-rearing_from").widget.children[0]
     assert slider.max == 40
+
+
+def test_a_gene_slider_stands_at_the_value_it_names(page):
+    """The cat's r_mat slider said 0.025 (the cat's own) with its thumb at the mouse's 0.048;
+    the thumb stands at the value the species runs, and that value lies on the slider's grid
+    (off it, the browser's slider rounds it and sends the rounded value back as a change)."""
+    _set(page, "species", "cat")
+    components.settings_open.set(True)
+    slider = page.find(class_="devsim-input-r_mat").widget.children[0]
+    cat = Genome.preset("cat").values["r_mat"]
+    assert cat != Genome.preset("mouse").values["r_mat"]
+    assert slider.v_model == pytest.approx(cat)
+    assert slider.label.endswith(f": {cat:g} (cat's own)")
+    assert components.draft.value["r_mat"] == Genome.preset("mouse").values["r_mat"]
+    for name, _, low, _, step in PAGE_GENES:
+        for species in SPECIES:
+            steps = (Genome.preset(species).values[name] - low) / step
+            assert steps == pytest.approx(round(steps), abs=1e-6), (name, species)
 
 
 def test_pause_leaves_the_run_at_the_age_it_shows(page, monkeypatch):

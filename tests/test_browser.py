@@ -421,6 +421,30 @@ def test_settings_apply_at_p0_and_are_pending_after(browser, app_url):
         s.close()
 
 
+def test_a_cats_gene_sliders_have_room_and_stand_at_the_cats_values(browser, app_url):
+    """With the cat chosen, "(cat's own)" beside each gene's slider squeezed tau_theta's to
+    nothing, and r_mat's thumb stood at the mouse's 0.048 while its label said 0.025."""
+    from devsim.genome import Genome
+    from devsim.viz.page_model import PAGE_GENES
+
+    s = Sim(browser, app_url + "/?species=cat&organisms=1")
+    try:
+        page = s.settings()
+        for name, *_ in PAGE_GENES:
+            track = page.locator(f".devsim-input-{name} .v-slider").bounding_box()
+            assert track["width"] >= 150, (name, track)
+        thumb = page.locator(".devsim-input-r_mat [role=slider]")
+        cat = Genome.preset("cat").values["r_mat"]
+        page.wait_for_timeout(500)  # a value the slider rounded would come back by now
+        assert float(thumb.get_attribute("aria-valuenow")) == pytest.approx(cat)
+        # nothing was moved: the link keeps the mouse default, which runs the cat's own
+        mouse = Genome.preset("mouse").values["r_mat"]
+        assert f"r_mat={mouse:g}&" in page.url, page.url
+        s.screenshot("cat_genes.png")
+    finally:
+        s.close()
+
+
 def test_a_shared_link_reproduces_the_run_byte_for_byte(browser, app_url):
     from playwright.sync_api import expect
 

@@ -35,7 +35,7 @@ CUSTOM = "custom"
 PAGE_GENES: tuple[tuple[str, str, float, float, float], ...] = (
     # what the gene does first (a student reads that), its name in scenario files after;
     # short, or the slider has no room (the tooltip says more)
-    ("r_mat", "Window timing (r_mat)", 0.0, 0.2, 0.002),
+    ("r_mat", "Window timing (r_mat)", 0.0, 0.2, 0.001),  # the cat's 0.025 on the grid
     ("g_inh", "Inhibition (g_inh)", 0.0, 3.0, 0.05),
     ("eta", "Learning rate (eta)", 0.0, 0.5, 0.01),
     ("tau_theta", "Threshold speed, days (tau_theta)", 0.01, 1.0, 0.01),
