@@ -131,3 +131,40 @@ class Tab:
 
     def close(self) -> None:
         self.context.close()
+
+
+# WCAG contrast of each visible element matching the selectors: its text colour against the
+# backgrounds under it, [{sel, text, ratio}].
+CONTRAST = """(selectors) => {
+    const parse = (c) => {
+        const p = c.match(/rgba?\\(([^)]+)\\)/)[1].split(',').map(Number);
+        return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    };
+    const lum = ([r, g, b]) => {
+        const f = (v) => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+        const layers = [];
+        for (; el; el = el.parentElement) {
+            const c = parse(getComputedStyle(el).backgroundColor);
+            if (c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+        }
+        let out = [255, 255, 255];
+        for (const c of layers.reverse()) out = out.map((v, i) => v * (1 - c[3]) + c[i] * c[3]);
+        return out;
+    };
+    const out = [];
+    for (const sel of selectors) {
+        for (const el of document.querySelectorAll(sel)) {
+            if (!el.innerText || !el.innerText.trim() || !el.offsetParent) continue;
+            const a = lum(parse(getComputedStyle(el).color)), b = lum(background(el));
+            out.push({sel, text: el.innerText.slice(0, 40),
+                      ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)});
+        }
+    }
+    return out;
+}"""

@@ -6,7 +6,9 @@ import asyncio
 import importlib.util
 import io
 import json
+import math
 import re
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -25,10 +27,11 @@ import solara.server.kernel_context
 import solara.server.starlette  # noqa: F401  (as in the server: reactive state is per session)
 from PIL import Image
 
-from devsim.genome import Genome
+from devsim.genome import SPECIES, Genome
 from devsim.plasticity import WINDOW_OPEN_GATE
+from devsim.shipped import scenario_dir
 from devsim.viz import PageModel, charts, components, figures, model_params
-from devsim.viz.page_model import CUSTOM, presets
+from devsim.viz.page_model import CUSTOM, PAGE_GENES, load_presets, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,6 +212,21 @@ def test_the_protocol_menu_reads_each_preset_by_its_title_and_name(page):
     assert items[components.CUSTOM].startswith("Custom")
 
 
+def test_a_sweeps_base_is_no_preset_unless_it_is_an_experiment(tmp_path):
+    """cp_profile_base (the profile sweep's starting point, described for developers) was in
+    the protocol menu; md_critical, genome_sweep's base and row 2's experiment, stays."""
+    assert "cp_profile_base" not in presets()
+    assert {"md_critical", "normal", "gad65"} <= set(presets())
+    shipped = scenario_dir()
+    for name in ("cp_profile_base", "md_critical", "normal"):
+        shutil.copy(shipped / f"{name}.toml", tmp_path)
+    (tmp_path / "profile.toml").write_text('[sweep]\nbase = "cp_profile_base.toml"\n')
+    (tmp_path / "genes.toml").write_text('[sweep]\nbase = "md_critical.toml"\n')
+    assert set(load_presets(tmp_path)) == {"md_critical", "normal"}
+    (tmp_path / "profile.toml").unlink()
+    assert set(load_presets(tmp_path)) == {"cp_profile_base", "md_critical", "normal"}
+
+
 def test_custom_fields_are_off_for_a_preset(page):
     _set(page, "protocol", "gad65")
     components.settings_open.set(True)
@@ -295,6 +313,24 @@ def test_settings_show_their_numbers_and_the_genes_that_run(page):
     _set(page, "days", 40)  # a protocol's days reach as far as the life
     slider = page.find(class_="devsim-input-rearing_from").widget.children[0]
     assert slider.max == 40
+
+
+def test_a_gene_slider_stands_at_the_value_it_names(page):
+    """The cat's r_mat slider said 0.025 (the cat's own) with its thumb at the mouse's 0.048;
+    the thumb stands at the value the species runs, and that value lies on the slider's grid
+    (off it, the browser's slider rounds it and sends the rounded value back as a change)."""
+    _set(page, "species", "cat")
+    components.settings_open.set(True)
+    slider = page.find(class_="devsim-input-r_mat").widget.children[0]
+    cat = Genome.preset("cat").values["r_mat"]
+    assert cat != Genome.preset("mouse").values["r_mat"]
+    assert slider.v_model == pytest.approx(cat)
+    assert slider.label.endswith(f": {cat:g} (cat's own)")
+    assert components.draft.value["r_mat"] == Genome.preset("mouse").values["r_mat"]
+    for name, _, low, _, step in PAGE_GENES:
+        for species in SPECIES:
+            steps = (Genome.preset(species).values[name] - low) / step
+            assert steps == pytest.approx(round(steps), abs=1e-6), (name, species)
 
 
 def test_pause_leaves_the_run_at_the_age_it_shows(page, monkeypatch):
@@ -462,6 +498,20 @@ def test_every_panel_dataset_is_sent_and_is_plain_json():
             json.dumps(data[name], allow_nan=False)  # NaN is sent as null, never as NaN
 
 
+def test_every_layer_has_rows_to_draw():
+    """A layer without data draws nothing: the gate panel's dotted line at the open gate,
+    promised by its caption, was a rule with only a datum and never appeared."""
+    for protocol in ("custom", "gad65", "sheet_mouse"):
+        for name, spec in charts.panel_specs(PageModel(protocol=protocol, organisms=1)).items():
+            views = spec.get("vconcat", [spec])
+            for layer in (layer for view in views for layer in view["layer"]):
+                assert "data" in layer, (protocol, name, layer["mark"])
+    gate = charts.timeline_spec(PageModel(organisms=1))["vconcat"][1]
+    (rule,) = [layer for layer in gate["layer"] if layer.get("name") == "open_gate"]
+    assert rule["encoding"]["y"]["datum"] == WINDOW_OPEN_GATE
+    assert rule["data"]["values"]
+
+
 def test_sheet_models_show_maps():
     model = PageModel(protocol="sheet_mouse", organisms=1)
     model.step()
@@ -524,11 +574,49 @@ def test_litter_numbers_only_where_they_fit_and_names_never_overlap():
 def test_histogram_names_and_captions_stay_within_their_group():
     for protocol in ("custom", "adult_plasticity"):
         model = PageModel(protocol=protocol, organisms=1)
-        texts = [lay for lay in charts.histogram_spec(model)["layer"]
-                 if lay["mark"]["type"] == "text"]  # fmt: skip
-        assert len(texts) == 2
-        for layer in texts:
-            assert layer["mark"]["limit"] <= charts.WIDTH / len(model.groups)
+        spec = charts.histogram_spec(model)
+        per_row = charts.groups_per_row(len(model.groups))
+        for row in spec.get("vconcat", [spec]):
+            texts = [lay for lay in row["layer"] if lay["mark"]["type"] == "text"]
+            assert len(texts) == 2
+            for layer in texts:
+                assert layer["mark"]["limit"] <= charts.WIDTH / per_row
+
+
+@pytest.mark.parametrize("protocol", ["gad65", "dark_rearing", "adult_plasticity"])
+def test_many_groups_wrap_into_rows_with_their_names_whole(protocol):
+    """Six groups in one 420 px row cut their names to "co…" and ran the OD classes' labels
+    together; now more than four groups stand three to a row, each name written whole (on
+    more lines if it must) above its own histogram and squares."""
+    model = PageModel(protocol=protocol, organisms=1)
+    shown = [figures.display_name(g.name) for g in model.groups]
+    assert len(shown) >= 5
+    spec = charts.histogram_spec(model)
+    rows = spec["vconcat"]
+    assert len(rows) == math.ceil(len(shown) / 3)
+    names = []
+    for row in rows:
+        (layer,) = [lay for lay in row["layer"] if lay.get("name", "").startswith("group_names")]
+        names += [" ".join(item["name"]) for item in layer["data"]["values"]]
+        # a row's x range holds three groups: 7 class labels each in >= 15 px
+        low, high = row["layer"][1]["encoding"]["x"]["scale"]["domain"]
+        assert (charts.WIDTH - 50) / (high - low) * 8 / 7 >= 15
+        # each line fits its limit (at ~0.6 em a bold character) rather than being cut
+        limit = layer["mark"]["limit"]
+        for item in layer["data"]["values"]:
+            assert all(len(line) * 0.6 * 11 <= limit for line in item["name"]), item
+    assert names == shown
+    # the litter: three groups to a row too, their names whole and above their own squares
+    cells, labels, cols, (bottom, top) = charts._litter_layout(model)
+    assert [" ".join(label["name"]) for label in labels] == shown
+    assert len({label["y"] for label in labels}) >= 2  # wrapped
+    xs = sorted({label["x"] for label in labels})
+    assert len(xs) == 3
+    spec = charts.litter_spec(model)
+    (layer,) = [lay for lay in spec["layer"] if lay.get("name") == "group_names"]
+    for label in labels:
+        assert all(len(line) * 0.6 * 12 <= layer["mark"]["limit"] for line in label["name"])
+    assert top < min(label["y"] for label in labels)  # the first row's names in the chart
 
 
 def test_histogram_axis_fits_its_bars_with_room_for_the_captions():

@@ -10,11 +10,12 @@ test-output/browser/ (app.png, phone.png, tablet.png, dark.png).
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
 import pytest
-from browser_support import SCREENSHOTS, Tab, chromium, solara_server
+from browser_support import CONTRAST, SCREENSHOTS, Tab, chromium, solara_server
 
 pytestmark = pytest.mark.browser
 
@@ -272,6 +273,87 @@ def test_the_protocol_lanes_have_a_legend_of_their_colours(browser, app_url):
         s.close()
 
 
+# The items a view draws for one of its marks (by the mark's name), with their positions.
+ITEMS_OF = """([panel, mark]) => {
+  const view = document.querySelector('.devsim-grid').__vue__.views[panel];
+  const found = [];
+  (function walk(node) {
+    if (!node) return;
+    if (node.marktype && node.name === mark) {
+      for (const item of node.items || []) found.push({x: item.x, y: item.y, x2: item.x2});
+    }
+    for (const child of node.items || []) walk(child);
+  })(view.scenegraph().root);
+  return found;
+}"""
+
+
+def test_the_gate_panel_draws_the_open_gate_as_a_line(browser, app_url):
+    """The caption promises a dotted line where the window counts as open; its layer had no
+    rows, so Vega drew nothing."""
+    from devsim.plasticity import WINDOW_OPEN_GATE
+
+    s = Sim(browser, app_url + "/?organisms=1")
+    try:
+        s.page.locator(".devsim-chart-timeline").scroll_into_view_if_needed()
+        s.wait_drawn()
+        (rule,) = s.page.evaluate(ITEMS_OF, ["timeline", "open_gate_marks"])
+        height, top = 110, 1.2  # the gate panel's pixels and its axis' top (charts.py)
+        assert rule["y"] == pytest.approx(height * (1 - WINDOW_OPEN_GATE / top), abs=1)
+        assert abs(rule["x2"] - rule["x"]) > 300  # across the panel
+    finally:
+        s.close()
+
+
+# The group names a view writes: for each, its lines, how many fit their limit when measured
+# as drawn, and its bounds.
+NAMES_OF = """(panel) => {
+  const grid = document.querySelector('.devsim-grid').__vue__;
+  const metrics = grid.vega.textMetrics;
+  const found = [];
+  (function walk(node) {
+    if (!node) return;
+    if (node.marktype === 'text' && (node.name || '').startsWith('group_names')) {
+      for (const item of node.items || []) {
+        const lines = [].concat(item.text);
+        const b = item.bounds;
+        found.push({lines, fit: lines.filter((l) => metrics.width(item, l) <= item.limit).length,
+                    box: [b.x1, b.y1, b.x2, b.y2], mark: node.name});
+      }
+    }
+    for (const child of node.items || []) walk(child);
+  })(grid.views[panel].scenegraph().root);
+  return found;
+}"""
+
+
+def test_six_groups_are_named_whole_in_rows(browser, app_url):
+    """reverse_suture's six groups in one row were "co…", "reverse a…", with the OD classes'
+    labels run together; three to a row, every name is written whole, none over another."""
+    from devsim.viz.figures import display_name
+    from devsim.viz.page_model import presets
+
+    groups = [display_name(g.name) for g in presets()["reverse_suture"].groups]
+    s = Sim(browser, app_url + "/?protocol=reverse_suture&organisms=1")
+    try:
+        for panel in ("litter", "histogram"):
+            s.page.locator(f".devsim-chart-{panel}").scroll_into_view_if_needed()
+            s.wait_drawn()
+            names = s.page.evaluate(NAMES_OF, panel)
+            assert [" ".join(n["lines"]) for n in names] == groups, panel
+            for name in names:
+                assert name["fit"] == len(name["lines"]), (panel, name)  # not cut with "…"
+            for a, b in itertools.combinations(names, 2):
+                if a["mark"] == b["mark"]:  # the same row of the view
+                    apart = a["box"][2] <= b["box"][0] or b["box"][2] <= a["box"][0]
+                    assert apart or a["box"][3] <= b["box"][1] or b["box"][3] <= a["box"][1]
+            s.page.locator(f".devsim-chart-{panel}").screenshot(
+                path=str(SCREENSHOTS / f"six_groups_{panel}.png")
+            )
+    finally:
+        s.close()
+
+
 def test_a_click_on_a_litter_square_shows_that_animal(browser, app_url):
     """The chosen animal's square is outlined, so a student clicks another one: it now
     shows that animal in the synapse panels (it did nothing)."""
@@ -335,6 +417,30 @@ def test_settings_apply_at_p0_and_are_pending_after(browser, app_url):
             expect(s.page.locator(".devsim-invalid")).to_contain_text("seed")
         s.step.click()
         expect(s.age_text).to_have_text("Age: P1")
+    finally:
+        s.close()
+
+
+def test_a_cats_gene_sliders_have_room_and_stand_at_the_cats_values(browser, app_url):
+    """With the cat chosen, "(cat's own)" beside each gene's slider squeezed tau_theta's to
+    nothing, and r_mat's thumb stood at the mouse's 0.048 while its label said 0.025."""
+    from devsim.genome import Genome
+    from devsim.viz.page_model import PAGE_GENES
+
+    s = Sim(browser, app_url + "/?species=cat&organisms=1")
+    try:
+        page = s.settings()
+        for name, *_ in PAGE_GENES:
+            track = page.locator(f".devsim-input-{name} .v-slider").bounding_box()
+            assert track["width"] >= 150, (name, track)
+        thumb = page.locator(".devsim-input-r_mat [role=slider]")
+        cat = Genome.preset("cat").values["r_mat"]
+        page.wait_for_timeout(500)  # a value the slider rounded would come back by now
+        assert float(thumb.get_attribute("aria-valuenow")) == pytest.approx(cat)
+        # nothing was moved: the link keeps the mouse default, which runs the cat's own
+        mouse = Genome.preset("mouse").values["r_mat"]
+        assert f"r_mat={mouse:g}&" in page.url, page.url
+        s.screenshot("cat_genes.png")
     finally:
         s.close()
 
@@ -456,41 +562,6 @@ def test_keyboard_shortcuts(browser, app_url):
         assert s.play.inner_text().strip().lower().endswith("play")
     finally:
         s.close()
-
-
-CONTRAST = """(selectors) => {
-    const parse = (c) => {
-        const p = c.match(/rgba?\\(([^)]+)\\)/)[1].split(',').map(Number);
-        return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
-    };
-    const lum = ([r, g, b]) => {
-        const f = (v) => {
-            v /= 255;
-            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-        };
-        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-    };
-    const background = (el) => {
-        const layers = [];
-        for (; el; el = el.parentElement) {
-            const c = parse(getComputedStyle(el).backgroundColor);
-            if (c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
-        }
-        let out = [255, 255, 255];
-        for (const c of layers.reverse()) out = out.map((v, i) => v * (1 - c[3]) + c[i] * c[3]);
-        return out;
-    };
-    const out = [];
-    for (const sel of selectors) {
-        for (const el of document.querySelectorAll(sel)) {
-            if (!el.innerText || !el.innerText.trim() || !el.offsetParent) continue;
-            const a = lum(parse(getComputedStyle(el).color)), b = lum(background(el));
-            out.push({sel, text: el.innerText.slice(0, 40),
-                      ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)});
-        }
-    }
-    return out;
-}"""
 
 
 @pytest.fixture(scope="module")

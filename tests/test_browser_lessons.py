@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import Tab, chromium, solara_server
+from browser_support import CONTRAST, Tab, chromium, solara_server
 
 from devsim.lessons import lessons
 from devsim.viz.lessons_page import COMPARE, PREDICT
@@ -81,6 +81,11 @@ def test_a_lesson_end_to_end(browser, app_url):
         result = page.locator(".devsim-lesson-result")
         expect(result).to_contain_text("You predicted", timeout=60_000)
         expect(result).to_contain_text("At P28 the CBI of MD P24")
+        # the verdict is dark on its tint (Vuetify's green on green read at ~2.5:1)
+        page.wait_for_timeout(600)  # the box's transition
+        readings = page.evaluate(CONTRAST, [".devsim-lesson-result p"])
+        assert readings, "no verdict text"
+        assert all(r["ratio"] >= 4.5 for r in readings), readings
         expect(page.locator(".devsim-lesson-age")).to_have_text("P28")
         expect(run).to_be_disabled()
         tab.screenshot("lesson.png")
@@ -98,6 +103,51 @@ def test_a_lesson_end_to_end(browser, app_url):
         expect(table.locator(".devsim-agrees, .devsim-differs, .devsim-near")).to_have_count(3)
         tab.screenshot("lesson-compare.png")
         assert tab.failed == []
+    finally:
+        tab.close()
+
+
+# Whether an element's top is on screen and not under the app bar.
+TITLE_IN_VIEW = """(selector) => {
+  const box = document.querySelector(selector).getBoundingClientRect();
+  const bar = document.querySelector('.v-app-bar');
+  const covered = bar ? Math.max(0, bar.getBoundingClientRect().bottom) : 0;
+  return box.top >= covered - 1 && box.bottom <= window.innerHeight;
+}"""
+
+
+def test_back_and_next_bring_the_new_steps_title_into_view(browser, app_url):
+    """At 1280 x 720 a long step's buttons lie below the screen: pressed there, Back (or
+    Next) left the new step's title above it, so a student read the middle of a step whose
+    heading they never saw."""
+    from playwright.sync_api import expect
+
+    tab = Tab(browser, app_url + "lessons", width=1280, height=720)
+    page = tab.page
+    try:
+        page.locator(".devsim-lesson-card", has_text="Hubel & Wiesel").get_by_role(
+            "button", name="Start lesson"
+        ).click()
+        title = page.locator(".devsim-step-title")
+        expect(title).to_have_text("The question", timeout=30_000)
+        for _ in range(6):
+            if title.inner_text() == COMPARE:
+                break
+            page.locator(".devsim-next").click()
+            page.wait_for_timeout(200)
+        expect(title).to_have_text(COMPARE)  # the longest step: its table
+        back = page.locator(".devsim-back")
+        back.scroll_into_view_if_needed()
+        assert not page.evaluate(TITLE_IN_VIEW, ".devsim-step-title")  # as a student sees it
+        back.click()
+        expect(title).not_to_have_text(COMPARE)
+        page.wait_for_function(TITLE_IN_VIEW, arg=".devsim-step-title", timeout=5000)
+        # a step whose title is in view stays where it is
+        y, before = page.evaluate("() => scrollY"), title.inner_text()
+        page.locator(".devsim-back").click()
+        expect(title).not_to_have_text(before)
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => scrollY") == y
     finally:
         tab.close()
 

@@ -176,6 +176,8 @@ def test_predict_then_run_then_compare(page, fast):
     text = result.find(solara.widgets.HTML).widget.unsafe_innerHTML
     assert "At P28 the CBI of <strong>MD P24</strong>" in text  # readable, not md_p24
     assert "You predicted: <em>Toward the right eye (the open eye): the CBI falls</em>" in text
+    verdict = result.find(v.Alert).widget
+    assert "devsim-verdict-agrees" in verdict.class_  # the dark-on-tint box, not Vuetify's
     assert _texts(page, "devsim-lesson-age") == ["P28"]
     assert page.find(v.Btn, class_="devsim-run").widget.disabled  # the life is over
     assert page.find(v.RadioGroup, class_="devsim-prediction").widget.disabled
@@ -192,6 +194,31 @@ def test_predict_then_run_then_compare(page, fast):
     # row 1 (normal rearing: CBI, binocular share) from the live control group, and row 2
     verdicts = (">agrees<", ">differs<", ">just outside<")
     assert sum(html.count(v) for v in verdicts) == 3
+
+
+def _contrast(ink: str, tint: str) -> float:
+    """WCAG 2's contrast ratio of two '#rrggbb' colours."""
+
+    def luminance(colour: str) -> float:
+        rgb = [int(colour[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(ink), luminance(tint)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_verdict_reads_dark_on_its_tint():
+    """Vuetify's success and warning boxes put green (orange) text on their own light tint,
+    ~2.5:1; a class reading its verdict in class needs WCAG AA's 4.5:1."""
+    assert _contrast("#4caf50", "#edf7ee") < 3  # Vuetify's success box, as it was
+    assert set(lessons_page.VERDICT_COLOURS) == {"agrees", "differs"}
+    for verdict, (ink, tint) in lessons_page.VERDICT_COLOURS.items():
+        assert _contrast(ink, tint) >= 4.5, verdict
+        # set on the box itself, above Vuetify's colour class and without its overlay
+        rule = f".devsim-verdict-{verdict}.v-alert {{ color: {ink} !important; "
+        assert rule + f"background-color: {tint} !important;" in lessons_page.CSS
+    assert ".devsim-verdict.v-alert::before { opacity: 0 !important; }" in lessons_page.CSS
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ ODI on the diverging red-blue scale from -1 (right eye only) to +1 (left eye onl
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 from matplotlib.colors import to_hex
@@ -45,6 +46,8 @@ NO_DATA = "#cccccc"  # an organism or neuron that responds to neither eye
 CLASS_COLOURS = [to_hex(c) for c in figures.CLASS_COLOURS]  # OD classes 1..7, as the lessons'
 RF_SHOWN = 6  # neurons in the receptive-field panel
 RF_GAP = 2  # pixels between two receptive fields
+WRAP_AFTER = 4  # groups: more are drawn in rows of WRAPPED_GROUPS (litter, histograms)
+WRAPPED_GROUPS = 3
 
 
 # --- per-organism numbers -------------------------------------------------------------------
@@ -118,42 +121,73 @@ def _odi_colour(field: str) -> dict:
     }  # fmt: skip
 
 
+def groups_per_row(groups: int) -> int:
+    """How many groups the litter and the histograms draw side by side: all of them up to
+    :data:`WRAP_AFTER`, else :data:`WRAPPED_GROUPS` a row (six groups in one row of 420 px
+    cut their names to "co…" and ran the OD classes' labels together)."""
+    return groups if groups <= WRAP_AFTER else WRAPPED_GROUPS
+
+
+def name_lines(name: str, px: float, font_px: float = 11) -> list[str]:
+    """A group's name broken into lines of at most ``px`` pixels (at ~0.6 em a character,
+    bold), so it is written whole rather than cut."""
+    chars = max(6, int(px / (0.6 * font_px)))
+    return textwrap.wrap(name, chars, break_long_words=False, break_on_hyphens=False) or [name]
+
+
 # --- the litter ------------------------------------------------------------------------------
-def _litter_layout(model: DevelopmentModel) -> tuple[dict[int, tuple[int, int]], list, int, int]:
-    """Each organism's cell (column, row); the groups' labels; the grid's columns and rows."""
-    cells, labels, x0, rows = {}, [], 0, 1
-    for gi, group in enumerate(model.groups):
-        members = np.nonzero(model.group_of == gi)[0]
-        n = len(members)
-        cols = min(n, max(2, math.ceil(math.sqrt(2 * n))))
-        for k, row in enumerate(members):
-            cells[int(row)] = (x0 + k % cols, k // cols)
-        rows = max(rows, math.ceil(n / cols))
-        labels.append({"x": x0 + cols / 2, "name": display_name(group.name), "cells": cols})
-        x0 += cols + 1
-    return cells, labels, x0 - 1, rows
+LINE_PX = 14  # px per line of a group's name
+LITTER_HEIGHT = (90, 420)  # px: the litter's squares, at least and at most
+
+
+def _litter_layout(model: DevelopmentModel) -> tuple[dict[int, tuple[int, int]], list, int, list]:
+    """Each organism's cell (column, row); the groups' labels; the grid's columns; its y
+    extent [bottom, top] (above each row of groups, room for their names)."""
+    n_groups = len(model.groups)
+    per_row = groups_per_row(n_groups)
+    members = [np.nonzero(model.group_of == gi)[0] for gi in range(n_groups)]
+    cols = [min(len(m), max(2, math.ceil(math.sqrt(2 * len(m))))) for m in members]
+    block = max(cols)  # a group's columns: the groups of a wrapped row stand in columns
+    rows = max(math.ceil(len(m) / c) for m, c in zip(members, cols, strict=True))
+    width = per_row * (block + 1) - 1
+    cell = WIDTH / (width + 1)  # px per square, about (the chart fits its width)
+    lines = [name_lines(display_name(g.name), cell * (block + 0.8), 12) for g in model.groups]
+    gap = max(1.2, (LINE_PX * max(map(len, lines)) + 4) / cell)  # squares above a row
+    cells, labels = {}, []
+    for gi, group_members in enumerate(members):
+        r, c = divmod(gi, per_row)
+        x0, y0 = c * (block + 1), r * (rows + gap)
+        for k, row in enumerate(group_members):
+            cells[int(row)] = (x0 + k % cols[gi], y0 + k // cols[gi])
+        # a name's last line sits on its squares; Vega writes further lines below the first
+        above = (len(lines[gi]) - 1) * LINE_PX / cell
+        labels.append({"x": x0 + cols[gi] / 2, "y": y0 - 0.15 - above, "name": lines[gi],
+                       "cells": cols[gi]})  # fmt: skip
+    r_last = (n_groups - 1) // per_row
+    return cells, labels, width, [r_last * (rows + gap) + rows, -gap]
 
 
 def litter_spec(model: DevelopmentModel) -> dict:
-    cells, labels, cols, rows = _litter_layout(model)
-    height = int(min(260, max(90, 28 * rows * WIDTH / max(cols, 1) / 16)))
+    cells, labels, cols, extent = _litter_layout(model)
+    cell = WIDTH / (cols + 1)  # px per square, about (the chart fits its width)
+    height = int(min(LITTER_HEIGHT[1], max(LITTER_HEIGHT[0], cell * (extent[0] - extent[1]))))
     x = {"scale": {"domain": [0, cols]}, "axis": None}
-    y = {"scale": {"domain": [rows, -1.2]}, "axis": None}
+    y = {"scale": {"domain": extent}, "axis": None}
     spec = _base(height + 60, "The litter: one square per animal, coloured by its mean ODI; "
                               "click a square to show that animal below")  # fmt: skip
-    cell = WIDTH / (cols + 1)  # px per square, about (the chart fits its width)
     # a group's name may take its own squares' width, never its neighbour's (11 groups ran
-    # their names into each other)
+    # their names into each other); longer names take more lines (name_lines)
     name_limit = max(24, int(cell * min(label["cells"] for label in labels) + cell * 0.8))
     tooltip = [{"field": "animal", "title": "animal"},
                {"field": "odi", "title": "mean ODI", "format": "+.2f"}]  # fmt: skip
     spec["layer"] = [
         {
+            "name": "group_names",
             "data": {"values": labels},
             "mark": {"type": "text", "fontWeight": "bold", "fontSize": 12, "baseline": "bottom",
-                     "limit": name_limit},  # fmt: skip
+                     "limit": name_limit, "lineHeight": LINE_PX},  # fmt: skip
             "encoding": {"x": {"field": "x", "type": "quantitative", **x},
-                         "y": {"datum": -0.15, "type": "quantitative", **y},
+                         "y": {"field": "y", "type": "quantitative", **y},
                          "text": {"field": "name"}},
         },
         {
@@ -215,52 +249,92 @@ CAPTION_Y = 11  # px below the top of the histograms: a group's CBI and cell cou
 
 
 # --- OD histograms -----------------------------------------------------------------------------
+HISTOGRAM_HEIGHT = 190  # px: the histograms in one row; wrapped, each row is lower
+WRAPPED_HISTOGRAM_HEIGHT = 150
+
+
 def histogram_spec(model: DevelopmentModel) -> dict:
     """The groups' histograms side by side on one axis (class k of group g at 8 g + k), so
-    the spec stays fixed while the data stream in."""
+    the spec stays fixed while the data stream in; more than :data:`WRAP_AFTER` groups are
+    drawn in rows (each row its own view of the same data, the groups of its x range)."""
     n = len(model.groups)
-    names = [{"x": 8 * g + 4, "name": display_name(group.name)}
-             for g, group in enumerate(model.groups)]  # fmt: skip
-    ticks = [8 * g + k for g in range(n) for k in range(1, 8)]
-    x = {"type": "quantitative", "scale": {"domain": [0.3, 8 * n - 0.3], "nice": False},
+    per_row = groups_per_row(n)
+    # a group's name and caption stay within its own histogram (11 groups ran them together);
+    # a long name takes more lines instead of being cut
+    limit = max(24, int(0.9 * WIDTH / per_row) - 4)
+    names = []
+    for g, group in enumerate(model.groups):
+        lines = name_lines(display_name(group.name), limit)
+        # px above the chart: the last line on its top (Vega writes lines below the first)
+        names.append({"x": 8 * g + 4, "name": lines, "y": -(len(lines) - 1) * LINE_PX})
+    rows = [_histogram_row(model, names, r * per_row, min(n, (r + 1) * per_row), per_row, limit)
+            for r in range(math.ceil(n / per_row))]  # fmt: skip
+    description = "Ocular dominance histograms of each group, the control's as a black outline"
+    if len(rows) == 1:
+        spec = _base(HISTOGRAM_HEIGHT, description)
+        spec["layer"] = rows[0]["layer"]
+        return spec
+    spec = _base(0, description)
+    del spec["width"], spec["height"]
+    for row in rows[:-1]:  # the axis' title once, under the last row
+        for layer in row["layer"]:
+            if "axis" in layer["encoding"]["x"]:
+                layer["encoding"]["x"]["axis"] = {**layer["encoding"]["x"]["axis"], "title": None}
+    spec.update({"vconcat": rows, "spacing": 8,
+                 "resolve": {"scale": {"x": "independent", "y": "shared"}}})  # fmt: skip
+    return spec
+
+
+def _histogram_row(
+    model: DevelopmentModel, names: list[dict], first: int, end: int, per_row: int, limit: int
+) -> dict:
+    """The histograms of groups ``first`` .. ``end - 1``: a layered view whose x range is
+    ``per_row`` groups wide (a short last row keeps the others' columns)."""
+    lo, hi = 8 * first, 8 * (first + per_row)
+    ticks = [8 * g + k for g in range(first, end) for k in range(1, 8)]
+    x = {"type": "quantitative", "scale": {"domain": [lo + 0.3, hi - 0.3], "nice": False},
          "axis": {"values": ticks, "labelExpr": "(datum.value % 8)", "grid": False,
                   "title": "OD class: 1 = left eye only ... 7 = right eye only"}}  # fmt: skip
     # the top comes with the data (histogram_top: 50 % until a bar outgrows it), so the
     # usual 10-35 % bars fill the chart; names and captions sit at fixed pixels above them
     y = {"type": "quantitative", "scale": {"domain": {"unionWith": [0, 50]}, "nice": False}}
-    spec = _base(190, "Ocular dominance histograms of each group, the control's as a black outline")
-    # a group's name and caption stay within its own histogram (11 groups ran them together)
-    limit = max(24, int(0.9 * WIDTH / n) - 4)
-    spec["layer"] = [
-        {"data": {"values": names}, "mark": {"type": "text", "fontWeight": "bold", "fontSize": 11,
-                                             "baseline": "bottom", "limit": limit},
-         "encoding": {"x": {"field": "x", **x}, "y": {"value": 0}, "text": {"field": "name"}}},
-        {"data": {"name": "histogram"}, "mark": {"type": "rect"},
-         "encoding": {
-             "x": {"field": "x", **x}, "x2": {"field": "x2"},
-             "y": {"field": "percent", **y, "title": "% of cells"}, "y2": {"datum": 0},
-             "color": {"field": "od_class", "type": "ordinal", "legend": None,
-                       "scale": {"domain": list(range(1, 8)), "range": CLASS_COLOURS}},
-             "stroke": {"value": "#777"}, "strokeWidth": {"value": 0.5},
-             "tooltip": [{"field": "group"}, {"field": "od_class", "title": "OD class"},
-                         {"field": "cells", "title": "cells"},
-                         {"field": "percent", "title": "%", "format": ".0f"},
-                         {"field": "control", "title": "control %", "format": ".0f"},
-                         {"field": "control_group", "title": "its control"}]}},
-        {"data": {"name": "histogram"}, "mark": {"type": "rule", "color": "black",
-                                                 "strokeWidth": 2},
-         "encoding": {"x": {"field": "x", **x}, "x2": {"field": "x2"},
-                      "y": {"field": "control", **y}}},
-        {"data": {"name": "histogram_labels"}, "mark": {"type": "text", "fontSize": 10,
-                                                        "baseline": "top", "limit": limit},
-         "encoding": {"x": {"field": "x", **x}, "y": {"value": CAPTION_Y},
-                      "text": {"field": "text"}}},
-        # nothing drawn: it holds the axis top (the labels' rows carry it)
-        {"data": {"name": "histogram_labels"},
-         "mark": {"type": "point", "opacity": 0, "aria": False},
-         "encoding": {"x": {"field": "x", **x}, "y": {"field": "top", **y}}},
-    ]  # fmt: skip
-    return spec
+    mine = [{"filter": f"datum.x >= {lo} && datum.x < {8 * end}"}]  # this row's groups
+    wrapped = per_row < len(model.groups)
+    return {
+        "width": WIDTH - 50 if wrapped else WIDTH,
+        "height": WRAPPED_HISTOGRAM_HEIGHT if wrapped else HISTOGRAM_HEIGHT,
+        "layer": [
+            {"name": f"group_names_{first // per_row}", "data": {"values": names[first:end]},
+             "mark": {"type": "text", "fontWeight": "bold", "fontSize": 11, "baseline": "bottom",
+                      "limit": limit, "lineHeight": LINE_PX},
+             "encoding": {"x": {"field": "x", **x}, "text": {"field": "name"},
+                          "y": {"field": "y", "type": "quantitative", "scale": None}}},
+            {"data": {"name": "histogram"}, "transform": mine, "mark": {"type": "rect"},
+             "encoding": {
+                 "x": {"field": "x", **x}, "x2": {"field": "x2"},
+                 "y": {"field": "percent", **y, "title": "% of cells"}, "y2": {"datum": 0},
+                 "color": {"field": "od_class", "type": "ordinal", "legend": None,
+                           "scale": {"domain": list(range(1, 8)), "range": CLASS_COLOURS}},
+                 "stroke": {"value": "#777"}, "strokeWidth": {"value": 0.5},
+                 "tooltip": [{"field": "group"}, {"field": "od_class", "title": "OD class"},
+                             {"field": "cells", "title": "cells"},
+                             {"field": "percent", "title": "%", "format": ".0f"},
+                             {"field": "control", "title": "control %", "format": ".0f"},
+                             {"field": "control_group", "title": "its control"}]}},
+            {"data": {"name": "histogram"}, "transform": mine,
+             "mark": {"type": "rule", "color": "black", "strokeWidth": 2},
+             "encoding": {"x": {"field": "x", **x}, "x2": {"field": "x2"},
+                          "y": {"field": "control", **y}}},
+            {"data": {"name": "histogram_labels"}, "transform": mine,
+             "mark": {"type": "text", "fontSize": 10, "baseline": "top", "limit": limit},
+             "encoding": {"x": {"field": "x", **x}, "y": {"value": CAPTION_Y},
+                          "text": {"field": "text"}}},
+            # nothing drawn: it holds the axis top (the labels' rows carry it)
+            {"data": {"name": "histogram_labels"}, "transform": mine,
+             "mark": {"type": "point", "opacity": 0, "aria": False},
+             "encoding": {"x": {"field": "x", **x}, "y": {"field": "top", **y}}},
+        ],
+    }  # fmt: skip
 
 
 def _percent(hist) -> list[float]:
@@ -423,8 +497,10 @@ def timeline_spec(model: DevelopmentModel) -> dict:
                                 "title": "plasticity gate", "scale": {"domain": [0, 1.2]}},
                           "tooltip": [*tooltip, {"field": "gate", "format": ".2f",
                                                  "title": "gate"}]}},
-            # where the gold band starts: the window counts as open from this gate on
-            {"mark": {"type": "rule", "strokeDash": [2, 3], "color": "#8a6d00"},
+            # where the gold band starts: the window counts as open from this gate on (one
+            # row of its own: a layer without data draws nothing)
+            {"name": "open_gate", "data": {"values": [{}]},
+             "mark": {"type": "rule", "strokeDash": [2, 3], "color": "#8a6d00"},
              "encoding": {"y": {"datum": WINDOW_OPEN_GATE}}},
             today,
         ],

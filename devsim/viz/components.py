@@ -332,6 +332,9 @@ CSS = """
 .devsim-share input { flex: 1 1 260px; min-width: 0; font-size: 0.8em; padding: 3px 6px;
   border: 1px solid #bbb; border-radius: 4px; color: #1a1a1a; background: #fafafa; }
 .devsim-share button { border: 1px solid #888; border-radius: 4px; padding: 2px 10px; }
+/* a gene's label above its slider: beside it, "(cat's own)" squeezed tau_theta's to nothing */
+.devsim-genes .v-input__slider .v-input__slot { flex-wrap: wrap; }
+.devsim-genes .v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; margin: 0; }
 .devsim-large { font-size: 1.35em; }
 .devsim-large .devsim-grid {
   grid-template-columns: repeat(auto-fill, minmax(min(100%, 640px), 1fr)); }
@@ -619,9 +622,11 @@ def _input(name: str, disabled: bool = False):
             label += f" (this preset lives to P{preset.days})"
     elif spec["type"] == "SliderFloat":
         species = draft.value["species"]
-        used = gene_in_use(name, value, species)
         own = f" ({species}'s own)" if species != "mouse" and at_default(name, value) else ""
-        label = f"{label}: {used:g}{own}"
+        # the thumb stands where the label says: a gene at the mouse default runs the
+        # species' own value (the cat's r_mat thumb sat at the mouse's 0.048 beside "0.025")
+        value = gene_in_use(name, value, species)
+        label = f"{label}: {value:g}{own}"
 
     def on_value(new):
         change(name, new)
@@ -693,7 +698,7 @@ def Settings():
                     dz = custom and bool(draft.value["diazepam"])
                     for name in ("diazepam_from", "diazepam_to"):
                         _input(name, disabled=not dz)
-                with solara.Column(gap="2px"):
+                with solara.Column(gap="2px", classes=["devsim-genes"]):
                     solara.Text("Genes (at the mouse default, each species runs its own value)",
                                 style={"font-weight": "600"})  # fmt: skip
                     for name, *_ in PAGE_GENES:

@@ -36,6 +36,7 @@ import weakref
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import solara
@@ -66,6 +67,9 @@ NO_CHANGE = 0.05  # a change smaller than this counts as "no clear change"
 BALDWIN_PATH = "/baldwin"
 PREDICT = "Predict, then run"
 COMPARE = "Compare with the published result"
+# The prediction's verdict: (ink, tint) of its box. Vuetify's green and orange text on their
+# own 12 % tint read at ~2.5:1; a dark ink of the same hue on a light tint reads at >= 6:1.
+VERDICT_COLOURS = {"agrees": ("#1b5e20", "#e8f5e9"), "differs": ("#7a3e00", "#fff3e0")}
 
 # Which comparison the prediction is about, where it is not "the first manipulated group
 # against the reference group at the end of the run" (scenario name -> Question fields).
@@ -772,9 +776,22 @@ CSS = """
 .devsim-lesson-result p { margin-bottom: 0.4em; }
 .devsim-question { font-weight: 600; margin-top: 6px; }
 """
+# the tint is the box's own background, not Vuetify's translucent ::before, so the text is
+# read against one colour
+CSS += "".join(
+    f".devsim-verdict-{verdict}.v-alert {{ color: {ink} !important; "
+    f"background-color: {tint} !important; border-color: {ink} !important; }}\n"
+    for verdict, (ink, tint) in VERDICT_COLOURS.items()
+)
+CSS += ".devsim-verdict.v-alert::before { opacity: 0 !important; }\n"
 
 
 # --- components -------------------------------------------------------------------------------
+@solara.component_vue(str(Path(__file__).parent / "step_scroll.vue"))
+def StepScroll(step: str):
+    """Scrolls to the step's title when ``step`` changes (see step_scroll.vue)."""
+
+
 @solara.component
 def Text(markdown: str, classes: list[str] = [], style: dict | None = None):  # noqa: B006
     """Markdown as HTML (no KaTeX or Mermaid needed, unlike ``solara.Markdown``)."""
@@ -929,7 +946,11 @@ def PredictStep(lesson: Lesson, run: LiveRun, question: Question, task):
                 f"You predicted: *{question.label(prediction.value)}*. **{mark}**"
             )
             alert = solara.Success if right else solara.Warning
-            with alert(icon="mdi-check-circle" if right else "mdi-alert-circle"):
+            verdict = "agrees" if right else "differs"
+            with alert(
+                icon="mdi-check-circle" if right else "mdi-alert-circle",
+                classes=["devsim-verdict", f"devsim-verdict-{verdict}"],
+            ):
                 Text(text)
 
 
@@ -1066,6 +1087,7 @@ def LessonView(lesson: Lesson):
         )
         solara.Text(lesson.title, classes=["devsim-lesson-heading"])
     Stepper(steps, index)
+    StepScroll(step=f"{lesson.name}:{index}")
     columns = [6, 6] if step.kind == "compare" else [5, 7]
     # side by side from a tablet's width on, stacked on a phone (the text was a few words wide)
     with solara.ColumnsResponsive(12, medium=columns, gutters_dense=True):

@@ -26,6 +26,7 @@ from devsim.model import DevelopmentModel
 from devsim.scenario import Scenario, group_label, load_scenario, parse_scenario, read_toml
 from devsim.senses import CONDITION_TEXTS, CONDITIONS, EYE_CONDITIONS
 from devsim.shipped import scenario_dir
+from devsim.validation import ROWS
 
 CUSTOM = "custom"
 
@@ -34,22 +35,42 @@ CUSTOM = "custom"
 PAGE_GENES: tuple[tuple[str, str, float, float, float], ...] = (
     # what the gene does first (a student reads that), its name in scenario files after;
     # short, or the slider has no room (the tooltip says more)
-    ("r_mat", "Window timing (r_mat)", 0.0, 0.2, 0.002),
+    ("r_mat", "Window timing (r_mat)", 0.0, 0.2, 0.001),  # the cat's 0.025 on the grid
     ("g_inh", "Inhibition (g_inh)", 0.0, 3.0, 0.05),
     ("eta", "Learning rate (eta)", 0.0, 0.5, 0.01),
     ("tau_theta", "Threshold speed, days (tau_theta)", 0.01, 1.0, 0.01),
 )
 
 
+def sweep_bases(directory: Path) -> set[str]:
+    """The scenarios (by file stem) that the sweeps in ``directory`` start from (their
+    ``base``)."""
+    bases = set()
+    for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
+        try:
+            sweep = read_toml(path).get("sweep")
+        except DevsimInputError:
+            continue
+        if isinstance(sweep, dict) and isinstance(sweep.get("base"), str):
+            bases.add(Path(sweep["base"]).stem)
+    return bases
+
+
 def load_presets(directory: Path | None = None) -> dict[str, Scenario]:
     """Every scenario in ``directory`` (default: the shipped ones) by file stem.
 
     Files that are not single scenarios (e.g. ``[sweep]`` definitions) or do not validate
-    are left out; no folder gives no presets.
+    are left out, and so is a sweep's base that is no experiment of the validation table
+    (``cp_profile_base``, which only a sweep runs, unlike ``md_critical``); no folder gives
+    no presets.
     """
     directory = scenario_dir() if directory is None else directory
+    experiments = {name for *_, scenarios in ROWS for name in scenarios}
+    only_bases = sweep_bases(directory) - experiments
     presets = {}
     for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
+        if path.stem in only_bases:
+            continue
         try:
             if "sweep" in read_toml(path):
                 continue
