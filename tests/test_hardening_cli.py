@@ -735,3 +735,27 @@ def test_group_names_that_differ_only_in_case_are_refused(tmp_path, capsys):
         "case; allowed: group names that differ in more than case"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_the_app_server_keeps_plain_https_cookie_warning_out_of_the_terminal(monkeypatch):
+    """Solara warns, once a session, that a SameSite=None cookie needs https: on plain http
+    at 127.0.0.1 that is expected, and it filled a teacher's terminal (20 lines a class).
+    The server's environment filters it; a user's own PYTHONWARNINGS is kept."""
+    import argparse
+    import subprocess
+    import sys
+
+    from devsim.cli.app import server_command
+
+    monkeypatch.setenv("PYTHONWARNINGS", "default::DeprecationWarning")
+    args = argparse.Namespace(session_timeout="15m", port=8765, host="127.0.0.1")
+    _, env = server_command(args)
+    assert env["PYTHONWARNINGS"].startswith("default::DeprecationWarning,")
+    code = (
+        "import warnings\n"
+        "warnings.warn('Cookies with samesite=none require https to be set', UserWarning)\n"
+        "warnings.warn('another warning', UserWarning)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert "samesite" not in done.stderr
+    assert "another warning" in done.stderr  # only that one is filtered

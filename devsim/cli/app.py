@@ -54,6 +54,11 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
             f"got {args.host!r}"
         )
     env = {**os.environ, **server_env(args.session_timeout)}
+    # one warning a session that plain http on 127.0.0.1 is expected to give (the cookie
+    # cannot be SameSite=None without https): it filled a teacher's terminal
+    env["PYTHONWARNINGS"] = ",".join(
+        w for w in (os.environ.get("PYTHONWARNINGS"), SAMESITE_WARNING) if w
+    )
     command = [
         sys.executable, "-m", "solara", "run", "devsim.viz.app",
         "--host", args.host, "--port", str(args.port),
@@ -74,6 +79,9 @@ def _host(text: str) -> bool:
         return False
     label = r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
     return len(text) <= 253 and re.fullmatch(rf"{label}(\.{label})*\.?", text) is not None
+
+
+SAMESITE_WARNING = "ignore:Cookies with samesite=none require https:UserWarning"
 
 
 def server_env(session_timeout: str = SESSION_TIMEOUT) -> dict[str, str]:
