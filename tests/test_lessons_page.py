@@ -639,6 +639,7 @@ def test_a_malformed_lesson_file_is_named_and_the_others_still_listed(
     from devsim.errors import DevsimInputError
 
     shipped = [lesson.title for lesson in lessons()]
+    first = lessons()[0].name
     for path in devsim.lessons.lesson_dir().glob("*.md"):
         shutil.copy(path, tmp_path / path.name)
     (tmp_path / "zz_broken.md").write_text("+++\ntitle = 'x'\n+++\nbody", encoding="utf-8")
@@ -650,7 +651,11 @@ def test_a_malformed_lesson_file_is_named_and_the_others_still_listed(
         assert len(alerts) == 1
         assert "zz_broken.md: summary: required field is missing" in alerts[0]
         assert "left out" in alerts[0]
+        # the students' steps of another lesson do not carry the teacher's error
+        lessons_page.chosen.set(first)
+        assert not rc.find(v.Alert).widgets
     finally:
+        lessons_page.chosen.set("")
         rc.close()
     with pytest.raises(DevsimInputError, match="zz_broken.md"):  # the CLI still refuses it
         devsim.lessons.lessons()

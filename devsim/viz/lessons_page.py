@@ -1147,10 +1147,10 @@ def LessonsPage():
     solara.Style(CSS)
     solara.AppBarTitle("devsim: lessons")
     with solara.Column(classes=["devsim-lessons"], gap="10px"):
-        for line in error.splitlines() if error else ():
-            solara.Error(f"{line} (this lesson is left out until its file is mended)")
         lesson = next((item for item in items if item.name == chosen.value), None)
-        if lesson is None:
+        if lesson is None:  # a broken file is the teacher's to mend: said on the list only
+            for line in error.splitlines() if error else ():
+                solara.Error(f"{line} (this lesson is left out until its file is mended)")
             solara.Text("Lessons", classes=["devsim-lesson-heading"])
             LessonList(items)
         else:
