@@ -221,7 +221,7 @@ class Step:
 
 COMPARE_TEXT = """
 The published experiments of this lesson, with the target the validation table checks
-(`devsim validate` runs each with 16 animals per group and 5 seeds). The last column is what
+(devsim's validation runs each with 16 animals per group and 5 seeds). The last column is what
 **this live run** gives, wherever the quantity comes from the scenario you just ran. One small
 run scatters more than the mean over five seeds: a value a little outside the target is no
 surprise, one on the other side of zero would be. Each quantity is read as its row defines it
