@@ -380,6 +380,14 @@ GLOSSARY = (
      "toward the right (ipsilateral) eye, as they do when the left eye is closed."),
     ("±", r"±", "the value is the mean of repeated runs, ± how much it varied between them "
      "(the standard deviation)."),
+    ("pinwheel", r"pinwheel", "a point of an orientation map around which every "
+     "orientation is found, as the colours are around the centre of a colour wheel; cat "
+     "and monkey maps have about π (3.1) per column area."),
+    ("Λ, column spacing", r"Λ|column spacing", "the distance on the cortical sheet from "
+     "one patch of an eye (or an orientation) to the next of the same, in units of the "
+     "sheet; the cat's is about 9 units here."),
+    ("ring", r"\bring\b", "how far the map's column spacing stands out of its spectrum: "
+     "about 1 when units are salt and pepper, about 2 or more when the map has columns."),
     ("seed", r"\bseeds?\b", "the number that starts a run's random draws: runs with "
      "different seeds are like different litters."),
 )  # fmt: skip

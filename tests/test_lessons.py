@@ -168,3 +168,6 @@ def test_the_glossary_defines_the_words_a_page_uses_and_no_others():
     defined = re.findall(r"<dt>(.*?)</dt>", glossary_html(page))
     assert defined == ["P24", "CBI", "±"]  # in the glossary's order; not ODI (a picture)
     assert glossary_html("<p>Nothing to explain.</p>") == ""
+    # the sheet's map words, which its figures print (Λ 8.9, ring ×1.6, pinwheels circled)
+    maps = glossary_html("<figcaption>Λ 8.9, ring ×1.6; pinwheels circled</figcaption>")
+    assert re.findall(r"<dt>(.*?)</dt>", maps) == ["pinwheel", "Λ, column spacing", "ring"]
