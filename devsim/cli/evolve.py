@@ -650,7 +650,7 @@ def _verdict(check: dict) -> str:
         return "MISS"
     if check.get("drift_value") is None or not math.isfinite(check["p_vs_drift"]):
         return "ok, untested"  # no drift baseline, or too few seeds to test against it
-    return "ok" if check["beyond_drift"] else "ok, as drift"
+    return "ok" if check["beyond_drift"] else "ok, not beyond drift"
 
 
 def _tick(feature: str, timescale: str) -> str:
