@@ -222,6 +222,18 @@ def tournament(
     return draws[np.arange(size), best]
 
 
+def heritability(midparent: np.ndarray, offspring: np.ndarray) -> float:
+    """The slope of offspring fitness on midparent fitness, the narrow-sense heritability
+    of fitness (Falconer & Mackay 1996; with one parent, asexual, the broad sense): with the
+    selection differential S, the breeder's equation predicts the response R = h^2 S. NaN
+    without parents (the founders) or without variation among them."""
+    known = np.isfinite(midparent) & np.isfinite(offspring)
+    x, y = midparent[known], offspring[known]
+    if x.size < 3 or np.ptp(x) == 0:
+        return float("nan")
+    return float(np.cov(x, y)[0, 1] / np.var(x, ddof=1))
+
+
 def circular_mean_sd(degrees: np.ndarray, period: float = 180.0) -> tuple[float, float]:
     """Mean and circular standard deviation of angles with the given period."""
     if degrees.size == 0:
@@ -327,6 +339,7 @@ class EvolvingOrganism(CellAgent):
         self.cell = cell
         self.traits: dict[str, float] = {}
         self.world: dict[str, float] = {}
+        self.midparent_fitness = float("nan")  # its parents' mean fitness (founders: none)
 
     @property
     def fitness(self) -> float:
@@ -533,6 +546,7 @@ class EvolutionModel(mesa.Model):
         self.parents_of_last_generation = np.zeros(0, dtype=int)
         # (parents, effective size) of the generation last bred; none for the founders
         self.parentage = (float("nan"), float("nan"))
+        self.selection_differential = float("nan")  # of the generation last bred
         # set a PhaseTimer to time the development kernel's days (benchmarks/bench_islands.py)
         self.timer: PhaseTimer | None = None
         if state is not None:
@@ -706,7 +720,7 @@ class EvolutionModel(mesa.Model):
     def reproduce(self) -> None:
         """Local reproduction: every cell's offspring have parents from its neighbourhood."""
         parents = self.organisms()
-        fitness = np.array([a.fitness for a in parents])
+        real = fitness = np.array([a.fitness for a in parents])
         if not self.config.selection:  # who wins no longer depends on the genes
             fitness = self.rng.permutation(fitness)
         values, sigmas = self.genome_arrays(parents)
@@ -737,9 +751,17 @@ class EvolutionModel(mesa.Model):
         if self.config.mutation:
             child_values, child_sigmas = self._mutate(child_values, child_sigmas)
         self.parents_of_last_generation = first
+        # each offspring's midparent fitness (its one parent's without recombination), and
+        # the selection differential: the parents' mean fitness, weighted by offspring,
+        # over the generation's (0 under drift: the shuffled tournaments are blind to it)
+        midparent = (real[first] + real[second]) / 2 if self.config.recombination else real[first]
+        self.selection_differential = float(midparent.mean() - real.mean())
         for agent in parents:
             agent.remove()
-        self._place(child_values, child_sigmas, cells)
+        for child, value in zip(
+            self._place(child_values, child_sigmas, cells), midparent, strict=True
+        ):
+            child.midparent_fitness = float(value)
 
     def _draw_worlds(self, organisms) -> dict[str, np.ndarray]:
         """Each newborn's world: per feature (columns of the (o, features) arrays) the
@@ -952,6 +974,11 @@ class EvolutionModel(mesa.Model):
                 mean = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
                 row[f"{t}@{f.name}_mean"] = mean
         row["parents"], row["effective_size"] = self.parentage
+        row["selection_differential"] = self.selection_differential
+        row["heritability"] = heritability(
+            np.array([a.midparent_fitness for a in organisms]),
+            traits["fitness"],
+        )
         row["window_opened_fraction"] = float(np.isfinite(traits["window_open"]).mean())
         row["deprived_fraction"] = float(np.mean([a.world["deprived"] for a in organisms]))
         row["world_changed_fraction"] = float(

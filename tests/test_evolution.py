@@ -559,3 +559,38 @@ def test_without_selection_the_orientation_sigma_over_the_markers_scatters_about
     ratios = np.array(ratios)
     assert 0.6 < np.median(ratios) < 1.6, np.median(ratios)
     assert 0.35 < np.mean(ratios < 1) < 0.65
+
+
+def test_each_generation_records_its_heritability_and_selection_differential():
+    """The breeder's equation's terms (R = h² S) were not recorded: parents were kept
+    (parents_of_last_generation) and never read. A fitness that is a gene inherited
+    exactly has a heritability of 1; tournaments on it give a positive selection
+    differential, the drift baseline's shuffled ones none."""
+    for selection in (True, False):
+        model = tiny_model(2, neighbourhood=5, per_cell=8, recombination=False,
+                           mutation_scale=5.0, selection=selection)  # fmt: skip
+        model.config = model.config.model_copy(update={"mutation": False})
+
+        lived = model.live
+
+        def fitness_is_eta(model=model):
+            for agent in model.organisms():
+                agent.traits["fitness"] = agent.genome.values["eta"]
+
+        def live(lived=lived, fitness_is_eta=fitness_is_eta):  # development, then fitness = eta
+            lived()
+            fitness_is_eta()
+
+        fitness_is_eta()  # the founders'
+        spread = np.std([a.fitness for a in model.organisms()])
+        model.live = live
+        model.step()
+        row = model.history().iloc[-1]
+        founders = model.history().iloc[0]
+        assert np.isnan(founders["heritability"])
+        assert np.isnan(founders["selection_differential"])
+        assert row["heritability"] == pytest.approx(1.0)
+        if selection:
+            assert row["selection_differential"] > 0.3 * spread
+        else:
+            assert abs(row["selection_differential"]) < 0.3 * spread
