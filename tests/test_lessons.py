@@ -103,7 +103,7 @@ def test_malformed_lessons_name_the_file_and_the_problem(tmp_path, text, message
 
 
 def test_a_header_error_names_the_files_line_not_the_headers(tmp_path):
-    """"line 1, column 9" pointed at the file's line 3 (counted from inside the header)."""
+    """ "line 1, column 9" pointed at the file's line 3 (counted from inside the header)."""
     path = tmp_path / "broken.md"
     path.write_text("\n+++\ntitle = 'x\nsummary = 'y'\n+++\nbody\n")
     with pytest.raises(DevsimInputError, match=r"malformed TOML header: .*\(at line 3, column"):
