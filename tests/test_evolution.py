@@ -529,7 +529,8 @@ def test_the_drift_baseline_keeps_selections_effective_size_without_selecting():
 
 def test_without_selection_the_orientation_sigma_over_the_markers_scatters_about_one():
     """The σ signature of selection (orientation gene's σ change / the neutral marker's)
-    fell below 1 with no selection at all (median 0.13 over 200 neutral runs): the
+    fell below 1 with no selection at all (median 0.14 over 200 neutral runs at
+    mutation_scales' settings, benchmarks/neutral_sigma.py): the
     marker's σ could grow 50x, the orientation gene's 4.5x. The marker now mutates as the
     orientation gene does. The model's own operators, fitness without genetic content."""
     from devsim.evolution import GENE_BY_NAME, PERIODIC_GENES, mutate
