@@ -210,7 +210,7 @@ FIGURE_METRICS = {
 }
 # What defines a run besides its parameters and seed, in every row: results.parquet of
 # other batches can be concatenated without losing a condition only the manifest named
-RUN_SETTINGS = ("days", "neurons", "presentations_per_day", "batch_size", "cortex")
+RUN_SETTINGS = ("days", "neurons", "presentations_per_day", "batch_size", "cortex", "sheet_size")
 RESULT_COLUMNS = (  # after one column per parameter
     "seed_index",
     "seed",

@@ -516,6 +516,7 @@ def test_each_row_says_its_group_s_species_and_the_run_s_settings(tmp_path):
     assert table["presentations_per_day"].tolist() == [16] * 4
     assert table["batch_size"].tolist() == [16] * 4  # the default, not in the base file
     assert table["cortex"].tolist() == ["point"] * 4
+    assert table["sheet_size"].tolist() == [32] * 4  # a sheet's side, unused by a point cortex
     written = pd.read_parquet(out / "results.parquet")
     assert written.columns.tolist() == table.columns.tolist()
     assert json.loads((out / "manifest.json").read_text())["result_columns"] == {

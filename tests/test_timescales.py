@@ -17,11 +17,13 @@ from devsim.evolution_scenario import DEFAULT_REGIONAL, parse_evolution_scenario
 from devsim.islands import island_generators
 from devsim.shipped import resolve
 from devsim.timescales import (
+    claims,
     feature_timescale,
     holm,
     layer_measures,
     predictions,
     shares,
+    smallest_p,
     timescale_label,
     versus_drift,
 )
@@ -363,11 +365,26 @@ def test_each_prediction_is_checked_on_the_drift_baseline_too(tmp_path, capsys):
     expected = predictions(drift, timescales)
     assert list(checks["drift_value"]) == pytest.approx([c["value"] for c in expected])
     assert list(checks["holds_under_drift"]) == [c["holds"] for c in expected]
-    # two seeds an arm: a one-sided rank test can reach 1/6 at best, never beyond drift
-    assert checks["p_vs_drift"].between(1 / 6 - 1e-9, 1).all(), checks["p_vs_drift"]
+    # two seeds an arm: a one-sided rank test can reach 1/6 at best, 6/6 over six tested
+    # claims: untested, and said so (not "not beyond drift", which reads as a finding)
+    tested = checks[checks["claim"] != "individual: |template match|"]
+    assert tested["p_vs_drift"].between(1 / 6 - 1e-9, 1).all(), tested["p_vs_drift"]
+    assert checks.loc[checks["claim"] == "individual: |template match|", "p_vs_drift"].isna().all()
+    assert not checks["tested"].any()
     assert not checks["beyond_drift"].any()
+    assert "too few seeds to test against drift: the smallest p they allow is 1" in printed
     held = checks[checks["holds"]]
-    assert f"{len(held)} of {len(checks)} hold; 0 of them beyond drift (p < 0.05)" in printed
+    assert f"{len(held)} of {len(checks)} hold; 0 of them beyond drift (p < 0.05): evidence " \
+        f"of selection; {len(held)} untested" in printed  # fmt: skip
+
+
+def test_how_small_a_p_the_seeds_allow():
+    timescales = {"fixed": math.inf, "g10": 10.0, "ind": 1.0, "life": 0.6}
+    # 8 claims, the template match of a world drawn for each individual not among them
+    assert sum(c.tested for c in claims(timescales)) == 7
+    assert smallest_p(5, 5, timescales) == pytest.approx(7 / 252)
+    assert smallest_p(4, 4, timescales) == pytest.approx(7 / 70)
+    assert smallest_p(5, 0, timescales) == math.inf
 
 
 def test_an_interval_reaching_zero_has_no_lower_whisker_on_a_log_panel(tmp_path):
@@ -446,4 +463,4 @@ def test_a_spectrum_whose_marker_does_not_evolve_reports_the_rest(tmp_path, caps
     checks = pd.read_csv(out / "predictions.csv")
     assert not checks["claim"].str.contains("sigma").any()
     assert "individual: learning rate / fixed's" in set(checks["claim"])
-    assert "2 not measured (a gene they read did not evolve)" in printed
+    assert "2 not measured (a measure they read is missing or zero" in printed

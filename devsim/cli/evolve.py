@@ -74,7 +74,6 @@ RESERVED = (  # files of --out, not scenario folders
     "timescales.png",
     "predictions.csv",
 )
-ALPHA = 0.05  # a prediction is beyond drift where selection's seeds differ at Holm's 5 %
 DRIFT = "drift"  # --drift: DIR/drift/<label>/seed<S>/, the same runs without selection
 
 
@@ -557,12 +556,14 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
     the predictions checked for each scenario (printed, and ``predictions.csv``)."""
     from devsim.plots.evolution import plot_timescales
     from devsim.timescales import (
+        ALPHA,
         claims,
         feature_timescale,
         layer_loads,
         predictions,
         run_layers,
         shares,
+        smallest_p,
         timescale_label,
         versus_drift,
     )
@@ -602,13 +603,20 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
         missing = len(claims(timescales)) - len(made)
         under_drift = {c["claim"]: c for c in predictions(drift, timescales)} if drift else {}
         p_drift = versus_drift(timescales, seeds[label, "on"], seeds[label, "off"]) if drift else {}
+        # with few seeds no p can fall below ALPHA: say so, not "not beyond drift"
+        floor = smallest_p(len(seeds[label, "on"]), len(seeds.get((label, "off"), [])), timescales)
+        testable = floor < ALPHA
         against = "   (drift: the same check without selection; p: selection's seeds vs drift's)"
         print(f"  {printable(label)}" + (against if drift else ""))
+        if drift and not testable:
+            print(f"    (too few seeds to test against drift: the smallest p they allow is "
+                  f"{floor:.2g}, not below {ALPHA:g})")  # fmt: skip
         for c in made:
             d, p = under_drift.get(c["claim"]), p_drift.get(c["claim"], math.nan)
+            tested = testable and math.isfinite(p)
             c = {"scenario": label, **c, "drift_value": d and d["value"],
-                 "holds_under_drift": d and d["holds"], "p_vs_drift": p,
-                 "beyond_drift": bool(c["holds"] and p < ALPHA)}  # fmt: skip
+                 "holds_under_drift": d and d["holds"], "p_vs_drift": p, "tested": tested,
+                 "beyond_drift": bool(c["holds"] and tested and p < ALPHA)}  # fmt: skip
             checks.append(c)
             mark = "yes" if c["holds"] else "NO"
             line = f"    {c['claim']:<44} {c['value']:9.3g}  {c['target']:<10} {mark:<3}"
@@ -618,11 +626,13 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
         held = [c for c in checks if c["scenario"] == label and c["holds"]]
         total = sum(c["scenario"] == label for c in checks)
         beyond = sum(c["beyond_drift"] for c in held)
+        untested = sum(not c["tested"] for c in held)
         print(f"    {len(held)} of {total} hold" + (
-            f"; {beyond} of them beyond drift (p < {ALPHA:g}): evidence of selection" if drift
+            f"; {beyond} of them beyond drift (p < {ALPHA:g}): evidence of selection"
+            + (f"; {untested} untested" if untested else "") if drift
             else "; run with --drift to test them against drift")
-            + (f"; {missing} not measured (a gene they read did not evolve)" if missing
-               else ""))  # fmt: skip
+            + (f"; {missing} not measured (a measure they read is missing or zero: e.g. a "
+               "gene that did not evolve)" if missing else ""))  # fmt: skip
     atomic_write(out / "predictions.csv", lambda tmp: pd.DataFrame(checks).to_csv(tmp, index=False))
     notes = [
         f"{_verdict(c)}  {c['claim']}: {c['value']:.3g} ({c['target']})"
@@ -644,12 +654,12 @@ def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> 
 
 
 def _verdict(check: dict) -> str:
-    """A prediction's mark on the figure: MISS; ok (beyond drift), ok but not beyond drift,
-    or ok with no drift baseline to test it against."""
+    """A prediction's mark on the figure: MISS; ok (beyond drift); ok, not beyond drift; or
+    ok, untested (no drift baseline, too few seeds, or a prediction no test can tell)."""
     if not check["holds"]:
         return "MISS"
-    if check.get("drift_value") is None or not math.isfinite(check["p_vs_drift"]):
-        return "ok, untested"  # no drift baseline, or too few seeds to test against it
+    if check.get("drift_value") is None or not check.get("tested"):
+        return "ok, untested"
     return "ok" if check["beyond_drift"] else "ok, not beyond drift"
 
 
