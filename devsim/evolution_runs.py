@@ -97,8 +97,14 @@ def _result(scenario, seed: int, table, pool, models: list, start: float) -> dic
         "evolving_genes": evolving,
         "final": {k: last[k] for k in pool.columns},
         "sigma_change": {n: sigma_change(pool, n) for n in evolving},
+        # only for the genes whose mutation the marker copies (innate_orientation and its
+        # regional copies): another gene's range and ceiling give it another drift
         "sigma_ratio_to_marker": (
-            {n: gene_sigma_ratio(pool, n, "marker") for n in evolving if n != "marker"}
+            {
+                n: gene_sigma_ratio(pool, n, "marker")
+                for n in evolving
+                if base_gene(n) == "innate_orientation"
+            }
             if "marker" in evolving and scenario.self_adaptive
             else {}
         ),

@@ -595,3 +595,18 @@ def test_each_generation_records_its_heritability_and_selection_differential():
             assert row["selection_differential"] > 0.3 * spread
         else:
             assert abs(row["selection_differential"]) < 0.3 * spread
+
+
+def test_the_marker_is_the_sigma_reference_only_of_the_gene_it_copies():
+    """summary.json gave every evolving gene a σ ratio to the marker, but the marker
+    mutates as innate_orientation does: another gene's range and ceiling drift otherwise,
+    so its ratio would not scatter about 1 without selection."""
+    from devsim.evolution_runs import evolve
+
+    scenario = parse_evolution_scenario({
+        "name": "ratios", "generations": 1, **TINY, "grid": [3, 2],
+        "evolve": ["eta", "innate_strength", "innate_orientation", "marker"],
+    })  # fmt: skip
+    summary = evolve(scenario, seed=1, progress=False)["summary"]
+    assert set(summary["sigma_ratio_to_marker"]) == {"innate_orientation"}
+    assert set(summary["sigma_change"]) >= {"eta", "innate_orientation", "marker"}

@@ -121,8 +121,8 @@ def add_parser(subparsers) -> None:
         "--drift",
         action="store_true",
         help="also run every scenario and seed without selection (its tournaments on "
-        "fitness shuffled each generation: drift at the same effective size), the drift "
-        "baseline, into DIR/drift/<scenario>/",
+        "fitness shuffled each generation: drift at a generation's effective size), the "
+        "drift baseline, into DIR/drift/<scenario>/",
     )
     parser.add_argument(
         "--quick", action="store_true", help="the scenario's reduced [quick] settings (tests)"
