@@ -283,4 +283,4 @@ def smallest_p(selected: int, drifted: int, timescales: Mapping[str, float]) -> 
     tested = sum(c.tested for c in claims(timescales))
     if not (selected and drifted):
         return math.inf
-    return tested / math.comb(selected + drifted, selected)
+    return min(1.0, tested / math.comb(selected + drifted, selected))  # Holm caps it at 1

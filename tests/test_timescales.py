@@ -372,7 +372,7 @@ def test_each_prediction_is_checked_on_the_drift_baseline_too(tmp_path, capsys):
     assert checks.loc[checks["claim"] == "individual: |template match|", "p_vs_drift"].isna().all()
     assert not checks["tested"].any()
     assert not checks["beyond_drift"].any()
-    assert "too few seeds to test against drift: the smallest p they allow is 1" in printed
+    assert "too few seeds to test against drift: the smallest p they allow is 1, " in printed
     held = checks[checks["holds"]]
     assert f"{len(held)} of {len(checks)} hold; 0 of them beyond drift (p < 0.05): evidence " \
         f"of selection; {len(held)} untested" in printed  # fmt: skip
@@ -464,3 +464,9 @@ def test_a_spectrum_whose_marker_does_not_evolve_reports_the_rest(tmp_path, caps
     assert not checks["claim"].str.contains("sigma").any()
     assert "individual: learning rate / fixed's" in set(checks["claim"])
     assert "2 not measured (a measure they read is missing or zero" in printed
+
+
+def test_the_smallest_p_is_a_probability():
+    """Two seeds an arm over eight predictions printed "the smallest p they allow is 1.3"."""
+    timescales = {"fixed": math.inf, "g10": 10.0, "ind": 1.0, "life": 0.6}
+    assert smallest_p(2, 2, timescales) == 1.0
