@@ -94,8 +94,9 @@ uses the same seeds (common random numbers make differences between points sharp
   column stays the run's coordinate in the sweep), ``seed_index``, ``seed``,
   ``run_id``, ``group``, ``status`` (``ok``/``failed``), ``error``, ``organisms`` and
   ``species`` (the group's own, else the scenario's), the run's :data:`RUN_SETTINGS`
-  (``days``, ``neurons``, ``presentations_per_day``, ``batch_size``, ``cortex``: held
-  fixed or swept, so that the tables of several batches can be concatenated), the final
+  (``days``, ``neurons``, ``presentations_per_day``, ``batch_size``, ``cortex``,
+  ``sheet_size``: held fixed or swept, so that the tables of several batches can be
+  concatenated), the final
   metrics of ``summary.json`` (the OD histogram as ``od_class_1`` .. ``od_class_7``), ``shift_cbi``
   (its control's CBI, the group's own ``control`` or else the reference group's, minus
   this group's CBI: 0 for the reference group itself),
@@ -183,7 +184,7 @@ from devsim.scenario import (
     reference_group,
 )
 from devsim.senses import EYE_CONDITIONS, REARING_STATISTICS
-from devsim.shipped import is_path, kind_of, scenario_names, scenario_path
+from devsim.shipped import file_kind, is_path, scenario_names, scenario_path
 
 SWEEP_KEYS = (
     "name",
@@ -683,11 +684,7 @@ def _load_base(table: dict, base_dir: Path, err: _Errors) -> tuple[str, dict]:
             f"allowed: a scenario TOML path relative to the sweep file, or a shipped "
             "scenario's name (see devsim scenarios)",
         )
-    try:  # (what cannot be read is left to load_scenario, which says why)
-        kind = kind_of(read_toml(path, "scenario"))
-    except DevsimInputError:
-        kind = None
-    if kind == "sweep":  # not "sweep: unknown key"
+    if file_kind(path, "scenario") == "sweep":  # not "sweep: unknown key"
         raise err(
             "sweep.base",
             f"{_show(base)} is a sweep file, not a scenario; allowed: a scenario file (the one "

@@ -133,15 +133,20 @@ def kind_of(data: dict) -> str | None:
     return None
 
 
+def file_kind(path: Path, kind: str) -> str | None:
+    """:func:`kind_of` the TOML file at ``path``, read as a ``kind`` file; None as well if it
+    cannot be read (left to the loader, which says why)."""
+    try:
+        return kind_of(read_toml(path, _LABEL[kind]))
+    except DevsimInputError:
+        return None
+
+
 def check_kind(path: Path, kind: str) -> None:
     """One line if the file at ``path`` is another kind of file than a command's ``kind``
     (a sweep given to ``devsim run`` says ``devsim batch`` runs it, not that its ``name`` is
     missing); a file that cannot be read is left to the loader, which says why."""
-    try:
-        data = read_toml(path, _LABEL[kind])
-    except DevsimInputError:
-        return
-    found = kind_of(data)
+    found = file_kind(path, kind)
     if found is not None and found != kind:
         raise DevsimInputError(
             f"{printable(str(path), 200)}: {_A[found]} file, not {_A[kind]}: run it with "

@@ -191,7 +191,7 @@ def claims(timescales: Mapping[str, float]) -> list[Claim]:
                 _at(f"sigma_ratio@{f}"),
                 lambda v: v <= 0.1,
                 False,
-            )  # fmt: skip
+            )
         )
     for fixed in by_kind["fixed"][:1]:
         for f in by_kind["generations"]:  # a moving optimum keeps more of its sigma

@@ -23,7 +23,7 @@ from devsim.cohort import BATCH_SIZE, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
 from devsim.genome import GENE_BY_NAME, SPECIES, Genome
 from devsim.model import DevelopmentModel
-from devsim.scenario import Scenario, group_label, load_scenario, parse_scenario, read_toml
+from devsim.scenario import Scenario, group_label, parse_scenario, read_toml
 from devsim.senses import CONDITION_TEXTS, CONDITIONS, EYE_CONDITIONS
 from devsim.shipped import scenario_dir
 from devsim.validation import ROWS
@@ -42,20 +42,6 @@ PAGE_GENES: tuple[tuple[str, str, float, float, float], ...] = (
 )
 
 
-def sweep_bases(directory: Path) -> set[str]:
-    """The scenarios (by file stem) that the sweeps in ``directory`` start from (their
-    ``base``)."""
-    bases = set()
-    for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
-        try:
-            sweep = read_toml(path).get("sweep")
-        except DevsimInputError:
-            continue
-        if isinstance(sweep, dict) and isinstance(sweep.get("base"), str):
-            bases.add(Path(sweep["base"]).stem)
-    return bases
-
-
 def load_presets(directory: Path | None = None) -> dict[str, Scenario]:
     """Every scenario in ``directory`` (default: the shipped ones) by file stem.
 
@@ -65,16 +51,21 @@ def load_presets(directory: Path | None = None) -> dict[str, Scenario]:
     no presets.
     """
     directory = scenario_dir() if directory is None else directory
-    experiments = {name for *_, scenarios in ROWS for name in scenarios}
-    only_bases = sweep_bases(directory) - experiments
-    presets = {}
+    files = {}  # each file read once: a sweep names its base, a scenario is a preset
     for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
-        if path.stem in only_bases:
+        try:
+            files[path] = read_toml(path)
+        except DevsimInputError:
+            continue
+    sweeps = [data["sweep"] for data in files.values() if isinstance(data.get("sweep"), dict)]
+    bases = {Path(sweep["base"]).stem for sweep in sweeps if isinstance(sweep.get("base"), str)}
+    only_bases = bases - {name for *_, scenarios in ROWS for name in scenarios}
+    presets = {}
+    for path, data in files.items():
+        if "sweep" in data or path.stem in only_bases:
             continue
         try:
-            if "sweep" in read_toml(path):
-                continue
-            presets[path.stem] = load_scenario(path)
+            presets[path.stem] = parse_scenario(data, source=str(path))
         except DevsimInputError:
             continue
     return presets
