@@ -296,6 +296,7 @@ class EvolutionScenario(_Strict):
     islands: Islands = Islands()
     quick: Quick = Quick()
     _source: str = PrivateAttr(default="<scenario>")  # the file, for errors of later changes
+    _quick: bool = PrivateAttr(default=False)  # the reduced [quick] settings (quick_version)
 
     @field_validator("description")
     @classmethod
@@ -441,7 +442,7 @@ class EvolutionScenario(_Strict):
                 "migrants": min(self.islands.migrants, q.grid[0] * q.grid[1] * q.per_cell),
             }
         )
-        return self.with_changes(
+        quick = self.with_changes(
             source=f"{self._source} [quick]",
             generations=min(self.generations, q.generations),
             grid=q.grid,
@@ -451,6 +452,19 @@ class EvolutionScenario(_Strict):
             batch_size=q.batch_size,
             islands=islands.model_dump(),
         )
+        quick._quick = True
+        return quick
+
+    @property
+    def title(self) -> str:
+        """The name that titles figures: a quick run says its own scale, since the name
+        describes the file's (a quick "... on 16 islands" runs 2)."""
+        if not self._quick:
+            return self.name
+        scale = f"{self.grid[0] * self.grid[1] * self.per_cell} organisms"
+        if self.islands.count > 1:
+            scale = f"{self.islands.count} islands of {scale}"
+        return f"{self.name} [quick run: {scale}, {self.generations} generations]"
 
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :class:`EvolutionModel` (everything but name, seed, etc.)."""

@@ -22,6 +22,7 @@ from devsim.evolution_scenario import (
     parse_evolution_scenario,
 )
 from devsim.scenario import NAME_MAX, SEED_MAX
+from devsim.shipped import scenario_path
 
 # One generation of four organisms that live 16 days: about a second a run.
 TINY = """\
@@ -244,6 +245,16 @@ def test_copies_of_a_scenario_are_validated():
         scenario.with_changes(source="--generations 9", generations=10**9)
     with pytest.raises(DevsimInputError, match=r"^f\.toml: seed: "):
         scenario.with_changes(seed=-1)
+
+
+def test_a_quick_run_titles_its_figures_with_its_own_scale():
+    full = load_evolution_scenario(scenario_path("islands_timescales", "evolution"))
+    assert full.title == full.name == "Timescale spectrum on 16 islands"
+    quick = full.quick_version()
+    assert quick.name == full.name  # the name is the file's; the figures say the scale run
+    assert quick.title == (
+        "Timescale spectrum on 16 islands [quick run: 2 islands of 12 organisms, 2 generations]"
+    )
 
 
 # --- 4. strict types --------------------------------------------------------------------------

@@ -267,10 +267,10 @@ def write_run(out: Path, scenario, result: dict) -> None:
         )
         fig = staging / "figures"
         fig.mkdir()
-        plot_traits(pool, fig / "traits.png", title=scenario.name)
-        plot_genes(pool, evolving, fig / "genes.png", title=scenario.name)
-        plot_sigmas(pool, evolving, fig / "mutation_scales.png", title=scenario.name)
-        plot_habitat_maps(result["maps_shown"], fig / "habitat_map.png", title=scenario.name)
+        plot_traits(pool, fig / "traits.png", title=scenario.title)
+        plot_genes(pool, evolving, fig / "genes.png", title=scenario.title)
+        plot_sigmas(pool, evolving, fig / "mutation_scales.png", title=scenario.title)
+        plot_habitat_maps(result["maps_shown"], fig / "habitat_map.png", title=scenario.title)
     (out / CHECKPOINT).unlink(missing_ok=True)
 
 
