@@ -543,7 +543,9 @@ class EvolutionModel(mesa.Model):
         # One row per generation (plain values): the record history() reads.
         self.datacollector = mesa.DataCollector(model_reporters={"generation": "last_row"})
         self.last_row: dict[str, float] = {}
-        self.parents_of_last_generation = np.zeros(0, dtype=int)
+        # (offspring, 2): each offspring's two parents, rows of the generation before (the
+        # same row twice without recombination: the second tournament's winner is unused)
+        self.parents_of_last_generation = np.zeros((0, 2), dtype=int)
         # (parents, effective size) of the generation last bred; none for the founders
         self.parentage = (float("nan"), float("nan"))
         self.selection_differential = float("nan")  # of the generation last bred
@@ -750,7 +752,9 @@ class EvolutionModel(mesa.Model):
         self.parentage = parentage(parent_of, len(parents))
         if self.config.mutation:
             child_values, child_sigmas = self._mutate(child_values, child_sigmas)
-        self.parents_of_last_generation = first
+        self.parents_of_last_generation = np.stack(
+            [first, second if self.config.recombination else first], axis=1
+        )
         # each offspring's midparent fitness (its one parent's without recombination), and
         # the selection differential: the parents' mean fitness, weighted by offspring,
         # over the generation's (0 under drift: the shuffled tournaments are blind to it)

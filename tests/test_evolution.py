@@ -167,9 +167,30 @@ def test_offspring_inherit_parent_genes_exactly_without_mutation():
     model.reproduce()
     child_values, child_sigmas = model.genome_arrays()
     parents = model.parents_of_last_generation
+    assert np.array_equal(parents[:, 0], parents[:, 1])  # one parent without recombination
+    parents = parents[:, 0]
     np.testing.assert_array_equal(child_values, values[parents])
     np.testing.assert_array_equal(child_sigmas, sigmas[parents])
     assert np.all(child_values[:, GENE_NAMES.index("eta")] == 0.2)
+
+
+def test_with_recombination_each_gene_comes_from_one_of_the_two_recorded_parents():
+    """parents_of_last_generation recorded only the first parent: a child's genes taken
+    from the second pointed at nobody."""
+    model = tiny_model(4, mutation=False, recombination=True)
+    for row, agent in enumerate(model.organisms()):  # every founder's genes its own
+        for n in model.gene_names:
+            agent.genome.values[n] *= 1 + 1e-9 * row
+    values, _ = model.genome_arrays()
+    assert len(np.unique(values[:, 0])) == len(values)
+    model.reproduce()
+    children, _ = model.genome_arrays()
+    parents = model.parents_of_last_generation
+    assert parents.shape == (len(children), 2)
+    from_first = children == values[parents[:, 0]]
+    from_second = children == values[parents[:, 1]]
+    assert np.all(from_first | from_second)
+    assert np.any(~from_first)  # some genes came from the second parent alone
 
 
 def test_selection_acts_on_developed_phenotypes():
