@@ -36,7 +36,12 @@ import pandas as pd
 
 from devsim import __version__
 from devsim.errors import DevsimRunError
-from devsim.evolution import EvolutionModel, circular_columns
+from devsim.evolution import (
+    EvolutionModel,
+    between_island_share,
+    circular_columns,
+    column_period,
+)
 from devsim.evolution_scenario import EvolutionScenario
 from devsim.outputs import atomic_write, printable
 from devsim.provenance import code_digest
@@ -258,12 +263,25 @@ def table_of(rows: list[dict]) -> pd.DataFrame:
 def pooled(table: pd.DataFrame) -> pd.DataFrame:
     """One row per generation: the mean over islands of every column (islands are the same
     size, so a mean of island means is the population's mean; ``*_sd`` columns become the
-    mean within-island spread; an angle's mean is circular). A table without islands is
+    mean within-island spread; an angle's mean is circular), and each gene's ``*_fst``, the
+    share of its variance between the islands (:func:`between_island_share`: a neutral
+    marker's is what drift and migration leave; a gene above it is pulled apart by
+    selection that differs between islands, one below it held alike by selection that
+    does not: the Q_ST-F_ST comparison, Whitlock 2008). A table without islands is
     returned as it is."""
     if "island" not in table:
         return table
     grouped = table.drop(columns="island").groupby("generation", sort=True)
-    return circular_columns(grouped.mean(), grouped).reset_index()
+    pool = circular_columns(grouped.mean(), grouped)
+    for gene in (c.removesuffix("_sigma") for c in table if c.endswith("_sigma")):
+        period = column_period(f"{gene}_mean")
+        pool[f"{gene}_fst"] = grouped.apply(
+            lambda rows, g=gene, p=period: between_island_share(
+                rows[f"{g}_mean"], rows[f"{g}_sd"], p
+            ),
+            include_groups=False,
+        )
+    return pool.reset_index()
 
 
 def _progress_line(scenario, epoch: int, epochs: int, rows: list[dict], seconds: float) -> str:

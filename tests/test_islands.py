@@ -3,7 +3,9 @@ serially and on Dask, and a run killed mid-way that continues from its last epoc
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -207,6 +209,9 @@ def test_serial_and_two_dask_workers_write_the_same_bytes(tmp_path, capsys):
     assert not (tmp_path / "serial" / CHECKPOINT).exists()  # gone once the run is written
     out = capsys.readouterr().out
     assert "3 islands, 5 generations each" in out
+    assert re.search(r"F_ST \(variance between islands\): eta 0\.\d+, .*marker 0\.\d+", out)
+    final = json.loads((tmp_path / "serial" / "summary.json").read_text())["final"]
+    assert 0 <= final["marker_fst"] <= 1
 
 
 def test_a_killed_run_continues_from_its_last_epoch(tmp_path):
@@ -315,6 +320,43 @@ def test_orientations_average_as_angles_over_islands_generations_and_seeds():
     row = summarise(seeds).set_index("metric").loc["innate_orientation_mean"]
     assert min(row["mean"], 180 - row["mean"]) == pytest.approx(0.0, abs=1e-9)
     assert row["sd"] < 3  # the circular spread, not the sd of 178, 2 and 0
+
+
+def test_between_island_share_is_wrights_fst_of_a_quantitative_gene():
+    from devsim.evolution import between_island_share, circular_mean_sd
+
+    # islands at 0 and 2, sd 1 in each: between 1, within 1
+    assert between_island_share([0.0, 2.0], [1.0, 1.0]) == pytest.approx(0.5)
+    assert between_island_share([3.0, 3.0, 3.0], [1.0, 2.0, 0.5]) == 0.0  # alike islands
+    assert between_island_share([1.0, 5.0], [0.0, 0.0]) == 1.0  # nothing within
+    assert np.isnan(between_island_share([1.0, 1.0], [0.0, 0.0]))  # nothing varies
+    # the same from the pooled population's own variance (equal sizes: exact)
+    rng = np.random.default_rng(0)
+    islands = [rng.normal(m, s, 50) for m, s in [(0, 1), (1, 2), (4, 0.5)]]
+    whole = np.concatenate(islands)
+    share = between_island_share([i.mean() for i in islands], [i.std() for i in islands])
+    assert share == pytest.approx(np.var([i.mean() for i in islands]) / whole.var())
+    # angles: islands about 1 and 179 degrees, sd 1, are 2 degrees apart, not 178: half
+    # the variance between them (as 0 and 2 would be), not nearly all of it
+    tight = [np.array([0.0, 2.0]), np.array([178.0, 180.0])]
+    stats = [circular_mean_sd(a, 180.0) for a in tight]
+    assert [s for _, s in stats] == pytest.approx([1.0, 1.0], rel=1e-3)
+    near = between_island_share([m for m, _ in stats], [s for _, s in stats], 180.0)
+    assert near == pytest.approx(0.5, abs=1e-3)
+    assert between_island_share([1.0, 179.0], [1.0, 1.0]) > 0.99  # read as numbers
+    apart = [np.array([44.0, 46.0]), np.array([134.0, 136.0])]  # opposite on the circle
+    stats = [circular_mean_sd(a, 180.0) for a in apart]
+    assert between_island_share([m for m, _ in stats], [s for _, s in stats], 180.0) > 0.99
+
+
+def test_pooled_islands_report_each_genes_fst():
+    table, _ = run_islands(scenario(count=3, migrants=0), seed=9)
+    islands = pooled(table)
+    for gene in ("eta", "r_close", "floor_adult", "marker"):
+        share = islands[f"{gene}_fst"]
+        assert share.between(0, 1).all(), (gene, share.tolist())
+    # founders drawn alike on every island share little; isolated islands drift apart
+    assert islands["marker_fst"].iloc[-1] > islands["marker_fst"].iloc[0]
 
 
 def test_drift_runs_the_same_scenarios_without_selection(tmp_path, capsys):

@@ -468,6 +468,11 @@ def _single(out: Path, scenario, args: argparse.Namespace) -> None:
     print(f"{printable(scenario.name)}  (seed {seed}, {int(last['generation'])} generations)")
     for key in (k for k in SUMMARY_TRAITS if k in table):  # a gene may be regional
         print(f"  {key:<22} {_shown(table.iloc[0][key])} -> {_shown(last[key])}")
+    shares = [c for c in table if c.endswith("_fst")]
+    if shares:  # the marker's: what drift and migration alone leave between islands
+        print("  F_ST (variance between islands): " + ", ".join(
+            f"{c.removesuffix('_fst')} {_shown(last[c], 0)}" for c in shares
+        ))  # fmt: skip
     print(f"results in {printable(str(out))}/ (generations.parquet, summary.json, figures/)")
 
 
