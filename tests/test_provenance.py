@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -106,3 +107,17 @@ def test_version_prints_devsim_s_version_and_the_code_its_results_record(capsys)
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert out == f"devsim {__version__} (code {code_digest()})\n"
+
+
+def test_the_citation_file_names_this_version():
+    """CITATION.cff is what GitHub's "Cite this repository" and Zenodo read: it must parse
+    and name the version the package says it is."""
+    import yaml
+
+    import devsim
+
+    path = Path(__file__).resolve().parents[1] / "CITATION.cff"
+    citation = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert citation["cff-version"] == "1.2.0"
+    assert str(citation["version"]) == devsim.__version__
+    assert all(citation[key] for key in ("title", "authors", "message"))
