@@ -136,6 +136,12 @@ def test_back_and_next_bring_the_new_steps_title_into_view(browser, app_url):
             page.locator(".devsim-next").click()
             page.wait_for_timeout(200)
         expect(title).to_have_text(COMPARE)  # the longest step: its table
+        # the address follows the step: wait for it, so that its render is not mistaken
+        # for the scroll under test
+        step = re.search(
+            r"Step (\d+) of", page.get_by_text(re.compile(r"^Step \d+ of")).inner_text()
+        )
+        expect(page).to_have_url(re.compile(rf"step={step[1]}$"))
         back = page.locator(".devsim-back")
         back.scroll_into_view_if_needed()
         assert not page.evaluate(TITLE_IN_VIEW, ".devsim-step-title")  # as a student sees it
@@ -148,6 +154,53 @@ def test_back_and_next_bring_the_new_steps_title_into_view(browser, app_url):
         expect(title).not_to_have_text(before)
         page.wait_for_timeout(500)
         assert page.evaluate("() => scrollY") == y
+    finally:
+        tab.close()
+
+
+def test_the_address_names_the_lesson_and_its_step(browser, app_url):
+    """A refresh started a lesson over at the list, and a teacher could not hand a class a
+    link to a step: the address now follows the lesson and step, and the page follows the
+    address (a link, a refresh, Back and Forward)."""
+    from playwright.sync_api import expect
+
+    tab = Tab(browser, app_url + "lessons")
+    page = tab.page
+    title = page.locator(".devsim-step-title")
+    cards = page.locator(".devsim-lesson-card")
+    try:
+        cards.filter(has_text="Hubel & Wiesel").get_by_role("button", name="Start lesson").click()
+        expect(title).to_have_text("The question", timeout=30_000)
+        expect(page).to_have_url(re.compile(r"/lessons\?lesson=hubel_wiesel&step=1$"))
+        page.locator(".devsim-next").click()
+        expect(title).to_have_text("The historical experiment")
+        expect(page).to_have_url(re.compile(r"step=2$"))
+        page.reload()  # a new session: the address alone brings the step back
+        expect(title).to_have_text("The historical experiment", timeout=30_000)
+        page.locator(".devsim-back").click()
+        expect(title).to_have_text("The question")
+        expect(page).to_have_url(re.compile(r"step=1$"))  # written after the render
+        page.go_back()
+        expect(title).to_have_text("The historical experiment")
+        page.go_forward()
+        expect(title).to_have_text("The question")
+        page.get_by_role("tab", name="Simulation").click()  # another tab and back: kept
+        expect(page.get_by_role("button", name="Step")).to_be_visible(timeout=30_000)
+        page.get_by_role("tab", name="Lessons").click()
+        expect(title).to_have_text("The question")
+        expect(page).to_have_url(re.compile(r"/lessons\?lesson=hubel_wiesel&step=1$"))
+        # links that name what is not there say so in one line, and show what there is
+        page.goto(app_url + "lessons?lesson=hubel_wiesel&step=99")
+        expect(page.locator(".devsim-link-error")).to_contain_text(
+            "step '99' is not one of this lesson's", timeout=30_000
+        )
+        expect(title).to_have_text("The question")
+        page.goto(app_url + "lessons?lesson=no_such_lesson")
+        expect(page.locator(".devsim-link-error")).to_contain_text(
+            "The link names no lesson 'no_such_lesson'", timeout=30_000
+        )
+        expect(cards).to_have_count(LESSONS)
+        assert not tab.failed
     finally:
         tab.close()
 

@@ -37,6 +37,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 import solara
@@ -650,6 +651,7 @@ chosen = solara.reactive("")  # the lesson shown ("" = the list of lessons)
 step_index = solara.reactive(0)
 prediction = solara.reactive("")
 live = solara.reactive(None)  # LiveRun of the chosen lesson, or None
+link_error = solara.reactive("")  # what the address got wrong (an unknown lesson, step)
 preparing = solara.reactive(False)  # a live run is being built
 wanted = solara.reactive(0)  # counts the builds asked for: only the latest one is shown
 building = solara.reactive(0)  # the build under way (a view mounted again starts no second)
@@ -660,6 +662,7 @@ logger = logging.getLogger(__name__)
 
 
 def open_lesson(lesson: Lesson) -> None:
+    link_error.set("")
     step_index.set(0)
     prediction.set("")
     _prepare(lesson)  # before the view mounts, so that it starts one build, the latest
@@ -705,6 +708,7 @@ def build_live_run(lesson: Lesson, request: int) -> None:
 
 
 def close_lesson() -> None:
+    link_error.set("")
     chosen.set("")
     live.set(None)
     prediction.set("")
@@ -1140,14 +1144,73 @@ def LessonView(lesson: Lesson):
             )
 
 
+def lesson_link(name: str, index: int) -> str:
+    """The page's address for lesson ``name`` at step ``index`` (0-based; the address
+    counts from 1, as the page does), or the list of lessons for no name."""
+    return "/lessons" + (f"?{urlencode({'lesson': name, 'step': index + 1})}" if name else "")
+
+
+def read_link(search: str, items: list[Lesson]) -> tuple[Lesson | None, int, str]:
+    """The lesson and step (0-based) an address names, and what it got wrong ("" if
+    nothing): an unknown lesson shows the list, a step out of range the first step."""
+    query = dict(parse_qsl(search or ""))
+    name = query.get("lesson", "")
+    if not name:
+        return None, 0, ""
+    lesson = next((item for item in items if item.name == name), None)
+    if lesson is None:
+        return None, 0, f"The link names no lesson {printable(name, 60)!r}: choose one below."
+    count = len(lesson_steps(lesson))
+    step = query.get("step", "1")
+    if step.isdecimal() and 1 <= int(step) <= count:
+        return lesson, int(step) - 1, ""
+    problem = f"The link's step {printable(step, 20)!r} is not one of this lesson's 1–{count}"
+    return lesson, 0, f"{problem}: here is its first step."
+
+
+def follow_link(search: str, items: list[Lesson]) -> None:
+    """Show what the address names (a link, a refresh, the browser's Back or Forward)."""
+    lesson, index, problem = read_link(search, items)
+    if lesson is None and chosen.value:
+        close_lesson()
+    elif lesson is not None and chosen.value != lesson.name:
+        open_lesson(lesson)
+    if lesson is not None:
+        step_index.set(index)
+    link_error.set(problem)  # until a lesson is opened or closed on the page
+
+
 @solara.component
 def LessonsPage():
-    """The Lessons route: the list of lessons, or one lesson step by step."""
+    """The Lessons route: the list of lessons, or one lesson step by step. The address
+    names the lesson and its step (``/lessons?lesson=hubel_wiesel&step=3``), so a refresh,
+    a link handed to a class or the browser's Back and Forward find the same step."""
     items, error = solara.use_memo(_load, dependencies=[])
+    router = solara.use_router()
+    seen = solara.use_ref(None)  # the address last read or written by this page
+
+    def sync():
+        if router.set_path is None:  # no address (the page outside the app, e.g. in a
+            return  # notebook or a test): nothing to follow or to write
+        search = router.search or ""
+        if search != seen.current and (search or seen.current is not None or not chosen.value):
+            follow_link(search, items)  # the address changed: the page follows it
+            seen.current = search
+            return
+        # the page changed (a lesson opened or closed, a step taken; or the tab came back
+        # to a lesson still open): the address follows it
+        wanted = lesson_link(chosen.value, step_index.value)
+        seen.current = wanted.partition("?")[2]
+        if seen.current != search:
+            router.push(wanted)
+
+    solara.use_effect(sync, [router.search, chosen.value, step_index.value])
     solara.Style(CSS)
     solara.AppBarTitle("devsim: lessons")
     with solara.Column(classes=["devsim-lessons"], gap="10px"):
         lesson = next((item for item in items if item.name == chosen.value), None)
+        if link_error.value:
+            solara.Warning(link_error.value, classes=["devsim-link-error"])
         if lesson is None:  # a broken file is the teacher's to mend: said on the list only
             for line in error.splitlines() if error else ():
                 solara.Error(f"{line} (this lesson is left out until its file is mended)")
