@@ -49,7 +49,7 @@ from typing import Any
 
 from devsim import provenance  # its digest is computed at import: forked workers inherit it
 from devsim.errors import DevsimInputError
-from devsim.outputs import atomic_text
+from devsim.outputs import atomic_text, printable
 
 WARM_ENV = "DEVSIM_WARM"  # the warm-up function of a local cluster's workers (by name)
 TRIM = "MALLOC_TRIM_THRESHOLD_"  # set by Dask for its workers; see _nanny
@@ -163,12 +163,45 @@ def connect(address: str):
     from distributed import Client
 
     try:
-        return Client(address, timeout="15s")
+        client = Client(address, timeout="15s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise DevsimInputError(
             f"--scheduler: cannot connect to {address!r} ({exc}); allowed: the address of a "
             "running Dask scheduler, e.g. tcp://127.0.0.1:8786"
         ) from None
+    try:
+        check_workers(client, f"--scheduler {address}")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _worker_code() -> str:
+    """The code digest of the process this runs in (on a worker: the worker's)."""
+    return provenance.code_digest()
+
+
+def check_workers(client, what: str) -> None:
+    """Refuse, before any job, a cluster whose workers run other code (another devsim,
+    numpy or numba) than this process, or cannot import devsim: each of their jobs would
+    fail (:func:`execute` checks every job too, for workers that join later)."""
+    mine = provenance.code_digest()
+    try:
+        codes = client.run(_worker_code)
+    except Exception as exc:  # e.g. a worker without devsim cannot unpickle the question
+        raise DevsimInputError(
+            f"{what}: a worker cannot run devsim ({type(exc).__name__}: "
+            f"{printable(str(exc), 120)}); allowed: the same devsim ({mine}), numpy and "
+            "numba installed on every worker"
+        ) from None
+    other = sorted(worker for worker, code in codes.items() if code != mine)
+    if other:
+        raise DevsimInputError(
+            f"{what}: {len(other)} of {len(codes)} workers run other devsim code "
+            f"({printable(other[0], 80)}: {printable(str(codes[other[0]]), 80)}) than this "
+            f"process ({mine}); allowed: the same devsim, numpy and numba on every worker"
+        )
 
 
 def check_script_guarded(what: str, workers: int, scheduler: Any) -> None:
@@ -423,6 +456,7 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
     if isinstance(scheduler, str):
         return stack.enter_context(connect(scheduler))
     if scheduler is not None:
+        check_workers(scheduler, "scheduler")
         return scheduler
     check_script_guarded("a local Dask cluster", workers, scheduler)
     import dask
