@@ -364,6 +364,34 @@ def test_play_keeps_the_pace_and_stops_at_the_end(page):
     assert "Finished" in _text(page, "devsim-today")
 
 
+def test_a_server_that_cannot_keep_the_speed_says_the_pace_it_keeps(page, monkeypatch):
+    """At 16 days per second a busy server drew fewer frames, each with more days, and
+    fell behind silently: the speed menu said 16 while the class saw 3."""
+    original = components.advance
+
+    def slow(days=1, *args, **kwargs):  # a day takes 0.25 s: at most 4 days per second
+        time.sleep(0.25 * days)
+        return original(days, *args, **kwargs)
+
+    monkeypatch.setattr(components, "advance", slow)
+    monkeypatch.setattr(components, "DOUBLE_CLICK", 0.0)  # presses faster than a person's
+    _set(page, "days", 120)
+    components.speed.set(16)
+    _click(page, "devsim-play")
+    behind = page.find(v.Html, class_="devsim-behind").wait_for(timeout=30)
+    kept = float(re.search(r"keeps about ([\d.]+) days", behind.widget.children[0])[1])
+    assert 0 < kept <= 4.5
+    _click(page, "devsim-play")  # paused: nothing to say
+    page.find(v.Html, class_="devsim-behind").wait_for("detached", timeout=10)
+    components.speed.set(2)  # a pace the server keeps: nothing said while playing
+    monkeypatch.setattr(components, "advance", original)
+    _click(page, "devsim-play")
+    time.sleep(2 * components.PACE_WINDOW + 0.5)
+    assert components.playing.value
+    page.find(v.Html, class_="devsim-behind").assert_empty()
+    _click(page, "devsim-play")
+
+
 def test_links_round_trip_and_bad_links_say_which_field():
     inputs = {**components.default_inputs(), "species": "cat", "organisms": 3, "seed": "11",
               "diazepam": True, "eta": 0.2}  # fmt: skip

@@ -57,6 +57,8 @@ SPEEDS = (0.5, 1, 2, 4, 8, 16)  # simulated days per second
 DEFAULT_SPEED = 2  # a pace a teacher can narrate
 CATCH_UP = 8  # at most this many days per drawn frame when the server falls behind
 FRAMES_PER_SECOND = 4  # faster speeds advance several days per drawn frame
+PACE_WINDOW = 2.0  # s: the pace kept is measured over this long
+BEHIND = 0.8  # a pace kept below this share of the chosen speed is said on the page
 SETTLE = 0.3  # s: at P0 a setting applies this long after the last change
 DOUBLE_CLICK = 0.4  # s: a second Play/Pause press this soon after the first is ignored
 HERE = Path(__file__).parent
@@ -67,6 +69,7 @@ session = solara.reactive(None)  # Run: the model being simulated
 tick = solara.reactive(0)  # bumped after every step: what the panels re-render on
 playing = solara.reactive(False)
 speed = solara.reactive(DEFAULT_SPEED)
+kept_pace = solara.reactive(None)  # days per second while the server falls behind, else None
 previous = solara.reactive(None)  # the previous run's timeline rows (drawn faintly)
 large_text = solara.reactive(False)  # projector mode
 settings_open = solara.reactive(False)
@@ -311,6 +314,7 @@ CSS = """
 .devsim-page .vega-embed summary { z-index: 4 !important; }
 .devsim-bar .v-btn { min-width: 88px !important; }
 .devsim-speed { min-width: 180px; max-width: 260px; }
+.devsim-behind { display: block; font-size: 0.85em; color: #7a4300; margin-top: -6px; }
 .devsim-grid { display: grid; gap: 12px; padding: 8px 0;
   grid-template-columns: repeat(auto-fill, minmax(min(100%, 440px), 1fr)); }
 .devsim-panel { border: 1px solid #e0e0e0; border-radius: 6px; padding: 8px; background: #fff;
@@ -451,29 +455,40 @@ def toggle_play() -> None:
 def play_loop(cancel: threading.Event) -> None:
     """While playing: keep the pace of ``speed`` days per second; each frame advances the
     days that are due (at most CATCH_UP), then the panels redraw once. A busy server draws
-    fewer frames, each with more days, so the simulated pace holds as long as it can."""
+    fewer frames, each with more days, so the simulated pace holds as long as it can; below
+    that, ``kept_pace`` says what it keeps (the page shows it beside the speed)."""
     if not playing.value:
         return
     start, done, pace = time.monotonic(), 0, speed.value
+    since, done_since = start, 0  # the window over which the pace kept is measured
     run = session.value  # this loop plays this run only
-    while not cancel.is_set() and session.value is run:
-        if run.model.age >= run.model.days:
-            playing.set(False)
-            return
-        now = time.monotonic()
-        if speed.value != pace:  # a new speed: a new pace from now
-            start, done, pace = now, 0, speed.value
-        due = 1 + int((now - start) * pace) - done
-        if due > CATCH_UP:  # the server is too busy for this pace: forget the debt
-            start, done = now - done / pace, done
-            due = CATCH_UP
-        if due > 0:
-            advance(due, run, cancel)
-            done += due
-        # the next frame when the next day is due, but at most FRAMES_PER_SECOND
-        wait = max(start + done / pace, now + 1 / FRAMES_PER_SECOND) - time.monotonic()
-        if wait > 0:
-            cancel.wait(wait)
+    try:
+        while not cancel.is_set() and session.value is run:
+            if run.model.age >= run.model.days:
+                playing.set(False)
+                return
+            now = time.monotonic()
+            if speed.value != pace:  # a new speed: a new pace from now
+                start, done, pace = now, 0, speed.value
+                since, done_since = now, 0
+                kept_pace.set(None)
+            due = 1 + int((now - start) * pace) - done
+            if due > CATCH_UP:  # the server is too busy for this pace: forget the debt
+                start, done = now - done / pace, done
+                due = CATCH_UP
+            if due > 0:
+                advance(due, run, cancel)
+                done += due
+            if (t := time.monotonic()) - since >= PACE_WINDOW:  # say it when the speed
+                kept = (done - done_since) / (t - since)  # chosen is not kept
+                kept_pace.set(kept if kept < BEHIND * pace else None)
+                since, done_since = t, done
+            # the next frame when the next day is due, but at most FRAMES_PER_SECOND
+            wait = max(start + done / pace, now + 1 / FRAMES_PER_SECOND) - time.monotonic()
+            if wait > 0:
+                cancel.wait(wait)
+    finally:
+        kept_pace.set(None)
 
 
 def on_key(action: str) -> None:
@@ -589,6 +604,13 @@ def Controls(run: Run):
                 dense=True,
                 classes=["devsim-speed-select"],
             )
+            if playing.value and kept_pace.value is not None:
+                # a busy server (a class on one laptop) cannot keep every speed: say so,
+                # rather than let the chosen speed stand for the pace seen
+                solara.Text(
+                    f"the server keeps about {kept_pace.value:.1f} days per second",
+                    classes=["devsim-behind"],
+                )
         solara.Switch(
             label="Large text (projector)", value=large_text, classes=["devsim-large-switch"]
         )
