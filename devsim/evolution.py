@@ -234,6 +234,27 @@ def heritability(midparent: np.ndarray, offspring: np.ndarray) -> float:
     return float(np.cov(x, y)[0, 1] / np.var(x, ddof=1))
 
 
+def realised_heritability(table: pd.DataFrame) -> float:
+    """Falconer's realised heritability of fitness over a run: the slope, through the
+    origin, of the cumulative response (each bred generation's rise in mean fitness) on the
+    cumulative selection differential (Hill 1972). The breeder's equation's ``h^2`` read
+    from what selection achieved, where the ``heritability`` column predicts it a
+    generation at a time. In a world that changes, the world's change is in the response
+    too. NaN with fewer than 2 bred generations or no selection differential at all."""
+    table = table.sort_values("generation")
+    fitness = table.set_index("generation")["fitness_mean"]
+    bred = table[table["generation"] > 0]
+    previous = fitness.reindex(bred["generation"] - 1).to_numpy()
+    response = bred["fitness_mean"].to_numpy() - previous
+    differential = bred["selection_differential"].to_numpy()
+    known = np.isfinite(response) & np.isfinite(differential)
+    if known.sum() < 2:
+        return float("nan")
+    cum_s, cum_r = np.cumsum(differential[known]), np.cumsum(response[known])
+    spread = float(np.sum(cum_s**2))
+    return float(np.sum(cum_s * cum_r) / spread) if spread > 0 else float("nan")
+
+
 def circular_mean_sd(degrees: np.ndarray, period: float = 180.0) -> tuple[float, float]:
     """Mean and circular standard deviation of angles with the given period."""
     if degrees.size == 0:

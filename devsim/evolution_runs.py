@@ -81,7 +81,13 @@ def _result(scenario, seed: int, table, pool, models: list, start: float) -> dic
     """What :func:`write_run` writes: ``table`` (generations.parquet), the figures and the
     summary of ``pool`` (one row per generation) and of the last generation's habitat maps
     (the mean over islands)."""
-    from devsim.evolution import MAP_TRAITS, base_gene, gene_sigma_ratio, sigma_change
+    from devsim.evolution import (
+        MAP_TRAITS,
+        base_gene,
+        gene_sigma_ratio,
+        realised_heritability,
+        sigma_change,
+    )
 
     model = models[0]
     evolving = [n for n in model.gene_names if base_gene(n) in scenario.evolve]
@@ -97,6 +103,10 @@ def _result(scenario, seed: int, table, pool, models: list, start: float) -> dic
         "evolving_genes": evolving,
         "final": {k: last[k] for k in pool.columns},
         "sigma_change": {n: sigma_change(pool, n) for n in evolving},
+        # R / S over the run (none under drift: no selection to respond to)
+        "realised_heritability": (
+            realised_heritability(pool) if scenario.selection else float("nan")
+        ),
         # only for the genes whose mutation the marker copies (innate_orientation and its
         # regional copies): another gene's range and ceiling give it another drift
         "sigma_ratio_to_marker": (

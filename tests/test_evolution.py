@@ -19,6 +19,7 @@ from devsim.evolution import (
     into_bounds,
     learning_rates,
     mutate,
+    realised_heritability,
     tournament,
     window_traits,
 )
@@ -614,6 +615,15 @@ def test_each_generation_records_its_heritability_and_selection_differential():
         assert row["heritability"] == pytest.approx(1.0)
         if selection:
             assert row["selection_differential"] > 0.3 * spread
+            # exact inheritance: each generation's mean rises by exactly its S, so the
+            # realised heritability over the run (cumulative R on cumulative S) is 1
+            assert np.isnan(realised_heritability(model.history()))  # one bred generation
+            model.step()
+            model.step()
+            # (the founders' recorded fitness is their development's, from before fitness
+            # became eta: their generation is left out, as a missing one is)
+            history = model.history()
+            assert realised_heritability(history[history["generation"] > 0]) == pytest.approx(1.0)
         else:
             assert abs(row["selection_differential"]) < 0.3 * spread
 
