@@ -269,23 +269,28 @@ def circular_mean_sd(degrees: np.ndarray, period: float = 180.0) -> tuple[float,
     return float(mean), float(sd)
 
 
-def between_island_share(means: np.ndarray, sds: np.ndarray, period: float | None = None) -> float:
+def between_island_share(
+    means: np.ndarray, sds: np.ndarray, period: float | None = None
+) -> float | np.ndarray:
     """Wright's F_ST for a quantitative gene (Q_ST for haploid inheritance, Spitze 1993):
     the share of the whole population's variance of the gene that lies between islands
     of equal size, from each island's mean and (population) sd, so that the total is the
     between plus the within variance exactly. For an angle (``period``) the same share of
     circular variance ``1 - R``: ``(mean R_island - R_all) / (1 - R_all)``, each island's
     resultant length ``R`` recovered from its circular sd (:func:`circular_mean_sd`).
-    NaN where the gene does not vary at all (no share to take)."""
+    Islands on the last axis (a float for one generation, an array for several); NaN
+    where the gene does not vary at all (no share to take)."""
     means, sds = np.asarray(means, dtype=float), np.asarray(sds, dtype=float)
     if period is None:
-        between, total = means.var(), means.var() + np.mean(sds**2)
+        between = means.var(axis=-1)
+        total = between + np.mean(sds**2, axis=-1)
     else:
         r = np.exp(-0.5 * (2.0 * np.pi * sds / period) ** 2)
-        angle = 2.0 * np.pi * means / period
-        r_all = abs(np.mean(r * np.exp(1j * angle)))
-        between, total = r.mean() - r_all, 1.0 - r_all
-    return float(between / total) if total > 1e-12 else float("nan")
+        r_all = np.abs(np.mean(r * np.exp(2j * np.pi * means / period), axis=-1))
+        between, total = r.mean(axis=-1) - r_all, 1.0 - r_all
+    varies = total > 1e-12
+    share = np.where(varies, between / np.where(varies, total, 1.0), np.nan)
+    return float(share) if share.ndim == 0 else share
 
 
 SHARED_WORLD = 1 << 21  # spawn key of the shared world's draws (beyond any island's index)

@@ -274,13 +274,13 @@ def pooled(table: pd.DataFrame) -> pd.DataFrame:
     grouped = table.drop(columns="island").groupby("generation", sort=True)
     pool = circular_columns(grouped.mean(), grouped)
     for gene in (c.removesuffix("_sigma") for c in table if c.endswith("_sigma")):
-        period = column_period(f"{gene}_mean")
-        pool[f"{gene}_fst"] = grouped.apply(
-            lambda rows, g=gene, p=period: between_island_share(
-                rows[f"{g}_mean"], rows[f"{g}_sd"], p
-            ),
-            include_groups=False,
+        means, sds = (  # (generations, islands), in the pool's order of generations
+            table.pivot(index="generation", columns="island", values=f"{gene}_{kind}")
+            .reindex(pool.index)
+            .to_numpy()
+            for kind in ("mean", "sd")
         )
+        pool[f"{gene}_fst"] = between_island_share(means, sds, column_period(f"{gene}_mean"))
     return pool.reset_index()
 
 

@@ -357,6 +357,14 @@ def test_pooled_islands_report_each_genes_fst():
         assert share.between(0, 1).all(), (gene, share.tolist())
     # founders drawn alike on every island share little; isolated islands drift apart
     assert islands["marker_fst"].iloc[-1] > islands["marker_fst"].iloc[0]
+    # every generation at once is each generation alone (the marker is an angle)
+    from devsim.evolution import between_island_share
+
+    for gene, period in (("eta", None), ("marker", 180.0)):
+        for g, rows in table.groupby("generation"):
+            alone = between_island_share(rows[f"{gene}_mean"], rows[f"{gene}_sd"], period)
+            at_once = islands.loc[islands["generation"] == g, f"{gene}_fst"].item()
+            assert at_once == pytest.approx(alone, rel=1e-12)
 
 
 def test_drift_runs_the_same_scenarios_without_selection(tmp_path, capsys):
