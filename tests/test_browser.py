@@ -523,6 +523,34 @@ def test_projector_mode_draws_the_charts_larger(browser, app_url):
         s.close()
 
 
+def test_the_age_stays_in_view_while_the_charts_are_watched(browser, app_url):
+    """On a projector (large text, 720p) the header's age scrolled away as soon as the class
+    looked at the charts; the sticky bar now shows it while the header's is out of view."""
+    from playwright.sync_api import expect
+
+    s = Sim(browser, app_url, width=1280, height=720)
+    try:
+        s.page.get_by_text("Large text (projector)").click()
+        bar_age = s.page.locator(".devsim-bar-age")
+        expect(bar_age).to_be_hidden()  # the header's is in view: said once
+        s.step.click()
+        expect(s.age_text).to_have_text("Age: P1")
+        s.page.locator(".devsim-chart-timeline").scroll_into_view_if_needed()
+        expect(bar_age).to_be_visible(timeout=5000)
+        expect(bar_age).to_have_text("P1")
+        s.page.keyboard.press("ArrowRight")  # a step while scrolled: the bar's age follows
+        expect(bar_age).to_have_text("P2")
+        s.screenshot("projector_age_scrolled.png")
+        s.page.evaluate(
+            "() => document.querySelector('.devsim-age').scrollIntoView({block: 'center'})"
+        )
+        expect(bar_age).to_be_hidden(timeout=5000)
+        s.screenshot("projector_age.png")
+        assert s.failed == []
+    finally:
+        s.close()
+
+
 def test_a_720p_projector_shows_the_histograms_without_scrolling(browser, app_url):
     """At 1280 x 720 the charts began at the screen's bottom edge: the tabs had a row of their
     own and the downloads sat above the panels. The histograms' bars are in view now."""

@@ -314,6 +314,10 @@ CSS = """
 .devsim-page .vega-embed summary { z-index: 4 !important; }
 .devsim-bar .v-btn { min-width: 88px !important; }
 .devsim-speed { min-width: 180px; max-width: 260px; }
+/* the age in the sticky bar, while the header's is scrolled away (page_tools.vue) */
+.devsim-bar-age { display: none !important; font-size: 1.6em; font-weight: 700;
+  align-self: center; margin-right: 4px; }
+body.devsim-age-away .devsim-bar-age { display: inline-block !important; }
 .devsim-behind { display: block; font-size: 0.85em; color: #7a4300; margin-top: -6px; }
 .devsim-grid { display: grid; gap: 12px; padding: 8px 0;
   grid-template-columns: repeat(auto-fill, minmax(min(100%, 440px), 1fr)); }
@@ -573,6 +577,7 @@ def Controls(run: Run):
     pending = draft.value != run.inputs
     error = check(draft.value)
     with solara.Div(classes=["devsim-bar"]):
+        solara.Text(f"P{model.age}", classes=["devsim-bar-age"])
         solara.Button(
             "Step",
             on_click=step_one,
