@@ -240,7 +240,8 @@ def realised_heritability(table: pd.DataFrame) -> float:
     cumulative selection differential (Hill 1972). The breeder's equation's ``h^2`` read
     from what selection achieved, where the ``heritability`` column predicts it a
     generation at a time. In a world that changes, the world's change is in the response
-    too. NaN with fewer than 2 bred generations or no selection differential at all."""
+    too, and on islands so are the migrants that arrive after a generation is recorded.
+    NaN with fewer than 2 bred generations or no selection differential at all."""
     table = table.sort_values("generation")
     fitness = table.set_index("generation")["fitness_mean"]
     bred = table[table["generation"] > 0]

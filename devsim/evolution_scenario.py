@@ -431,7 +431,9 @@ class EvolutionScenario(_Strict):
         range is a one-line :class:`DevsimInputError` naming ``source`` and the field)."""
         data = self.model_dump()
         data.update(changes)
-        return parse_evolution_scenario(data, source=source or self._source)
+        changed = parse_evolution_scenario(data, source=source or self._source)
+        changed._quick = self._quick  # a quick run's drift baseline or seed is quick too
+        return changed
 
     def quick_version(self) -> EvolutionScenario:
         """The same experiment at the reduced ``quick`` settings."""

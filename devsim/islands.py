@@ -263,12 +263,10 @@ def table_of(rows: list[dict]) -> pd.DataFrame:
 def pooled(table: pd.DataFrame) -> pd.DataFrame:
     """One row per generation: the mean over islands of every column (islands are the same
     size, so a mean of island means is the population's mean; ``*_sd`` columns become the
-    mean within-island spread; an angle's mean is circular), and each gene's ``*_fst``, the
-    share of its variance between the islands (:func:`between_island_share`: a neutral
-    marker's is what drift and migration leave; a gene above it is pulled apart by
-    selection that differs between islands, one below it held alike by selection that
-    does not: the Q_ST-F_ST comparison, Whitlock 2008). A table without islands is
-    returned as it is."""
+    mean within-island spread; an angle's mean is circular), and the ``*_fst`` of each gene
+    that varies, the share of its variance between the islands
+    (:func:`devsim.evolution.between_island_share`). A table without islands is returned
+    as it is."""
     if "island" not in table:
         return table
     grouped = table.drop(columns="island").groupby("generation", sort=True)
@@ -280,7 +278,9 @@ def pooled(table: pd.DataFrame) -> pd.DataFrame:
             .to_numpy()
             for kind in ("mean", "sd")
         )
-        pool[f"{gene}_fst"] = between_island_share(means, sds, column_period(f"{gene}_mean"))
+        share = between_island_share(means, sds, column_period(f"{gene}_mean"))
+        if np.isfinite(share).any():  # a gene that never varies has no share to take
+            pool[f"{gene}_fst"] = share
     return pool.reset_index()
 
 

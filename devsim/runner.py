@@ -170,25 +170,22 @@ def connect(address: str):
             "running Dask scheduler, e.g. tcp://127.0.0.1:8786"
         ) from None
     try:
-        check_workers(client, f"--scheduler {address}")
+        check_cluster_code(client, f"--scheduler {address}")
     except BaseException:
         client.close()
         raise
     return client
 
 
-def _worker_code() -> str:
-    """The code digest of the process this runs in (on a worker: the worker's)."""
-    return provenance.code_digest()
-
-
-def check_workers(client, what: str) -> None:
+def check_cluster_code(client, what: str, ask: Callable[[], str] | None = None) -> None:
     """Refuse, before any job, a cluster whose workers run other code (another devsim,
     numpy or numba) than this process, or cannot import devsim: each of their jobs would
-    fail (:func:`execute` checks every job too, for workers that join later)."""
+    fail (:func:`execute` checks every job too, for workers that join later). Each worker
+    is asked ``ask`` (default :func:`devsim.provenance.code_digest`, which every devsim
+    that records a digest has)."""
     mine = provenance.code_digest()
     try:
-        codes = client.run(_worker_code)
+        codes = client.run(ask or provenance.code_digest)
     except Exception as exc:  # e.g. a worker without devsim cannot unpickle the question
         raise DevsimInputError(
             f"{what}: a worker cannot run devsim ({type(exc).__name__}: "
@@ -456,7 +453,7 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
     if isinstance(scheduler, str):
         return stack.enter_context(connect(scheduler))
     if scheduler is not None:
-        check_workers(scheduler, "scheduler")
+        check_cluster_code(scheduler, "scheduler")
         return scheduler
     check_script_guarded("a local Dask cluster", workers, scheduler)
     import dask

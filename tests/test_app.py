@@ -392,6 +392,48 @@ def test_a_server_that_cannot_keep_the_speed_says_the_pace_it_keeps(page, monkey
     _click(page, "devsim-play")
 
 
+@pytest.mark.parametrize(
+    ("speed", "slow_days", "behind"),
+    [(0.5, {5: 0.6}, False), (0.5, {5: 1.0}, False), (0.5, dict.fromkeys(range(40), 3.0), True),
+     (4, {}, False), (4, dict.fromkeys(range(40), 0.5), True)],
+)  # fmt: skip
+def test_the_pace_kept_is_measured_over_days_not_one(kernel_context, monkeypatch, speed,
+                                                     slow_days, behind):  # fmt: skip
+    """At half a day per second one day 0.55 s slower than usual read as "the server keeps
+    about 0.4 days per second" (a 2 s window held a single day); on a fake clock, only a
+    server slow day after day is said to fall behind."""
+    from types import SimpleNamespace
+
+    clock = [0.0]
+    monkeypatch.setattr(components, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    run = SimpleNamespace(model=SimpleNamespace(age=0, days=40))
+    said = []
+
+    def advance(days, run_, cancel):  # each day takes its time on the fake clock
+        for _ in range(min(days, run_.model.days - run_.model.age)):  # as advance() stops
+            clock[0] += slow_days.get(run_.model.age, 0.05)
+            run_.model.age += 1
+        said.append(components.kept_pace.value)
+
+    class Cancel:
+        def is_set(self):
+            return False
+
+        def wait(self, seconds):
+            clock[0] += seconds
+
+    monkeypatch.setattr(components, "advance", advance)
+    components.session.set(run)
+    components.speed.set(speed)
+    components.playing.set(True)
+    components.play_loop(Cancel())
+    assert run.model.age == 40
+    warned = [value for value in said if value is not None]
+    assert bool(warned) == behind, warned
+    assert all(value < 0.8 * speed for value in warned)
+    assert components.kept_pace.value is None  # the loop over: nothing said
+
+
 def test_links_round_trip_and_bad_links_say_which_field():
     inputs = {**components.default_inputs(), "species": "cat", "organisms": 3, "seed": "11",
               "diazepam": True, "eta": 0.2}  # fmt: skip

@@ -255,6 +255,10 @@ def test_a_quick_run_titles_its_figures_with_its_own_scale():
     assert quick.title == (
         "Timescale spectrum on 16 islands [quick run: 2 islands of 12 organisms, 2 generations]"
     )
+    # --seeds and --drift change a quick scenario: it stays quick
+    assert quick.with_changes(seed=3).title == quick.title
+    assert quick.with_changes(selection=False).title == quick.title
+    assert full.with_changes(seed=3).title == full.name
 
 
 # --- 4. strict types --------------------------------------------------------------------------

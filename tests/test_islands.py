@@ -209,9 +209,16 @@ def test_serial_and_two_dask_workers_write_the_same_bytes(tmp_path, capsys):
     assert not (tmp_path / "serial" / CHECKPOINT).exists()  # gone once the run is written
     out = capsys.readouterr().out
     assert "3 islands, 5 generations each" in out
-    assert re.search(r"F_ST \(variance between islands\): eta 0\.\d+, .*marker 0\.\d+", out)
-    final = json.loads((tmp_path / "serial" / "summary.json").read_text())["final"]
-    assert 0 <= final["marker_fst"] <= 1
+    shares = re.search(r"F_ST, the share of each evolving gene's variance between the "
+                       r"islands:\n((?:    \S+ +\d\.\d{3}\n)+)", out)  # fmt: skip
+    assert shares, out
+    assert [line.split()[0] for line in shares[1].splitlines()] == [
+        "eta", "r_close", "floor_adult", "marker"]  # fmt: skip
+    summary = json.loads((tmp_path / "serial" / "summary.json").read_text())
+    assert 0 <= summary["final"]["marker_fst"] <= 1
+    assert "w_max_fst" not in summary["final"]  # no gene that never varies
+    # the islands pooled: each generation's rise against its selection differential
+    assert isinstance(summary["realised_heritability"], float)
 
 
 def test_a_killed_run_continues_from_its_last_epoch(tmp_path):
@@ -388,6 +395,10 @@ def test_drift_runs_the_same_scenarios_without_selection(tmp_path, capsys):
         selected["scenario"].pop("selection")
         drift["scenario"].pop("selection")
         assert selected == drift  # one parameter apart
+        # no selection, no response to it: the realised heritability is null (not NaN)
+        text = (out / "drift" / "islands" / f"seed{seed}" / "summary.json").read_text()
+        assert json.loads(text)["realised_heritability"] is None
+        assert "NaN" not in text
     runs = pd.read_csv(out / "comparison.csv")
     assert sorted(zip(runs["selection"], runs["seed"], strict=True)) == [
         ("off", 4),

@@ -147,29 +147,30 @@ def test_jobs_reach_a_cluster_with_the_clients_code_digest(client, monkeypatch):
 def test_a_cluster_whose_workers_run_other_code_is_refused_before_any_job(client, monkeypatch):
     """Each job on a worker with other code failed with one line, after the run had
     started; the workers are now asked first, and such a cluster is refused at once."""
-    runner.check_workers(client, "--scheduler tcp://x")  # the same code: nothing said
-    monkeypatch.setattr(runner, "_worker_code", lambda: "sha256:0123456789abcdef")
+    other = "sha256:0123456789abcdef"
+    runner.check_cluster_code(client, "--scheduler tcp://x")  # the same code: nothing said
     with pytest.raises(DevsimInputError) as refused:
-        runner.check_workers(client, "--scheduler tcp://x")
+        runner.check_cluster_code(client, "--scheduler tcp://x", ask=lambda: other)
     message = str(refused.value)
     assert "\n" not in message
     assert message.startswith("--scheduler tcp://x: 2 of 2 workers run other devsim code (")
-    assert message.endswith("sha256:0123456789abcdef) than this process "
-                            f"({code_digest()}); allowed: the same devsim, numpy and numba on "
-                            "every worker")  # fmt: skip
+    assert message.endswith(f"{other}) than this process ({code_digest()}); allowed: the "
+                            "same devsim, numpy and numba on every worker")  # fmt: skip
+    # the runner asks before it hands out a job (here the workers' answer is made up)
     ran = []
+    monkeypatch.setattr(client, "run", lambda ask: dict.fromkeys(("w1", "w2"), other))
     monkeypatch.setattr(runner, "execute", lambda *a, **k: ran.append(a))
     with pytest.raises(DevsimInputError, match=r"^scheduler: 2 of 2 workers"):
         collect([Job("a", "math:sqrt", (4.0,))], scheduler=client)
     assert not ran
+    monkeypatch.undo()
 
-    def cannot(*_):
+    def cannot():  # as a worker without devsim fails to unpickle the question
         raise ModuleNotFoundError("No module named 'devsim'")
 
-    monkeypatch.setattr(runner, "_worker_code", cannot)
     with pytest.raises(DevsimInputError, match=r"^scheduler: a worker cannot run devsim "
                        r"\(ModuleNotFoundError: No module named 'devsim'\)"):  # fmt: skip
-        runner.check_workers(client, "scheduler")
+        runner.check_cluster_code(client, "scheduler", ask=cannot)
 
 
 def test_dask_stops_on_an_error_of_the_callback_and_cancels_the_rest(client):

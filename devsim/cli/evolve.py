@@ -206,6 +206,13 @@ def _shown(value: float, width: int = 8) -> str:
     return f"{value:{width}.3f}" if math.isfinite(value) else f"{'n/a':>{width}}"
 
 
+def _evolves(column: str, scenario) -> bool:
+    """Whether a results column ``<gene>_<measure>`` is of a gene the scenario evolves."""
+    from devsim.evolution import base_gene
+
+    return base_gene(column.rpartition("_")[0]) in scenario.evolve
+
+
 def _labels(paths: list[str]) -> list[str]:
     """Each scenario file's label: its name without ``.toml``, which names its folder in
     --out and its rows in comparison.csv. Two files with one name (or one file given twice)
@@ -468,11 +475,11 @@ def _single(out: Path, scenario, args: argparse.Namespace) -> None:
     print(f"{printable(scenario.name)}  (seed {seed}, {int(last['generation'])} generations)")
     for key in (k for k in SUMMARY_TRAITS if k in table):  # a gene may be regional
         print(f"  {key:<22} {_shown(table.iloc[0][key])} -> {_shown(last[key])}")
-    shares = [c for c in table if c.endswith("_fst")]
+    shares = [c for c in table if c.endswith("_fst") and _evolves(c, scenario)]
     if shares:  # the marker's: what drift and migration alone leave between islands
-        print("  F_ST (variance between islands): " + ", ".join(
-            f"{c.removesuffix('_fst')} {_shown(last[c], 0)}" for c in shares
-        ))  # fmt: skip
+        print("  F_ST, the share of each evolving gene's variance between the islands:")
+        for c in shares:
+            print(f"    {c.removesuffix('_fst'):<20} {_shown(last[c])}")
     print(f"results in {printable(str(out))}/ (generations.parquet, summary.json, figures/)")
 
 

@@ -57,7 +57,7 @@ SPEEDS = (0.5, 1, 2, 4, 8, 16)  # simulated days per second
 DEFAULT_SPEED = 2  # a pace a teacher can narrate
 CATCH_UP = 8  # at most this many days per drawn frame when the server falls behind
 FRAMES_PER_SECOND = 4  # faster speeds advance several days per drawn frame
-PACE_WINDOW = 2.0  # s: the pace kept is measured over this long
+PACE_WINDOW = 2.0  # s: the pace kept is measured over this long (and over >= 4 days)
 BEHIND = 0.8  # a pace kept below this share of the chosen speed is said on the page
 SETTLE = 0.3  # s: at P0 a setting applies this long after the last change
 DOUBLE_CLICK = 0.4  # s: a second Play/Pause press this soon after the first is ignored
@@ -483,8 +483,10 @@ def play_loop(cancel: threading.Event) -> None:
             if due > 0:
                 advance(due, run, cancel)
                 done += due
-            if (t := time.monotonic()) - since >= PACE_WINDOW:  # say it when the speed
-                kept = (done - done_since) / (t - since)  # chosen is not kept
+            # say it when the speed chosen is not kept, measured over at least 4 days (at
+            # half a day per second, one slow day in a 2 s window read as falling behind)
+            if (t := time.monotonic()) - since >= max(PACE_WINDOW, 4 / pace):
+                kept = (done - done_since) / (t - since)
                 kept_pace.set(kept if kept < BEHIND * pace else None)
                 since, done_since = t, done
             # the next frame when the next day is due, but at most FRAMES_PER_SECOND
