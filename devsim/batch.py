@@ -183,7 +183,7 @@ from devsim.scenario import (
     read_toml,
     reference_group,
 )
-from devsim.senses import EYE_CONDITIONS, REARING_STATISTICS
+from devsim.senses import EYE_CONDITIONS, REARING_STATISTICS, WorldParams
 from devsim.shipped import file_kind, is_path, scenario_names, scenario_path
 
 SWEEP_KEYS = (
@@ -1471,6 +1471,8 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
             species = group.get("species") or scenario.get("species") or SCENARIO_SPECIES
             ran = Genome.preset(species, group.get("genome"))
             settings = {n: scenario.get(n, SCENARIO_DEFAULTS.get(n)) for n in RUN_SETTINGS}
+            # the rearing statistics of the world it ran in (a swept one is its column)
+            world = {f"world.{n}": v for n, v in world_statistics(scenario).items()}
             row: dict[str, Any] = {
                 **{columns[k]: v for k, v in run.params.items()},
                 **{f"gene.{name}": ran[name] for name in sweep.genes},
@@ -1483,13 +1485,19 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
                 "organisms": group["organisms"],
                 "species": species,
                 **settings,
+                **world,
             }
             row.update(_metrics(summary, group, ref_name, maps))
             row["timing_run_s"] = _nan(timing["run_s"]) if timing else math.nan
             row["timing_worker"] = timing["worker"] if timing else None
             rows.append(row)
     genes = [f"gene.{name}" for name in sweep.genes]
-    table = pd.DataFrame(rows, columns=[*columns.values(), *genes, *result_columns(sweep)])
+    # after the run's settings, the world's statistics held fixed (a swept one is a
+    # parameter's column)
+    held = [c for c in (f"world.{n}" for n in REARING_STATISTICS) if c not in columns.values()]
+    rest = result_columns(sweep)
+    at = rest.index(RUN_SETTINGS[-1]) + 1
+    table = pd.DataFrame(rows, columns=[*columns.values(), *genes, *rest[:at], *held, *rest[at:]])
     for col in (*OD_COLUMNS, "md_end_day"):
         table[col] = table[col].astype("Int64")
     for col in (*METRIC_COLUMNS, *maps, "shift_cbi", "shift_cbi_md_end", "timing_run_s"):
@@ -1497,6 +1505,14 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
     for col in ("error", "timing_worker", "species", "cortex"):
         table[col] = table[col].astype("string")
     return table
+
+
+def world_statistics(scenario: dict) -> dict[str, float]:
+    """The rearing statistics (:data:`devsim.senses.REARING_STATISTICS`) a scenario's runs
+    see: its ``[world]`` table's, else the standard world's."""
+    standard = WorldParams()
+    given = scenario.get("world") or {}
+    return {n: float(given.get(n, getattr(standard, n))) for n in REARING_STATISTICS}
 
 
 def _reference(groups: list[dict]) -> str:

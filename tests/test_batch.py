@@ -517,11 +517,51 @@ def test_each_row_says_its_group_s_species_and_the_run_s_settings(tmp_path):
     assert table["batch_size"].tolist() == [16] * 4  # the default, not in the base file
     assert table["cortex"].tolist() == ["point"] * 4
     assert table["sheet_size"].tolist() == [32] * 4  # a sheet's side, unused by a point cortex
+    # the world's rearing statistics, held fixed: the standard world's (no [world] table)
+    from devsim.senses import REARING_STATISTICS, WorldParams
+
+    for name in REARING_STATISTICS:
+        assert table[f"world.{name}"].tolist() == [getattr(WorldParams(), name)] * 4
     written = pd.read_parquet(out / "results.parquet")
     assert written.columns.tolist() == table.columns.tolist()
     assert json.loads((out / "manifest.json").read_text())["result_columns"] == {
         "days": "sweep.days"
     }
+
+
+def test_each_row_names_the_worlds_statistics_swept_or_held(tmp_path):
+    """The world's rearing statistics held fixed were in manifest.json only: two batches'
+    tables concatenated lost the lid's light they ran with."""
+    from devsim.senses import REARING_STATISTICS
+
+    base = """
+    name = "tiny"
+    seed = 3
+    days = 6
+    neurons = 8
+    presentations_per_day = 16
+    world = { sigma_dark = 0.2 }
+
+    [[groups]]
+    name = "control"
+    organisms = 1
+    """
+    sweep = """
+    [sweep]
+    base = "base.toml"
+    seeds = 1
+
+    [sweep.grid]
+    "world.sigma_closed" = [0.3, 1.5]
+    """
+    table = run_sweep(write_sweep(tmp_path, sweep, base), tmp_path / "out", workers=1,
+                      progress=False)  # fmt: skip
+    names = [f"world.{n}" for n in REARING_STATISTICS]
+    assert all(table.columns.tolist().count(c) == 1 for c in names)  # swept: its own column
+    assert table["world.sigma_closed"].tolist() == [0.3, 1.5]
+    assert table["world.sigma_dark"].tolist() == [0.2, 0.2]  # the base's [world] table
+    cols = table.columns.tolist()
+    assert cols.index("world.sigma_open") == cols.index("sheet_size") + 1  # after the settings
 
 
 def test_a_sweep_wide_gene_leaves_a_gene_a_base_group_sets_itself(tmp_path):
@@ -738,3 +778,10 @@ def test_a_sweep_varies_the_worlds_rearing_statistics(tmp_path):
     assert [w["sigma_closed"] for w in worlds] == [0.3, 1.5]
     assert set(worlds[0]) == {"sigma_closed"}  # the rest as the standard world's
     assert "world" not in load_sweep(write_sweep(tmp_path / "plain")).runs[0].scenario
+    # results.parquet: the swept statistic is its parameter's column, the others held
+    from devsim.batch import world_statistics
+    from devsim.senses import WorldParams
+
+    ran = world_statistics(sweep.runs[0].scenario)
+    assert ran["sigma_closed"] == 0.3
+    assert ran["sigma_open"] == WorldParams().sigma_open
