@@ -32,6 +32,7 @@ CONDITION_TEXTS = {
     "lid_suture": "lid suture of one eye (lid_suture)",
     "inactivate": "one eye silenced, as by TTX (inactivate)",
     "binocular_suture": "both lids sutured (binocular_suture)",
+    "binocular_inactivation": "both eyes silenced, as by TTX in both (binocular_inactivation)",
     "dark": "darkness (dark)",
     "strabismus": "strabismus: the eyes see different images",
 }
@@ -40,6 +41,8 @@ EYE_CONDITIONS = ("lid_suture", "inactivate")  # conditions that need an `eye`
 # one eye deprived of vision (the end of which is the end of an MD); a one-eye condition
 # that is not a deprivation (a blur, a prism) would need an `eye` without being one
 MONOCULAR_DEPRIVATIONS = ("lid_suture", "inactivate")
+# conditions that silence the retina (TTX): before eye opening they stop its waves too
+SILENCING = ("inactivate", "binocular_inactivation")
 # Scaled stimulus banks kept per world for the conditions seen lately: a browser session
 # holds one world, so this bounds its memory (a day of the default page uses 24 MiB).
 BANK_CACHE_BYTES = 24 * 2**20
@@ -524,6 +527,8 @@ def eye_inputs(condition: str, eye: str | None, params: WorldParams):
         return (waves, waves), (params.sigma_dark, params.sigma_dark), True
     if condition == "binocular_suture":
         return (0.0, 0.0), (params.sigma_closed, params.sigma_closed), False
+    if condition == "binocular_inactivation":  # TTX in both eyes: no activity at all
+        return (0.0, 0.0), (0.0, 0.0), False
     closed = {
         "lid_suture": (0.0, params.sigma_closed),  # diffuse light through the lid
         "inactivate": (0.0, 0.0),  # TTX: the eye is silent
@@ -573,7 +578,7 @@ def rearing_inputs(
 
     The one builder of daily inputs for every model: before ``eye_opening`` the lids are
     closed and the retinas make their own waves (darkness or a suture does not stop them;
-    TTX in one eye does, in that eye), after it vision is normal, and each span overrides it
+    TTX does, in the eyes it silences), after it vision is normal, and each span overrides it
     on its days. Returns ``pattern_gain``
     (days, 2), ``noise_sigma`` (days, 2), ``independent`` (days,) and a label per day.
 
@@ -598,7 +603,7 @@ def rearing_inputs(
                 label = condition + (f" ({eye})" if eye else "")
         if day < eye_opening and label != "eyes not yet open":
             label = f"eyes not yet open; {label}"
-        if day < eye_opening and condition != "inactivate":
+        if day < eye_opening and condition not in SILENCING:
             # behind lids not yet open the retinas wave whatever the room or a suture: a
             # suture's open eye saw patterned vision before eye opening
             condition, eye = "retinal_waves", None

@@ -78,6 +78,43 @@ def test_each_condition_delivers_the_input_variance_it_stands_for():
     left_open, right_closed = input_variances("lid_suture", "right", p, rng)
     assert abs(left_open / open_ - 1) < 0.05
     assert abs(right_closed / closed - 1) < 0.05
+    assert input_variances("binocular_inactivation", None, p, rng) == (0.0, 0.0)
+
+
+def test_ttx_in_both_eyes_silences_the_retinal_waves_too_and_cortex_stays_finite():
+    """Stryker & Harris (1986) blocked both eyes' impulses with TTX from before eye
+    opening: nothing reaches cortex, waves included (a suture or darkness leaves the
+    waves). Cortex with no input at all develops without a NaN and stays unselective
+    between the eyes, and the weights it has still answer both eyes."""
+    from devsim.experiment import run_scenario
+    from devsim.scenario import parse_scenario
+    from devsim.senses import Span, WorldParams, rearing_inputs
+
+    gain, sigma, _, labels = rearing_inputs(
+        6, 3, [Span(1, 5, "binocular_inactivation")], WorldParams()
+    )
+    assert gain[1:5].tolist() == [[0.0, 0.0]] * 4  # waves (days 1-2) and vision (3-4) gone
+    assert sigma[1:5].tolist() == [[0.0, 0.0]] * 4
+    assert gain[0].tolist() == [0.4, 0.4]  # the waves before it
+    assert gain[5].tolist() == [1.0, 1.0]  # vision after it
+    assert labels[1] == "eyes not yet open; binocular_inactivation"
+    scenario = parse_scenario({
+        "name": "ttx", "seed": 2, "days": 30, "neurons": 8, "presentations_per_day": 32,
+        "groups": [
+            {"name": "control", "organisms": 2},
+            {"name": "ttx", "organisms": 2,
+             "rearing": [{"from": 10, "to": 30, "condition": "binocular_inactivation"}]},
+        ],
+    })  # fmt: skip
+    summary, _ = run_scenario(scenario)
+    final = summary["groups"]["ttx"]["final"]
+    for name in ("cbi", "mean_odi", "response_left", "response_right", "acuity_left",
+                 "acuity_right", "synapses"):  # fmt: skip
+        assert np.isfinite(final[name]), name
+    # no activity reaches the PV cells: the window stays shut, as in darkness (its opening
+    # day is none, not a number: null in the files)
+    assert final["window_opened_share"] == 0.0
+    assert summary["groups"]["control"]["final"]["window_opened_share"] == 1.0
 
 
 def test_a_condition_the_senses_do_not_name_is_refused_not_run_as_another():

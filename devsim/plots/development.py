@@ -23,6 +23,7 @@ CONDITION_COLOURS = {
     "lid_suture": "#bf812d",
     "inactivate": "#9467bd",
     "binocular_suture": "#8c564b",
+    "binocular_inactivation": "#54278f",  # a darker TTX purple: both eyes
     "dark": "#444444",
     "strabismus": "#ff7f0e",
     "normal": "#2ca02c",
