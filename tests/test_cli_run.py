@@ -143,7 +143,8 @@ BAD = {
     "unknown condition": (  # what was given, and in which group (not only its index)
         SMALL.replace("lid_suture", "blindfold"),
         "groups[1].rearing[0].condition: Input should be 'normal', 'lid_suture', 'inactivate', "
-        "'binocular_suture', 'dark' or 'strabismus', got 'blindfold' (group 'md')",
+        "'binocular_suture', 'binocular_inactivation', 'dark' or 'strabismus', got 'blindfold' "
+        "(group 'md')",
     ),
     "to before from": (
         SMALL.replace("from = 14, to = 20", "from = 18, to = 15"),
