@@ -177,13 +177,14 @@ from devsim.runner import (
 from devsim.scenario import (
     SEED_MAX,
     Scenario,
+    World,
     check_name,
     load_scenario,
     parse_scenario,
     read_toml,
     reference_group,
 )
-from devsim.senses import EYE_CONDITIONS, REARING_STATISTICS, WorldParams
+from devsim.senses import EYE_CONDITIONS, REARING_STATISTICS
 from devsim.shipped import file_kind, is_path, scenario_names, scenario_path
 
 SWEEP_KEYS = (
@@ -1465,14 +1466,15 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
         scenario = run.scenario
         groups = scenario["groups"]
         ref_name = _reference(groups)
+        # what every group of the run ran with: its settings and the rearing statistics of
+        # its world (a swept one is its parameter's column)
+        settings = {n: scenario.get(n, SCENARIO_DEFAULTS.get(n)) for n in RUN_SETTINGS}
+        world = {f"world.{n}": v for n, v in world_statistics(scenario).items()}
         for group in groups:
             # what the group ran with: its own value wins over a sweep-wide genome.NAME,
             # whose column stays the sweep's coordinate
             species = group.get("species") or scenario.get("species") or SCENARIO_SPECIES
             ran = Genome.preset(species, group.get("genome"))
-            settings = {n: scenario.get(n, SCENARIO_DEFAULTS.get(n)) for n in RUN_SETTINGS}
-            # the rearing statistics of the world it ran in (a swept one is its column)
-            world = {f"world.{n}": v for n, v in world_statistics(scenario).items()}
             row: dict[str, Any] = {
                 **{columns[k]: v for k, v in run.params.items()},
                 **{f"gene.{name}": ran[name] for name in sweep.genes},
@@ -1509,10 +1511,9 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
 
 def world_statistics(scenario: dict) -> dict[str, float]:
     """The rearing statistics (:data:`devsim.senses.REARING_STATISTICS`) a scenario's runs
-    see: its ``[world]`` table's, else the standard world's."""
-    standard = WorldParams()
-    given = scenario.get("world") or {}
-    return {n: float(given.get(n, getattr(standard, n))) for n in REARING_STATISTICS}
+    see: its ``[world]`` table's, else the standard world's (the format's own
+    :data:`devsim.scenario.World`, which fills in the defaults)."""
+    return World(**(scenario.get("world") or {})).model_dump()
 
 
 def _reference(groups: list[dict]) -> str:
