@@ -6,11 +6,12 @@ shipped evolution scenario's settings, and fitness without genetic content.
 
 Each run: the scenario's population on its grid (``per_cell`` organisms a cell, parents
 from the Moore ``neighbourhood`` that does not wrap, ``tournament``-way tournaments drawn
-with replacement, free recombination), every evolving gene of the scenario mutating with
-its own σ (the learning rates of log-normal self-adaptation depend on how many genes
-mutate), for ``generations`` generations; fitness is a fresh uniform draw for every
-organism, so nothing is selected. It prints, over the runs, the distribution of the
-orientation gene's σ change, the marker's, and their ratio (docs/science.md, Evolution).
+with replacement, two distinct parents, free recombination; the model's own
+``choose_parents``), every evolving gene of the scenario mutating with its own σ (the
+learning rates of log-normal self-adaptation depend on how many genes mutate), for
+``generations`` generations; fitness is a fresh uniform draw for every organism, so nothing
+is selected. It prints, over the runs, the distribution of the orientation gene's σ change,
+the marker's, and their ratio (docs/science.md, Evolution).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import argparse
 
 import numpy as np
 
-from devsim.evolution import build_evolution_model, mutate, tournament
+from devsim.evolution import build_evolution_model, choose_parents, mutate
 from devsim.evolution_scenario import load_evolution_scenario
 from devsim.shipped import resolve
 
@@ -66,8 +67,7 @@ def neutral_changes(
         first = sigmas.mean(axis=0)
         for _ in range(scenario.generations):
             fitness = rng.random(n)  # no genetic content: drift
-            a = np.concatenate([tournament(rng, fitness, pool, k, per) for pool in pools])
-            b = np.concatenate([tournament(rng, fitness, pool, k, per) for pool in pools])
+            a, b = choose_parents(rng, fitness, pools, k, per, recombination=True)
             take = rng.random(values.shape) < 0.5
             values = np.where(take, values[b], values[a])
             sigmas = np.where(take, sigmas[b], sigmas[a])

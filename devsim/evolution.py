@@ -213,13 +213,49 @@ def parentage(parent_of: np.ndarray, population: int) -> tuple[float, float]:
 
 
 def tournament(
-    rng: np.random.Generator, fitness: np.ndarray, candidates: np.ndarray, k: int, size: int
+    rng: np.random.Generator,
+    fitness: np.ndarray,
+    candidates: np.ndarray,
+    k: int,
+    size: int,
+    exclude: np.ndarray | None = None,
 ) -> np.ndarray:
     """``size`` winners of ``k``-way tournaments (drawn with replacement) among
-    ``candidates`` (indices into ``fitness``); ties go to the first drawn."""
-    draws = candidates[rng.integers(candidates.size, size=(size, k))]
+    ``candidates`` (distinct indices into ``fitness``); ties go to the first drawn. With
+    ``exclude`` (``size`` of the candidates), tournament ``i`` is drawn from the candidates
+    other than ``exclude[i]``."""
+    if exclude is None:
+        picks = rng.integers(candidates.size, size=(size, k))
+    else:
+        # a draw among the n - 1 others: positions at or past the excluded one move up one
+        excluded = np.argmax(candidates[None, :] == np.asarray(exclude)[:, None], axis=1)
+        picks = rng.integers(candidates.size - 1, size=(size, k))
+        picks += picks >= excluded[:, None]
+    draws = candidates[picks]
     best = np.argmax(fitness[draws], axis=1)
     return draws[np.arange(size), best]
+
+
+def choose_parents(
+    rng: np.random.Generator,
+    fitness: np.ndarray,
+    pools: Sequence[np.ndarray],
+    k: int,
+    offspring: int,
+    recombination: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The parents of ``offspring`` offspring per pool (a cell's neighbourhood), pool by
+    pool: each the winner of a ``k``-way tournament in the pool; with ``recombination`` a
+    second parent is another organism of the pool (no selfing: a haploid genome recombined
+    with itself is a clone), else the one parent twice. Returns (first, second)."""
+    first, second = [], []
+    for pool in pools:
+        a = tournament(rng, fitness, pool, k, offspring)
+        first.append(a)
+        if recombination:
+            second.append(tournament(rng, fitness, pool, k, offspring, exclude=a))
+    a = np.concatenate(first)
+    return a, np.concatenate(second) if recombination else a
 
 
 def heritability(midparent: np.ndarray, offspring: np.ndarray) -> float:
@@ -775,16 +811,15 @@ class EvolutionModel(mesa.Model):
         row_of_cell: dict[tuple, list[int]] = {}
         for row, a in enumerate(parents):
             row_of_cell.setdefault(a.cell.coordinate, []).append(row)
-        k = self.config.tournament
-        first, second, cells = [], [], []
-        for cell in self.cells:
-            candidates = np.array(
-                [r for c in self._neighbours[cell.coordinate] for r in row_of_cell.get(c, [])]
-            )
-            first.append(tournament(self.rng, fitness, candidates, k, self.per_cell))
-            second.append(tournament(self.rng, fitness, candidates, k, self.per_cell))
-            cells.extend([cell] * self.per_cell)
-        first, second = np.concatenate(first), np.concatenate(second)
+        pools = [
+            np.array([r for c in self._neighbours[cell.coordinate] for r in row_of_cell[c]])
+            for cell in self.cells
+        ]
+        cells = [cell for cell in self.cells for _ in range(self.per_cell)]
+        first, second = choose_parents(
+            self.rng, fitness, pools, self.config.tournament, self.per_cell,
+            self.config.recombination,
+        )  # fmt: skip
         child_values, child_sigmas = values[first].copy(), sigmas[first].copy()
         # each offspring gene's parent, a column a locus: the first parent's at every locus
         # (one column says it), the second's where recombination took the gene from it
@@ -798,13 +833,11 @@ class EvolutionModel(mesa.Model):
         self.parentage = parentage(parent_of, len(parents))
         if self.config.mutation:
             child_values, child_sigmas = self._mutate(child_values, child_sigmas)
-        self.parents_of_last_generation = np.stack(
-            [first, second if self.config.recombination else first], axis=1
-        )
+        self.parents_of_last_generation = np.stack([first, second], axis=1)
         # each offspring's midparent fitness (its one parent's without recombination), and
         # the selection differential: the parents' mean fitness, weighted by offspring,
         # over the generation's (0 under drift: the shuffled tournaments are blind to it)
-        midparent = (real[first] + real[second]) / 2 if self.config.recombination else real[first]
+        midparent = (real[first] + real[second]) / 2
         self.selection_differential = float(midparent.mean() - real.mean())
         for agent in parents:
             agent.remove()

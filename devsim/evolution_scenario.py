@@ -365,6 +365,20 @@ class EvolutionScenario(_Strict):
                 f"islands.migrants: {self.islands.migrants} is more than an island's "
                 f"population; allowed 0..{island} (grid x per_cell)"
             )
+        for where, grid, per_cell in (
+            ("per_cell", self.grid, self.per_cell),
+            ("quick.per_cell", self.quick.grid, self.quick.per_cell),
+        ):
+            # a corner cell's neighbourhood is the smallest (the grid does not wrap)
+            reach = self.neighbourhood + 1
+            smallest = per_cell * min(grid[0], reach) * min(grid[1], reach)
+            if self.recombination and smallest < 2:
+                raise ValueError(
+                    f"{where}: {per_cell} leaves a neighbourhood of one organism, and "
+                    "recombination needs two parents (no selfing); allowed: per_cell >= 2, "
+                    "neighbourhood >= 1 on a grid of more than one cell, or "
+                    "recombination = false"
+                )
         env = self.environment
         if self.features:
             names = [f.name for f in self.features]

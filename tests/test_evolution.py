@@ -15,6 +15,7 @@ from devsim.errors import DevsimInputError
 from devsim.evolution import (
     GENE_NAMES,  # the genes evolution carries (no sheet genes)
     EvolutionModel,
+    choose_parents,
     circular_mean_sd,
     into_bounds,
     learning_rates,
@@ -192,6 +193,63 @@ def test_with_recombination_each_gene_comes_from_one_of_the_two_recorded_parents
     from_second = children == values[parents[:, 1]]
     assert np.all(from_first | from_second)
     assert np.any(~from_first)  # some genes came from the second parent alone
+
+
+@pytest.mark.parametrize("selection", [True, False])
+def test_recombining_parents_are_two_organisms_of_the_neighbourhood(selection):
+    """Both parents were drawn by independent tournaments, so the fittest often won both:
+    8-14 % of window_fixed_world's offspring were a clone of one haploid parent. The second
+    parent is now another organism of the same neighbourhood, under selection and under
+    the drift baseline's shuffled tournaments alike."""
+    model = tiny_model(6, grid=(3, 2), per_cell=2, neighbourhood=1, selection=selection)
+    organisms = model.organisms()
+    for agent, f in zip(organisms, np.linspace(0, 1, len(organisms)), strict=True):
+        agent.traits["fitness"] = f**8  # one organism far fitter: it would often win twice
+    cell_of = [a.cell.coordinate for a in organisms]
+    model.reproduce()
+    parents = model.parents_of_last_generation
+    assert np.all(parents[:, 0] != parents[:, 1])
+    for child, (a, b) in zip(model.organisms(), parents, strict=True):
+        home = model._neighbours[child.cell.coordinate]
+        assert cell_of[a] in home
+        assert cell_of[b] in home
+
+
+def test_a_tournament_excluding_one_candidate_never_draws_it_and_favours_the_fitter():
+    rng = np.random.default_rng(3)
+    fitness = np.arange(6.0)
+    pool = np.array([5, 2, 0, 4, 1, 3])  # in any order
+    first = tournament(rng, fitness, pool, 3, 30_000)
+    second = tournament(rng, fitness, pool, 3, 30_000, exclude=first)
+    assert np.all(first != second)
+    assert np.all(np.isin(second, pool))
+    # the others still compete on fitness: after a first parent 2, 0 < 1 < 3 < 4 < 5
+    counts = np.bincount(second[first == 2], minlength=6)
+    assert counts[2] == 0
+    assert np.all(np.diff(counts[[0, 1, 3, 4, 5]]) > 0)
+    one = tournament(rng, fitness, np.array([2, 4]), 5, 100, exclude=np.full(100, 4))
+    assert np.all(one == 2)  # two candidates, one excluded: the other, every time
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"per_cell": 1, "neighbourhood": 0}, "per_cell"),
+        ({"grid": [1, 1], "per_cell": 1}, "per_cell"),
+        ({"quick": {"grid": [1, 1], "per_cell": 1}}, "quick.per_cell"),
+    ],
+)
+def test_recombination_with_a_neighbourhood_of_one_organism_is_refused(changes, field):
+    from devsim.errors import DevsimInputError
+
+    base = {"name": "x", "grid": [3, 2], "per_cell": 2, "neighbourhood": 1}
+    with pytest.raises(DevsimInputError) as info:
+        parse_evolution_scenario({**base, **changes}, "my.toml")
+    message = str(info.value)
+    assert message.startswith(f"my.toml: {field}: 1 leaves a neighbourhood of one organism")
+    assert "\n" not in message
+    # the same population without recombination is an asexual one, and allowed
+    parse_evolution_scenario({**base, **changes, "recombination": False}, "my.toml")
 
 
 def test_selection_acts_on_developed_phenotypes():
@@ -570,7 +628,7 @@ def test_without_selection_the_orientation_sigma_over_the_markers_scatters_about
         first = sigmas.mean(axis=0)
         for _ in range(100):
             noise = rng.random(n)  # no genetic information: drift at selection's Ne
-            a, b = (tournament(rng, noise, np.arange(n), 3, n) for _ in range(2))
+            a, b = choose_parents(rng, noise, [np.arange(n)], 3, n, recombination=True)
             take = rng.random(values.shape) < 0.5
             values, sigmas = (
                 np.where(take, values[b], values[a]),
