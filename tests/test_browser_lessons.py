@@ -130,18 +130,16 @@ def test_back_and_next_bring_the_new_steps_title_into_view(browser, app_url):
         ).click()
         title = page.locator(".devsim-step-title")
         expect(title).to_have_text("The question", timeout=30_000)
-        for _ in range(6):
-            if title.inner_text() == COMPARE:
-                break
+        counter = page.get_by_text(re.compile(r"^Step \d+ of"))
+        step = 1
+        while title.inner_text() != COMPARE and step < 7:
             page.locator(".devsim-next").click()
-            page.wait_for_timeout(200)
+            step += 1  # one step at a time: a click before the last one's render skipped one
+            expect(counter).to_have_text(re.compile(rf"^Step {step} of"))
         expect(title).to_have_text(COMPARE)  # the longest step: its table
         # the address follows the step: wait for it, so that its render is not mistaken
         # for the scroll under test
-        step = re.search(
-            r"Step (\d+) of", page.get_by_text(re.compile(r"^Step \d+ of")).inner_text()
-        )
-        expect(page).to_have_url(re.compile(rf"step={step[1]}$"))
+        expect(page).to_have_url(re.compile(rf"step={step}$"))
         back = page.locator(".devsim-back")
         back.scroll_into_view_if_needed()
         assert not page.evaluate(TITLE_IN_VIEW, ".devsim-step-title")  # as a student sees it
@@ -189,17 +187,30 @@ def test_the_address_names_the_lesson_and_its_step(browser, app_url):
         page.get_by_role("tab", name="Lessons").click()
         expect(title).to_have_text("The question")
         expect(page).to_have_url(re.compile(r"/lessons\?lesson=hubel_wiesel&step=1$"))
-        # links that name what is not there say so in one line, and show what there is
+        # the tab's own "/lessons" was replaced by the lesson's address, not followed by
+        # it: one Back goes to the Simulation tab (it closed the lesson at "/lessons")
+        page.go_back()
+        expect(page).to_have_url(re.compile(r"/\?species="), timeout=30_000)  # its settings
+        expect(page.get_by_role("button", name="Step", exact=True)).to_be_visible()
+        page.go_forward()
+        expect(title).to_have_text("The question", timeout=30_000)
+        expect(page).to_have_url(re.compile(r"/lessons\?lesson=hubel_wiesel&step=1$"))
+        # links that name what is not there say so in one line, and show what there is;
+        # the address then says what is shown, in place of the link's (no entry added)
         page.goto(app_url + "lessons?lesson=hubel_wiesel&step=99")
+        entries = page.evaluate("history.length")
         expect(page.locator(".devsim-link-error")).to_contain_text(
             "step '99' is not one of this lesson's", timeout=30_000
         )
         expect(title).to_have_text("The question")
+        expect(page).to_have_url(re.compile(r"/lessons\?lesson=hubel_wiesel&step=1$"))
+        assert page.evaluate("history.length") == entries
         page.goto(app_url + "lessons?lesson=no_such_lesson")
         expect(page.locator(".devsim-link-error")).to_contain_text(
             "The link names no lesson 'no_such_lesson'", timeout=30_000
         )
         expect(cards).to_have_count(LESSONS)
+        expect(page).to_have_url(re.compile(r"/lessons$"))
         # a reload or a new address aborts the requests under way (the favicon's): no
         # failure of the page; any other failed request is
         assert [f for f in tab.failed if "net::ERR_ABORTED" not in f] == []

@@ -1180,6 +1180,12 @@ def follow_link(search: str, items: list[Lesson]) -> None:
     link_error.set(problem)  # until a lesson is opened or closed on the page
 
 
+@solara.component_vue(str(Path(__file__).parent / "address.vue"))
+def AddressReplace(replace: str):
+    """Puts ``replace`` in place of the browser's address and moves Solara's router to it
+    (see address.vue)."""
+
+
 @solara.component
 def LessonsPage():
     """The Lessons route: the list of lessons, or one lesson step by step. The address
@@ -1188,23 +1194,49 @@ def LessonsPage():
     items, error = solara.use_memo(_load, dependencies=[])
     router = solara.use_router()
     seen = solara.use_ref(None)  # the address last read or written by this page
+    # an address put in place of the browser's, no new entry (address.vue), and the one it
+    # replaces: the page waits until the router has it
+    replacing, set_replacing = solara.use_state(("", ""))
+
+    def replace(href: str, search: str) -> None:
+        set_replacing((href, search))
 
     def sync():
         if router.set_path is None:  # no address (the page outside the app, e.g. in a
             return  # notebook or a test): nothing to follow or to write
         search = router.search or ""
-        if search != seen.current and (search or seen.current is not None or not chosen.value):
+        href, before = replacing
+        if href:
+            if search == before:  # not there yet
+                return
+            set_replacing(("", ""))  # there (or Back or a link went elsewhere meanwhile)
+            if search == href.partition("?")[2]:
+                return
+        mounted = seen.current is not None
+        if search != seen.current and (search or mounted or not chosen.value):
             follow_link(search, items)  # the address changed: the page follows it
-            seen.current = search
+            # a step out of range shows the first, an unknown lesson the list: the
+            # address says what is shown, in place of the link's (Back skips the bad one)
+            shown = lesson_link(chosen.value, step_index.value)
+            seen.current = shown.partition("?")[2]
+            if seen.current != search:
+                replace(shown, search)
             return
         # the page changed (a lesson opened or closed, a step taken; or the tab came back
-        # to a lesson still open): the address follows it
+        # to a lesson still open): the address follows it, a new entry for each change on
+        # the page; the tab's own entry ("/lessons") is replaced, so that Back from the
+        # lesson goes to the tab before, not to the list
         wanted = lesson_link(chosen.value, step_index.value)
         seen.current = wanted.partition("?")[2]
         if seen.current != search:
-            router.push(wanted)
+            if not mounted and not search:
+                replace(wanted, search)
+            else:
+                router.push(wanted)
 
-    solara.use_effect(sync, [router.search, chosen.value, step_index.value])
+    solara.use_effect(sync, [router.search, chosen.value, step_index.value, replacing])
+    if router.set_path is not None:
+        AddressReplace(replace=replacing[0])
     solara.Style(CSS)
     solara.AppBarTitle("devsim: lessons")
     with solara.Column(classes=["devsim-lessons"], gap="10px"):
