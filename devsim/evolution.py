@@ -58,7 +58,8 @@ organism's quality and plasticity are the means over its regions.
 Parents are chosen by tournaments among the organisms of a Moore neighbourhood; each
 offspring is placed in the cell it was bred for (within ``neighbourhood`` cells of its
 parents), so populations can adapt locally along habitat gradients (PropertyLayers of the
-grid). Offspring inherit their parents' genes (uniform recombination if enabled) and each
+grid). Offspring inherit their parents' genes (uniform recombination of two distinct
+parents if enabled: no selfing) and each
 gene's heritable mutation scale, which self-adapts log-normally as in evolution
 strategies (Schwefel 1977; Bäck 1996):
 ``sigma_i <- sigma_i * exp(tau0 * N0 + tau * N_i)``, ``x_i <- x_i + sigma_i * N_i'``,
@@ -454,7 +455,8 @@ class EvolutionModel(mesa.Model):
     selection : if False, the tournaments are run on fitness shuffled among the organisms
         each generation: drift with selection's variance in offspring number (the same
         effective size), the baseline of ``devsim evolve --drift``.
-    recombination : uniform recombination of two parents (else one parent, asexual).
+    recombination : uniform recombination of two parents, the second another organism of the
+        neighbourhood (no selfing); else one parent, asexual.
     mutation : if False, offspring are exact copies (for checking inheritance).
     self_adaptive : evolvable per-gene mutation scales (else fixed at their start values).
     mutation_scale : founders' mutation scales, in units of each gene's ``Gene.sigma``.
