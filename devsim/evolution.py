@@ -25,7 +25,8 @@ assessed throughout its sighted life (ages ``assess_from``, ``assess_from + asse
 ... up to ``days``: an animal needs vision from the day its eyes open, not only as an adult),
 and fitness is what development produced, minus explicit costs:
 
-``fitness = quality - c_plasticity * eta * sum_days(gate) - c_activity * activity``
+``fitness = quality - c_plasticity * eta * sum_days(gate) - c_activity * activity
+- c_template * innate_strength``
 
 * ``quality``: mean over the assessments of the discriminability of the organism's own
   world's scenes through the left eye, the right eye and both eyes
@@ -36,10 +37,14 @@ and fitness is what development produced, minus explicit costs:
   for -- keeping synapses plastic has a metabolic cost whether or not it is used (a
   maintenance cost of learning ability: Mery & Kawecki 2003; Burger et al. 2008; Dunlap &
   Stephens 2009). The assimilation scenarios use ``c_plasticity = 0.1`` (a founder's
-  mouse-like window, plasticity ~ 1.1, costs about a tenth of its fitness), the others
-  0.03 (README: what each experiment gives at the other cost);
+  window in the habitat world, plasticity ~ 3, costs ~ 0.3 against a quality of ~ 0.8),
+  the others 0.03;
 * ``activity``: the mean response to its world's scenes -- signalling costs energy
-  (Attwell & Laughlin 2001), so a cortex that is merely louder is not better for free.
+  (Attwell & Laughlin 2001), so a cortex that is merely louder is not better for free;
+* ``innate_strength``: the template, the share of neurons the genome tunes; free
+  (``c_template = 0``) but in ``assimilation_costed_template``, one of the two controls
+  of the template's free ride (the other, ``assimilation_free_plasticity``, makes
+  learning free).
 
 Deprivation is *not* a separate cost term: a lid suture while synapses are plastic leaves
 a weaker deprived eye (amblyopia) through the kernel itself, and that lowers ``quality``.
@@ -465,6 +470,7 @@ class EvolutionModel(mesa.Model):
     noise, c50 : read-out noise and half-saturation of the discriminability measure.
     plasticity_cost : fitness cost per unit of ``eta * sum_days(gate)``.
     activity_cost : fitness cost per unit of mean response (energy of signalling).
+    template_cost : fitness cost per unit of ``innate_strength`` (0: the template is free).
     environment : :class:`Environment` (or a dict of its fields).
     features : several features of the world (:class:`Feature`, or dicts of their fields),
         each the dominant orientation of one region of the visual field on its own
@@ -510,6 +516,7 @@ class EvolutionModel(mesa.Model):
         innate_map: float = INNATE_MAP_SHARE,
         plasticity_cost: float = 0.03,
         activity_cost: float = 0.02,
+        template_cost: float = 0.0,
         environment: Environment | Mapping | None = None,
         features: Sequence[Feature | Mapping] = (),
         regional: Sequence[str] = DEFAULT_REGIONAL,
@@ -545,7 +552,11 @@ class EvolutionModel(mesa.Model):
                     "noise": noise,
                     "c50": c50,
                     "innate_map": innate_map,
-                    "costs": {"plasticity": plasticity_cost, "activity": activity_cost},
+                    "costs": {
+                        "plasticity": plasticity_cost,
+                        "activity": activity_cost,
+                        "template": template_cost,
+                    },
                     "environment": env.model_dump() if env else dict(environment or {}),
                     "features": [
                         f.model_dump() if isinstance(f, Feature) else dict(f) for f in features
@@ -947,6 +958,7 @@ class EvolutionModel(mesa.Model):
             traits["quality"]
             - cfg.costs.plasticity * traits["plasticity"]
             - cfg.costs.activity * traits["activity"]
+            - cfg.costs.template * traits["innate"]
         )
         self.cohort = cohort
         self.gates = gates

@@ -227,6 +227,9 @@ class Costs(_Strict):
 
     plasticity: Annotated[float, Field(ge=0.0, le=100.0)] = 0.03  # per unit eta * sum(gate)
     activity: Annotated[float, Field(ge=0.0, le=100.0)] = 0.02  # per unit mean response
+    # per unit of innate_strength: building the template in (0: free, as in every shipped
+    # scenario but assimilation_costed_template)
+    template: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
 
 
 class Islands(_Strict):
@@ -494,6 +497,7 @@ class EvolutionScenario(_Strict):
         kwargs["environment"] = self.environment
         kwargs["plasticity_cost"] = self.costs.plasticity
         kwargs["activity_cost"] = self.costs.activity
+        kwargs["template_cost"] = self.costs.template
         return kwargs
 
 

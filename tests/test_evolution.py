@@ -267,6 +267,22 @@ def test_selection_acts_on_developed_phenotypes():
     assert traits["fitness"] == pytest.approx(expected)
 
 
+def test_a_costed_template_lowers_fitness_by_its_strength_and_nothing_else():
+    """The template was free and learning charged for, so assimilation was partly built
+    into the fitness: ``costs.template`` charges per unit of innate_strength. The same
+    litter lives the same lives with and without it; only the fitness differs."""
+    free, costed = (
+        tiny_model(8, genome={"innate_strength": 0.4}, template_cost=c) for c in (0.0, 0.3)
+    )
+    strengths = []
+    for a, b in zip(free.organisms(), costed.organisms(), strict=True):
+        assert a.traits["quality"] == b.traits["quality"]
+        assert a.traits["innate"] == b.traits["innate"]
+        strengths.append(a.traits["innate"])
+        assert b.traits["fitness"] == pytest.approx(a.traits["fitness"] - 0.3 * strengths[-1])
+    assert 0 < min(strengths) < max(strengths)  # founders' own (mutated) templates
+
+
 # --- environment and read-out helpers --------------------------------------------------------
 
 
