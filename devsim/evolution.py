@@ -825,7 +825,7 @@ class EvolutionModel(mesa.Model):
         for row, a in enumerate(parents):
             row_of_cell.setdefault(a.cell.coordinate, []).append(row)
         pools = [
-            np.array([r for c in self._neighbours[cell.coordinate] for r in row_of_cell[c]])
+            np.array([r for c in self._neighbours[cell.coordinate] for r in row_of_cell.get(c, [])])
             for cell in self.cells
         ]
         cells = [cell for cell in self.cells for _ in range(self.per_cell)]
