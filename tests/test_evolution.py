@@ -198,7 +198,7 @@ def test_with_recombination_each_gene_comes_from_one_of_the_two_recorded_parents
 @pytest.mark.parametrize("selection", [True, False])
 def test_recombining_parents_are_two_organisms_of_the_neighbourhood(selection):
     """Both parents were drawn by independent tournaments, so the fittest often won both:
-    8-14 % of window_fixed_world's offspring were a clone of one haploid parent. The second
+    8-23 % of window_fixed_world's offspring were a clone of one haploid parent. The second
     parent is now another organism of the same neighbourhood, under selection and under
     the drift baseline's shuffled tournaments alike."""
     model = tiny_model(6, grid=(3, 2), per_cell=2, neighbourhood=1, selection=selection)
