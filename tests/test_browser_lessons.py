@@ -141,8 +141,14 @@ def test_back_and_next_bring_the_new_steps_title_into_view(browser, app_url):
         # for the scroll under test
         expect(page).to_have_url(re.compile(rf"step={step}$"))
         back = page.locator(".devsim-back")
-        back.scroll_into_view_if_needed()
-        assert not page.evaluate(TITLE_IN_VIEW, ".devsim-step-title")  # as a student sees it
+        # as a student sees it: at the step's foot, its title above the screen (the step's
+        # table may still be drawing, so the foot is found again until the step is long)
+        for _ in range(150):
+            back.scroll_into_view_if_needed()
+            if not page.evaluate(TITLE_IN_VIEW, ".devsim-step-title"):
+                break
+            page.wait_for_timeout(200)
+        assert not page.evaluate(TITLE_IN_VIEW, ".devsim-step-title")
         back.click()
         expect(title).not_to_have_text(COMPARE)
         page.wait_for_function(TITLE_IN_VIEW, arg=".devsim-step-title", timeout=5000)
