@@ -240,8 +240,6 @@ def test_a_tournament_excluding_one_candidate_never_draws_it_and_favours_the_fit
     ],
 )
 def test_recombination_with_a_neighbourhood_of_one_organism_is_refused(changes, field):
-    from devsim.errors import DevsimInputError
-
     base = {"name": "x", "grid": [3, 2], "per_cell": 2, "neighbourhood": 1}
     with pytest.raises(DevsimInputError) as info:
         parse_evolution_scenario({**base, **changes}, "my.toml")

@@ -1198,9 +1198,6 @@ def LessonsPage():
     # replaces: the page waits until the router has it
     replacing, set_replacing = solara.use_state(("", ""))
 
-    def replace(href: str, search: str) -> None:
-        set_replacing((href, search))
-
     def sync():
         if router.set_path is None:  # no address (the page outside the app, e.g. in a
             return  # notebook or a test): nothing to follow or to write
@@ -1220,7 +1217,7 @@ def LessonsPage():
             shown = lesson_link(chosen.value, step_index.value)
             seen.current = shown.partition("?")[2]
             if seen.current != search:
-                replace(shown, search)
+                set_replacing((shown, search))
             return
         # the page changed (a lesson opened or closed, a step taken; or the tab came back
         # to a lesson still open): the address follows it, a new entry for each change on
@@ -1230,7 +1227,7 @@ def LessonsPage():
         seen.current = wanted.partition("?")[2]
         if seen.current != search:
             if not mounted and not search:
-                replace(wanted, search)
+                set_replacing((wanted, search))
             else:
                 router.push(wanted)
 
