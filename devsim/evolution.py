@@ -814,6 +814,18 @@ class EvolutionModel(mesa.Model):
             offsets = [d for d in self.world_params.offsets if d != self.world_offset]
             self.world_offset = int(offsets[rng.integers(len(offsets))])
 
+    def breeding_pools(self, cell_of_row: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+        """For every cell of the grid (``self.cells``' order), the rows whose cell
+        (``cell_of_row``, one coordinate a row) lies in its neighbourhood: the organisms
+        its offspring's parents are drawn from."""
+        row_of_cell: dict[tuple, list[int]] = {}
+        for row, coordinate in enumerate(cell_of_row):
+            row_of_cell.setdefault(tuple(coordinate), []).append(row)
+        return [
+            np.array([r for c in self._neighbours[cell.coordinate] for r in row_of_cell.get(c, [])])
+            for cell in self.cells
+        ]
+
     def reproduce(self) -> None:
         """Local reproduction: every cell's offspring have parents from its neighbourhood."""
         parents = self.organisms()
@@ -821,13 +833,7 @@ class EvolutionModel(mesa.Model):
         if not self.config.selection:  # who wins no longer depends on the genes
             fitness = self.rng.permutation(fitness)
         values, sigmas = self.genome_arrays(parents)
-        row_of_cell: dict[tuple, list[int]] = {}
-        for row, a in enumerate(parents):
-            row_of_cell.setdefault(a.cell.coordinate, []).append(row)
-        pools = [
-            np.array([r for c in self._neighbours[cell.coordinate] for r in row_of_cell.get(c, [])])
-            for cell in self.cells
-        ]
+        pools = self.breeding_pools([a.cell.coordinate for a in parents])
         cells = [cell for cell in self.cells for _ in range(self.per_cell)]
         first, second = choose_parents(
             self.rng, fitness, pools, self.config.tournament, self.per_cell,

@@ -197,7 +197,8 @@ def test_the_guide_follows_what_runs(page):
     _set(page, "rearing_to", 54)
     assert "set the suture to P50–P54" in guide()  # still there to check against
     _set(page, "species", "cat")
-    assert "opens weeks later than a mouse" in guide()
+    assert "Each species has its own window" in guide()
+    assert "closes the <em>left</em> eye from P50 to P54" in guide()  # what the cat runs
     assert "P24 to P28" not in guide()
     assert _text(page, "devsim-protocol").endswith("· cat")
 
@@ -471,6 +472,67 @@ def test_a_link_builds_its_run(kernel_context):
     assert model.experiment.seed == 5
     assert len(model.organisms()) == 4
     rc.close()
+
+
+def _guide(**changes) -> str:
+    return " ".join(components.intro_text({**components.default_inputs(), **changes}).split())
+
+
+def test_the_guide_says_which_suture_runs():
+    """The guide told of the left eye at P24-P28 whatever eye and days were set, and told a
+    GAD65 or Lynx1 knockout of a cat's window."""
+    assert "closes the *left* eye from P24 to P28" in _guide()
+    text = _guide(eye="right", rearing_from=30, rearing_to=35)
+    assert "closes the *right* eye from P30 to P35" in text
+    assert "shift toward the left eye" in text
+    assert "set the suture to P50–P54" in _guide(rearing_from=50, rearing_to=54)
+    assert "opens weeks later than a mouse" in _guide(species="cat")
+    assert "closes the *left* eye from P35 to P45" in _guide(
+        species="cat", rearing_from=35, rearing_to=45
+    )
+    assert "Tick diazepam" in _guide(species="gad65_ko")
+    assert "diazepam from P20 to P22" in _guide(
+        species="gad65_ko", diazepam=True, diazepam_from=20, diazepam_to=22
+    )
+    assert "Lynx1 knockout" in _guide(species="lynx1_ko")
+    assert "cat" not in _guide(species="lynx1_ko") + _guide(species="gad65_ko")
+    assert "suture" not in _guide(condition="dark") + _guide(protocol="md_critical")
+
+
+def _page_shift(age: int | None = None, **settings) -> float:
+    """The page's own run: control CBI minus the sutured group's at ``age`` (default: the
+    day the lid opens)."""
+    model = PageModel(**{**components.default_inputs(), **settings, "seed": 7})
+    while model.age < (age or model.inputs["rearing_to"]):
+        model.step()
+    control, sutured = model.measure_groups().values()
+    return control["cbi"] - sutured["cbi"]
+
+
+def test_most_of_the_default_shift_recovers_as_the_guide_says():
+    assert _page_shift(age=40) <= 0.5 * _page_shift()
+
+
+@pytest.mark.parametrize(
+    ("settings", "low", "high"),
+    [
+        ({}, 0.15, 0.3),  # "by P28 the CBI has fallen by about 0.2"
+        ({"rearing_from": 50, "rearing_to": 54}, -0.05, 0.05),  # "the dip is tiny"
+        ({"species": "cat"}, -0.1, 0.1),  # "the mouse's P24-P28 misses it"
+        ({"species": "gad65_ko"}, -0.05, 0.05),  # "barely moves its histograms"
+        (  # "the window opens"
+            {"species": "gad65_ko", "diazepam": True, "diazepam_from": 20, "diazepam_to": 22},
+            0.15,
+            0.3,
+        ),
+        ({"species": "lynx1_ko", "rearing_from": 60, "rearing_to": 64, "days": 70}, 0.15, 0.3),
+        ({"rearing_from": 60, "rearing_to": 64, "days": 70}, -0.05, 0.05),  # "hardly moves"
+    ],
+)
+def test_what_the_guide_promises_the_page_shows(settings, low, high):
+    """Each shift the guide tells a student to look for, on the page's own model (8 animals
+    a group, the default seed): no promise the run does not keep."""
+    assert low <= _page_shift(**settings) <= high
 
 
 def _intro(rc) -> str:

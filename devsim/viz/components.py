@@ -258,7 +258,7 @@ both eyes. Experience strengthens some and prunes others, but mostly while the
 play/pause, → = one step, r = reset.
 """
 # What to try with a lid suture in a mouse (shown while that is what runs: the default
-# protocol, and the late suture it suggests).
+# protocol).
 INTRO_DEFAULT = """
 The default protocol closes the *left* eye from P24 to P28, at the peak of the mouse's
 window: watch the histograms shift toward the right eye while it is closed (by P28 the CBI
@@ -267,12 +267,67 @@ recovers, as it does in mice (Kaneko et al. 2008). Then set the suture to P50–
 Settings and press Reset: after the window has closed, the dip is tiny. The run before
 stays on the timeline as a faint dashed line.
 """
-# The same for another species: its window is elsewhere (a cat's opens weeks later).
+# Any other suture in a mouse: say what runs, and what to compare it with.
+INTRO_SUTURE = """
+This run closes the *{eye}* eye from P{start} to P{end}: the histograms shift toward the
+{other} eye as far as the critical window, the gold band of the timeline, lets them. At the
+window's peak (the default: the left eye, P24–P28) the CBI falls by about 0.2 and most of
+it recovers once the eye reopens; set the suture to P50–P54, after the window has closed,
+and the dip is tiny. Press Reset after a change: the run before stays on the timeline as a
+faint dashed line.
+"""
+# Another species: its window is elsewhere (a cat's opens weeks later).
 INTRO_SPECIES = """
 Each species has its own window, the gold band of the timeline: a suture does most while
 it is open. A cat's opens weeks later than a mouse's, so the mouse's P24–P28 misses it: set
 the suture days inside the band in Settings and press Reset.
 """
+INTRO_SPECIES_SET = """
+Each species has its own window, the gold band of the timeline: a suture does most while
+it is open. This run closes the *{eye}* eye from P{start} to P{end}.
+"""
+# The mouse strains: what their missing gene does to the window, and how to show it.
+INTRO_STRAIN = {
+    "gad65_ko": """
+A GAD65 knockout makes little GABA: its window never opens, and a suture barely moves its
+histograms (Hensch et al. 1998). Tick diazepam in Settings for two days before the suture
+(P20–P22 with the suture at P24–P28) and press Reset: the drug raises inhibition and the
+window opens (Fagiolini & Hensch 2000).
+""",
+    "gad65_ko diazepam": """
+A GAD65 knockout makes little GABA: without a drug its window never opens (Hensch et al.
+1998). This run gives diazepam from P{drug_start} to P{drug_end}: once it has raised
+inhibition the window opens, and a suture inside it shifts the histograms as in a
+wild-type mouse (Fagiolini & Hensch 2000). Untick diazepam and press Reset to compare.
+""",
+    "lynx1_ko": """
+A Lynx1 knockout lacks one of the brakes that close the window: its adults stay plastic
+(Morishita et al. 2010). Set the suture to P60–P64 and the simulated life to 70 days, then
+press Reset: a knockout's CBI falls by about 0.2, a wild-type mouse's hardly moves.
+""",
+}
+
+
+def intro_text(inputs: dict[str, Any]) -> str:
+    """The page's first words, for what runs: how to use it, and with a custom lid suture
+    what it should show and what to try next."""
+    if inputs["protocol"] != CUSTOM or inputs["condition"] != "lid_suture":
+        return INTRO
+    species, eye = inputs["species"], inputs["eye"]
+    days = (int(inputs["rearing_from"]), int(inputs["rearing_to"]))
+    told = {"eye": eye, "start": days[0], "end": days[1]}
+    if species == "gad65_ko" and inputs["diazepam"]:
+        drug = {"drug_start": int(inputs["diazepam_from"]), "drug_end": int(inputs["diazepam_to"])}
+        return INTRO + INTRO_STRAIN["gad65_ko diazepam"].format(**drug)
+    if species in INTRO_STRAIN:
+        return INTRO + INTRO_STRAIN[species]
+    if species != "mouse":
+        return INTRO + (INTRO_SPECIES if days == (24, 28) else INTRO_SPECIES_SET.format(**told))
+    if (eye, days) == ("left", (24, 28)):
+        return INTRO + INTRO_DEFAULT
+    other = "right" if eye == "left" else "left"
+    return INTRO + INTRO_SUTURE.format(other=other, **told)
+
 
 GATE_TIP = (
     "The plasticity gate multiplies how fast every synapse learns: 0 = closed, 1 = fully "
@@ -823,12 +878,8 @@ def Page():
         Player()
         with solara.Div(classes=["devsim-body"], style={"padding": "0 8px"}):
             # what to do first, above the panels (it sat below them, out of sight)
-            inputs = run.inputs
-            text = INTRO
-            if inputs["protocol"] == CUSTOM and inputs["condition"] == "lid_suture":
-                text += INTRO_DEFAULT if inputs["species"] == "mouse" else INTRO_SPECIES
             with solara.Div(classes=["devsim-intro"]):
-                solara.Markdown(text, style={"font-size": "0.9em"})
+                solara.Markdown(intro_text(run.inputs), style={"font-size": "0.9em"})
             Settings()
             Panels(run)
             # below the panels, so that a 720p projector shows a chart without scrolling

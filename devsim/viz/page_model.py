@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devsim.cohort import BATCH_SIZE, PRESENTATIONS_PER_DAY
+from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
 from devsim.genome import GENE_BY_NAME, SPECIES, Genome
 from devsim.model import DevelopmentModel
@@ -267,7 +267,7 @@ class PageModel(DevelopmentModel):
         g_inh: float = GENE_BY_NAME["g_inh"].default,
         eta: float = GENE_BY_NAME["eta"].default,
         tau_theta: float = GENE_BY_NAME["tau_theta"].default,
-        neurons: int = 16,
+        neurons: int = NEURONS,  # as a scenario file: the page, lessons and CLI agree
         presentations_per_day: int = PRESENTATIONS_PER_DAY,
         batch_size: int = BATCH_SIZE,
         rng=None,
