@@ -196,16 +196,27 @@ class Cohort:
 
     def _initial_wiring(self, rng):
         # Drawn per litter position, so littermates in different groups start identical.
-        genes_first = {}
-        for name in ("density", "contra_bias"):
-            per_litter = np.zeros(self.litter)
-            per_litter[self.litter_index[::-1]] = self.genes[name][::-1]
-            genes_first[name] = per_litter
-        mask, weights, prob = initial_wiring(
-            rng, genes_first["density"], genes_first["contra_bias"], self.neurons, self.channels
-        )
+        # Littermates whose groups set other wiring genes (density, contra_bias) get a draw
+        # of their own, shared with those that set the same; the first draw goes to the
+        # smallest genes of the position, so no group's wiring depends on the groups' order
+        # (every littermate used to get the first group's genes).
         pick = self.litter_index
-        return mask[pick].copy(), weights[pick].copy(), prob[pick].copy()
+        genes = np.stack([self.genes["density"], self.genes["contra_bias"]], axis=1)
+        order = np.lexsort((genes[:, 1], genes[:, 0], pick))  # by position, then genes
+        base = np.zeros(self.litter, dtype=np.intp)
+        base[pick[order][::-1]] = order[::-1]  # repeated positions: the last write wins
+        mask, weights, prob = initial_wiring(
+            rng, genes[base, 0], genes[base, 1], self.neurons, self.channels
+        )
+        mask, weights, prob = mask[pick].copy(), weights[pick].copy(), prob[pick].copy()
+        own = np.flatnonzero((genes != genes[base][pick]).any(axis=1))
+        if own.size:
+            keys = np.column_stack([pick[own], genes[own]])
+            unique, which = np.unique(keys, axis=0, return_inverse=True)
+            m, w, p = initial_wiring(rng, unique[:, 1], unique[:, 2], self.neurons, self.channels)
+            which = which.reshape(-1)  # (numpy 2.0 shaped it as the keys)
+            mask[own], weights[own], prob[own] = m[which], w[which], p[which]
+        return mask, weights, prob
 
     def develop_day(
         self,

@@ -394,6 +394,11 @@ class EvolutionScenario(_Strict):
                     f"environment.{own[0]}: with [[features]] each feature sets its own "
                     "orientation and world_change; remove it from [environment]"
                 )
+        elif self.regional != DEFAULT_REGIONAL:  # it would change nothing, and said nothing
+            raise ValueError(
+                "regional: only a world of [[features]] has regions of cortex; allowed: "
+                "remove it, or add [[features]]"
+            )
         # An event acts only on the eyes' sighted life: a deprivation must reach the day the
         # eyes open, a change of world must come after it (before it, the animal only ever
         # sees the second world: no change within its life).

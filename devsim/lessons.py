@@ -67,7 +67,19 @@ _REFERENCE_IMAGE = re.compile(r"!\[[^\]]*\]\[[^\]]*\]")  # ![text][name]: not em
 # what each picture type's file starts with (a text file named .png is no picture)
 IMAGE_MAGIC = {"png": (b"\x89PNG\r\n\x1a\n",), "jpeg": (b"\xff\xd8\xff",),
                "gif": (b"GIF87a", b"GIF89a"), "webp": (b"RIFF",)}  # fmt: skip
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+# an ATX heading as Markdown reads it: up to 3 spaces, its level, its text, an optional
+# closing run of #s after a space (the splitter and the teacher check both read this)
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+# the line under a setext heading (text, then === or ---)
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+
+
+def _section_heading(line: str) -> str | None:
+    """The text of a ``##`` heading (a step), or None for any other line."""
+    match = _HEADING.match(line)
+    return (match[2] or "") if match and len(match[1]) == 2 else None
+
+
 # an <img> element's address: (everything before it, its quote, the address); the handout
 # embeds the pictures through the same pattern
 IMG_SRC = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)([\"'])(.*?)\2", re.IGNORECASE | re.DOTALL)
@@ -118,13 +130,14 @@ class Lesson:
         return self.header.title
 
     def sections(self) -> list[tuple[str, str]]:
-        """The body split at ``## `` headings: (heading, markdown) pairs."""
+        """The body split at ``##`` headings: (heading, markdown) pairs."""
         steps, heading, lines = [], "", []
         for line in self.body.splitlines():
-            if line.startswith("## "):
+            text = _section_heading(line)
+            if text is not None:
                 if heading or any(s.strip() for s in lines):
                     steps.append((heading, "\n".join(lines).strip()))
-                heading, lines = line[3:].strip(), []
+                heading, lines = text.strip(), []
                 if _is_teacher_heading(heading):  # "For the Teacher:" is the same section
                     heading = TEACHER
             else:
@@ -152,26 +165,44 @@ def _is_teacher_heading(text: str) -> bool:
 
 
 def _check_teacher_heading(path: Path, lines: list[str], first_line: int) -> None:
-    """The teacher's notes are one ``## For the teacher`` section (any case, a colon
-    allowed): a heading that names the teacher otherwise, or a second such section, would
-    print the notes (the answers) in the students' copy or lose them, so it is refused."""
-    seen = 0
-    for number, line in enumerate(lines, start=first_line):
+    """The teacher's notes are one last ``## For the teacher`` section (any case, a colon
+    allowed): a heading that names the teacher otherwise, a second such section or a
+    section after it would print the notes (the answers) in the students' copy or lose
+    them, so it is refused."""
+    seen = None  # the teacher's heading, once met
+    for k, line in enumerate(lines):
+        number = first_line + k
         match = _HEADING.match(line)
-        if not match or "teacher" not in match[2].casefold():
+        if match is None and k + 1 < len(lines) and line.strip() and _SETEXT.match(lines[k + 1]):
+            if "teacher" in line.casefold():  # a heading underlined: no step of its own
+                raise DevsimInputError(
+                    f"{path}: line {number}: heading {printable(line.strip(), 80)!r}: the "
+                    f"notes for the teacher go under the heading '## {TEACHER}' (text under "
+                    "any other heading is printed in the students' copy)"
+                )
             continue
-        if len(match[1]) != 2 or not _is_teacher_heading(match[2]):
+        if match is None:
+            continue
+        text = match[2] or ""
+        if seen is not None and len(match[1]) == 2 and not _is_teacher_heading(text):
             raise DevsimInputError(
-                f"{path}: line {number}: heading {printable(match[2], 80)!r}: the notes for "
+                f"{path}: line {number}: section {printable(text, 80)!r} after '## {TEACHER}'; "
+                f"allowed: the teacher's section last (move this section above line {seen})"
+            )
+        if "teacher" not in text.casefold():
+            continue
+        if len(match[1]) != 2 or not _is_teacher_heading(text):
+            raise DevsimInputError(
+                f"{path}: line {number}: heading {printable(text, 80)!r}: the notes for "
                 f"the teacher go under the heading '## {TEACHER}' (text under any other "
                 "heading is printed in the students' copy)"
             )
-        seen += 1
-        if seen > 1:
+        if seen is not None:
             raise DevsimInputError(
                 f"{path}: line {number}: a second '## {TEACHER}' section; allowed: one (put "
                 "all the notes for the teacher under it)"
             )
+        seen = number
 
 
 def parse_lesson(path: Path) -> Lesson:

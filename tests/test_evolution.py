@@ -596,6 +596,20 @@ def test_quick_says_what_it_changed_of_the_file(tmp_path, capsys):
     assert "a smoke test, not evidence" in err
 
 
+def test_quick_does_not_claim_the_generations_an_option_set():
+    """--quick --generations 1 said "generations 2 (the file: 50)" and ran one."""
+    import tomllib
+
+    from devsim.cli.evolve import quick_changes
+
+    full = parse_evolution_scenario(tomllib.loads(SCENARIO), "s.toml")
+    quick = full.quick_version().with_changes(generations=1)
+    assert "generations 2" in quick_changes(full, full.quick_version())
+    note = quick_changes(full, quick, given=("generations",))
+    assert "generations" not in note
+    assert "--quick runs " in note
+
+
 def test_the_drift_baseline_keeps_selections_effective_size_without_selecting():
     """--drift drew parents at random (tournaments of one): about twice the effective size
     of 3-way tournaments, so it drifted less than the runs it was the baseline of. Without

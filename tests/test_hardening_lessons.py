@@ -545,11 +545,17 @@ def test_a_picture_the_handout_cannot_embed_is_one_line(tmp_path, capsys, src, n
         ("### For the teacher", "heading 'For the teacher': the notes for the teacher go"),
         ("## For the teacher\n\nA.\n\n## For the teacher", "line 22: a second '## For the "
                                                           "teacher' section"),
+        ("For the teacher\n---------------", "line 18: heading 'For the teacher': the notes"),
+        ("## For the teacher\n\nA.\n\n## Answers", "line 22: section 'Answers' after '## For "
+                                                 "the teacher'; allowed: the teacher's section "
+                                                 "last (move this section above line 18)"),
     ],
 )  # fmt: skip
 def test_notes_for_the_teacher_never_reach_the_students_copy(tmp_path, capsys, heading, needle):
     """'## Teacher notes', '### For the teacher' and the like put the answers in the
-    students' handout; a second '## For the teacher' section was dropped from both."""
+    students' handout; a second '## For the teacher' section was dropped from both. An
+    underlined (setext) heading is no step of its own, and a section after the teacher's
+    went to the students."""
     path = tmp_path / "mine.md"
     path.write_text(TEXT_LESSON + f"\n{heading}\n\nSECRET ANSWER\n")
     assert main(["lesson", "--file", str(path), "--out", str(tmp_path / "h")]) == 2
@@ -557,8 +563,13 @@ def test_notes_for_the_teacher_never_reach_the_students_copy(tmp_path, capsys, h
     assert needle in line, line
 
 
-@pytest.mark.parametrize("heading", ["## For the Teacher", "## for the teacher:"])
+@pytest.mark.parametrize(
+    "heading",
+    ["## For the Teacher", "## for the teacher:", "## For the teacher ##", "   ## For the teacher"],
+)
 def test_the_teachers_heading_in_any_case_is_the_teachers(tmp_path, heading):
+    """Closing #s and an indent of up to three spaces make the same heading in Markdown:
+    the check let them through, and the students' copy printed the notes under them."""
     from devsim.lessons import parse_lesson
 
     path = tmp_path / "mine.md"

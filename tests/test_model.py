@@ -78,6 +78,41 @@ def test_littermates_start_identical_across_groups():
     assert not np.array_equal(control[0].weights, control[1].weights)
 
 
+def _wiring_groups(bias: float) -> list[dict]:
+    return [
+        {"name": "control", "organisms": 2},
+        {"name": "ipsi", "organisms": 2, "genome": {"contra_bias": bias, "density": 0.2}},
+    ]
+
+
+def _contra_share(model: DevelopmentModel, group: str) -> float:
+    """The share of a group's initial synapses that come from the contralateral eye."""
+    c = model.world.channels
+    mask = np.stack([o.mask for o in model.organisms(group)])
+    return float(mask[..., :c].sum() / mask.sum())
+
+
+def test_a_groups_wiring_genes_wire_its_own_animals_whatever_the_groups_order():
+    """Every littermate was wired with the first group's density and contra_bias: a group
+    that set them was wired as the control (a sweep over them changed nothing), and listed
+    first it wired the control as itself."""
+    groups = _wiring_groups(0.1)
+    first = DevelopmentModel(groups=groups, days=2, presentations_per_day=64, rng=3)
+    second = DevelopmentModel(groups=groups[::-1], days=2, presentations_per_day=64, rng=3)
+    for model in (first, second):
+        assert _contra_share(model, "control") > 0.6  # the mouse's contra_bias 0.7
+        assert _contra_share(model, "ipsi") < 0.2
+    for group in ("control", "ipsi"):  # the order of the groups changes nobody's wiring
+        for a, b in zip(first.organisms(group), second.organisms(group), strict=True):
+            assert np.array_equal(a.weights, b.weights)
+    # a group that sets the control's own values is the control's littermates again
+    same = _wiring_groups(0.7)
+    same[1]["genome"] = {"contra_bias": Genome.preset("mouse")["contra_bias"]}
+    model = DevelopmentModel(groups=same, days=2, presentations_per_day=64, rng=3)
+    control, other = model.organisms("control"), model.organisms("ipsi")
+    assert np.array_equal(control[0].weights, other[0].weights)
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

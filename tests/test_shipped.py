@@ -186,6 +186,14 @@ def test_scenarios_lists_every_shipped_file_with_kind_and_title(capsys):
     md = next(line for line in lines if line.startswith("md_critical "))
     assert load_scenario(scenario_path("md_critical")).name in md
     assert "devsim scenarios copy NAME DIR" in lines[-1]
+    assert not any("…" in line for line in lines)  # a title cut mid-word: "the wor…s"
+
+
+def test_a_long_title_is_cut_after_a_word():
+    from devsim.cli.scenarios import _cut
+
+    assert _cut("short", 100) == "short"
+    assert _cut("the world's orientation is the same", 20) == "the world's…"
 
 
 def test_copy_gives_an_editable_scenario(tmp_path, capsys):

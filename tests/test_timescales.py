@@ -136,6 +136,7 @@ def test_a_features_model_rebuilt_from_its_state_continues_exactly():
             "allowed days 0..59",
         ),
         ({"features": [{"name": "a"}], "regional": ["r_exc"]}, "regional", "cortical sheet"),
+        ({"regional": ["eta"]}, "regional", "only a world of [[features]]"),  # ran as without
         ({"features": [{"name": f"f{i}"} for i in range(17)]}, "features", "at most 16"),
     ],
 )

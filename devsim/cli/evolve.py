@@ -149,11 +149,13 @@ def _load(path: str):
         raise DevsimInputError(f"{shown}: scenario file is nested too deeply") from None
 
 
-def quick_changes(full, quick) -> str:
+def quick_changes(full, quick, given: tuple[str, ...] = ()) -> str:
     """What ``--quick`` changed of a scenario, in one line (it replaces the file's own
-    values: an edit to them does not reach a quick run)."""
+    values: an edit to them does not reach a quick run); ``given``: the fields an option
+    set instead (``--generations``), which the quick settings did not change."""
     fields = ("generations", "grid", "per_cell", "neurons", "presentations_per_day",
               "batch_size")  # fmt: skip
+    fields = tuple(f for f in fields if f not in given)
     changed = [
         f"{name} {_setting(getattr(quick, name))} (the file: {_setting(getattr(full, name))})"
         for name in fields
@@ -180,7 +182,8 @@ def _scenario(path: str, args: argparse.Namespace):
     scenario = _load(path)
     if args.quick:  # said once every check has passed (_say_notes): a refusal is one line
         full, scenario = scenario, scenario.quick_version()
-        args.notes = [*getattr(args, "notes", []), quick_changes(full, scenario)]
+        given = ("generations",) if args.generations is not None else ()
+        args.notes = [*getattr(args, "notes", []), quick_changes(full, scenario, given)]
     if args.generations is not None:
         scenario = scenario.with_changes(
             source=f"--generations {args.generations} ({scenario.source})",

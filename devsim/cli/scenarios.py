@@ -118,6 +118,14 @@ def copy(name: str, folder: str) -> list[Path]:
     return written
 
 
+def _cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, cut after a whole word (a title cut mid-word,
+    in its middle, read "the wor…s orientation")."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
 def main(args: argparse.Namespace) -> int:
     from devsim.outputs import printable
 
@@ -129,7 +137,7 @@ def main(args: argparse.Namespace) -> int:
     rows = listing()
     width = max(len(name) for name, _, _ in rows)
     for name, kind, title in rows:
-        print(f"{name:<{width}}  {kind:<9}  {printable(title, 90)}")
+        print(f"{name:<{width}}  {kind:<9}  {_cut(printable(title, 1000), 100)}")
     usage = (
         "run one with 'devsim run NAME', 'devsim batch NAME' or 'devsim evolve NAME'; "
         "'devsim scenarios copy NAME DIR' writes an editable copy"
