@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from devsim.errors import DevsimInputError
-from devsim.genome import GENE_NAMES, Genome
+from devsim.genome import DEVELOPMENT_GENES, GENE_BY_NAME, GENE_NAMES, SHEET_GENES, Genome
 from devsim.model import DevelopmentModel
 
 GROUPS = [
@@ -111,6 +111,34 @@ def test_a_groups_wiring_genes_wire_its_own_animals_whatever_the_groups_order():
     model = DevelopmentModel(groups=same, days=2, presentations_per_day=64, rng=3)
     control, other = model.organisms("control"), model.organisms("ipsi")
     assert np.array_equal(control[0].weights, other[0].weights)
+
+
+POINT_GENES = [n for n in DEVELOPMENT_GENES if n not in SHEET_GENES]
+
+
+@pytest.mark.parametrize("name", POINT_GENES)
+def test_a_gene_set_in_one_group_acts_on_that_group(name):
+    """Every gene a group's genome sets reaches its own animals (density and contra_bias
+    were taken from the first group's for every littermate): after 60 days its animals'
+    synapses differ from their littermates'."""
+    gene, value = GENE_BY_NAME[name], Genome.preset("mouse")[name]
+    moved = value + 0.5 * ((gene.high if value < gene.high else gene.low) - value)
+    # an MD in both groups: the genes of the brakes' loss act when the drive falls
+    # the same MD and adult darkness in both groups: the genes of the brakes' loss act
+    # only when the drive falls below what the cortex is used to
+    rearing = [
+        {"from": 26, "to": 32, "condition": "lid_suture", "eye": "left"},
+        {"from": 50, "to": 60, "condition": "dark"},
+    ]
+    groups = [
+        {"name": "control", "organisms": 2, "rearing": rearing},
+        {"name": "changed", "organisms": 2, "rearing": rearing, "genome": {name: moved}},
+    ]
+    model = DevelopmentModel(groups=groups, days=60, rng=2)
+    while model.running:
+        model.step()
+    pairs = zip(model.organisms("control"), model.organisms("changed"), strict=True)
+    assert not any(np.array_equal(a.weights, b.weights) for a, b in pairs)
 
 
 @pytest.mark.parametrize(
