@@ -6,6 +6,7 @@ what is allowed (:class:`devsim.errors.DevsimInputError`).
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime
 import json
@@ -186,7 +187,22 @@ class Group(_Strict):
 
 
 class Scenario(_Strict):
-    """One experiment: species, seed, lifetime in days and the groups to compare."""
+    """One experiment: species, seed, lifetime in days and the groups to compare.
+
+    ``Scenario(name=..., days=..., groups=[...])`` takes the fields as a scenario file
+    gives them; bad input is one line (:class:`DevsimInputError`), as from
+    :func:`parse_scenario`.
+    """
+
+    def __init__(self, /, **data: Any) -> None:
+        if _PARSING.get():  # pydantic's validation of parse_scenario calls this too
+            super().__init__(**data)
+            return
+        try:
+            super().__init__(**data)
+        except ValidationError:
+            parse_scenario(data, source="Scenario(...)")  # says what is wrong, in one line
+            raise  # (not reached: what pydantic refused, parse_scenario refuses)
 
     name: Name
     description: Annotated[str, Field(max_length=10_000)] = ""
@@ -411,10 +427,14 @@ def first_error(exc: ValidationError) -> dict:
     return err
 
 
+_PARSING = contextvars.ContextVar("devsim_parsing_scenario", default=False)
+
+
 def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
     """Validate a scenario given as a dict (e.g. parsed TOML)."""
     if _depth(data) > MAX_DEPTH:  # (a dict from Python may nest anyhow, even in a cycle)
         raise DevsimInputError(f"{source}: values nested more than {MAX_DEPTH} levels deep")
+    token = _PARSING.set(True)  # Scenario's own __init__ leaves the errors to this
     try:
         return Scenario.model_validate(python_values(data))
     except ValidationError as exc:
@@ -436,6 +456,8 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
         raise DevsimInputError(f"{source}: {where}{message}{allowed}{named}") from None
     except DevsimInputError as exc:
         raise DevsimInputError(f"{source}: {exc}") from None
+    finally:
+        _PARSING.reset(token)
 
 
 def group_label(name: str) -> str:

@@ -50,6 +50,27 @@ def test_keyword_settings_are_checked_as_a_file_is(settings, says):
     assert "pydantic" not in message
 
 
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"name": "x", "days": 0, "groups": [{"name": "c"}]}, "days: "),
+        ({"name": "x", "days": 5}, "groups: required field is missing"),
+        ({"name": "x", "days": 5, "groups": [{"name": "c", "organisms": "many"}]},
+         "groups[0].organisms"),
+    ],
+)  # fmt: skip
+def test_a_scenario_built_directly_is_checked_as_a_file_is(fields, says):
+    """devsim exports Scenario: built from keywords it raised pydantic's multi-line error."""
+    with pytest.raises(DevsimInputError) as caught:
+        devsim.Scenario(**fields)
+    message = str(caught.value)
+    assert message.startswith("Scenario(...): ")
+    assert says in message
+    assert "\n" not in message
+    ok = devsim.Scenario(name="x", days=5, groups=[{"name": "c"}])
+    assert ok == devsim.parse_scenario({"name": "x", "days": 5, "groups": [{"name": "c"}]})
+
+
 def test_a_scenario_changed_without_validation_is_checked_before_it_runs():
     """pydantic's model_copy skips validation: a suture past the end of life ran silently
     as a control."""
