@@ -562,6 +562,18 @@ def test_what_to_do_first_comes_first_and_fits_the_protocol(kernel_context, quer
     rc.close()
 
 
+def test_after_a_bad_link_the_guide_tells_of_what_runs(kernel_context):
+    """The guide told of the link's settings (a cat's suture P30-P20) while the default
+    protocol ran instead."""
+    _, rc = solara.render(InAppLayout(AtLink("species=cat&rearing_from=30&rearing_to=20")),
+                          handle_error=False)  # fmt: skip
+    assert components.session.value.model.fell_back
+    text = _intro(rc)
+    assert "closes the <em>left</em> eye from P24 to P28" in text  # the default protocol
+    assert "P30" not in text
+    rc.close()
+
+
 def test_a_bad_link_says_so_and_runs_the_rest(kernel_context):
     _, rc = solara.render(InAppLayout(AtLink("organisms=3&seed=-1")), handle_error=False)
     text = rc.find(v.Alert, class_="devsim-error").widget.children[0]

@@ -879,7 +879,8 @@ def Page():
         with solara.Div(classes=["devsim-body"], style={"padding": "0 8px"}):
             # what to do first, above the panels (it sat below them, out of sight)
             with solara.Div(classes=["devsim-intro"]):
-                solara.Markdown(intro_text(run.inputs), style={"font-size": "0.9em"})
+                # what runs: the default protocol where a bad link made none
+                solara.Markdown(intro_text(running_inputs(run)), style={"font-size": "0.9em"})
             Settings()
             Panels(run)
             # below the panels, so that a 720p projector shows a chart without scrolling
