@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from devsim.errors import DevsimInputError
 from devsim.outputs import printable
+from devsim.scenario import SEED_MAX
 
 TAIL = 10  # comparisons average the last TAIL generations of each run
 CONFIDENCE = 0.95
@@ -50,7 +52,20 @@ def evolve(
     An island scenario runs its islands on ``workers`` / ``scheduler`` and keeps its
     checkpoint in ``folder`` (:mod:`devsim.islands`)."""
     from devsim.evolution import build_evolution_model
+    from devsim.evolution_scenario import EvolutionScenario
 
+    if not isinstance(scenario, EvolutionScenario):  # (a name or a path has no islands)
+        raise TypeError(
+            "scenario: expected an EvolutionScenario (devsim.evolution_scenario."
+            f"load_evolution_scenario(path)); got {type(scenario).__name__}"
+        )
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not 0 <= seed <= SEED_MAX
+    ):
+        raise DevsimInputError(f"seed: a whole number 0..{SEED_MAX}; got {seed!r}")
+    seed = int(seed)
     start = time.perf_counter()
     if scenario.islands.count > 1:
         from devsim.islands import island_models, pooled, run_islands

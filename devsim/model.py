@@ -120,6 +120,12 @@ class DevelopmentModel(mesa.Model):
         apparatus = WorldParams() if world is None or isinstance(world, Mapping) else world
         self.world_params = (scenario.world or World()).params(apparatus)
         self.sheet = scenario.cortex == "sheet"
+        units = scenario.sheet_size**2 if self.sheet else scenario.neurons
+        if units > self.world_params.max_neurons:  # the cortical noise has a row for each
+            raise DevsimInputError(
+                f"world.max_neurons: {self.world_params.max_neurons}; allowed: at least the "
+                f"cortex's {units} units"
+            )
         if self.sheet:
             self.world = sheet.SheetWorld(self.rng, self.world_params, scenario.sheet_size)
         else:

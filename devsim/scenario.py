@@ -247,10 +247,11 @@ class Scenario(_Strict):
                 )
         for gi, group in enumerate(self.groups):
             if group.control is not None and group.control not in set(names) - {group.name}:
+                others = ", ".join(n for n in names if n != group.name)
+                allowed = others or "none: add the control group, or remove 'control'"
                 raise ValueError(
                     f"groups[{gi}].control: {printable(repr(group.control), 60)} is not another "
-                    f"group of the scenario; allowed: "
-                    f"{', '.join(n for n in names if n != group.name)}" + group_label(group.name)
+                    f"group of the scenario; allowed: {allowed}" + group_label(group.name)
                 )
         check_batches(self.presentations_per_day, self.batch_size)
         if self.cortex == "sheet" and self.neurons != NEURONS:

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from devsim import fused
+from devsim.errors import DevsimInputError
 
 LEFT, RIGHT = 0, 1  # the left eye is the contralateral eye by convention
 # The rearing conditions a scenario may name, each as a reader (and the page's menu) reads
@@ -75,6 +76,39 @@ class WorldParams:
     cortical_noise: float = 1.1  # intrinsic noise of cortical responses (a.u.)
     max_neurons: int = 1024  # size of the cortical-noise bank (neurons per organism)
     expansion: float = 3.0  # expansive nonlinearity exponent (heavy-tailed contrast)
+
+    def __post_init__(self) -> None:
+        """Each field within what the world can be built and measured with: a bad one is
+        one line naming it (a patch of 0 failed deep inside numpy; no test pattern gave a
+        NaN CBI; no repetition or a NaN noise an acuity of 0, silently)."""
+        at_least = {"patch": 1, "image_size": 2, "n_images": 1, "bank_size": 1,
+                    "noise_bank_size": 1, "n_test": 1, "acuity_orientations": 2,
+                    "acuity_phases": 1, "acuity_reps": 2, "max_neurons": 1}  # fmt: skip
+        for name, low in at_least.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+                raise DevsimInputError(f"world.{name}: {value!r}; allowed: a whole number >= {low}")
+        if self.image_size <= self.patch:
+            raise DevsimInputError(
+                f"world.image_size: {self.image_size}; allowed: larger than the patch "
+                f"({self.patch})"
+            )
+        positive = ("acuity_contrast", "expansion")
+        for name in (*REARING_STATISTICS, "cortical_noise", *positive):
+            value = getattr(self, name)
+            ok = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+            if not ok or not np.isfinite(value) or value < 0 or (name in positive and value == 0):
+                sign = "> 0" if name in positive else ">= 0"
+                raise DevsimInputError(f"world.{name}: {value!r}; allowed: a finite number {sign}")
+        sfs = self.acuity_sfs
+        if (
+            not isinstance(sfs, tuple | list)
+            or not sfs
+            or not all(isinstance(f, int | float) and np.isfinite(f) and f > 0 for f in sfs)
+        ):
+            raise DevsimInputError(
+                f"world.acuity_sfs: {sfs!r}; allowed: one or more finite frequencies > 0"
+            )
 
     def apparatus_changes(self) -> list[str]:
         """The apparatus fields (all but :data:`REARING_STATISTICS`) set away from the

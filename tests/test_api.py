@@ -71,6 +71,29 @@ def test_a_scenario_built_directly_is_checked_as_a_file_is(fields, says):
     assert ok == devsim.parse_scenario({"name": "x", "days": 5, "groups": [{"name": "c"}]})
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("patch", 0, "world.patch: 0; allowed: a whole number >= 1"),
+        ("image_size", 4, "world.image_size: 4; allowed: larger than the patch"),
+        ("n_test", 0, "world.n_test: 0"),  # a NaN CBI
+        ("acuity_sfs", (), "world.acuity_sfs"),
+        ("acuity_reps", 0, "world.acuity_reps: 0; allowed: a whole number >= 2"),  # acuity 0
+        ("cortical_noise", math.nan, "world.cortical_noise: nan"),  # acuity 0, silently
+        ("sigma_closed", -1.0, "world.sigma_closed: -1.0; allowed: a finite number >= 0"),
+        ("max_neurons", 2, "world.max_neurons: 2; allowed: at least the cortex's 4 units"),
+    ],
+)
+def test_a_world_of_bad_apparatus_is_one_line(field, value, says):
+    """A WorldParams passed to the model failed deep inside numpy, or ran to a NaN CBI or
+    an acuity of 0."""
+    from devsim.senses import WorldParams
+
+    with pytest.raises(DevsimInputError) as caught:
+        DevelopmentModel(**TINY, groups=[{"name": "c"}], world=WorldParams(**{field: value}))
+    assert str(caught.value).startswith(says)
+
+
 def test_a_scenario_changed_without_validation_is_checked_before_it_runs():
     """pydantic's model_copy skips validation: a suture past the end of life ran silently
     as a control."""

@@ -13,7 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from devsim.cli import main
+from devsim.errors import DevsimInputError
 from devsim.provenance import code_digest
+from devsim.scenario import parse_scenario
 
 SMALL = """
 name = "small"
@@ -541,3 +543,9 @@ def test_a_control_must_be_another_group(tmp_path, capsys, control):
         f"groups[2].control: '{control}' is not another group of the scenario; allowed: "
         "control, drug_control (group 'drug_md')" in err
     )
+
+
+def test_a_control_named_in_a_scenario_of_one_group_says_what_to_do():
+    """The only group's control said "allowed: " and nothing after it."""
+    with pytest.raises(DevsimInputError, match="allowed: none: add the control group"):
+        parse_scenario({"name": "x", "days": 3, "groups": [{"name": "x", "control": "c"}]})

@@ -610,6 +610,21 @@ def test_quick_does_not_claim_the_generations_an_option_set():
     assert "--quick runs " in note
 
 
+@pytest.mark.parametrize("seed", [-1, 1.0, True, 2**64])
+def test_evolve_from_python_checks_its_seed(seed):
+    """evolve(scenario, seed) failed inside numpy (-1, 1.0), recorded True as the seed and
+    took 2**64, which no other command takes."""
+    import tomllib
+
+    from devsim.evolution_runs import evolve
+
+    scenario = parse_evolution_scenario(tomllib.loads(SCENARIO), "s.toml")
+    with pytest.raises(DevsimInputError, match=r"^seed: a whole number 0\.\.4294967295"):
+        evolve(scenario, seed, progress=False)
+    with pytest.raises(TypeError, match="expected an EvolutionScenario"):
+        evolve("assimilation_constant", 0, progress=False)
+
+
 def test_the_drift_baseline_keeps_selections_effective_size_without_selecting():
     """--drift drew parents at random (tournaments of one): about twice the effective size
     of 3-way tournaments, so it drifted less than the runs it was the baseline of. Without
