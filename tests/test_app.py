@@ -316,6 +316,40 @@ def test_settings_show_their_numbers_and_the_genes_that_run(page):
     assert slider.max == 40
 
 
+def test_a_knockout_can_be_given_the_wild_types_gene(page):
+    """A gene at the mouse default meant "the species' own": a GAD65 knockout's slider
+    moved to the wild type's inhibition (1.0) jumped back to its own 0.35, and no link
+    could ask for it."""
+    wild = Genome.preset("mouse").values["g_inh"]
+    _set(page, "species", "gad65_ko")
+    _set(page, "g_inh", wild)
+    label = page.find(class_="devsim-input-g_inh").widget.children[0].label
+    assert label.endswith(f": {wild:g}")  # not "(gad65_ko's own)"
+    run = components.session.value
+    assert run.model.protocol.scenario.groups[0].genome == {"g_inh": wild}
+    query = components.query_of(components.running_inputs(run))
+    assert "explicit=g_inh" in query
+    inputs, error = components.parse_inputs(dict(parse_qsl(query)))  # the link runs it again
+    assert error is None
+    assert PageModel(**{**inputs, "organisms": 1}).genes["g_inh"][0] == wild
+    components.own_genes()  # back to the species' own
+    assert components.draft.value["explicit"] == ""
+    assert components.draft.value["g_inh"] == wild  # the mouse default: gad65_ko's own
+
+
+def test_a_link_without_the_genes_it_set_keeps_its_meaning():
+    """Links made before `explicit` carry every gene; at the mouse default they meant the
+    species' own value, and still do."""
+    inputs, error = components.parse_inputs({"species": "gad65_ko", "g_inh": "1.0"})
+    assert error is None
+    assert PageModel(**{**inputs, "organisms": 1}).genes["g_inh"][0] == pytest.approx(0.35)
+    _, error = components.parse_inputs({"explicit": "g_inh,w_max"})
+    assert error == (
+        "link: field explicit: 'w_max' is no gene of the page; allowed: r_mat, g_inh, eta, "
+        "tau_theta, joined by commas"
+    )
+
+
 def test_a_gene_slider_stands_at_the_value_it_names(page):
     """The cat's r_mat slider said 0.025 (the cat's own) with its thumb at the mouse's 0.048;
     the thumb stands at the value the species runs, and that value lies on the slider's grid

@@ -41,17 +41,19 @@ from devsim.viz.page_model import (
     CUSTOM,
     PAGE_GENES,
     PageModel,
-    at_default,
     build_protocol,
     default_genes,
+    explicit_genes,
     gene_in_use,
     model_params,
     page_defaults,
     preset_settings,
     presets,
+    species_own,
 )
 
 TITLE = "devsim: the critical period of ocular dominance"
+GENE_FIELDS = tuple(name for name, *_ in PAGE_GENES)
 CLOSED_GATE = 0.1  # after the window, a gate below this counts as closed
 SPEEDS = (0.5, 1, 2, 4, 8, 16)  # simulated days per second
 DEFAULT_SPEED = 2  # a pace a teacher can narrate
@@ -134,6 +136,11 @@ def parse_inputs(pairs: dict[str, str]) -> tuple[dict[str, Any], str | None]:
                 allowed = params[name].get("values")
                 if allowed is not None and value not in allowed:
                     raise ValueError
+                if name == "explicit":
+                    explicit_genes(value)
+        except DevsimInputError as exc:  # what the field may hold is its own message
+            errors.append(f"field {str(exc)}")
+            continue
         except ValueError:
             what = {"int": "a whole number", "float": "a number", "bool": "true or false"}
             allowed = params[name].get("values")
@@ -467,12 +474,33 @@ def _apply_if_fresh(inputs: dict[str, Any]) -> None:
         tick.set(tick.value + 1)
 
 
+def _explicit(inputs: dict[str, Any]) -> frozenset[str]:
+    """The genes these inputs set on purpose (none where the field cannot be read)."""
+    try:
+        return explicit_genes(inputs.get("explicit", ""))
+    except DevsimInputError:
+        return frozenset()
+
+
 def change(name: str, value: Any) -> None:
     """One setting changed: applied while nothing has run (SETTLE s after the last change,
     as a slider sends many), else marked pending until Reset."""
     new = {**draft.value, name: value}
     if name == "protocol":  # a preset brings its species and life (the user may change them)
         new.update(preset_settings(value))
+    if name in GENE_FIELDS:  # a gene moved is set: it runs its value, the mouse's included
+        chosen = _explicit(draft.value) | {name}
+        new["explicit"] = ",".join(n for n in GENE_FIELDS if n in chosen)
+    _propose(new)
+
+
+def own_genes() -> None:
+    """Every page gene back to each species' own value."""
+    _propose({**draft.value, **default_genes(), "explicit": ""})
+
+
+def _propose(new: dict[str, Any]) -> None:
+    """Settings as the user left them: applied while nothing has run, else pending."""
     draft.set(new)
     if not _fresh() or check(new) is not None:
         return
@@ -706,11 +734,12 @@ def _input(name: str, disabled: bool = False):
             label += f" (this preset lives to P{preset.days})"
     elif spec["type"] == "SliderFloat":
         species = draft.value["species"]
-        own = f" ({species}'s own)" if species != "mouse" and at_default(name, value) else ""
-        # the thumb stands where the label says: a gene at the mouse default runs the
+        explicit = _explicit(draft.value)
+        own = species != "mouse" and species_own(name, value, explicit)
+        # the thumb stands where the label says: a gene left at the mouse default runs the
         # species' own value (the cat's r_mat thumb sat at the mouse's 0.048 beside "0.025")
-        value = gene_in_use(name, value, species)
-        label = f"{label}: {value:g}{own}"
+        value = gene_in_use(name, value, species, explicit)
+        label = f"{label}: {value:g}" + (f" ({species}'s own)" if own else "")
 
     def on_value(new):
         change(name, new)
@@ -783,10 +812,15 @@ def Settings():
                     for name in ("diazepam_from", "diazepam_to"):
                         _input(name, disabled=not dz)
                 with solara.Column(gap="2px", classes=["devsim-genes"]):
-                    solara.Text("Genes (at the mouse default, each species runs its own value)",
+                    solara.Text("Genes (until you move one, each species runs its own value)",
                                 style={"font-weight": "600"})  # fmt: skip
                     for name, *_ in PAGE_GENES:
                         _input(name)
+                    moved = _explicit(draft.value) or any(
+                        not species_own(n, draft.value[n]) for n in GENE_FIELDS
+                    )
+                    solara.Button("The species' own genes", on_click=own_genes, text=True,
+                                  disabled=not moved, classes=["devsim-own-genes"])  # fmt: skip
 
 
 def _tidy():

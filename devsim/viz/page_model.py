@@ -23,6 +23,7 @@ from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY
 from devsim.errors import DevsimInputError
 from devsim.genome import GENE_BY_NAME, SPECIES, Genome
 from devsim.model import DevelopmentModel
+from devsim.outputs import printable
 from devsim.scenario import Scenario, group_label, parse_scenario, read_toml
 from devsim.senses import CONDITION_TEXTS, CONDITIONS, EYE_CONDITIONS
 from devsim.shipped import scenario_dir
@@ -118,18 +119,46 @@ def _seed(value: Any) -> int:
 
 
 def at_default(name: str, value: float) -> bool:
-    """A page gene left at the mouse default: each species then keeps its own value."""
+    """A page gene at the mouse default: unless it is set (``explicit``), each species then
+    keeps its own value."""
     return math.isclose(float(value), GENE_BY_NAME[name].default, rel_tol=1e-6, abs_tol=1e-9)
 
 
-def gene_in_use(name: str, value: float, species: str) -> float:
+def explicit_genes(text: str) -> frozenset[str]:
+    """The page genes set on purpose (``explicit``: names joined by commas): each runs its
+    value even at the mouse default (a GAD65 knockout given the wild type's inhibition)."""
+    names = frozenset(n.strip() for n in str(text).split(",") if n.strip())
+    allowed = [name for name, *_ in PAGE_GENES]
+    unknown = sorted(names - set(allowed))
+    if unknown:
+        raise DevsimInputError(
+            f"explicit: {printable(unknown[0], 40)!r} is no gene of the page; allowed: "
+            f"{', '.join(allowed)}, joined by commas"
+        )
+    return names
+
+
+def species_own(name: str, value: float, explicit: frozenset[str] = frozenset()) -> bool:
+    """Whether a page gene runs the species' own value: left at the mouse default, not set."""
+    return name not in explicit and at_default(name, value)
+
+
+def gene_in_use(
+    name: str, value: float, species: str, explicit: frozenset[str] = frozenset()
+) -> float:
     """The value a page gene runs at: the species' own while left at the mouse default."""
-    return Genome.preset(species).values[name] if at_default(name, value) else float(value)
+    own = species_own(name, value, explicit)
+    return Genome.preset(species).values[name] if own else float(value)
 
 
-def _gene_overrides(genes: dict[str, float]) -> dict[str, float]:
-    """Genes moved away from the mouse default (the others keep each species' value)."""
-    return {name: float(value) for name, value in genes.items() if not at_default(name, value)}
+def _gene_overrides(genes: dict[str, float], explicit: frozenset[str]) -> dict[str, float]:
+    """Genes set (moved away from the mouse default, or set on purpose); the others keep
+    each species' value."""
+    return {
+        name: float(value)
+        for name, value in genes.items()
+        if not species_own(name, value, explicit)
+    }
 
 
 def custom_group_name(condition: str, eye: str, start: int, end: int, drug: tuple | None) -> str:
@@ -159,10 +188,11 @@ def build_protocol(
     neurons: int,
     presentations_per_day: int,
     batch_size: int,
+    explicit: str = "",
 ) -> Protocol:
     """Validate the page's inputs as a scenario; raise DevsimInputError (one line) if invalid."""
     seed = _seed(seed)
-    overrides = _gene_overrides(genes)
+    overrides = _gene_overrides(genes, explicit_genes(explicit))
     common = {
         "species": species,
         "seed": seed,
@@ -267,6 +297,7 @@ class PageModel(DevelopmentModel):
         g_inh: float = GENE_BY_NAME["g_inh"].default,
         eta: float = GENE_BY_NAME["eta"].default,
         tau_theta: float = GENE_BY_NAME["tau_theta"].default,
+        explicit: str = "",  # genes set on purpose, also at the mouse default
         neurons: int = NEURONS,  # as a scenario file: the page, lessons and CLI agree
         presentations_per_day: int = PRESENTATIONS_PER_DAY,
         batch_size: int = BATCH_SIZE,
@@ -387,6 +418,8 @@ def model_params() -> dict[str, Any]:
             "step": 1,
             "label": "Diazepam to day",
         },
+        # no field of its own: moving a gene's slider sets it (the link carries it)
+        "explicit": {"type": "InputText", "value": d["explicit"], "label": "Genes set"},
     }
     for name, label, low, high, step in PAGE_GENES:
         gene = GENE_BY_NAME[name]
