@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from devsim.measures import OD_CLASS_EDGES, ocular_dominance_index, responsive
+from devsim.measures import ocular_dominance_index, od_classes, responsive
 from devsim.senses import torus_gaussian
 
 MIN_COLUMN = 4  # the shortest column spacing looked for (units): 2 units per column
@@ -177,10 +177,12 @@ def eye_share(odi: np.ndarray, eye: str) -> float:
 
 
 def monocular_fraction(odi: np.ndarray) -> float:
-    """Share of responsive units driven by one eye only (Hubel & Wiesel classes 1 and 7,
-    |ODI| > 0.75)."""
+    """Share of responsive units driven by one eye only (Hubel & Wiesel classes 1 and 7, as
+    :func:`devsim.measures.od_classes` bins them: an ODI of -0.75 is class 7)."""
     valid = odi[~np.isnan(odi)]
-    return float(np.mean(np.abs(valid) > OD_CLASS_EDGES[0])) if valid.size else float("nan")
+    if not valid.size:
+        return float("nan")
+    return float(np.mean(np.isin(od_classes(valid), (1, 7))))
 
 
 # The map measures a sheet run reports per group at the end (means over its organisms).

@@ -32,7 +32,8 @@ FINAL_METRICS = (
     "acuity_at_ceiling",  # share of organisms whose acuity is the tested range's top: a bound
     "synapses",
     "window_opened_share",  # share of the group's organisms whose window has opened
-    "window_opened",  # mean day it opened (inhibition crossed theta_open); null if none
+    "window_opened",  # mean day it opened (at its end inhibition crossed theta_open; the
+    # window is open from age day + 1); null if none
     "window_opened_sd",  # their sample sd (littermates); null unless two have opened
 )
 

@@ -149,6 +149,7 @@ class Measure:
     values: list[float]
     low: float = -np.inf
     high: float = np.inf
+    pooled: int = 0  # > 0: one value read off the mean of this many seeds (no spread)
 
     @property
     def mean(self) -> float:
@@ -156,6 +157,9 @@ class Measure:
 
     @property
     def sd(self) -> float:
+        """The sample sd over seeds; NaN (null in validation.json) for a pooled value."""
+        if self.pooled:
+            return float("nan")
         return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else 0.0
 
     @property
@@ -172,6 +176,8 @@ class Measure:
         reported): a row passes on the mean, and "1/2" says one seed missed."""
         if not self.has_target:
             return "—"
+        if self.pooled:  # one value of all the seeds together: none is in range alone
+            return "pooled"
         inside = sum(bool(self.low <= v <= self.high) for v in self.values)
         return f"{inside}/{len(self.values)}"
 
@@ -183,11 +189,14 @@ class Measure:
         return "yes" if self.has_target else "—"
 
     def measured(self) -> str:
-        """The mean ± sd over seeds as the table prints it ("(1 seed)" for one); "n/a" where
+        """The mean ± sd over seeds as the table prints it ("(1 seed)" for one, "(mean of n
+        seeds)" for a value read off their mean); "n/a" where
         a seed's value could not be computed (no cell responded: NaN), and the measure
         fails."""
         if not np.all(np.isfinite(self.values)):
             return "n/a"
+        if self.pooled:  # read off the seeds' mean (it said "1 seed", with an sd of 0)
+            return f"{self.mean:.3f} (mean of {self.pooled} seeds)"
         if len(self.values) == 1:  # no spread to report ("± 0.000" said there was none)
             return f"{self.mean:.3f} (1 seed)"
         return f"{self.mean:.3f} ± {self.sd:.3f}"
@@ -302,13 +311,20 @@ def _share_of_peak(profile: Profile, rearing: str, pick) -> list[float]:
     return out
 
 
+def _peak_at(starts, shifts) -> float:
+    """The start day of the largest shift; NaN (the row fails) where a start day has no
+    shift (no responsive cell): argmax took a NaN for the peak."""
+    shifts = np.asarray(shifts, dtype=float)
+    return float(starts[np.argmax(shifts)]) if np.all(np.isfinite(shifts)) else float("nan")
+
+
 def row_cp_profile(runs: Runs) -> list[Measure]:
     mouse = runs.profile("mouse")
     starts = np.array(mouse.starts)
     measures = [
         Measure(
             "peak start day (mouse)",
-            [float(starts[np.argmax(r)]) for r in mouse.shifts["light"]],
+            [_peak_at(starts, r) for r in mouse.shifts["light"]],
             24,
             32,
         ),
@@ -325,7 +341,7 @@ def row_cp_profile(runs: Runs) -> list[Measure]:
         measures.append(
             Measure(
                 "peak start week (cat)",
-                [float(cat_starts[np.argmax(r)]) / 7 for r in cat.shifts["light"]],
+                [_peak_at(cat_starts, r) / 7 for r in cat.shifts["light"]],
                 5,
                 7,
             )
@@ -445,7 +461,8 @@ def row_dark(runs: Runs) -> list[Measure]:
             and (dark - light)[np.argmax(light) :].max() > 0
         )
     ]
-    measures.append(Measure("profiles cross (1 = yes, mouse)", crossing, 1.0))
+    seeds = len(runs.settings.seeds)  # the profiles cross or not on the seeds' mean
+    measures.append(Measure("profiles cross (1 = yes, mouse)", crossing, 1.0, pooled=seeds))
     if runs.settings.cat:
         cat = runs.profile("cat")
         light, dark = cat.mean("light"), cat.mean("dark")
@@ -459,6 +476,7 @@ def row_dark(runs: Runs) -> list[Measure]:
                     )
                 ],
                 1.0,
+                pooled=seeds,
             )
         )
     return measures
@@ -531,7 +549,7 @@ def row_inhibition(runs: Runs) -> list[Measure]:
         Measure(
             "early diazepam: peak start earlier by (days)",
             [
-                float(starts[np.argmax(wt)] - starts[np.argmax(dz)])
+                _peak_at(starts, wt) - _peak_at(starts, dz)
                 for wt, dz in zip(mouse.shifts["light"], mouse.shifts["diazepam"], strict=True)
             ],
             1.0,
@@ -576,6 +594,7 @@ def row_recovery(runs: Runs) -> list[Measure]:
             [steepest_rise],
             -np.inf,
             -1e-9,
+            pooled=len(curves),
         ),
         Measure(
             f"acuity after {shortest}-day MD - after {longest}-day MD",
@@ -857,6 +876,7 @@ def row_sheet_bd(runs: Runs) -> list[Measure]:
 
 
 SHEET_ROWS = frozenset({21, 22, 23, 24, 25})
+PROFILE_ROWS = frozenset({4, 8, 11})  # rows read off critical-period profiles (Runs.profile)
 
 ROWS: tuple[tuple[int, str, str, Callable, tuple[str, ...]], ...] = (
     (1, "Normal rearing", "Wiesel & Hubel 1963; Gordon & Stryker 1996", row_normal, ("normal",)),
@@ -1020,6 +1040,7 @@ def as_json(rows: list[Row], settings: Settings) -> dict:
         **provenance(),
         "seeds": list(settings.seeds),
         "organisms": settings.organisms,
+        "profile_organisms": settings.profile_organisms,
         "sheet_seeds": list(settings.sheet_seeds),
         "sheet_organisms": settings.sheet_organisms,
         "passed": all(r.passed for r in rows),
@@ -1057,9 +1078,15 @@ def _json_number(value: float) -> float | None:
 def settings_line(rows: list[Row], settings: Settings) -> str:
     """What the table was measured on: the seeds, organisms per group, and the sheet's."""
     sheet = any(r.number in SHEET_ROWS for r in rows)
+    profiles = sorted(r.number for r in rows if r.number in PROFILE_ROWS)
+    within = ""
+    if profiles:  # a profile runs a group for every start day: fewer organisms in each
+        named = ", ".join(map(str, profiles[:-1])) + (" and " if len(profiles) > 1 else "")
+        rows_named = f"row{'s' if len(profiles) > 1 else ''} {named}{profiles[-1]}"
+        within = f", {settings.profile_organisms} in the profiles of {rows_named}"
     return (
         f"Measured over seeds {', '.join(map(str, settings.seeds))} "
-        f"({settings.organisms} organisms per group; mean ± sd over seeds)"
+        f"({settings.organisms} organisms per group{within}; mean ± sd over seeds)"
         + (
             f"; the sheet rows ({min(SHEET_ROWS)}-{max(SHEET_ROWS)}) over seeds "
             f"{', '.join(map(str, settings.sheet_seeds))} with {settings.sheet_organisms} "

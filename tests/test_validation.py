@@ -95,6 +95,31 @@ def test_a_row_passing_on_its_mean_says_how_many_seeds_are_in_range():
     assert Measure("r", [0.16, 0.20]).seeds_in_range() == "—"
 
 
+def test_a_value_read_off_the_seeds_mean_says_so():
+    """The profiles' crossing and the recovery curve's steepest rise are read off the mean
+    over all seeds: the table said "(1 seed)", 1/1 in range, and an sd of 0."""
+    from devsim.validation import Measure, Row, Settings, as_json, settings_line
+
+    pooled = Measure("cross", [1.0], 1.0, pooled=5)
+    assert pooled.measured() == "1.000 (mean of 5 seeds)"
+    assert pooled.seeds_in_range() == "pooled"
+    row = Row(8, "Dark rearing", "a source", measure=None)
+    row.measures = [pooled]
+    assert as_json([row], Settings())["rows"][0]["measures"][0]["sd"] is None
+    line = settings_line([row], Settings())  # and how many organisms the profiles ran
+    assert "(16 organisms per group, 8 in the profiles of row 8;" in line
+
+
+def test_a_profile_with_a_start_day_unmeasured_has_no_peak():
+    """np.argmax takes a NaN for the largest value: a start day with no responsive cell
+    would have been row 4's peak."""
+    from devsim.validation import _peak_at
+
+    starts = np.array([20, 24, 28])
+    assert _peak_at(starts, [0.1, 0.3, 0.2]) == 24
+    assert np.isnan(_peak_at(starts, [0.1, np.nan, 0.2]))
+
+
 def test_the_markdown_table_and_the_readme_say_how_many_seeds_are_in_range():
     """validation.md and the README's table carry the seeds column the terminal prints: a
     row passing on its mean with a seed out of range is visible where the table is quoted."""

@@ -18,6 +18,14 @@ REARING_STYLE = {
 }
 
 
+def _seed_sd(values: np.ndarray) -> np.ndarray:
+    """The sample sd over seeds (axis 0), as the tables give it; 0 for one seed."""
+    values = np.asarray(values, dtype=float)
+    if values.shape[0] < 2:
+        return np.zeros(values.shape[1:])
+    return values.std(axis=0, ddof=1)
+
+
 @figure
 def profile_figure(profile: Profile, path: Path | str) -> Figure:
     """OD shift from 4 days of MD against the age MD started (mean ± sd over seeds)."""
@@ -27,9 +35,10 @@ def profile_figure(profile: Profile, path: Path | str) -> Figure:
     x = np.array(profile.starts) / (7 if weeks else 1)
     for rearing, shifts in profile.shifts.items():
         label, colour = REARING_STYLE.get(rearing, (rearing, None))
-        mean, sd = shifts.mean(axis=0), shifts.std(axis=0)
+        mean = shifts.mean(axis=0)
         ax.plot(x, mean, "o-", color=colour, label=label)
-        if shifts.shape[0] > 1:
+        if shifts.shape[0] > 1:  # the sample sd, as profile.csv and the table give it
+            sd = _seed_sd(shifts)
             ax.fill_between(x, mean - sd, mean + sd, color=colour, alpha=0.2, lw=0)
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_xlabel(f"age at start of 4-day MD ({'weeks' if weeks else 'days'})")
@@ -76,12 +85,12 @@ def recovery_figure(summaries: list[dict], path: Path | str) -> Figure:
     fig = Figure(figsize=(6, 3.8), layout="constrained")
     ax = fig.subplots()
     ax.errorbar(
-        lengths, binocular.mean(0), yerr=binocular.std(0), fmt="o-", label="binocular recovery"
+        lengths, binocular.mean(0), yerr=_seed_sd(binocular), fmt="o-", label="binocular recovery"
     )
     ax.errorbar(
         [ro],
         [reverse.mean()],
-        yerr=[reverse.std()],
+        yerr=[_seed_sd(reverse)],
         fmt="s",
         color="#d62728",
         label=f"reverse occlusion ({ro}-day MD)",
