@@ -960,6 +960,12 @@ class EvolutionModel(mesa.Model):
         traits["innate_effective"] = traits["innate"] * traits["template_match"]
         per_region = {t: v.reshape(o, regions) for t, v in traits.items()}
         traits = {t: v.mean(axis=1) for t, v in per_region.items()}
+        for t in ("window_open", "window_close"):  # over the regions whose window opened:
+            # one region that never opened made the organism's NaN, and left it out
+            opened = np.isfinite(per_region[t])
+            total = np.where(opened, per_region[t], 0.0).sum(axis=1)
+            count = opened.sum(axis=1)
+            traits[t] = np.divide(total, count, out=np.full(o, np.nan), where=count > 0)
         traits["fitness"] = (
             traits["quality"]
             - cfg.costs.plasticity * traits["plasticity"]

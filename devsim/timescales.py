@@ -12,8 +12,10 @@ for the layer that stores it (docs/science.md, Evolution):
 * **window** -- learning inside the critical window: the learning rate ``eta`` and the
   plasticity spent before the window closes, ``eta x sum of the gate up to the close``;
 * **adult** -- learning after it: ``eta x sum of the gate from the close to the end of
-  life``, taken as ``eta x adult_gate x (days - window_close)`` (the gate is flat at its
-  adult value once the brakes are on).
+  life``, taken as ``eta x adult_gate x (days - window_close)``, with the gate at its
+  last day's value from the close on. The gate still falls after the close, so this counts
+  too little after it and too much in the window (docs/science.md, the timescale
+  spectrum: in a quick run's founders 0.97 against 0.79 in the window).
 
 :func:`layer_measures` reads them from a run's end state (a row of ``comparison.csv``:
 means of the last generations, and each gene's ``_sigma_change``), :func:`run_layers` for

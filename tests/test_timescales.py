@@ -46,6 +46,29 @@ def features_model(rng=0, **changes) -> EvolutionModel:
     return EvolutionModel(**{**TINY, "features": FEATURES, **changes}, rng=rng)
 
 
+def test_an_organisms_window_is_the_mean_over_its_regions_that_opened():
+    """One region whose window never opened made the organism's opening and closing days
+    NaN, and dropped it from window_open_mean: in a quick timescales run, half the
+    organisms."""
+    from devsim.evolution import build_evolution_model
+    from devsim.evolution_scenario import load_evolution_scenario
+
+    scenario = load_evolution_scenario(resolve("timescales", "evolution", "evolution"))
+    model = build_evolution_model(scenario.quick_version(), 2)
+    model.step()
+    names = [f.name for f in scenario.features]
+    some_unopened = 0
+    for agent in model.organisms():
+        regions = np.array([agent.traits[f"window_open@{n}"] for n in names])
+        opened = np.isfinite(regions)
+        some_unopened += bool(opened.any() and not opened.all())
+        if opened.any():
+            assert agent.traits["window_open"] == pytest.approx(regions[opened].mean())
+        else:
+            assert np.isnan(agent.traits["window_open"])
+    assert some_unopened  # the case this checks occurs
+
+
 # --- the genome: one copy of each regional gene per feature -----------------------------------
 def test_regional_genes_have_one_column_per_feature_and_reach_their_region():
     m = features_model()
