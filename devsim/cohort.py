@@ -81,6 +81,15 @@ class PhaseTimer:
         return timed
 
 
+def _stream_aside(rng: np.random.Generator, position: int) -> np.random.Generator:
+    """A generator ``position + 1`` jumps (of 2**127 draws) ahead of ``rng``'s present
+    state, ``rng`` left as it is: draws that must not move the model's own stream."""
+    jumped = getattr(rng.bit_generator, "jumped", None)
+    if jumped is None:  # a bit generator without jumps (SFC64): a child of the stream
+        return np.random.default_rng(rng.bit_generator.random_raw(2) + position)
+    return np.random.Generator(jumped(position + 1))
+
+
 class Cohort:
     """Synaptic state of ``o`` organisms: weights, masks, thresholds and windows.
 
@@ -98,6 +107,8 @@ class Cohort:
         group 'control'"``); default ``"organism k of the cohort"``.
     timer : optional :class:`PhaseTimer` that times the phases of each day (also settable
         later as the attribute ``timer``); None (the default) times nothing.
+    wiring_genes : (density, contra_bias) of the shared initial wiring (a model's reference
+        group's); None: each litter position's first organism's.
     """
 
     structural = True  # pruning and sprouting each day (the sheet's arbors are complete)
@@ -114,9 +125,11 @@ class Cohort:
         block: int = BLOCK,
         labels: Sequence[str] | None = None,
         timer: PhaseTimer | None = None,
+        wiring_genes: tuple[float, float] | None = None,
     ):
         check_batches(presentations_per_day, batch_size)
         self.genes = genes
+        self.wiring_genes = wiring_genes
         self.litter_index = np.asarray(litter_index)
         self.litter = int(self.litter_index.max()) + 1 if self.litter_index.size else 0
         self.world = world
@@ -195,27 +208,37 @@ class Cohort:
         }
 
     def _initial_wiring(self, rng):
-        # Drawn per litter position, so littermates in different groups start identical.
-        # Littermates whose groups set other wiring genes (density, contra_bias) get a draw
-        # of their own, shared with those that set the same; the first draw goes to the
-        # smallest genes of the position, so no group's wiring depends on the groups' order
-        # (every littermate used to get the first group's genes).
+        # Drawn per litter position, so littermates in different groups start identical:
+        # with the reference group's wiring genes (density, contra_bias), or else each
+        # position's first organism's. A littermate whose group sets others is wired from
+        # a stream of its own, a jump ahead of the model's generator for its position (the
+        # generator itself untouched): its wiring depends on its position and genes alone,
+        # so no other group's wiring, order or later draw changes with them (every
+        # littermate got the first group's genes, and a sweep over them changed nothing).
         pick = self.litter_index
         genes = np.stack([self.genes["density"], self.genes["contra_bias"]], axis=1)
-        order = np.lexsort((genes[:, 1], genes[:, 0], pick))  # by position, then genes
-        base = np.zeros(self.litter, dtype=np.intp)
-        base[pick[order][::-1]] = order[::-1]  # repeated positions: the last write wins
+        if self.wiring_genes is None:
+            first = np.zeros(self.litter, dtype=np.intp)
+            first[pick[::-1]] = np.arange(self.organisms)[::-1]  # the last write wins
+            base = genes[first]
+        else:
+            base = np.tile(np.asarray(self.wiring_genes, dtype=float), (self.litter, 1))
         mask, weights, prob = initial_wiring(
-            rng, genes[base, 0], genes[base, 1], self.neurons, self.channels
+            rng, base[:, 0], base[:, 1], self.neurons, self.channels
         )
         mask, weights, prob = mask[pick].copy(), weights[pick].copy(), prob[pick].copy()
-        own = np.flatnonzero((genes != genes[base][pick]).any(axis=1))
+        own = np.flatnonzero((genes != base[pick]).any(axis=1))
         if own.size:
             keys = np.column_stack([pick[own], genes[own]])
             unique, which = np.unique(keys, axis=0, return_inverse=True)
-            m, w, p = initial_wiring(rng, unique[:, 1], unique[:, 2], self.neurons, self.channels)
             which = which.reshape(-1)  # (numpy 2.0 shaped it as the keys)
-            mask[own], weights[own], prob[own] = m[which], w[which], p[which]
+            for k, (position, density, bias) in enumerate(unique):
+                aside = _stream_aside(rng, int(position))
+                m, w, p = initial_wiring(
+                    aside, np.array([density]), np.array([bias]), self.neurons, self.channels
+                )
+                rows = own[which == k]
+                mask[rows], weights[rows], prob[rows] = m[0], w[0], p[0]
         return mask, weights, prob
 
     def develop_day(

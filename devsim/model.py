@@ -140,6 +140,9 @@ class DevelopmentModel(mesa.Model):
                 litter.append(i)
         self.group_of = np.array(group_of)
         self.genes = gene_table(genomes)
+        # the reference group's wiring is every littermate's that shares its wiring genes
+        names = [g.name for g in self.groups]
+        reference = genomes[group_of.index(names.index(self.reference))]
         self.cohort = (sheet.SheetCohort if self.sheet else Cohort)(
             self.rng,
             self.genes,
@@ -152,6 +155,7 @@ class DevelopmentModel(mesa.Model):
                 f"organism {i} of group {self.groups[gi].name!r}"
                 for gi, i in zip(group_of, litter, strict=True)
             ],
+            wiring_genes=(reference["density"], reference["contra_bias"]),
         )
         for row, genome in enumerate(genomes):
             Organism(self, genome, self.groups[group_of[row]].name, litter[row], row)

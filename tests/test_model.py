@@ -95,7 +95,7 @@ def _contra_share(model: DevelopmentModel, group: str) -> float:
 def test_a_groups_wiring_genes_wire_its_own_animals_whatever_the_groups_order():
     """Every littermate was wired with the first group's density and contra_bias: a group
     that set them was wired as the control (a sweep over them changed nothing), and listed
-    first it wired the control as itself."""
+    first it wired the control as itself. Its own wiring moves no other group's run."""
     groups = _wiring_groups(0.1)
     first = DevelopmentModel(groups=groups, days=2, presentations_per_day=64, rng=3)
     second = DevelopmentModel(groups=groups[::-1], days=2, presentations_per_day=64, rng=3)
@@ -105,6 +105,14 @@ def test_a_groups_wiring_genes_wire_its_own_animals_whatever_the_groups_order():
     for group in ("control", "ipsi"):  # the order of the groups changes nobody's wiring
         for a, b in zip(first.organisms(group), second.organisms(group), strict=True):
             assert np.array_equal(a.weights, b.weights)
+    # nor do the other group's values (a sweep's points keep the control's run: the own
+    # draws took the model's stream, and the smallest genes the shared draw)
+    other = DevelopmentModel(groups=_wiring_groups(0.9), days=2, presentations_per_day=64, rng=3)
+    for model in (first, other):
+        while model.running:
+            model.step()
+    for a, b in zip(first.organisms("control"), other.organisms("control"), strict=True):
+        assert np.array_equal(a.weights, b.weights)
     # a group that sets the control's own values is the control's littermates again
     same = _wiring_groups(0.7)
     same[1]["genome"] = {"contra_bias": Genome.preset("mouse")["contra_bias"]}
