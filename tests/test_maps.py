@@ -148,6 +148,8 @@ def test_eye_shares_and_monocular_fraction():
     assert maps.eye_share(odi, "left") == pytest.approx(2 / 3)
     assert maps.eye_share(odi, "right") == pytest.approx(1 / 3)
     assert maps.monocular_fraction(odi) == pytest.approx(2 / 3)
+    # on the class edges as the OD classes bin them: -0.75 is class 7, 0.75 class 2
+    assert maps.monocular_fraction(np.array([-0.75, 0.75])) == 0.5
 
 
 def test_unit_scatter_below_imaging_resolution_adds_no_pinwheels():
