@@ -6,6 +6,7 @@ organism's synapses are advanced together, with per-organism genes broadcast as 
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 
@@ -85,8 +86,8 @@ def _stream_aside(rng: np.random.Generator, position: int) -> np.random.Generato
     """A generator ``position + 1`` jumps (of 2**127 draws) ahead of ``rng``'s present
     state, ``rng`` left as it is: draws that must not move the model's own stream."""
     jumped = getattr(rng.bit_generator, "jumped", None)
-    if jumped is None:  # a bit generator without jumps (SFC64): a child of the stream
-        return np.random.default_rng(rng.bit_generator.random_raw(2) + position)
+    if jumped is None:  # a bit generator without jumps (SFC64): seeded from a copy's draws
+        return np.random.default_rng([*copy.deepcopy(rng).bit_generator.random_raw(2), position])
     return np.random.Generator(jumped(position + 1))
 
 

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from devsim.experiment import run_scenario
 from devsim.genome import Genome
 from devsim.lessons import IMAGE_TYPES, IMG_SRC, Lesson, lessons
+from devsim.outputs import listed
 from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.plots import display_name
 from devsim.scenario import load_scenario
@@ -270,10 +271,7 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
 
 def _seeds(seeds) -> str:
     """Seeds as read: "seed 0", "seeds 0 and 1", "seeds 0, 1 and 2"."""
-    seeds = [str(s) for s in seeds]
-    if len(seeds) == 1:
-        return f"seed {seeds[0]}"
-    return f"seeds {', '.join(seeds[:-1])} and {seeds[-1]}"
+    return listed("seed", seeds)
 
 
 def _measure_rows(runs: Runs, numbers: tuple[int, ...]) -> list[Row]:

@@ -91,6 +91,15 @@ def count_of(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
+def listed(noun: str, items) -> str:
+    """Items as read, after their noun: ``seed 0``, ``seeds 0 and 1``, ``rows 4, 8 and 11``
+    (English plural in -s)."""
+    items = [str(i) for i in items]
+    if len(items) == 1:
+        return f"{noun} {items[0]}"
+    return f"{noun}s {', '.join(items[:-1])} and {items[-1]}"
+
+
 # What marks a folder as one command's results: another command does not write into it
 # (devsim run into an evolution's folder replaced its summary.json beside its generations).
 RESULT_MARKS = {

@@ -18,6 +18,7 @@ import numpy as np
 from devsim.experiment import cbi_shift as shift
 from devsim.experiment import run_scenario
 from devsim.measures import class_share
+from devsim.outputs import listed
 from devsim.profile import Profile, critical_period_profile
 from devsim.provenance import provenance
 from devsim.scenario import load_scenario
@@ -1081,9 +1082,7 @@ def settings_line(rows: list[Row], settings: Settings) -> str:
     profiles = sorted(r.number for r in rows if r.number in PROFILE_ROWS)
     within = ""
     if profiles:  # a profile runs a group for every start day: fewer organisms in each
-        named = ", ".join(map(str, profiles[:-1])) + (" and " if len(profiles) > 1 else "")
-        rows_named = f"row{'s' if len(profiles) > 1 else ''} {named}{profiles[-1]}"
-        within = f", {settings.profile_organisms} in the profiles of {rows_named}"
+        within = f", {settings.profile_organisms} in the profiles of {listed('row', profiles)}"
     return (
         f"Measured over seeds {', '.join(map(str, settings.seeds))} "
         f"({settings.organisms} organisms per group{within}; mean ± sd over seeds)"

@@ -39,6 +39,7 @@ from devsim.viz import charts
 from devsim.viz.figures import display_name
 from devsim.viz.page_model import (
     CUSTOM,
+    GENE_FIELDS,
     PAGE_GENES,
     PageModel,
     build_protocol,
@@ -53,7 +54,6 @@ from devsim.viz.page_model import (
 )
 
 TITLE = "devsim: the critical period of ocular dominance"
-GENE_FIELDS = tuple(name for name, *_ in PAGE_GENES)
 CLOSED_GATE = 0.1  # after the window, a gate below this counts as closed
 SPEEDS = (0.5, 1, 2, 4, 8, 16)  # simulated days per second
 DEFAULT_SPEED = 2  # a pace a teacher can narrate

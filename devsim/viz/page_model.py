@@ -43,6 +43,9 @@ PAGE_GENES: tuple[tuple[str, str, float, float, float], ...] = (
 )
 
 
+GENE_FIELDS = tuple(name for name, *_ in PAGE_GENES)  # the page genes' names, in order
+
+
 def load_presets(directory: Path | None = None) -> dict[str, Scenario]:
     """Every scenario in ``directory`` (default: the shipped ones) by file stem.
 
@@ -128,12 +131,11 @@ def explicit_genes(text: str) -> frozenset[str]:
     """The page genes set on purpose (``explicit``: names joined by commas): each runs its
     value even at the mouse default (a GAD65 knockout given the wild type's inhibition)."""
     names = frozenset(n.strip() for n in str(text).split(",") if n.strip())
-    allowed = [name for name, *_ in PAGE_GENES]
-    unknown = sorted(names - set(allowed))
+    unknown = sorted(names - set(GENE_FIELDS))
     if unknown:
         raise DevsimInputError(
             f"explicit: {printable(unknown[0], 40)!r} is no gene of the page; allowed: "
-            f"{', '.join(allowed)}, joined by commas"
+            f"{', '.join(GENE_FIELDS)}, joined by commas"
         )
     return names
 
