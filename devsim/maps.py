@@ -30,7 +30,9 @@ def orientation_map(responses: np.ndarray, size: int) -> np.ndarray:
     """The complex orientation map from responses ``(..., orientations, units)`` to gratings
     at evenly spaced orientations over 180 degrees: ``z = sum_k R_k exp(2 i theta_k) /
     sum_k R_k``, angle = twice the preferred orientation, modulus = selectivity (0 where a
-    unit does not respond)."""
+    unit does not respond). On the sheet ``theta`` is the direction across the grating's
+    bars (its wave vector, :attr:`devsim.sheet.SheetWorld.grating_parts`), from the way
+    column indices grow toward the way row indices grow; figures colour the bars' own."""
     return _vector_sum(responses).reshape(*responses.shape[:-2], size, size)
 
 

@@ -220,3 +220,37 @@ def test_an_unresponsive_unit_is_left_out_of_the_od_map_as_of_every_odi_statisti
     assert odi[3] == 1.0
     assert 0.02 < RESPONSIVE_FLOOR
     assert maps.monocular_fraction(odi) == 0.5  # of the two responsive units
+
+
+def test_the_orientation_wheel_names_the_bars_a_unit_prefers():
+    """Behavioural, through the sheet's own gratings: units whose fields are horizontal,
+    vertical or oblique bars (the figure's rows run down, as imshow draws them) are drawn
+    in the key's colour of their bars' orientation, counterclockwise from horizontal. The
+    wheel was the direction of the preferred grating's wave vector, clockwise on screen:
+    horizontal bars were drawn as 90 degrees, vertical as 0, the obliques swapped."""
+    from matplotlib import colormaps
+    from matplotlib.colors import rgb_to_hsv
+
+    from devsim.model import DevelopmentModel
+    from devsim.plots.maps import orientation_rgb
+    from devsim.scenario import Scenario
+
+    no_lateral = {"lat_exc": 0.0, "lat_inh": 0.0}  # each unit's own field alone
+    scenario = Scenario.model_validate(
+        {"name": "bars", "species": "cat", "days": 1, "cortex": "sheet", "sheet_size": 8,
+         "presentations_per_day": 16,
+         "groups": [{"name": "control", "organisms": 4, "genome": no_lateral}]}
+    )  # fmt: skip
+    model = DevelopmentModel(scenario)
+    patch = model.cohort.patch
+    p, q = np.mgrid[0:patch, 0:patch] - patch // 2  # slot offsets: p down, q right
+    across = {0: p, 90: q, 45: (p + q) / np.sqrt(2), 135: (p - q) / np.sqrt(2)}
+    for k, offset in enumerate(across.values()):  # bars run across ``offset``'s gradient
+        field = np.exp(-(p**2 + q**2) / 8.0) * np.cos(2 * np.pi * 0.15 * offset)
+        model.cohort.weights[k] = 0.05 * np.tile(field.ravel(), 2)
+    _, z, _ = model.maps()
+    for k, degrees in enumerate(across):
+        drawn = rgb_to_hsv(orientation_rgb(z[k]).reshape(-1, 3))[:, 0]
+        key = rgb_to_hsv(np.array(colormaps["hsv"](degrees / 180.0)[:3]))[0]
+        gap = np.abs((drawn - key + 0.5) % 1.0 - 0.5)  # hue is circular
+        assert np.median(gap) < 0.05, degrees  # within 9 degrees

@@ -35,9 +35,12 @@ def od_span(maps_: list[np.ndarray]) -> float:
 
 
 def orientation_rgb(z: np.ndarray) -> np.ndarray:
-    """An orientation map as colour: hue = preferred orientation (0-180 degrees around the
-    wheel), brightness = selectivity (scaled to the map's 95th percentile)."""
-    hue = (np.angle(z) % (2 * np.pi)) / (2 * np.pi)
+    """An orientation map as colour: hue = the orientation of the preferred grating's bars,
+    counterclockwise from horizontal as the map is drawn (rows down), 0-180 degrees around
+    the wheel; brightness = selectivity (scaled to the map's 95th percentile)."""
+    # z's angle is twice the grating's wave-vector direction theta (sheet.grating_parts),
+    # clockwise on screen; its bars lie at 90 - theta: twice that is the angle of -conj(z)
+    hue = (np.angle(-np.conj(z)) % (2 * np.pi)) / (2 * np.pi)
     strength = np.abs(z)
     top = np.percentile(strength, 95) if strength.size else 1.0
     value = np.clip(strength / top, 0, 1) if top > 0 else np.zeros_like(strength)
@@ -85,7 +88,8 @@ def od_key(fig, axes, span: float) -> None:
 
 
 def orientation_key(fig, axes) -> None:
-    """The colour wheel beside ``axes``: hue = preferred orientation, 0-180 degrees."""
+    """The colour wheel beside ``axes``: hue = the preferred bars' orientation, 0-180
+    degrees counterclockwise from horizontal (:func:`orientation_rgb`)."""
     bar = fig.colorbar(
         ScalarMappable(Normalize(0, 180), "hsv"), ax=axes, shrink=0.8, aspect=15,
         ticks=[0, 45, 90, 135, 180],
@@ -185,7 +189,10 @@ def orientation_maps(record: dict, path: Path | str | None = None, label=None) -
 
         return draw, None
 
-    title = "Orientation preference as imaging sees it (hue 0-180°, brightness = selectivity)"
+    title = (
+        "Orientation preference as imaging sees it (hue: the preferred bars, 0° horizontal, "
+        "90° vertical; brightness = selectivity)"
+    )
     return _group_grid(record, path, title, group, key=orientation_key)
 
 
