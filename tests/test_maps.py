@@ -254,3 +254,18 @@ def test_the_orientation_wheel_names_the_bars_a_unit_prefers():
         key = rgb_to_hsv(np.array(colormaps["hsv"](degrees / 180.0)[:3]))[0]
         gap = np.abs((drawn - key + 0.5) % 1.0 - 0.5)  # hue is circular
         assert np.median(gap) < 0.05, degrees  # within 9 degrees
+
+
+def test_the_ring_peak_of_stripes_is_what_science_md_says():
+    """docs/science.md gives the ring peak of stripes on a 32-unit sheet: square waves with
+    a whole number of periods 10-57 (it said 9-14), and stripes whose period does not
+    divide the sheet as low as 2.1-3.2 at periods 7, 9 and 12 (it said 9-14 too)."""
+    xx = np.mgrid[0:32, 0:32][1]
+    square = [
+        maps.wavelength(np.sign(np.sin(2 * np.pi * k * xx / 32 + 0.1)))[1] for k in range(3, 8)
+    ]
+    assert min(square) >= 10.0
+    assert max(square) <= 58.0
+    for period in (7, 9, 12):
+        for wave in (np.sin, lambda a: np.sign(np.sin(a + 0.1))):
+            assert 2.0 <= maps.wavelength(wave(2 * np.pi * xx / period))[1] <= 3.3
