@@ -269,3 +269,14 @@ def test_the_ring_peak_of_stripes_is_what_science_md_says():
     for period in (7, 9, 12):
         for wave in (np.sin, lambda a: np.sign(np.sin(a + 0.1))):
             assert 2.0 <= maps.wavelength(wave(2 * np.pi * xx / period))[1] <= 3.3
+
+
+@pytest.mark.parametrize("size", [8, 10, 11])
+def test_a_sheet_under_12_units_has_no_ring_to_find(size):
+    """docs/scenarios.md (sheet_size) and science.md: columns are looked for at least
+    MIN_COLUMN units apart, so on a sheet under 12 units the rings end at k = 2 and the
+    ring peak is 1 even for perfect stripes (the docs offered 8-32 without saying so)."""
+    xx = np.mgrid[0:size, 0:size][1]
+    spacing, peak = maps.wavelength(np.cos(2 * np.pi * 2 * xx / size))
+    assert spacing == pytest.approx(size / 2)
+    assert peak == 1.0
