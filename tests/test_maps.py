@@ -280,3 +280,38 @@ def test_a_sheet_under_12_units_has_no_ring_to_find(size):
     spacing, peak = maps.wavelength(np.cos(2 * np.pi * 2 * xx / size))
     assert spacing == pytest.approx(size / 2)
     assert peak == 1.0
+
+
+def test_orientation_maps_drawn_together_share_one_brightness_scale(tmp_path, monkeypatch):
+    """A map half as selective as its littermate's is drawn half as bright (the figure says
+    brightness = selectivity): each panel was scaled to its own 95th percentile, so a
+    weakly tuned group (binocular deprivation, a newborn in the maps over age) looked as
+    selective as the controls, as the OD maps' greys did before they shared one scale."""
+    from matplotlib.figure import Figure
+
+    from devsim.plots.maps import map_development, orientation_maps
+
+    strong = ring_field(24, 3, seed=1)
+    strong /= np.abs(strong).max()
+    weak = 0.5 * strong
+    record = {
+        "group": ["control", "deprived"],
+        "litter": [0, 0],
+        "orientation": np.stack([strong, weak]),
+        "od": np.zeros((2, 24, 24)),
+        "history": np.stack([np.stack([z, z]) for z in (weak, weak, weak, strong)]),
+        "od_history": np.zeros((4, 2, 24, 24)),
+    }
+    drawn = []
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+
+    def brightness(fig):  # each panel's mean HSV value, in drawing order
+        axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.get_images()]
+        return [float(ax.get_images()[0].get_array().max(axis=-1).mean()) for ax in axes]
+
+    orientation_maps(record, tmp_path / "o.png")
+    control, deprived = brightness(drawn[0])
+    assert deprived / control == pytest.approx(0.5, abs=0.02)
+    map_development(record, tmp_path / "d.png", ages=2)
+    day2, day3 = brightness(drawn[1])[-2:]  # the orientation row: P2 (weak), P3 (final)
+    assert day2 / day3 == pytest.approx(0.5, abs=0.02)

@@ -34,15 +34,23 @@ def od_span(maps_: list[np.ndarray]) -> float:
     return float(np.clip(np.percentile(values, 98) if values.size else 1.0, 0.05, 1.0))
 
 
-def orientation_rgb(z: np.ndarray) -> np.ndarray:
+def selectivity_top(maps_: list[np.ndarray]) -> float:
+    """The selectivity drawn at full brightness in orientation maps drawn together: the
+    95th percentile of ``|z|`` over all of them (0 if there is none)."""
+    values = np.concatenate([np.abs(m).ravel() for m in maps_] or [np.zeros(0)])
+    return float(np.percentile(values, 95)) if values.size else 0.0
+
+
+def orientation_rgb(z: np.ndarray, top: float | None = None) -> np.ndarray:
     """An orientation map as colour: hue = the orientation of the preferred grating's bars,
     counterclockwise from horizontal as the map is drawn (rows down), 0-180 degrees around
-    the wheel; brightness = selectivity (scaled to the map's 95th percentile)."""
+    the wheel; brightness = selectivity, full at ``top`` (:func:`selectivity_top` of the
+    maps drawn with it; default this map's own)."""
     # z's angle is twice the grating's wave-vector direction theta (sheet.grating_parts),
     # clockwise on screen; its bars lie at 90 - theta: twice that is the angle of -conj(z)
     hue = (np.angle(-np.conj(z)) % (2 * np.pi)) / (2 * np.pi)
     strength = np.abs(z)
-    top = np.percentile(strength, 95) if strength.size else 1.0
+    top = selectivity_top([z]) if top is None else top
     value = np.clip(strength / top, 0, 1) if top > 0 else np.zeros_like(strength)
     return hsv_to_rgb(np.stack([hue, np.ones_like(hue), value], axis=-1))
 
@@ -59,11 +67,13 @@ def draw_od(ax, odi: np.ndarray, title: str = "", span: float = 1.0) -> None:
         ax.set_title(title, fontsize=8)
 
 
-def draw_orientation(ax, z: np.ndarray, title: str = "", pinwheels: bool = True) -> None:
+def draw_orientation(
+    ax, z: np.ndarray, title: str = "", pinwheels: bool = True, top: float | None = None
+) -> None:
     """The map as optical imaging records it (:func:`devsim.maps.imaged`), on which the
-    pinwheels are counted (circled)."""
+    pinwheels are counted (circled); full brightness at selectivity ``top``."""
     seen = maps.as_imaged(z)
-    ax.imshow(orientation_rgb(seen), interpolation="nearest")
+    ax.imshow(orientation_rgb(seen, top), interpolation="nearest")
     if pinwheels:
         where = maps.pinwheel_positions(seen)
         if len(where):
@@ -178,6 +188,11 @@ def orientation_maps(record: dict, path: Path | str | None = None, label=None) -
     """Final orientation maps in the colour wheel, pinwheels circled; a group is named
     ``label(name)`` when given."""
 
+    # one brightness for every panel, as the OD maps share one grey scale: a weakly tuned
+    # group's map was stretched to its own 95th percentile and looked as selective
+    drawn = [k for _, members in _groups(record)[0] for k in members]
+    top = selectivity_top([maps.as_imaged(record["orientation"][k]) for k in drawn])
+
     def group(name, members):
         name = label(name) if label else name
 
@@ -185,13 +200,13 @@ def orientation_maps(record: dict, path: Path | str | None = None, label=None) -
             z = record["orientation"][k]
             density, _, count = maps.pinwheel_density(z)
             per = f"{shown(density, '.2f')} per Λ²"
-            draw_orientation(ax, z, f"{name} #{c}: {count} pinwheels\n{per}")
+            draw_orientation(ax, z, f"{name} #{c}: {count} pinwheels\n{per}", top=top)
 
         return draw, None
 
     title = (
         "Orientation preference as imaging sees it (hue: the preferred bars, 0° horizontal, "
-        "90° vertical; brightness = selectivity)"
+        "90° vertical; brightness = selectivity, the same scale in every panel)"
     )
     return _group_grid(record, path, title, group, key=orientation_key)
 
@@ -209,9 +224,10 @@ def map_development(
     fig = Figure(figsize=(2.0 * len(picks) + 1.0, 4.3), layout="constrained")
     axes = fig.subplots(2, len(picks), squeeze=False)
     span = od_span([maps.as_imaged(history_od[day, organism]) for day in picks])
+    top = selectivity_top([maps.as_imaged(history_z[day, organism]) for day in picks])
     for c, day in enumerate(picks):
         draw_od(axes[0, c], history_od[day, organism], f"P{day}", span)
-        draw_orientation(axes[1, c], history_z[day, organism], pinwheels=False)
+        draw_orientation(axes[1, c], history_z[day, organism], pinwheels=False, top=top)
     od_key(fig, list(axes[0]), span)
     orientation_key(fig, list(axes[1]))
     name = label(record["group"][organism]) if label else record["group"][organism]

@@ -764,7 +764,7 @@ def _hex(rgb: np.ndarray) -> np.ndarray:
 
 def map_rows(model: DevelopmentModel, row: int) -> tuple[list[dict], list[dict], list[dict]]:
     from devsim import maps
-    from devsim.plots.maps import contra_label, od_span, orientation_rgb
+    from devsim.plots.maps import contra_label, od_span, orientation_rgb, selectivity_top
 
     size = model.cohort.size
     gap = 3
@@ -774,14 +774,16 @@ def map_rows(model: DevelopmentModel, row: int) -> tuple[list[dict], list[dict],
     od, orientation = model.od_history[-1], model.orientation_history[-1]
     seen_od = {k: maps.as_imaged(od[k]) for k in (row, mate)}
     span = od_span(list(seen_od.values()))
+    seen_z = {k: maps.as_imaged(orientation[k]) for k in (row, mate)}
+    top = selectivity_top(list(seen_z.values()))  # one brightness, as one grey scale
     cells, wheels, labels = [], [], []
     ii, jj = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
     for c, (k, who) in enumerate(((row, "shown"), (mate, "control"))):
         x0 = c * (size + gap)
         grey = np.clip(contra_label(seen_od[k], span), 0, 1)
-        seen = maps.as_imaged(orientation[k])
+        seen = seen_z[k]
         for y0, colours in ((0, _hex(np.repeat(grey[..., None], 3, axis=-1))),
-                            (size + gap, _hex(orientation_rgb(seen)))):  # fmt: skip
+                            (size + gap, _hex(orientation_rgb(seen, top)))):  # fmt: skip
             cells += [
                 {"x": x0 + int(j), "x2": x0 + int(j) + 1, "y": y0 + int(i), "y2": y0 + int(i) + 1,
                  "c": str(col)}
