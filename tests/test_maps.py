@@ -315,3 +315,18 @@ def test_orientation_maps_drawn_together_share_one_brightness_scale(tmp_path, mo
     map_development(record, tmp_path / "d.png", ages=2)
     day2, day3 = brightness(drawn[1])[-2:]  # the orientation row: P2 (weak), P3 (final)
     assert day2 / day3 == pytest.approx(0.5, abs=0.02)
+
+
+def test_pinwheel_density_is_per_the_unblurred_maps_spacing():
+    """docs/science.md (Pinwheels): the density is counted on the imaged map but per the
+    unblurred map's Lambda (orientation_wavelength); on a broad spectrum the blurred map's
+    own Lambda is longer and would give a higher density."""
+    f = np.fft.fftfreq(32)
+    k = np.hypot(f[:, None], f[None, :])
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((32, 32)) + 1j * rng.standard_normal((32, 32))
+    broad = np.fft.ifft2(np.fft.fft2(noise) * np.exp(-((k * 9 - 1) ** 2) / (2 * 0.5**2)))
+    density, spacing, count = maps.pinwheel_density(broad)
+    assert spacing == maps.wavelength(broad)[0]
+    assert density == pytest.approx(count * spacing**2 / 32**2)
+    assert maps.wavelength(maps.imaged(broad, spacing))[0] > spacing
