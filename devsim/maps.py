@@ -170,6 +170,27 @@ def map_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.real(np.mean(a * np.conj(b))) / norm) if norm > 0 else float("nan")
 
 
+def neighbour_correlation(field: np.ndarray) -> float:
+    """How alike neighbouring units are: the map's correlation with itself one unit over,
+    the mean over the torus's two axes (~0 in salt and pepper, Ohki et al. 2005; near 1
+    within columns). An OD map (real) correlates its units' ODI, leaving out pairs with an
+    unresponsive unit (NaN); an orientation map (complex) its units' preferred orientations
+    alone (``z / |z|``, by :func:`map_correlation`: the mean of cos 2(theta_i - theta_j) for
+    a map without a common preference), so that selectivity does not count."""
+    if np.iscomplexobj(field):
+        selectivity = np.abs(field)
+        u = np.divide(field, selectivity, out=np.zeros_like(field), where=selectivity > 0)
+        if not u.any():
+            return float("nan")
+        return float(np.mean([map_correlation(u, np.roll(u, 1, axis)) for axis in (-1, -2)]))
+    unit = np.concatenate([field.ravel(), field.ravel()])
+    neighbour = np.concatenate([np.roll(field, 1, axis).ravel() for axis in (-1, -2)])
+    pair = np.isfinite(unit) & np.isfinite(neighbour)
+    if pair.sum() < 3 or np.ptp(unit[pair]) == 0 or np.ptp(neighbour[pair]) == 0:
+        return float("nan")
+    return float(np.corrcoef(unit[pair], neighbour[pair])[0, 1])
+
+
 def eye_share(odi: np.ndarray, eye: str) -> float:
     """Share of the sheet's responsive units dominated by ``eye`` (left: ODI > 0)."""
     valid = odi[~np.isnan(odi)]
@@ -193,7 +214,9 @@ MAP_METRICS = (
     "od_wavelength",  # OD column spacing Lambda (sheet positions)
     "od_ring_peak",  # the OD spectrum's ring band over the rings inside and outside it
     "monocular_fraction",  # share of units driven by one eye only (classes 1 and 7)
+    "od_neighbour_correlation",  # neighbouring units' ODI (salt and pepper ~0)
     "orientation_selectivity",  # mean |z| of units at the frequency driving the sheet most
+    "orientation_neighbour_correlation",  # neighbours' preferred orientations (~0: none)
     "orientation_wavelength",  # orientation column spacing (sheet positions)
     "pinwheel_density",  # pinwheels per orientation Lambda**2
     "map_stability",  # correlation of the first measurable orientation map with the final
@@ -263,9 +286,11 @@ def organism_maps(
         "od_wavelength": od_lambda,
         "od_ring_peak": od_peak,
         "monocular_fraction": monocular_fraction(odi),
+        "od_neighbour_correlation": neighbour_correlation(odi),
         "orientation_selectivity": float(
             np.mean(np.abs(z) if selectivity is None else selectivity)
         ),
+        "orientation_neighbour_correlation": neighbour_correlation(z),
         "orientation_wavelength": ori_lambda,
         "pinwheel_density": density,
         "map_stability": stable,

@@ -829,6 +829,14 @@ def row_sheet_mouse(runs: Runs) -> list[Measure]:
             map_values(runs, "sheet_mouse", "control", "orientation_selectivity"),
             0.25,
         ),
+        # selective units whose neighbours prefer unrelated orientations: a smooth map
+        # without columns also has a ring peak of 1, and units are selective from birth
+        Measure(
+            "neighbours' preferred orientations (correlation; salt and pepper: < 0.2)",
+            map_values(runs, "sheet_mouse", "control", "orientation_neighbour_correlation"),
+            -np.inf,
+            0.2,
+        ),
     ]
 
 

@@ -63,6 +63,25 @@ def test_a_gradient_has_no_ring_but_a_ring_of_columns_has():
     assert peak > 10
 
 
+def test_neighbours_are_alike_in_columns_and_unrelated_in_salt_and_pepper():
+    rng = np.random.default_rng(0)
+    pepper = np.exp(2j * np.pi * rng.random((32, 32))) * rng.random((32, 32))
+    assert abs(maps.neighbour_correlation(pepper)) < 0.05
+    # a smooth map without columns (ring peak 1) still has alike neighbours
+    smooth = np.exp(2j * np.pi * np.mgrid[0:32, 0:32][1] / 32) * rng.random((32, 32))
+    assert maps.wavelength(smooth)[1] == 1.0
+    assert maps.neighbour_correlation(smooth) > 0.95  # selectivity does not count
+    columns = ring_field(32, 4, 0)
+    assert maps.neighbour_correlation(columns) > 0.5
+    od = np.where(rng.random((32, 32)) < 0.1, np.nan, np.cos(2 * np.pi * np.arange(32) / 8))
+    assert maps.neighbour_correlation(od) == pytest.approx(
+        np.cos(2 * np.pi / 8) / 2 + 0.5, abs=0.05
+    )
+    assert abs(maps.neighbour_correlation(rng.uniform(-1, 1, (32, 32)))) < 0.05
+    assert np.isnan(maps.neighbour_correlation(np.full((8, 8), np.nan)))
+    assert np.isnan(maps.neighbour_correlation(np.zeros((8, 8), complex)))
+
+
 def test_pinwheel_density_of_a_ring_spectrum_is_about_pi():
     densities = [maps.pinwheel_density(ring_field(48, 6, s))[0] for s in range(12)]
     assert np.mean(densities) == pytest.approx(np.pi, abs=0.35)

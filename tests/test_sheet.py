@@ -212,6 +212,10 @@ def test_od_patches_come_from_the_sheet_genes():
     assert low_frequency_share(odi[0]) >= 0.6  # 0.76
     assert low_frequency_share(odi[1]) <= 0.35  # 0.22
     assert final["mouse_lateral"]["od_ring_peak"] < 1.5
+    # neighbours alike in the cat's map, unrelated in the mouse's (row 22's measure)
+    for metric in ("od_neighbour_correlation", "orientation_neighbour_correlation"):
+        assert final["control"][metric] >= 0.4, metric
+        assert final["mouse_lateral"][metric] <= 0.2, metric
     record = model.map_record()
     assert record["history"].shape[:2] == (101, 2)
 
