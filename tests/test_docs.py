@@ -238,14 +238,66 @@ def test_commands_written_in_the_docs_name_what_exists(path):
 def test_scenario_pages_name_every_species_condition_and_drug():
     from devsim.genome import SPECIES
     from devsim.scenario import DRUGS
-    from devsim.senses import CONDITIONS
+    from devsim.senses import CONDITIONS, MONOCULAR_DEPRIVATIONS
 
     page = (DOCS / "scenarios.md").read_text(encoding="utf-8")
-    species = next(line for line in page.splitlines() if line.startswith("| `species` |"))
-    drug = next(line for line in page.splitlines() if line.startswith("| `drug` |"))
-    assert not (missing := [n for n in SPECIES if f"`{n}`" not in species]), missing
+    lines = page.splitlines()
+    # every `species` row: the scenario's and the evolution scenario's founders'
+    species = [line for line in lines if line.startswith("| `species` |") and "`mouse`" in line]
+    assert len(species) == 2, species
+    drug = next(line for line in lines if line.startswith("| `drug` |"))
+    # the evolution scenarios' deprivations are the monocular ones
+    deprivation = next(line for line in lines if line.startswith("| `deprivation_condition` |"))
+    conditions = re.search(r"^Conditions \(.*?\n\n", page, re.S | re.M)
+    assert conditions, "docs/scenarios.md: no paragraph 'Conditions (...'"
+    for line in species:
+        assert not (missing := [n for n in SPECIES if f"`{n}`" not in line]), (line, missing)
     assert not (missing := [n for n in DRUGS if f"`{n}`" not in drug]), missing
-    assert not (missing := [n for n in CONDITIONS if f"`{n}`" not in page]), missing
+    assert not (missing := [n for n in MONOCULAR_DEPRIVATIONS if f"`{n}`" not in deprivation])
+    assert not (missing := [n for n in CONDITIONS if f"`{n}`" not in conditions[0]]), missing
+
+
+def test_the_readme_and_the_science_name_every_condition_and_drug():
+    """The README's conditions line and its treatments, and the science page's table of what
+    each condition delivers, name every one (a new condition or drug left them behind)."""
+    from devsim.scenario import DRUGS
+    from devsim.senses import CONDITIONS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    conditions = re.search(r"^Conditions: (.*?)\.\s", readme, re.S | re.M)
+    treatments = re.search(r"Treatments act on\s+the circuit only: (.*?);", readme, re.S)
+    assert conditions, "README: no line 'Conditions: ...'"
+    assert treatments, "README: no 'Treatments act on the circuit only: ...;'"
+    assert not (missing := [n for n in CONDITIONS if f"`{n}`" not in conditions[1]]), missing
+    assert not (missing := [n for n in DRUGS if f"`{n}`" not in treatments[1]]), missing
+    science = (DOCS / "science.md").read_text(encoding="utf-8")
+    senses = science.split("### Senses", 1)[1].split("\n### ", 1)[0]
+    rows = {r[0].split(",")[0].strip("`") for r in table_rows(senses)}
+    assert not (missing := [n for n in CONDITIONS if n not in rows]), missing
+
+
+def test_every_list_of_the_species_presets_names_them_all():
+    """A list of three or more presets (`mouse | cat | ...` in a scenario's comment, the
+    profile's `--species a|b|...`, a table's `mouse`, `cat`, ...) names every preset."""
+    from devsim.genome import SPECIES
+
+    name = "|".join(map(re.escape, SPECIES))
+    item = rf"`?\b(?:{name})\b`?"
+    chain = re.compile(rf"{item}(?:\s*(?:\\\||\||,)\s*{item}){{2,}}")
+    for path in LINKED_FILES:
+        for match in chain.finditer(path.read_text(encoding="utf-8")):
+            listed = set(re.findall(rf"\b(?:{name})\b", match[0]))
+            missing = set(SPECIES) - listed
+            assert not missing, f"{path.name}: {match[0]!r} lacks {sorted(missing)}"
+
+
+def test_the_readme_and_the_scenario_page_name_every_shipped_file():
+    from devsim.shipped import KINDS, scenario_names
+
+    for path in (ROOT / "README.md", DOCS / "scenarios.md"):
+        text = path.read_text(encoding="utf-8")
+        missing = [n for kind in KINDS for n in scenario_names(kind) if f"`{n}`" not in text]
+        assert not missing, f"{path.name} does not name the shipped {missing}"
 
 
 def test_scenario_pages_document_every_key():
