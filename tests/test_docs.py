@@ -276,19 +276,29 @@ def test_the_readme_and_the_science_name_every_condition_and_drug():
     assert not (missing := [n for n in CONDITIONS if n not in rows]), missing
 
 
-def test_every_list_of_the_species_presets_names_them_all():
-    """A list of three or more presets (`mouse | cat | ...` in a scenario's comment, the
-    profile's `--species a|b|...`, a table's `mouse`, `cat`, ...) names every preset."""
-    from devsim.genome import SPECIES
+def name_lists(text: str, names) -> list[str]:
+    """Every list of three or more of ``names`` in ``text``: `a | b | c`, `a|b|c` (escaped
+    in a table), `a`, `b` and `c`, world.{a,b,c}, `world.a`, `world.b`, ..."""
+    name = "|".join(map(re.escape, names))
+    item = rf"`?(?:world\.)?\b(?:{name})\b`?"
+    separator = r"\s*(?:\\\||\||,\s*and\b|,|\band\b)\s*"
+    return [m[0] for m in re.finditer(rf"{item}(?:{separator}{item}){{2,}}", text)]
 
-    name = "|".join(map(re.escape, SPECIES))
-    item = rf"`?\b(?:{name})\b`?"
-    chain = re.compile(rf"{item}(?:\s*(?:\\\||\||,)\s*{item}){{2,}}")
+
+@pytest.mark.parametrize("kind", ["species presets", "rearing statistics"])
+def test_every_list_of_the_presets_or_world_statistics_names_them_all(kind):
+    """A list of three or more presets (`mouse | cat | ...` in a scenario's comment, the
+    profile's `--species a|b|...`, a table's `mouse`, `cat`, ...) or of the [world] table's
+    statistics (the sweeps' `world.{...}`, the batch table's `world.*` columns) names every
+    one: a new preset or statistic left the README's and the scenario page's lists behind."""
+    from devsim.senses import REARING_STATISTICS
+
+    names = list(SPECIES) if kind == "species presets" else list(REARING_STATISTICS)
     for path in LINKED_FILES:
-        for match in chain.finditer(path.read_text(encoding="utf-8")):
-            listed = set(re.findall(rf"\b(?:{name})\b", match[0]))
-            missing = set(SPECIES) - listed
-            assert not missing, f"{path.name}: {match[0]!r} lacks {sorted(missing)}"
+        for found in name_lists(path.read_text(encoding="utf-8"), names):
+            listed = set(re.findall(rf"\b(?:{'|'.join(names)})\b", found))
+            missing = set(names) - listed
+            assert not missing, f"{path.name}: {found!r} lacks {sorted(missing)}"
 
 
 def test_the_readme_and_the_scenario_page_name_every_shipped_file():
