@@ -123,6 +123,11 @@ def test_relative_links_resolve_inside_the_repository(path):
         assert resolved.exists(), f"{path.name}: {target} does not exist"
         if anchor and resolved.suffix == ".md":
             assert anchor in headings(resolved), f"{path.name}: no heading #{anchor} in {file}"
+    # a link within the page (mkdocs checks those of the site's pages, not the README's)
+    text = CODE.sub("", text)
+    for target in LINK.findall(text) + HTML_LINK.findall(text):
+        if target.startswith("#"):
+            assert target[1:] in headings(path), f"{path.name}: no heading {target}"
 
 
 def test_readme_points_at_the_science_page():
