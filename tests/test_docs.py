@@ -212,8 +212,9 @@ def test_the_readme_lists_every_lesson_as_devsim_lesson_list_does():
 
 KINDS = {"run": "scenario", "batch": "sweep", "evolve": "evolution"}
 # ``devsim run md_critical``, ``devsim batch scenarios/x.toml``, ``devsim lesson timing``:
-# a command and the first argument after it (placeholders such as NAME and options skipped)
-COMMAND = re.compile(r"devsim (run|batch|evolve|lesson)\s+([a-z][\w./-]*)")
+# a command and the arguments after it up to the first option (placeholders such as NAME
+# and options skipped); the command may be broken over two lines
+COMMAND = re.compile(r"devsim\s+(run|batch|evolve|lesson)((?:\s+[a-z][\w./-]*)+)")
 
 
 def _shipped_texts() -> list[Path]:
@@ -228,7 +229,13 @@ def test_commands_written_in_the_docs_name_what_exists(path):
     from devsim.errors import DevsimInputError
     from devsim.shipped import is_path, lesson_names, resolve
 
-    for command, arg in COMMAND.findall(path.read_text(encoding="utf-8")):
+    written = [
+        (command, arg)
+        for command, args in COMMAND.findall(path.read_text(encoding="utf-8"))
+        # devsim evolve takes several scenarios; the others one
+        for arg in (args.split() if command == "evolve" else args.split()[:1])
+    ]
+    for command, arg in written:
         if command == "lesson":
             assert arg in lesson_names(), f"{path.name}: devsim lesson {arg}"
         elif is_path(arg):
