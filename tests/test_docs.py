@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import json
 import os
 import pkgutil
 import re
@@ -128,6 +129,25 @@ def test_relative_links_resolve_inside_the_repository(path):
     for target in LINK.findall(text) + HTML_LINK.findall(text):
         if target.startswith("#"):
             assert target[1:] in headings(path), f"{path.name}: no heading {target}"
+
+
+def test_the_files_said_to_hold_the_code_digest_hold_it(tmp_path):
+    """README, CHANGELOG and CITATION.cff send a reader to a run's file for its `code`
+    (CITATION.cff named summary.json, which has none)."""
+    model = devsim.DevelopmentModel(
+        days=1, groups=[{"name": "control", "organisms": 1}], neurons=2, presentations_per_day=16
+    )
+    while model.running:
+        model.step()
+    devsim.save_run(model, tmp_path / "run")
+    said = set()
+    for name in ("README.md", "CHANGELOG.md", "CITATION.cff"):
+        text = " ".join((ROOT / name).read_text(encoding="utf-8").split())
+        found = re.findall(r"`code` in a run's `?([\w.]+\.json)`?", text)
+        assert found, f"{name} no longer says where a run's `code` is"
+        said.update(found)
+    for file in said:
+        assert "code" in json.loads((tmp_path / "run" / file).read_text()), file
 
 
 def test_readme_points_at_the_science_page():
