@@ -267,6 +267,41 @@ def test_commands_written_in_the_docs_name_what_exists(path):
                 pytest.fail(f"{path.name}: devsim {command} {arg}: {exc}")
 
 
+def command_options() -> dict[str, set[str]]:
+    """The options of every ``devsim COMMAND`` (its actions' included)."""
+    import argparse
+
+    from devsim.cli import build_parser
+
+    def actions(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    options = {}
+    for name, command in actions(build_parser()).items():
+        parsers = [command, *actions(command).values()]
+        options[name] = {o for p in parsers for a in p._actions for o in a.option_strings}
+    return options
+
+
+@pytest.mark.parametrize("path", LINKED_FILES, ids=lambda p: p.name)
+def test_options_written_after_a_command_are_its_own(path):
+    """`devsim evolve ... --drift`, a line of a shell block or the README's command table
+    name only options the command has (a renamed or dropped flag left behind fails)."""
+    options = command_options()
+    text = re.sub(r"```text.*?```", "", path.read_text(encoding="utf-8"), flags=re.S)
+    spans = re.findall(r"`([^`]+)`", text) + re.findall(r"^.*devsim .*$", text, re.M)
+    for span in spans:
+        for command, rest in re.findall(r"devsim\s+([a-z]+)([^`\n]*)", span):
+            if command not in options:
+                continue
+            rest = rest.split("#")[0]  # a shell comment
+            for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", rest):
+                assert option in options[command], f"{path.name}: devsim {command} {option}"
+
+
 def test_scenario_pages_name_every_species_condition_and_drug():
     from devsim.genome import SPECIES
     from devsim.scenario import DRUGS
