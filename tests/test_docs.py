@@ -471,6 +471,30 @@ def update_cli_page() -> None:
     path.write_text(HELP.sub(fill, path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
+# --- the pages' Python -------------------------------------------------------------------
+@pytest.mark.parametrize("path", [ROOT / "README.md", DOCS / "api.md"], ids=lambda p: p.name)
+def test_the_python_examples_of_the_readme_and_the_api_page_run(path, tmp_path, monkeypatch):
+    """Every ```python block, run as written in a fresh folder (a shipped scenario's
+    presentations cut to 32 a day to keep it quick): a renamed function or argument in
+    them failed no test."""
+    import matplotlib.pyplot as plt
+
+    load = devsim.load_scenario
+
+    def quick(name):
+        return load(name).with_changes(presentations_per_day=32)
+
+    monkeypatch.setattr(devsim, "load_scenario", quick)
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+    assert blocks, f"{path.name} has no Python example"
+    try:
+        for number, code in enumerate(blocks):
+            exec(compile(code, f"{path.name}, example {number + 1}", "exec"), {})
+    finally:
+        plt.close("all")
+
+
 # --- docstring examples -----------------------------------------------------------------
 # Examples every run must attempt (a module that stops being found would skip them).
 KNOWN_EXAMPLES = {
