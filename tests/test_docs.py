@@ -14,6 +14,7 @@ import json
 import os
 import pkgutil
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -493,6 +494,40 @@ def test_the_python_examples_of_the_readme_and_the_api_page_run(path, tmp_path, 
             exec(compile(code, f"{path.name}, example {number + 1}", "exec"), {})
     finally:
         plt.close("all")
+
+
+@pytest.mark.parametrize("path", [ROOT / "README.md", DOCS / "scenarios.md"], ids=lambda p: p.name)
+def test_the_toml_examples_load(path, tmp_path):
+    """Every ```toml block loads as what it shows: a scenario, a sweep (beside a copy of its
+    shipped base), an evolution scenario, or a table added to the scenario or sweep above
+    it ([world], [sweep.zip] ...)."""
+    from devsim.batch import load_sweep
+    from devsim.evolution_scenario import load_evolution_scenario
+    from devsim.scenario import load_scenario
+    from devsim.shipped import scenario_path
+
+    blocks = re.findall(r"```toml\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+    assert blocks, f"{path.name} has no TOML example"
+    above = {"scenario": "", "sweep": ""}
+    for number, block in enumerate(blocks):
+        file = tmp_path / f"example_{number + 1}.toml"
+        if block.startswith("[sweep]"):
+            base = re.search(r'^base = "([\w.]+)\.toml"', block, re.M)
+            assert base, f"{path.name}, example {number + 1}: no base"
+            shutil.copy(scenario_path(base[1]), tmp_path / f"{base[1]}.toml")
+            kind, text = "sweep", block
+        elif block.startswith("[sweep."):
+            kind, text = "sweep", above["sweep"] + block
+        elif block.startswith("["):
+            kind, text = "scenario", above["scenario"] + block
+        elif re.search(r"^generations = ", block, re.M):
+            kind, text = "evolution", block
+        else:
+            kind, text = "scenario", block
+        file.write_text(text, encoding="utf-8")
+        load = {"scenario": load_scenario, "sweep": load_sweep}.get(kind, load_evolution_scenario)
+        load(file)  # a DevsimInputError names the example's key
+        above[kind] = text
 
 
 # --- docstring examples -----------------------------------------------------------------
