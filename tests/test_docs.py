@@ -530,6 +530,20 @@ def test_the_toml_examples_load(path, tmp_path):
         above[kind] = text
 
 
+def test_the_lesson_example_of_the_lessons_page_parses(tmp_path):
+    """The lesson file the lessons page shows, header and all, is one `devsim lesson --file`
+    takes (its references to shipped scenarios, rows and evolution scenarios included)."""
+    from devsim.lessons import parse_lesson
+
+    page = (DOCS / "lessons.md").read_text(encoding="utf-8")
+    example = re.search(r"```markdown\n(\+\+\+\n.*?)```", page, re.S)
+    assert example, "docs/lessons.md has no lesson file example"
+    path = tmp_path / "my_lesson.md"
+    path.write_text(example[1], encoding="utf-8")
+    lesson = parse_lesson(path)
+    assert lesson.header.summary
+
+
 # --- docstring examples -----------------------------------------------------------------
 # Examples every run must attempt (a module that stops being found would skip them).
 KNOWN_EXAMPLES = {
