@@ -353,6 +353,17 @@ def name_lists(text: str, names) -> list[str]:
     return [m[0] for m in re.finditer(rf"{item}(?:{separator}{item}){{2,}}", text)]
 
 
+def test_the_readme_lists_every_optional_key_of_a_scenario():
+    from devsim.scenario import Scenario
+
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    keys = re.search(r"Optional top-level keys: (.*?)\. The left eye", readme)
+    assert keys, "README: no sentence 'Optional top-level keys: ...'"
+    optional = [name for name, info in Scenario.model_fields.items() if not info.is_required()]
+    listed = set(re.findall(r"`\[?(\w+)\]?`", keys[1]))  # `seed`, a `[world]` table
+    assert not (missing := [k for k in optional if k not in listed]), missing
+
+
 @pytest.mark.parametrize("kind", ["species presets", "rearing statistics"])
 def test_every_list_of_the_presets_or_world_statistics_names_them_all(kind):
     """A list of three or more presets (`mouse | cat | ...` in a scenario's comment, the
