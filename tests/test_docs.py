@@ -151,6 +151,25 @@ def test_the_files_said_to_hold_the_code_digest_hold_it(tmp_path):
         assert "code" in json.loads((tmp_path / "run" / file).read_text()), file
 
 
+def test_the_readme_and_the_scenario_page_name_every_measure_of_summary_json():
+    """Every `final` metric and `daily` series of a run's summary.json is named where the
+    README and the scenario format describe the file (a new measure left them behind)."""
+    model = devsim.DevelopmentModel(
+        days=1, groups=[{"name": "control", "organisms": 1}], neurons=2, presentations_per_day=16
+    )
+    while model.running:
+        model.step()
+    group = model.results().summary()["groups"]["control"]
+    names = [*group["final"], *group["daily"], *group["per_organism"]]
+    for path in (ROOT / "README.md", DOCS / "scenarios.md"):
+        text = path.read_text(encoding="utf-8")
+        assert not (missing := [n for n in names if f"`{n}`" not in text]), (path.name, missing)
+    from devsim.maps import MAP_METRICS  # a sheet's, defined on the science page
+
+    text = (DOCS / "science.md").read_text(encoding="utf-8")
+    assert not (missing := [n for n in MAP_METRICS if f"`{n}`" not in text]), missing
+
+
 def test_readme_points_at_the_science_page():
     links = relative_links(ROOT / "README.md")
     assert any(t.startswith("docs/science.md") for t in links)
