@@ -435,6 +435,12 @@ def test_lessons_page_lists_every_lesson_in_their_order():
     assert list(rows) == [lesson.name for lesson in lessons()]  # as `devsim lesson --list`
     for lesson in lessons():
         assert rows[lesson.name][1] == lesson.title, lesson.name
+        # the runs and validation rows columns say what the lesson's header names
+        runs, numbers = rows[lesson.name][3], rows[lesson.name][4].split("(")[0]
+        named = [*lesson.header.scenarios, *(lesson.header.evolution or ())]
+        assert not (missing := [n for n in named if f"`{n}`" not in runs]), (lesson.name, missing)
+        shown = [int(n) for n in re.findall(r"\d+", numbers)]
+        assert shown == list(lesson.header.rows), lesson.name
 
 
 # --- command-line help ------------------------------------------------------------------
