@@ -170,6 +170,20 @@ def test_the_readme_and_the_scenario_page_name_every_measure_of_summary_json():
     assert not (missing := [n for n in MAP_METRICS if f"`{n}`" not in text]), missing
 
 
+@pytest.mark.parametrize("path", LINKED_FILES, ids=lambda p: p.name)
+def test_files_and_tests_named_in_the_docs_exist(path):
+    """`devsim/senses.py`, `benchmarks/neutral_sigma.py`, `test_gene_table_matches_the_genome`:
+    a file of the repository or a test a page sends a contributor to is there (a renamed
+    test left extending.md's recipes pointing at nothing)."""
+    text = path.read_text(encoding="utf-8")
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("*.py"))
+    kinds = r"(?:devsim|tests|benchmarks|scripts)/[\w/.-]+\.(?:py|sh|vue|toml|md)"
+    for file in re.findall(rf"`({kinds})`", text):
+        assert (ROOT / file).exists(), f"{path.name}: {file} does not exist"
+    for name in re.findall(r"`(test_\w+)`", text):
+        assert f"def {name}(" in tests, f"{path.name}: no test {name}"
+
+
 def test_readme_points_at_the_science_page():
     links = relative_links(ROOT / "README.md")
     assert any(t.startswith("docs/science.md") for t in links)
