@@ -35,7 +35,7 @@ app: $(STAMP)
 	$(VENV)/bin/devsim app
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check devsim tests
+	$(VENV)/bin/ruff check devsim tests benchmarks
 	$(VENV)/bin/ruff format --check devsim tests
 
 clean:

@@ -85,7 +85,9 @@ def profile_scenario(
     groups = []
     if dark:
         for s in starts:
-            darkness = [{"from": 0, "to": s, "condition": "dark"}] if dark_until_start else []
+            # dark-reared until the start day: none before an MD from birth (day 0)
+            until = dark_until_start and s > 0
+            darkness = [{"from": 0, "to": s, "condition": "dark"}] if until else []
             groups.append(
                 {
                     "name": f"dark_control_p{s}",

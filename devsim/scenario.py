@@ -256,7 +256,9 @@ class Scenario(_Strict):
         check_batches(self.presentations_per_day, self.batch_size)
         if self.cortex == "sheet" and self.neurons != NEURONS:
             raise ValueError(
-                "neurons: a sheet cortex has sheet_size x sheet_size units; set sheet_size"
+                f"neurons: {self.neurons}; allowed: only its default ({NEURONS}) with a sheet "
+                f"cortex, whose units are sheet_size x sheet_size ({self.sheet_size} x "
+                f"{self.sheet_size} here): leave neurons out and set sheet_size"
             )
         if self.cortex == "point" and self.sheet_size != SHEET_SIZE:
             raise ValueError('sheet_size: only a sheet cortex has one; set cortex = "sheet"')

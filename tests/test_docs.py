@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import json
 import os
 import pkgutil
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -123,6 +125,63 @@ def test_relative_links_resolve_inside_the_repository(path):
         assert resolved.exists(), f"{path.name}: {target} does not exist"
         if anchor and resolved.suffix == ".md":
             assert anchor in headings(resolved), f"{path.name}: no heading #{anchor} in {file}"
+    # a link within the page (mkdocs checks those of the site's pages, not the README's)
+    text = CODE.sub("", text)
+    for target in LINK.findall(text) + HTML_LINK.findall(text):
+        if target.startswith("#"):
+            assert target[1:] in headings(path), f"{path.name}: no heading {target}"
+
+
+def test_the_files_said_to_hold_the_code_digest_hold_it(tmp_path):
+    """README, CHANGELOG and CITATION.cff send a reader to a run's file for its `code`
+    (CITATION.cff named summary.json, which has none)."""
+    model = devsim.DevelopmentModel(
+        days=1, groups=[{"name": "control", "organisms": 1}], neurons=2, presentations_per_day=16
+    )
+    while model.running:
+        model.step()
+    devsim.save_run(model, tmp_path / "run")
+    said = set()
+    for name in ("README.md", "CHANGELOG.md", "CITATION.cff"):
+        text = " ".join((ROOT / name).read_text(encoding="utf-8").split())
+        found = re.findall(r"`code` in a run's `?([\w.]+\.json)`?", text)
+        assert found, f"{name} no longer says where a run's `code` is"
+        said.update(found)
+    for file in said:
+        assert "code" in json.loads((tmp_path / "run" / file).read_text()), file
+
+
+def test_the_readme_and_the_scenario_page_name_every_measure_of_summary_json():
+    """Every `final` metric and `daily` series of a run's summary.json is named where the
+    README and the scenario format describe the file (a new measure left them behind)."""
+    model = devsim.DevelopmentModel(
+        days=1, groups=[{"name": "control", "organisms": 1}], neurons=2, presentations_per_day=16
+    )
+    while model.running:
+        model.step()
+    group = model.results().summary()["groups"]["control"]
+    names = [*group["final"], *group["daily"], *group["per_organism"]]
+    for path in (ROOT / "README.md", DOCS / "scenarios.md"):
+        text = path.read_text(encoding="utf-8")
+        assert not (missing := [n for n in names if f"`{n}`" not in text]), (path.name, missing)
+    from devsim.maps import MAP_METRICS  # a sheet's, defined on the science page
+
+    text = (DOCS / "science.md").read_text(encoding="utf-8")
+    assert not (missing := [n for n in MAP_METRICS if f"`{n}`" not in text]), missing
+
+
+@pytest.mark.parametrize("path", LINKED_FILES, ids=lambda p: p.name)
+def test_files_and_tests_named_in_the_docs_exist(path):
+    """`devsim/senses.py`, `benchmarks/neutral_sigma.py`, `test_gene_table_matches_the_genome`:
+    a file of the repository or a test a page sends a contributor to is there (a renamed
+    test left extending.md's recipes pointing at nothing)."""
+    text = path.read_text(encoding="utf-8")
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("*.py"))
+    kinds = r"(?:devsim|tests|benchmarks|scripts)/[\w/.-]+\.(?:py|sh|vue|toml|md)"
+    for file in re.findall(rf"`({kinds})`", text):
+        assert (ROOT / file).exists(), f"{path.name}: {file} does not exist"
+    for name in re.findall(r"`(test_\w+)`", text):
+        assert f"def {name}(" in tests, f"{path.name}: no test {name}"
 
 
 def test_readme_points_at_the_science_page():
@@ -207,8 +266,9 @@ def test_the_readme_lists_every_lesson_as_devsim_lesson_list_does():
 
 KINDS = {"run": "scenario", "batch": "sweep", "evolve": "evolution"}
 # ``devsim run md_critical``, ``devsim batch scenarios/x.toml``, ``devsim lesson timing``:
-# a command and the first argument after it (placeholders such as NAME and options skipped)
-COMMAND = re.compile(r"devsim (run|batch|evolve|lesson)\s+([a-z][\w./-]*)")
+# a command and the arguments after it up to the first option (placeholders such as NAME
+# and options skipped); the command may be broken over two lines
+COMMAND = re.compile(r"devsim\s+(run|batch|evolve|lesson)((?:\s+[a-z][\w./-]*)+)")
 
 
 def _shipped_texts() -> list[Path]:
@@ -223,7 +283,13 @@ def test_commands_written_in_the_docs_name_what_exists(path):
     from devsim.errors import DevsimInputError
     from devsim.shipped import is_path, lesson_names, resolve
 
-    for command, arg in COMMAND.findall(path.read_text(encoding="utf-8")):
+    written = [
+        (command, arg)
+        for command, args in COMMAND.findall(path.read_text(encoding="utf-8"))
+        # devsim evolve takes several scenarios; the others one
+        for arg in (args.split() if command == "evolve" else args.split()[:1])
+    ]
+    for command, arg in written:
         if command == "lesson":
             assert arg in lesson_names(), f"{path.name}: devsim lesson {arg}"
         elif is_path(arg):
@@ -235,17 +301,125 @@ def test_commands_written_in_the_docs_name_what_exists(path):
                 pytest.fail(f"{path.name}: devsim {command} {arg}: {exc}")
 
 
+def command_options() -> dict[str, set[str]]:
+    """The options of every ``devsim COMMAND`` (its actions' included)."""
+    import argparse
+
+    from devsim.cli import build_parser
+
+    def actions(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    options = {}
+    for name, command in actions(build_parser()).items():
+        parsers = [command, *actions(command).values()]
+        options[name] = {o for p in parsers for a in p._actions for o in a.option_strings}
+    return options
+
+
+@pytest.mark.parametrize("path", LINKED_FILES, ids=lambda p: p.name)
+def test_options_written_after_a_command_are_its_own(path):
+    """`devsim evolve ... --drift`, a line of a shell block or the README's command table
+    name only options the command has (a renamed or dropped flag left behind fails)."""
+    options = command_options()
+    text = re.sub(r"```text.*?```", "", path.read_text(encoding="utf-8"), flags=re.S)
+    spans = re.findall(r"`([^`]+)`", text) + re.findall(r"^.*devsim .*$", text, re.M)
+    for span in spans:
+        for command, rest in re.findall(r"devsim\s+([a-z]+)([^`\n]*)", span):
+            if command not in options:
+                continue
+            rest = rest.split("#")[0]  # a shell comment
+            for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", rest):
+                assert option in options[command], f"{path.name}: devsim {command} {option}"
+
+
 def test_scenario_pages_name_every_species_condition_and_drug():
     from devsim.genome import SPECIES
     from devsim.scenario import DRUGS
-    from devsim.senses import CONDITIONS
+    from devsim.senses import CONDITIONS, MONOCULAR_DEPRIVATIONS
 
     page = (DOCS / "scenarios.md").read_text(encoding="utf-8")
-    species = next(line for line in page.splitlines() if line.startswith("| `species` |"))
-    drug = next(line for line in page.splitlines() if line.startswith("| `drug` |"))
-    assert not (missing := [n for n in SPECIES if f"`{n}`" not in species]), missing
+    lines = page.splitlines()
+    # every `species` row: the scenario's and the evolution scenario's founders'
+    species = [line for line in lines if line.startswith("| `species` |") and "`mouse`" in line]
+    assert len(species) == 2, species
+    drug = next(line for line in lines if line.startswith("| `drug` |"))
+    # the evolution scenarios' deprivations are the monocular ones
+    deprivation = next(line for line in lines if line.startswith("| `deprivation_condition` |"))
+    conditions = re.search(r"^Conditions \(.*?\n\n", page, re.S | re.M)
+    assert conditions, "docs/scenarios.md: no paragraph 'Conditions (...'"
+    for line in species:
+        assert not (missing := [n for n in SPECIES if f"`{n}`" not in line]), (line, missing)
     assert not (missing := [n for n in DRUGS if f"`{n}`" not in drug]), missing
-    assert not (missing := [n for n in CONDITIONS if f"`{n}`" not in page]), missing
+    assert not (missing := [n for n in MONOCULAR_DEPRIVATIONS if f"`{n}`" not in deprivation])
+    assert not (missing := [n for n in CONDITIONS if f"`{n}`" not in conditions[0]]), missing
+
+
+def test_the_readme_and_the_science_name_every_condition_and_drug():
+    """The README's conditions line and its treatments, and the science page's table of what
+    each condition delivers, name every one (a new condition or drug left them behind)."""
+    from devsim.scenario import DRUGS
+    from devsim.senses import CONDITIONS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    conditions = re.search(r"^Conditions: (.*?)\.\s", readme, re.S | re.M)
+    treatments = re.search(r"Treatments act on\s+the circuit only: (.*?);", readme, re.S)
+    assert conditions, "README: no line 'Conditions: ...'"
+    assert treatments, "README: no 'Treatments act on the circuit only: ...;'"
+    assert not (missing := [n for n in CONDITIONS if f"`{n}`" not in conditions[1]]), missing
+    assert not (missing := [n for n in DRUGS if f"`{n}`" not in treatments[1]]), missing
+    science = (DOCS / "science.md").read_text(encoding="utf-8")
+    senses = science.split("### Senses", 1)[1].split("\n### ", 1)[0]
+    rows = {r[0].split(",")[0].strip("`") for r in table_rows(senses)}
+    assert not (missing := [n for n in CONDITIONS if n not in rows]), missing
+
+
+def name_lists(text: str, names) -> list[str]:
+    """Every list of three or more of ``names`` in ``text``: `a | b | c`, `a|b|c` (escaped
+    in a table), `a`, `b` and `c`, world.{a,b,c}, `world.a`, `world.b`, ..."""
+    name = "|".join(map(re.escape, names))
+    item = rf"`?(?:world\.)?\b(?:{name})\b`?"
+    separator = r"\s*(?:\\\||\||,\s*and\b|,|\band\b)\s*"
+    return [m[0] for m in re.finditer(rf"{item}(?:{separator}{item}){{2,}}", text)]
+
+
+def test_the_readme_lists_every_optional_key_of_a_scenario():
+    from devsim.scenario import Scenario
+
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    keys = re.search(r"Optional top-level keys: (.*?)\. The left eye", readme)
+    assert keys, "README: no sentence 'Optional top-level keys: ...'"
+    optional = [name for name, info in Scenario.model_fields.items() if not info.is_required()]
+    listed = set(re.findall(r"`\[?(\w+)\]?`", keys[1]))  # `seed`, a `[world]` table
+    assert not (missing := [k for k in optional if k not in listed]), missing
+
+
+@pytest.mark.parametrize("kind", ["species presets", "rearing statistics"])
+def test_every_list_of_the_presets_or_world_statistics_names_them_all(kind):
+    """A list of three or more presets (`mouse | cat | ...` in a scenario's comment, the
+    profile's `--species a|b|...`, a table's `mouse`, `cat`, ...) or of the [world] table's
+    statistics (the sweeps' `world.{...}`, the batch table's `world.*` columns) names every
+    one: a new preset or statistic left the README's and the scenario page's lists behind."""
+    from devsim.senses import REARING_STATISTICS
+
+    names = list(SPECIES) if kind == "species presets" else list(REARING_STATISTICS)
+    for path in LINKED_FILES:
+        for found in name_lists(path.read_text(encoding="utf-8"), names):
+            listed = set(re.findall(rf"\b(?:{'|'.join(names)})\b", found))
+            missing = set(names) - listed
+            assert not missing, f"{path.name}: {found!r} lacks {sorted(missing)}"
+
+
+def test_the_readme_and_the_scenario_page_name_every_shipped_file():
+    from devsim.shipped import KINDS, scenario_names
+
+    for path in (ROOT / "README.md", DOCS / "scenarios.md"):
+        text = path.read_text(encoding="utf-8")
+        missing = [n for kind in KINDS for n in scenario_names(kind) if f"`{n}`" not in text]
+        assert not missing, f"{path.name} does not name the shipped {missing}"
 
 
 def test_scenario_pages_document_every_key():
@@ -275,6 +449,12 @@ def test_lessons_page_lists_every_lesson_in_their_order():
     assert list(rows) == [lesson.name for lesson in lessons()]  # as `devsim lesson --list`
     for lesson in lessons():
         assert rows[lesson.name][1] == lesson.title, lesson.name
+        # the runs and validation rows columns say what the lesson's header names
+        runs, numbers = rows[lesson.name][3], rows[lesson.name][4].split("(")[0]
+        named = [*lesson.header.scenarios, *(lesson.header.evolution or ())]
+        assert not (missing := [n for n in named if f"`{n}`" not in runs]), (lesson.name, missing)
+        shown = [int(n) for n in re.findall(r"\d+", numbers)]
+        assert shown == list(lesson.header.rows), lesson.name
 
 
 # --- command-line help ------------------------------------------------------------------
@@ -340,6 +520,78 @@ def update_cli_page() -> None:
         return f"<!-- help:{name} -->\n```text\n{texts[name].rstrip()}\n```\n<!-- /help -->"
 
     path.write_text(HELP.sub(fill, path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+# --- the pages' Python -------------------------------------------------------------------
+@pytest.mark.parametrize("path", [ROOT / "README.md", DOCS / "api.md"], ids=lambda p: p.name)
+def test_the_python_examples_of_the_readme_and_the_api_page_run(path, tmp_path, monkeypatch):
+    """Every ```python block, run as written in a fresh folder (a shipped scenario's
+    presentations cut to 32 a day to keep it quick): a renamed function or argument in
+    them failed no test."""
+    import matplotlib.pyplot as plt
+
+    load = devsim.load_scenario
+
+    def quick(name):
+        return load(name).with_changes(presentations_per_day=32)
+
+    monkeypatch.setattr(devsim, "load_scenario", quick)
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+    assert blocks, f"{path.name} has no Python example"
+    try:
+        for number, code in enumerate(blocks):
+            exec(compile(code, f"{path.name}, example {number + 1}", "exec"), {})
+    finally:
+        plt.close("all")
+
+
+@pytest.mark.parametrize("path", [ROOT / "README.md", DOCS / "scenarios.md"], ids=lambda p: p.name)
+def test_the_toml_examples_load(path, tmp_path):
+    """Every ```toml block loads as what it shows: a scenario, a sweep (beside a copy of its
+    shipped base), an evolution scenario, or a table added to the scenario or sweep above
+    it ([world], [sweep.zip] ...)."""
+    from devsim.batch import load_sweep
+    from devsim.evolution_scenario import load_evolution_scenario
+    from devsim.scenario import load_scenario
+    from devsim.shipped import scenario_path
+
+    blocks = re.findall(r"```toml\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+    assert blocks, f"{path.name} has no TOML example"
+    above = {"scenario": "", "sweep": ""}
+    for number, block in enumerate(blocks):
+        file = tmp_path / f"example_{number + 1}.toml"
+        if block.startswith("[sweep]"):
+            base = re.search(r'^base = "([\w.]+)\.toml"', block, re.M)
+            assert base, f"{path.name}, example {number + 1}: no base"
+            shutil.copy(scenario_path(base[1]), tmp_path / f"{base[1]}.toml")
+            kind, text = "sweep", block
+        elif block.startswith("[sweep."):
+            kind, text = "sweep", above["sweep"] + block
+        elif block.startswith("["):
+            kind, text = "scenario", above["scenario"] + block
+        elif re.search(r"^generations = ", block, re.M):
+            kind, text = "evolution", block
+        else:
+            kind, text = "scenario", block
+        file.write_text(text, encoding="utf-8")
+        load = {"scenario": load_scenario, "sweep": load_sweep}.get(kind, load_evolution_scenario)
+        load(file)  # a DevsimInputError names the example's key
+        above[kind] = text
+
+
+def test_the_lesson_example_of_the_lessons_page_parses(tmp_path):
+    """The lesson file the lessons page shows, header and all, is one `devsim lesson --file`
+    takes (its references to shipped scenarios, rows and evolution scenarios included)."""
+    from devsim.lessons import parse_lesson
+
+    page = (DOCS / "lessons.md").read_text(encoding="utf-8")
+    example = re.search(r"```markdown\n(\+\+\+\n.*?)```", page, re.S)
+    assert example, "docs/lessons.md has no lesson file example"
+    path = tmp_path / "my_lesson.md"
+    path.write_text(example[1], encoding="utf-8")
+    lesson = parse_lesson(path)
+    assert lesson.header.summary
 
 
 # --- docstring examples -----------------------------------------------------------------

@@ -262,6 +262,18 @@ def test_profile_names_the_flag_it_refuses(tmp_path, capsys, flags, message):
     assert not (tmp_path / "p").exists()
 
 
+def test_a_profile_may_start_at_birth_as_its_flag_allows(tmp_path, capsys):
+    """--starts takes days 0..3000; an MD from day 0 has no darkness before it, and the dark
+    profile said '<profile>: groups[0].rearing[0]: 'to' (0) must be after 'from' (0)'."""
+    dark = profile_scenario("mouse", starts=(0, 24), organisms=1, dark=True)
+    assert dark.groups[0].rearing == ()  # dark_control_p0: nothing before day 0
+    assert [r.condition for r in dark.groups[1].rearing] == ["lid_suture"]
+    flags = ["--starts", "0", "--seeds", "1", "--organisms", "1"]
+    code, err = run_cli(capsys, "profile", *flags, "--out", tmp_path / "p")
+    assert code == 0, err
+    assert (tmp_path / "p" / "profile.csv").is_file()
+
+
 @pytest.mark.parametrize("species", sorted(SPECIES))
 def test_every_preset_has_a_profile(species):
     starts = default_starts(species)  # a knockout strain: its animal's ages (was a KeyError)

@@ -223,7 +223,8 @@ def test_od_patches_come_from_the_sheet_genes():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"cortex": "sheet", "neurons": 16}, "neurons: a sheet cortex has"),
+        # it said 'set sheet_size' to a scenario that had: what is allowed is neurons' default
+        ({"cortex": "sheet", "neurons": 16}, "neurons: 16; allowed: only its default (32)"),
         ({"sheet_size": 16}, "sheet_size: only a sheet cortex"),
         ({"groups": [{"name": "a", "genome": {"lat_exc": 1.0}}]}, "lat_exc acts only on a sheet"),
         ({"cortex": "sheet", "sheet_size": 64}, "sheet_size"),

@@ -330,6 +330,9 @@ def test_evolve_writes_the_spectrum_for_worlds_of_several_features(tmp_path, cap
     assert cli.main(["evolve", str(path), "--seeds", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "which layer carries each feature" in printed
+    # the last line names every file written (it left the spectrum's three out)
+    last = printed.strip().splitlines()[-1]
+    assert last.endswith("comparison.png, timescales.csv, predictions.csv, timescales.png)")
     summary = pd.read_csv(out / "timescales.csv")
     for f in ("fixed", "every_2", "individual"):
         for measure in ("innate_effective", "sigma_ratio", "window_learning", "adult_learning"):

@@ -548,8 +548,10 @@ def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -
     atomic_write(out / "comparison_summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     innate = any("innate_strength" in scenario.evolve for _, scenario in scenarios)
     write_comparison_figure(out / "comparison.png", runs, innate)
+    written = ["comparison.csv", "comparison_summary.csv", "comparison.png"]
     if any(scenario.features for _, scenario in scenarios):
         _timescales(out, jobs, tags, comparison)
+        written += ["timescales.csv", "predictions.csv", "timescales.png"]
     print(f"end state: mean [95% CI] over seeds of the last {TAIL} bred generations (all of "
           f"them in a shorter run; never the founders)")  # fmt: skip
     shown = summary[summary["metric"].isin(SUMMARY_TRAITS)]
@@ -559,10 +561,7 @@ def _compare(out: Path, scenarios: list, jobs: list, tags: list, tables: list) -
         for row in rows.itertuples():
             interval = f"[{_shown(row.ci_low, 0)}, {_shown(row.ci_high, 0)}]"
             print(f"    {row.metric:<22} {_shown(row.mean)} {interval}")
-    print(
-        f"results in {printable(str(out))}/ (one folder per run, comparison.csv, "
-        "comparison_summary.csv, comparison.png)"
-    )
+    print(f"results in {printable(str(out))}/ (one folder per run, {', '.join(written)})")
 
 
 def _timescales(out: Path, jobs: list, tags: list, comparison: pd.DataFrame) -> None:
