@@ -151,14 +151,18 @@ def as_imaged(field: np.ndarray) -> np.ndarray:
 
 def pinwheel_density(z: np.ndarray) -> tuple[float, float, int]:
     """(pinwheels per Lambda**2, Lambda, pinwheels) of an orientation map as imaging sees it
-    (:func:`imaged`), Lambda from the map's own power spectrum (Kaschube et al. 2010: about
-    pi in cat, ferret and tree shrew)."""
+    (:func:`imaged`): both the count and Lambda from that one map, as Kaschube et al. (2010:
+    about pi in cat, ferret and tree shrew) take them. The blur removes unit-to-unit scatter,
+    so on a broad spectrum its Lambda is longer than the unblurred map's
+    (``orientation_wavelength``)."""
     size = z.shape[-1]
     spacing, _ = wavelength(z)
     if not np.isfinite(spacing):
         return float("nan"), spacing, 0
-    count = pinwheels(imaged(z, spacing))
-    return count * spacing**2 / (size * size), spacing, count
+    seen = imaged(z, spacing)
+    seen_spacing, _ = wavelength(seen)
+    count = pinwheels(seen)
+    return count * seen_spacing**2 / (size * size), seen_spacing, count
 
 
 def map_correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -218,7 +222,7 @@ MAP_METRICS = (
     "orientation_selectivity",  # mean |z| of units at the frequency driving the sheet most
     "orientation_neighbour_correlation",  # neighbours' preferred orientations (~0: none)
     "orientation_wavelength",  # orientation column spacing (sheet positions)
-    "pinwheel_density",  # pinwheels per orientation Lambda**2
+    "pinwheel_density",  # pinwheels per Lambda**2, both as imaging records the map
     "map_stability",  # correlation of the first measurable orientation map with the final
     "map_first_day",  # the age at which the orientation map is first measurable
 )
@@ -279,7 +283,7 @@ def organism_maps(
     orientation maps of the days before (None: stability not measured) and its units'
     selectivity (:func:`unit_selectivity`; default the map's |z|)."""
     od_lambda, od_peak = wavelength(odi)
-    density, ori_lambda, _ = pinwheel_density(z)
+    density, _, _ = pinwheel_density(z)
     stable, first = (float("nan"), None) if history is None else stability_from(history)
     return {
         "contra_share": eye_share(odi, "left"),
@@ -291,7 +295,7 @@ def organism_maps(
             np.mean(np.abs(z) if selectivity is None else selectivity)
         ),
         "orientation_neighbour_correlation": neighbour_correlation(z),
-        "orientation_wavelength": ori_lambda,
+        "orientation_wavelength": wavelength(z)[0],
         "pinwheel_density": density,
         "map_stability": stable,
         "map_first_day": float("nan") if first is None else float(first),
