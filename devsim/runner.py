@@ -164,9 +164,10 @@ def connect(address: str):
 
     try:
         client = Client(address, timeout="15s")
-    except (OSError, TimeoutError, ValueError) as exc:
+    except Exception as exc:  # a scheme Dask names but cannot use here raises TypeError
         raise DevsimInputError(
-            f"--scheduler: cannot connect to {address!r} ({exc}); allowed: the address of a "
+            f"--scheduler: cannot connect to {printable(address, 200)!r} "
+            f"({type(exc).__name__}: {printable(str(exc), 200)}); allowed: the address of a "
             "running Dask scheduler, e.g. tcp://127.0.0.1:8786"
         ) from None
     try:

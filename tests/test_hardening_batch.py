@@ -754,3 +754,17 @@ def test_a_sweep_given_as_a_base_is_named_a_sweep_file(tmp_path, capsys):
         "base of that sweep"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("address", ["tls://127.0.0.1:1", "ucx://127.0.0.1:1"])
+def test_a_scheduler_address_of_a_scheme_dask_cannot_use_here_is_one_line(
+    tmp_path, capsys, address
+):
+    """tls:// without a TLS configuration and ucx:// without UCX raised TypeError inside
+    distributed: a traceback and exit 1, not the --scheduler line."""
+    path = write_sweep(tmp_path)
+    code = main(["batch", str(path), "--out", str(tmp_path / "out"), "--scheduler", address])
+    assert code == 2
+    err = one_line(capsys)
+    assert err.startswith(f"devsim: error: --scheduler: cannot connect to '{address}' (TypeError")
+    assert not (tmp_path / "out").exists()
