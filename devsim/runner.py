@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from devsim import provenance  # its digest is computed at import: forked workers inherit it
-from devsim.errors import DevsimInputError
+from devsim.errors import DevsimInputError, DevsimRunError
 from devsim.outputs import atomic_text, printable
 
 WARM_ENV = "DEVSIM_WARM"  # the warm-up function of a local cluster's workers (by name)
@@ -460,13 +460,35 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
     import dask
 
     stack.enter_context(dask.config.set(local_config()))  # as its nannies start workers
-    cluster = local_cluster(workers, warm, wait=False)
+    try:
+        cluster = local_cluster(workers, warm, wait=False)
+    except Exception as exc:
+        raise _not_started(workers, exc) from None
     stack.push(functools.partial(_close, cluster))  # not `with cluster`: that waits for
     # every worker, and so would Client(cluster): connect by address
-    client = Client(cluster.scheduler_address)
+    try:
+        client = Client(cluster.scheduler_address)
+    except Exception as exc:
+        raise _not_started(workers, exc) from None
     stack.callback(client.close)  # a second close is a no-op
     stack.push(functools.partial(_none_started, cluster))  # first out: the cluster still runs
     return client
+
+
+def _not_started(workers: int, exc: Exception) -> Exception:
+    """The one line of a local cluster that could not start (its scheduler, or this process's
+    client of it). A Dask setting it cannot read (``DASK_*`` variables, a YAML file) raises
+    ValueError, KeyError or TypeError: input, exit 2; anything else (no free port, no
+    process left): the machine, exit 1."""
+    problem = f"{type(exc).__name__}: {printable(str(exc), 200)}"
+    text = (
+        f"a local Dask cluster of {workers} workers could not start ({problem}); allowed: "
+        "workers 1 (--workers 1: serial, in this process), an existing cluster "
+        "(--scheduler ADDRESS), or a Dask configuration it can read"
+    )
+    if isinstance(exc, ValueError | KeyError | TypeError):
+        return DevsimInputError(text)
+    return DevsimRunError(text)
 
 
 def _none_started(cluster, exc_type, exc, tb) -> None:

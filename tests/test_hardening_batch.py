@@ -768,3 +768,27 @@ def test_a_scheduler_address_of_a_scheme_dask_cannot_use_here_is_one_line(
     err = one_line(capsys)
     assert err.startswith(f"devsim: error: --scheduler: cannot connect to '{address}' (TypeError")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_local_cluster_that_cannot_start_is_one_line(tmp_path, capsys):
+    """A Dask setting the local cluster cannot read (here a connect timeout of 'abc', as
+    DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=abc gives) failed inside LocalCluster with
+    KeyError: a traceback and exit 1. Now: one line, exit 2, and the rerun resumes."""
+    import dask
+
+    path = write_sweep(tmp_path)
+    out = tmp_path / "out"
+    with dask.config.set({"distributed.comm.timeouts.connect": "abc"}):
+        code = main(["batch", str(path), "--out", str(out), "--workers", "2"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err)
+    assert err[-1].startswith(
+        "devsim: error: a local Dask cluster of 2 workers could not start (KeyError: "
+    )
+    assert err[-1].endswith(
+        "allowed: workers 1 (--workers 1: serial, in this process), an "
+        "existing cluster (--scheduler ADDRESS), or a Dask configuration "
+        "it can read"
+    )
+    assert not (out / "runs").exists()
