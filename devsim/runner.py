@@ -275,6 +275,36 @@ def _quiet_closed_connections() -> None:
     logger = logging.getLogger("tornado.application")
     if not any(isinstance(f, _ClosedConnection) for f in logger.filters):
         logger.addFilter(_ClosedConnection())
+    one_line_errors()
+
+
+class _OneLine(logging.Filter):
+    """Writes an error Dask or tornado logs with a traceback as one line: its message and
+    the exception's last line. A worker of a local cluster that failed to start (a Dask
+    setting it cannot read, no memory) printed a traceback in the worker, in its nanny and
+    in tornado, dozens of lines among the batch's own; what happened is in the last line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            message = record.getMessage()
+            if message.startswith("Exception in callback"):  # and a repr of the callback
+                message = "Exception in callback"
+            record.msg = printable(f"{message} ({problem})", 300)
+            record.args = None
+            record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+def one_line_errors() -> None:
+    """Put :class:`_OneLine` on the handlers Dask writes its and tornado's logs with, for
+    this process's life (here, and in the fork server its workers inherit them from;
+    workers spawned afresh, where there is no fork server, keep Dask's tracebacks)."""
+    for name in ("distributed", "tornado"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, _OneLine) for f in handler.filters):
+                handler.addFilter(_OneLine())
 
 
 def local_config() -> dict[str, Any]:

@@ -4,7 +4,10 @@ the server keeps the server's SIGINT setting), then runs the warm-up function na
 ``DEVSIM_WARM`` once, so that every worker forked from the server starts with devsim
 imported and its compiled loops loaded."""
 
-from devsim.runner import ignore_ctrl_c, warm_up
+import distributed  # noqa: F401 - its log handlers, which one_line_errors changes
+
+from devsim.runner import ignore_ctrl_c, one_line_errors, warm_up
 
 ignore_ctrl_c()
+one_line_errors()  # a worker that fails to start says why in one line
 warm_up()
