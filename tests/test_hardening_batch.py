@@ -5,11 +5,13 @@ nothing in the way found before any run starts."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -792,3 +794,7 @@ def test_a_local_cluster_that_cannot_start_is_one_line(tmp_path, capsys):
         "it can read"
     )
     assert not (out / "runs").exists()
+    # the cluster Dask could not start, nor close under that setting, warns when collected
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
