@@ -110,13 +110,15 @@ uses the same seeds (common random numbers make differences between points sharp
   (names drawn as plain text: ``$`` is no maths; long or clashing file names get a hash).
 
 Every file is written atomically (temporaries ``.NAME.XXXXXXXX.devsim-tmp``; those an
-interrupted batch left are removed, nothing else). Before any run, ``DIR`` is locked
-(``DIR/.devsim-batch.lock``, ``fcntl.flock``, held for the batch's life: a second batch
-into ``DIR`` stops with one line naming the first one's pid; the lock of a dead process
-blocks nothing); ``DIR`` must be new or hold this sweep (same base scenario, ``set``,
-parameter names and links; grid values and seeds may change), never another sweep's or
-anyone else's files; and nothing may be in the way of a file the batch writes (e.g. a
-folder named ``results.parquet``).
+interrupted batch left are removed). A batch with runs to do removes ``results.parquet``
+and its figures first and writes them when every run is done: a batch stopped part-way
+(Ctrl-C, a crash) leaves its finished runs, never a table of fewer runs than its manifest.
+Before any run, ``DIR`` is locked (``DIR/.devsim-batch.lock``, ``fcntl.flock``, held for
+the batch's life: a second batch into ``DIR`` stops with one line naming the first one's
+pid; the lock of a dead process blocks nothing); ``DIR`` must be new or hold this sweep
+(same base scenario, ``set``, parameter names and links; grid values and seeds may change),
+never another sweep's or anyone else's files; and nothing may be in the way of a file the
+batch writes (e.g. a folder named ``results.parquet``).
 
 Backends (:mod:`devsim.runner`, shared with ``devsim evolve``): ``workers=1`` runs in this
 process; otherwise a ``distributed.LocalCluster`` of ``workers`` single-threaded processes,
@@ -1346,10 +1348,23 @@ def _prepare(stack: ExitStack, sweep: Sweep, out: Path) -> list[Run]:
     _check_places(out, sweep, todo)
     try:
         _clean_temporaries(out)
+        if todo:  # the table of an earlier batch, beside a manifest of more runs, looked whole
+            _remove_results(out, sweep)
         atomic_text(out / "manifest.json", json.dumps(plan, indent=1) + "\n")
     except OSError as exc:
         raise _unwritable(out, exc) from None
     return todo
+
+
+def _remove_results(out: Path, sweep: Sweep) -> None:
+    """Remove results.parquet and the figures of an earlier batch into ``out`` (made again
+    when every run is done): a batch stopped before then leaves its runs, never a table or
+    figures of fewer runs than its manifest lists."""
+    for path in (
+        out / "results.parquet",
+        *(out / "figures" / n for n in figure_names(sweep).values()),
+    ):
+        path.unlink(missing_ok=True)
 
 
 def _unwritable(out: Path, exc: OSError) -> DevsimInputError:

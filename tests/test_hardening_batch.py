@@ -798,3 +798,32 @@ def test_a_local_cluster_that_cannot_start_is_one_line(tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
+
+
+def test_a_batch_stopped_part_way_leaves_no_table_of_an_earlier_batch(
+    tmp_path, monkeypatch, no_figures
+):
+    """Extending a finished sweep (a third grid value) and stopping it part-way left the
+    first batch's results.parquet, every row 'ok', beside a manifest of more runs: a table
+    that looked complete. Now it is removed when there are runs to do, and the rerun
+    writes the whole table."""
+    out = tmp_path / "out"
+    batch.run_sweep(write_sweep(tmp_path), out, workers=1, progress=False)
+    assert (out / "results.parquet").exists()
+    extended = write_sweep(tmp_path, SWEEP.replace("[1, 2]", "[1, 2, 3]"))
+    real = batch.run_one
+
+    def stop(scenario):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "run_one", stop)
+    with pytest.raises(KeyboardInterrupt):
+        batch.run_sweep(extended, out, workers=1, progress=False)
+    assert len(json.loads((out / "manifest.json").read_text())["runs"]) == 3
+    assert not (out / "results.parquet").exists()
+    monkeypatch.setattr(batch, "run_one", real)
+    table = batch.run_sweep(extended, out, workers=1, progress=False)
+    assert table.attrs["batch"] == {"total": 3, "reused": 2, "ran": 1, "failed": 0}
+    assert sorted(
+        pd.read_parquet(out / "results.parquet")["groups.md.rearing.0.from"].unique()
+    ) == [1, 2, 3]
