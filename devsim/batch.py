@@ -1249,13 +1249,12 @@ def sweep_cost(sweep: Sweep) -> SweepCost:
 
 def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> Cost:
     """The sweep's cost (:mod:`devsim.budget`), checked before anything is written
-    (``run_sweep`` calls it first): the largest run's memory times the runs held at once,
-    and the organism-days of every run; ``limits`` = (max memory, max organism-days),
-    None for the defaults (``--max-memory``, ``--max-organism-days``)."""
-    largest = sweep_cost(sweep).largest_run
+    (``run_sweep`` calls it first): the memory of the run that needs most times the runs
+    held at once, and the organism-days of every run; ``limits`` = (max memory, max
+    organism-days), None for the defaults (``--max-memory``, ``--max-organism-days``)."""
     terms = cortex_terms(sweep.base.get("cortex", "point"))  # the base's: not swept
     total = Cost(0.0, 0.0)
-    for run in sweep.runs:
+    for run in sweep.runs:  # a Cost's sum keeps the larger memory
         scenario = run.scenario
         total = total + development_cost(
             sum(g["organisms"] for g in scenario["groups"]),
@@ -1264,15 +1263,8 @@ def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> 
             scenario["presentations_per_day"],
             **terms,
         )
-    if largest:
-        one = development_cost(
-            largest["organisms"],
-            largest["neurons"],
-            largest["days"],
-            largest["presentations_per_day"],
-            **terms,
-        )
-        total = Cost(one.memory * min(workers, len(sweep.runs)), total.organism_days)
+    # the most any run needs (the run of most organisms x units x days may need less)
+    total = Cost(total.memory * min(workers, len(sweep.runs)), total.organism_days)
     return budget_check(total, *limits, what=f"{sweep.source}: sweep")
 
 

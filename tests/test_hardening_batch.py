@@ -827,3 +827,17 @@ def test_a_batch_stopped_part_way_leaves_no_table_of_an_earlier_batch(
     assert sorted(
         pd.read_parquet(out / "results.parquet")["groups.md.rearing.0.from"].unique()
     ) == [1, 2, 3]
+
+
+def test_a_sweeps_memory_is_that_of_the_run_that_needs_most(tmp_path):
+    """Memory was checked for the run of most organisms x neurons x days: here the long
+    run of 2 organisms (about 64 MiB), not the 6-day run of 1,000 (about 91 MiB), so
+    --max-memory 80M let the sweep run."""
+    zipped = SWEEP.replace(
+        '[sweep.grid]\n"groups.md.rearing.0.from" = [1, 2]',
+        "[sweep.zip]\norganisms = [500, 1]\ndays = [6, 3650]",
+    )
+    sweep = load_sweep(write_sweep(tmp_path, zipped))
+    assert batch.check_cost(sweep).memory > 90 * 2**20
+    with pytest.raises(DevsimInputError, match="would need about 91.[0-9] MiB"):
+        batch.check_cost(sweep, 1, (80 * 2**20, None))
