@@ -88,7 +88,8 @@ uses the same seeds (common random numbers make differences between points sharp
   next rerun.
 * ``results.parquet`` — one tidy row per (run, group), ordered by parameter point, seed
   index and group: a column per parameter (named as the parameter, except where that is a
-  column below: ``sweep.organisms``, ``sweep.days``, ...), ``gene.NAME`` for every gene the
+  column below: ``sweep.organisms``, ``sweep.days``, ...; a gene's or a world statistic's
+  values as floats), ``gene.NAME`` for every gene the
   sweep sets (in ``set``, swept or linked: the value this group ran with, where a
   group's own ``groups.G.genome.NAME`` wins over a sweep-wide ``genome.NAME``, whose
   column stays the run's coordinate in the sweep), ``seed_index``, ``seed``,
@@ -278,6 +279,9 @@ class Sweep:
     # every gene the sweep sets (in set, swept or linked, for every group or one), sorted:
     # each gets a gene.NAME column with the value each group ran with
     genes: tuple[str, ...] = ()
+    # parameters of a float field (a gene, a world's statistic): their column is float
+    # whether the sweep file wrote 1 or 1.0, as devsim reads them
+    real: tuple[str, ...] = ()
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -386,6 +390,9 @@ def parse_sweep(
         # from where each parameter lands, not its spelling: a group may be named "genome"
         genes=tuple(
             sorted({loc[3] for locs in axes.places.values() for loc in locs if _gene_at(loc)})
+        ),
+        real=tuple(
+            k for k, locs in axes.places.items() if _gene_at(locs[0]) or locs[0][0] == "world"
         ),
     )
 
@@ -1483,7 +1490,7 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
             species = group.get("species") or scenario.get("species") or SCENARIO_SPECIES
             ran = Genome.preset(species, group.get("genome"))
             row: dict[str, Any] = {
-                **{columns[k]: v for k, v in run.params.items()},
+                **{columns[k]: float(v) if k in sweep.real else v for k, v in run.params.items()},
                 **{f"gene.{name}": ran[name] for name in sweep.genes},
                 "seed_index": run.seed_index,
                 "seed": run.seed,

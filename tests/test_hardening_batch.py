@@ -841,3 +841,20 @@ def test_a_sweeps_memory_is_that_of_the_run_that_needs_most(tmp_path):
     assert batch.check_cost(sweep).memory > 90 * 2**20
     with pytest.raises(DevsimInputError, match="would need about 91.[0-9] MiB"):
         batch.check_cost(sweep, 1, (80 * 2**20, None))
+
+
+def test_a_gene_or_world_statistic_written_as_an_integer_has_a_float_column(tmp_path, no_figures):
+    """A gene swept as [1, 2] (devsim reads 1.0 and 2.0: one run id for 1 and 1.0) had an
+    int64 column, and a world statistic so written too, while gene.NAME and the held
+    world.* columns are float64: the tables of two batches of one sweep (written 1 and 0.5)
+    had clashing schemas."""
+    ints = SWEEP.replace(
+        '"groups.md.rearing.0.from" = [1, 2]',
+        '"genome.eta" = [1, 2]\n"world.sigma_closed" = [1]\n',
+    )
+    out = tmp_path / "out"
+    batch.run_sweep(write_sweep(tmp_path, ints), out, workers=1, progress=False)
+    table = pd.read_parquet(out / "results.parquet")
+    for column in ("genome.eta", "gene.eta", "world.sigma_closed"):
+        assert table[column].dtype == "float64", column
+    assert table["genome.eta"].tolist() == table["gene.eta"].tolist() == [1.0, 1.0, 2.0, 2.0]
