@@ -193,6 +193,13 @@ def check_cluster_code(client, what: str, ask: Callable[[], str] | None = None) 
             f"{printable(str(exc), 120)}); allowed: the same devsim ({mine}), numpy and "
             "numba installed on every worker"
         ) from None
+    if not codes:  # no worker to ask: the jobs would wait without a word
+        print(
+            f"devsim: warning: {what}: no worker has joined the cluster; its jobs wait until "
+            "one does (Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
     other = sorted(worker for worker, code in codes.items() if code != mine)
     if other:
         raise DevsimInputError(

@@ -422,3 +422,27 @@ def test_local_cluster_workers_that_fail_to_start_say_why_in_one_line(tmp_path):
     assert done.stdout.strip() == "True"
     assert "Failed to start process (MemoryError)" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_cluster_without_workers_is_said_before_its_jobs_wait(capsys):
+    """--scheduler of a cluster no worker has joined (a scheduler started alone, a wrong
+    port of a worker-less one) queued every job and waited, the batch saying nothing more
+    than its first line. Now a warning says so (the jobs still wait: a cluster may add
+    workers as jobs arrive)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=0,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # no HTTP server on 8787
+    ) as cluster:
+        with runner.connect(cluster.scheduler_address):
+            pass
+    err = capsys.readouterr().err
+    assert err == (
+        f"devsim: warning: --scheduler {cluster.scheduler_address}: no worker has joined the "
+        "cluster; its jobs wait until one does (Ctrl-C stops)\n"
+    )
