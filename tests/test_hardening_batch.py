@@ -309,6 +309,8 @@ def test_a_script_without_a_main_guard_is_told_to_add_one(tmp_path):
     assert "in use by another devsim batch" not in proc.stderr
     said = [s for s in proc.stderr.splitlines() if s.startswith("devsim.errors.DevsimInputError")]
     assert said, proc.stderr  # each worker that started said why it stopped
+    assert "Traceback" not in proc.stderr  # in one line (it was a traceback through
+    # multiprocessing's fork server, ~20 lines a worker)
     for line in said:
         assert line.endswith(
             "script.py: run_sweep (workers=2) ran again in a worker of its local Dask cluster, "
