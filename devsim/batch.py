@@ -154,6 +154,7 @@ import pandas as pd
 from devsim.budget import (
     Cost,
     check_workers,
+    checked_limits,
     cortex_terms,
     cortex_units,
     default_workers,
@@ -1294,7 +1295,9 @@ def run_sweep(
     only with ``draw`` (``devsim batch`` passes
     :func:`devsim.plots.batch.render_figures`): plots sit above this module.
 
-    Before any run: the cost is checked (:func:`check_cost`), ``out_dir`` is locked against
+    Before any run: the cost is checked (:func:`check_cost`; ``limits`` = (max memory, a
+    size such as ``"16G"`` or bytes; max organism-days), as ``--max-memory`` and
+    ``--max-organism-days``, None for the defaults), ``out_dir`` is locked against
     other batches, must be new or hold this sweep, and nothing may be in the way of the
     files the batch writes.
     """
@@ -1307,6 +1310,9 @@ def run_sweep(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DevsimInputError(f"{printable(str(out))}: --out must be a folder, not a file")
+    limits = checked_limits(
+        *limits, flags=("limits[0] (max memory)", "limits[1] (max organism-days)")
+    )
     check_cost(sweep, workers if scheduler is None else 1, limits)
     made = [p for p in (out, *out.parents) if not p.exists()]  # removed again if left empty
     try:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -860,3 +862,21 @@ def test_a_gene_or_world_statistic_written_as_an_integer_has_a_float_column(tmp_
     for column in ("genome.eta", "gene.eta", "world.sigma_closed"):
         assert table[column].dtype == "float64", column
     assert table["genome.eta"].tolist() == table["gene.eta"].tolist() == [1.0, 1.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("limits", "said"),
+    [
+        (("1K", None), "would need about"),  # a size as --max-memory takes it
+        (("lots", None), "limits[0] (max memory): expected a size like 4G or 512M"),
+        ((None, math.nan), "limits[1] (max organism-days): must be a positive, finite number"),
+        ((None, -1), "limits[1] (max organism-days): must be a positive, finite number"),
+    ],
+)
+def test_run_sweeps_limits_are_checked_as_the_commands_are(tmp_path, limits, said):
+    """run_sweep's limits were compared as given: "16G" raised TypeError deep in the budget,
+    and a NaN limit of organism-days let any sweep through."""
+    out = tmp_path / "out"
+    with pytest.raises(DevsimInputError, match=re.escape(said)):
+        batch.run_sweep(write_sweep(tmp_path), out, workers=1, progress=False, limits=limits)
+    assert not out.exists()
