@@ -88,7 +88,8 @@ uses the same seeds (common random numbers make differences between points sharp
   next rerun.
 * ``results.parquet`` — one tidy row per (run, group), ordered by parameter point, seed
   index and group: a column per parameter (named as the parameter, except where that is a
-  column below: ``sweep.organisms``, ``sweep.days``, ...), ``gene.NAME`` for every gene the
+  column below: ``sweep.organisms``, ``sweep.days``, ...; a gene's or a world statistic's
+  values as floats), ``gene.NAME`` for every gene the
   sweep sets (in ``set``, swept or linked: the value this group ran with, where a
   group's own ``groups.G.genome.NAME`` wins over a sweep-wide ``genome.NAME``, whose
   column stays the run's coordinate in the sweep), ``seed_index``, ``seed``,
@@ -110,13 +111,15 @@ uses the same seeds (common random numbers make differences between points sharp
   (names drawn as plain text: ``$`` is no maths; long or clashing file names get a hash).
 
 Every file is written atomically (temporaries ``.NAME.XXXXXXXX.devsim-tmp``; those an
-interrupted batch left are removed, nothing else). Before any run, ``DIR`` is locked
-(``DIR/.devsim-batch.lock``, ``fcntl.flock``, held for the batch's life: a second batch
-into ``DIR`` stops with one line naming the first one's pid; the lock of a dead process
-blocks nothing); ``DIR`` must be new or hold this sweep (same base scenario, ``set``,
-parameter names and links; grid values and seeds may change), never another sweep's or
-anyone else's files; and nothing may be in the way of a file the batch writes (e.g. a
-folder named ``results.parquet``).
+interrupted batch left are removed). A batch with runs to do removes ``results.parquet``
+and its figures first and writes them when every run is done: a batch stopped part-way
+(Ctrl-C, a crash) leaves its finished runs, never a table of fewer runs than its manifest.
+Before any run, ``DIR`` is locked (``DIR/.devsim-batch.lock``, ``fcntl.flock``, held for
+the batch's life: a second batch into ``DIR`` stops with one line naming the first one's
+pid; the lock of a dead process blocks nothing); ``DIR`` must be new or hold this sweep
+(same base scenario, ``set``, parameter names and links; grid values and seeds may change),
+never another sweep's or anyone else's files; and nothing may be in the way of a file the
+batch writes (e.g. a folder named ``results.parquet``).
 
 Backends (:mod:`devsim.runner`, shared with ``devsim evolve``): ``workers=1`` runs in this
 process; otherwise a ``distributed.LocalCluster`` of ``workers`` single-threaded processes,
@@ -151,6 +154,7 @@ import pandas as pd
 from devsim.budget import (
     Cost,
     check_workers,
+    checked_limits,
     cortex_terms,
     cortex_units,
     default_workers,
@@ -276,6 +280,9 @@ class Sweep:
     # every gene the sweep sets (in set, swept or linked, for every group or one), sorted:
     # each gets a gene.NAME column with the value each group ran with
     genes: tuple[str, ...] = ()
+    # parameters of a float field (a gene, a world's statistic): their column is float
+    # whether the sweep file wrote 1 or 1.0, as devsim reads them
+    real: tuple[str, ...] = ()
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -384,6 +391,9 @@ def parse_sweep(
         # from where each parameter lands, not its spelling: a group may be named "genome"
         genes=tuple(
             sorted({loc[3] for locs in axes.places.values() for loc in locs if _gene_at(loc)})
+        ),
+        real=tuple(
+            k for k, locs in axes.places.items() if _gene_at(locs[0]) or locs[0][0] == "world"
         ),
     )
 
@@ -1247,13 +1257,12 @@ def sweep_cost(sweep: Sweep) -> SweepCost:
 
 def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> Cost:
     """The sweep's cost (:mod:`devsim.budget`), checked before anything is written
-    (``run_sweep`` calls it first): the largest run's memory times the runs held at once,
-    and the organism-days of every run; ``limits`` = (max memory, max organism-days),
-    None for the defaults (``--max-memory``, ``--max-organism-days``)."""
-    largest = sweep_cost(sweep).largest_run
+    (``run_sweep`` calls it first): the memory of the run that needs most times the runs
+    held at once, and the organism-days of every run; ``limits`` = (max memory, max
+    organism-days), None for the defaults (``--max-memory``, ``--max-organism-days``)."""
     terms = cortex_terms(sweep.base.get("cortex", "point"))  # the base's: not swept
     total = Cost(0.0, 0.0)
-    for run in sweep.runs:
+    for run in sweep.runs:  # a Cost's sum keeps the larger memory
         scenario = run.scenario
         total = total + development_cost(
             sum(g["organisms"] for g in scenario["groups"]),
@@ -1262,15 +1271,8 @@ def check_cost(sweep: Sweep, workers: int = 1, limits: tuple = (None, None)) -> 
             scenario["presentations_per_day"],
             **terms,
         )
-    if largest:
-        one = development_cost(
-            largest["organisms"],
-            largest["neurons"],
-            largest["days"],
-            largest["presentations_per_day"],
-            **terms,
-        )
-        total = Cost(one.memory * min(workers, len(sweep.runs)), total.organism_days)
+    # the most any run needs (the run of most organisms x units x days may need less)
+    total = Cost(total.memory * min(workers, len(sweep.runs)), total.organism_days)
     return budget_check(total, *limits, what=f"{sweep.source}: sweep")
 
 
@@ -1293,7 +1295,9 @@ def run_sweep(
     only with ``draw`` (``devsim batch`` passes
     :func:`devsim.plots.batch.render_figures`): plots sit above this module.
 
-    Before any run: the cost is checked (:func:`check_cost`), ``out_dir`` is locked against
+    Before any run: the cost is checked (:func:`check_cost`; ``limits`` = (max memory, a
+    size such as ``"16G"`` or bytes; max organism-days), as ``--max-memory`` and
+    ``--max-organism-days``, None for the defaults), ``out_dir`` is locked against
     other batches, must be new or hold this sweep, and nothing may be in the way of the
     files the batch writes.
     """
@@ -1306,6 +1310,9 @@ def run_sweep(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DevsimInputError(f"{printable(str(out))}: --out must be a folder, not a file")
+    limits = checked_limits(
+        *limits, flags=("limits[0] (max memory)", "limits[1] (max organism-days)")
+    )
     check_cost(sweep, workers if scheduler is None else 1, limits)
     made = [p for p in (out, *out.parents) if not p.exists()]  # removed again if left empty
     try:
@@ -1346,10 +1353,23 @@ def _prepare(stack: ExitStack, sweep: Sweep, out: Path) -> list[Run]:
     _check_places(out, sweep, todo)
     try:
         _clean_temporaries(out)
+        if todo:  # the table of an earlier batch, beside a manifest of more runs, looked whole
+            _remove_results(out, sweep)
         atomic_text(out / "manifest.json", json.dumps(plan, indent=1) + "\n")
     except OSError as exc:
         raise _unwritable(out, exc) from None
     return todo
+
+
+def _remove_results(out: Path, sweep: Sweep) -> None:
+    """Remove results.parquet and the figures of an earlier batch into ``out`` (made again
+    when every run is done): a batch stopped before then leaves its runs, never a table or
+    figures of fewer runs than its manifest lists."""
+    for path in (
+        out / "results.parquet",
+        *(out / "figures" / n for n in figure_names(sweep).values()),
+    ):
+        path.unlink(missing_ok=True)
 
 
 def _unwritable(out: Path, exc: OSError) -> DevsimInputError:
@@ -1476,7 +1496,7 @@ def results_table(sweep: Sweep, out: Path, errors: dict[str, str] | None = None)
             species = group.get("species") or scenario.get("species") or SCENARIO_SPECIES
             ran = Genome.preset(species, group.get("genome"))
             row: dict[str, Any] = {
-                **{columns[k]: v for k, v in run.params.items()},
+                **{columns[k]: float(v) if k in sweep.real else v for k, v in run.params.items()},
                 **{f"gene.{name}": ran[name] for name in sweep.genes},
                 "seed_index": run.seed_index,
                 "seed": run.seed,

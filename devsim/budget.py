@@ -206,7 +206,7 @@ def default_max_memory() -> int:
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, flag: str = "--max-memory") -> int:
     """``--max-memory`` values: bytes, or a number with K, M, G or T (powers of 1024)."""
     raw = text.strip().upper().removesuffix("IB").removesuffix("B")
     unit = raw[-1:] if raw[-1:] in _UNITS and raw[-1:] else ""
@@ -214,12 +214,12 @@ def parse_size(text: str) -> int:
         value = float(raw[: len(raw) - len(unit)])
     except ValueError:
         raise DevsimInputError(
-            f"--max-memory: expected a size like 4G or 512M, got {text[:40]!r}"
+            f"{flag}: expected a size like 4G or 512M, got {text[:40]!r}"
         ) from None
     nbytes = value * _UNITS[unit]
     if not math.isfinite(nbytes) or nbytes < 1:  # 0.5 would be a limit of 0 bytes
         raise DevsimInputError(
-            f"--max-memory: must be a finite size of at least 1 byte, got {text[:40]!r}"
+            f"{flag}: must be a finite size of at least 1 byte, got {text[:40]!r}"
         )
     return int(nbytes)
 
@@ -294,16 +294,28 @@ def add_arguments(parser) -> None:
 
 def limits(args) -> tuple[int | None, float | None]:
     """The limits given on the command line (None: the defaults)."""
-    memory = None if args.max_memory is None else parse_size(args.max_memory)
+    return checked_limits(args.max_memory, args.max_organism_days)
+
+
+def checked_limits(
+    memory, work, flags: tuple[str, str] = ("--max-memory", "--max-organism-days")
+) -> tuple[int | None, float | None]:
+    """Limits as given (``memory``: a size such as ``"16G"`` or bytes; ``work``: organism-days;
+    None: the default), checked: one line naming ``flags`` for a limit that is none."""
+    if memory is not None:
+        if isinstance(memory, bool) or not isinstance(memory, str | int | float):
+            raise DevsimInputError(f"{flags[0]}: expected a size like 4G or bytes, got {memory!r}")
+        memory = parse_size(str(memory), flags[0])
     if memory is not None and memory > physical_memory():
         # a model that does not fit in memory is refused whatever the limit (DevelopmentModel)
         raise DevsimInputError(
-            f"--max-memory: {size_text(memory)} is more than this machine's "
+            f"{flags[0]}: {size_text(memory)} is more than this machine's "
             f"{size_text(physical_memory())}; a job must fit in it"
         )
-    work = args.max_organism_days
-    if work is not None and not (math.isfinite(work) and work > 0):
-        raise DevsimInputError(
-            f"--max-organism-days: must be a positive, finite number, got {work}"
-        )
-    return memory, work
+    if work is not None and (
+        isinstance(work, bool)
+        or not isinstance(work, int | float)
+        or not (math.isfinite(work) and work > 0)
+    ):
+        raise DevsimInputError(f"{flags[1]}: must be a positive, finite number, got {work!r}")
+    return memory, None if work is None else float(work)

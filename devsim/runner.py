@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from devsim import provenance  # its digest is computed at import: forked workers inherit it
-from devsim.errors import DevsimInputError
+from devsim.errors import DevsimInputError, DevsimRunError
 from devsim.outputs import atomic_text, printable
 
 WARM_ENV = "DEVSIM_WARM"  # the warm-up function of a local cluster's workers (by name)
@@ -164,9 +164,10 @@ def connect(address: str):
 
     try:
         client = Client(address, timeout="15s")
-    except (OSError, TimeoutError, ValueError) as exc:
+    except Exception as exc:  # a scheme Dask names but cannot use here raises TypeError
         raise DevsimInputError(
-            f"--scheduler: cannot connect to {address!r} ({exc}); allowed: the address of a "
+            f"--scheduler: cannot connect to {printable(address, 200)!r} "
+            f"({type(exc).__name__}: {printable(str(exc), 200)}); allowed: the address of a "
             "running Dask scheduler, e.g. tcp://127.0.0.1:8786"
         ) from None
     try:
@@ -192,6 +193,13 @@ def check_cluster_code(client, what: str, ask: Callable[[], str] | None = None) 
             f"{printable(str(exc), 120)}); allowed: the same devsim ({mine}), numpy and "
             "numba installed on every worker"
         ) from None
+    if not codes:  # no worker to ask: the jobs would wait without a word
+        print(
+            f"devsim: warning: {what}: no worker has joined the cluster; its jobs wait until "
+            "one does (Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
     other = sorted(worker for worker, code in codes.items() if code != mine)
     if other:
         raise DevsimInputError(
@@ -274,6 +282,36 @@ def _quiet_closed_connections() -> None:
     logger = logging.getLogger("tornado.application")
     if not any(isinstance(f, _ClosedConnection) for f in logger.filters):
         logger.addFilter(_ClosedConnection())
+    one_line_errors()
+
+
+class _OneLine(logging.Filter):
+    """Writes an error Dask or tornado logs with a traceback as one line: its message and
+    the exception's last line. A worker of a local cluster that failed to start (a Dask
+    setting it cannot read, no memory) printed a traceback in the worker, in its nanny and
+    in tornado, dozens of lines among the batch's own; what happened is in the last line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            message = record.getMessage()
+            if message.startswith("Exception in callback"):  # and a repr of the callback
+                message = "Exception in callback"
+            record.msg = printable(f"{message} ({problem})", 300)
+            record.args = None
+            record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+def one_line_errors() -> None:
+    """Put :class:`_OneLine` on the handlers Dask writes its and tornado's logs with, for
+    this process's life (here, and in the fork server its workers inherit them from;
+    workers spawned afresh, where there is no fork server, keep Dask's tracebacks)."""
+    for name in ("distributed", "tornado"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, _OneLine) for f in handler.filters):
+                handler.addFilter(_OneLine())
 
 
 def local_config() -> dict[str, Any]:
@@ -459,13 +497,35 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
     import dask
 
     stack.enter_context(dask.config.set(local_config()))  # as its nannies start workers
-    cluster = local_cluster(workers, warm, wait=False)
+    try:
+        cluster = local_cluster(workers, warm, wait=False)
+    except Exception as exc:
+        raise _not_started(workers, exc) from None
     stack.push(functools.partial(_close, cluster))  # not `with cluster`: that waits for
     # every worker, and so would Client(cluster): connect by address
-    client = Client(cluster.scheduler_address)
+    try:
+        client = Client(cluster.scheduler_address)
+    except Exception as exc:
+        raise _not_started(workers, exc) from None
     stack.callback(client.close)  # a second close is a no-op
     stack.push(functools.partial(_none_started, cluster))  # first out: the cluster still runs
     return client
+
+
+def _not_started(workers: int, exc: Exception) -> Exception:
+    """The one line of a local cluster that could not start (its scheduler, or this process's
+    client of it). A Dask setting it cannot read (``DASK_*`` variables, a YAML file) raises
+    ValueError, KeyError or TypeError: input, exit 2; anything else (no free port, no
+    process left): the machine, exit 1."""
+    problem = f"{type(exc).__name__}: {printable(str(exc), 200)}"
+    text = (
+        f"a local Dask cluster of {workers} workers could not start ({problem}); allowed: "
+        "workers 1 (--workers 1: serial, in this process), an existing cluster "
+        "(--scheduler ADDRESS), or a Dask configuration it can read"
+    )
+    if isinstance(exc, ValueError | KeyError | TypeError):
+        return DevsimInputError(text)
+    return DevsimRunError(text)
 
 
 def _none_started(cluster, exc_type, exc, tb) -> None:

@@ -627,9 +627,10 @@ def test_a_progress_reader_that_leaves_early_stops_nothing(tmp_path):
     assert not list(out.rglob("error.txt"))
 
 
-def _figures_of(tmp_path, monkeypatch, text: str):
+def _figures_of(tmp_path, monkeypatch, text: str, failed: int = 0):
     """The sweep of ``text`` and, per figure of its metric 'cbi' (by its parameter), its
-    (x label, title, lines), drawn from random results."""
+    (x label, title, lines), drawn from random results (the first ``failed`` rows of a
+    failed run)."""
     from matplotlib.figure import Figure
 
     sweep = load_sweep(write_sweep(tmp_path, text))
@@ -640,6 +641,8 @@ def _figures_of(tmp_path, monkeypatch, text: str):
          "shift_cbi": rng.random(), "shift_cbi_md_end": np.nan}
         for run in sweep.runs for group in ("control", "md")
     ]  # fmt: skip
+    for row in rows[:failed]:
+        row.update(status="failed", cbi=np.nan, mean_odi=np.nan, shift_cbi=np.nan)
     drawn = {}
 
     def keep(fig, *args, **kwargs):
@@ -669,6 +672,15 @@ def test_a_figure_that_pools_the_other_parameters_says_so(tmp_path, monkeypatch)
     assert len(drawn["genome.eta"][2]) == 2  # a line per group
     assert "over 2 seeds)" in drawn["genome.g_inh"][1]  # 2 x 2 lines: drawn, not pooled
     assert len(drawn["genome.g_inh"][2]) == 2 * 2
+
+
+def test_a_figure_says_how_many_seeds_are_behind_its_points(tmp_path, monkeypatch):
+    """A point whose run failed for a seed is the mean of fewer seeds (here one: its sd is
+    drawn as 0); the title said "over 2 seeds" all the same."""
+    _, drawn = _figures_of(tmp_path / "ok", monkeypatch, SWEEP)
+    assert drawn["groups.md.rearing.0.from"][1].endswith("(mean ± sd over 2 seeds)")
+    _, drawn = _figures_of(tmp_path / "failed", monkeypatch, SWEEP, failed=2)  # one run
+    assert drawn["groups.md.rearing.0.from"][1].endswith("(mean ± sd over 1-2 seeds a point)")
 
 
 def test_zipped_parameters_share_one_axis_in_the_figures(tmp_path, monkeypatch):

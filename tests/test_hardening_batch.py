@@ -5,11 +5,15 @@ nothing in the way found before any run starts."""
 
 from __future__ import annotations
 
+import gc
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -307,6 +311,8 @@ def test_a_script_without_a_main_guard_is_told_to_add_one(tmp_path):
     assert "in use by another devsim batch" not in proc.stderr
     said = [s for s in proc.stderr.splitlines() if s.startswith("devsim.errors.DevsimInputError")]
     assert said, proc.stderr  # each worker that started said why it stopped
+    assert "Traceback" not in proc.stderr  # in one line (it was a traceback through
+    # multiprocessing's fork server, ~20 lines a worker)
     for line in said:
         assert line.endswith(
             "script.py: run_sweep (workers=2) ran again in a worker of its local Dask cluster, "
@@ -754,3 +760,123 @@ def test_a_sweep_given_as_a_base_is_named_a_sweep_file(tmp_path, capsys):
         "base of that sweep"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("address", ["tls://127.0.0.1:1", "ucx://127.0.0.1:1"])
+def test_a_scheduler_address_of_a_scheme_dask_cannot_use_here_is_one_line(
+    tmp_path, capsys, address
+):
+    """tls:// without a TLS configuration and ucx:// without UCX raised TypeError inside
+    distributed: a traceback and exit 1, not the --scheduler line."""
+    path = write_sweep(tmp_path)
+    code = main(["batch", str(path), "--out", str(tmp_path / "out"), "--scheduler", address])
+    assert code == 2
+    err = one_line(capsys)
+    assert err.startswith(f"devsim: error: --scheduler: cannot connect to '{address}' (TypeError")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_local_cluster_that_cannot_start_is_one_line(tmp_path, capsys):
+    """A Dask setting the local cluster cannot read (here a connect timeout of 'abc', as
+    DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=abc gives) failed inside LocalCluster with
+    KeyError: a traceback and exit 1. Now: one line, exit 2, and the rerun resumes."""
+    import dask
+
+    path = write_sweep(tmp_path)
+    out = tmp_path / "out"
+    with dask.config.set({"distributed.comm.timeouts.connect": "abc"}):
+        code = main(["batch", str(path), "--out", str(out), "--workers", "2"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err)
+    assert err[-1].startswith(
+        "devsim: error: a local Dask cluster of 2 workers could not start (KeyError: "
+    )
+    assert err[-1].endswith(
+        "allowed: workers 1 (--workers 1: serial, in this process), an "
+        "existing cluster (--scheduler ADDRESS), or a Dask configuration "
+        "it can read"
+    )
+    assert not (out / "runs").exists()
+    # the cluster Dask could not start, nor close under that setting, warns when collected
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def test_a_batch_stopped_part_way_leaves_no_table_of_an_earlier_batch(
+    tmp_path, monkeypatch, no_figures
+):
+    """Extending a finished sweep (a third grid value) and stopping it part-way left the
+    first batch's results.parquet, every row 'ok', beside a manifest of more runs: a table
+    that looked complete. Now it is removed when there are runs to do, and the rerun
+    writes the whole table."""
+    out = tmp_path / "out"
+    batch.run_sweep(write_sweep(tmp_path), out, workers=1, progress=False)
+    assert (out / "results.parquet").exists()
+    extended = write_sweep(tmp_path, SWEEP.replace("[1, 2]", "[1, 2, 3]"))
+    real = batch.run_one
+
+    def stop(scenario):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "run_one", stop)
+    with pytest.raises(KeyboardInterrupt):
+        batch.run_sweep(extended, out, workers=1, progress=False)
+    assert len(json.loads((out / "manifest.json").read_text())["runs"]) == 3
+    assert not (out / "results.parquet").exists()
+    monkeypatch.setattr(batch, "run_one", real)
+    table = batch.run_sweep(extended, out, workers=1, progress=False)
+    assert table.attrs["batch"] == {"total": 3, "reused": 2, "ran": 1, "failed": 0}
+    assert sorted(
+        pd.read_parquet(out / "results.parquet")["groups.md.rearing.0.from"].unique()
+    ) == [1, 2, 3]
+
+
+def test_a_sweeps_memory_is_that_of_the_run_that_needs_most(tmp_path):
+    """Memory was checked for the run of most organisms x neurons x days: here the long
+    run of 2 organisms (about 64 MiB), not the 6-day run of 1,000 (about 91 MiB), so
+    --max-memory 80M let the sweep run."""
+    zipped = SWEEP.replace(
+        '[sweep.grid]\n"groups.md.rearing.0.from" = [1, 2]',
+        "[sweep.zip]\norganisms = [500, 1]\ndays = [6, 3650]",
+    )
+    sweep = load_sweep(write_sweep(tmp_path, zipped))
+    assert batch.check_cost(sweep).memory > 90 * 2**20
+    with pytest.raises(DevsimInputError, match="would need about 91.[0-9] MiB"):
+        batch.check_cost(sweep, 1, (80 * 2**20, None))
+
+
+def test_a_gene_or_world_statistic_written_as_an_integer_has_a_float_column(tmp_path, no_figures):
+    """A gene swept as [1, 2] (devsim reads 1.0 and 2.0: one run id for 1 and 1.0) had an
+    int64 column, and a world statistic so written too, while gene.NAME and the held
+    world.* columns are float64: the tables of two batches of one sweep (written 1 and 0.5)
+    had clashing schemas."""
+    ints = SWEEP.replace(
+        '"groups.md.rearing.0.from" = [1, 2]',
+        '"genome.eta" = [1, 2]\n"world.sigma_closed" = [1]\n',
+    )
+    out = tmp_path / "out"
+    batch.run_sweep(write_sweep(tmp_path, ints), out, workers=1, progress=False)
+    table = pd.read_parquet(out / "results.parquet")
+    for column in ("genome.eta", "gene.eta", "world.sigma_closed"):
+        assert table[column].dtype == "float64", column
+    assert table["genome.eta"].tolist() == table["gene.eta"].tolist() == [1.0, 1.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("limits", "said"),
+    [
+        (("1K", None), "would need about"),  # a size as --max-memory takes it
+        (("lots", None), "limits[0] (max memory): expected a size like 4G or 512M"),
+        ((None, math.nan), "limits[1] (max organism-days): must be a positive, finite number"),
+        ((None, -1), "limits[1] (max organism-days): must be a positive, finite number"),
+    ],
+)
+def test_run_sweeps_limits_are_checked_as_the_commands_are(tmp_path, limits, said):
+    """run_sweep's limits were compared as given: "16G" raised TypeError deep in the budget,
+    and a NaN limit of organism-days let any sweep through."""
+    out = tmp_path / "out"
+    with pytest.raises(DevsimInputError, match=re.escape(said)):
+        batch.run_sweep(write_sweep(tmp_path), out, workers=1, progress=False, limits=limits)
+    assert not out.exists()

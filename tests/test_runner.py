@@ -394,3 +394,55 @@ def test_local_cluster_workers_load_the_devsim_of_the_process_not_the_folders(tm
     ok, on_workers = done.stdout.split()
     assert ok == "True"
     assert int(on_workers) > 0, "no worker joined the cluster"
+
+
+def test_local_cluster_workers_that_fail_to_start_say_why_in_one_line(tmp_path):
+    """Workers that cannot start (here a Dask memory setting they cannot read, as a typo in
+    a Dask YAML file gives) printed a traceback each, in the worker, its nanny and tornado,
+    among the command's lines. Now each error is one line, ending in the exception; the
+    jobs run here."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "jobs.py"
+    script.write_text(
+        "from devsim.runner import Job, run_jobs\n"
+        "if __name__ == '__main__':\n"
+        "    got = {}\n"
+        "    jobs = [Job(str(k), 'time:sleep', (1.0,)) for k in range(6)]\n"
+        "    run_jobs(jobs, lambda job, outcome: got.setdefault(job.key, outcome), workers=2)\n"
+        "    print(all(o.ok for o in got.values()))\n"
+    )
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__MEMORY__TARGET": "abc"}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    assert "Failed to start process (MemoryError)" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_cluster_without_workers_is_said_before_its_jobs_wait(capsys):
+    """--scheduler of a cluster no worker has joined (a scheduler started alone, a wrong
+    port of a worker-less one) queued every job and waited, the batch saying nothing more
+    than its first line. Now a warning says so (the jobs still wait: a cluster may add
+    workers as jobs arrive)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=0,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # no HTTP server on 8787
+    ) as cluster:
+        with runner.connect(cluster.scheduler_address):
+            pass
+    err = capsys.readouterr().err
+    assert err == (
+        f"devsim: warning: --scheduler {cluster.scheduler_address}: no worker has joined the "
+        "cluster; its jobs wait until one does (Ctrl-C stops)\n"
+    )

@@ -91,7 +91,10 @@ def _figure(ok: pd.DataFrame, sweep: Sweep, param: str, metric: str, keys: list[
     # (points or zip rows that repeat this parameter's value)
     at_x = ok.groupby([*keys, col], sort=False)
     pooled += [p for p in along if (at_x[sweep.columns[p]].nunique(dropna=False) > 1).any()]
-    over = count_of(len(sweep.seeds), "seed")
+    # the seeds behind each point: fewer where a run failed or its measure is undefined
+    seeds = ok[ok[metric].notna()].groupby([*keys, col], sort=False)["seed"].nunique()
+    fewest, most = int(seeds.min()), int(seeds.max())
+    over = count_of(most, "seed") if fewest == most else f"{fewest}-{most} seeds a point"
     over += "".join(f" and every {_text(p, 40)}" for p in pooled)
     ax.set_title(
         f"{_text(sweep.name, 100)}\n{metric} vs {_text(param)} (mean ± sd over {over})",
