@@ -152,6 +152,7 @@ import numpy as np
 import pandas as pd
 
 from devsim.budget import (
+    MAX_RUNS,
     Cost,
     check_workers,
     checked_limits,
@@ -237,7 +238,6 @@ RESULT_COLUMNS = (  # after one column per parameter
 )
 FIGURE_STEM_MAX = 150  # characters of a figure's file name (before .png)
 MAX_SEEDS = 100_000
-MAX_RUNS = 100_000  # runs of one sweep, counted before any is built (--max-runs)
 INTEGER_FIELDS = ("days", "neurons", "presentations_per_day", "batch_size", "organisms")
 STRING_FIELDS = ("species", "condition", "eye", "drug")
 LOCK_NAME = ".devsim-batch.lock"

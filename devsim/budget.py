@@ -54,6 +54,7 @@ BASE_BYTES = 64 * 2**20
 # core of this 2-core machine (README, Performance).
 STANDARD_WORK = NEURONS * PRESENTATIONS_PER_DAY
 STANDARD_RATE = 3500.0
+MAX_RUNS = 100_000  # runs of one sweep, counted before any is built (--max-runs)
 DEFAULT_MAX_WORK = 20_000_000  # standard organism-days (~1.5 h on one core)
 # A sheet unit's presentation costs ~6.7 of a point unit's (its afferent window is gathered
 # from the retina, the lateral interaction settles by FFT), and every day a sheet unit's maps

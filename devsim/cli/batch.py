@@ -6,10 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from devsim.budget import MAX_RUNS
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.errors import DevsimInputError
-
-MAX_RUNS = 100_000  # the default of --max-runs (devsim.batch.MAX_RUNS)
 
 
 def add_parser(subparsers) -> None:
