@@ -1310,6 +1310,11 @@ def run_sweep(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DevsimInputError(f"{printable(str(out))}: --out must be a folder, not a file")
+    if not isinstance(limits, tuple | list) or len(limits) != 2:
+        raise DevsimInputError(
+            f"limits: expected (max memory, max organism-days), each None for the default, "
+            f"got {printable(repr(limits))}"
+        )
     limits = checked_limits(
         *limits, flags=("limits[0] (max memory)", "limits[1] (max organism-days)")
     )

@@ -36,6 +36,7 @@ import importlib
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -162,6 +163,12 @@ def connect(address: str):
     """A client of an existing Dask cluster (one clear line if it cannot be reached)."""
     from distributed import Client
 
+    port = re.search(r":(\d+)/?$", address)
+    if port and not 0 < int(port.group(1)) < 65536:  # Dask would wait its 15 s, then time out
+        raise DevsimInputError(
+            f"--scheduler: {printable(address, 200)!r} has port {port.group(1)}; allowed: a "
+            "port of 1 to 65535, e.g. tcp://127.0.0.1:8786"
+        )
     try:
         client = Client(address, timeout="15s")
     except Exception as exc:  # a scheme Dask names but cannot use here raises TypeError
@@ -338,7 +345,7 @@ def _nanny():
     import dask
     from distributed import Nanny
 
-    class Fast(Nanny):
+    class DevsimNanny(Nanny):  # its name is in Dask's start-up errors
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.pre_spawn_env.pop(TRIM, None)
@@ -350,7 +357,7 @@ def _nanny():
             }
             self.config = dask.config.merge(self.config, _nested(off))
 
-    return Fast
+    return DevsimNanny
 
 
 def _nested(dotted: Mapping[str, Any]) -> dict:

@@ -776,6 +776,16 @@ def test_a_scheduler_address_of_a_scheme_dask_cannot_use_here_is_one_line(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:99999", "127.0.0.1:0", "tcp://h:65536/"])
+def test_a_scheduler_port_out_of_range_is_refused_at_once(tmp_path, capsys, address):
+    """tcp://127.0.0.1:99999 waited Dask's 15 s and then said 'Timed out'."""
+    path = write_sweep(tmp_path)
+    code = main(["batch", str(path), "--out", str(tmp_path / "out"), "--scheduler", address])
+    assert code == 2
+    assert one_line(capsys).endswith("allowed: a port of 1 to 65535, e.g. tcp://127.0.0.1:8786")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_local_cluster_that_cannot_start_is_one_line(tmp_path, capsys):
     """A Dask setting the local cluster cannot read (here a connect timeout of 'abc', as
     DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=abc gives) failed inside LocalCluster with
@@ -871,6 +881,8 @@ def test_a_gene_or_world_statistic_written_as_an_integer_has_a_float_column(tmp_
         (("lots", None), "limits[0] (max memory): expected a size like 4G or 512M"),
         ((None, math.nan), "limits[1] (max organism-days): must be a positive, finite number"),
         ((None, -1), "limits[1] (max organism-days): must be a positive, finite number"),
+        ((None,), "limits: expected (max memory, max organism-days)"),
+        ("16G", "limits: expected (max memory, max organism-days)"),
     ],
 )
 def test_run_sweeps_limits_are_checked_as_the_commands_are(tmp_path, limits, said):
