@@ -41,7 +41,9 @@ CONDITIONS = tuple(CONDITION_TEXTS)
 EYE_CONDITIONS = ("lid_suture", "inactivate")  # conditions that need an `eye`
 # one eye deprived of vision (the end of which is the end of an MD); a one-eye condition
 # that is not a deprivation (a blur, a prism) would need an `eye` without being one
-MONOCULAR_DEPRIVATIONS = ("lid_suture", "inactivate")
+# (with what a deprived eye is, as a lesson's question says it: "the closed eye")
+DEPRIVED_EYE_WORDS = {"lid_suture": "closed", "inactivate": "silenced"}
+MONOCULAR_DEPRIVATIONS = tuple(DEPRIVED_EYE_WORDS)
 # conditions that silence the retina (TTX): before eye opening they stop its waves too
 SILENCING = ("inactivate", "binocular_inactivation")
 # Scaled stimulus banks kept per world for the conditions seen lately: a browser session

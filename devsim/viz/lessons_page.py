@@ -52,7 +52,7 @@ from devsim.model import DevelopmentModel
 from devsim.outputs import printable
 from devsim.profile import STARTS, Profile
 from devsim.scenario import load_scenario
-from devsim.senses import MONOCULAR_DEPRIVATIONS
+from devsim.senses import DEPRIVED_EYE_WORDS, MONOCULAR_DEPRIVATIONS
 from devsim.shipped import scenario_path
 from devsim.validation import ROWS, Settings, near_miss
 from devsim.viz import figures
@@ -208,7 +208,7 @@ def question_for(scenario: str) -> Question:
     eyes = {item.eye for item in deprived}
     if len(eyes) == 1:
         fields["deprived_eye"] = eyes.pop()
-        fields["deprivation"] = "closed" if deprived[0].condition == "lid_suture" else "silenced"
+        fields["deprivation"] = DEPRIVED_EYE_WORDS[deprived[0].condition]
     return Question(scenario=scenario, **fields)
 
 
