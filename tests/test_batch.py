@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import devsim.batch as batch
+from devsim import runner
 from devsim.batch import derive_seeds, load_sweep, run_sweep
 from devsim.budget import default_workers
 from devsim.cli import main
@@ -139,15 +140,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_serial_local_cluster_and_existing_cluster_give_identical_tables(tmp_path):
+def test_serial_local_cluster_and_existing_cluster_give_identical_tables(tmp_path, monkeypatch):
     from distributed import Client
 
     path = write_sweep(tmp_path)
     serial = run_sweep(path, tmp_path / "serial", workers=1, progress=False, draw=render_figures)
     assert list(serial["status"].unique()) == ["ok"]
     assert len(serial) == 4 * 2
-    # a local cluster of as many workers as cores, at least two where there are two
+    # a local cluster of as many workers as cores, at least two where there are two; its
+    # jobs wait for the workers (tiny runs all ran here while the workers started)
+    monkeypatch.setattr(
+        runner, "_while_starting", lambda client, queued, _: client.wait_for_workers(1) or queued
+    )
     local = run_sweep(path, tmp_path / "local", workers=default_workers(), progress=False)
+    assert local["timing_worker"].str.startswith("tcp://127.0.0.1:").all()
 
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
