@@ -232,8 +232,12 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         names = [g.name for g in self.groups]
-        if len(set(names)) != len(names):
-            raise ValueError(f"group names must be unique, got {names}")
+        for gi, name in enumerate(names):
+            if name in names[:gi]:
+                raise ValueError(
+                    f"groups[{gi}].name: {printable(repr(name), 60)} is groups"
+                    f"[{names.index(name)}]'s name too; allowed: a name no other group has"
+                )
         # the reference is found ignoring case (reference_group): CONTROL and control would
         # leave which one the shifts are measured against to the order of the groups
         folded = [name.casefold() for name in names]
@@ -364,6 +368,8 @@ def error_message(err: dict) -> str:
         return "unknown key"
     if kind == "missing":
         return "required field is missing"
+    if kind == "too_short" and "ctx" in err:
+        return f"needs at least {err['ctx']['min_length']}, got {err['ctx']['actual_length']}"
     if kind == "literal_error" and "input" in err:  # one of a list: say what was given
         return f"{msg}, got {printable(repr(err['input']), 60)}"
     if kind.endswith("_type") and "input" in err:

@@ -395,4 +395,9 @@ def test_a_check_of_the_whole_scenario_names_its_fields_without_a_top_level_tag(
     group = {"name": "c", "organisms": 1}
     with pytest.raises(DevsimInputError) as info:
         parse_scenario({"name": "s", "days": 20, "groups": [group, group]}, source="s.toml")
-    assert str(info.value).startswith("s.toml: group names must be unique")
+    assert str(info.value) == (
+        "s.toml: groups[1].name: 'c' is groups[0]'s name too; allowed: a name no other group has"
+    )
+    with pytest.raises(DevsimInputError) as info:
+        parse_scenario({"name": "s", "days": 20, "groups": []}, source="s.toml")
+    assert str(info.value) == "s.toml: groups: needs at least 1, got 0"
