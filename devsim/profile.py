@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from devsim.experiment import run_scenario
+from devsim.experiment import cbi_shift, run_scenario
 from devsim.genome import SPECIES
 from devsim.scenario import Scenario, parse_scenario
 
@@ -128,17 +128,15 @@ def profile_scenario(
 
 
 def profile_shifts(summary: dict, starts: tuple[int, ...], dark: bool = False) -> np.ndarray:
-    """Shift per start day, read at the end of each MD from the daily CBI series."""
+    """Shift per start day (:func:`devsim.experiment.cbi_shift`), read at the end of each
+    MD from the daily CBI series; NaN where a CBI is undefined."""
     out = []
     for s in starts:
-        end = s + MD_DAYS
         if dark:
             ref, md = f"dark_control_p{s}", f"dark_md_p{s}"
         else:
             ref, md = "control", f"md_p{s}"
-        cbi_ref = summary["groups"][ref]["daily"]["cbi"][end]
-        cbi_md = summary["groups"][md]["daily"]["cbi"][end]
-        out.append(cbi_ref - cbi_md)
+        out.append(cbi_shift(summary, md, reference=ref, day=s + MD_DAYS))
     return np.array(out)
 
 
