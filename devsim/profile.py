@@ -76,7 +76,6 @@ def profile_scenario(
     seed: int = 0,
     dark: bool = False,
     treatments: tuple[dict, ...] = (),
-    dark_until_start: bool = True,
 ) -> Scenario:
     """A scenario holding the whole profile: control + one MD group per start day."""
     starts = tuple(starts or default_starts(species))
@@ -86,8 +85,7 @@ def profile_scenario(
     if dark:
         for s in starts:
             # dark-reared until the start day: none before an MD from birth (day 0)
-            until = dark_until_start and s > 0
-            darkness = [{"from": 0, "to": s, "condition": "dark"}] if until else []
+            darkness = [{"from": 0, "to": s, "condition": "dark"}] if s > 0 else []
             groups.append(
                 {
                     "name": f"dark_control_p{s}",
