@@ -61,7 +61,7 @@ import numpy as np
 import scipy.fft
 
 from devsim.budget import STANDARD_RATE, cortex_terms, development_cost
-from devsim.cohort import Cohort, PhaseTimer
+from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY, Cohort, PhaseTimer
 from devsim.measures import eye_responses
 from devsim.model import DevelopmentModel
 from devsim.scenario import load_scenario
@@ -100,9 +100,6 @@ QUICK = Plan(
     sheet_size_days=2,
 )
 SHEET_PRESENTATIONS = 256  # a sheet presentation is a whole retina (the shipped setting)
-NEURONS = 32
-PRESENTATIONS_PER_DAY = 640
-BATCH_SIZE = 16
 SEED = 2024
 
 

@@ -288,8 +288,8 @@ def add_arguments(parser) -> None:
         type=float,
         default=None,
         metavar="N",
-        help=f"refuse a job of more organism-days (in days of 32 neurons x 640 presentations; "
-        f"default {DEFAULT_MAX_WORK:,})",
+        help=f"refuse a job of more organism-days (in days of {NEURONS} neurons x "
+        f"{PRESENTATIONS_PER_DAY} presentations; default {DEFAULT_MAX_WORK:,})",
     )
 
 

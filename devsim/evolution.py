@@ -101,14 +101,15 @@ from devsim.evolution_scenario import (
     Gradient,
     parse_evolution_scenario,
 )
-from devsim.genome import GENE_BY_NAME, GENES, SHEET_GENES, SPECIES, Genome
+from devsim.genome import EVOLUTION_GENES as GENE_NAMES
+from devsim.genome import GENE_BY_NAME, SHEET_GENES, SPECIES, Genome
 from devsim.genome import GENE_NAMES as ALL_GENES
 from devsim.plasticity import WINDOW_OPEN_GATE
 from devsim.senses import Span, WorldParams, rearing_inputs
 
-# Evolution develops the point cortex: the sheet's genes are neither carried nor mutated.
-EVOLUTION_GENES = tuple(g for g in GENES if g.name not in SHEET_GENES)
-GENE_NAMES = tuple(g.name for g in EVOLUTION_GENES)
+# Evolution develops the point cortex: the sheet's genes are neither carried nor mutated
+# (devsim.genome.EVOLUTION_GENES names the genes it carries).
+EVOLUTION_GENES = tuple(GENE_BY_NAME[name] for name in GENE_NAMES)
 # wrapped, not reflected, into bounds (the marker mutates as the orientation gene does)
 PERIODIC_GENES = frozenset({"innate_orientation", "marker"})
 INNATE_SCALE = 0.6  # RMS weight of the innate template, ~ learned receptive fields (0.5)

@@ -549,12 +549,7 @@ def _message(err: dict) -> str:
             "must be a lowercase letter then up to 23 lowercase letters, digits or _, "
             f"got {shown(value)}"
         )
-    msg = error_message(err).replace("Input should be", "must be")
-    if kind in ("string_too_short", "string_too_long"):
-        return f"{msg.replace('String should', 'must')}, got {len(value)}"
-    if kind.startswith(("greater", "less")):  # a literal's message says what it got
-        return f"{msg}, got {shown(value)}"
-    return msg
+    return error_message(err)
 
 
 def parse_evolution_scenario(data: Mapping, source: str = "<scenario>") -> EvolutionScenario:

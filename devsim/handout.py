@@ -209,6 +209,7 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
 
     if lesson.header.profile:
         from devsim.plots.validation import profile_figure
+        from devsim.profile import MD_DAYS
 
         profile = runs.profile(lesson.header.profile)
         numbers["profile_peak_start"] = profile.peak_start("light")
@@ -220,7 +221,7 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
         parts.append(
             _figure_html(
                 _png(lambda p: profile_figure(profile, p)),
-                "OD shift after 4 days of MD, against the age MD started.",
+                f"OD shift after {MD_DAYS} days of MD, against the age MD started.",
             )
         )
 

@@ -42,6 +42,7 @@ from devsim.evolution import (
     circular_columns,
     column_period,
 )
+from devsim.evolution_runs import WARM
 from devsim.evolution_scenario import EvolutionScenario
 from devsim.outputs import atomic_write, printable
 from devsim.provenance import code_digest
@@ -49,7 +50,6 @@ from devsim.runner import Job, check_script_guarded, cluster_client, error_line,
 
 CHECKPOINT = "checkpoint.npz"
 MIGRATION = 1 << 20  # spawn key of the migration draws (beyond any island's index)
-WARM = "devsim.islands:warm_up"
 STATE_ARRAYS = ("values", "sigmas", "cells", "traits")
 
 
@@ -92,11 +92,6 @@ def live_epoch(
         model.step()
         rows.append(dict(model.last_row))
     return {"state": model.state(), "rows": rows}
-
-
-def warm_up() -> None:
-    """What a local Dask worker loads before it joins: the evolution model's code."""
-    import devsim.evolution  # noqa: F401
 
 
 # --- migration -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from devsim.measures import ocular_dominance_index, od_classes, responsive
+from devsim.measures import od_classes, responsive_odi
 from devsim.senses import torus_gaussian
 
 MIN_COLUMN = 4  # the shortest column spacing looked for (units): 2 units per column
@@ -22,7 +22,7 @@ def od_map(r_left: np.ndarray, r_right: np.ndarray, size: int) -> np.ndarray:
     """ODI of every unit as a ``(..., size, size)`` map: NaN where a unit is unresponsive
     (summed response below :data:`devsim.measures.RESPONSIVE_FLOOR`, as for every ODI
     statistic), so the map measures leave it out as the point cortex's do."""
-    odi = np.where(responsive(r_left, r_right), ocular_dominance_index(r_left, r_right), np.nan)
+    odi = responsive_odi(r_left, r_right)
     return odi.reshape(*r_left.shape[:-1], size, size)
 
 

@@ -100,6 +100,12 @@ def responsive(r_contra: np.ndarray, r_ipsi: np.ndarray, floor: float = RESPONSI
     return (r_contra + r_ipsi) >= floor
 
 
+def responsive_odi(r_contra: np.ndarray, r_ipsi: np.ndarray) -> np.ndarray:
+    """The ODI of each cell, NaN where it is unresponsive (:func:`responsive`): the cells
+    every OD statistic counts."""
+    return np.where(responsive(r_contra, r_ipsi), ocular_dominance_index(r_contra, r_ipsi), np.nan)
+
+
 def od_classes(odi: np.ndarray) -> np.ndarray:
     """Hubel & Wiesel's 7 ocular-dominance classes (1 = contralateral only, 7 = ipsi only).
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from devsim import sheet
 from devsim.genome import Genome
-from devsim.measures import ocular_dominance_index
+from devsim.measures import responsive_odi
 from devsim.wiring import synapse_graph
 
 if TYPE_CHECKING:
@@ -66,8 +66,9 @@ class Organism(mesa.Agent):
         return left[self.row], right[self.row]
 
     def odi(self) -> np.ndarray:
-        """Ocular dominance index of each neuron (NaN where unresponsive to both eyes)."""
-        return ocular_dominance_index(*self.responses())
+        """Ocular dominance index of each neuron; NaN where it is unresponsive (summed
+        response below :data:`devsim.measures.RESPONSIVE_FLOOR`, as the OD measures count)."""
+        return responsive_odi(*self.responses())
 
     def synapse_graph(self) -> nx.DiGraph:
         """The organism's synaptic graph (see :func:`devsim.wiring.synapse_graph`; on a

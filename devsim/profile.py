@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from devsim.experiment import run_scenario
+from devsim.experiment import cbi_shift, run_scenario
 from devsim.genome import SPECIES
 from devsim.scenario import Scenario, parse_scenario
 
@@ -76,7 +76,6 @@ def profile_scenario(
     seed: int = 0,
     dark: bool = False,
     treatments: tuple[dict, ...] = (),
-    dark_until_start: bool = True,
 ) -> Scenario:
     """A scenario holding the whole profile: control + one MD group per start day."""
     starts = tuple(starts or default_starts(species))
@@ -86,8 +85,7 @@ def profile_scenario(
     if dark:
         for s in starts:
             # dark-reared until the start day: none before an MD from birth (day 0)
-            until = dark_until_start and s > 0
-            darkness = [{"from": 0, "to": s, "condition": "dark"}] if until else []
+            darkness = [{"from": 0, "to": s, "condition": "dark"}] if s > 0 else []
             groups.append(
                 {
                     "name": f"dark_control_p{s}",
@@ -128,17 +126,15 @@ def profile_scenario(
 
 
 def profile_shifts(summary: dict, starts: tuple[int, ...], dark: bool = False) -> np.ndarray:
-    """Shift per start day, read at the end of each MD from the daily CBI series."""
+    """Shift per start day (:func:`devsim.experiment.cbi_shift`), read at the end of each
+    MD from the daily CBI series; NaN where a CBI is undefined."""
     out = []
     for s in starts:
-        end = s + MD_DAYS
         if dark:
             ref, md = f"dark_control_p{s}", f"dark_md_p{s}"
         else:
             ref, md = "control", f"md_p{s}"
-        cbi_ref = summary["groups"][ref]["daily"]["cbi"][end]
-        cbi_md = summary["groups"][md]["daily"]["cbi"][end]
-        out.append(cbi_ref - cbi_md)
+        out.append(cbi_shift(summary, md, reference=ref, day=s + MD_DAYS))
     return np.array(out)
 
 

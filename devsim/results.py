@@ -30,7 +30,8 @@ class Results:
     """The record of a run up to ``age``.
 
     ``daily``: one row per (group, day, metric) with the group's value that day (ages
-    0..age); ``final``: per group, every measure of :data:`FINAL_METRICS` at ``age``.
+    0..age); ``final``: per group, every measure of :func:`final_metrics` at ``age`` (on a
+    sheet the map measures too) and ``per_organism``, each animal's own.
     """
 
     scenario: object  # devsim.scenario.Scenario (not imported: results sit below scenarios)

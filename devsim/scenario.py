@@ -371,6 +371,7 @@ def error_message(err: dict) -> str:
     if kind == "too_short" and "ctx" in err:
         return f"needs at least {err['ctx']['min_length']}, got {err['ctx']['actual_length']}"
     if kind == "literal_error" and "input" in err:  # one of a list: say what was given
+        msg = msg.replace("Input should be", "must be")
         return f"{msg}, got {printable(repr(err['input']), 60)}"
     if kind.endswith("_type") and "input" in err:
         value = err["input"]
@@ -384,7 +385,12 @@ def error_message(err: dict) -> str:
             name = ".".join(p for p in err.get("loc", ()) if isinstance(p, str))
             text += f" (a list of tables is written [[{name}]], with double brackets)"
         return text
-    return msg.removeprefix("Value error, ")
+    msg = msg.removeprefix("Value error, ").replace("Input should be", "must be")
+    if kind in ("string_too_short", "string_too_long") and isinstance(err.get("input"), str):
+        return f"{msg.replace('String should', 'must')}, got {len(err['input'])}"
+    if kind.startswith(("greater", "less")) and "input" in err:  # a bound: say what was given
+        return f"{msg}, got {printable(repr(err['input']), 60)}"
+    return msg
 
 
 # What a value of each type must be, in a scenario author's words (not pydantic's).

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from devsim.profile import Profile, critical_period_profile
 from devsim.provenance import provenance
 from devsim.scenario import load_scenario
 from devsim.senses import WorldParams, input_variances
-from devsim.shipped import scenario_dir
+from devsim.shipped import scenario_path
 
 # Suture noise levels (std of the diffuse light through a sutured lid, x pattern std) at
 # which the lid-vs-TTX and two-phase rows are re-measured (the default is marked).
@@ -58,9 +57,8 @@ class Settings:
 class Runs:
     """Runs each (scenario, seed) once and keeps the summaries (rows share scenarios)."""
 
-    def __init__(self, settings: Settings, scenario_dir: Path | None = None):
+    def __init__(self, settings: Settings):
         self.settings = settings
-        self.scenario_dir = scenario_dir
         self._summaries: dict[tuple[str, int], dict] = {}  # the standard world
         self._other_worlds: dict[tuple[str, int, float], dict] = {}  # other lid noise
         self._profiles: dict[str, Profile] = {}
@@ -73,20 +71,19 @@ class Runs:
         if world is not None and sigma_closed == WorldParams().sigma_closed:
             world = None  # the standard world: share its runs
         store = self._summaries if world is None else self._other_worlds
-        folder = scenario_dir() if self.scenario_dir is None else self.scenario_dir
-        sheet = load_scenario(folder / f"{name}.toml").cortex == "sheet"
+        shipped = load_scenario(scenario_path(name))
+        sheet = shipped.cortex == "sheet"
         seeds = self.settings.sheet_seeds if sheet else self.settings.seeds
         for seed in seeds:
             key = (name, seed) if world is None else (name, seed, sigma_closed)
             if key not in store:
-                scenario = load_scenario(folder / f"{name}.toml")
-                data = scenario.model_dump(by_alias=True)
+                data = shipped.model_dump(by_alias=True)
                 data["seed"] = seed
                 for group in data["groups"]:
                     group["organisms"] = (
                         self.settings.sheet_organisms if sheet else self.settings.organisms
                     )
-                scenario = type(scenario).model_validate(data)
+                scenario = type(shipped).model_validate(data)
                 store[key] = run_scenario(scenario, world)[0]
             out.append(store[key])
         return out

@@ -340,7 +340,7 @@ BAD = {
     ),
     "world statistic out of range": (
         SWEEP.replace("[12, 15]", '[12, 15]\n"world.sigma_closed" = [0.3, -1.0]'),
-        "world.sigma_closed: Input should be greater than or equal to 0",
+        "world.sigma_closed: must be greater than or equal to 0, got -1.0",
     ),
     "world statistic as text": (
         SWEEP.replace("[12, 15]", '[12, 15]\n"world.sigma_closed" = ["1"]'),

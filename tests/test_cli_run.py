@@ -144,9 +144,13 @@ BAD = {
     ),
     "unknown condition": (  # what was given, and in which group (not only its index)
         SMALL.replace("lid_suture", "blindfold"),
-        "groups[1].rearing[0].condition: Input should be 'normal', 'lid_suture', 'inactivate', "
+        "groups[1].rearing[0].condition: must be 'normal', 'lid_suture', 'inactivate', "
         "'binocular_suture', 'binocular_inactivation', 'dark' or 'strabismus', got 'blindfold' "
         "(group 'md')",
+    ),
+    "days below the bound": (  # the bound as the author's words, and what was given
+        SMALL.replace("days = 20", "days = 0"),
+        "days: must be greater than or equal to 1, got 0",
     ),
     "to before from": (
         SMALL.replace("from = 14, to = 20", "from = 18, to = 15"),

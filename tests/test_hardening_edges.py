@@ -4,6 +4,7 @@ exit 2 before any work, or in a documented missing value, never a traceback or a
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -355,6 +356,26 @@ def test_a_value_that_could_not_be_computed_is_null_and_n_a_not_nan():
     shifts = {"light": np.array([[0.1, np.nan, 0.05], [0.1, 0.3, 0.05]])}
     assert Profile("mouse", (20, 24, 28), shifts).peak_start("light") == 20
     assert Profile("mouse", (20,), {"light": np.array([[np.nan]])}).peak_start() is None
+
+
+def test_a_profiles_shift_is_the_runs_cbi_shift_and_nan_where_a_cbi_is_undefined():
+    """profile_shifts reads the OD shift as every run does (experiment.cbi_shift, at the
+    end of MD): control minus MD CBI, NaN for a CBI that is null (a summary read back from
+    summary.json), not a TypeError."""
+    from devsim.profile import MD_DAYS, profile_shifts
+
+    def group(cbi):
+        return {"daily": {"day": list(range(30)), "cbi": cbi}}
+
+    end = 20 + MD_DAYS
+    control = [0.6] * 30
+    md = [0.6] * 30
+    md[end] = 0.25
+    summary = {"reference_group": "control", "groups": {"control": group(control)}}
+    summary["groups"]["md_p20"] = group(md)
+    assert profile_shifts(summary, (20,)).tolist() == [0.6 - 0.25]
+    md[end] = None
+    assert math.isnan(profile_shifts(summary, (20,))[0])
 
 
 def test_a_gene_error_lists_the_genes_of_its_context_and_says_gene_once(tmp_path):

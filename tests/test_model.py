@@ -33,6 +33,23 @@ def test_organisms_are_agents_with_views_into_the_cohort():
     assert organism.genome["g_inh"] < organisms[0].genome["g_inh"]
 
 
+def test_an_organisms_odi_leaves_out_the_cells_the_od_measures_call_unresponsive():
+    """organism.odi() is NaN where a neuron's summed response is below the floor the OD
+    histogram, CBI and maps use (it was NaN only for a response of exactly 0)."""
+    from devsim.measures import RESPONSIVE_FLOOR, ocular_dominance_index
+
+    model = small_model()
+    model.step()
+    organism = model.organisms()[0]
+    left, right = organism.responses()
+    left[:] = 1.0
+    right[:] = 0.5
+    left[0], right[0] = RESPONSIVE_FLOOR / 4, RESPONSIVE_FLOOR / 4  # weak, not silent
+    odi = organism.odi()
+    assert np.isnan(odi[0])
+    assert np.allclose(odi[1:], ocular_dominance_index(left[1:], right[1:]))
+
+
 def test_one_step_is_one_day_and_the_model_stops_at_its_lifetime():
     model = small_model()
     model.step()

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from devsim.plots import figure
-from devsim.profile import Profile
+from devsim.profile import MD_DAYS, Profile
 from devsim.validation import RECOVERY_LENGTHS, REVERSE_OCCLUSION_LENGTH, recovery_acuity
 
 REARING_STYLE = {
@@ -28,7 +28,8 @@ def _seed_sd(values: np.ndarray) -> np.ndarray:
 
 @figure
 def profile_figure(profile: Profile, path: Path | str) -> Figure:
-    """OD shift from 4 days of MD against the age MD started (mean ± sd over seeds)."""
+    """OD shift from :data:`~devsim.profile.MD_DAYS` days of MD against the age MD started
+    (mean ± sd over seeds)."""
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()
     weeks = profile.species == "cat"
@@ -41,7 +42,7 @@ def profile_figure(profile: Profile, path: Path | str) -> Figure:
             sd = _seed_sd(shifts)
             ax.fill_between(x, mean - sd, mean + sd, color=colour, alpha=0.2, lw=0)
     ax.axhline(0, color="grey", lw=0.5)
-    ax.set_xlabel(f"age at start of 4-day MD ({'weeks' if weeks else 'days'})")
+    ax.set_xlabel(f"age at start of {MD_DAYS}-day MD ({'weeks' if weeks else 'days'})")
     ax.set_ylabel("OD shift (control CBI - MD CBI)")
     ax.set_title(f"Critical-period profile, {profile.species}")
     ax.legend(frameon=False)

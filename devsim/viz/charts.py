@@ -61,13 +61,6 @@ def organism_odi(model: DevelopmentModel) -> np.ndarray:
         return np.where(count > 0, odi.sum(axis=1) / np.maximum(count, 1), np.nan)
 
 
-def neuron_odi(organism: Organism) -> np.ndarray:
-    """ODI of each neuron of one organism (NaN where unresponsive)."""
-    r_left, r_right = organism.responses()
-    odi = ocular_dominance_index(r_left, r_right)
-    return np.where(responsive(r_left, r_right), odi, np.nan)
-
-
 def default_organism(model: DevelopmentModel) -> Organism:
     """The first organism of the first manipulated group (else of the control group)."""
     others = [g.name for g in model.groups if g.name != model.reference]
@@ -649,7 +642,7 @@ def synapse_rows(organism: Organism) -> tuple[list[dict], list[dict]]:
         {"j": j, "k": k, "r": round(r, 3)}
         for j, k, r in zip(js.tolist(), ks.tolist(), rel.tolist(), strict=True)
     ]
-    odi = neuron_odi(organism)
+    odi = organism.odi()
     counts = organism.mask.sum(axis=1)
     cells = [
         {"x": round(pos[("cortex", j)][0], 3), "y": pos[("cortex", j)][1], "odi": _value(odi[j]),
@@ -712,7 +705,7 @@ def receptive_field_rows(organism: Organism) -> tuple[list[dict], list[dict]]:
     weights, mask = organism.weights[:count], organism.mask[:count]
     shown = np.abs(weights[mask])
     vmax = float(shown.max()) if shown.size and shown.max() > 0 else 1.0
-    odi = neuron_odi(organism)
+    odi = organism.odi()
     shown_w = np.where(mask, np.round(weights / vmax, 3), np.nan).ravel().tolist()
     fields = [{"i": i, "w": None if w != w else w} for i, w in enumerate(shown_w)]
     labels = []
