@@ -464,6 +464,10 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
             model = _model_at(loc[:-1])
             wanted = _expected(model, loc[-1]) if model else ""
             allowed = f" ({wanted})" if wanted else ""
+        elif err["type"] in _BOUND_ERRORS and loc and isinstance(loc[-1], str):
+            model = _model_at(loc[:-1])
+            span = _bounds(model, loc[-1]) if model else ""
+            allowed = f"; allowed: {span}" if span else ""  # pydantic names one side
         # a check of the whole scenario names its own fields (as evolution scenarios do)
         where = f"{field_location(loc)}: " if loc else ""
         message = printable(error_message(err), 600)  # room for a list of allowed genes
@@ -518,6 +522,20 @@ def _expected(model: type[BaseModel], key: str) -> str:
     if kind is Literal:
         return "one of: " + ", ".join(map(str, typing.get_args(field.annotation)))
     return ""
+
+
+_BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal",
+                 "finite_number")  # fmt: skip
+
+
+def _bounds(model: type[BaseModel], name: str) -> str:
+    """A field's range in words (``0 to 10``) from its constraints; '' unless it has both."""
+    field = model.model_fields.get(name)
+    low = high = None
+    for item in field.metadata if field else ():
+        low = getattr(item, "ge", getattr(item, "gt", low))
+        high = getattr(item, "le", getattr(item, "lt", high))
+    return f"{low:g} to {high:g}" if low is not None and high is not None else ""
 
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:

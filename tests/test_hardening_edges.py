@@ -422,3 +422,24 @@ def test_a_check_of_the_whole_scenario_names_its_fields_without_a_top_level_tag(
     with pytest.raises(DevsimInputError) as info:
         parse_scenario({"name": "s", "days": 20, "groups": []}, source="s.toml")
     assert str(info.value) == "s.toml: groups: needs at least 1, got 0"
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"world": {"sigma_closed": 11}}, "world.sigma_closed: must be less than or equal to 10"),
+        ({"world": {"sigma_closed": float("nan")}}, "world.sigma_closed: must be a finite number"),
+        ({"days": 0}, "days: must be greater than or equal to 1, got 0; allowed: 1 to 3650"),
+    ],
+)
+def test_a_value_out_of_range_names_the_whole_range(change, said):
+    """Pydantic names the bound that was crossed; the reader also needs the other one."""
+    from devsim.errors import DevsimInputError
+
+    data = {"name": "s", "days": 20, "groups": [{"name": "c"}]} | change
+    with pytest.raises(DevsimInputError) as info:
+        parse_scenario(data, source="s.toml")
+    text = str(info.value)
+    assert text.startswith(f"s.toml: {said}")
+    bounds = "1 to 3650" if "days" in change else "0 to 10"
+    assert text.endswith(f"; allowed: {bounds}")
