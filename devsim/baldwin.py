@@ -31,6 +31,15 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from devsim.defaults import (
+    BALDWIN_GENERATIONS,
+    BALDWIN_LOCI,
+    BALDWIN_MUTATION_RATE,
+    BALDWIN_POPULATION,
+    BALDWIN_RUNS,
+    BALDWIN_SEED,
+    BALDWIN_TRIALS,
+)
 from devsim.errors import DevsimInputError
 
 __all__ = [
@@ -350,11 +359,11 @@ class BaldwinModel(mesa.Model):
     def __init__(
         self,
         *,
-        loci: int = 20,
-        population: int = 1000,
-        trials: int = 1000,
+        loci: int = BALDWIN_LOCI,
+        population: int = BALDWIN_POPULATION,
+        trials: int = BALDWIN_TRIALS,
         learning: bool = True,
-        mutation_rate: float = 0.0,
+        mutation_rate: float = BALDWIN_MUTATION_RATE,
         initial_frequencies: Sequence[float] = (0.25, 0.25, 0.5),
         rng: np.random.Generator | int | None = None,
     ) -> None:
@@ -489,7 +498,10 @@ class BaldwinModel(mesa.Model):
 
 
 def run_baldwin(
-    generations: int = 50, runs: int = 20, seed: int = 0, **model_kwargs: object
+    generations: int = BALDWIN_GENERATIONS,
+    runs: int = BALDWIN_RUNS,
+    seed: int = BALDWIN_SEED,
+    **model_kwargs: object,
 ) -> pd.DataFrame:
     """Run independent replicates of :class:`BaldwinModel` and summarise them per generation.
 

@@ -288,6 +288,22 @@ def test_the_table_says_in_how_many_runs_the_target_was_found():
     assert 0 < ever[-1] < runs  # this seed splits the runs, as the docstring says they may
 
 
+def test_cli_defaults_are_the_librarys():
+    """``devsim baldwin`` with no options runs :func:`run_baldwin`'s and
+    :class:`BaldwinModel`'s defaults (the parser wrote 50/20/1000/1000 a second time)."""
+    import inspect
+
+    args = cli.build_parser().parse_args(["baldwin", "--out", "x"])
+    library = {
+        name: p.default
+        for function in (run_baldwin, BaldwinModel.__init__)
+        for name, p in inspect.signature(function).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+    for name in ("generations", "runs", "seed", "population", "trials", "mutation_rate"):
+        assert float(getattr(args, name)) == library[name], name
+
+
 @pytest.mark.parametrize(
     "bad",
     [

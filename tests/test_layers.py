@@ -17,6 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "devsim"
 LAYERS = {
     "numerics": {
+        "defaults",
         "errors",
         "genome",
         "senses",

@@ -17,6 +17,15 @@ import pandas as pd
 
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import baldwin_cost, check_cost, limits
+from devsim.defaults import (
+    BALDWIN_GENERATIONS,
+    BALDWIN_LOCI,
+    BALDWIN_MUTATION_RATE,
+    BALDWIN_POPULATION,
+    BALDWIN_RUNS,
+    BALDWIN_SEED,
+    BALDWIN_TRIALS,
+)
 from devsim.errors import DevsimInputError
 from devsim.outputs import check_out, check_own_folder, staged
 from devsim.provenance import provenance
@@ -33,25 +42,45 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "baldwin",
         help="reproduce Hinton & Nowlan (1987): how learning can guide evolution",
         description=(
-            "Evolve populations whose 20 loci are 1, 0 or ? (learnable) toward a single target "
-            "genotype; write mean +- sd allele frequencies per generation to DIR/alleles.csv, "
-            "the classic figure to DIR/alleles.png, and the settings to DIR/baldwin.json."
+            f"Evolve populations whose {BALDWIN_LOCI} loci are 1, 0 or ? (learnable) toward a "
+            "single target genotype; write mean +- sd allele frequencies per generation to "
+            "DIR/alleles.csv, the classic figure to DIR/alleles.png, and the settings to "
+            "DIR/baldwin.json."
         ),
     )
-    parser.add_argument("--generations", default="50", metavar="G", help="generations (default 50)")
-    parser.add_argument("--runs", default="20", metavar="R", help="independent runs (default 20)")
-    parser.add_argument("--seed", default="0", metavar="S", help="root seed (default 0)")
+    # numbers are read as text and converted in run(): a bad value is one line, exit code 2
     parser.add_argument(
-        "--population", default="1000", metavar="N", help="individuals (default 1000)"
+        "--generations",
+        default=str(BALDWIN_GENERATIONS),
+        metavar="G",
+        help="generations (default %(default)s)",
     )
     parser.add_argument(
-        "--trials", default="1000", metavar="T", help="learning trials per life (default 1000)"
+        "--runs",
+        default=str(BALDWIN_RUNS),
+        metavar="R",
+        help="independent runs (default %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", default=str(BALDWIN_SEED), metavar="S", help="root seed (default %(default)s)"
+    )
+    parser.add_argument(
+        "--population",
+        default=str(BALDWIN_POPULATION),
+        metavar="N",
+        help="individuals (default %(default)s)",
+    )
+    parser.add_argument(
+        "--trials",
+        default=str(BALDWIN_TRIALS),
+        metavar="T",
+        help="learning trials per life (default %(default)s)",
     )
     parser.add_argument(
         "--mutation-rate",
-        default="0",
+        default=f"{BALDWIN_MUTATION_RATE:g}",
         metavar="M",
-        help="per-locus mutation probability per child (default 0)",
+        help="per-locus mutation probability per child (default %(default)s)",
     )
     parser.add_argument(
         "--no-learning",

@@ -20,6 +20,7 @@ import solara.lab
 from matplotlib.figure import Figure
 
 from devsim.baldwin import run_baldwin
+from devsim.defaults import BALDWIN_GENERATIONS, BALDWIN_LOCI, BALDWIN_POPULATION, BALDWIN_TRIALS
 from devsim.handout import render_text
 from devsim.plots.baldwin import draw_allele_curves
 
@@ -190,9 +191,9 @@ last_result = solara.reactive(None)
 @solara.component
 def BaldwinPage():
     """The Baldwin effect route."""
-    generations = solara.use_reactive(50)
+    generations = solara.use_reactive(BALDWIN_GENERATIONS)
     runs = solara.use_reactive(5)
-    population = solara.use_reactive(1000)
+    population = solara.use_reactive(BALDWIN_POPULATION)
     learning = solara.use_reactive(True)
     seed = solara.use_reactive(0)
 
@@ -265,7 +266,8 @@ def BaldwinPage():
                     if task.error:
                         solara.Error(f"The run failed: {task.exception}")
                     solara.Text(
-                        "20 genes and 1000 learning trials per life, as in the paper. "
+                        f"{BALDWIN_LOCI} genes and {BALDWIN_TRIALS} learning trials per life, "
+                        "as in the paper. "
                         "1000 generations take a few seconds.",
                         style={"font-size": "0.9em", "color": "#555"},
                     )
