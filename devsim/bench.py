@@ -62,6 +62,7 @@ import scipy.fft
 
 from devsim.budget import STANDARD_RATE, cortex_terms, development_cost
 from devsim.cohort import BATCH_SIZE, NEURONS, PRESENTATIONS_PER_DAY, Cohort, PhaseTimer
+from devsim.defaults import BENCH_SEEDS
 from devsim.measures import eye_responses
 from devsim.model import DevelopmentModel
 from devsim.scenario import load_scenario
@@ -652,7 +653,7 @@ def run_sheet(plan: Plan) -> dict:
 
 
 # --- the report --------------------------------------------------------------------------
-def run_bench(quick: bool = False, checks: bool = False, seeds: int = 5) -> dict:
+def run_bench(quick: bool = False, checks: bool = False, seeds: int = BENCH_SEEDS) -> dict:
     plan = QUICK if quick else FULL
     result: dict = {"quick": quick, "load_average_start": load_average()}
     t = time.perf_counter()

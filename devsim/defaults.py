@@ -17,3 +17,6 @@ BALDWIN_MUTATION_RATE = 0.0
 BALDWIN_GENERATIONS = 50
 BALDWIN_RUNS = 20
 BALDWIN_SEED = 0
+
+# devsim bench / devsim.bench: seeds per variant of the --checks comparisons.
+BENCH_SEEDS = 5

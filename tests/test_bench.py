@@ -93,6 +93,18 @@ def test_seeds_below_two_is_one_clear_error(capsys):
     assert "--seeds" in capsys.readouterr().err
 
 
+def test_seeds_default_is_run_benchs():
+    """``devsim bench --checks`` with no --seeds runs :func:`run_bench`'s default (the parser
+    wrote 5 a second time)."""
+    import inspect
+
+    from devsim.bench import run_bench
+    from devsim.cli import build_parser
+
+    args = build_parser().parse_args(["bench", "--checks"])
+    assert args.seeds == inspect.signature(run_bench).parameters["seeds"].default
+
+
 def test_linear_fit_recovers_a_line():
     fit = linear_fit([1, 2, 4], [3.0, 5.0, 9.0])
     assert fit["slope"] == pytest.approx(2.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from devsim.defaults import BENCH_SEEDS
 from devsim.errors import DevsimInputError
 
 
@@ -32,7 +33,10 @@ def add_parser(subparsers) -> None:
         help="also check the MD shift for batch 16 vs 1 and vs 32, and float32 vs float64",
     )
     parser.add_argument(
-        "--seeds", type=int, default=5, help="seeds per variant for --checks (default 5)"
+        "--seeds",
+        type=int,
+        default=BENCH_SEEDS,
+        help="seeds per variant for --checks (default %(default)s)",
     )
     parser.set_defaults(func=main)
 
