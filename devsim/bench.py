@@ -6,10 +6,10 @@ Workloads (one :class:`~devsim.model.DevelopmentModel` each, default brain: 32 n
 * **standard**: 100 organisms for 90 days (``--quick``: 20 organisms, 10 days);
 * **large**: 10,000 organisms for 3 days (``--quick``: 2,000 organisms, 2 days), plus a
   linear fit of the time of one day against the number of organisms;
-* **sheet**: cats with a cortical sheet (:mod:`devsim.sheet`, 32 x 32 units, 256
-  presentations a day, maps measured daily), 1 and 64 organisms for 90 days, the whole
-  window (``--quick``: 1 and 8 organisms, 10 days), against the sheet's own floor
-  (:func:`sheet_floor_seconds`), plus one organism's day at other sheet sides and the
+* **sheet**: cats with a cortical sheet (:mod:`devsim.sheet`, 32 x 32 units, the shipped
+  ``sheet_cat``'s 256 presentations a day, maps measured daily), 1 and 64 organisms for 90
+  days, the whole window (``--quick``: 1 and 8 organisms, 10 days), against the sheet's own
+  floor (:func:`sheet_floor_seconds`), plus one organism's day at other sheet sides and the
   bytes of state per organism.
 
 For the standard workload the bench also times, in the same process:
@@ -100,7 +100,6 @@ QUICK = Plan(
     sheet_sizes=(16, 24),
     sheet_size_days=2,
 )
-SHEET_PRESENTATIONS = 256  # a sheet presentation is a whole retina (the shipped setting)
 SEED = 2024
 
 
@@ -539,16 +538,23 @@ def run_checks(seeds: int, organisms: int = 16) -> dict:
 
 
 # --- the sheet workload ------------------------------------------------------------------
+def sheet_settings():
+    """The shipped ``sheet_cat`` scenario, whose genome and presentations a day (a sheet
+    presentation is a whole retina) the sheet workload uses."""
+    return load_scenario(scenario_path("sheet_cat"))
+
+
 def build_sheet(organisms: int, days: int, size: int = SHEET_SIZE, seed: int = SEED):
-    """Cat sheets, normal rearing, the shipped sheet settings (``sheet_cat``'s genome)."""
-    genome = dict(load_scenario(scenario_path("sheet_cat")).groups[0].genome)
+    """Cat sheets, normal rearing, the shipped sheet settings (:func:`sheet_settings`)."""
+    shipped = sheet_settings()
+    genome = dict(shipped.groups[0].genome)
     return DevelopmentModel(
         groups=[{"name": "control", "organisms": organisms, "genome": genome}],
         species="cat",
         days=days,
         cortex="sheet",
         sheet_size=size,
-        presentations_per_day=SHEET_PRESENTATIONS,
+        presentations_per_day=shipped.presentations_per_day,
         batch_size=BATCH_SIZE,
         rng=np.random.default_rng(seed),
     )
@@ -636,17 +642,18 @@ def run_sheet(plan: Plan) -> dict:
         seconds = float(np.mean(time_days(model, plan.sheet_size_days)))
         sizes.append({"size": size, "s_per_organism_day": seconds})
     per = [r["wall_s"] / (r["organisms"] * plan.sheet_days) for r in runs]
+    presentations = sheet_settings().presentations_per_day
     return {
         "days": plan.sheet_days,
         "size": SHEET_SIZE,
-        "presentations_per_day": SHEET_PRESENTATIONS,
+        "presentations_per_day": presentations,
         "runs": runs,
         "per_organism_day_s": per,
         "sizes": sizes,
         # What `--max-organism-days` and the time estimates count for one of these
         # organism-days, in seconds at the budget's standard rate (compare with ``per``).
         "budget_s_per_organism_day": development_cost(
-            1, SHEET_SIZE**2, 1, SHEET_PRESENTATIONS, **cortex_terms("sheet")
+            1, SHEET_SIZE**2, 1, presentations, **cortex_terms("sheet")
         ).organism_days
         / STANDARD_RATE,
     }

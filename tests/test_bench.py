@@ -105,6 +105,20 @@ def test_seeds_default_is_run_benchs():
     assert args.seeds == inspect.signature(run_bench).parameters["seeds"].default
 
 
+def test_the_sheet_workload_runs_the_shipped_sheet_presentations():
+    """The sheet workload presents what the shipped sheet scenarios do (the bench wrote 256
+    beside them): it reads ``sheet_cat``'s, and every shipped sheet scenario agrees."""
+    from devsim.bench import build_sheet, sheet_settings
+    from devsim.scenario import load_scenario
+    from devsim.shipped import scenario_names, scenario_path
+
+    cohort = build_sheet(1, 1, size=8).cohort
+    scenarios = [load_scenario(scenario_path(name)) for name in scenario_names()]
+    shipped = {s.presentations_per_day for s in scenarios if s.cortex == "sheet"}
+    assert shipped == {sheet_settings().presentations_per_day}
+    assert {cohort.updates_per_day * cohort.batch_size} == shipped
+
+
 def test_linear_fit_recovers_a_line():
     fit = linear_fit([1, 2, 4], [3.0, 5.0, 9.0])
     assert fit["slope"] == pytest.approx(2.0)
