@@ -1,4 +1,4 @@
-"""Defaults that the library and the command line share, each written once here.
+"""Defaults and settings that the library and the command line share, each written once here.
 
 Plain values with no imports: the command line builds every command's parser at start-up
 and takes its defaults from here, while the library modules they belong to import pandas,
@@ -20,3 +20,12 @@ BALDWIN_SEED = 0
 
 # devsim bench / devsim.bench: seeds per variant of the --checks comparisons.
 BENCH_SEEDS = 5
+
+# devsim profile / devsim.profile: days of each MD of a profile, the animal profiled and the
+# organisms per group.
+PROFILE_MD_DAYS = 4
+PROFILE_SPECIES = "mouse"
+PROFILE_ORGANISMS = 8
+
+# Runs (seeds) per scenario of one command: devsim evolve --seeds, devsim profile --seeds.
+SEEDS_MAX = 1000

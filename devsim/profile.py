@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from devsim.defaults import PROFILE_MD_DAYS, PROFILE_ORGANISMS, PROFILE_SPECIES
 from devsim.experiment import cbi_shift, run_scenario
 from devsim.genome import SPECIES
 from devsim.scenario import Scenario, parse_scenario
 
-MD_DAYS = 4
+MD_DAYS = PROFILE_MD_DAYS  # days of each MD
 STARTS = {  # per animal (a knockout strain is profiled at its animal's ages)
     "mouse": (15, 18, 21, 24, 27, 30, 33, 36, 40, 46, 52, 60, 70),
     "cat": (14, 21, 28, 35, 42, 49, 56, 63, 77, 91, 112),
@@ -70,9 +71,9 @@ class Profile:
 
 
 def profile_scenario(
-    species: str = "mouse",
+    species: str = PROFILE_SPECIES,
     starts: tuple[int, ...] | None = None,
-    organisms: int = 8,
+    organisms: int = PROFILE_ORGANISMS,
     seed: int = 0,
     dark: bool = False,
     treatments: tuple[dict, ...] = (),
@@ -139,9 +140,9 @@ def profile_shifts(summary: dict, starts: tuple[int, ...], dark: bool = False) -
 
 
 def critical_period_profile(
-    species: str = "mouse",
+    species: str = PROFILE_SPECIES,
     seeds: tuple[int, ...] = (0,),
-    organisms: int = 8,
+    organisms: int = PROFILE_ORGANISMS,
     starts: tuple[int, ...] | None = None,
     rearings: tuple[str, ...] = ("light", "dark"),
 ) -> Profile:

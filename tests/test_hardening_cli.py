@@ -247,6 +247,45 @@ def test_profile_refuses_bad_sizes_before_running(tmp_path, capsys):
     assert not (tmp_path / "p").exists()
 
 
+def test_profile_defaults_are_the_librarys(capsys):
+    """``devsim profile`` with no options profiles the animal and group size of
+    :func:`critical_period_profile` and :func:`profile_scenario`, and its description names
+    their MD's length (the parser wrote "mouse", 8 and "4 days" a second time)."""
+    import inspect
+
+    from devsim.cli import build_parser, main
+    from devsim.profile import MD_DAYS, critical_period_profile
+
+    args = build_parser().parse_args(["profile", "--out", "p"])
+    for function in (critical_period_profile, profile_scenario):
+        library = inspect.signature(function).parameters
+        assert args.species == library["species"].default
+        assert args.organisms == library["organisms"].default
+    with pytest.raises(SystemExit):
+        main(["profile", "--help"])
+    assert f"\n{MD_DAYS} days of contralateral lid suture" in capsys.readouterr().out
+
+
+def test_profile_and_evolve_cap_seeds_alike(tmp_path, capsys):
+    """One cap on the runs per scenario of a command (profile wrote evolve's 1000 again)."""
+    from devsim.defaults import SEEDS_MAX
+
+    over = str(SEEDS_MAX + 1)
+    for argv, message in (
+        (["profile", "--seeds", over], f"--seeds: must be 1..{SEEDS_MAX}, got {over}"),
+        (["evolve", "x", "--seeds", over], f"--seeds: must be in 1..{SEEDS_MAX}, got {over}"),
+    ):
+        code, err = run_cli(capsys, *argv, "--out", tmp_path / "p")
+        assert code == 2
+        assert message in one_line(err)
+    # SEEDS_MAX itself passes the check (and is refused later: over budget, no such scenario)
+    for argv in (["profile", "--max-organism-days", "1"], ["evolve", "x"]):
+        code, err = run_cli(capsys, *argv, "--seeds", SEEDS_MAX, "--out", tmp_path / "p")
+        assert code == 2
+        assert "--seeds" not in one_line(err)
+    assert not (tmp_path / "p").exists()
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

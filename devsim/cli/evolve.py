@@ -29,6 +29,7 @@ import pandas as pd
 
 from devsim.budget import add_arguments as add_budget_arguments
 from devsim.budget import check_workers
+from devsim.defaults import SEEDS_MAX
 from devsim.errors import DevsimInputError, DevsimRunError
 from devsim.evolution_runs import TAIL, WARM, end_state, evolve, summarise
 from devsim.outputs import (
@@ -56,7 +57,6 @@ SUMMARY_TRAITS = (
     "adult_gate_mean",
     "effective_size",  # of the generation bred (none for the founders)
 )
-SEEDS_MAX = 1000  # runs per scenario of one command
 RUN_FILES = (  # what a run's folder receives (checked for things in the way before any work)
     "generations.parquet",
     "scenario.json",

@@ -8,6 +8,7 @@ import math
 
 from devsim.budget import Cost, check_cost, limits, scenario_cost
 from devsim.budget import add_arguments as add_budget_arguments
+from devsim.defaults import PROFILE_MD_DAYS, PROFILE_ORGANISMS, PROFILE_SPECIES, SEEDS_MAX
 from devsim.errors import DevsimInputError
 from devsim.outputs import check_out, check_own_folder, printable, staged, table_text
 from devsim.provenance import provenance
@@ -18,17 +19,24 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "profile",
         help="critical-period profile: OD shift vs age at MD onset",
-        description="4 days of contralateral lid suture started at each of a range of ages, "
-        "for normal and dark-reared animals; writes profile.csv, profile.json "
+        description=f"{PROFILE_MD_DAYS} days of contralateral lid suture started at each of a "
+        "range of ages, for normal and dark-reared animals; writes profile.csv, profile.json "
         "and profile.png.",
     )
     from devsim.genome import SPECIES
 
     parser.add_argument(
-        "--species", choices=tuple(SPECIES), default="mouse", help="(default: mouse)"
+        "--species", choices=tuple(SPECIES), default=PROFILE_SPECIES, help="(default: %(default)s)"
     )
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds, 0..N-1 (default: 3)")
-    parser.add_argument("--organisms", type=int, default=8, help="organisms per group (default: 8)")
+    parser.add_argument(
+        "--seeds", type=int, default=3, help="number of seeds, 0..N-1 (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--organisms",
+        type=int,
+        default=PROFILE_ORGANISMS,
+        help="organisms per group (default: %(default)s)",
+    )
     parser.add_argument(
         "--starts",
         type=str,
@@ -61,8 +69,8 @@ def main(args: argparse.Namespace) -> int:
 
     out = check_out(args.out)
     check_own_folder(out, "devsim profile")
-    if not 1 <= args.seeds <= 1000:
-        raise DevsimInputError(f"--seeds: must be 1..1000, got {args.seeds}")
+    if not 1 <= args.seeds <= SEEDS_MAX:
+        raise DevsimInputError(f"--seeds: must be 1..{SEEDS_MAX}, got {args.seeds}")
     if not 1 <= args.organisms <= ORGANISMS_MAX:
         raise DevsimInputError(f"--organisms: must be 1..{ORGANISMS_MAX}, got {args.organisms}")
     starts = None
