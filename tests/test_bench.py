@@ -119,6 +119,30 @@ def test_the_sheet_workload_runs_the_shipped_sheet_presentations():
     assert {cohort.updates_per_day * cohort.batch_size} == shipped
 
 
+def test_help_states_the_workloads_the_bench_runs(capsys):
+    """``devsim bench --help`` is built without importing devsim.bench, so it writes the
+    sizes of :data:`~devsim.bench.FULL` and :data:`~devsim.bench.QUICK` again: this ties them."""
+    from devsim.bench import FULL, QUICK
+    from devsim.sheet import SHEET_SIZE
+
+    def litters(plan):
+        return " and ".join(map(str, plan.sheet_organisms))
+
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in (
+        f"({FULL.organisms} organisms x {FULL.days} days in one model)",
+        f"a large one ({FULL.large_organisms:,} organisms, a few days)",
+        f"(cats on a {SHEET_SIZE}x{SHEET_SIZE} sheet, {litters(FULL)} organisms x "
+        f"{FULL.sheet_days} days)",
+        f"({QUICK.organisms} organisms x {QUICK.days} days; large {QUICK.large_organisms:,} "
+        f"organisms x {QUICK.large_days} days; sheet {litters(QUICK)} organisms x "
+        f"{QUICK.sheet_days} days)",
+    ):
+        assert phrase in text, phrase
+
+
 def test_linear_fit_recovers_a_line():
     fit = linear_fit([1, 2, 4], [3.0, 5.0, 9.0])
     assert fit["slope"] == pytest.approx(2.0)
