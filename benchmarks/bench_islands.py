@@ -29,6 +29,7 @@ from contextlib import ExitStack
 from devsim.bench import build_model, time_days
 from devsim.cohort import PhaseTimer
 from devsim.evolution import build_evolution_model
+from devsim.evolution_runs import WARM
 from devsim.evolution_scenario import load_evolution_scenario
 from devsim.islands import run_islands
 from devsim.runner import cluster_client
@@ -76,7 +77,7 @@ def islands(count: int, epochs: int) -> None:
     one = time.perf_counter() - start
     with ExitStack() as stack:
         start = time.perf_counter()
-        client = cluster_client(stack, 2, None, "devsim.islands:warm_up")
+        client = cluster_client(stack, 2, None, WARM)
         client.wait_for_workers(2)
         up = time.perf_counter() - start
         start = time.perf_counter()

@@ -7,6 +7,7 @@ A job over budget stops with one line saying what it would need and how to allow
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import dataclass
 
@@ -304,7 +305,7 @@ def checked_limits(
     """Limits as given (``memory``: a size such as ``"16G"`` or bytes; ``work``: organism-days;
     None: the default), checked: one line naming ``flags`` for a limit that is none."""
     if memory is not None:
-        if isinstance(memory, bool) or not isinstance(memory, str | int | float):
+        if isinstance(memory, bool) or not isinstance(memory, str | numbers.Real):
             raise DevsimInputError(f"{flags[0]}: expected a size like 4G or bytes, got {memory!r}")
         memory = parse_size(str(memory), flags[0])
     if memory is not None and memory > physical_memory():
@@ -315,7 +316,7 @@ def checked_limits(
         )
     if work is not None and (
         isinstance(work, bool)
-        or not isinstance(work, int | float)
+        or not isinstance(work, numbers.Real)  # numpy's numbers too
         or not (math.isfinite(work) and work > 0)
     ):
         raise DevsimInputError(f"{flags[1]}: must be a positive, finite number, got {work!r}")

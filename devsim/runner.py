@@ -42,6 +42,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -190,7 +191,8 @@ def check_cluster_code(client, what: str, ask: Callable[[], str] | None = None) 
     numpy or numba) than this process, or cannot import devsim: each of their jobs would
     fail (:func:`execute` checks every job too, for workers that join later). Each worker
     is asked ``ask`` (default :func:`devsim.provenance.code_digest`, which every devsim
-    that records a digest has)."""
+    that records a digest has). A cluster no worker has joined is said in a warning,
+    except a local cluster devsim started, whose workers are still starting."""
     mine = provenance.code_digest()
     try:
         codes = client.run(ask or provenance.code_digest)
@@ -200,7 +202,7 @@ def check_cluster_code(client, what: str, ask: Callable[[], str] | None = None) 
             f"{printable(str(exc), 120)}); allowed: the same devsim ({mine}), numpy and "
             "numba installed on every worker"
         ) from None
-    if not codes:  # no worker to ask: the jobs would wait without a word
+    if not codes and client not in _LOCAL_CLIENTS:  # the jobs would wait without a word
         print(
             f"devsim: warning: {what}: no worker has joined the cluster; its jobs wait until "
             "one does (Ctrl-C stops)",
@@ -482,6 +484,11 @@ def run_jobs(
             later.callback(closing.join)
 
 
+# The clients of the local clusters devsim started (:func:`_client`): passed back as the
+# scheduler of the next round of jobs, their workers may not have joined yet, and will.
+_LOCAL_CLIENTS: weakref.WeakSet = weakref.WeakSet()
+
+
 def cluster_client(stack: ExitStack, workers: int, scheduler: Any, warm: str | None = None):
     """One backend for several rounds of :func:`run_jobs` (pass it as ``scheduler``): None
     for this process (``workers`` 1, no ``scheduler``), else a client of a new local cluster
@@ -514,6 +521,7 @@ def _client(stack: ExitStack, scheduler: Any, workers: int, warm: str | None):
         client = Client(cluster.scheduler_address)
     except Exception as exc:
         raise _not_started(workers, exc) from None
+    _LOCAL_CLIENTS.add(client)
     stack.callback(client.close)  # a second close is a no-op
     stack.push(functools.partial(_none_started, cluster))  # first out: the cluster still runs
     return client

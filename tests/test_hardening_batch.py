@@ -16,6 +16,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -891,4 +892,23 @@ def test_run_sweeps_limits_are_checked_as_the_commands_are(tmp_path, limits, sai
     out = tmp_path / "out"
     with pytest.raises(DevsimInputError, match=re.escape(said)):
         batch.run_sweep(write_sweep(tmp_path), out, workers=1, progress=False, limits=limits)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("limits", "said"),
+    [
+        ((np.int64(1024), None), "would need about"),
+        ((None, np.int64(1)), "organism-days (~"),
+        ((None, np.float32(1)), "organism-days (~"),
+    ],
+)
+def test_run_sweeps_limits_may_be_numpy_numbers(tmp_path, limits, said):
+    """A limit computed with numpy (np.int64 bytes, organism-days) was taken before its
+    limits were checked (060c7b8), and then refused as 'expected a size like 4G or bytes'
+    or 'must be a positive, finite number, got np.int64(1)'."""
+    big = SWEEP.replace('"groups.md.rearing.0.from" = [1, 2]', "days = [3650]")  # > 1 a run
+    out = tmp_path / "out"
+    with pytest.raises(DevsimInputError, match=re.escape(said)):
+        batch.run_sweep(write_sweep(tmp_path, big), out, workers=1, progress=False, limits=limits)
     assert not out.exists()

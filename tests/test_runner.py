@@ -446,3 +446,54 @@ def test_a_cluster_without_workers_is_said_before_its_jobs_wait(capsys):
         f"devsim: warning: --scheduler {cluster.scheduler_address}: no worker has joined the "
         "cluster; its jobs wait until one does (Ctrl-C stops)\n"
     )
+
+
+def test_every_function_named_for_a_worker_exists():
+    """Jobs and warm-ups name their function as "module:function" (resolved in the worker,
+    where a warm-up that fails is skipped without a word): benchmarks/bench_islands.py
+    still named devsim.islands:warm_up after it was removed for
+    devsim.evolution_runs:warm_up, so its workers started cold and the speed-up it prints
+    counted their imports."""
+    import importlib
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    files = [*(root / "devsim").rglob("*.py"), *(root / "benchmarks").glob("*.py")]
+    named = {
+        (path.relative_to(root), name)
+        for path in files
+        for name in re.findall(r"[\"'](devsim(?:\.\w+)+:\w+)[\"']", path.read_text())
+    }
+    assert len(named) >= 6
+    for path, name in sorted(named):
+        module, _, function = name.partition(":")
+        assert callable(getattr(importlib.import_module(module), function, None)), f"{path}: {name}"
+
+
+def test_rounds_on_a_local_cluster_do_not_warn_that_no_worker_has_joined(tmp_path):
+    """A local cluster serves several rounds of jobs (cluster_client, as island runs use
+    it): its first round starts before its workers have joined, and the warning meant for
+    a --scheduler without workers said 'no worker has joined the cluster; its jobs wait
+    until one does' to every devsim evolve of an island scenario with --workers 2."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "rounds.py"
+    script.write_text(
+        "from contextlib import ExitStack\n"
+        "from devsim.runner import Job, cluster_client, run_jobs\n"
+        "if __name__ == '__main__':\n"
+        "    got = {}\n"
+        "    with ExitStack() as stack:\n"
+        "        client = cluster_client(stack, 2, None)\n"
+        "        for r in range(2):\n"
+        "            jobs = [Job(f'{r}-{k}', 'time:sleep', (0.1,)) for k in range(2)]\n"
+        "            run_jobs(jobs, lambda job, o: got.setdefault(job.key, o), 2, client)\n"
+        "    print(len(got), all(o.ok for o in got.values()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["4", "True"]
+    assert "no worker has joined" not in done.stderr, done.stderr
