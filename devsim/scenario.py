@@ -532,9 +532,9 @@ def _bounds(model: type[BaseModel], name: str) -> str:
     """A field's range in words (``0 to 10``) from its constraints; '' unless it has both."""
     field = model.model_fields.get(name)
     low = high = None
-    for item in field.metadata if field else ():
-        low = getattr(item, "ge", getattr(item, "gt", low))
-        high = getattr(item, "le", getattr(item, "lt", high))
+    for item in field.metadata if field else ():  # inclusive bounds only: "0 to 10"
+        low = getattr(item, "ge", low)
+        high = getattr(item, "le", high)
     return f"{low:g} to {high:g}" if low is not None and high is not None else ""
 
 

@@ -796,7 +796,7 @@ def row_sheet_columns(runs: Runs) -> list[Measure]:
             map_values(runs, "sheet_cat", "control", "od_wavelength"),
         ),
         Measure(
-            "pinwheels per orientation Lambda^2 (Kaschube et al. 2010: pi)",
+            "pinwheels per Lambda^2, both of the imaged orientation map (Kaschube et al. 2010: pi)",
             map_values(runs, "sheet_cat", "control", "pinwheel_density"),
             2.5,
             4.0,
