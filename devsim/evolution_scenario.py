@@ -34,11 +34,13 @@ from devsim.genome import (
 )
 from devsim.outputs import printable
 from devsim.scenario import (
+    BOUND_ERRORS,
     SEED_MAX,
     TYPE_TEXT,
     Name,
     error_message,
     field_location,
+    field_range,
     first_error,
     read_toml,
 )
@@ -544,6 +546,10 @@ def _message(err: dict) -> str:
         return f"must be a list of {most}{err['ctx']['max_length']} items, got {len(value)}"
     if kind in TYPE_TEXT:
         return f"{TYPE_TEXT[kind]}, got {shown(value)}"
+    if kind in BOUND_ERRORS and err["loc"] and isinstance(err["loc"][-1], str):
+        model = _model_at(tuple(err["loc"]))
+        span = field_range(model, err["loc"][-1]) if model else ""
+        return error_message(err) + (f"; allowed: {span}" if span else "")
     if kind == "string_pattern_mismatch":  # a feature's name: it names output columns
         return (
             "must be a lowercase letter then up to 23 lowercase letters, digits or _, "

@@ -464,9 +464,9 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
             model = _model_at(loc[:-1])
             wanted = _expected(model, loc[-1]) if model else ""
             allowed = f" ({wanted})" if wanted else ""
-        elif err["type"] in _BOUND_ERRORS and loc and isinstance(loc[-1], str):
+        elif err["type"] in BOUND_ERRORS and loc and isinstance(loc[-1], str):
             model = _model_at(loc[:-1])
-            span = _bounds(model, loc[-1]) if model else ""
+            span = field_range(model, loc[-1]) if model else ""
             allowed = f"; allowed: {span}" if span else ""  # pydantic names one side
         # a check of the whole scenario names its own fields (as evolution scenarios do)
         where = f"{field_location(loc)}: " if loc else ""
@@ -524,11 +524,11 @@ def _expected(model: type[BaseModel], key: str) -> str:
     return ""
 
 
-_BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal",
+BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal",
                  "finite_number")  # fmt: skip
 
 
-def _bounds(model: type[BaseModel], name: str) -> str:
+def field_range(model: type[BaseModel], name: str) -> str:
     """A field's range in words (``0 to 10``) from its constraints; '' unless it has both."""
     field = model.model_fields.get(name)
     low = high = None

@@ -518,3 +518,18 @@ def test_a_choice_outside_its_list_says_what_it_got_once(tmp_path):
     message = bad_file(tmp_path, TINY.replace("seed = 3", 'seed = 3\nspecies = "human"'))
     assert message.endswith(": species: must be 'mouse', 'cat', 'gad65_ko' or 'lynx1_ko', "
                             "got 'human'"), message  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        ({"generations": 0}, "generations: must be greater than or equal to 1, got 0"),
+        ({"quick": {"generations": -1}}, "quick.generations: must be greater than or equal to 1"),
+    ],
+)
+def test_an_evolution_value_out_of_range_names_the_whole_range(data, said):
+    """As a scenario's: pydantic's message names only the bound that was crossed."""
+    with pytest.raises(DevsimInputError) as info:
+        parse_evolution_scenario({"name": "x"} | data, "f.toml")
+    assert str(info.value).startswith(f"f.toml: {said}")
+    assert str(info.value).endswith("; allowed: 1 to 100000")
