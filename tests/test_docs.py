@@ -170,6 +170,10 @@ def test_the_readme_and_the_scenario_page_name_every_measure_of_summary_json():
     assert not (missing := [n for n in MAP_METRICS if f"`{n}`" not in text]), missing
 
 
+# a repository file as the pages name it in a code span
+REPO_FILE = r"(?:devsim|tests|benchmarks|scripts)/[\w/.-]+\.(?:py|sh|vue|toml|md)"
+
+
 @pytest.mark.parametrize("path", LINKED_FILES, ids=lambda p: p.name)
 def test_files_and_tests_named_in_the_docs_exist(path):
     """`devsim/senses.py`, `benchmarks/neutral_sigma.py`, `test_gene_table_matches_the_genome`:
@@ -177,8 +181,7 @@ def test_files_and_tests_named_in_the_docs_exist(path):
     test left extending.md's recipes pointing at nothing)."""
     text = path.read_text(encoding="utf-8")
     tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("*.py"))
-    kinds = r"(?:devsim|tests|benchmarks|scripts)/[\w/.-]+\.(?:py|sh|vue|toml|md)"
-    for file in re.findall(rf"`({kinds})`", text):
+    for file in re.findall(rf"`({REPO_FILE})`", text):
         assert (ROOT / file).exists(), f"{path.name}: {file} does not exist"
     for name in re.findall(r"`(test_\w+)`", text):
         assert f"def {name}(" in tests, f"{path.name}: no test {name}"
@@ -406,11 +409,25 @@ def test_every_list_of_the_presets_or_world_statistics_names_them_all(kind):
     from devsim.senses import REARING_STATISTICS
 
     names = list(SPECIES) if kind == "species presets" else list(REARING_STATISTICS)
+    lists = 0
     for path in LINKED_FILES:
         for found in name_lists(path.read_text(encoding="utf-8"), names):
             listed = set(re.findall(rf"\b(?:{'|'.join(names)})\b", found))
             missing = set(names) - listed
             assert not missing, f"{path.name}: {found!r} lacks {sorted(missing)}"
+            lists += 1
+    # the README's and the scenario page's lists are found (8 of presets, 4 of statistics
+    # in December 2026): a pattern that found none would check nothing
+    assert lists >= 4, lists
+
+
+def test_the_docs_name_repository_files_and_tests_to_check():
+    """test_files_and_tests_named_in_the_docs_exist checks what its patterns find: they
+    find the recipes' tests and the pages' files (a pattern that found none would pass)."""
+    texts = [path.read_text(encoding="utf-8") for path in LINKED_FILES]
+    assert sum(len(re.findall(rf"`({REPO_FILE})`", text)) for text in texts) >= 20
+    extending = (DOCS / "extending.md").read_text(encoding="utf-8")
+    assert len(re.findall(r"`(test_\w+)`", extending)) >= 5
 
 
 def test_the_readme_and_the_scenario_page_name_every_shipped_file():
