@@ -38,9 +38,9 @@ from devsim.scenario import (
     SEED_MAX,
     TYPE_TEXT,
     Name,
+    allowed_range,
     error_message,
     field_location,
-    field_range,
     first_error,
     read_toml,
 )
@@ -547,9 +547,7 @@ def _message(err: dict) -> str:
     if kind in TYPE_TEXT:
         return f"{TYPE_TEXT[kind]}, got {shown(value)}"
     if kind in BOUND_ERRORS and err["loc"] and isinstance(err["loc"][-1], str):
-        model = _model_at(tuple(err["loc"]))
-        span = field_range(model, err["loc"][-1]) if model else ""
-        return error_message(err) + (f"; allowed: {span}" if span else "")
+        return error_message(err) + allowed_range(_model_at(tuple(err["loc"])), err["loc"][-1])
     if kind == "string_pattern_mismatch":  # a feature's name: it names output columns
         return (
             "must be a lowercase letter then up to 23 lowercase letters, digits or _, "

@@ -465,9 +465,7 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
             wanted = _expected(model, loc[-1]) if model else ""
             allowed = f" ({wanted})" if wanted else ""
         elif err["type"] in BOUND_ERRORS and loc and isinstance(loc[-1], str):
-            model = _model_at(loc[:-1])
-            span = field_range(model, loc[-1]) if model else ""
-            allowed = f"; allowed: {span}" if span else ""  # pydantic names one side
+            allowed = allowed_range(_model_at(loc[:-1]), loc[-1])  # pydantic names one side
         # a check of the whole scenario names its own fields (as evolution scenarios do)
         where = f"{field_location(loc)}: " if loc else ""
         message = printable(error_message(err), 600)  # room for a list of allowed genes
@@ -528,14 +526,15 @@ BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_eq
                  "finite_number")  # fmt: skip
 
 
-def field_range(model: type[BaseModel], name: str) -> str:
-    """A field's range in words (``0 to 10``) from its constraints; '' unless it has both."""
-    field = model.model_fields.get(name)
+def allowed_range(model: type[BaseModel] | None, name: str) -> str:
+    """``"; allowed: 0 to 10"``, a field's range from its constraints, for an error that
+    names one bound; '' unless the field has both (or there is no model)."""
+    field = model.model_fields.get(name) if model else None
     low = high = None
     for item in field.metadata if field else ():  # inclusive bounds only: "0 to 10"
         low = getattr(item, "ge", low)
         high = getattr(item, "le", high)
-    return f"{low:g} to {high:g}" if low is not None and high is not None else ""
+    return f"; allowed: {low:g} to {high:g}" if low is not None and high is not None else ""
 
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:
