@@ -136,6 +136,11 @@ def pending(jobs: Iterable[Job], done: Callable[[Job], bool]) -> list[Job]:
     return [job for job in jobs if not done(job)]
 
 
+def exception_text(exc: BaseException, width: int = 200) -> str:
+    """An exception in one line, ``Type: message`` (the type alone for an empty message)."""
+    return f"{type(exc).__name__}: {printable(str(exc), width)}" if str(exc) else type(exc).__name__
+
+
 def error_line(text: str) -> str:
     """The last line of a traceback (``ExceptionType: message``)."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
@@ -175,7 +180,7 @@ def connect(address: str):
     except Exception as exc:  # a scheme Dask names but cannot use here raises TypeError
         raise DevsimInputError(
             f"--scheduler: cannot connect to {printable(address, 200)!r} "
-            f"({type(exc).__name__}: {printable(str(exc), 200)}); allowed: the address of a "
+            f"({exception_text(exc)}); allowed: the address of a "
             "running Dask scheduler, e.g. tcp://127.0.0.1:8786"
         ) from None
     try:
@@ -302,8 +307,7 @@ class _OneLine(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
-            exc = record.exc_info[1]
-            problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            problem = exception_text(record.exc_info[1], 300)
             message = record.getMessage()
             if message.startswith("Exception in callback"):  # and a repr of the callback
                 message = "Exception in callback"
@@ -532,10 +536,9 @@ def _not_started(workers: int, exc: Exception) -> Exception:
     client of it). A Dask setting it cannot read (``DASK_*`` variables, a YAML file) raises
     ValueError, KeyError or TypeError: input, exit 2; anything else (no free port, no
     process left): the machine, exit 1."""
-    problem = f"{type(exc).__name__}: {printable(str(exc), 200)}"
     text = (
-        f"a local Dask cluster of {workers} workers could not start ({problem}); allowed: "
-        "workers 1 (--workers 1: serial, in this process), an existing cluster "
+        f"a local Dask cluster of {workers} workers could not start ({exception_text(exc)}); "
+        "allowed: workers 1 (--workers 1: serial, in this process), an existing cluster "
         "(--scheduler ADDRESS), or a Dask configuration it can read"
     )
     if isinstance(exc, ValueError | KeyError | TypeError):
