@@ -214,8 +214,8 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
         profile = runs.profile(lesson.header.profile)
         numbers["profile_peak_start"] = profile.peak_start("light")
         ran.append(
-            f"the profile: {_seeds(settings.seeds)}, {settings.profile_organisms} organisms "
-            "per group"
+            f"the profile: {listed('seed', settings.seeds)}, "
+            f"{settings.profile_organisms} organisms per group"
         )
         parts.append("<h2>Run: the critical-period profile</h2>")
         parts.append(
@@ -250,9 +250,10 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
         sheet = any(r.number in SHEET_ROWS for r in rows)
         ran.append(
             "the table: runs of its own, of the validation table's scenarios (not the runs "
-            f"in the figures), {_seeds(settings.seeds)}, {settings.organisms} organisms per group"
+            f"in the figures), {listed('seed', settings.seeds)}, "
+            f"{settings.organisms} organisms per group"
             + (
-                f" (its sheet rows: {_seeds(settings.sheet_seeds)}, "
+                f" (its sheet rows: {listed('seed', settings.sheet_seeds)}, "
                 f"{settings.sheet_organisms} per group)"
                 if sheet
                 else ""
@@ -260,7 +261,7 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
         )
         parts.append("<h2>Measured here, next to the published result</h2>")
         parts.append(
-            f"<p>These numbers come from runs of their own ({_seeds(settings.seeds)}, "
+            f"<p>These numbers come from runs of their own ({listed('seed', settings.seeds)}, "
             f"{settings.organisms} animals per group), not from the runs in the figures "
             "above, so they can differ a little from what the figures show (± and the other "
             "terms are explained at the end).</p>"
@@ -268,11 +269,6 @@ def _build(lesson: Lesson, quick: bool, runs: Runs | None, teacher: bool) -> tup
         parts.append(_rows_table(rows))
 
     return numbers, _page(lesson, parts, ran, teacher)
-
-
-def _seeds(seeds) -> str:
-    """Seeds as read: "seed 0", "seeds 0 and 1", "seeds 0, 1 and 2"."""
-    return listed("seed", seeds)
 
 
 def _measure_rows(runs: Runs, numbers: tuple[int, ...]) -> list[Row]:
